@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidInput, TransitionRefused
+from domain.incident import NAMESPACE
+from domain.patrol import check_code
+from domain.permissions import Action, authorize
+from domain.values import (
+    MAX_SHORT_TEXT, Actor, AlertKind, AlertStatus, Community, DetectionRule, FalseAlarmReason, GeoPoint,
+    PartnerSector, Zone, clean_text,
+)
+
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+SELF_CLEARING_KINDS = frozenset({AlertKind.OFFLINE, AlertKind.TAMPERED})
+
+
+class Camera(Aggregate):
+    id: UUID
+
+    @staticmethod
+    def id_for(code: str) -> UUID:
+        return uuid5(NAMESPACE, f"camera/{code}")
+
+    @classmethod
+    def register(cls, *, code: str, name: str, community: Community, owner: PartnerSector, owner_name: str,
+                 consent_reference: str, source: str, actor: Actor, occurred_at: datetime,
+                 position: GeoPoint | None = None) -> Camera:
+        authorize(actor, Action.MANAGE_CAMERAS)
+        code = check_code(code)
+        return cls(id=cls.id_for(code), code=code, name=clean_text(name, "name", required=True, max_len=MAX_SHORT_TEXT),
+                   community=community, owner=owner, owner_name=clean_text(owner_name, "owner_name", required=True, max_len=MAX_SHORT_TEXT),
+                   consent_reference=clean_text(consent_reference, "consent_reference", required=True, max_len=MAX_SHORT_TEXT),
+                   source=clean_text(source, "source", required=True, max_len=1000), position=position,
+                   actor=actor, occurred_at=occurred_at)
+
+    @event("Registered")
+    def __init__(self, code: str, name: str, community: Community, owner: PartnerSector, owner_name: str,
+                 consent_reference: str, source: str, position: GeoPoint | None, actor: Actor, occurred_at: datetime):
+        self.code = code
+        self.name = name
+        self.community = community
+        self.owner = owner
+        self.owner_name = owner_name
+        self.consent_reference = consent_reference
+        self.source = source
+        self.position = position
+        self.zones: list[Zone] = []
+        self.rules: list[DetectionRule] = []
+        self.retired = False
+
+    def _check_active(self) -> None:
+        if self.retired:
+            raise TransitionRefused(f"Camera {self.code} is retired.")
+
+    def set_zones(self, *, zones: list[Zone], actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.MANAGE_CAMERAS)
+        self._check_active()
+        names = [z.name for z in zones]
+        if len(set(names)) != len(names):
+            raise InvalidInput("Each zone of a camera needs its own name.", field="zones")
+        self._zones_set(zones=list(zones), actor=actor, occurred_at=occurred_at)
+
+    @event("ZonesSet")
+    def _zones_set(self, zones: list[Zone], actor: Actor, occurred_at: datetime) -> None:
+        self.zones = zones
+
+    def set_rules(self, *, rules: list[DetectionRule], actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.MANAGE_CAMERAS)
+        self._check_active()
+        self._rules_set(rules=list(rules), actor=actor, occurred_at=occurred_at)
+
+    @event("RulesSet")
+    def _rules_set(self, rules: list[DetectionRule], actor: Actor, occurred_at: datetime) -> None:
+        self.rules = rules
+
+    def retire(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.MANAGE_CAMERAS)
+        self._check_active()
+        self._retired(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+
+    @event("Retired")
+    def _retired(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        self.retired = True
+
+
+class CameraAlert(Aggregate):
+    id: UUID
+
+    @classmethod
+    def raise_alert(cls, *, id: UUID, camera: Camera, kind: AlertKind, score: float, snapshot_digest: str,
+                    actor: Actor, occurred_at: datetime, zone: str = "") -> CameraAlert:
+        authorize(actor, Action.RAISE_ALERT)
+        camera._check_active()
+        if not 0.0 <= score <= 1.0:
+            raise InvalidInput("An alert's score is between 0 and 1.", field="score")
+        if snapshot_digest and not _DIGEST.match(snapshot_digest):
+            raise InvalidInput("A snapshot digest is the 64 hex digits of its SHA-256.", field="snapshot_digest")
+        if not snapshot_digest and kind is not AlertKind.OFFLINE:
+            raise InvalidInput("Only an offline alert comes without a snapshot.", field="snapshot_digest")
+        return cls(id=id, camera_id=camera.id, camera_code=camera.code, community=camera.community, kind=kind,
+                   score=float(score), zone=clean_text(zone, "zone", required=False, max_len=MAX_SHORT_TEXT),
+                   snapshot_digest=snapshot_digest, actor=actor, occurred_at=occurred_at)
+
+    @event("Raised")
+    def __init__(self, camera_id: UUID, camera_code: str, community: Community, kind: AlertKind, score: float, zone: str,
+                 snapshot_digest: str, actor: Actor, occurred_at: datetime):
+        self.camera_id = camera_id
+        self.camera_code = camera_code
+        self.community = community
+        self.kind = kind
+        self.score = score
+        self.zone = zone
+        self.snapshot_digest = snapshot_digest
+        self.raised_at = occurred_at
+        self.status = AlertStatus.RAISED
+        self.incident_id: UUID | None = None
+        self.false_alarm_reason: FalseAlarmReason | None = None
+
+    def _refuse(self, doing: str) -> TransitionRefused:
+        return TransitionRefused(f"This {self.kind.value.replace('_', ' ')} alert from camera {self.camera_code} is "
+                                 f"{self.status.value}; it cannot be {doing}.")
+
+    def acknowledge(self, *, actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.TRIAGE_ALERT)
+        if self.status is not AlertStatus.RAISED:
+            raise self._refuse("acknowledged")
+        self._acknowledged(actor=actor, occurred_at=occurred_at)
+
+    @event("Acknowledged")
+    def _acknowledged(self, actor: Actor, occurred_at: datetime) -> None:
+        self.status = AlertStatus.ACKNOWLEDGED
+
+    def dismiss(self, *, reason: FalseAlarmReason, note: str, actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.TRIAGE_ALERT)
+        if self.status is not AlertStatus.ACKNOWLEDGED:
+            raise self._refuse("dismissed")
+        note = clean_text(note, "note", required=reason is FalseAlarmReason.OTHER, max_len=MAX_SHORT_TEXT)
+        self._dismissed(reason=reason, note=note, actor=actor, occurred_at=occurred_at)
+
+    @event("Dismissed")
+    def _dismissed(self, reason: FalseAlarmReason, note: str, actor: Actor, occurred_at: datetime) -> None:
+        self.status = AlertStatus.DISMISSED
+        self.false_alarm_reason = reason
+
+    def escalate(self, *, incident_id: UUID, reference: str, actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.TRIAGE_ALERT)
+        if self.status is not AlertStatus.ACKNOWLEDGED:
+            raise self._refuse("escalated")
+        self._escalated(incident_id=incident_id, reference=reference, actor=actor, occurred_at=occurred_at)
+
+    @event("Escalated")
+    def _escalated(self, incident_id: UUID, reference: str, actor: Actor, occurred_at: datetime) -> None:
+        self.status = AlertStatus.ESCALATED
+        self.incident_id = incident_id
+
+    def close(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.CLOSE_ALERT)
+        decided = self.status in (AlertStatus.DISMISSED, AlertStatus.ESCALATED)
+        cleared_by_itself = self.kind in SELF_CLEARING_KINDS and self.status in (AlertStatus.RAISED, AlertStatus.ACKNOWLEDGED)
+        if not (decided or cleared_by_itself):
+            raise self._refuse("closed before it is dismissed or escalated")
+        self._closed(reason=clean_text(reason, "reason", required=False, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+
+    @event("Closed")
+    def _closed(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        self.status = AlertStatus.CLOSED

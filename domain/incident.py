@@ -1,0 +1,312 @@
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidInput, TransitionRefused
+from domain.permissions import Action, authorize
+from domain.values import (
+    MAX_SHORT_TEXT, OPEN_INCIDENT_STATUSES, Actor, Assignment, CancelReason, Category, Channel, Community,
+    GeoPoint, IncidentStatus, Outcome, Priority, SealedContact, be_year, check_occurred_at, clean_text,
+)
+
+NAMESPACE = UUID("6f1c2a0e-9b7d-4c59-a1f3-52b3c1d0e8a4")
+_ACTIVE = (Assignment.DISPATCHED, Assignment.EN_ROUTE, Assignment.ON_SCENE)
+
+
+class Incident(Aggregate):
+    id: UUID
+
+    @classmethod
+    def report(
+        cls, *, id: UUID, reference: str, channel: Channel, category: Category, priority: Priority,
+        community: Community, location: str, description: str, occurred_at: datetime, now: datetime,
+        actor: Actor, position: GeoPoint | None = None, contact: SealedContact | None = None,
+        source_alert_id: UUID | None = None,
+    ) -> Incident:
+        authorize(actor, Action.REPORT_INCIDENT)
+        check_occurred_at(occurred_at, now)
+        return cls(
+            id=id, reference=reference, channel=channel, category=category, priority=priority,
+            community=community, location=clean_text(location, "location", required=True, max_len=MAX_SHORT_TEXT),
+            description=clean_text(description, "description", required=True), position=position,
+            contact=contact, source_alert_id=source_alert_id, actor=actor, occurred_at=occurred_at,
+        )
+
+    @event("Reported")
+    def __init__(
+        self, reference: str, channel: Channel, category: Category, priority: Priority, community: Community,
+        location: str, description: str, position: GeoPoint | None, contact: SealedContact | None,
+        source_alert_id: UUID | None, actor: Actor, occurred_at: datetime,
+    ):
+        self.reference = reference
+        self.channel = channel
+        self.category = category
+        self.priority = priority
+        self.community = community
+        self.location = location
+        self.description = description
+        self.position = position
+        self.contact = contact
+        self.source_alert_id = source_alert_id
+        self.reported_at = occurred_at
+        self.reported_by = actor
+        self.assignments: dict[UUID, Assignment] = {}
+        self.call_signs: dict[UUID, str] = {}
+        self.phase = IncidentStatus.REPORTED
+        self.outcome: Outcome | None = None
+        self.cancel_reason: CancelReason | None = None
+        self.duplicate_of: UUID | None = None
+        self.duplicates: list[UUID] = []
+        self.notes: list[tuple[str, Actor, datetime]] = []
+        self.reopen_count = 0
+
+    @property
+    def status(self) -> IncidentStatus:
+        if self.phase is not IncidentStatus.REPORTED:
+            return self.phase
+        states = set(self.assignments.values())
+        for assignment, status in (
+            (Assignment.ON_SCENE, IncidentStatus.ON_SCENE),
+            (Assignment.EN_ROUTE, IncidentStatus.EN_ROUTE),
+            (Assignment.DISPATCHED, IncidentStatus.DISPATCHED),
+        ):
+            if assignment in states:
+                return status
+        return IncidentStatus.REPORTED
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_INCIDENT_STATUSES
+
+    @property
+    def active_unit_ids(self) -> list[UUID]:
+        return [u for u, a in self.assignments.items() if a in _ACTIVE]
+
+    def _check_open(self, doing: str) -> None:
+        if not self.is_open:
+            raise TransitionRefused(f"Incident {self.reference} is {self.status.value.replace('_', ' ')}; it cannot be {doing}.")
+
+    def _call_sign(self, unit_id: UUID) -> str:
+        return self.call_signs.get(unit_id, str(unit_id)[:8])
+
+    # --- triage -------------------------------------------------------------
+    def triage(self, *, actor: Actor, occurred_at: datetime, reason: str,
+               category: Category | None = None, priority: Priority | None = None) -> None:
+        authorize(actor, Action.TRIAGE_INCIDENT)
+        self._check_open("triaged")
+        category = category if category is not None else self.category
+        priority = priority if priority is not None else self.priority
+        if (category, priority) == (self.category, self.priority):
+            raise InvalidInput("Triage changes nothing: category and priority are already these.", field="priority")
+        self._triaged(category=category, priority=priority, reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT),
+                      actor=actor, occurred_at=occurred_at)
+
+    @event("Triaged")
+    def _triaged(self, category: Category, priority: Priority, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        self.category = category
+        self.priority = priority
+
+    # --- units --------------------------------------------------------------
+    def dispatch(self, *, unit_id: UUID, call_sign: str, actor: Actor, occurred_at: datetime, reason: str = "") -> None:
+        authorize(actor, Action.DISPATCH_UNIT)
+        self._check_open("dispatched to")
+        if self.assignments.get(unit_id) in _ACTIVE:
+            raise TransitionRefused(f"Unit {call_sign} is already assigned to incident {self.reference}.")
+        self._unit_dispatched(unit_id=unit_id, call_sign=call_sign, reason=reason, actor=actor, occurred_at=occurred_at)
+
+    @event("UnitDispatched")
+    def _unit_dispatched(self, unit_id: UUID, call_sign: str, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        self.assignments[unit_id] = Assignment.DISPATCHED
+        self.call_signs[unit_id] = call_sign
+
+    def mark_en_route(self, *, unit_id: UUID, actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.UPDATE_ASSIGNMENT)
+        self._check_open("updated")
+        if self.assignments.get(unit_id) is not Assignment.DISPATCHED:
+            raise TransitionRefused(self._not_dispatched(unit_id, "go en route"))
+        self._unit_en_route(unit_id=unit_id, actor=actor, occurred_at=occurred_at)
+
+    @event("UnitEnRoute")
+    def _unit_en_route(self, unit_id: UUID, actor: Actor, occurred_at: datetime) -> None:
+        self.assignments[unit_id] = Assignment.EN_ROUTE
+
+    def mark_on_scene(self, *, unit_id: UUID, actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.UPDATE_ASSIGNMENT)
+        self._check_open("updated")
+        if self.assignments.get(unit_id) not in (Assignment.DISPATCHED, Assignment.EN_ROUTE):
+            raise TransitionRefused(self._not_dispatched(unit_id, "arrive"))
+        self._unit_on_scene(unit_id=unit_id, actor=actor, occurred_at=occurred_at)
+
+    @event("UnitOnScene")
+    def _unit_on_scene(self, unit_id: UUID, actor: Actor, occurred_at: datetime) -> None:
+        self.assignments[unit_id] = Assignment.ON_SCENE
+
+    def _not_dispatched(self, unit_id: UUID, doing: str) -> str:
+        state = self.assignments.get(unit_id)
+        if state is Assignment.ON_SCENE:
+            return f"Unit {self._call_sign(unit_id)} is already on scene at {self.reference}."
+        if state is Assignment.EN_ROUTE and doing == "go en route":
+            return f"Unit {self._call_sign(unit_id)} is already en route to {self.reference}."
+        return f"Unit {self._call_sign(unit_id)} has not been dispatched to {self.reference}, so it cannot {doing}."
+
+    def clear_unit(self, *, unit_id: UUID, actor: Actor, occurred_at: datetime, reason: str = "") -> None:
+        authorize(actor, Action.UPDATE_ASSIGNMENT)
+        if self.assignments.get(unit_id) not in _ACTIVE:
+            raise TransitionRefused(f"Unit {self._call_sign(unit_id)} is not assigned to {self.reference}.")
+        self._unit_cleared(unit_id=unit_id, reason=clean_text(reason, "reason", required=False, max_len=MAX_SHORT_TEXT),
+                           actor=actor, occurred_at=occurred_at)
+
+    @event("UnitCleared")
+    def _unit_cleared(self, unit_id: UUID, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        self.assignments[unit_id] = Assignment.CLEARED
+
+    # --- outcome ------------------------------------------------------------
+    def resolve(self, *, outcome: Outcome, summary: str, actor: Actor, occurred_at: datetime) -> list[UUID]:
+        """Resolves and clears every unit still on the incident; returns those units."""
+        authorize(actor, Action.RESOLVE_INCIDENT)
+        if self.phase is IncidentStatus.RESOLVED:
+            raise TransitionRefused(f"Incident {self.reference} is already resolved.")
+        self._check_open("resolved")
+        released = self.active_unit_ids
+        self._resolved(outcome=outcome, summary=clean_text(summary, "summary", required=False), actor=actor, occurred_at=occurred_at)
+        return released
+
+    @event("Resolved")
+    def _resolved(self, outcome: Outcome, summary: str, actor: Actor, occurred_at: datetime) -> None:
+        self._clear_all()
+        self.phase = IncidentStatus.RESOLVED
+        self.outcome = outcome
+
+    def _clear_all(self) -> None:
+        for unit_id in self.active_unit_ids:
+            self.assignments[unit_id] = Assignment.CLEARED
+
+    def close(self, *, actor: Actor, occurred_at: datetime, reason: str = "") -> None:
+        authorize(actor, Action.CLOSE_INCIDENT)
+        if self.phase is IncidentStatus.CLOSED:
+            raise TransitionRefused(f"Incident {self.reference} is already closed.")
+        if self.phase is not IncidentStatus.RESOLVED:
+            raise TransitionRefused(f"Incident {self.reference} must be resolved with an outcome before it can be closed.")
+        self._closed(reason=clean_text(reason, "reason", required=False, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+
+    @event("Closed")
+    def _closed(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        self.phase = IncidentStatus.CLOSED
+
+    def reopen(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.REOPEN_INCIDENT)
+        if self.phase not in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED):
+            raise TransitionRefused(f"Only a resolved or closed incident can be reopened; {self.reference} is {self.status.value.replace('_', ' ')}.")
+        self._reopened(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+
+    @event("Reopened")
+    def _reopened(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        self.phase = IncidentStatus.REPORTED
+        self.outcome = None
+        self.reopen_count += 1
+
+    def cancel(self, *, cancel_reason: CancelReason, actor: Actor, occurred_at: datetime, note: str = "",
+               duplicate_of: Incident | None = None) -> list[UUID]:
+        """Cancels and clears every unit still on the incident; returns those units."""
+        authorize(actor, Action.CANCEL_INCIDENT)
+        self._check_open("cancelled")
+        if cancel_reason is CancelReason.DUPLICATE:
+            if duplicate_of is None:
+                raise InvalidInput("Say which incident this one duplicates.", field="duplicate_of")
+            if duplicate_of.id == self.id:
+                raise InvalidInput("An incident cannot be a duplicate of itself.", field="duplicate_of")
+            if duplicate_of.phase is IncidentStatus.CANCELLED:
+                raise InvalidInput(f"Incident {duplicate_of.reference} is itself cancelled; link to the incident that stands.", field="duplicate_of")
+        elif duplicate_of is not None:
+            raise InvalidInput("Only a duplicate names another incident.", field="duplicate_of")
+        released = self.active_unit_ids
+        self._cancelled(cancel_reason=cancel_reason, duplicate_of=duplicate_of.id if duplicate_of else None,
+                        note=clean_text(note, "note", required=False, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+        if duplicate_of is not None:
+            duplicate_of._duplicate_linked(duplicate_id=self.id, duplicate_reference=self.reference, actor=actor, occurred_at=occurred_at)
+        return released
+
+    @event("Cancelled")
+    def _cancelled(self, cancel_reason: CancelReason, duplicate_of: UUID | None, note: str, actor: Actor, occurred_at: datetime) -> None:
+        self._clear_all()
+        self.phase = IncidentStatus.CANCELLED
+        self.cancel_reason = cancel_reason
+        self.duplicate_of = duplicate_of
+
+    @event("DuplicateLinked")
+    def _duplicate_linked(self, duplicate_id: UUID, duplicate_reference: str, actor: Actor, occurred_at: datetime) -> None:
+        self.duplicates.append(duplicate_id)
+
+    def add_note(self, *, text: str, actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.ADD_NOTE)
+        self._note_added(text=clean_text(text, "note", required=True), actor=actor, occurred_at=occurred_at)
+
+    @event("NoteAdded")
+    def _note_added(self, text: str, actor: Actor, occurred_at: datetime) -> None:
+        self.notes.append((text, actor, occurred_at))
+
+
+class ReferenceBook(Aggregate):
+    """Issues the zone's incident references of one Buddhist-era year, in order, without gaps."""
+    id: UUID
+
+
+    @staticmethod
+    def id_for(year_be: int) -> UUID:
+        return uuid5(NAMESPACE, f"incident-references/{year_be}")
+
+    @classmethod
+    def open(cls, year_be: int, actor: Actor, occurred_at: datetime) -> ReferenceBook:
+        return cls(id=cls.id_for(year_be), year_be=year_be, actor=actor, occurred_at=occurred_at)
+
+    @event("Opened")
+    def __init__(self, year_be: int, actor: Actor, occurred_at: datetime):
+        self.year_be = year_be
+        self.last_number = 0
+
+    def issue(self, incident_id: UUID, actor: Actor, occurred_at: datetime) -> str:
+        self._issued(number=self.last_number + 1, incident_id=incident_id, actor=actor, occurred_at=occurred_at)
+        return self.format(self.year_be, self.last_number)
+
+    @event("ReferenceIssued")
+    def _issued(self, number: int, incident_id: UUID, actor: Actor, occurred_at: datetime) -> None:
+        self.last_number = number
+
+    @staticmethod
+    def format(year_be: int, number: int) -> str:
+        return f"CR-{year_be}-{number:06d}"
+
+    @staticmethod
+    def year_for(instant: datetime) -> int:
+        return be_year(instant)
+
+
+class IntakeKey(Aggregate):
+    """Remembers which incident an idempotency key created, so a retried intake returns it."""
+    id: UUID
+
+
+    @staticmethod
+    def id_for(key: str) -> UUID:
+        return uuid5(NAMESPACE, f"intake-key/{key}")
+
+    @classmethod
+    def claim(cls, key: str, incident_id: UUID, actor: Actor, occurred_at: datetime) -> IntakeKey:
+        return cls(id=cls.id_for(key), incident_id=incident_id, actor=actor, occurred_at=occurred_at)
+
+    @event("Claimed")
+    def __init__(self, incident_id: UUID, actor: Actor, occurred_at: datetime):
+        self.incident_id = incident_id
+
+
+# Schema history of Incident.Reported: version 1 had neither a map position nor a source alert.
+def _reported_v1_to_v2(state: dict) -> None:
+    state.setdefault("position", None)
+    state.setdefault("source_alert_id", None)
+
+
+Incident.Reported.class_version = 2
+Incident.Reported.upcast_v1_v2 = staticmethod(_reported_v1_to_v2)

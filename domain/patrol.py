@@ -1,0 +1,270 @@
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidInput, TokenRefused, TransitionRefused, UnitUnavailable
+from domain.incident import NAMESPACE
+from domain.permissions import Action, authorize
+from domain.values import (
+    MAX_SHORT_TEXT, Actor, Community, GeoPoint, UnitKind, UnitStatus, VisitStatus, check_occurred_at, clean_text,
+)
+
+_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,23}$")
+
+
+def check_code(code: str, field: str = "code") -> str:
+    code = (code or "").strip().upper()
+    if not _CODE.match(code):
+        raise InvalidInput("A code is 2–24 letters, digits or dashes, e.g. RB-07.", field=field)
+    return code
+
+
+class PatrolUnit(Aggregate):
+    id: UUID
+
+    @staticmethod
+    def id_for(call_sign: str) -> UUID:
+        return uuid5(NAMESPACE, f"unit/{call_sign}")
+
+    @classmethod
+    def register(cls, *, call_sign: str, kind: UnitKind, actor: Actor, occurred_at: datetime) -> PatrolUnit:
+        authorize(actor, Action.MANAGE_UNITS)
+        call_sign = check_code(call_sign, "call_sign")
+        return cls(id=cls.id_for(call_sign), call_sign=call_sign, kind=kind, actor=actor, occurred_at=occurred_at)
+
+    @event("Registered")
+    def __init__(self, call_sign: str, kind: UnitKind, actor: Actor, occurred_at: datetime):
+        self.call_sign = call_sign
+        self.kind = kind
+        self.status = UnitStatus.OFF_DUTY
+        self.officer_ids: list[UUID] = []
+        self.incident_id: UUID | None = None
+
+    def go_on_duty(self, *, officer_ids: list[UUID], actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.CHANGE_DUTY)
+        if self.status is not UnitStatus.OFF_DUTY:
+            raise TransitionRefused(f"Unit {self.call_sign} is {self.status.value.replace('_', ' ')}, not off duty.")
+        if not officer_ids:
+            raise InvalidInput("A unit goes on duty with at least one officer.", field="officer_ids")
+        self._went_on_duty(officer_ids=list(dict.fromkeys(officer_ids)), actor=actor, occurred_at=occurred_at)
+
+    @event("WentOnDuty")
+    def _went_on_duty(self, officer_ids: list[UUID], actor: Actor, occurred_at: datetime) -> None:
+        self.status = UnitStatus.AVAILABLE
+        self.officer_ids = officer_ids
+
+    def assign(self, *, incident_id: UUID, reference: str, actor: Actor, occurred_at: datetime, reassign: bool = False) -> UUID | None:
+        """Assigns the unit; returns the incident it was taken from when reassigned."""
+        authorize(actor, Action.DISPATCH_UNIT)
+        if self.status is UnitStatus.ASSIGNED and self.incident_id == incident_id:
+            raise TransitionRefused(f"Unit {self.call_sign} is already assigned to {reference}.")
+        if self.status is UnitStatus.ASSIGNED and reassign:
+            previous = self.incident_id
+            self._reassigned(from_incident_id=previous, incident_id=incident_id, reference=reference, actor=actor, occurred_at=occurred_at)
+            return previous
+        if self.status is UnitStatus.ASSIGNED:
+            raise UnitUnavailable(f"Unit {self.call_sign} is busy on another incident; reassign it explicitly to take it off that one.")
+        if self.status is not UnitStatus.AVAILABLE:
+            raise UnitUnavailable(f"Unit {self.call_sign} is {self.status.value.replace('_', ' ')} and cannot be dispatched.")
+        self._assigned(incident_id=incident_id, reference=reference, actor=actor, occurred_at=occurred_at)
+        return None
+
+    @event("Assigned")
+    def _assigned(self, incident_id: UUID, reference: str, actor: Actor, occurred_at: datetime) -> None:
+        self.status = UnitStatus.ASSIGNED
+        self.incident_id = incident_id
+
+    @event("Reassigned")
+    def _reassigned(self, from_incident_id: UUID, incident_id: UUID, reference: str, actor: Actor, occurred_at: datetime) -> None:
+        self.incident_id = incident_id
+
+    def release(self, *, incident_id: UUID, actor: Actor, occurred_at: datetime) -> bool:
+        """Frees the unit from `incident_id`; does nothing when it already works elsewhere."""
+        if self.status is not UnitStatus.ASSIGNED or self.incident_id != incident_id:
+            return False
+        self._released(incident_id=incident_id, actor=actor, occurred_at=occurred_at)
+        return True
+
+    @event("Released")
+    def _released(self, incident_id: UUID, actor: Actor, occurred_at: datetime) -> None:
+        self.status = UnitStatus.AVAILABLE
+        self.incident_id = None
+
+    def go_off_duty(self, *, actor: Actor, occurred_at: datetime, reason: str = "") -> None:
+        authorize(actor, Action.CHANGE_DUTY)
+        if self.status is UnitStatus.ASSIGNED:
+            raise TransitionRefused(f"Unit {self.call_sign} is still assigned to an incident; clear it first.")
+        if self.status is not UnitStatus.AVAILABLE:
+            raise TransitionRefused(f"Unit {self.call_sign} is {self.status.value.replace('_', ' ')}, not on duty.")
+        self._went_off_duty(reason=clean_text(reason, "reason", required=False, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+
+    @event("WentOffDuty")
+    def _went_off_duty(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        self.status = UnitStatus.OFF_DUTY
+        self.officer_ids = []
+
+    def retire(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.MANAGE_UNITS)
+        if self.status is not UnitStatus.OFF_DUTY:
+            raise TransitionRefused(f"Unit {self.call_sign} must be off duty before it is retired.")
+        self._retired(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+
+    @event("Retired")
+    def _retired(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        self.status = UnitStatus.RETIRED
+
+
+class RedBox(Aggregate):
+    """A red patrol box (ตู้แดง). Its QR carries a token of the current `token_version`;
+    rotating the token makes every printed older code void."""
+    id: UUID
+
+
+    @staticmethod
+    def id_for(code: str) -> UUID:
+        return uuid5(NAMESPACE, f"red-box/{code}")
+
+    @classmethod
+    def register(cls, *, code: str, name_th: str, name_en: str, community: Community, position: GeoPoint,
+                 actor: Actor, occurred_at: datetime) -> RedBox:
+        authorize(actor, Action.MANAGE_RED_BOXES)
+        code = check_code(code)
+        return cls(id=cls.id_for(code), code=code, name_th=clean_text(name_th, "name_th", required=True, max_len=MAX_SHORT_TEXT),
+                   name_en=clean_text(name_en, "name_en", required=True, max_len=MAX_SHORT_TEXT),
+                   community=community, position=position, actor=actor, occurred_at=occurred_at)
+
+    @event("Registered")
+    def __init__(self, code: str, name_th: str, name_en: str, community: Community, position: GeoPoint, actor: Actor, occurred_at: datetime):
+        self.code = code
+        self.name_th = name_th
+        self.name_en = name_en
+        self.community = community
+        self.position = position
+        self.token_version = 1
+        self.retired = False
+
+    def _check_active(self) -> None:
+        if self.retired:
+            raise TransitionRefused(f"Red box {self.code} is retired.")
+
+    def rotate_token(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.MANAGE_RED_BOXES)
+        self._check_active()
+        self._token_rotated(token_version=self.token_version + 1, reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT),
+                            actor=actor, occurred_at=occurred_at)
+
+    @event("TokenRotated")
+    def _token_rotated(self, token_version: int, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        self.token_version = token_version
+
+    def move(self, *, position: GeoPoint, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.MANAGE_RED_BOXES)
+        self._check_active()
+        if position == self.position:
+            raise InvalidInput(f"Red box {self.code} is already at that position.", field="position")
+        self._moved(position=position, reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+
+    @event("Moved")
+    def _moved(self, position: GeoPoint, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        self.position = position
+
+    def retire(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.MANAGE_RED_BOXES)
+        self._check_active()
+        self._retired(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+
+    @event("Retired")
+    def _retired(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        self.retired = True
+
+    def check_token(self, token_version: int) -> None:
+        self._check_active()
+        if token_version != self.token_version:
+            raise TokenRefused(f"This QR code of red box {self.code} is out of date; scan the code now posted on the box.")
+
+
+# A check-in further than this from its box, or reached faster than a patrol can move, is flagged.
+MAX_DISTANCE_M = 150.0
+MAX_SPEED_M_PER_S = 15.0  # ≈ 54 km/h, fast for a town-centre patrol
+
+
+class PatrolVisit(Aggregate):
+    id: UUID
+
+    @classmethod
+    def log(cls, *, id: UUID, box: RedBox, token_version: int, unit_id: UUID | None, actor: Actor,
+            occurred_at: datetime, now: datetime, position: GeoPoint | None = None, observation: str = "") -> PatrolVisit:
+        authorize(actor, Action.LOG_VISIT)
+        check_occurred_at(occurred_at, now)
+        box.check_token(token_version)
+        return cls(id=id, box_id=box.id, box_code=box.code, community=box.community, token_version=token_version,
+                   unit_id=unit_id, position=position, observation=clean_text(observation, "observation", required=False),
+                   actor=actor, occurred_at=occurred_at)
+
+    @event("Logged")
+    def __init__(self, box_id: UUID, box_code: str, community: Community, token_version: int, unit_id: UUID | None,
+                 position: GeoPoint | None, observation: str, actor: Actor, occurred_at: datetime):
+        self.box_id = box_id
+        self.box_code = box_code
+        self.community = community
+        self.officer_id = actor.user_id
+        self.unit_id = unit_id
+        self.position = position
+        self.visited_at = occurred_at
+        self.observations = [observation] if observation else []
+        self.status = VisitStatus.LOGGED
+        self.flags: list[str] = []
+
+    def implausibility(self, box: RedBox, previous: PatrolVisit | None, previous_box: RedBox | None) -> str | None:
+        """Why this check-in looks wrong, or None: scanned far from the box, or too soon after a
+        visit at a distant box for anyone to have made the trip."""
+        if self.position is not None:
+            distance = self.position.metres_to(box.position)
+            if distance > MAX_DISTANCE_M:
+                return f"scanned {distance:.0f} m from red box {box.code}"
+        if previous is not None and previous_box is not None and previous.id != self.id:
+            distance = previous_box.position.metres_to(box.position)
+            seconds = max((self.visited_at - previous.visited_at).total_seconds(), 1.0)
+            if previous.visited_at <= self.visited_at and distance / seconds > MAX_SPEED_M_PER_S:
+                return (f"{distance:.0f} m from red box {previous_box.code} in "
+                        f"{timedelta(seconds=int(seconds))}, faster than a patrol can travel")
+        return None
+
+    def add_observation(self, *, text: str, actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.LOG_VISIT)
+        if actor.user_id != self.officer_id:
+            raise TransitionRefused("Only the officer who checked in can add observations to this visit.")
+        self._check_not_voided()
+        self._observation_added(text=clean_text(text, "observation", required=True), actor=actor, occurred_at=occurred_at)
+
+    @event("ObservationAdded")
+    def _observation_added(self, text: str, actor: Actor, occurred_at: datetime) -> None:
+        self.observations.append(text)
+
+    def _check_not_voided(self) -> None:
+        if self.status is VisitStatus.VOIDED:
+            raise TransitionRefused(f"This visit to red box {self.box_code} was voided.")
+
+    def flag(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.FLAG_VISIT)
+        self._check_not_voided()
+        self._flagged(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+
+    @event("Flagged")
+    def _flagged(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        self.status = VisitStatus.FLAGGED
+        self.flags.append(reason)
+
+    def void(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.VOID_VISIT)
+        if self.status is VisitStatus.VOIDED:
+            raise TransitionRefused(f"This visit to red box {self.box_code} is already voided.")
+        self._voided(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+
+    @event("Voided")
+    def _voided(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        self.status = VisitStatus.VOIDED

@@ -1,0 +1,68 @@
+"""Who may do what. Checked by the aggregates themselves, so no entry point can skip it."""
+
+from enum import Enum
+
+from domain.errors import NotPermitted
+from domain.values import Actor, Role
+
+
+class Action(Enum):
+    REPORT_INCIDENT = "report an incident"
+    TRIAGE_INCIDENT = "triage an incident"
+    DISPATCH_UNIT = "dispatch a unit"
+    UPDATE_ASSIGNMENT = "update a unit's progress"
+    RESOLVE_INCIDENT = "resolve an incident"
+    CLOSE_INCIDENT = "close an incident"
+    REOPEN_INCIDENT = "reopen an incident"
+    CANCEL_INCIDENT = "cancel an incident"
+    ADD_NOTE = "add a note"
+    MANAGE_UNITS = "register or retire units"
+    CHANGE_DUTY = "put a unit on or off duty"
+    LOG_VISIT = "check in at a red box"
+    FLAG_VISIT = "flag a patrol visit"
+    VOID_VISIT = "void a patrol visit"
+    MANAGE_RED_BOXES = "manage red boxes"
+    MANAGE_CAMERAS = "manage cameras"
+    RAISE_ALERT = "raise a camera alert"
+    TRIAGE_ALERT = "triage camera alerts"
+    CLOSE_ALERT = "close a camera alert"
+    MANAGE_USERS = "manage user accounts"
+
+
+_DISPATCHER = {
+    Action.REPORT_INCIDENT, Action.TRIAGE_INCIDENT, Action.DISPATCH_UNIT, Action.UPDATE_ASSIGNMENT,
+    Action.RESOLVE_INCIDENT, Action.CANCEL_INCIDENT, Action.ADD_NOTE, Action.CHANGE_DUTY,
+    Action.TRIAGE_ALERT, Action.CLOSE_ALERT,
+}
+_OFFICER = {
+    Action.REPORT_INCIDENT, Action.UPDATE_ASSIGNMENT, Action.RESOLVE_INCIDENT, Action.ADD_NOTE,
+    Action.CHANGE_DUTY, Action.LOG_VISIT,
+}
+_SUPERVISOR = _DISPATCHER | _OFFICER | {
+    Action.CLOSE_INCIDENT, Action.REOPEN_INCIDENT, Action.MANAGE_UNITS, Action.FLAG_VISIT,
+    Action.VOID_VISIT, Action.MANAGE_RED_BOXES,
+}
+_ADMIN = {Action.MANAGE_USERS, Action.MANAGE_CAMERAS, Action.MANAGE_RED_BOXES, Action.MANAGE_UNITS}
+_SYSTEM = {
+    Action.REPORT_INCIDENT, Action.RAISE_ALERT, Action.CLOSE_ALERT, Action.FLAG_VISIT, Action.MANAGE_USERS,
+    Action.MANAGE_CAMERAS, Action.MANAGE_RED_BOXES, Action.MANAGE_UNITS, Action.CHANGE_DUTY,
+}
+
+PERMISSIONS: dict[Role, frozenset[Action]] = {
+    Role.DISPATCHER: frozenset(_DISPATCHER),
+    Role.OFFICER: frozenset(_OFFICER),
+    Role.SUPERVISOR: frozenset(_SUPERVISOR),
+    Role.ADMIN: frozenset(_ADMIN),
+    Role.AUDITOR: frozenset(),
+    Role.PARTNER: frozenset(),
+    Role.SYSTEM: frozenset(_SYSTEM),
+}
+
+
+def may(actor: Actor, action: Action) -> bool:
+    return action in PERMISSIONS[actor.role]
+
+
+def authorize(actor: Actor, action: Action) -> None:
+    if not may(actor, action):
+        raise NotPermitted(f"A {actor.role.value} may not {action.value}.")
