@@ -147,10 +147,13 @@ class CameraAlert(Aggregate):
         self.status = AlertStatus.DISMISSED
         self.false_alarm_reason = reason
 
-    def escalate(self, *, incident_id: UUID, reference: str, actor: Actor, occurred_at: datetime) -> None:
+    def check_can_escalate(self, actor: Actor) -> None:
         authorize(actor, Action.TRIAGE_ALERT)
         if self.status is not AlertStatus.ACKNOWLEDGED:
             raise self._refuse("escalated")
+
+    def escalate(self, *, incident_id: UUID, reference: str, actor: Actor, occurred_at: datetime) -> None:
+        self.check_can_escalate(actor)
         self._escalated(incident_id=incident_id, reference=reference, actor=actor, occurred_at=occurred_at)
 
     @event("Escalated")

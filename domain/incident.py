@@ -19,6 +19,10 @@ _ACTIVE = (Assignment.DISPATCHED, Assignment.EN_ROUTE, Assignment.ON_SCENE)
 class Incident(Aggregate):
     id: UUID
 
+    @staticmethod
+    def id_for(reference: str) -> UUID:
+        return uuid5(NAMESPACE, f"incident/{reference}")
+
     @classmethod
     def report(
         cls, *, id: UUID, reference: str, channel: Channel, category: Category, priority: Priority,
@@ -110,11 +114,15 @@ class Incident(Aggregate):
         self.priority = priority
 
     # --- units --------------------------------------------------------------
-    def dispatch(self, *, unit_id: UUID, call_sign: str, actor: Actor, occurred_at: datetime, reason: str = "") -> None:
+    def check_dispatch(self, *, unit_id: UUID, call_sign: str, actor: Actor) -> None:
         authorize(actor, Action.DISPATCH_UNIT)
         self._check_open("dispatched to")
         if self.assignments.get(unit_id) in _ACTIVE:
             raise TransitionRefused(f"Unit {call_sign} is already assigned to incident {self.reference}.")
+
+    def dispatch(self, *, unit_id: UUID, call_sign: str, actor: Actor, occurred_at: datetime, reason: str = "") -> None:
+        self.check_dispatch(unit_id=unit_id, call_sign=call_sign, actor=actor)
+        reason = clean_text(reason, "reason", required=False, max_len=MAX_SHORT_TEXT)
         self._unit_dispatched(unit_id=unit_id, call_sign=call_sign, reason=reason, actor=actor, occurred_at=occurred_at)
 
     @event("UnitDispatched")
@@ -267,12 +275,12 @@ class ReferenceBook(Aggregate):
         self.year_be = year_be
         self.last_number = 0
 
-    def issue(self, incident_id: UUID, actor: Actor, occurred_at: datetime) -> str:
-        self._issued(number=self.last_number + 1, incident_id=incident_id, actor=actor, occurred_at=occurred_at)
+    def issue(self, actor: Actor, occurred_at: datetime) -> str:
+        self._issued(number=self.last_number + 1, actor=actor, occurred_at=occurred_at)
         return self.format(self.year_be, self.last_number)
 
     @event("ReferenceIssued")
-    def _issued(self, number: int, incident_id: UUID, actor: Actor, occurred_at: datetime) -> None:
+    def _issued(self, number: int, actor: Actor, occurred_at: datetime) -> None:
         self.last_number = number
 
     @staticmethod

@@ -27,6 +27,7 @@ class Action(Enum):
     TRIAGE_ALERT = "triage camera alerts"
     CLOSE_ALERT = "close a camera alert"
     MANAGE_USERS = "manage user accounts"
+    ERASE_PERSONAL_DATA = "erase a reporter's personal data"
 
 
 _DISPATCHER = {
@@ -42,7 +43,7 @@ _SUPERVISOR = _DISPATCHER | _OFFICER | {
     Action.CLOSE_INCIDENT, Action.REOPEN_INCIDENT, Action.MANAGE_UNITS, Action.FLAG_VISIT,
     Action.VOID_VISIT, Action.MANAGE_RED_BOXES,
 }
-_ADMIN = {Action.MANAGE_USERS, Action.MANAGE_CAMERAS, Action.MANAGE_RED_BOXES, Action.MANAGE_UNITS}
+_ADMIN = {Action.MANAGE_USERS, Action.ERASE_PERSONAL_DATA, Action.MANAGE_CAMERAS, Action.MANAGE_RED_BOXES, Action.MANAGE_UNITS}
 _SYSTEM = {
     Action.REPORT_INCIDENT, Action.RAISE_ALERT, Action.CLOSE_ALERT, Action.FLAG_VISIT, Action.MANAGE_USERS,
     Action.MANAGE_CAMERAS, Action.MANAGE_RED_BOXES, Action.MANAGE_UNITS, Action.CHANGE_DUTY,

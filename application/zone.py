@@ -1,0 +1,672 @@
+"""The zone's one Application: one log, one order. One method per command; each returns the id it
+acted on and the notification id of its last event, so a caller can wait for projections."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+from uuid import UUID
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, Transcoder
+
+from application.errors import ConflictError, NotFound
+from application.ports import Contact, ContactVault, Credentials
+from application.transcodings import register_all
+from domain.accounts import UserAccount, check_username
+from domain.cameras import Camera, CameraAlert
+from domain.errors import DomainError, InvalidInput
+from domain.incident import Incident, IntakeKey, ReferenceBook
+from domain.patrol import PatrolUnit, PatrolVisit, RedBox
+from domain.permissions import Action, authorize
+from domain.values import (
+    SYSTEM, SYSTEM_USER_ID, Actor, AlertKind, AlertStatus, CancelReason, Category, Channel, Community,
+    DetectionRule, FalseAlarmReason, GeoPoint, Outcome, PartnerSector, Priority, Role, SealedContact, UnitKind,
+    Zone, be_year, check_occurred_at, clean_text,
+)
+
+log = structlog.get_logger()
+T = TypeVar("T", bound=Aggregate)
+MAX_ATTEMPTS = 5
+# Aggregates that a batch keeps between flushes: few, long-lived and touched by many commands.
+_LONG_LIVED = (UserAccount, PatrolUnit, RedBox, Camera, ReferenceBook)
+
+
+MIN_PASSWORD = 10
+
+
+def check_password(password: str) -> None:
+    if not (MIN_PASSWORD <= len(password or "") <= 200):
+        raise InvalidInput(f"A password needs at least {MIN_PASSWORD} characters.", field="password")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    id: UUID
+    notification_id: int | None
+    """None when the command stored nothing new (an idempotent retry) or ran inside a batch."""
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    version: int
+    event: str
+    occurred_at: datetime
+    recorded_at: datetime
+    actor_id: UUID
+    actor_role: Role
+    reason: str | None
+    details: dict[str, Any]
+
+
+ERASED = {"erased": True}
+
+
+class _Work:
+    """The aggregates one command reads and changes; saved together in one atomic save."""
+
+    def __init__(self, app: ZoneApplication, aggregates: dict[UUID, Aggregate] | None = None):
+        self.app = app
+        self.aggregates: dict[UUID, Aggregate] = {} if aggregates is None else aggregates
+
+    def find(self, aggregate_id: UUID, cls: type[T]) -> T | None:
+        aggregate = self.aggregates.get(aggregate_id)
+        if aggregate is None:
+            try:
+                aggregate = self.app.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                return None
+            self.aggregates[aggregate_id] = aggregate
+        return aggregate if isinstance(aggregate, cls) else None
+
+    def get(self, aggregate_id: UUID, cls: type[T], what: str, expected_version: int | None = None) -> T:
+        aggregate = self.find(aggregate_id, cls)
+        if aggregate is None:
+            raise NotFound(f"There is no {what} with id {aggregate_id}.")
+        if expected_version is not None and aggregate.version != expected_version:
+            label = getattr(aggregate, "reference", None) or getattr(aggregate, "call_sign", None) or what
+            raise ConflictError(
+                f"{label} was changed by someone else while you were looking at it; here is how it stands now.",
+                aggregate_id=aggregate_id, current_version=aggregate.version,
+            )
+        return aggregate
+
+    def add(self, aggregate: Aggregate) -> None:
+        self.aggregates[aggregate.id] = aggregate
+
+    def actor(self, user_id: UUID) -> Actor:
+        if user_id == SYSTEM_USER_ID:
+            return SYSTEM
+        return self.get(user_id, UserAccount, "user account").as_actor
+
+
+@dataclass
+class _Batch:
+    flush_every: int
+    aggregates: dict[UUID, Aggregate] = field(default_factory=dict)
+    commands: int = 0
+    events: int = 0
+
+
+class ZoneApplication(Application[UUID]):
+    name = "ssz"
+    env = {"AGGREGATE_CACHE_MAXSIZE": "20000", "IS_SNAPSHOTTING_ENABLED": "y"}
+    snapshotting_intervals = {ReferenceBook: 200}
+
+    def __init__(self, env: dict[str, str] | None = None, *, vault: ContactVault, credentials: Credentials,
+                 clock: Callable[[], datetime] = utcnow):
+        self.vault = vault
+        self.credentials = credentials
+        self.clock = clock
+        self._local = threading.local()
+        super().__init__(env)
+
+    def register_transcodings(self, transcoder: Transcoder) -> None:
+        super().register_transcodings(transcoder)
+        register_all(transcoder)
+
+    # --- command machinery ---------------------------------------------------
+    def _run(self, command: str, fn: Callable[[_Work], UUID]) -> CommandResult:
+        batch: _Batch | None = getattr(self._local, "batch", None)
+        if batch is not None:
+            result = fn(_Work(self, batch.aggregates))
+            batch.commands += 1
+            if batch.commands % batch.flush_every == 0:
+                self._flush(batch)
+            return CommandResult(result, None)
+        with structlog.contextvars.bound_contextvars(command=command, command_id=uuid.uuid4().hex[:12]):
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                work = _Work(self)
+                try:
+                    result = fn(work)
+                except (ConflictError, NotFound):
+                    raise
+                except DomainError as error:
+                    if attempt == 1:
+                        log.info("command.refused", reason=error.message)
+                        raise
+                    # The first attempt lost a race; against the winner's state the command no longer holds.
+                    log.info("command.conflict", reason=error.message, attempt=attempt)
+                    raise ConflictError(f"Someone else acted first: {error.message}") from error
+                try:
+                    recordings = self.save(*work.aggregates.values())
+                except IntegrityError:
+                    log.info("command.retry_after_concurrent_write", attempt=attempt)
+                    self._evict(work.aggregates)
+                    continue
+                notification_id = recordings[-1].notification.id if recordings else None
+                log.info("command.done", aggregate_id=str(result), events=len(recordings), notification_id=notification_id)
+                return CommandResult(result, notification_id)
+        raise ConflictError("Too many people changed this at the same moment; please try again.")
+
+    def _evict(self, aggregates: dict[UUID, Aggregate]) -> None:
+        if self.repository.cache is not None:
+            for aggregate_id in aggregates:
+                try:
+                    self.repository.cache.get(aggregate_id, evict=True)
+                except KeyError:
+                    pass
+
+    @contextmanager
+    def batch(self, flush_every: int = 500) -> Iterator[_Batch]:
+        """Collects the commands of this thread and saves them in large atomic saves (bulk loads, the demo)."""
+        batch = _Batch(flush_every)
+        self._local.batch = batch
+        try:
+            yield batch
+        finally:
+            self._local.batch = None
+        self._flush(batch)
+
+    def _flush(self, batch: _Batch) -> None:
+        recordings = self.save(*batch.aggregates.values())
+        batch.events += len(recordings)
+        for aggregate_id in [i for i, a in batch.aggregates.items() if not isinstance(a, _LONG_LIVED)]:
+            del batch.aggregates[aggregate_id]
+
+    def _at(self, occurred_at: datetime | None) -> datetime:
+        now = self.clock()
+        if occurred_at is None:
+            return now
+        check_occurred_at(occurred_at, now)
+        return occurred_at
+
+    # --- user accounts -------------------------------------------------------
+    def create_user(self, *, username: str, display_name: str, role: Role, password: str, by: UUID) -> CommandResult:
+        check_password(password)
+
+        def fn(w: _Work) -> UUID:
+            actor = w.actor(by)
+            if w.find(UserAccount.id_for(username), UserAccount) is not None:
+                raise InvalidInput(f"The username '{username}' is taken.", field="username")
+            user = UserAccount.create(username=username, display_name=display_name, role=role, actor=actor, occurred_at=self._at(None))
+            w.add(user)
+            return user.id
+
+        result = self._run("create_user", fn)
+        self.credentials.set_password(result.id, check_username(username), password)
+        return result
+
+    def ensure_first_admin(self, *, username: str, password: str) -> CommandResult | None:
+        """Creates the first administrator when no account has a password yet."""
+        if self.credentials.any_users():
+            return None
+        user_id = UserAccount.id_for(username)
+        if user_id in self.repository:
+            self.credentials.set_password(user_id, check_username(username), password)
+            return CommandResult(user_id, None)
+        return self.create_user(username=username, display_name="Administrator", role=Role.ADMIN, password=password, by=SYSTEM_USER_ID)
+
+    def change_user_role(self, user_id: UUID, *, role: Role, reason: str, by: UUID) -> CommandResult:
+        def fn(w: _Work) -> UUID:
+            actor = w.actor(by)
+            w.get(user_id, UserAccount, "user account").change_role(role=role, reason=reason, actor=actor, occurred_at=self._at(None))
+            return user_id
+        return self._run("change_user_role", fn)
+
+    def disable_user(self, user_id: UUID, *, reason: str, by: UUID) -> CommandResult:
+        def fn(w: _Work) -> UUID:
+            actor = w.actor(by)
+            w.get(user_id, UserAccount, "user account").disable(reason=reason, actor=actor, occurred_at=self._at(None))
+            return user_id
+        return self._run("disable_user", fn)
+
+    def enable_user(self, user_id: UUID, *, reason: str, by: UUID) -> CommandResult:
+        def fn(w: _Work) -> UUID:
+            actor = w.actor(by)
+            w.get(user_id, UserAccount, "user account").enable(reason=reason, actor=actor, occurred_at=self._at(None))
+            return user_id
+        return self._run("enable_user", fn)
+
+    def reset_password(self, user_id: UUID, *, new_password: str, reason: str, by: UUID) -> CommandResult:
+        check_password(new_password)
+
+        def fn(w: _Work) -> UUID:
+            actor = w.actor(by)
+            w.get(user_id, UserAccount, "user account").record_password_reset(reason=reason, actor=actor, occurred_at=self._at(None))
+            return user_id
+
+        result = self._run("reset_password", fn)
+        self.credentials.set_password(user_id, self.get_user(user_id).username, new_password)
+        return result
+
+    def get_user(self, user_id: UUID) -> UserAccount:
+        try:
+            user = self.repository.get(user_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"There is no user account with id {user_id}.") from None
+        if not isinstance(user, UserAccount):
+            raise NotFound(f"There is no user account with id {user_id}.")
+        return user
+
+    def authenticate(self, username: str, password: str) -> Actor | None:
+        """The actor for these credentials, or None; a disabled account never authenticates."""
+        user_id = self.credentials.verify(username, password)
+        if user_id is None:
+            return None
+        user = self.get_user(user_id)
+        return None if user.disabled else user.as_actor
+
+    # --- incidents -----------------------------------------------------------
+    def report_incident(
+        self, *, channel: Channel, category: Category, priority: Priority, community: Community, location: str,
+        description: str, by: UUID, occurred_at: datetime | None = None, position: GeoPoint | None = None,
+        contact: Contact | None = None, idempotency_key: str | None = None, source_alert_id: UUID | None = None,
+    ) -> CommandResult:
+        # Validate cheaply before anything touches the vault or the store.
+        description = clean_text(description, "description", required=True)
+        location = clean_text(location, "location", required=True, max_len=300)
+        occurred_at = self._at(occurred_at)
+        sealed = self._seal(contact)
+        key = clean_text(idempotency_key, "idempotency_key", required=False, max_len=200) or None
+
+        def fn(w: _Work) -> UUID:
+            if key is not None:
+                claimed = w.find(IntakeKey.id_for(key), IntakeKey)
+                if claimed is not None:
+                    return claimed.incident_id
+            actor = w.actor(by)
+            incident = self._new_incident(w, actor, channel=channel, category=category, priority=priority, community=community,
+                                          location=location, description=description, occurred_at=occurred_at,
+                                          position=position, contact=sealed, source_alert_id=source_alert_id)
+            if key is not None:
+                w.add(IntakeKey.claim(key, incident.id, actor, self.clock()))
+            return incident.id
+
+        return self._run("report_incident", fn)
+
+    def _new_incident(self, w: _Work, actor: Actor, **fields: Any) -> Incident:
+        now = self.clock()
+        year = be_year(now)
+        book = w.find(ReferenceBook.id_for(year), ReferenceBook)
+        if book is None:
+            book = ReferenceBook.open(year, actor, now)
+            w.add(book)
+        reference = book.issue(actor, now)
+        incident = Incident.report(id=Incident.id_for(reference), reference=reference, now=now, actor=actor, **fields)
+        w.add(incident)
+        return incident
+
+    def _seal(self, contact: Contact | None) -> SealedContact | None:
+        if contact is None:
+            return None
+        name = clean_text(contact.name, "reporter_name", required=False, max_len=200)
+        phone = clean_text(contact.phone, "reporter_phone", required=False, max_len=40)
+        if phone and not all(c.isdigit() or c in "+-() " for c in phone):
+            raise InvalidInput("A phone number has only digits, spaces, dashes, brackets and +.", field="reporter_phone")
+        if not name and not phone:
+            return None
+        return self.vault.seal(Contact(name, phone))
+
+    def incident_id_for(self, reference: str) -> UUID:
+        incident_id = Incident.id_for(reference.strip().upper())
+        if incident_id not in self.repository:
+            raise NotFound(f"There is no incident {reference}.")
+        return incident_id
+
+    def _incident_command(self, name: str, incident_id: UUID, expected_version: int | None,
+                          act: Callable[[Incident, Actor, _Work], None], by: UUID) -> CommandResult:
+        def fn(w: _Work) -> UUID:
+            actor = w.actor(by)
+            act(w.get(incident_id, Incident, "incident", expected_version), actor, w)
+            return incident_id
+        return self._run(name, fn)
+
+    def triage_incident(self, incident_id: UUID, *, reason: str, by: UUID, category: Category | None = None,
+                        priority: Priority | None = None, expected_version: int | None = None) -> CommandResult:
+        at = self._at(None)
+        return self._incident_command("triage_incident", incident_id, expected_version, lambda i, a, w: i.triage(
+            actor=a, occurred_at=at, reason=reason, category=category, priority=priority), by)
+
+    def dispatch_unit(self, incident_id: UUID, unit_id: UUID, *, by: UUID, reassign: bool = False, reason: str = "",
+                      occurred_at: datetime | None = None, expected_version: int | None = None) -> CommandResult:
+        """Saves the incident and the unit (and, on reassignment, the incident it leaves) in one atomic save."""
+        at = self._at(occurred_at)
+
+        def act(incident: Incident, actor: Actor, w: _Work) -> None:
+            unit = w.get(unit_id, PatrolUnit, "patrol unit")
+            incident.check_dispatch(unit_id=unit.id, call_sign=unit.call_sign, actor=actor)
+            previous = unit.assign(incident_id=incident.id, reference=incident.reference, actor=actor, occurred_at=at, reassign=reassign)
+            incident.dispatch(unit_id=unit.id, call_sign=unit.call_sign, actor=actor, occurred_at=at, reason=reason)
+            if previous is not None:
+                left = w.get(previous, Incident, "incident")
+                if unit.id in left.active_unit_ids:
+                    left.clear_unit(unit_id=unit.id, actor=actor, occurred_at=at, reason=f"reassigned to {incident.reference}")
+
+        return self._incident_command("dispatch_unit", incident_id, expected_version, act, by)
+
+    def mark_en_route(self, incident_id: UUID, unit_id: UUID, *, by: UUID, occurred_at: datetime | None = None,
+                      expected_version: int | None = None) -> CommandResult:
+        at = self._at(occurred_at)
+        return self._incident_command("mark_en_route", incident_id, expected_version,
+                                      lambda i, a, w: i.mark_en_route(unit_id=unit_id, actor=a, occurred_at=at), by)
+
+    def mark_on_scene(self, incident_id: UUID, unit_id: UUID, *, by: UUID, occurred_at: datetime | None = None,
+                      expected_version: int | None = None) -> CommandResult:
+        at = self._at(occurred_at)
+        return self._incident_command("mark_on_scene", incident_id, expected_version,
+                                      lambda i, a, w: i.mark_on_scene(unit_id=unit_id, actor=a, occurred_at=at), by)
+
+    def clear_unit(self, incident_id: UUID, unit_id: UUID, *, by: UUID, reason: str = "", occurred_at: datetime | None = None,
+                   expected_version: int | None = None) -> CommandResult:
+        at = self._at(occurred_at)
+
+        def act(incident: Incident, actor: Actor, w: _Work) -> None:
+            incident.clear_unit(unit_id=unit_id, actor=actor, occurred_at=at, reason=reason)
+            w.get(unit_id, PatrolUnit, "patrol unit").release(incident_id=incident.id, actor=actor, occurred_at=at)
+
+        return self._incident_command("clear_unit", incident_id, expected_version, act, by)
+
+    def _release(self, w: _Work, unit_ids: list[UUID], incident_id: UUID, actor: Actor, at: datetime) -> None:
+        for unit_id in unit_ids:
+            w.get(unit_id, PatrolUnit, "patrol unit").release(incident_id=incident_id, actor=actor, occurred_at=at)
+
+    def resolve_incident(self, incident_id: UUID, *, outcome: Outcome, summary: str, by: UUID,
+                         occurred_at: datetime | None = None, expected_version: int | None = None) -> CommandResult:
+        at = self._at(occurred_at)
+
+        def act(incident: Incident, actor: Actor, w: _Work) -> None:
+            released = incident.resolve(outcome=outcome, summary=summary, actor=actor, occurred_at=at)
+            self._release(w, released, incident.id, actor, at)
+
+        return self._incident_command("resolve_incident", incident_id, expected_version, act, by)
+
+    def close_incident(self, incident_id: UUID, *, by: UUID, reason: str = "", occurred_at: datetime | None = None,
+                       expected_version: int | None = None) -> CommandResult:
+        at = self._at(occurred_at)
+        return self._incident_command("close_incident", incident_id, expected_version,
+                                      lambda i, a, w: i.close(actor=a, occurred_at=at, reason=reason), by)
+
+    def reopen_incident(self, incident_id: UUID, *, reason: str, by: UUID, expected_version: int | None = None) -> CommandResult:
+        at = self._at(None)
+        return self._incident_command("reopen_incident", incident_id, expected_version,
+                                      lambda i, a, w: i.reopen(reason=reason, actor=a, occurred_at=at), by)
+
+    def cancel_incident(self, incident_id: UUID, *, cancel_reason: CancelReason, by: UUID, note: str = "",
+                        duplicate_of: UUID | None = None, expected_version: int | None = None) -> CommandResult:
+        at = self._at(None)
+
+        def act(incident: Incident, actor: Actor, w: _Work) -> None:
+            original = w.get(duplicate_of, Incident, "incident") if duplicate_of is not None else None
+            released = incident.cancel(cancel_reason=cancel_reason, actor=actor, occurred_at=at, note=note, duplicate_of=original)
+            self._release(w, released, incident.id, actor, at)
+
+        return self._incident_command("cancel_incident", incident_id, expected_version, act, by)
+
+    def add_incident_note(self, incident_id: UUID, *, text: str, by: UUID) -> CommandResult:
+        at = self._at(None)
+        return self._incident_command("add_incident_note", incident_id, None,
+                                      lambda i, a, w: i.add_note(text=text, actor=a, occurred_at=at), by)
+
+    def erase_reporter_contact(self, *, phone: str, reason: str, by: UUID) -> int:
+        """PDPA erasure: destroys the reporter's key. The log is untouched; every copy of the contact becomes unreadable."""
+        actor = _Work(self).actor(by)
+        authorize(actor, Action.ERASE_PERSONAL_DATA)
+        reason = clean_text(reason, "reason", required=True, max_len=300)
+        erased = self.vault.erase(phone, reason=reason, erased_by=actor.user_id)
+        log.info("pdpa.contact_erased", keys=erased, by=str(actor.user_id))
+        return erased
+
+    # --- patrol units --------------------------------------------------------
+    def register_unit(self, *, call_sign: str, kind: UnitKind, by: UUID) -> CommandResult:
+        def fn(w: _Work) -> UUID:
+            actor = w.actor(by)
+            unit = PatrolUnit.register(call_sign=call_sign, kind=kind, actor=actor, occurred_at=self._at(None))
+            if w.find(unit.id, PatrolUnit) is not None:
+                raise InvalidInput(f"A unit with call sign {unit.call_sign} exists already.", field="call_sign")
+            w.add(unit)
+            return unit.id
+        return self._run("register_unit", fn)
+
+    def unit_on_duty(self, unit_id: UUID, *, officer_ids: list[UUID], by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+        at = self._at(occurred_at)
+
+        def fn(w: _Work) -> UUID:
+            actor = w.actor(by)
+            for officer_id in officer_ids:
+                if w.get(officer_id, UserAccount, "officer").role is not Role.OFFICER:
+                    raise InvalidInput("Only officers can crew a patrol unit.", field="officer_ids")
+            w.get(unit_id, PatrolUnit, "patrol unit").go_on_duty(officer_ids=officer_ids, actor=actor, occurred_at=at)
+            return unit_id
+        return self._run("unit_on_duty", fn)
+
+    def unit_off_duty(self, unit_id: UUID, *, by: UUID, reason: str = "", occurred_at: datetime | None = None) -> CommandResult:
+        at = self._at(occurred_at)
+
+        def fn(w: _Work) -> UUID:
+            w.get(unit_id, PatrolUnit, "patrol unit").go_off_duty(actor=w.actor(by), occurred_at=at, reason=reason)
+            return unit_id
+        return self._run("unit_off_duty", fn)
+
+    def retire_unit(self, unit_id: UUID, *, reason: str, by: UUID) -> CommandResult:
+        def fn(w: _Work) -> UUID:
+            w.get(unit_id, PatrolUnit, "patrol unit").retire(reason=reason, actor=w.actor(by), occurred_at=self._at(None))
+            return unit_id
+        return self._run("retire_unit", fn)
+
+    # --- red boxes and visits ------------------------------------------------
+    def register_red_box(self, *, code: str, name_th: str, name_en: str, community: Community, position: GeoPoint,
+                         by: UUID) -> CommandResult:
+        def fn(w: _Work) -> UUID:
+            box = RedBox.register(code=code, name_th=name_th, name_en=name_en, community=community, position=position,
+                                  actor=w.actor(by), occurred_at=self._at(None))
+            if w.find(box.id, RedBox) is not None:
+                raise InvalidInput(f"A red box with code {box.code} exists already.", field="code")
+            w.add(box)
+            return box.id
+        return self._run("register_red_box", fn)
+
+    def rotate_red_box_token(self, box_id: UUID, *, reason: str, by: UUID) -> CommandResult:
+        def fn(w: _Work) -> UUID:
+            w.get(box_id, RedBox, "red box").rotate_token(reason=reason, actor=w.actor(by), occurred_at=self._at(None))
+            return box_id
+        return self._run("rotate_red_box_token", fn)
+
+    def move_red_box(self, box_id: UUID, *, position: GeoPoint, reason: str, by: UUID) -> CommandResult:
+        def fn(w: _Work) -> UUID:
+            w.get(box_id, RedBox, "red box").move(position=position, reason=reason, actor=w.actor(by), occurred_at=self._at(None))
+            return box_id
+        return self._run("move_red_box", fn)
+
+    def retire_red_box(self, box_id: UUID, *, reason: str, by: UUID) -> CommandResult:
+        def fn(w: _Work) -> UUID:
+            w.get(box_id, RedBox, "red box").retire(reason=reason, actor=w.actor(by), occurred_at=self._at(None))
+            return box_id
+        return self._run("retire_red_box", fn)
+
+    def log_patrol_visit(self, *, box_id: UUID, token_version: int, by: UUID, unit_id: UUID | None = None,
+                         position: GeoPoint | None = None, observation: str = "", occurred_at: datetime | None = None,
+                         previous_visit_id: UUID | None = None, id: UUID | None = None) -> CommandResult:
+        """Logs a check-in; flags it when implausible given the officer's previous visit (from the read model)."""
+        at = self._at(occurred_at)
+
+        def fn(w: _Work) -> UUID:
+            actor = w.actor(by)
+            box = w.get(box_id, RedBox, "red box")
+            visit = PatrolVisit.log(id=id or uuid.uuid4(), box=box, token_version=token_version, unit_id=unit_id, actor=actor,
+                                    occurred_at=at, now=self.clock(), position=position, observation=observation)
+            w.add(visit)
+            previous = w.find(previous_visit_id, PatrolVisit) if previous_visit_id else None
+            previous_box = w.find(previous.box_id, RedBox) if previous else None
+            why = visit.implausibility(box, previous, previous_box)
+            if why:
+                visit.flag(reason=why, actor=SYSTEM, occurred_at=at)
+            return visit.id
+        return self._run("log_patrol_visit", fn)
+
+    def add_visit_observation(self, visit_id: UUID, *, text: str, by: UUID) -> CommandResult:
+        def fn(w: _Work) -> UUID:
+            w.get(visit_id, PatrolVisit, "patrol visit").add_observation(text=text, actor=w.actor(by), occurred_at=self._at(None))
+            return visit_id
+        return self._run("add_visit_observation", fn)
+
+    def flag_visit(self, visit_id: UUID, *, reason: str, by: UUID) -> CommandResult:
+        def fn(w: _Work) -> UUID:
+            w.get(visit_id, PatrolVisit, "patrol visit").flag(reason=reason, actor=w.actor(by), occurred_at=self._at(None))
+            return visit_id
+        return self._run("flag_visit", fn)
+
+    def void_visit(self, visit_id: UUID, *, reason: str, by: UUID) -> CommandResult:
+        def fn(w: _Work) -> UUID:
+            w.get(visit_id, PatrolVisit, "patrol visit").void(reason=reason, actor=w.actor(by), occurred_at=self._at(None))
+            return visit_id
+        return self._run("void_visit", fn)
+
+    # --- cameras and alerts --------------------------------------------------
+    def register_camera(self, *, code: str, name: str, community: Community, owner: PartnerSector, owner_name: str,
+                        consent_reference: str, source: str, by: UUID, position: GeoPoint | None = None) -> CommandResult:
+        def fn(w: _Work) -> UUID:
+            camera = Camera.register(code=code, name=name, community=community, owner=owner, owner_name=owner_name,
+                                     consent_reference=consent_reference, source=source, actor=w.actor(by),
+                                     occurred_at=self._at(None), position=position)
+            if w.find(camera.id, Camera) is not None:
+                raise InvalidInput(f"A camera with code {camera.code} exists already.", field="code")
+            w.add(camera)
+            return camera.id
+        return self._run("register_camera", fn)
+
+    def set_camera_zones(self, camera_id: UUID, *, zones: list[Zone], by: UUID) -> CommandResult:
+        def fn(w: _Work) -> UUID:
+            w.get(camera_id, Camera, "camera").set_zones(zones=zones, actor=w.actor(by), occurred_at=self._at(None))
+            return camera_id
+        return self._run("set_camera_zones", fn)
+
+    def set_camera_rules(self, camera_id: UUID, *, rules: list[DetectionRule], by: UUID) -> CommandResult:
+        def fn(w: _Work) -> UUID:
+            w.get(camera_id, Camera, "camera").set_rules(rules=rules, actor=w.actor(by), occurred_at=self._at(None))
+            return camera_id
+        return self._run("set_camera_rules", fn)
+
+    def retire_camera(self, camera_id: UUID, *, reason: str, by: UUID) -> CommandResult:
+        def fn(w: _Work) -> UUID:
+            w.get(camera_id, Camera, "camera").retire(reason=reason, actor=w.actor(by), occurred_at=self._at(None))
+            return camera_id
+        return self._run("retire_camera", fn)
+
+    def raise_camera_alert(self, *, camera_id: UUID, kind: AlertKind, score: float, snapshot_digest: str,
+                           frame_at: datetime, zone: str = "", by: UUID = SYSTEM_USER_ID, id: UUID | None = None) -> CommandResult:
+        at = self._at(frame_at)
+
+        def fn(w: _Work) -> UUID:
+            alert = CameraAlert.raise_alert(id=id or uuid.uuid4(), camera=w.get(camera_id, Camera, "camera"), kind=kind,
+                                            score=score, snapshot_digest=snapshot_digest, actor=w.actor(by), occurred_at=at, zone=zone)
+            w.add(alert)
+            return alert.id
+        return self._run("raise_camera_alert", fn)
+
+    def acknowledge_alert(self, alert_id: UUID, *, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+        at = self._at(occurred_at)
+
+        def fn(w: _Work) -> UUID:
+            w.get(alert_id, CameraAlert, "camera alert").acknowledge(actor=w.actor(by), occurred_at=at)
+            return alert_id
+        return self._run("acknowledge_alert", fn)
+
+    def _acknowledged(self, w: _Work, alert_id: UUID, actor: Actor, at: datetime) -> CameraAlert:
+        """The alert, acknowledged first when a dispatcher decides on it straight away."""
+        alert = w.get(alert_id, CameraAlert, "camera alert")
+        if alert.status is AlertStatus.RAISED:
+            alert.acknowledge(actor=actor, occurred_at=at)
+        return alert
+
+    def dismiss_alert(self, alert_id: UUID, *, reason: FalseAlarmReason, note: str = "", by: UUID,
+                      occurred_at: datetime | None = None) -> CommandResult:
+        at = self._at(occurred_at)
+
+        def fn(w: _Work) -> UUID:
+            actor = w.actor(by)
+            self._acknowledged(w, alert_id, actor, at).dismiss(reason=reason, note=note, actor=actor, occurred_at=at)
+            return alert_id
+        return self._run("dismiss_alert", fn)
+
+    def escalate_alert(self, alert_id: UUID, *, category: Category, priority: Priority, location: str, description: str,
+                       by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+        """Opens an incident from the alert; both record the link, in one atomic save. Returns the incident."""
+        at = self._at(occurred_at)
+
+        def fn(w: _Work) -> UUID:
+            actor = w.actor(by)
+            alert = self._acknowledged(w, alert_id, actor, at)
+            alert.check_can_escalate(actor)
+            incident = self._new_incident(w, actor, channel=Channel.CCTV, category=category, priority=priority,
+                                          community=alert.community, location=location, description=description,
+                                          occurred_at=alert.raised_at, position=None, contact=None, source_alert_id=alert.id)
+            alert.escalate(incident_id=incident.id, reference=incident.reference, actor=actor, occurred_at=at)
+            return incident.id
+        return self._run("escalate_alert", fn)
+
+    def close_alert(self, alert_id: UUID, *, reason: str = "", by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+        at = self._at(occurred_at)
+
+        def fn(w: _Work) -> UUID:
+            w.get(alert_id, CameraAlert, "camera alert").close(reason=reason, actor=w.actor(by), occurred_at=at)
+            return alert_id
+        return self._run("close_alert", fn)
+
+    # --- audit queries -------------------------------------------------------
+    def history(self, aggregate_id: UUID) -> list[HistoryEntry]:
+        events = list(self.events.get(aggregate_id))
+        if not events:
+            raise NotFound(f"Nothing with id {aggregate_id} was ever recorded.")
+        return [self._entry(e) for e in events]
+
+    def _entry(self, event: Any) -> HistoryEntry:
+        skip = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "occurred_at", "reason"}
+        details = {k: self._readable(v) for k, v in event.__dict__.items() if k not in skip}
+        return HistoryEntry(version=event.originator_version, event=type(event).__name__, occurred_at=event.occurred_at,
+                            recorded_at=event.timestamp, actor_id=event.actor.user_id, actor_role=event.actor.role,
+                            reason=getattr(event, "reason", None) or None, details=details)
+
+    def _readable(self, value: Any) -> Any:
+        if isinstance(value, SealedContact):
+            contact = self.vault.unseal(value)
+            return ERASED if contact is None else {"name": contact.name, "phone": contact.phone}
+        return value
+
+    def state_at(self, aggregate_id: UUID, *, version: int | None = None, recorded_at: datetime | None = None) -> dict[str, Any]:
+        """The aggregate as it stood at a version, or as the store knew it at an instant, as plain data."""
+        if recorded_at is not None:
+            known = [e.originator_version for e in self.events.get(aggregate_id) if e.timestamp <= recorded_at]
+            if not known:
+                raise NotFound(f"Nothing with id {aggregate_id} had been recorded by {recorded_at.isoformat()}.")
+            version = known[-1] if version is None else min(version, known[-1])
+        try:
+            aggregate = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            raise NotFound(f"Nothing with id {aggregate_id} was ever recorded.") from None
+        state = {k.lstrip("_"): self._readable(v) for k, v in aggregate.__dict__.items() if k not in ("_pending_events",)}
+        state["aggregate"] = type(aggregate).__name__
+        if isinstance(aggregate, Incident):
+            state["status"] = aggregate.status
+        return state

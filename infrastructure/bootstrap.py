@@ -1,0 +1,59 @@
+"""The composition root: builds the object graph once per process, with overridable parts."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+from application.zone import ZoneApplication, utcnow
+from infrastructure.credentials import SqlCredentials
+from infrastructure.db import make_engine
+from infrastructure.logging import configure_logging
+from infrastructure.settings import Settings
+from infrastructure.vault import SqlContactVault
+
+ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    app: ZoneApplication
+
+    def close(self) -> None:
+        self.app.close()
+        self.engine.dispose()
+
+
+def alembic_config(settings: Settings) -> Config:
+    config = Config(str(ALEMBIC_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    config.attributes["settings"] = settings
+    return config
+
+
+def migrate(settings: Settings) -> None:
+    command.upgrade(alembic_config(settings), "head")
+
+
+def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
+              clock: Callable[[], datetime] = utcnow) -> Container:
+    settings = settings or Settings()
+    configure_logging(json=(settings.log_format or ("json" if settings.environment == "production" else "console")) == "json",
+                      level=settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if run_migrations:
+        migrate(settings)
+    engine = make_engine(settings)
+    secret = hashlib.sha256(b"ssz/reporter-subject/" + settings.secret_key.get_secret_value().encode()).digest()
+    app = ZoneApplication(settings.event_store_env(), vault=SqlContactVault(engine, secret),
+                          credentials=SqlCredentials(engine), clock=clock)
+    return Container(settings=settings, engine=engine, app=app)
