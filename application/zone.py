@@ -3,7 +3,9 @@ acted on and the notification id of its last event, so a caller can wait for pro
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,7 +36,7 @@ from domain.values import (
 
 log = structlog.get_logger()
 T = TypeVar("T", bound=Aggregate)
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 12
 # Aggregates that a batch keeps between flushes: few, long-lived and touched by many commands.
 _LONG_LIVED = (UserAccount, PatrolUnit, RedBox, Camera, ReferenceBook)
 
@@ -164,6 +166,7 @@ class ZoneApplication(Application[UUID]):
                 except IntegrityError:
                     log.info("command.retry_after_concurrent_write", attempt=attempt)
                     self._evict(work.aggregates)
+                    time.sleep(random.uniform(0, 0.005 * attempt))  # jitter, so that racing writers spread out
                     continue
                 notification_id = recordings[-1].notification.id if recordings else None
                 log.info("command.done", aggregate_id=str(result), events=len(recordings), notification_id=notification_id)

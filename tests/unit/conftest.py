@@ -100,7 +100,8 @@ def _refused(error_type: type[Exception], *aggregates, mentions: tuple[str, ...]
     with pytest.raises(error_type) as info:
         yield info
     message = str(info.value)
-    assert message[:1].isupper() and message.endswith("."), f"not a readable sentence: {message!r}"
+    # A sentence: starts with a capital (or a quoted name such as 'somchai.k') and ends with a full stop.
+    assert (message[:1].isupper() or message[:1] == "'") and message.endswith("."), f"not a readable sentence: {message!r}"
     for fragment in mentions:
         assert fragment in message, f"{fragment!r} not in {message!r}"
     if field is not None:

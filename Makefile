@@ -1,0 +1,31 @@
+# make run   — install, migrate, start the app on the embedded SQLite store (http://127.0.0.1:8000)
+# make test  — install and run the whole suite (SQLite, real PostgreSQL, real footage)
+# make bench [NAME=append] — the benchmarks, one line per figure: "metric <name> <value>"
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-10)
+
+.PHONY: install run test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/ssz serve
+
+test: install
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: install
+	$(BIN)/python bench/run.py $(NAME)
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

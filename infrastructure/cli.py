@@ -1,0 +1,130 @@
+"""ssz — the one command-line entry point."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import typer
+
+from application.errors import NotFound
+from domain.accounts import UserAccount
+from domain.errors import DomainError
+from domain.values import SYSTEM_USER_ID, Role
+from infrastructure.bootstrap import Container, bootstrap, migrate
+from infrastructure.settings import Settings
+
+cli = typer.Typer(help="Smart Safety Zone 4.0 — CCOC operations system.", no_args_is_help=True)
+user_cli = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+cli.add_typer(user_cli, name="user")
+
+
+def _container() -> Container:
+    return bootstrap(Settings())
+
+
+def _fail(error: DomainError) -> None:
+    typer.secho(f"Refused: {error.message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+def ensure_first_admin(container: Container) -> None:
+    settings = container.settings
+    given = settings.admin_password.get_secret_value() if settings.admin_password else None
+    password = given or secrets.token_urlsafe(12)
+    if container.app.ensure_first_admin(username=settings.admin_username, password=password) is None:
+        return
+    if given:
+        typer.echo(f"First administrator '{settings.admin_username}' created with the password from SSZ_ADMIN_PASSWORD.")
+    else:
+        typer.secho(f"First administrator created — username: {settings.admin_username}  one-time password: {password}",
+                    fg=typer.colors.YELLOW, bold=True)
+
+
+@cli.command()
+def serve(host: Annotated[str | None, typer.Option()] = None, port: Annotated[int | None, typer.Option()] = None) -> None:
+    """Migrate, create the first administrator if none exists, and serve the web app."""
+    import uvicorn
+
+    from web.app import create_app
+
+    container = _container()
+    ensure_first_admin(container)
+    settings = container.settings
+    uvicorn.run(create_app(container), host=host or settings.host, port=port or settings.port, log_config=None)
+
+
+@cli.command(name="migrate")
+def migrate_command() -> None:
+    """Bring the database's own tables (Alembic) up to date."""
+    migrate(Settings())
+    typer.echo("Migrated.")
+
+
+@user_cli.command("create")
+def user_create(username: str, role: Annotated[Role, typer.Option(case_sensitive=False)],
+                name: Annotated[str, typer.Option(help="Display name")],
+                password: Annotated[str | None, typer.Option(help="Omitted: a one-time password is generated")] = None) -> None:
+    """Create a user with a role (recorded as done by the system)."""
+    container = _container()
+    one_time = password or secrets.token_urlsafe(12)
+    try:
+        result = container.app.create_user(username=username, display_name=name, role=role, password=one_time, by=SYSTEM_USER_ID)
+    except DomainError as error:
+        _fail(error)
+    typer.echo(f"Created {username} ({role.value}) id={result.id}" + ("" if password else f" one-time password: {one_time}"))
+
+
+@user_cli.command("disable")
+def user_disable(username: str, reason: Annotated[str, typer.Option()]) -> None:
+    """Disable a user; the reason is recorded."""
+    container = _container()
+    try:
+        container.app.disable_user(UserAccount.id_for(username), reason=reason, by=SYSTEM_USER_ID)
+    except DomainError as error:
+        _fail(error)
+    typer.echo(f"Disabled {username}.")
+
+
+@cli.command()
+def demo(months: Annotated[int, typer.Option(min=1, max=60)] = 3, seed: Annotated[int, typer.Option()] = 2569) -> None:
+    """Write a realistic, deterministic history of the zone through the application."""
+    from infrastructure.demo import generate
+
+    container = _container()
+    summary = generate(container.app, months=months, seed=seed, progress=True)
+    typer.echo(f"Demo history written: {summary}")
+
+
+@cli.command()
+def history(aggregate: Annotated[str, typer.Argument(help="An incident reference (CR-2569-000123) or an aggregate id")]) -> None:
+    """Show an aggregate's full history: events in order with actor, reason, occurred and recorded times."""
+    container = _container()
+    zone = container.app
+    try:
+        aggregate_id = UUID(aggregate) if len(aggregate) in (32, 36) else zone.incident_id_for(aggregate)
+        entries = zone.history(aggregate_id)
+    except (DomainError, ValueError, NotFound) as error:
+        typer.secho(f"Not found: {getattr(error, 'message', error)}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    for e in entries:
+        details = ", ".join(f"{k}={getattr(v, 'value', v)}" for k, v in e.details.items() if v not in (None, "", []))
+        typer.echo(f"v{e.version:<3} {e.event:<16} occurred {_local(e.occurred_at)}  recorded {_local(e.recorded_at)}  "
+                   f"by {e.actor_role.value}:{str(e.actor_id)[:8]}" + (f"  reason: {e.reason}" if e.reason else "")
+                   + (f"\n     {details}" if details else ""))
+
+
+def _local(instant: datetime) -> str:
+    from domain.values import BANGKOK
+
+    return instant.astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()
