@@ -3,6 +3,7 @@ acted on and the notification id of its last event, so a caller can wait for pro
 
 from __future__ import annotations
 
+import copy
 import random
 import threading
 import time
@@ -37,6 +38,11 @@ from domain.values import (
 log = structlog.get_logger()
 T = TypeVar("T", bound=Aggregate)
 MAX_ATTEMPTS = 12
+# Aggregates a command usually only reads to check a rule (is the account enabled, is the token current,
+# is the camera retired): a save would not notice that they changed meanwhile, so they are always read
+# fresh from the store. Every other aggregate may come from this process's cache: if another process
+# changed it, the save conflicts and the command runs again on the fresh state.
+_READ_FRESH = (UserAccount, RedBox, Camera)
 # Aggregates that a batch keeps between flushes: few, long-lived and touched by many commands.
 _LONG_LIVED = (UserAccount, PatrolUnit, RedBox, Camera, ReferenceBook)
 
@@ -85,9 +91,8 @@ class _Work:
     def find(self, aggregate_id: UUID, cls: type[T]) -> T | None:
         aggregate = self.aggregates.get(aggregate_id)
         if aggregate is None:
-            try:
-                aggregate = self.app.repository.get(aggregate_id)
-            except AggregateNotFoundError:
+            aggregate = self.app.load(aggregate_id, fresh=cls in _READ_FRESH)
+            if aggregate is None:
                 return None
             self.aggregates[aggregate_id] = aggregate
         return aggregate if isinstance(aggregate, cls) else None
@@ -168,10 +173,30 @@ class ZoneApplication(Application[UUID]):
                     self._evict(work.aggregates)
                     time.sleep(random.uniform(0, 0.005 * attempt))  # jitter, so that racing writers spread out
                     continue
+                self._remember(work.aggregates, recordings)
                 notification_id = recordings[-1].notification.id if recordings else None
                 log.info("command.done", aggregate_id=str(result), events=len(recordings), notification_id=notification_id)
                 return CommandResult(result, notification_id)
         raise ConflictError("Too many people changed this at the same moment; please try again.")
+
+    def load(self, aggregate_id: UUID, *, fresh: bool) -> Aggregate | None:
+        cache = self.repository.cache
+        if not fresh and cache is not None:
+            try:
+                return copy.deepcopy(cache.get(aggregate_id))
+            except KeyError:
+                pass
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    def _remember(self, aggregates: dict[UUID, Aggregate], recordings: list[Any]) -> None:
+        """Puts what a command saved into the cache, so the next command on it needs no read.
+        The command's own copies are handed over: nothing else holds them once the command is done."""
+        if self.repository.cache is not None:
+            for aggregate_id in {r.domain_event.originator_id for r in recordings}:
+                self.repository.cache.put(aggregate_id, aggregates[aggregate_id])
 
     def _evict(self, aggregates: dict[UUID, Aggregate]) -> None:
         if self.repository.cache is not None:

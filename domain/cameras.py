@@ -163,6 +163,8 @@ class CameraAlert(Aggregate):
 
     def close(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.CLOSE_ALERT)
+        if self.status is AlertStatus.CLOSED:
+            raise TransitionRefused(f"This alert from camera {self.camera_code} is already closed.")
         decided = self.status in (AlertStatus.DISMISSED, AlertStatus.ESCALATED)
         cleared_by_itself = self.kind in SELF_CLEARING_KINDS and self.status in (AlertStatus.RAISED, AlertStatus.ACKNOWLEDGED)
         if not (decided or cleared_by_itself):

@@ -196,6 +196,8 @@ class Incident(Aggregate):
         authorize(actor, Action.CLOSE_INCIDENT)
         if self.phase is IncidentStatus.CLOSED:
             raise TransitionRefused(f"Incident {self.reference} is already closed.")
+        if self.phase is IncidentStatus.CANCELLED:
+            raise TransitionRefused(f"Incident {self.reference} is cancelled; it cannot be closed.")
         if self.phase is not IncidentStatus.RESOLVED:
             raise TransitionRefused(f"Incident {self.reference} must be resolved with an outcome before it can be closed.")
         self._closed(reason=clean_text(reason, "reason", required=False, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)

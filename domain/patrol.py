@@ -84,6 +84,7 @@ class PatrolUnit(Aggregate):
 
     def release(self, *, incident_id: UUID, actor: Actor, occurred_at: datetime) -> bool:
         """Frees the unit from `incident_id`; does nothing when it already works elsewhere."""
+        authorize(actor, Action.UPDATE_ASSIGNMENT)
         if self.status is not UnitStatus.ASSIGNED or self.incident_id != incident_id:
             return False
         self._released(incident_id=incident_id, actor=actor, occurred_at=occurred_at)
@@ -109,6 +110,8 @@ class PatrolUnit(Aggregate):
 
     def retire(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.MANAGE_UNITS)
+        if self.status is UnitStatus.RETIRED:
+            raise TransitionRefused(f"Unit {self.call_sign} is already retired.")
         if self.status is not UnitStatus.OFF_DUTY:
             raise TransitionRefused(f"Unit {self.call_sign} must be off duty before it is retired.")
         self._retired(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)

@@ -66,4 +66,5 @@ def may(actor: Actor, action: Action) -> bool:
 
 def authorize(actor: Actor, action: Action) -> None:
     if not may(actor, action):
-        raise NotPermitted(f"A {actor.role.value} may not {action.value}.")
+        article = "An" if actor.role.value[0] in "aeiou" else "A"
+        raise NotPermitted(f"{article} {actor.role.value} may not {action.value}.")

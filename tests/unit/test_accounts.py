@@ -28,7 +28,8 @@ def account(make_account) -> UserAccount:
 @pytest.mark.parametrize("creator", ["admin", "system"])
 def test_an_account_is_created_with_a_lower_case_username(creator, request, now, recorded):
     actor = request.getfixturevalue(creator)
-    account = UserAccount.create(username="  Somchai.K ", display_name=" Somchai K. ", role=Role.OFFICER, actor=actor, occurred_at=now)
+    account = UserAccount.create(username="  Somchai.K ", display_name=" Somchai K. ", role=Role.OFFICER,
+                                 actor=actor, occurred_at=now)
 
     assert account.id == UserAccount.id_for("somchai.k") == UserAccount.id_for("SOMCHAI.K")
     assert (account.username, account.display_name, account.role) == ("somchai.k", "Somchai K.", Role.OFFICER)
@@ -158,7 +159,8 @@ def test_a_password_reset_is_recorded_without_the_password(account, admin, now, 
 
 def test_a_disabled_accounts_password_cannot_be_reset(make_account, admin, now, refused):
     account = make_account(disabled=True)
-    with refused(TransitionRefused, account, mentions=("The account 'somchai.k' is disabled; enable it before resetting its password.",)):
+    message = "The account 'somchai.k' is disabled; enable it before resetting its password."
+    with refused(TransitionRefused, account, mentions=(message,)):
         account.record_password_reset(reason="Forgot it", actor=admin, occurred_at=now)
 
 

@@ -144,7 +144,8 @@ def test_an_offline_alert_may_come_without_a_snapshot(camera, system, now, recor
 @pytest.mark.parametrize("kind", [AlertKind.MOTION_IN_ZONE, AlertKind.PERSON_AT_NIGHT, AlertKind.LOITERING, AlertKind.TAMPERED])
 def test_any_alert_but_an_offline_one_needs_a_snapshot(kind, camera, system, now, refused):
     with refused(InvalidInput, camera, mentions=("Only an offline alert comes without a snapshot.",), field="snapshot_digest"):
-        CameraAlert.raise_alert(id=uuid4(), camera=camera, kind=kind, score=0.9, snapshot_digest="", actor=system, occurred_at=now)
+        CameraAlert.raise_alert(id=uuid4(), camera=camera, kind=kind, score=0.9, snapshot_digest="",
+                                actor=system, occurred_at=now)
 
 
 @pytest.mark.parametrize("score", [-0.01, 1.01, float("nan")])
@@ -156,7 +157,8 @@ def test_an_alert_score_outside_zero_to_one_is_refused(score, camera, system, no
 
 @pytest.mark.parametrize("digest", ["abc", DIGEST.upper(), DIGEST[:-1], DIGEST + "0", "g" * 64])
 def test_a_snapshot_digest_that_is_not_64_lower_case_hex_digits_is_refused(digest, camera, system, now, refused):
-    with refused(InvalidInput, camera, mentions=("A snapshot digest is the 64 hex digits of its SHA-256.",), field="snapshot_digest"):
+    message = "A snapshot digest is the 64 hex digits of its SHA-256."
+    with refused(InvalidInput, camera, mentions=(message,), field="snapshot_digest"):
         CameraAlert.raise_alert(id=uuid4(), camera=camera, kind=AlertKind.OFFLINE, score=0.5, snapshot_digest=digest,
                                 actor=system, occurred_at=now)
 
@@ -280,7 +282,9 @@ def test_the_system_closes_an_offline_alert_when_the_camera_comes_back(make_aler
 
 @pytest.mark.parametrize("kind", [AlertKind.MOTION_IN_ZONE, AlertKind.PERSON_AT_NIGHT, AlertKind.LOITERING])
 @pytest.mark.parametrize("status", ["raised", "acknowledged"])
-def test_a_detection_alert_cannot_be_closed_before_it_is_dismissed_or_escalated(kind, status, make_alert, dispatcher, now, refused):
+def test_a_detection_alert_cannot_be_closed_before_it_is_dismissed_or_escalated(
+    kind, status, make_alert, dispatcher, now, refused,
+):
     alert = make_alert(kind, status, by=dispatcher)
     with refused(TransitionRefused, alert, mentions=(
         f"This {kind.value.replace('_', ' ')} alert from camera CAM-01 is {status}; "
@@ -294,7 +298,7 @@ def test_an_alert_cannot_be_closed_twice(kind, make_alert, dispatcher, now, refu
     alert = make_alert(kind, "dismissed", by=dispatcher)
     alert.close(reason="", actor=dispatcher, occurred_at=now)
     alert.collect_events()
-    with refused(TransitionRefused, alert, mentions=("alert from camera CAM-01 is closed",)):
+    with refused(TransitionRefused, alert, mentions=("alert from camera CAM-01 is already closed",)):
         alert.close(reason="", actor=dispatcher, occurred_at=now)
 
 

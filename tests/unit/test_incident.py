@@ -167,7 +167,8 @@ def test_an_officer_may_not_dispatch_a_unit(incident, officer, now, refused):
 @pytest.mark.parametrize("stage", ["resolved", "closed", "cancelled"])
 def test_no_unit_can_be_dispatched_to_an_incident_that_is_no_longer_open(stage, incident, advance, dispatcher, now, refused):
     advance(incident, stage)
-    with refused(TransitionRefused, incident, mentions=(f"Incident {incident.reference} is {stage}; it cannot be dispatched to.",)):
+    message = f"Incident {incident.reference} is {stage}; it cannot be dispatched to."
+    with refused(TransitionRefused, incident, mentions=(message,)):
         incident.dispatch(unit_id=uuid4(), call_sign="P-11", actor=dispatcher, occurred_at=now)
 
 
@@ -248,13 +249,16 @@ def test_a_cleared_unit_cannot_move_on_without_a_new_dispatch(command, doing, in
     advance(incident, "dispatched", unit_id=unit_id)
     incident.clear_unit(unit_id=unit_id, actor=officer, occurred_at=now)
     incident.collect_events()
-    with refused(TransitionRefused, incident, mentions=(f"Unit P-11 has not been dispatched to {incident.reference}, so it cannot {doing}.",)):
+    message = f"Unit P-11 has not been dispatched to {incident.reference}, so it cannot {doing}."
+    with refused(TransitionRefused, incident, mentions=(message,)):
         getattr(incident, command)(unit_id=unit_id, actor=officer, occurred_at=now)
 
 
 @pytest.mark.parametrize("command", ["mark_en_route", "mark_on_scene"])
 @pytest.mark.parametrize("stage", ["resolved", "closed", "cancelled"])
-def test_units_cannot_update_their_progress_on_an_incident_that_is_no_longer_open(command, stage, incident, advance, officer, now, refused):
+def test_units_cannot_update_their_progress_on_an_incident_that_is_no_longer_open(
+    command, stage, incident, advance, officer, now, refused,
+):
     unit_id = uuid4()
     advance(incident, "dispatched", unit_id=unit_id)
     advance(incident, stage)
@@ -372,7 +376,13 @@ def test_a_supervisor_closes_a_resolved_incident(incident, advance, supervisor, 
     recorded(incident, "Closed", actor=supervisor, at=now)
 
 
-@pytest.mark.parametrize("stage", ["reported", "dispatched", "en_route", "on_scene", "cancelled"])
+def test_a_cancelled_incident_cannot_be_closed(incident, advance, supervisor, now, refused):
+    advance(incident, "cancelled")
+    with refused(TransitionRefused, incident, mentions=(f"Incident {incident.reference} is cancelled; it cannot be closed.",)):
+        incident.close(actor=supervisor, occurred_at=now)
+
+
+@pytest.mark.parametrize("stage", ["reported", "dispatched", "en_route", "on_scene"])
 def test_an_incident_cannot_be_closed_before_it_is_resolved(stage, incident, advance, supervisor, now, refused):
     if stage != "reported":
         advance(incident, stage)
@@ -495,7 +505,8 @@ def test_an_incident_cannot_be_a_duplicate_of_itself(incident, dispatcher, now, 
 def test_an_incident_cannot_be_linked_as_a_duplicate_of_a_cancelled_incident(make_incident, advance, dispatcher, now, refused):
     cancelled, duplicate = make_incident(), make_incident()
     advance(cancelled, "cancelled")
-    with refused(InvalidInput, duplicate, cancelled, mentions=(f"Incident {cancelled.reference} is itself cancelled",), field="duplicate_of"):
+    message = f"Incident {cancelled.reference} is itself cancelled; link to the incident that stands."
+    with refused(InvalidInput, duplicate, cancelled, mentions=(message,), field="duplicate_of"):
         duplicate.cancel(cancel_reason=CancelReason.DUPLICATE, duplicate_of=cancelled, actor=dispatcher, occurred_at=now)
 
 
@@ -510,14 +521,16 @@ def test_only_a_duplicate_names_another_incident(reason, make_incident, dispatch
 def test_an_incident_that_is_no_longer_open_cannot_be_cancelled(stage, make_incident, advance, dispatcher, now, refused):
     original, incident = make_incident(), make_incident()
     advance(incident, stage)
-    with refused(TransitionRefused, incident, original, mentions=(f"Incident {incident.reference} is {stage}; it cannot be cancelled.",)):
+    message = f"Incident {incident.reference} is {stage}; it cannot be cancelled."
+    with refused(TransitionRefused, incident, original, mentions=(message,)):
         incident.cancel(cancel_reason=CancelReason.DUPLICATE, duplicate_of=original, actor=dispatcher, occurred_at=now)
 
 
 def test_a_cancellation_note_longer_than_a_short_text_leaves_both_incidents_untouched(make_incident, dispatcher, now, refused):
     original, duplicate = make_incident(), make_incident()
     with refused(InvalidInput, duplicate, original, mentions=("The note is too long",), field="note"):
-        duplicate.cancel(cancel_reason=CancelReason.DUPLICATE, duplicate_of=original, actor=dispatcher, occurred_at=now, note="x" * 301)
+        duplicate.cancel(cancel_reason=CancelReason.DUPLICATE, duplicate_of=original, actor=dispatcher, occurred_at=now,
+                         note="x" * 301)
 
 
 def test_an_officer_may_not_cancel_an_incident(incident, officer, now, refused):

@@ -85,7 +85,10 @@ def test_a_busy_unit_reassigned_explicitly_returns_the_incident_it_was_taken_fro
     unit = make_unit("assigned")
     previous, incident_id = unit.incident_id, uuid4()
 
-    assert unit.assign(incident_id=incident_id, reference="CR-2569-000002", actor=dispatcher, occurred_at=now, reassign=True) == previous
+    taken_from = unit.assign(incident_id=incident_id, reference="CR-2569-000002", actor=dispatcher, occurred_at=now,
+                             reassign=True)
+
+    assert taken_from == previous
 
     assert unit.status is UnitStatus.ASSIGNED and unit.incident_id == incident_id
     [event] = recorded(unit, "Reassigned", actor=dispatcher, at=now)
@@ -102,7 +105,8 @@ def test_reassigning_an_available_unit_is_a_plain_assignment(make_unit, dispatch
 def test_a_unit_cannot_be_assigned_again_to_the_incident_it_already_works(reassign, make_unit, dispatcher, now, refused):
     unit = make_unit("assigned")
     with refused(TransitionRefused, unit, mentions=("Unit P-11 is already assigned to CR-2569-000099.",)):
-        unit.assign(incident_id=unit.incident_id, reference="CR-2569-000099", actor=dispatcher, occurred_at=now, reassign=reassign)
+        unit.assign(incident_id=unit.incident_id, reference="CR-2569-000099", actor=dispatcher, occurred_at=now,
+                    reassign=reassign)
 
 
 def test_a_busy_unit_is_not_taken_off_its_incident_without_an_explicit_reassignment(make_unit, dispatcher, now, refused):
@@ -182,7 +186,13 @@ def test_an_off_duty_unit_is_retired(make_unit, supervisor, now, recorded):
     recorded(unit, "Retired", actor=supervisor, at=now)
 
 
-@pytest.mark.parametrize("status", ["available", "assigned", "retired"])
+def test_a_retired_unit_cannot_be_retired_again(make_unit, supervisor, now, refused):
+    unit = make_unit("retired")
+    with refused(TransitionRefused, unit, mentions=("Unit P-11 is already retired.",)):
+        unit.retire(reason="Car sold", actor=supervisor, occurred_at=now)
+
+
+@pytest.mark.parametrize("status", ["available", "assigned"])
 def test_only_an_off_duty_unit_can_be_retired(status, make_unit, supervisor, now, refused):
     unit = make_unit(status)
     with refused(TransitionRefused, unit, mentions=("Unit P-11 must be off duty before it is retired.",)):
@@ -488,3 +498,9 @@ def test_only_a_supervisor_may_void_a_visit(role, request, box, make_visit, now,
     visit = make_visit(box)
     with refused(NotPermitted, visit, mentions=("may not void a patrol visit",)):
         visit.void(reason="Odd", actor=request.getfixturevalue(role), occurred_at=now)
+
+
+def test_an_auditor_may_not_release_a_unit(make_unit, auditor, now, refused):
+    unit = make_unit("assigned")
+    with refused(NotPermitted, unit, mentions=("An auditor may not update a unit's progress.",)):
+        unit.release(incident_id=unit.incident_id, actor=auditor, occurred_at=now)

@@ -1,0 +1,43 @@
+"""Shared helpers for the benchmarks: fresh stores, timing, and the metric line format."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+ADMIN_URL = os.environ.get("SSZ_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def metric(name: str, value: float) -> None:
+    print(f"metric {name} {value:.4g}" if isinstance(value, float) else f"metric {name} {value}", flush=True)
+
+
+@contextmanager
+def fresh_postgres() -> Iterator[str]:
+    name = f"ssz_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def fresh_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="ssz-bench-") as d:
+        yield Path(d)
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
