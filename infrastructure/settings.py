@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     def event_store_env(self) -> dict[str, str]:
         if self.uses_postgres:
             return {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_POOL_SIZE": "8", "POSTGRES_MAX_OVERFLOW": "8",
+                    "APPLICATION_RECORDER_TOPIC": "infrastructure.pg_recorder:OneTripPostgresRecorder",
                     "POSTGRES_CONNECT_TIMEOUT": "5", **self.postgres_params()}
         return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(self.sqlite_path),
                 "SQLITE_LOCK_TIMEOUT": "10"}

@@ -1,0 +1,51 @@
+"""A PostgreSQL application recorder that appends in one round trip.
+
+The library's own path sends BEGIN, the table lock, NOTIFY and the INSERT, syncs, then COMMITs: two
+round trips per save. Here a server function does the same work — EXCLUSIVE table lock (so commit
+order is notification order and readers never pass over a gap), NOTIFY for live subscribers, INSERT
+... RETURNING — and the prepared call of that function commits by itself (autocommit)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.utils import retry
+from psycopg.sql import SQL, Identifier
+
+
+class OneTripPostgresRecorder(PostgresApplicationRecorder):
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.append_function_name = f"{events_table_name}_append"
+        names = {
+            "schema": Identifier(self.datastore.schema),
+            "table": Identifier(self.events_table_name),
+            "event": Identifier(self.stored_event_type_name),
+            "function": Identifier(self.append_function_name),
+            "channel": Identifier(self.channel_name),
+        }
+        self.sql_create_statements.append(SQL(
+            "CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event}[]) "
+            "RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$ "
+            "BEGIN "
+            "  SET LOCAL lock_timeout = '" + str(int(self.datastore.lock_timeout)) + "s'; "
+            "  LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
+            "  NOTIFY {channel}; "
+            "  RETURN QUERY INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+            "    SELECT originator_id, originator_version, topic, state FROM unnest(events) "
+            "    RETURNING notification_id; "
+            "END; $BODY$"
+        ).format(**names))
+        self.sql_append = SQL("SELECT notification_id FROM {schema}.{function}(%s) AS notification_id").format(**names)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        if kwargs.get("tracking") is not None or not stored_events:
+            return super().insert_events(stored_events, **kwargs)
+        events = [self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state) for e in stored_events]
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.sql_append, (events,), prepare=True)
+            return [row["notification_id"] for row in curs.fetchall()]
