@@ -4,7 +4,9 @@ import re
 from datetime import datetime
 from uuid import UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
+
+from domain.base import ZoneAggregate
 
 from domain.errors import InvalidInput, NotPermitted, TransitionRefused
 from domain.incident import NAMESPACE
@@ -21,7 +23,7 @@ def check_username(username: str) -> str:
     return username
 
 
-class UserAccount(Aggregate):
+class UserAccount(ZoneAggregate):
     """A person's account. The event says that a password was set or reset; the hash itself lives
     in the credentials table, outside the log."""
     id: UUID

@@ -4,7 +4,9 @@ import re
 from datetime import datetime
 from uuid import UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
+
+from domain.base import ZoneAggregate
 
 from domain.errors import InvalidInput, TransitionRefused
 from domain.incident import NAMESPACE
@@ -19,7 +21,7 @@ _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 SELF_CLEARING_KINDS = frozenset({AlertKind.OFFLINE, AlertKind.TAMPERED})
 
 
-class Camera(Aggregate):
+class Camera(ZoneAggregate):
     id: UUID
 
     @staticmethod
@@ -88,7 +90,7 @@ class Camera(Aggregate):
         self.retired = True
 
 
-class CameraAlert(Aggregate):
+class CameraAlert(ZoneAggregate):
     id: UUID
 
     @classmethod

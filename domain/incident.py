@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
+
+from domain.base import ZoneAggregate
 
 from domain.errors import InvalidInput, TransitionRefused
 from domain.permissions import Action, authorize
@@ -16,7 +18,7 @@ NAMESPACE = UUID("6f1c2a0e-9b7d-4c59-a1f3-52b3c1d0e8a4")
 _ACTIVE = (Assignment.DISPATCHED, Assignment.EN_ROUTE, Assignment.ON_SCENE)
 
 
-class Incident(Aggregate):
+class Incident(ZoneAggregate):
     id: UUID
 
     @staticmethod
@@ -259,7 +261,7 @@ class Incident(Aggregate):
         self.notes.append((text, actor, occurred_at))
 
 
-class ReferenceBook(Aggregate):
+class ReferenceBook(ZoneAggregate):
     """Issues the zone's incident references of one Buddhist-era year, in order, without gaps."""
     id: UUID
 
@@ -294,7 +296,7 @@ class ReferenceBook(Aggregate):
         return be_year(instant)
 
 
-class IntakeKey(Aggregate):
+class IntakeKey(ZoneAggregate):
     """Remembers which incident an idempotency key created, so a retried intake returns it."""
     id: UUID
 

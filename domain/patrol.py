@@ -4,7 +4,9 @@ import re
 from datetime import datetime, timedelta
 from uuid import UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
+
+from domain.base import ZoneAggregate
 
 from domain.errors import InvalidInput, TokenRefused, TransitionRefused, UnitUnavailable
 from domain.incident import NAMESPACE
@@ -23,7 +25,7 @@ def check_code(code: str, field: str = "code") -> str:
     return code
 
 
-class PatrolUnit(Aggregate):
+class PatrolUnit(ZoneAggregate):
     id: UUID
 
     @staticmethod
@@ -121,7 +123,7 @@ class PatrolUnit(Aggregate):
         self.status = UnitStatus.RETIRED
 
 
-class RedBox(Aggregate):
+class RedBox(ZoneAggregate):
     """A red patrol box (ตู้แดง). Its QR carries a token of the current `token_version`;
     rotating the token makes every printed older code void."""
     id: UUID
@@ -195,7 +197,7 @@ MAX_DISTANCE_M = 150.0
 MAX_SPEED_M_PER_S = 15.0  # ≈ 54 km/h, fast for a town-centre patrol
 
 
-class PatrolVisit(Aggregate):
+class PatrolVisit(ZoneAggregate):
     id: UUID
 
     @classmethod
