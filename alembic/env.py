@@ -2,15 +2,22 @@ from alembic import context
 
 from infrastructure.db import make_engine
 from infrastructure.settings import Settings
+import infrastructure.readmodels.tables  # noqa: F401 — registers the read-model tables
 from infrastructure.tables import metadata
 
 settings = context.config.attributes.get("settings") or Settings()
 
 
+def owned_by_alembic(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+    """The event store's tables belong to the eventsourcing library: autogenerate must leave them alone."""
+    return not (type_ == "table" and reflected and name not in metadata.tables)
+
+
 def run_migrations_online() -> None:
     engine = make_engine(settings)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=metadata, render_as_batch=engine.dialect.name == "sqlite")
+        context.configure(connection=connection, target_metadata=metadata, include_object=owned_by_alembic,
+                          render_as_batch=engine.dialect.name == "sqlite")
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

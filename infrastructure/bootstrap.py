@@ -16,6 +16,7 @@ from application.zone import ZoneApplication, utcnow
 from infrastructure.credentials import SqlCredentials
 from infrastructure.db import make_engine
 from infrastructure.logging import configure_logging
+from infrastructure.readmodels.runner import Projections
 from infrastructure.settings import Settings
 from infrastructure.vault import SqlContactVault
 
@@ -27,8 +28,10 @@ class Container:
     settings: Settings
     engine: Engine
     app: ZoneApplication
+    projections: Projections
 
     def close(self) -> None:
+        self.projections.stop()
         self.app.close()
         self.engine.dispose()
 
@@ -56,4 +59,4 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
     secret = hashlib.sha256(b"ssz/reporter-subject/" + settings.secret_key.get_secret_value().encode()).digest()
     app = ZoneApplication(settings.event_store_env(), vault=SqlContactVault(engine, secret),
                           credentials=SqlCredentials(engine), clock=clock)
-    return Container(settings=settings, engine=engine, app=app)
+    return Container(settings=settings, engine=engine, app=app, projections=Projections(app, engine, settings))

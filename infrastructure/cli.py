@@ -19,6 +19,8 @@ from infrastructure.settings import Settings
 cli = typer.Typer(help="Smart Safety Zone 4.0 — CCOC operations system.", no_args_is_help=True)
 user_cli = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 cli.add_typer(user_cli, name="user")
+projections_cli = typer.Typer(help="Read models: run, rebuild, status.", no_args_is_help=True)
+cli.add_typer(projections_cli, name="projections")
 
 
 def _container() -> Container:
@@ -53,7 +55,9 @@ def serve(host: Annotated[str | None, typer.Option()] = None, port: Annotated[in
     container = _container()
     ensure_first_admin(container)
     settings = container.settings
-    uvicorn.run(create_app(container), host=host or settings.host, port=port or settings.port, log_config=None)
+    embedded = settings.projections_in_process
+    uvicorn.run(create_app(container, run_projections=embedded), host=host or settings.host, port=port or settings.port,
+                log_config=None)
 
 
 @cli.command(name="migrate")
@@ -114,6 +118,43 @@ def history(aggregate: Annotated[str, typer.Argument(help="An incident reference
         typer.echo(f"v{e.version:<3} {e.event:<16} occurred {_local(e.occurred_at)}  recorded {_local(e.recorded_at)}  "
                    f"by {e.actor_role.value}:{str(e.actor_id)[:8]}" + (f"  reason: {e.reason}" if e.reason else "")
                    + (f"\n     {details}" if details else ""))
+
+
+@projections_cli.command("run")
+def projections_run() -> None:
+    """Follow the log and keep the read models up to date (a worker process; start several for failover)."""
+    import signal
+    import threading
+
+    container = _container()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    container.projections.run(stop)
+
+
+@projections_cli.command("rebuild")
+def projections_rebuild(name: Annotated[str | None, typer.Argument(help="One projection; all when omitted")] = None) -> None:
+    """Empty a projection (or all) and replay the whole log into it, with a progress bar."""
+    from tqdm import tqdm
+
+    container = _container()
+    names = [name] if name else None
+    if name and name not in container.projections.by_name:
+        typer.secho(f"No projection named {name!r}; have: {', '.join(container.projections.by_name)}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    with tqdm(total=container.projections.head(), unit="ev", desc=f"rebuild {name or 'all'}") as bar:
+        container.projections.rebuild(names, progress=bar.update)
+
+
+@projections_cli.command("status")
+def projections_status() -> None:
+    """Each projection's position and lag behind the log's head."""
+    container = _container()
+    head = container.projections.head()
+    typer.echo(f"log head {head}")
+    for name, position in container.projections.positions().items():
+        typer.echo(f"{name:<14} position {position:>10}  lag {head - position}")
 
 
 def _local(instant: datetime) -> str:

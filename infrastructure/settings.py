@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     port: int = 8000
     log_format: Literal["console", "json"] | None = None
     log_level: str = "INFO"
+    projections_in_process: bool = True  # production: false, and run `ssz projections run` workers
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:

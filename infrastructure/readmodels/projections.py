@@ -1,0 +1,417 @@
+"""The projections: each turns events of the log into rows of its own tables. A projection never
+reads the log on a request; the runner feeds it pages of events and commits its rows together with
+its position, in one transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, time, timezone
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+from sqlalchemy import Connection, Table, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from domain.accounts import UserAccount
+from domain.cameras import Camera, CameraAlert
+from domain.incident import Incident, IntakeKey, ReferenceBook
+from domain.patrol import PatrolUnit, PatrolVisit, RedBox
+from domain.values import BANGKOK, Assignment, IncidentStatus, SealedContact, is_night
+from infrastructure.readmodels import tables as t
+
+Handler = Callable[[Any, "RowSet"], None]
+_OPEN = {s.value for s in (IncidentStatus.REPORTED, IncidentStatus.DISPATCHED, IncidentStatus.EN_ROUTE, IncidentStatus.ON_SCENE)}
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready form of an event attribute; a sealed contact shows only which key seals it."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, SealedContact):
+        return {"sealed_with": value.key_id}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: plain(v) for k, v in value.__dict__.items()}
+    return value
+
+
+def aware(value: Any) -> Any:
+    """SQLite gives back naive datetimes; every instant here is UTC."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+def upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    keys = [c.name for c in table.primary_key.columns]
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys, set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys})
+    conn.execute(statement, rows)
+
+
+class RowSet:
+    """The rows of one table that a page of events touches, loaded once, written back once."""
+
+    def __init__(self, table: Table):
+        self.table = table
+        self.key = next(iter(table.primary_key.columns))
+        self.rows: dict[Any, dict[str, Any]] = {}
+        self.dirty: set[Any] = set()
+
+    def load(self, conn: Connection, keys: Iterable[Any]) -> None:
+        missing = [k for k in dict.fromkeys(keys) if k not in self.rows]
+        for start in range(0, len(missing), 900):
+            chunk = missing[start:start + 900]
+            for row in conn.execute(select(self.table).where(self.key.in_(chunk))).mappings():
+                self.rows[row[self.key.name]] = {k: aware(v) for k, v in row.items()}
+
+    def get(self, key: Any) -> dict[str, Any] | None:
+        return self.rows.get(key)
+
+    def put(self, row: dict[str, Any]) -> None:
+        key = row[self.key.name]
+        self.rows[key] = row
+        self.dirty.add(key)
+
+    def flush(self, conn: Connection) -> None:
+        upsert(conn, self.table, [self.rows[k] for k in self.dirty])
+        self.dirty.clear()
+        if len(self.rows) > 50_000:
+            self.rows.clear()
+
+    def forget(self) -> None:
+        self.rows.clear()
+        self.dirty.clear()
+
+
+class Projection:
+    """Rows keyed by the originator of the events it handles (one RowSet), or insert-only rows."""
+
+    name: str
+    table: Table
+    handlers: dict[type, Handler]
+
+    def __init__(self) -> None:
+        self.rows = RowSet(self.table)
+
+    @property
+    def tables(self) -> list[Table]:
+        return [self.table]
+
+    @property
+    def topics(self) -> list[str]:
+        return [get_topic(cls) for cls in self.handlers]
+
+    def apply_page(self, conn: Connection, page: list[tuple[int, Any]]) -> None:
+        """Applies (notification id, event) pairs, in log order."""
+        events = [e for _, e in page if type(e) in self.handlers]
+        self.rows.load(conn, (e.originator_id for e in events))
+        for event in events:
+            self.handlers[type(event)](event, self.rows)
+        self.rows.flush(conn)
+
+    def reset(self, conn: Connection) -> None:
+        for table in self.tables:
+            conn.execute(delete(table))
+        self.rows.forget()
+
+
+def _touch(row: dict[str, Any], event: Any) -> dict[str, Any]:
+    row["version"] = event.originator_version
+    return row
+
+
+# --- incidents: the board's open incidents, and the incident list and search ------------------
+def _incident_status(row: dict[str, Any]) -> str:
+    if row["status"] not in _OPEN:
+        return row["status"]
+    states = {u["state"] for u in json.loads(row["units"])}
+    for state in (Assignment.ON_SCENE, Assignment.EN_ROUTE, Assignment.DISPATCHED):
+        if state.value in states:
+            return state.value
+    return IncidentStatus.REPORTED.value
+
+
+def _with_units(row: dict[str, Any], change: Callable[[list[dict[str, Any]]], None]) -> None:
+    units = json.loads(row["units"])
+    change(units)
+    row["units"] = json.dumps(units)
+    row["status"] = _incident_status(row)
+
+
+def _set_unit_state(unit_id: UUID, state: Assignment, call_sign: str | None = None):
+    def change(units: list[dict[str, Any]]) -> None:
+        for unit in units:
+            if unit["unit_id"] == str(unit_id):
+                unit["state"] = state.value
+                return
+        units.append({"unit_id": str(unit_id), "call_sign": call_sign or "", "state": state.value})
+    return change
+
+
+def _clear_all(units: list[dict[str, Any]]) -> None:
+    for unit in units:
+        unit["state"] = Assignment.CLEARED.value
+
+
+class IncidentsProjection(Projection):
+    name = "incidents"
+    table = t.incidents
+
+    def __init__(self) -> None:
+        def reported(e: Any, rows: RowSet) -> None:
+            rows.put({"id": e.originator_id, "reference": e.reference, "status": IncidentStatus.REPORTED.value,
+                      "priority": e.priority.value, "category": e.category.value, "community": e.community.value,
+                      "channel": e.channel.value, "location": e.location, "description": e.description,
+                      "has_contact": e.contact is not None, "units": "[]", "outcome": None, "cancel_reason": None,
+                      "duplicate_of": None, "source_alert_id": e.source_alert_id, "reopen_count": 0, "notes_count": 0,
+                      "reported_at": e.occurred_at, "recorded_at": e.timestamp, "updated_at": e.timestamp,
+                      "closed_at": None, "version": e.originator_version})
+
+        def update(change: Callable[[Any, dict[str, Any]], None]) -> Handler:
+            def handle(e: Any, rows: RowSet) -> None:
+                row = rows.get(e.originator_id)
+                change(e, row)
+                row["updated_at"] = e.timestamp
+                rows.put(_touch(row, e))
+            return handle
+
+        def triaged(e: Any, row: dict[str, Any]) -> None:
+            row["category"], row["priority"] = e.category.value, e.priority.value
+
+        def resolved(e: Any, row: dict[str, Any]) -> None:
+            _with_units(row, _clear_all)
+            row["status"], row["outcome"] = IncidentStatus.RESOLVED.value, e.outcome.value
+
+        def closed(e: Any, row: dict[str, Any]) -> None:
+            row["status"], row["closed_at"] = IncidentStatus.CLOSED.value, e.occurred_at
+
+        def reopened(e: Any, row: dict[str, Any]) -> None:
+            row["status"], row["outcome"], row["closed_at"] = IncidentStatus.REPORTED.value, None, None
+            row["reopen_count"] += 1
+
+        def cancelled(e: Any, row: dict[str, Any]) -> None:
+            _with_units(row, _clear_all)
+            row["status"], row["cancel_reason"], row["duplicate_of"] = IncidentStatus.CANCELLED.value, e.cancel_reason.value, e.duplicate_of
+            row["closed_at"] = e.occurred_at
+
+        def note(e: Any, row: dict[str, Any]) -> None:
+            row["notes_count"] += 1
+
+        self.handlers = {
+            Incident.Reported: reported,
+            Incident.Triaged: update(triaged),
+            Incident.UnitDispatched: update(lambda e, r: _with_units(r, _set_unit_state(e.unit_id, Assignment.DISPATCHED, e.call_sign))),
+            Incident.UnitEnRoute: update(lambda e, r: _with_units(r, _set_unit_state(e.unit_id, Assignment.EN_ROUTE))),
+            Incident.UnitOnScene: update(lambda e, r: _with_units(r, _set_unit_state(e.unit_id, Assignment.ON_SCENE))),
+            Incident.UnitCleared: update(lambda e, r: _with_units(r, _set_unit_state(e.unit_id, Assignment.CLEARED))),
+            Incident.Resolved: update(resolved),
+            Incident.Closed: update(closed),
+            Incident.Reopened: update(reopened),
+            Incident.Cancelled: update(cancelled),
+            Incident.DuplicateLinked: update(lambda e, r: None),
+            Incident.NoteAdded: update(note),
+        }
+        super().__init__()
+
+
+# --- units ----------------------------------------------------------------------------------
+class UnitsProjection(Projection):
+    name = "units"
+    table = t.units
+
+    def __init__(self) -> None:
+        def registered(e: Any, rows: RowSet) -> None:
+            rows.put({"id": e.originator_id, "call_sign": e.call_sign, "kind": e.kind.value, "status": "off_duty",
+                      "incident_id": None, "incident_reference": None, "officer_ids": "[]", "updated_at": e.timestamp,
+                      "version": e.originator_version})
+
+        def update(**changes: Callable[[Any], Any]) -> Handler:
+            def handle(e: Any, rows: RowSet) -> None:
+                row = rows.get(e.originator_id)
+                for column, value in changes.items():
+                    row[column] = value(e)
+                row["updated_at"] = e.timestamp
+                rows.put(_touch(row, e))
+            return handle
+
+        self.handlers = {
+            PatrolUnit.Registered: registered,
+            PatrolUnit.WentOnDuty: update(status=lambda e: "available", officer_ids=lambda e: json.dumps([str(o) for o in e.officer_ids])),
+            PatrolUnit.Assigned: update(status=lambda e: "assigned", incident_id=lambda e: e.incident_id,
+                                        incident_reference=lambda e: e.reference),
+            PatrolUnit.Reassigned: update(incident_id=lambda e: e.incident_id, incident_reference=lambda e: e.reference),
+            PatrolUnit.Released: update(status=lambda e: "available", incident_id=lambda e: None, incident_reference=lambda e: None),
+            PatrolUnit.WentOffDuty: update(status=lambda e: "off_duty", officer_ids=lambda e: "[]"),
+            PatrolUnit.Retired: update(status=lambda e: "retired"),
+        }
+        super().__init__()
+
+
+# --- camera alerts: the board's open alerts and the alert KPI facts -----------------------
+class CameraAlertsProjection(Projection):
+    name = "alerts"
+    table = t.camera_alerts
+
+    def __init__(self) -> None:
+        def raised(e: Any, rows: RowSet) -> None:
+            rows.put({"id": e.originator_id, "camera_id": e.camera_id, "camera_code": e.camera_code,
+                      "community": e.community.value, "kind": e.kind.value, "score": e.score, "zone": e.zone,
+                      "snapshot_digest": e.snapshot_digest, "status": "raised", "raised_at": e.occurred_at,
+                      "acknowledged_at": None, "decided_at": None, "outcome": None, "false_alarm_reason": None,
+                      "incident_id": None, "closed_at": None, "version": e.originator_version})
+
+        def update(change: Callable[[Any, dict[str, Any]], None]) -> Handler:
+            def handle(e: Any, rows: RowSet) -> None:
+                row = rows.get(e.originator_id)
+                change(e, row)
+                rows.put(_touch(row, e))
+            return handle
+
+        def acknowledged(e: Any, row: dict[str, Any]) -> None:
+            row["status"], row["acknowledged_at"] = "acknowledged", e.occurred_at
+
+        def dismissed(e: Any, row: dict[str, Any]) -> None:
+            row.update(status="dismissed", decided_at=e.occurred_at, outcome="false_alarm", false_alarm_reason=e.reason.value)
+
+        def escalated(e: Any, row: dict[str, Any]) -> None:
+            row.update(status="escalated", decided_at=e.occurred_at, outcome="escalated", incident_id=e.incident_id)
+
+        def closed(e: Any, row: dict[str, Any]) -> None:
+            row.update(status="closed", closed_at=e.occurred_at)
+
+        self.handlers = {CameraAlert.Raised: raised, CameraAlert.Acknowledged: update(acknowledged),
+                         CameraAlert.Dismissed: update(dismissed), CameraAlert.Escalated: update(escalated),
+                         CameraAlert.Closed: update(closed)}
+        super().__init__()
+
+
+# --- KPI facts --------------------------------------------------------------------------------
+class IncidentFactsProjection(Projection):
+    name = "kpi_incidents"
+    table = t.kpi_incidents
+
+    def __init__(self) -> None:
+        def reported(e: Any, rows: RowSet) -> None:
+            local = e.occurred_at.astimezone(BANGKOK)
+            rows.put({"incident_id": e.originator_id, "reference": e.reference, "report_month": local.strftime("%Y-%m"),
+                      "reported_at": e.occurred_at, "first_dispatched_at": None, "first_en_route_at": None,
+                      "first_on_scene_at": None, "first_resolved_at": None, "first_closed_at": None,
+                      "category_reported": e.category.value, "priority_reported": e.priority.value,
+                      "category": e.category.value, "priority": e.priority.value, "community": e.community.value,
+                      "channel": e.channel.value, "is_night": is_night(e.occurred_at), "outcome": None,
+                      "cancel_reason": None, "reopen_count": 0})
+
+        def first(column: str) -> Handler:
+            def handle(e: Any, rows: RowSet) -> None:
+                row = rows.get(e.originator_id)
+                if row[column] is None or e.occurred_at < row[column]:
+                    row[column] = e.occurred_at
+                    rows.put(row)
+            return handle
+
+        def update(change: Callable[[Any, dict[str, Any]], None]) -> Handler:
+            def handle(e: Any, rows: RowSet) -> None:
+                row = rows.get(e.originator_id)
+                change(e, row)
+                rows.put(row)
+            return handle
+
+        def resolved(e: Any, rows: RowSet) -> None:
+            first("first_resolved_at")(e, rows)
+            rows.get(e.originator_id)["outcome"] = e.outcome.value
+            rows.put(rows.get(e.originator_id))
+
+        self.handlers = {
+            Incident.Reported: reported,
+            Incident.Triaged: update(lambda e, r: r.update(category=e.category.value, priority=e.priority.value)),
+            Incident.UnitDispatched: first("first_dispatched_at"),
+            Incident.UnitEnRoute: first("first_en_route_at"),
+            Incident.UnitOnScene: first("first_on_scene_at"),
+            Incident.Resolved: resolved,
+            Incident.Closed: first("first_closed_at"),
+            Incident.Reopened: update(lambda e, r: r.update(reopen_count=r["reopen_count"] + 1)),
+            Incident.Cancelled: update(lambda e, r: r.update(cancel_reason=e.cancel_reason.value)),
+        }
+        super().__init__()
+
+
+class VisitFactsProjection(Projection):
+    name = "kpi_visits"
+    table = t.kpi_visits
+
+    def __init__(self) -> None:
+        def logged(e: Any, rows: RowSet) -> None:
+            local = e.occurred_at.astimezone(BANGKOK)
+            slot = local.hour // 2
+            rows.put({"visit_id": e.originator_id, "box_id": e.box_id, "box_code": e.box_code, "community": e.community.value,
+                      "officer_id": e.actor.user_id, "visited_at": e.occurred_at, "local_day": local.date(), "slot": slot,
+                      "is_night_slot": slot >= 9 or slot <= 2, "status": "valid"})
+
+        def status(value: str) -> Handler:
+            def handle(e: Any, rows: RowSet) -> None:
+                row = rows.get(e.originator_id)
+                if row["status"] != "voided":
+                    row["status"] = value
+                    rows.put(row)
+            return handle
+
+        self.handlers = {PatrolVisit.Logged: logged, PatrolVisit.Flagged: status("flagged"), PatrolVisit.Voided: status("voided")}
+        super().__init__()
+
+
+# --- timelines ----------------------------------------------------------------------------------
+_AGGREGATES = {cls: cls.__name__ for cls in (Incident, PatrolUnit, PatrolVisit, RedBox, Camera, CameraAlert, UserAccount,
+                                             ReferenceBook, IntakeKey)}
+_NOT_PARAMS = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "occurred_at", "reason"}
+
+
+def timeline_row(e: Any, notification_id: int) -> dict[str, Any]:
+    aggregate, _, event = type(e).__qualname__.partition(".")
+    return {"originator_id": e.originator_id, "version": e.originator_version, "notification_id": notification_id,
+            "aggregate": aggregate, "event": event, "actor_id": e.actor.user_id, "actor_role": e.actor.role.value,
+            "occurred_at": e.occurred_at, "recorded_at": e.timestamp, "reason": getattr(e, "reason", None) or None,
+            "params": json.dumps({k: plain(v) for k, v in e.__dict__.items() if k not in _NOT_PARAMS}, ensure_ascii=False)}
+
+
+class TimelineProjection(Projection):
+    """Every event of every aggregate as a row; the UI puts it into Thai or English words at read time."""
+
+    name = "timeline"
+    table = t.timeline
+    handlers: dict[type, Handler] = {}
+
+    @property
+    def topics(self) -> list[str]:
+        return []  # all of them
+
+    def apply_page(self, conn: Connection, page: list[tuple[int, Any]]) -> None:
+        rows = [timeline_row(e, n) for n, e in page]
+        if conn.dialect.name == "postgresql":
+            columns = [c.name for c in self.table.columns]
+            raw = conn.connection.driver_connection
+            with raw.cursor() as cursor, cursor.copy(f"COPY {self.table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([row[c] for c in columns])
+        elif rows:
+            conn.execute(insert(self.table), rows)
+
+
+def all_projections() -> list[Projection]:
+    return [IncidentsProjection(), UnitsProjection(), CameraAlertsProjection(), IncidentFactsProjection(),
+            VisitFactsProjection(), TimelineProjection()]
+

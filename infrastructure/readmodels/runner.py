@@ -1,0 +1,281 @@
+"""Runs the projections: reads the log in pages from the lowest position among them, applies each
+event to the projections that have not seen it, and commits their rows with their new positions in
+one transaction, so a crash never applies an event twice or skips one.
+
+One worker owns the projections at a time (a PostgreSQL advisory lock, or a file lock on the embedded
+store); another worker waits and takes over when the owner dies. On PostgreSQL the worker wakes on the
+log's NOTIFY; on SQLite it polls."""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import structlog
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from application.zone import ZoneApplication
+from infrastructure.readmodels.projections import Projection, all_projections
+from infrastructure.readmodels.tables import projection_positions
+from infrastructure.settings import Settings
+
+log = structlog.get_logger()
+
+
+class LostOwnership(Exception):
+    """Another worker, or a rebuild, moved a projection's position under this one."""
+
+
+class FileLock:
+    def __init__(self, path: Path):
+        self.path = path
+        self.handle: Any = None
+
+    def try_acquire(self) -> bool:
+        if self.handle is not None:
+            return True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")  # noqa: SIM115 — held open for as long as the lock is
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self.handle = handle
+        return True
+
+    def release(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+class AdvisoryLock:
+    """A session-level advisory lock on its own connection: released by the server when the owner dies."""
+
+    def __init__(self, dsn: str, key: int):
+        self.dsn = dsn
+        self.key = key
+        self.conn: psycopg.Connection | None = None
+
+    def try_acquire(self) -> bool:
+        if self.conn is not None and not self.conn.closed:
+            return True
+        conn = psycopg.connect(self.dsn, autocommit=True)
+        if conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()[0]:
+            self.conn = conn
+            return True
+        conn.close()
+        return False
+
+    def release(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+class Waker:
+    """Wakes the worker when the log grows: LISTEN on PostgreSQL, a short poll on SQLite."""
+
+    def __init__(self, dsn: str | None, channel: str, poll_interval: float):
+        self.dsn = dsn
+        self.channel = channel
+        self.poll_interval = poll_interval
+        self.conn: psycopg.Connection | None = None
+
+    def wait(self, timeout: float) -> None:
+        if self.dsn is None:
+            time.sleep(self.poll_interval)
+            return
+        try:
+            if self.conn is None or self.conn.closed:
+                self.conn = psycopg.connect(self.dsn, autocommit=True)
+                self.conn.execute(f"LISTEN {self.channel}")
+            for _ in self.conn.notifies(timeout=timeout, stop_after=1):
+                pass
+        except psycopg.Error:
+            self.close()
+            time.sleep(self.poll_interval)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def libpq_dsn(settings: Settings) -> str:
+    p = settings.postgres_params()
+    return (f"dbname={p['POSTGRES_DBNAME']} host={p['POSTGRES_HOST']} port={p['POSTGRES_PORT']} "
+            f"user={p['POSTGRES_USER']}" + (f" password={p['POSTGRES_PASSWORD']}" if p["POSTGRES_PASSWORD"] else ""))
+
+
+class Projections:
+    """The projections of one process: positions, lag, read-your-writes, rebuilds, and the worker."""
+
+    def __init__(self, app: ZoneApplication, engine: Engine, settings: Settings, *,
+                 projections: list[Projection] | None = None, page_size: int = 2000):
+        self.app = app
+        self.engine = engine
+        self.settings = settings
+        self.projections = projections or all_projections()
+        self.by_name = {p.name: p for p in self.projections}
+        self.page_size = page_size
+        self.dsn = libpq_dsn(settings) if settings.uses_postgres else None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.lock = self._new_lock()
+
+    def _new_lock(self) -> AdvisoryLock | FileLock:
+        if self.dsn:
+            return AdvisoryLock(self.dsn, zlib.crc32(b"ssz-projections"))
+        return FileLock(self.settings.data_dir / "projections.lock")
+
+    # --- positions --------------------------------------------------------------------------
+    def _ensure_positions(self) -> None:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        now = datetime.now(timezone.utc)
+        with self.engine.begin() as conn:
+            conn.execute(dialect.insert(projection_positions).on_conflict_do_nothing(index_elements=["name"]),
+                         [{"name": p.name, "position": 0, "updated_at": now} for p in self.projections])
+
+    def positions(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            found = dict(conn.execute(select(projection_positions.c.name, projection_positions.c.position)).all())
+        return {p.name: found.get(p.name, 0) for p in self.projections}
+
+    def head(self) -> int:
+        return self.app.recorder.max_notification_id() or 0
+
+    def lag(self) -> dict[str, int]:
+        head = self.head()
+        return {name: head - position for name, position in self.positions().items()}
+
+    def wait(self, notification_id: int | None, *, names: list[str] | None = None, timeout: float = 2.0) -> bool:
+        """Read-your-writes: waits (bounded) until the named projections (all by default) have
+        processed the given notification. True when they have."""
+        if notification_id is None:
+            return True
+        deadline = time.monotonic() + timeout
+        wanted = names or list(self.by_name)
+        while True:
+            positions = self.positions()
+            if all(positions[n] >= notification_id for n in wanted):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+
+    # --- processing -------------------------------------------------------------------------
+    def catch_up(self, *, until: int | None = None, progress: Callable[[int], None] | None = None) -> int:
+        """Processes the log up to its head (or `until`); returns how many notifications were read."""
+        self._ensure_positions()
+        positions = self.positions()
+        read = 0
+        while True:
+            head = until if until is not None else self.head()
+            start = min(positions.values())
+            if start >= head:
+                return read
+            notifications = self.app.recorder.select_notifications(start=start + 1, limit=self.page_size, stop=head)
+            last = notifications[-1].id if len(notifications) == self.page_size else head
+            page = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+            try:
+                self._commit_page(page, positions, last)
+            except Exception:
+                for projection in self.projections:
+                    projection.rows.forget()
+                raise
+            for name in positions:
+                positions[name] = max(positions[name], last)
+            read += len(notifications)
+            if progress:
+                progress(len(notifications))
+            log.debug("projection.page", first=start + 1, last=last, events=len(notifications))
+
+    def _commit_page(self, page: list[tuple[int, Any]], positions: dict[str, int], last: int) -> None:
+        now = datetime.now(timezone.utc)
+        with self.engine.begin() as conn:
+            for projection in self.projections:
+                old = positions[projection.name]
+                if old >= last:
+                    continue
+                moved = conn.execute(update(projection_positions)
+                                     .where(projection_positions.c.name == projection.name, projection_positions.c.position == old)
+                                     .values(position=last, updated_at=now))
+                if moved.rowcount != 1:
+                    raise LostOwnership(f"the position of projection {projection.name} moved under this worker")
+                projection.apply_page(conn, [(n, e) for n, e in page if n > old])
+        log.info("projection.batch", projections=[p.name for p in self.projections if positions[p.name] < last],
+                 first=page[0][0] if page else last, last=last, events=len(page))
+
+    def run(self, stop: threading.Event | None = None, *, poll_interval: float = 0.05) -> None:
+        """Owns and follows the projections until stopped; waits its turn while another worker owns them."""
+        stop = stop or self._stop
+        waker = Waker(self.dsn, self.app.recorder.channel_name if self.dsn else "", poll_interval)
+        owner = False
+        try:
+            while not stop.is_set():
+                if not self.lock.try_acquire():
+                    stop.wait(1.0)
+                    continue
+                if not owner:
+                    owner = True
+                    log.info("projections.owner", projections=list(self.by_name))
+                try:
+                    self.catch_up()
+                except LostOwnership as error:
+                    log.info("projections.reloaded", reason=str(error))
+                    continue
+                except Exception as error:  # the worker must outlive a bad moment of the database
+                    log.exception("projections.failed", error=str(error))
+                    stop.wait(1.0)
+                    continue
+                waker.wait(timeout=1.0)
+        finally:
+            waker.close()
+            self.lock.release()
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self.run, name="projections", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def rebuild(self, names: list[str] | None = None, *, progress: Callable[[int], None] | None = None) -> int:
+        """Empties the named projections (all by default) and replays the log into them."""
+        chosen = [self.by_name[n] for n in (names or list(self.by_name))]
+        self._ensure_positions()
+        with self.engine.begin() as conn:
+            for projection in chosen:
+                projection.reset(conn)
+                conn.execute(update(projection_positions).where(projection_positions.c.name == projection.name)
+                             .values(position=0, updated_at=datetime.now(timezone.utc)))
+            if self.dsn:  # wake the owner, if another worker owns the projections
+                conn.exec_driver_sql(f"NOTIFY {self.app.recorder.channel_name}")
+        lock = self._new_lock()
+        if lock.try_acquire():
+            try:
+                return self.catch_up(progress=progress)
+            finally:
+                lock.release()
+        # Another worker owns the projections: it sees the reset and replays; follow its progress.
+        head, seen = self.head(), 0
+        while (done := min(self.positions()[p.name] for p in chosen)) < head:
+            if progress and done > seen:
+                progress(done - seen)
+                seen = done
+            time.sleep(0.2)
+        return head

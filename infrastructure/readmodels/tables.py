@@ -1,0 +1,138 @@
+"""Read-model tables: everything a person reads comes from here, never from replaying the log."""
+
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Float, Index, Integer, String, Table, Text, Uuid
+
+from infrastructure.tables import metadata
+
+TS = DateTime(timezone=True)
+
+projection_positions = Table(
+    "projection_positions", metadata,
+    Column("name", String(32), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+incidents = Table(
+    "rm_incidents", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("reference", String(20), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("priority", String(2), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("community", String(32), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("location", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("has_contact", Boolean, nullable=False),
+    Column("units", Text, nullable=False),  # JSON: [{"unit_id", "call_sign", "state"}], in dispatch order
+    Column("outcome", String(32)),
+    Column("cancel_reason", String(16)),
+    Column("duplicate_of", Uuid),
+    Column("source_alert_id", Uuid),
+    Column("reopen_count", Integer, nullable=False),
+    Column("notes_count", Integer, nullable=False),
+    Column("reported_at", TS, nullable=False),
+    Column("recorded_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("closed_at", TS),
+    Column("version", Integer, nullable=False),
+    Index("ix_rm_incidents_status_priority", "status", "priority", "reported_at"),
+    Index("ix_rm_incidents_community", "community", "reported_at"),
+    Index("ix_rm_incidents_category", "category", "reported_at"),
+    Index("ix_rm_incidents_channel", "channel", "reported_at"),
+    Index("ix_rm_incidents_priority", "priority", "reported_at"),
+    Index("ix_rm_incidents_reported_at", "reported_at"),
+)
+
+units = Table(
+    "rm_units", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("call_sign", String(24), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("incident_id", Uuid),
+    Column("incident_reference", String(20)),
+    Column("officer_ids", Text, nullable=False),  # JSON list
+    Column("updated_at", TS, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+camera_alerts = Table(
+    "rm_camera_alerts", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("camera_id", Uuid, nullable=False),
+    Column("camera_code", String(24), nullable=False),
+    Column("community", String(32), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("zone", Text, nullable=False),
+    Column("snapshot_digest", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("raised_at", TS, nullable=False),
+    Column("acknowledged_at", TS),
+    Column("decided_at", TS),
+    Column("outcome", String(16)),  # false_alarm | escalated
+    Column("false_alarm_reason", String(24)),
+    Column("incident_id", Uuid),
+    Column("closed_at", TS),
+    Column("version", Integer, nullable=False),
+    Index("ix_rm_camera_alerts_status", "status", "raised_at"),
+    Index("ix_rm_camera_alerts_camera", "camera_id", "raised_at"),
+    Index("ix_rm_camera_alerts_raised_at", "raised_at"),
+)
+
+timeline = Table(
+    "rm_timeline", metadata,
+    Column("originator_id", Uuid, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("notification_id", BigInteger, nullable=False, unique=True),
+    Column("aggregate", String(16), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("actor_id", Uuid, nullable=False),
+    Column("actor_role", String(16), nullable=False),
+    Column("occurred_at", TS, nullable=False),
+    Column("recorded_at", TS, nullable=False),
+    Column("reason", Text),
+    Column("params", Text, nullable=False),  # JSON; a reporter's contact appears only as its sealed key id
+)
+
+kpi_incidents = Table(
+    "kpi_incident_facts", metadata,
+    Column("incident_id", Uuid, primary_key=True),
+    Column("reference", String(20), nullable=False),
+    Column("report_month", String(7), nullable=False),  # YYYY-MM, Asia/Bangkok, of the first report
+    Column("reported_at", TS, nullable=False),
+    Column("first_dispatched_at", TS),
+    Column("first_en_route_at", TS),
+    Column("first_on_scene_at", TS),
+    Column("first_resolved_at", TS),
+    Column("first_closed_at", TS),
+    Column("category_reported", String(32), nullable=False),
+    Column("priority_reported", String(2), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("priority", String(2), nullable=False),
+    Column("community", String(32), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("is_night", Boolean, nullable=False),
+    Column("outcome", String(32)),
+    Column("cancel_reason", String(16)),
+    Column("reopen_count", Integer, nullable=False),
+    Index("ix_kpi_incident_facts_month", "report_month", "community"),
+)
+
+kpi_visits = Table(
+    "kpi_visit_facts", metadata,
+    Column("visit_id", Uuid, primary_key=True),
+    Column("box_id", Uuid, nullable=False),
+    Column("box_code", String(24), nullable=False),
+    Column("community", String(32), nullable=False),
+    Column("officer_id", Uuid, nullable=False),
+    Column("visited_at", TS, nullable=False),
+    Column("local_day", Date, nullable=False),  # Asia/Bangkok
+    Column("slot", Integer, nullable=False),  # 0..11: 2-hour slots from 00:00 local
+    Column("is_night_slot", Boolean, nullable=False),
+    Column("status", String(8), nullable=False),  # valid | flagged | voided
+    Index("ix_kpi_visit_facts_box_day_slot", "box_id", "local_day", "slot"),
+    Index("ix_kpi_visit_facts_day", "local_day"),
+)
