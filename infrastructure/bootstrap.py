@@ -59,4 +59,5 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
     secret = hashlib.sha256(b"ssz/reporter-subject/" + settings.secret_key.get_secret_value().encode()).digest()
     app = ZoneApplication(settings.event_store_env(), vault=SqlContactVault(engine, secret),
                           credentials=SqlCredentials(engine), clock=clock)
-    return Container(settings=settings, engine=engine, app=app, projections=Projections(app, engine, settings))
+    return Container(settings=settings, engine=engine, app=app, projections=Projections(app, engine, settings,
+                                                                                    page_size=settings.projection_page_size))

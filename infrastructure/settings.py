@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     port: int = 8000
     log_format: Literal["console", "json"] | None = None
     log_level: str = "INFO"
+    projection_page_size: int = Field(default=2000, ge=1, le=100_000)
     projections_in_process: bool = True  # production: false, and run `ssz projections run` workers
 
     @model_validator(mode="after")
