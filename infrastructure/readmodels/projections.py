@@ -6,43 +6,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, time, timezone
-from enum import Enum
+from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 from sqlalchemy import Connection, Table, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from domain.accounts import UserAccount
-from domain.cameras import Camera, CameraAlert
-from domain.incident import Incident, IntakeKey, ReferenceBook
-from domain.patrol import PatrolUnit, PatrolVisit, RedBox
-from domain.values import BANGKOK, Assignment, IncidentStatus, SealedContact, is_night
+from domain.cameras import CameraAlert
+from domain.incident import Incident
+from domain.patrol import PatrolUnit, PatrolVisit
+from domain.values import BANGKOK, Assignment, IncidentStatus, is_night
 from infrastructure.readmodels import tables as t
 
 Handler = Callable[[Any, "RowSet"], None]
+# A page of the log: each notification, with its decoded domain event when some projection needs one.
+Page = list[tuple[Notification, Any]]
 _OPEN = {s.value for s in (IncidentStatus.REPORTED, IncidentStatus.DISPATCHED, IncidentStatus.EN_ROUTE, IncidentStatus.ON_SCENE)}
-
-
-def plain(value: Any) -> Any:
-    """A JSON-ready form of an event attribute; a sealed contact shows only which key seals it."""
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    if isinstance(value, SealedContact):
-        return {"sealed_with": value.key_id}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if hasattr(value, "__dataclass_fields__"):
-        return {k: plain(v) for k, v in value.__dict__.items()}
-    return value
 
 
 def aware(value: Any) -> Any:
@@ -50,6 +32,20 @@ def aware(value: Any) -> Any:
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value
+
+
+def insert_all(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:
+    """Bulk insert into a table: COPY on PostgreSQL, executemany on SQLite."""
+    columns = [c.name for c in table.columns]
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+        return
+    rows = list(rows)
+    if rows:
+        conn.execute(insert(table), rows)
 
 
 def upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -116,13 +112,20 @@ class Projection:
     def topics(self) -> list[str]:
         return [get_topic(cls) for cls in self.handlers]
 
-    def apply_page(self, conn: Connection, page: list[tuple[int, Any]]) -> None:
-        """Applies (notification id, event) pairs, in log order."""
+    def apply_page(self, conn: Connection, page: Page, *, bulk: bool = False) -> None:
+        """Applies a page in log order. `bulk`: the tables were emptied in this transaction and every
+        row lives in memory until `write_all` (a rebuild); otherwise rows are loaded and upserted per page."""
         events = [e for _, e in page if type(e) in self.handlers]
-        self.rows.load(conn, (e.originator_id for e in events))
+        if not bulk:
+            self.rows.load(conn, (e.originator_id for e in events))
         for event in events:
             self.handlers[type(event)](event, self.rows)
-        self.rows.flush(conn)
+        if not bulk:
+            self.rows.flush(conn)
+
+    def write_all(self, conn: Connection) -> None:
+        insert_all(conn, self.table, self.rows.rows.values())
+        self.rows.forget()
 
     def reset(self, conn: Connection) -> None:
         for table in self.tables:
@@ -375,21 +378,40 @@ class VisitFactsProjection(Projection):
 
 
 # --- timelines ----------------------------------------------------------------------------------
-_AGGREGATES = {cls: cls.__name__ for cls in (Incident, PatrolUnit, PatrolVisit, RedBox, Camera, CameraAlert, UserAccount,
-                                             ReferenceBook, IntakeKey)}
-_NOT_PARAMS = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "occurred_at", "reason"}
+def _unwrap(d: dict[str, Any]) -> Any:
+    """A stored value in plain JSON: enums as their value, UUIDs as hex, instants as ISO text; a
+    reporter's contact only as the id of the key that seals it."""
+    kind = d.get("_type_")
+    if kind is None or len(d) != 2:
+        return d
+    if kind == "sealed_contact":
+        return {"sealed_with": d["_data_"]["key_id"]}
+    return d["_data_"]
 
 
-def timeline_row(e: Any, notification_id: int) -> dict[str, Any]:
-    aggregate, _, event = type(e).__qualname__.partition(".")
-    return {"originator_id": e.originator_id, "version": e.originator_version, "notification_id": notification_id,
-            "aggregate": aggregate, "event": event, "actor_id": e.actor.user_id, "actor_role": e.actor.role.value,
-            "occurred_at": e.occurred_at, "recorded_at": e.timestamp, "reason": getattr(e, "reason", None) or None,
-            "params": json.dumps({k: plain(v) for k, v in e.__dict__.items() if k not in _NOT_PARAMS}, ensure_ascii=False)}
+def _parse_instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def timeline_row(notification: Notification) -> dict[str, Any]:
+    """Straight from the stored JSON: the timeline shows what was recorded, as it was recorded."""
+    state = json.loads(notification.state, object_hook=_unwrap)
+    aggregate, _, event = notification.topic.rpartition(":")[2].partition(".")
+    actor = state.pop("actor")
+    occurred_at, recorded_at = state.pop("occurred_at"), state.pop("timestamp")
+    reason = state.pop("reason", None) or None
+    for bookkeeping in ("originator_topic", "class_version"):
+        state.pop(bookkeeping, None)
+    return {"originator_id": notification.originator_id, "version": notification.originator_version,
+            "notification_id": notification.id, "aggregate": aggregate, "event": event,
+            "actor_id": UUID(actor["user_id"]), "actor_role": actor["role"], "occurred_at": _parse_instant(occurred_at),
+            "recorded_at": _parse_instant(recorded_at), "reason": reason,
+            "params": json.dumps(state, ensure_ascii=False, separators=(",", ":"))}
 
 
 class TimelineProjection(Projection):
-    """Every event of every aggregate as a row; the UI puts it into Thai or English words at read time."""
+    """Every event of every aggregate as a row; the UI puts it into Thai or English words at read time.
+    Insert-only, written straight from the stored JSON: it needs no decoded domain events."""
 
     name = "timeline"
     table = t.timeline
@@ -397,18 +419,13 @@ class TimelineProjection(Projection):
 
     @property
     def topics(self) -> list[str]:
-        return []  # all of them
+        return []
 
-    def apply_page(self, conn: Connection, page: list[tuple[int, Any]]) -> None:
-        rows = [timeline_row(e, n) for n, e in page]
-        if conn.dialect.name == "postgresql":
-            columns = [c.name for c in self.table.columns]
-            raw = conn.connection.driver_connection
-            with raw.cursor() as cursor, cursor.copy(f"COPY {self.table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([row[c] for c in columns])
-        elif rows:
-            conn.execute(insert(self.table), rows)
+    def apply_page(self, conn: Connection, page: Page, *, bulk: bool = False) -> None:
+        insert_all(conn, self.table, (timeline_row(n) for n, _ in page))
+
+    def write_all(self, conn: Connection) -> None:
+        pass
 
 
 def all_projections() -> list[Projection]:

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from application.zone import ZoneApplication
-from infrastructure.readmodels.projections import Projection, all_projections
+from infrastructure.readmodels.projections import Page, Projection, all_projections
 from infrastructure.readmodels.tables import projection_positions
 from infrastructure.settings import Settings
 
@@ -174,8 +174,18 @@ class Projections:
             time.sleep(0.01)
 
     # --- processing -------------------------------------------------------------------------
+    def _read(self, start: int, stop: int, projections: list[Projection]) -> tuple[Page, int]:
+        """A page of the log after `start`, up to `stop`; only the events some projection handles are decoded.
+        Returns the page and the position it brings the projections to."""
+        notifications = self.app.recorder.select_notifications(start=start + 1, limit=self.page_size, stop=stop)
+        wanted = {topic for p in projections for topic in p.topics}
+        to_event = self.app.mapper.to_domain_event
+        page = [(n, to_event(n) if n.topic in wanted else None) for n in notifications]
+        return page, notifications[-1].id if len(notifications) == self.page_size else stop
+
     def catch_up(self, *, until: int | None = None, progress: Callable[[int], None] | None = None) -> int:
-        """Processes the log up to its head (or `until`); returns how many notifications were read."""
+        """Processes the log up to its head (or `until`), a page per transaction; returns how many
+        notifications were read."""
         self._ensure_positions()
         positions = self.positions()
         read = 0
@@ -184,9 +194,8 @@ class Projections:
             start = min(positions.values())
             if start >= head:
                 return read
-            notifications = self.app.recorder.select_notifications(start=start + 1, limit=self.page_size, stop=head)
-            last = notifications[-1].id if len(notifications) == self.page_size else head
-            page = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+            behind = [p for p in self.projections if positions[p.name] < head]
+            page, last = self._read(start, head, behind)
             try:
                 self._commit_page(page, positions, last)
             except Exception:
@@ -195,13 +204,13 @@ class Projections:
                 raise
             for name in positions:
                 positions[name] = max(positions[name], last)
-            read += len(notifications)
+            read += len(page)
             if progress:
-                progress(len(notifications))
-            log.debug("projection.page", first=start + 1, last=last, events=len(notifications))
+                progress(len(page))
 
-    def _commit_page(self, page: list[tuple[int, Any]], positions: dict[str, int], last: int) -> None:
+    def _commit_page(self, page: Page, positions: dict[str, int], last: int) -> None:
         now = datetime.now(timezone.utc)
+        applied = []
         with self.engine.begin() as conn:
             for projection in self.projections:
                 old = positions[projection.name]
@@ -212,9 +221,9 @@ class Projections:
                                      .values(position=last, updated_at=now))
                 if moved.rowcount != 1:
                     raise LostOwnership(f"the position of projection {projection.name} moved under this worker")
-                projection.apply_page(conn, [(n, e) for n, e in page if n > old])
-        log.info("projection.batch", projections=[p.name for p in self.projections if positions[p.name] < last],
-                 first=page[0][0] if page else last, last=last, events=len(page))
+                projection.apply_page(conn, [(n, e) for n, e in page if n.id > old])
+                applied.append(projection.name)
+        log.info("projection.batch", projections=applied, first=page[0][0].id if page else last, last=last, events=len(page))
 
     def run(self, stop: threading.Event | None = None, *, poll_interval: float = 0.05) -> None:
         """Owns and follows the projections until stopped; waits its turn while another worker owns them."""
@@ -255,27 +264,53 @@ class Projections:
             self._thread = None
 
     def rebuild(self, names: list[str] | None = None, *, progress: Callable[[int], None] | None = None) -> int:
-        """Empties the named projections (all by default) and replays the log into them."""
+        """Empties the named projections (all by default) and replays the whole log into them.
+
+        With the projections' lock, in one transaction: readers keep seeing the old rows until the new
+        ones commit, and a crash leaves the old ones. Rows are built in memory and written once, in bulk.
+        If a worker owns the projections, they are emptied and that worker replays them."""
         chosen = [self.by_name[n] for n in (names or list(self.by_name))]
         self._ensure_positions()
+        lock = self._new_lock()
+        if lock.try_acquire():
+            try:
+                return self._rebuild_in_bulk(chosen, progress)
+            finally:
+                lock.release()
         with self.engine.begin() as conn:
             for projection in chosen:
                 projection.reset(conn)
                 conn.execute(update(projection_positions).where(projection_positions.c.name == projection.name)
                              .values(position=0, updated_at=datetime.now(timezone.utc)))
-            if self.dsn:  # wake the owner, if another worker owns the projections
+            if self.dsn:  # wake the owner
                 conn.exec_driver_sql(f"NOTIFY {self.app.recorder.channel_name}")
-        lock = self._new_lock()
-        if lock.try_acquire():
-            try:
-                return self.catch_up(progress=progress)
-            finally:
-                lock.release()
-        # Another worker owns the projections: it sees the reset and replays; follow its progress.
         head, seen = self.head(), 0
         while (done := min(self.positions()[p.name] for p in chosen)) < head:
             if progress and done > seen:
                 progress(done - seen)
                 seen = done
             time.sleep(0.2)
+        return head
+
+    def _rebuild_in_bulk(self, chosen: list[Projection], progress: Callable[[int], None] | None) -> int:
+        head = self.head()
+        try:
+            with self.engine.begin() as conn:
+                for projection in chosen:
+                    projection.reset(conn)
+                position = 0
+                while position < head:
+                    page, position = self._read(position, head, chosen)
+                    for projection in chosen:
+                        projection.apply_page(conn, page, bulk=True)
+                    if progress:
+                        progress(len(page))
+                for projection in chosen:
+                    projection.write_all(conn)
+                conn.execute(update(projection_positions).where(projection_positions.c.name.in_([p.name for p in chosen]))
+                             .values(position=head, updated_at=datetime.now(timezone.utc)))
+        finally:
+            for projection in chosen:
+                projection.rows.forget()
+        log.info("projections.rebuilt", projections=[p.name for p in chosen], events=head)
         return head

@@ -1,0 +1,206 @@
+"""Projections on PostgreSQL over a demo history of at least 1M events:
+
+* rebuild rate of all projections (one pass over the log, every table written), against a hand-written
+  raw projector in the same run: a paged SELECT of the same events with json.loads, and executemany of
+  the same rows into copies of the same tables;
+* append-to-visible lag, p50 and p95, while commands arrive at a sustained 1,000 events/s and a
+  projection worker runs as its own process (the production topology).
+
+The demo history is kept in the database `ssz_bench_history` between runs (it takes minutes to write);
+SSZ_BENCH_FRESH=1 writes it anew."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SSZ_LOG_LEVEL", "WARNING")
+
+import psycopg  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from bench._common import ADMIN_URL, fresh_dir, metric  # noqa: E402
+from domain.values import Category, Channel, Community, Outcome, Priority  # noqa: E402
+from infrastructure.bootstrap import bootstrap  # noqa: E402
+from infrastructure.demo import generate  # noqa: E402
+from infrastructure.settings import Settings  # noqa: E402
+from domain.accounts import UserAccount  # noqa: E402
+from domain.values import SYSTEM_USER_ID, Role  # noqa: E402
+
+DB = "ssz_bench_history"
+TARGET_EVENTS = int(os.environ.get("SSZ_BENCH_EVENTS", "1000000"))
+PAGE = 2000
+
+
+def history_url() -> str:
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{DB}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB,)).fetchone()
+        if exists and os.environ.get("SSZ_BENCH_FRESH"):
+            conn.execute(f'DROP DATABASE "{DB}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DB}"')
+    return url
+
+
+def ensure_history(settings: Settings) -> None:
+    container = bootstrap(settings)
+    head = container.projections.head()
+    seed = 1
+    while head < TARGET_EVENTS:
+        months = max(1, min(24, (TARGET_EVENTS - head) // 20_000 + 1))
+        print(f"# writing demo history: {head} events so far, {months} more months", flush=True)
+        generate(container.app, months=months, seed=seed, progress=True)
+        head, seed = container.projections.head(), seed + 1
+    container.close()
+
+
+def rebuild(settings: Settings) -> tuple[int, float, dict[str, list[dict]]]:
+    container = bootstrap(settings)
+    projections = container.projections
+    head = projections.head()
+    start = time.perf_counter()
+    projections.rebuild()
+    seconds = time.perf_counter() - start
+    rows = {}
+    with container.engine.connect() as conn:
+        for projection in projections.projections:
+            rows[projection.table.name] = [dict(r) for r in conn.execute(select(projection.table)).mappings()]
+    container.close()
+    return head, seconds, rows
+
+
+def raw_projector(url: str, head: int, rows: dict[str, list[dict]]) -> float:
+    """Reads every event (paged SELECT, json.loads) and writes the same rows with executemany, page by page."""
+    pages = (head + PAGE - 1) // PAGE
+    with psycopg.connect(url) as conn:
+        for table in rows:
+            conn.execute(f"DROP TABLE IF EXISTS raw_{table}")
+            conn.execute(f"CREATE TABLE raw_{table} (LIKE {table} INCLUDING ALL)")
+        conn.execute("DROP TABLE IF EXISTS raw_tracking")
+        conn.execute("CREATE TABLE raw_tracking (name text PRIMARY KEY, position bigint)")
+        conn.execute("INSERT INTO raw_tracking VALUES ('raw', 0)")
+        conn.commit()
+        statements = {t: (f"INSERT INTO raw_{t} ({', '.join(r[0])}) VALUES ({', '.join(['%s'] * len(r[0]))})", r)
+                      for t, r in rows.items() if r}
+        start = time.perf_counter()
+        position = 0
+        for page in range(pages):
+            records = conn.execute("SELECT notification_id, originator_id, originator_version, topic, state FROM ssz_events "
+                                   "WHERE notification_id > %s ORDER BY notification_id LIMIT %s", (position, PAGE),
+                                   prepare=True).fetchall()
+            for record in records:
+                json.loads(record[4])
+            position = records[-1][0] if records else position
+            for statement, table_rows in statements.values():
+                share = table_rows[page * len(table_rows) // pages:(page + 1) * len(table_rows) // pages]
+                if share:
+                    with conn.cursor() as cursor:
+                        cursor.executemany(statement, [tuple(r.values()) for r in share])
+            conn.execute("UPDATE raw_tracking SET position = %s WHERE name = 'raw'", (position,), prepare=True)
+            conn.commit()
+        seconds = time.perf_counter() - start
+        for table in [*rows, "tracking"]:
+            conn.execute(f"DROP TABLE raw_{table}")
+        conn.commit()
+    return seconds
+
+
+def bench_dispatcher(app) -> object:  # noqa: ANN001
+    user_id = UserAccount.id_for("bench-dispatcher")
+    if user_id not in app.repository:
+        app.create_user(username="bench-dispatcher", display_name="Bench dispatcher", role=Role.DISPATCHER,
+                        password="bench-password-2569", by=SYSTEM_USER_ID)
+    return user_id
+
+
+def lag_under_load(settings: Settings, events_per_s: int = 1000, seconds: float = 20.0) -> list[float]:
+    container = bootstrap(settings)
+    app, projections = container.app, container.projections
+    dispatcher = bench_dispatcher(app)
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "SSZ_DATA_DIR": str(settings.data_dir),
+           "SSZ_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+    worker = subprocess.Popen([sys.executable, "-m", "infrastructure.cli", "projections", "run"], cwd=ROOT, env=env)
+    projections.wait(projections.head(), timeout=600)
+    pending: list[tuple[int, float]] = []
+    lags: list[float] = []
+    lock, stop = threading.Lock(), threading.Event()
+
+    def observe() -> None:
+        while not stop.is_set() or pending:
+            position = min(projections.positions().values())
+            now = time.perf_counter()
+            with lock:
+                while pending and pending[0][0] <= position:
+                    lags.append((now - pending.pop(0)[1]) * 1000)
+            time.sleep(0.002)
+
+    def write(rate_per_writer: float) -> None:
+        next_at = time.perf_counter()
+        while not stop.is_set():
+            result = app.report_incident(channel=Channel.PHONE_191, category=Category.THEFT, priority=Priority.P3,
+                                         community=Community.KO_LOI, location="Market", description="Bench", by=dispatcher)
+            committed = time.perf_counter()
+            with lock:
+                pending.append((result.notification_id, committed))
+                pending.sort()
+            next_at += 2 / rate_per_writer  # a report writes two events
+            time.sleep(max(0.0, next_at - time.perf_counter()))
+
+    observer = threading.Thread(target=observe)
+    writers = [threading.Thread(target=write, args=(events_per_s / 2,)) for _ in range(2)]
+    start_head = projections.head()
+    observer.start()
+    for w in writers:
+        w.start()
+    time.sleep(seconds)
+    stop.set()
+    for w in writers:
+        w.join()
+    observer.join(timeout=30)
+    achieved = (projections.head() - start_head) / seconds
+    worker.send_signal(signal.SIGTERM)
+    worker.wait(timeout=30)
+    container.close()
+    metric("projection.lag_load_events_per_s", round(achieved))
+    return lags
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest rank, as in KPIS.md."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def main() -> None:
+    url = history_url()
+    with fresh_dir() as tmp:
+        settings = Settings(environment="test", data_dir=tmp, database_url=url)
+        ensure_history(settings)
+        head, seconds, rows = rebuild(settings)
+        raw_seconds = raw_projector(url, head, rows)
+        metric("projection.history_events", head)
+        metric("projection.rebuild_seconds.postgres", round(seconds, 1))
+        metric("projection.rebuild_events_per_s.postgres", round(head / seconds))
+        metric("projection.raw_projector_events_per_s.postgres", round(head / raw_seconds))
+        metric("projection.rebuild_vs_raw.postgres", round(raw_seconds / seconds, 3))
+        lags = lag_under_load(settings)
+        metric("projection.lag_p50_ms", round(percentile(lags, 50), 1))
+        metric("projection.lag_p95_ms", round(percentile(lags, 95), 1))
+        metric("projection.lag_samples", len(lags))
+        print(f"# median lag {statistics.median(lags):.1f} ms over {len(lags)} commands", flush=True)
+
+
+if __name__ == "__main__":
+    main()
