@@ -603,12 +603,14 @@ class ZoneApplication(Application[UUID]):
         return self._run("retire_camera", fn)
 
     def raise_camera_alert(self, *, camera_id: UUID, kind: AlertKind, score: float, snapshot_digest: str,
-                           frame_at: datetime, zone: str = "", by: UUID = SYSTEM_USER_ID, id: UUID | None = None) -> CommandResult:
+                           frame_at: datetime, zone: str = "", detail: str = "", by: UUID = SYSTEM_USER_ID,
+                           id: UUID | None = None) -> CommandResult:
         at = self._at(frame_at)
 
         def fn(w: _Work) -> UUID:
             alert = CameraAlert.raise_alert(id=id or uuid.uuid4(), camera=w.get(camera_id, Camera, "camera"), kind=kind,
-                                            score=score, snapshot_digest=snapshot_digest, actor=w.actor(by), occurred_at=at, zone=zone)
+                                            score=score, snapshot_digest=snapshot_digest, actor=w.actor(by), occurred_at=at, zone=zone,
+                                            detail=detail)
             w.add(alert)
             return alert.id
         return self._run("raise_camera_alert", fn)

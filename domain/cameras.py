@@ -95,7 +95,8 @@ class CameraAlert(ZoneAggregate):
 
     @classmethod
     def raise_alert(cls, *, id: UUID, camera: Camera, kind: AlertKind, score: float, snapshot_digest: str,
-                    actor: Actor, occurred_at: datetime, zone: str = "") -> CameraAlert:
+                    actor: Actor, occurred_at: datetime, zone: str = "", detail: str = "") -> CameraAlert:
+        """`detail` says what the analytics saw beyond the kind, e.g. a tamper's cause (dark, covered, blurred, moved)."""
         authorize(actor, Action.RAISE_ALERT)
         camera._check_active()
         if not 0.0 <= score <= 1.0:
@@ -106,17 +107,19 @@ class CameraAlert(ZoneAggregate):
             raise InvalidInput("Only an offline alert comes without a snapshot.", field="snapshot_digest")
         return cls(id=id, camera_id=camera.id, camera_code=camera.code, community=camera.community, kind=kind,
                    score=float(score), zone=clean_text(zone, "zone", required=False, max_len=MAX_SHORT_TEXT),
+                   detail=clean_text(detail, "detail", required=False, max_len=MAX_SHORT_TEXT),
                    snapshot_digest=snapshot_digest, actor=actor, occurred_at=occurred_at)
 
     @event("Raised")
     def __init__(self, camera_id: UUID, camera_code: str, community: Community, kind: AlertKind, score: float, zone: str,
-                 snapshot_digest: str, actor: Actor, occurred_at: datetime):
+                 detail: str, snapshot_digest: str, actor: Actor, occurred_at: datetime):
         self.camera_id = camera_id
         self.camera_code = camera_code
         self.community = community
         self.kind = kind
         self.score = score
         self.zone = zone
+        self.detail = detail
         self.snapshot_digest = snapshot_digest
         self.raised_at = occurred_at
         self.status = AlertStatus.RAISED

@@ -72,6 +72,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=24), nullable=False),
     sa.Column('score', sa.Float(), nullable=False),
     sa.Column('zone', sa.Text(), nullable=False),
+    sa.Column('detail', sa.Text(), nullable=False),
     sa.Column('snapshot_digest', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('raised_at', sa.DateTime(timezone=True), nullable=False),

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from application.zone import ZoneApplication
-from infrastructure.readmodels.projections import Page, Projection, all_projections
+from infrastructure.readmodels.projections import Page, Projection, TimelineProjection, all_projections
 from infrastructure.readmodels.tables import projection_positions
 from infrastructure.settings import Settings
 
@@ -125,7 +125,7 @@ class Projections:
         self.app = app
         self.engine = engine
         self.settings = settings
-        self.projections = projections or all_projections()
+        self.projections = projections or all_projections(app.recorder.events_table_name)
         self.by_name = {p.name: p for p in self.projections}
         self.page_size = page_size
         self.dsn = libpq_dsn(settings) if settings.uses_postgres else None
@@ -174,10 +174,10 @@ class Projections:
             time.sleep(0.01)
 
     # --- processing -------------------------------------------------------------------------
-    def _read(self, start: int, stop: int, projections: list[Projection]) -> tuple[Page, int]:
-        """A page of the log after `start`, up to `stop`; only the events some projection handles are decoded.
-        Returns the page and the position it brings the projections to."""
-        notifications = self.app.recorder.select_notifications(start=start + 1, limit=self.page_size, stop=stop)
+    def _read(self, start: int, stop: int, projections: list[Projection], *, topics: list[str] = ()) -> tuple[Page, int]:
+        """A page of the log after `start`, up to `stop` (of the given topics only, when given); only the
+        events some projection handles are decoded. Returns the page and the position it brings them to."""
+        notifications = self.app.recorder.select_notifications(start=start + 1, limit=self.page_size, stop=stop, topics=topics)
         wanted = {topic for p in projections for topic in p.topics}
         to_event = self.app.mapper.to_domain_event
         page = [(n, to_event(n) if n.topic in wanted else None) for n in notifications]
@@ -298,14 +298,19 @@ class Projections:
             with self.engine.begin() as conn:
                 for projection in chosen:
                     projection.reset(conn)
+                in_database = [p for p in chosen if isinstance(p, TimelineProjection) and p.in_database(conn)]
+                for projection in in_database:
+                    projection.apply_range(conn, 0, head)
+                in_python = [p for p in chosen if p not in in_database]
+                topics = [] if any(not p.topics for p in in_python) else [t for p in in_python for t in p.topics]
                 position = 0
-                while position < head:
-                    page, position = self._read(position, head, chosen)
-                    for projection in chosen:
+                while in_python and position < head:
+                    page, position = self._read(position, head, in_python, topics=topics)
+                    for projection in in_python:
                         projection.apply_page(conn, page, bulk=True)
                     if progress:
                         progress(len(page))
-                for projection in chosen:
+                for projection in in_python:
                     projection.write_all(conn)
                 conn.execute(update(projection_positions).where(projection_positions.c.name.in_([p.name for p in chosen]))
                              .values(position=head, updated_at=datetime.now(timezone.utc)))

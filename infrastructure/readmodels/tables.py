@@ -67,6 +67,7 @@ camera_alerts = Table(
     Column("kind", String(24), nullable=False),
     Column("score", Float, nullable=False),
     Column("zone", Text, nullable=False),
+    Column("detail", Text, nullable=False),
     Column("snapshot_digest", String(64), nullable=False),
     Column("status", String(16), nullable=False),
     Column("raised_at", TS, nullable=False),

@@ -1,0 +1,328 @@
+"""What one camera's frames go through. Motion is found by background subtraction at a small working size
+(cheap, every frame); the HOG people detector, the expensive part, looks only at padded boxes around motion,
+a few times a second at most. Everything is per camera and keeps its state in memory: feed frames in order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import cv2
+import numpy as np
+
+from domain.values import AlertKind, DetectionRule, Zone
+from infrastructure.vision.debounce import DEFAULT_POLICIES, BBox, Debouncer, Detection, EpisodeEvent, EpisodePolicy
+from infrastructure.vision.tamper import TamperDetector, TamperSettings
+
+# A blob covering this fraction of the frame is unmistakable motion (score 1).
+MOTION_FULL_SCORE_AREA = 0.02
+
+
+@dataclass(frozen=True)
+class AnalyserSettings:
+    working_width: int = 320
+    warmup_frames: int = 15  # the background model is still forming: report nothing
+    learning_rate: float = 0.002  # after warm-up: something that stops moving fades out in ~50 frames
+    min_blob_area: float = 0.0005  # fraction of the frame; smaller specks are noise, whatever the rules say
+    person_check_interval: timedelta = timedelta(seconds=0.25)
+    max_person_regions: int = 2  # largest motion blobs the people detector looks at per check
+    person_containment: float = 0.7  # share of the motion blob a person box must cover to count
+    # An upright person (or two side by side) is not much wider than tall; wider blobs are vehicles or
+    # shadows, and the only ones whose regions are costly to search.
+    person_max_aspect: float = 1.25
+    loiter_dwell: timedelta = timedelta(seconds=30)
+    loiter_gap: timedelta = timedelta(seconds=2)  # a presence may vanish this long and still be the same
+
+
+@dataclass(frozen=True)
+class MotionBlob:
+    zone: str
+    area: float  # fraction of the frame
+    bbox: BBox  # in pixels of the source frame
+
+    @property
+    def score(self) -> float:
+        return min(1.0, self.area / MOTION_FULL_SCORE_AREA)
+
+
+@dataclass(frozen=True)
+class PersonSighting:
+    blob: MotionBlob
+    bbox: BBox
+    score: float
+
+
+@dataclass(frozen=True)
+class _ZoneMask:
+    name: str
+    mask: np.ndarray | None  # None: the whole view
+
+
+def shrink_to_grey(image: np.ndarray, width: int) -> np.ndarray:
+    """`image` in grey, scaled to `width`. Exact halves first: OpenCV's area resize has a fast path for
+    them, several times quicker than one large area resize of a 720p or 1080p frame."""
+    while image.shape[1] >= 2 * width:
+        image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    if grey.shape[1] == width:
+        return grey
+    height = max(1, round(grey.shape[0] * width / grey.shape[1]))
+    return cv2.resize(grey, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def _zone_masks(zones: Sequence[Zone], width: int, height: int) -> list[_ZoneMask]:
+    if not zones:
+        return [_ZoneMask(name="", mask=None)]
+    masks = []
+    for zone in zones:
+        mask = np.zeros((height, width), np.uint8)
+        corners = np.array([(round(x * (width - 1)), round(y * (height - 1))) for x, y in zone.points], np.int32)
+        cv2.fillPoly(mask, [corners], 255)
+        masks.append(_ZoneMask(name=zone.name, mask=mask))
+    return masks
+
+
+def _median_level(grey: np.ndarray) -> float:
+    cumulative = np.cumsum(cv2.calcHist([grey], [0], None, [256], [0, 256]).ravel())
+    return float(np.searchsorted(cumulative, cumulative[-1] / 2))
+
+
+class MotionDetector:
+    """MOG2 background subtraction on a small, grey, blurred copy of each frame, cut to the zones."""
+
+    _OPEN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+    _CLOSE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+
+    def __init__(self, zones: Sequence[Zone], settings: AnalyserSettings):
+        self._zones = list(zones)
+        self._settings = settings
+        self._frame_shape: tuple[int, int] | None = None
+
+    def _start(self, frame_shape: tuple[int, int], view_shape: tuple[int, int]) -> None:
+        self._frame_shape = frame_shape
+        self._view_shape = view_shape
+        (frame_height, frame_width), (view_height, view_width) = frame_shape, view_shape
+        self._to_frame = (frame_width / view_width, frame_height / view_height)
+        self._masks = _zone_masks(self._zones, view_width, view_height)
+        self._subtractor = cv2.createBackgroundSubtractorMOG2(history=500, varThreshold=16, detectShadows=True)
+        # Compressed footage has near-noiseless static areas; without a variance floor, a slight
+        # exposure drift there already counts as motion.
+        self._subtractor.setVarMin(16)
+        self._frames_seen = 0
+        self._level: float | None = None
+
+    @property
+    def warming_up(self) -> bool:
+        return self._frame_shape is None or self._frames_seen <= self._settings.warmup_frames
+
+    def detect(self, view: np.ndarray, frame_shape: tuple[int, int]) -> list[MotionBlob]:
+        """Moving blobs per zone, boxed in pixels of the source frame, from `view`, the frame in grey at
+        the working size. None while the background model warms up (again after the picture size changed)."""
+        if frame_shape != self._frame_shape or view.shape != self._view_shape:
+            self._start(frame_shape, view.shape)
+        grey = cv2.GaussianBlur(self._steady_exposure(view), (5, 5), 0)
+        # Warm-up lets MOG2 pick its own fast rate (1/frames seen) so it settles quickly.
+        rate = -1.0 if self._frames_seen < self._settings.warmup_frames else self._settings.learning_rate
+        foreground = self._subtractor.apply(grey, learningRate=rate)
+        self._frames_seen += 1
+        if self.warming_up:
+            return []
+        # MOG2 marks shadows 127 and motion 255: shadows are not things.
+        _, moving = cv2.threshold(foreground, 200, 255, cv2.THRESH_BINARY)
+        moving = cv2.morphologyEx(moving, cv2.MORPH_OPEN, self._OPEN)
+        moving = cv2.morphologyEx(moving, cv2.MORPH_CLOSE, self._CLOSE)
+        if not cv2.countNonZero(moving):
+            return []
+        return [blob for zone in self._masks for blob in self._blobs(moving, zone)]
+
+    def _steady_exposure(self, grey: np.ndarray) -> np.ndarray:
+        """Undo the camera's auto-exposure: when a bright vest or headlights enter, the camera darkens the
+        whole picture, which background subtraction would take for motion everywhere. The median grey
+        level is held at the level the background model learned; a moving object rarely covers half of
+        the view, so it barely moves the median."""
+        level = _median_level(grey)
+        if self._level is None:
+            self._level = level
+        gain = self._level / max(level, 1.0)
+        return grey if abs(gain - 1.0) < 0.02 else cv2.convertScaleAbs(grey, alpha=gain)
+
+    def _blobs(self, moving: np.ndarray, zone: _ZoneMask) -> list[MotionBlob]:
+        inside = moving if zone.mask is None else cv2.bitwise_and(moving, zone.mask)
+        contours, _ = cv2.findContours(inside, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        pixels = inside.size
+        sx, sy = self._to_frame
+        blobs = []
+        for contour in contours:
+            area = cv2.contourArea(contour) / pixels
+            if area < self._settings.min_blob_area:
+                continue
+            x, y, w, h = cv2.boundingRect(contour)
+            box = BBox(int(x * sx), int(y * sy), math.ceil(w * sx), math.ceil(h * sy))
+            blobs.append(MotionBlob(zone=zone.name, area=area, bbox=box))
+        return blobs
+
+
+class PersonDetector:
+    """OpenCV's default HOG people detector (no downloaded weights), run on a padded box around each motion
+    blob, scaled so that a person of the blob's height fills the detector's 64x128 window."""
+
+    # The detector's window is 128 px high and holds a person about 96 px tall; aiming a little higher
+    # and letting the pyramid shrink also finds people taller than their blob (only the legs moved).
+    _TARGET_HEIGHT = 110
+    _MAX_UPSCALE = 4.0
+
+    def __init__(self, settings: AnalyserSettings):
+        self._settings = settings
+        self._hog = cv2.HOGDescriptor()
+        self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+
+    def find(self, frame: np.ndarray, blobs: Sequence[MotionBlob]) -> list[PersonSighting]:
+        largest = sorted(blobs, key=lambda blob: blob.area, reverse=True)[: self._settings.max_person_regions]
+        sightings = []
+        for blob in largest:
+            sighting = self._look(frame, blob)
+            if sighting is not None:
+                sightings.append(sighting)
+        return sightings
+
+    def _look(self, frame: np.ndarray, blob: MotionBlob) -> PersonSighting | None:
+        frame_height, frame_width = frame.shape[:2]
+        box = blob.bbox
+        pad_x, pad_y = int(max(0.5 * box.w, 0.3 * box.h)), int(0.6 * box.h)
+        x0, y0 = max(0, box.x - pad_x), max(0, box.y - pad_y)
+        x1, y1 = min(frame_width, box.x + box.w + pad_x), min(frame_height, box.y + box.h + pad_y)
+        factor = min(self._TARGET_HEIGHT / max(box.h, 1), self._MAX_UPSCALE)
+        region = cv2.resize(frame[y0:y1, x0:x1], None, fx=factor, fy=factor,
+                            interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+        short_y, short_x = max(0, 128 - region.shape[0]), max(0, 64 - region.shape[1])
+        if short_x or short_y:
+            region = cv2.copyMakeBorder(region, 0, short_y, 0, short_x, cv2.BORDER_REPLICATE)
+        # A fine stride and pyramid cost little on a small region and find noticeably more people.
+        rects, weights = self._hog.detectMultiScale(region, hitThreshold=0.0, winStride=(4, 4), padding=(8, 8), scale=1.1)
+        best: PersonSighting | None = None
+        for (rx, ry, rw, rh), weight in zip(rects, np.ravel(weights), strict=True):
+            person = BBox(x0 + int(rx / factor), y0 + int(ry / factor), int(rw / factor), int(rh / factor))
+            # A person box on part of a larger moving thing (a car) is not the thing that moved.
+            if person.overlap(box) < self._settings.person_containment * box.area:
+                continue
+            score = 1.0 - math.exp(-float(weight))  # SVM margin 0.. → 0..1; margin 1 is a clear person
+            if best is None or score > best.score:
+                best = PersonSighting(blob=blob, bbox=person, score=score)
+        return best
+
+
+class LoiterTracker:
+    """How long something has been present in each zone, allowing short absences."""
+
+    def __init__(self, dwell: timedelta, gap: timedelta):
+        self._dwell = dwell
+        self._gap = gap
+        self._since: dict[str, datetime] = {}
+        self._last_seen: dict[str, datetime] = {}
+
+    def update(self, present: Mapping[str, MotionBlob], at: datetime) -> list[MotionBlob]:
+        """The blobs (one per zone) of presences that have lasted the dwell time."""
+        for zone in [zone for zone, seen in self._last_seen.items() if zone not in present and at - seen > self._gap]:
+            del self._since[zone], self._last_seen[zone]
+        loitering = []
+        for zone, blob in present.items():
+            if zone not in self._since:
+                self._since[zone] = at
+            self._last_seen[zone] = at
+            if at - self._since[zone] >= self._dwell:
+                loitering.append(blob)
+        return loitering
+
+
+class CameraAnalyser:
+    """Per-frame detections of one camera, from its zones (relative polygons) and detection rules."""
+
+    def __init__(self, zones: Sequence[Zone], rules: Sequence[DetectionRule], settings: AnalyserSettings | None = None):
+        self.settings = settings or AnalyserSettings()
+        self.rules = list(rules)
+        self._motion = MotionDetector(zones, self.settings)
+        self._people = PersonDetector(self.settings)
+        self._next_person_check: datetime | None = None
+        self._loiterers = [(rule, LoiterTracker(self.settings.loiter_dwell, self.settings.loiter_gap))
+                           for rule in self.rules if rule.kind is AlertKind.LOITERING]
+        self.person_checks = 0
+
+    @property
+    def warming_up(self) -> bool:
+        return self._motion.warming_up
+
+    def view_of(self, frame: np.ndarray) -> np.ndarray:
+        """The frame in grey at the working size, as the motion detector sees it."""
+        return shrink_to_grey(frame, self.settings.working_width)
+
+    def observe(self, frame: np.ndarray, *, view: np.ndarray | None = None) -> None:
+        """Keep the background model current without reporting (e.g. while the view is tampered with)."""
+        self._motion.detect(self.view_of(frame) if view is None else view, frame.shape[:2])
+
+    def analyse(self, frame: np.ndarray, at: datetime, *, view: np.ndarray | None = None) -> list[Detection]:
+        """This frame's detections. `view`: the frame already through `view_of`, if the caller has it."""
+        blobs = self._motion.detect(self.view_of(frame) if view is None else view, frame.shape[:2])
+        active = [rule for rule in self.rules if rule.active_at(at)]
+        detections: list[Detection] = []
+        for rule in active:
+            if rule.kind is AlertKind.MOTION_IN_ZONE:
+                detections += [Detection(rule.kind, blob.zone, blob.score, blob.bbox)
+                               for blob in blobs if blob.area >= rule.min_area and blob.score >= rule.min_score]
+        detections += self._people_seen(frame, blobs, [r for r in active if r.kind is AlertKind.PERSON_AT_NIGHT], at)
+        for rule, tracker in self._loiterers:
+            # Presence is tracked even outside the rule's hours, so a loiterer already there counts.
+            detections += self._loitering(rule, tracker, blobs, at)
+        return detections
+
+    def _people_seen(self, frame: np.ndarray, blobs: Sequence[MotionBlob], rules: Sequence[DetectionRule],
+                     at: datetime) -> list[Detection]:
+        if not rules or (self._next_person_check is not None and at < self._next_person_check):
+            return []
+        smallest = min(rule.min_area for rule in rules)
+        widest = self.settings.person_max_aspect
+        candidates = [blob for blob in blobs if blob.area >= smallest and blob.bbox.w <= widest * blob.bbox.h]
+        if not candidates:
+            return []
+        self._next_person_check = at + self.settings.person_check_interval
+        self.person_checks += 1
+        sightings = self._people.find(frame, candidates)
+        return [Detection(rule.kind, seen.blob.zone, seen.score, seen.bbox)
+                for rule in rules for seen in sightings
+                if seen.blob.area >= rule.min_area and seen.score >= rule.min_score]
+
+    @staticmethod
+    def _loitering(rule: DetectionRule, tracker: LoiterTracker, blobs: Sequence[MotionBlob], at: datetime) -> list[Detection]:
+        present: dict[str, MotionBlob] = {}
+        for blob in blobs:
+            if blob.area >= rule.min_area and (blob.zone not in present or blob.area > present[blob.zone].area):
+                present[blob.zone] = blob
+        loitering = tracker.update(present, at)
+        if not rule.active_at(at):
+            return []
+        return [Detection(rule.kind, blob.zone, blob.score, blob.bbox) for blob in loitering if blob.score >= rule.min_score]
+
+
+class CameraMonitor:
+    """The whole per-camera pipeline: tamper checks, detections, and debouncing into episodes."""
+
+    def __init__(self, zones: Sequence[Zone], rules: Sequence[DetectionRule], *,
+                 settings: AnalyserSettings | None = None, tamper_settings: TamperSettings | None = None,
+                 policies: Mapping[AlertKind, EpisodePolicy] | None = None):
+        self.analyser = CameraAnalyser(zones, rules, settings)
+        self.tamper = TamperDetector(tamper_settings)
+        self.debouncer = Debouncer({**DEFAULT_POLICIES, **(policies or {})})
+
+    def process(self, frame: np.ndarray, at: datetime) -> list[EpisodeEvent]:
+        view = self.analyser.view_of(frame)
+        tampering = self.tamper.check(view, at)
+        if tampering:
+            # A covered or knocked camera changes every pixel: that is tampering, not motion in a zone.
+            self.analyser.observe(frame, view=view)
+            return self.debouncer.update(tampering, frame, at)
+        return self.debouncer.update(self.analyser.analyse(frame, at, view=view), frame, at)
+
+    def close(self) -> list[EpisodeEvent]:
+        return list(self.debouncer.close())
