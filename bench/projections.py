@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,16 +31,17 @@ import psycopg  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from bench._common import ADMIN_URL, fresh_dir, metric  # noqa: E402
-from domain.values import Category, Channel, Community, Outcome, Priority  # noqa: E402
+from domain.values import Community  # noqa: E402
 from infrastructure.bootstrap import bootstrap  # noqa: E402
 from infrastructure.demo import generate  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
-from domain.accounts import UserAccount  # noqa: E402
-from domain.values import SYSTEM_USER_ID, Role  # noqa: E402
+from domain.cameras import Camera  # noqa: E402
+from domain.values import SYSTEM_USER_ID, AlertKind, PartnerSector  # noqa: E402
 
 DB = "ssz_bench_history"
 TARGET_EVENTS = int(os.environ.get("SSZ_BENCH_EVENTS", "1000000"))
 PAGE = 2000
+WRITERS = 4
 
 
 def history_url() -> str:
@@ -117,18 +119,18 @@ def raw_projector(url: str, head: int, rows: dict[str, list[dict]]) -> float:
     return seconds
 
 
-def bench_dispatcher(app) -> object:  # noqa: ANN001
-    user_id = UserAccount.id_for("bench-dispatcher")
-    if user_id not in app.repository:
-        app.create_user(username="bench-dispatcher", display_name="Bench dispatcher", role=Role.DISPATCHER,
-                        password="bench-password-2569", by=SYSTEM_USER_ID)
-    return user_id
+def bench_camera(app) -> object:  # noqa: ANN001
+    camera_id = Camera.id_for("BENCH-CAM")
+    if camera_id not in app.repository:
+        app.register_camera(code="BENCH-CAM", name="Load generator", community=Community.KO_LOI, owner=PartnerSector.POLICE,
+                            owner_name="CCOC", consent_reference="bench", source="bench://", by=SYSTEM_USER_ID)
+    return camera_id
 
 
 def lag_under_load(settings: Settings, events_per_s: int = 1000, seconds: float = 20.0) -> list[float]:
     container = bootstrap(settings)
     app, projections = container.app, container.projections
-    dispatcher = bench_dispatcher(app)
+    camera = bench_camera(app)
     env = {**os.environ, "DATABASE_URL": settings.database_url, "SSZ_DATA_DIR": str(settings.data_dir),
            "SSZ_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
     worker = subprocess.Popen([sys.executable, "-m", "infrastructure.cli", "projections", "run"], cwd=ROOT, env=env)
@@ -149,17 +151,18 @@ def lag_under_load(settings: Settings, events_per_s: int = 1000, seconds: float 
     def write(rate_per_writer: float) -> None:
         next_at = time.perf_counter()
         while not stop.is_set():
-            result = app.report_incident(channel=Channel.PHONE_191, category=Category.THEFT, priority=Priority.P3,
-                                         community=Community.KO_LOI, location="Market", description="Bench", by=dispatcher)
+            # Camera alerts: the zone's most frequent command, and one that no two writers contend for.
+            result = app.raise_camera_alert(camera_id=camera, kind=AlertKind.MOTION_IN_ZONE, score=0.5,
+                                            snapshot_digest="0" * 64, frame_at=datetime.now(timezone.utc))
             committed = time.perf_counter()
             with lock:
                 pending.append((result.notification_id, committed))
                 pending.sort()
-            next_at += 2 / rate_per_writer  # a report writes two events
+            next_at += 1 / rate_per_writer
             time.sleep(max(0.0, next_at - time.perf_counter()))
 
     observer = threading.Thread(target=observe)
-    writers = [threading.Thread(target=write, args=(events_per_s / 2,)) for _ in range(2)]
+    writers = [threading.Thread(target=write, args=(events_per_s / WRITERS,)) for _ in range(WRITERS)]
     start_head = projections.head()
     observer.start()
     for w in writers:

@@ -179,3 +179,12 @@ class CameraAlert(ZoneAggregate):
     @event("Closed")
     def _closed(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
         self.status = AlertStatus.CLOSED
+
+
+# Schema history of CameraAlert.Raised: version 1 had no detail.
+def _raised_v1_to_v2(state: dict) -> None:
+    state.setdefault("detail", "")
+
+
+CameraAlert.Raised.class_version = 2
+CameraAlert.Raised.upcast_v1_v2 = staticmethod(_raised_v1_to_v2)
