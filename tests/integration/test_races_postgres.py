@@ -16,7 +16,7 @@ from application.zone import ZoneApplication
 from domain.values import Category, Channel, Community, Priority
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
-from tests.integration.conftest import World, build_world
+from tests.integration.conftest import build_world
 
 pytestmark = pytest.mark.postgres
 

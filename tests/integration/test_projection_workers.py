@@ -1,0 +1,123 @@
+"""Projection workers as real processes on real PostgreSQL: killed at random points during a catch-up
+and restarted, they end with the same tables as a clean replay; two workers never apply the same event."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from infrastructure.bootstrap import Container, bootstrap
+from infrastructure.demo import generate
+from infrastructure.settings import Settings
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tables(container: Container) -> dict[str, list[tuple[Any, ...]]]:
+    dump = {}
+    with container.engine.connect() as conn:
+        for projection in container.projections.projections:
+            for table in projection.tables:
+                key = list(table.primary_key.columns)
+                dump[table.name] = [tuple(r) for r in conn.execute(select(table).order_by(*key)).all()]
+    return dump
+
+
+def worker(settings: Settings, log_path: Path, page_size: int) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "SSZ_DATA_DIR": str(settings.data_dir),
+           "SSZ_ENVIRONMENT": "test", "SSZ_LOG_FORMAT": "json", "SSZ_PROJECTION_PAGE_SIZE": str(page_size),
+           "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "infrastructure.cli", "projections", "run"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=open(log_path, "ab"))  # noqa: SIM115
+
+
+def batches(log_path: Path) -> list[tuple[int, int]]:
+    ranges = []
+    for line in log_path.read_text().splitlines():
+        if line.startswith("{") and '"projection.batch"' in line:
+            entry = json.loads(line)
+            ranges.append((entry["first"], entry["last"]))
+    return ranges
+
+
+def wait_until(condition, timeout: float = 120.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def history(pg_settings: Settings):
+    container = bootstrap(pg_settings)
+    generate(container.app, months=1, seed=11, progress=False)
+    yield container
+    container.close()
+
+
+def test_a_worker_killed_at_random_points_and_restarted_ends_with_the_tables_of_a_clean_replay(history, tmp_path) -> None:
+    container, settings = history, history.settings
+    projections = container.projections
+    head, rng, kills = projections.head(), random.Random(5), 0
+    assert head > 20_000
+    log_path = tmp_path / "worker.log"
+    while min(projections.positions().values()) < head:
+        before = min(projections.positions().values())
+        process = worker(settings, log_path, page_size=20)
+        time.sleep(rng.uniform(0.8, 1.5))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        after = min(projections.positions().values())
+        if before < after < head:
+            kills += 1  # killed in the middle of the catch-up, after some progress
+        if kills >= 20:
+            break
+    assert kills >= 20
+    final = worker(settings, log_path, page_size=2000)
+    wait_until(lambda: min(projections.positions().values()) >= head)
+    final.send_signal(signal.SIGTERM)
+    final.wait(timeout=30)
+
+    after_kills = tables(container)
+    projections.rebuild()
+    assert tables(container) == after_kills
+    timeline_rows = len(after_kills["rm_timeline"])
+    assert timeline_rows == head
+
+
+def test_two_workers_never_apply_the_same_event_and_the_second_takes_over_when_the_first_dies(history, tmp_path) -> None:
+    container, settings = history, history.settings
+    projections = container.projections
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    first = worker(settings, logs[0], page_size=500)
+    time.sleep(0.5)
+    second = worker(settings, logs[1], page_size=500)
+    head = projections.head()
+    wait_until(lambda: min(projections.positions().values()) >= head)
+    owner, standby = (first, second) if batches(logs[0]) else (second, first)
+    assert not batches(logs[1] if owner is first else logs[0]), "the standby worker applied events while the owner lived"
+    owner.send_signal(signal.SIGKILL)
+    owner.wait()
+
+    generate(container.app, months=1, seed=12, progress=False)  # the zone goes on while the owner is dead
+    new_head = projections.head()
+    wait_until(lambda: min(projections.positions().values()) >= new_head)
+    standby.send_signal(signal.SIGTERM)
+    standby.wait(timeout=30)
+
+    ranges = sorted(batches(logs[0]) + batches(logs[1]))
+    assert ranges[0][0] == 1 and ranges[-1][1] == new_head
+    for (_, last), (first_next, _) in zip(ranges, ranges[1:]):
+        assert first_next > last, f"two batches overlap: {ranges}"
+    assert len(tables(container)["rm_timeline"]) == new_head
