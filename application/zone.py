@@ -30,9 +30,28 @@ from domain.incident import Incident, IntakeKey, ReferenceBook
 from domain.patrol import PatrolUnit, PatrolVisit, RedBox
 from domain.permissions import Action, authorize
 from domain.values import (
-    SYSTEM, SYSTEM_USER_ID, Actor, AlertKind, AlertStatus, CancelReason, Category, Channel, Community,
-    DetectionRule, FalseAlarmReason, GeoPoint, Outcome, PartnerSector, Priority, Role, SealedContact, UnitKind,
-    Zone, be_year, check_occurred_at, clean_text,
+    SYSTEM,
+    SYSTEM_USER_ID,
+    Actor,
+    AlertKind,
+    AlertStatus,
+    CancelReason,
+    Category,
+    Channel,
+    Community,
+    DetectionRule,
+    FalseAlarmReason,
+    GeoPoint,
+    Outcome,
+    PartnerSector,
+    Priority,
+    Role,
+    SealedContact,
+    UnitKind,
+    Zone,
+    be_year,
+    check_occurred_at,
+    clean_text,
 )
 
 log = structlog.get_logger()
@@ -43,6 +62,15 @@ MAX_ATTEMPTS = 12
 # fresh from the store. Every other aggregate may come from this process's cache: if another process
 # changed it, the save conflicts and the command runs again on the fresh state.
 _READ_FRESH = (UserAccount, RedBox, Camera)
+_WHAT = {
+    Incident: "incident",
+    PatrolUnit: "patrol unit",
+    RedBox: "red box",
+    PatrolVisit: "patrol visit",
+    Camera: "camera",
+    CameraAlert: "camera alert",
+    UserAccount: "user account",
+}
 # Aggregates that a batch keeps between flushes: few, long-lived and touched by many commands.
 _LONG_LIVED = (UserAccount, PatrolUnit, RedBox, Camera, ReferenceBook)
 
@@ -105,7 +133,8 @@ class _Work:
             label = getattr(aggregate, "reference", None) or getattr(aggregate, "call_sign", None) or what
             raise ConflictError(
                 f"{label} was changed by someone else while you were looking at it; here is how it stands now.",
-                aggregate_id=aggregate_id, current_version=aggregate.version,
+                aggregate_id=aggregate_id,
+                current_version=aggregate.version,
             )
         return aggregate
 
@@ -132,8 +161,14 @@ class ZoneApplication(Application[UUID]):
     # Units are touched by every dispatch: without snapshots, a cold read would replay a year of them.
     snapshotting_intervals = {ReferenceBook: 200, PatrolUnit: 500}
 
-    def __init__(self, env: dict[str, str] | None = None, *, vault: ContactVault, credentials: Credentials,
-                 clock: Callable[[], datetime] = utcnow):
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        vault: ContactVault,
+        credentials: Credentials,
+        clock: Callable[[], datetime] = utcnow,
+    ):
         self.vault = vault
         self.credentials = credentials
         self.clock = clock
@@ -240,7 +275,9 @@ class ZoneApplication(Application[UUID]):
             actor = w.actor(by)
             if w.find(UserAccount.id_for(username), UserAccount) is not None:
                 raise InvalidInput(f"The username '{username}' is taken.", field="username")
-            user = UserAccount.create(username=username, display_name=display_name, role=role, actor=actor, occurred_at=self._at(None))
+            user = UserAccount.create(
+                username=username, display_name=display_name, role=role, actor=actor, occurred_at=self._at(None)
+            )
             w.add(user)
             return user.id
 
@@ -256,35 +293,45 @@ class ZoneApplication(Application[UUID]):
         if user_id in self.repository:
             self.credentials.set_password(user_id, check_username(username), password)
             return CommandResult(user_id, None)
-        return self.create_user(username=username, display_name="Administrator", role=Role.ADMIN, password=password, by=SYSTEM_USER_ID)
+        return self.create_user(
+            username=username, display_name="Administrator", role=Role.ADMIN, password=password, by=SYSTEM_USER_ID
+        )
 
     def change_user_role(self, user_id: UUID, *, role: Role, reason: str, by: UUID) -> CommandResult:
-        def fn(w: _Work) -> UUID:
-            actor = w.actor(by)
-            w.get(user_id, UserAccount, "user account").change_role(role=role, reason=reason, actor=actor, occurred_at=self._at(None))
-            return user_id
-        return self._run("change_user_role", fn)
+        return self._on(
+            "change_user_role",
+            user_id,
+            UserAccount,
+            by,
+            lambda it, actor, w: it.change_role(role=role, reason=reason, actor=actor, occurred_at=self._at(None)),
+        )
 
     def disable_user(self, user_id: UUID, *, reason: str, by: UUID) -> CommandResult:
-        def fn(w: _Work) -> UUID:
-            actor = w.actor(by)
-            w.get(user_id, UserAccount, "user account").disable(reason=reason, actor=actor, occurred_at=self._at(None))
-            return user_id
-        return self._run("disable_user", fn)
+        return self._on(
+            "disable_user",
+            user_id,
+            UserAccount,
+            by,
+            lambda it, actor, w: it.disable(reason=reason, actor=actor, occurred_at=self._at(None)),
+        )
 
     def enable_user(self, user_id: UUID, *, reason: str, by: UUID) -> CommandResult:
-        def fn(w: _Work) -> UUID:
-            actor = w.actor(by)
-            w.get(user_id, UserAccount, "user account").enable(reason=reason, actor=actor, occurred_at=self._at(None))
-            return user_id
-        return self._run("enable_user", fn)
+        return self._on(
+            "enable_user",
+            user_id,
+            UserAccount,
+            by,
+            lambda it, actor, w: it.enable(reason=reason, actor=actor, occurred_at=self._at(None)),
+        )
 
     def reset_password(self, user_id: UUID, *, new_password: str, reason: str, by: UUID) -> CommandResult:
         check_password(new_password)
 
         def fn(w: _Work) -> UUID:
             actor = w.actor(by)
-            w.get(user_id, UserAccount, "user account").record_password_reset(reason=reason, actor=actor, occurred_at=self._at(None))
+            w.get(user_id, UserAccount, "user account").record_password_reset(
+                reason=reason, actor=actor, occurred_at=self._at(None)
+            )
             return user_id
 
         result = self._run("reset_password", fn)
@@ -310,9 +357,20 @@ class ZoneApplication(Application[UUID]):
 
     # --- incidents -----------------------------------------------------------
     def report_incident(
-        self, *, channel: Channel, category: Category, priority: Priority, community: Community, location: str,
-        description: str, by: UUID, occurred_at: datetime | None = None, position: GeoPoint | None = None,
-        contact: Contact | None = None, idempotency_key: str | None = None, source_alert_id: UUID | None = None,
+        self,
+        *,
+        channel: Channel,
+        category: Category,
+        priority: Priority,
+        community: Community,
+        location: str,
+        description: str,
+        by: UUID,
+        occurred_at: datetime | None = None,
+        position: GeoPoint | None = None,
+        contact: Contact | None = None,
+        idempotency_key: str | None = None,
+        source_alert_id: UUID | None = None,
     ) -> CommandResult:
         # Validate cheaply before anything touches the vault or the store.
         description = clean_text(description, "description", required=True)
@@ -327,9 +385,20 @@ class ZoneApplication(Application[UUID]):
                 if claimed is not None:
                     return claimed.incident_id
             actor = w.actor(by)
-            incident = self._new_incident(w, actor, channel=channel, category=category, priority=priority, community=community,
-                                          location=location, description=description, occurred_at=occurred_at,
-                                          position=position, contact=sealed, source_alert_id=source_alert_id)
+            incident = self._new_incident(
+                w,
+                actor,
+                channel=channel,
+                category=category,
+                priority=priority,
+                community=community,
+                location=location,
+                description=description,
+                occurred_at=occurred_at,
+                position=position,
+                contact=sealed,
+                source_alert_id=source_alert_id,
+            )
             if key is not None:
                 w.add(IntakeKey.claim(key, incident.id, actor, self.clock()))
             return incident.id
@@ -365,86 +434,190 @@ class ZoneApplication(Application[UUID]):
             raise NotFound(f"There is no incident {reference}.")
         return incident_id
 
-    def _incident_command(self, name: str, incident_id: UUID, expected_version: int | None,
-                          act: Callable[[Incident, Actor, _Work], None], by: UUID) -> CommandResult:
+    def _on(
+        self,
+        command: str,
+        aggregate_id: UUID,
+        cls: type[T],
+        by: UUID,
+        act: Callable[[T, Actor, _Work], Any],
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """A command on one aggregate (and whatever `act` gets from the work besides): who acts, then what."""
+
         def fn(w: _Work) -> UUID:
             actor = w.actor(by)
-            act(w.get(incident_id, Incident, "incident", expected_version), actor, w)
-            return incident_id
-        return self._run(name, fn)
+            act(w.get(aggregate_id, cls, _WHAT[cls], expected_version), actor, w)
+            return aggregate_id
 
-    def triage_incident(self, incident_id: UUID, *, reason: str, by: UUID, category: Category | None = None,
-                        priority: Priority | None = None, expected_version: int | None = None) -> CommandResult:
+        return self._run(command, fn)
+
+    def triage_incident(
+        self,
+        incident_id: UUID,
+        *,
+        reason: str,
+        by: UUID,
+        category: Category | None = None,
+        priority: Priority | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
         at = self._at(None)
-        return self._incident_command("triage_incident", incident_id, expected_version, lambda i, a, w: i.triage(
-            actor=a, occurred_at=at, reason=reason, category=category, priority=priority), by)
+        return self._on(
+            "triage_incident",
+            incident_id,
+            Incident,
+            by,
+            lambda i, a, w: i.triage(actor=a, occurred_at=at, reason=reason, category=category, priority=priority),
+            expected_version,
+        )
 
-    def dispatch_unit(self, incident_id: UUID, unit_id: UUID, *, by: UUID, reassign: bool = False, reason: str = "",
-                      occurred_at: datetime | None = None, expected_version: int | None = None) -> CommandResult:
+    def dispatch_unit(
+        self,
+        incident_id: UUID,
+        unit_id: UUID,
+        *,
+        by: UUID,
+        reassign: bool = False,
+        reason: str = "",
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
         """Saves the incident and the unit (and, on reassignment, the incident it leaves) in one atomic save."""
         at = self._at(occurred_at)
 
         def act(incident: Incident, actor: Actor, w: _Work) -> None:
             unit = w.get(unit_id, PatrolUnit, "patrol unit")
             incident.check_dispatch(unit_id=unit.id, call_sign=unit.call_sign, actor=actor)
-            previous = unit.assign(incident_id=incident.id, reference=incident.reference, actor=actor, occurred_at=at, reassign=reassign)
+            previous = unit.assign(
+                incident_id=incident.id, reference=incident.reference, actor=actor, occurred_at=at, reassign=reassign
+            )
             incident.dispatch(unit_id=unit.id, call_sign=unit.call_sign, actor=actor, occurred_at=at, reason=reason)
             if previous is not None:
                 left = w.get(previous, Incident, "incident")
                 if unit.id in left.active_unit_ids:
                     left.clear_unit(unit_id=unit.id, actor=actor, occurred_at=at, reason=f"reassigned to {incident.reference}")
 
-        return self._incident_command("dispatch_unit", incident_id, expected_version, act, by)
+        return self._on("dispatch_unit", incident_id, Incident, by, act, expected_version)
 
-    def mark_en_route(self, incident_id: UUID, unit_id: UUID, *, by: UUID, occurred_at: datetime | None = None,
-                      expected_version: int | None = None) -> CommandResult:
+    def mark_en_route(
+        self,
+        incident_id: UUID,
+        unit_id: UUID,
+        *,
+        by: UUID,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
         at = self._at(occurred_at)
-        return self._incident_command("mark_en_route", incident_id, expected_version,
-                                      lambda i, a, w: i.mark_en_route(unit_id=unit_id, actor=a, occurred_at=at), by)
+        return self._on(
+            "mark_en_route",
+            incident_id,
+            Incident,
+            by,
+            lambda i, a, w: i.mark_en_route(unit_id=unit_id, actor=a, occurred_at=at),
+            expected_version,
+        )
 
-    def mark_on_scene(self, incident_id: UUID, unit_id: UUID, *, by: UUID, occurred_at: datetime | None = None,
-                      expected_version: int | None = None) -> CommandResult:
+    def mark_on_scene(
+        self,
+        incident_id: UUID,
+        unit_id: UUID,
+        *,
+        by: UUID,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
         at = self._at(occurred_at)
-        return self._incident_command("mark_on_scene", incident_id, expected_version,
-                                      lambda i, a, w: i.mark_on_scene(unit_id=unit_id, actor=a, occurred_at=at), by)
+        return self._on(
+            "mark_on_scene",
+            incident_id,
+            Incident,
+            by,
+            lambda i, a, w: i.mark_on_scene(unit_id=unit_id, actor=a, occurred_at=at),
+            expected_version,
+        )
 
-    def clear_unit(self, incident_id: UUID, unit_id: UUID, *, by: UUID, reason: str = "", occurred_at: datetime | None = None,
-                   expected_version: int | None = None) -> CommandResult:
+    def clear_unit(
+        self,
+        incident_id: UUID,
+        unit_id: UUID,
+        *,
+        by: UUID,
+        reason: str = "",
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
         at = self._at(occurred_at)
 
         def act(incident: Incident, actor: Actor, w: _Work) -> None:
             incident.clear_unit(unit_id=unit_id, actor=actor, occurred_at=at, reason=reason)
             w.get(unit_id, PatrolUnit, "patrol unit").release(incident_id=incident.id, actor=actor, occurred_at=at)
 
-        return self._incident_command("clear_unit", incident_id, expected_version, act, by)
+        return self._on("clear_unit", incident_id, Incident, by, act, expected_version)
 
     def _release(self, w: _Work, unit_ids: list[UUID], incident_id: UUID, actor: Actor, at: datetime) -> None:
         for unit_id in unit_ids:
             w.get(unit_id, PatrolUnit, "patrol unit").release(incident_id=incident_id, actor=actor, occurred_at=at)
 
-    def resolve_incident(self, incident_id: UUID, *, outcome: Outcome, summary: str, by: UUID,
-                         occurred_at: datetime | None = None, expected_version: int | None = None) -> CommandResult:
+    def resolve_incident(
+        self,
+        incident_id: UUID,
+        *,
+        outcome: Outcome,
+        summary: str,
+        by: UUID,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
         at = self._at(occurred_at)
 
         def act(incident: Incident, actor: Actor, w: _Work) -> None:
             released = incident.resolve(outcome=outcome, summary=summary, actor=actor, occurred_at=at)
             self._release(w, released, incident.id, actor, at)
 
-        return self._incident_command("resolve_incident", incident_id, expected_version, act, by)
+        return self._on("resolve_incident", incident_id, Incident, by, act, expected_version)
 
-    def close_incident(self, incident_id: UUID, *, by: UUID, reason: str = "", occurred_at: datetime | None = None,
-                       expected_version: int | None = None) -> CommandResult:
+    def close_incident(
+        self,
+        incident_id: UUID,
+        *,
+        by: UUID,
+        reason: str = "",
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
         at = self._at(occurred_at)
-        return self._incident_command("close_incident", incident_id, expected_version,
-                                      lambda i, a, w: i.close(actor=a, occurred_at=at, reason=reason), by)
+        return self._on(
+            "close_incident",
+            incident_id,
+            Incident,
+            by,
+            lambda i, a, w: i.close(actor=a, occurred_at=at, reason=reason),
+            expected_version,
+        )
 
     def reopen_incident(self, incident_id: UUID, *, reason: str, by: UUID, expected_version: int | None = None) -> CommandResult:
         at = self._at(None)
-        return self._incident_command("reopen_incident", incident_id, expected_version,
-                                      lambda i, a, w: i.reopen(reason=reason, actor=a, occurred_at=at), by)
+        return self._on(
+            "reopen_incident",
+            incident_id,
+            Incident,
+            by,
+            lambda i, a, w: i.reopen(reason=reason, actor=a, occurred_at=at),
+            expected_version,
+        )
 
-    def cancel_incident(self, incident_id: UUID, *, cancel_reason: CancelReason, by: UUID, note: str = "",
-                        duplicate_of: UUID | None = None, expected_version: int | None = None) -> CommandResult:
+    def cancel_incident(
+        self,
+        incident_id: UUID,
+        *,
+        cancel_reason: CancelReason,
+        by: UUID,
+        note: str = "",
+        duplicate_of: UUID | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
         at = self._at(None)
 
         def act(incident: Incident, actor: Actor, w: _Work) -> None:
@@ -452,12 +625,13 @@ class ZoneApplication(Application[UUID]):
             released = incident.cancel(cancel_reason=cancel_reason, actor=actor, occurred_at=at, note=note, duplicate_of=original)
             self._release(w, released, incident.id, actor, at)
 
-        return self._incident_command("cancel_incident", incident_id, expected_version, act, by)
+        return self._on("cancel_incident", incident_id, Incident, by, act, expected_version)
 
     def add_incident_note(self, incident_id: UUID, *, text: str, by: UUID) -> CommandResult:
         at = self._at(None)
-        return self._incident_command("add_incident_note", incident_id, None,
-                                      lambda i, a, w: i.add_note(text=text, actor=a, occurred_at=at), by)
+        return self._on(
+            "add_incident_note", incident_id, Incident, by, lambda i, a, w: i.add_note(text=text, actor=a, occurred_at=at)
+        )
 
     def erase_reporter_contact(self, *, phone: str, reason: str, by: UUID) -> int:
         """PDPA erasure: destroys the reporter's key. The log is untouched; every copy of the contact becomes unreadable."""
@@ -477,9 +651,12 @@ class ZoneApplication(Application[UUID]):
                 raise InvalidInput(f"A unit with call sign {unit.call_sign} exists already.", field="call_sign")
             w.add(unit)
             return unit.id
+
         return self._run("register_unit", fn)
 
-    def unit_on_duty(self, unit_id: UUID, *, officer_ids: list[UUID], by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+    def unit_on_duty(
+        self, unit_id: UUID, *, officer_ids: list[UUID], by: UUID, occurred_at: datetime | None = None
+    ) -> CommandResult:
         at = self._at(occurred_at)
 
         def fn(w: _Work) -> UUID:
@@ -489,63 +666,107 @@ class ZoneApplication(Application[UUID]):
                     raise InvalidInput("Only officers can crew a patrol unit.", field="officer_ids")
             w.get(unit_id, PatrolUnit, "patrol unit").go_on_duty(officer_ids=officer_ids, actor=actor, occurred_at=at)
             return unit_id
+
         return self._run("unit_on_duty", fn)
 
     def unit_off_duty(self, unit_id: UUID, *, by: UUID, reason: str = "", occurred_at: datetime | None = None) -> CommandResult:
         at = self._at(occurred_at)
 
-        def fn(w: _Work) -> UUID:
-            w.get(unit_id, PatrolUnit, "patrol unit").go_off_duty(actor=w.actor(by), occurred_at=at, reason=reason)
-            return unit_id
-        return self._run("unit_off_duty", fn)
+        return self._on(
+            "unit_off_duty",
+            unit_id,
+            PatrolUnit,
+            by,
+            lambda it, actor, w: it.go_off_duty(actor=actor, occurred_at=at, reason=reason),
+        )
 
     def retire_unit(self, unit_id: UUID, *, reason: str, by: UUID) -> CommandResult:
-        def fn(w: _Work) -> UUID:
-            w.get(unit_id, PatrolUnit, "patrol unit").retire(reason=reason, actor=w.actor(by), occurred_at=self._at(None))
-            return unit_id
-        return self._run("retire_unit", fn)
+        return self._on(
+            "retire_unit",
+            unit_id,
+            PatrolUnit,
+            by,
+            lambda it, actor, w: it.retire(reason=reason, actor=actor, occurred_at=self._at(None)),
+        )
 
     # --- red boxes and visits ------------------------------------------------
-    def register_red_box(self, *, code: str, name_th: str, name_en: str, community: Community, position: GeoPoint,
-                         by: UUID) -> CommandResult:
+    def register_red_box(
+        self, *, code: str, name_th: str, name_en: str, community: Community, position: GeoPoint, by: UUID
+    ) -> CommandResult:
         def fn(w: _Work) -> UUID:
-            box = RedBox.register(code=code, name_th=name_th, name_en=name_en, community=community, position=position,
-                                  actor=w.actor(by), occurred_at=self._at(None))
+            box = RedBox.register(
+                code=code,
+                name_th=name_th,
+                name_en=name_en,
+                community=community,
+                position=position,
+                actor=w.actor(by),
+                occurred_at=self._at(None),
+            )
             if w.find(box.id, RedBox) is not None:
                 raise InvalidInput(f"A red box with code {box.code} exists already.", field="code")
             w.add(box)
             return box.id
+
         return self._run("register_red_box", fn)
 
     def rotate_red_box_token(self, box_id: UUID, *, reason: str, by: UUID) -> CommandResult:
-        def fn(w: _Work) -> UUID:
-            w.get(box_id, RedBox, "red box").rotate_token(reason=reason, actor=w.actor(by), occurred_at=self._at(None))
-            return box_id
-        return self._run("rotate_red_box_token", fn)
+        return self._on(
+            "rotate_red_box_token",
+            box_id,
+            RedBox,
+            by,
+            lambda it, actor, w: it.rotate_token(reason=reason, actor=actor, occurred_at=self._at(None)),
+        )
 
     def move_red_box(self, box_id: UUID, *, position: GeoPoint, reason: str, by: UUID) -> CommandResult:
-        def fn(w: _Work) -> UUID:
-            w.get(box_id, RedBox, "red box").move(position=position, reason=reason, actor=w.actor(by), occurred_at=self._at(None))
-            return box_id
-        return self._run("move_red_box", fn)
+        return self._on(
+            "move_red_box",
+            box_id,
+            RedBox,
+            by,
+            lambda it, actor, w: it.move(position=position, reason=reason, actor=actor, occurred_at=self._at(None)),
+        )
 
     def retire_red_box(self, box_id: UUID, *, reason: str, by: UUID) -> CommandResult:
-        def fn(w: _Work) -> UUID:
-            w.get(box_id, RedBox, "red box").retire(reason=reason, actor=w.actor(by), occurred_at=self._at(None))
-            return box_id
-        return self._run("retire_red_box", fn)
+        return self._on(
+            "retire_red_box",
+            box_id,
+            RedBox,
+            by,
+            lambda it, actor, w: it.retire(reason=reason, actor=actor, occurred_at=self._at(None)),
+        )
 
-    def log_patrol_visit(self, *, box_id: UUID, token_version: int, by: UUID, unit_id: UUID | None = None,
-                         position: GeoPoint | None = None, observation: str = "", occurred_at: datetime | None = None,
-                         previous_visit_id: UUID | None = None, id: UUID | None = None) -> CommandResult:
+    def log_patrol_visit(
+        self,
+        *,
+        box_id: UUID,
+        token_version: int,
+        by: UUID,
+        unit_id: UUID | None = None,
+        position: GeoPoint | None = None,
+        observation: str = "",
+        occurred_at: datetime | None = None,
+        previous_visit_id: UUID | None = None,
+        id: UUID | None = None,
+    ) -> CommandResult:
         """Logs a check-in; flags it when implausible given the officer's previous visit (from the read model)."""
         at = self._at(occurred_at)
 
         def fn(w: _Work) -> UUID:
             actor = w.actor(by)
             box = w.get(box_id, RedBox, "red box")
-            visit = PatrolVisit.log(id=id or uuid.uuid4(), box=box, token_version=token_version, unit_id=unit_id, actor=actor,
-                                    occurred_at=at, now=self.clock(), position=position, observation=observation)
+            visit = PatrolVisit.log(
+                id=id or uuid.uuid4(),
+                box=box,
+                token_version=token_version,
+                unit_id=unit_id,
+                actor=actor,
+                occurred_at=at,
+                now=self.clock(),
+                position=position,
+                observation=observation,
+            )
             w.add(visit)
             previous = w.find(previous_visit_id, PatrolVisit) if previous_visit_id else None
             previous_box = w.find(previous.box_id, RedBox) if previous else None
@@ -553,77 +774,135 @@ class ZoneApplication(Application[UUID]):
             if why:
                 visit.flag(reason=why, actor=SYSTEM, occurred_at=at)
             return visit.id
+
         return self._run("log_patrol_visit", fn)
 
     def add_visit_observation(self, visit_id: UUID, *, text: str, by: UUID) -> CommandResult:
-        def fn(w: _Work) -> UUID:
-            w.get(visit_id, PatrolVisit, "patrol visit").add_observation(text=text, actor=w.actor(by), occurred_at=self._at(None))
-            return visit_id
-        return self._run("add_visit_observation", fn)
+        return self._on(
+            "add_visit_observation",
+            visit_id,
+            PatrolVisit,
+            by,
+            lambda it, actor, w: it.add_observation(text=text, actor=actor, occurred_at=self._at(None)),
+        )
 
     def flag_visit(self, visit_id: UUID, *, reason: str, by: UUID) -> CommandResult:
-        def fn(w: _Work) -> UUID:
-            w.get(visit_id, PatrolVisit, "patrol visit").flag(reason=reason, actor=w.actor(by), occurred_at=self._at(None))
-            return visit_id
-        return self._run("flag_visit", fn)
+        return self._on(
+            "flag_visit",
+            visit_id,
+            PatrolVisit,
+            by,
+            lambda it, actor, w: it.flag(reason=reason, actor=actor, occurred_at=self._at(None)),
+        )
 
     def void_visit(self, visit_id: UUID, *, reason: str, by: UUID) -> CommandResult:
-        def fn(w: _Work) -> UUID:
-            w.get(visit_id, PatrolVisit, "patrol visit").void(reason=reason, actor=w.actor(by), occurred_at=self._at(None))
-            return visit_id
-        return self._run("void_visit", fn)
+        return self._on(
+            "void_visit",
+            visit_id,
+            PatrolVisit,
+            by,
+            lambda it, actor, w: it.void(reason=reason, actor=actor, occurred_at=self._at(None)),
+        )
 
     # --- cameras and alerts --------------------------------------------------
-    def register_camera(self, *, code: str, name: str, community: Community, owner: PartnerSector, owner_name: str,
-                        consent_reference: str, source: str, by: UUID, position: GeoPoint | None = None) -> CommandResult:
+    def register_camera(
+        self,
+        *,
+        code: str,
+        name: str,
+        community: Community,
+        owner: PartnerSector,
+        owner_name: str,
+        consent_reference: str,
+        source: str,
+        by: UUID,
+        position: GeoPoint | None = None,
+    ) -> CommandResult:
         def fn(w: _Work) -> UUID:
-            camera = Camera.register(code=code, name=name, community=community, owner=owner, owner_name=owner_name,
-                                     consent_reference=consent_reference, source=source, actor=w.actor(by),
-                                     occurred_at=self._at(None), position=position)
+            camera = Camera.register(
+                code=code,
+                name=name,
+                community=community,
+                owner=owner,
+                owner_name=owner_name,
+                consent_reference=consent_reference,
+                source=source,
+                actor=w.actor(by),
+                occurred_at=self._at(None),
+                position=position,
+            )
             if w.find(camera.id, Camera) is not None:
                 raise InvalidInput(f"A camera with code {camera.code} exists already.", field="code")
             w.add(camera)
             return camera.id
+
         return self._run("register_camera", fn)
 
     def set_camera_zones(self, camera_id: UUID, *, zones: list[Zone], by: UUID) -> CommandResult:
-        def fn(w: _Work) -> UUID:
-            w.get(camera_id, Camera, "camera").set_zones(zones=zones, actor=w.actor(by), occurred_at=self._at(None))
-            return camera_id
-        return self._run("set_camera_zones", fn)
+        return self._on(
+            "set_camera_zones",
+            camera_id,
+            Camera,
+            by,
+            lambda it, actor, w: it.set_zones(zones=zones, actor=actor, occurred_at=self._at(None)),
+        )
 
     def set_camera_rules(self, camera_id: UUID, *, rules: list[DetectionRule], by: UUID) -> CommandResult:
-        def fn(w: _Work) -> UUID:
-            w.get(camera_id, Camera, "camera").set_rules(rules=rules, actor=w.actor(by), occurred_at=self._at(None))
-            return camera_id
-        return self._run("set_camera_rules", fn)
+        return self._on(
+            "set_camera_rules",
+            camera_id,
+            Camera,
+            by,
+            lambda it, actor, w: it.set_rules(rules=rules, actor=actor, occurred_at=self._at(None)),
+        )
 
     def retire_camera(self, camera_id: UUID, *, reason: str, by: UUID) -> CommandResult:
-        def fn(w: _Work) -> UUID:
-            w.get(camera_id, Camera, "camera").retire(reason=reason, actor=w.actor(by), occurred_at=self._at(None))
-            return camera_id
-        return self._run("retire_camera", fn)
+        return self._on(
+            "retire_camera",
+            camera_id,
+            Camera,
+            by,
+            lambda it, actor, w: it.retire(reason=reason, actor=actor, occurred_at=self._at(None)),
+        )
 
-    def raise_camera_alert(self, *, camera_id: UUID, kind: AlertKind, score: float, snapshot_digest: str,
-                           frame_at: datetime, zone: str = "", detail: str = "", by: UUID = SYSTEM_USER_ID,
-                           id: UUID | None = None) -> CommandResult:
+    def raise_camera_alert(
+        self,
+        *,
+        camera_id: UUID,
+        kind: AlertKind,
+        score: float,
+        snapshot_digest: str,
+        frame_at: datetime,
+        zone: str = "",
+        detail: str = "",
+        by: UUID = SYSTEM_USER_ID,
+        id: UUID | None = None,
+    ) -> CommandResult:
         at = self._at(frame_at)
 
         def fn(w: _Work) -> UUID:
-            alert = CameraAlert.raise_alert(id=id or uuid.uuid4(), camera=w.get(camera_id, Camera, "camera"), kind=kind,
-                                            score=score, snapshot_digest=snapshot_digest, actor=w.actor(by), occurred_at=at, zone=zone,
-                                            detail=detail)
+            alert = CameraAlert.raise_alert(
+                id=id or uuid.uuid4(),
+                camera=w.get(camera_id, Camera, "camera"),
+                kind=kind,
+                score=score,
+                snapshot_digest=snapshot_digest,
+                actor=w.actor(by),
+                occurred_at=at,
+                zone=zone,
+                detail=detail,
+            )
             w.add(alert)
             return alert.id
+
         return self._run("raise_camera_alert", fn)
 
     def acknowledge_alert(self, alert_id: UUID, *, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
         at = self._at(occurred_at)
 
-        def fn(w: _Work) -> UUID:
-            w.get(alert_id, CameraAlert, "camera alert").acknowledge(actor=w.actor(by), occurred_at=at)
-            return alert_id
-        return self._run("acknowledge_alert", fn)
+        return self._on(
+            "acknowledge_alert", alert_id, CameraAlert, by, lambda it, actor, w: it.acknowledge(actor=actor, occurred_at=at)
+        )
 
     def _acknowledged(self, w: _Work, alert_id: UUID, actor: Actor, at: datetime) -> CameraAlert:
         """The alert, acknowledged first when a dispatcher decides on it straight away."""
@@ -632,18 +911,29 @@ class ZoneApplication(Application[UUID]):
             alert.acknowledge(actor=actor, occurred_at=at)
         return alert
 
-    def dismiss_alert(self, alert_id: UUID, *, reason: FalseAlarmReason, note: str = "", by: UUID,
-                      occurred_at: datetime | None = None) -> CommandResult:
+    def dismiss_alert(
+        self, alert_id: UUID, *, reason: FalseAlarmReason, note: str = "", by: UUID, occurred_at: datetime | None = None
+    ) -> CommandResult:
         at = self._at(occurred_at)
 
         def fn(w: _Work) -> UUID:
             actor = w.actor(by)
             self._acknowledged(w, alert_id, actor, at).dismiss(reason=reason, note=note, actor=actor, occurred_at=at)
             return alert_id
+
         return self._run("dismiss_alert", fn)
 
-    def escalate_alert(self, alert_id: UUID, *, category: Category, priority: Priority, location: str, description: str,
-                       by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+    def escalate_alert(
+        self,
+        alert_id: UUID,
+        *,
+        category: Category,
+        priority: Priority,
+        location: str,
+        description: str,
+        by: UUID,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
         """Opens an incident from the alert; both record the link, in one atomic save. Returns the incident."""
         at = self._at(occurred_at)
 
@@ -651,20 +941,31 @@ class ZoneApplication(Application[UUID]):
             actor = w.actor(by)
             alert = self._acknowledged(w, alert_id, actor, at)
             alert.check_can_escalate(actor)
-            incident = self._new_incident(w, actor, channel=Channel.CCTV, category=category, priority=priority,
-                                          community=alert.community, location=location, description=description,
-                                          occurred_at=alert.raised_at, position=None, contact=None, source_alert_id=alert.id)
+            incident = self._new_incident(
+                w,
+                actor,
+                channel=Channel.CCTV,
+                category=category,
+                priority=priority,
+                community=alert.community,
+                location=location,
+                description=description,
+                occurred_at=alert.raised_at,
+                position=None,
+                contact=None,
+                source_alert_id=alert.id,
+            )
             alert.escalate(incident_id=incident.id, reference=incident.reference, actor=actor, occurred_at=at)
             return incident.id
+
         return self._run("escalate_alert", fn)
 
     def close_alert(self, alert_id: UUID, *, reason: str = "", by: UUID, occurred_at: datetime | None = None) -> CommandResult:
         at = self._at(occurred_at)
 
-        def fn(w: _Work) -> UUID:
-            w.get(alert_id, CameraAlert, "camera alert").close(reason=reason, actor=w.actor(by), occurred_at=at)
-            return alert_id
-        return self._run("close_alert", fn)
+        return self._on(
+            "close_alert", alert_id, CameraAlert, by, lambda it, actor, w: it.close(reason=reason, actor=actor, occurred_at=at)
+        )
 
     # --- audit queries -------------------------------------------------------
     def history(self, aggregate_id: UUID) -> list[HistoryEntry]:
@@ -676,9 +977,16 @@ class ZoneApplication(Application[UUID]):
     def _entry(self, event: Any) -> HistoryEntry:
         skip = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "occurred_at", "reason"}
         details = {k: self._readable(v) for k, v in event.__dict__.items() if k not in skip}
-        return HistoryEntry(version=event.originator_version, event=type(event).__name__, occurred_at=event.occurred_at,
-                            recorded_at=event.timestamp, actor_id=event.actor.user_id, actor_role=event.actor.role,
-                            reason=getattr(event, "reason", None) or None, details=details)
+        return HistoryEntry(
+            version=event.originator_version,
+            event=type(event).__name__,
+            occurred_at=event.occurred_at,
+            recorded_at=event.timestamp,
+            actor_id=event.actor.user_id,
+            actor_role=event.actor.role,
+            reason=getattr(event, "reason", None) or None,
+            details=details,
+        )
 
     def _readable(self, value: Any) -> Any:
         if isinstance(value, SealedContact):
