@@ -145,12 +145,13 @@ class CameraAlert(ZoneAggregate):
         if self.status is not AlertStatus.ACKNOWLEDGED:
             raise self._refuse("dismissed")
         note = clean_text(note, "note", required=reason is FalseAlarmReason.OTHER, max_len=MAX_SHORT_TEXT)
-        self._dismissed(reason=reason, note=note, actor=actor, occurred_at=occurred_at)
+        # The event's `reason` is the person's words, as on every event; the category is `false_alarm`.
+        self._dismissed(false_alarm=reason, reason=note, actor=actor, occurred_at=occurred_at)
 
     @event("Dismissed")
-    def _dismissed(self, reason: FalseAlarmReason, note: str, actor: Actor, occurred_at: datetime) -> None:
+    def _dismissed(self, false_alarm: FalseAlarmReason, reason: str, actor: Actor, occurred_at: datetime) -> None:
         self.status = AlertStatus.DISMISSED
-        self.false_alarm_reason = reason
+        self.false_alarm_reason = false_alarm
 
     def check_can_escalate(self, actor: Actor) -> None:
         authorize(actor, Action.TRIAGE_ALERT)

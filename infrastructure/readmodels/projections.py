@@ -133,9 +133,18 @@ class Projection:
         self.rows.forget()
 
 
-def _touch(row: dict[str, Any], event: Any) -> dict[str, Any]:
-    row["version"] = event.originator_version
-    return row
+def updating(change: Callable[[Any, dict[str, Any]], Any], *, stamped: bool = False, versioned: bool = True) -> Handler:
+    """A handler that changes the row of the event's originator; `stamped` also sets updated_at to the
+    recording time, `versioned` the row's version to the event's."""
+    def handle(e: Any, rows: RowSet) -> None:
+        row = rows.get(e.originator_id)
+        change(e, row)
+        if stamped:
+            row["updated_at"] = e.timestamp
+        if versioned:
+            row["version"] = e.originator_version
+        rows.put(row)
+    return handle
 
 
 # --- incidents: the board's open incidents, and the incident list and search ------------------
@@ -185,13 +194,8 @@ class IncidentsProjection(Projection):
                       "reported_at": e.occurred_at, "recorded_at": e.timestamp, "updated_at": e.timestamp,
                       "closed_at": None, "version": e.originator_version})
 
-        def update(change: Callable[[Any, dict[str, Any]], None]) -> Handler:
-            def handle(e: Any, rows: RowSet) -> None:
-                row = rows.get(e.originator_id)
-                change(e, row)
-                row["updated_at"] = e.timestamp
-                rows.put(_touch(row, e))
-            return handle
+        def update(change: Callable[[Any, dict[str, Any]], Any]) -> Handler:
+            return updating(change, stamped=True)
 
         def triaged(e: Any, row: dict[str, Any]) -> None:
             row["category"], row["priority"] = e.category.value, e.priority.value
@@ -244,13 +248,7 @@ class UnitsProjection(Projection):
                       "version": e.originator_version})
 
         def update(**changes: Callable[[Any], Any]) -> Handler:
-            def handle(e: Any, rows: RowSet) -> None:
-                row = rows.get(e.originator_id)
-                for column, value in changes.items():
-                    row[column] = value(e)
-                row["updated_at"] = e.timestamp
-                rows.put(_touch(row, e))
-            return handle
+            return updating(lambda e, row: row.update({column: value(e) for column, value in changes.items()}), stamped=True)
 
         self.handlers = {
             PatrolUnit.Registered: registered,
@@ -278,18 +276,13 @@ class CameraAlertsProjection(Projection):
                       "acknowledged_at": None, "decided_at": None, "outcome": None, "false_alarm_reason": None,
                       "incident_id": None, "closed_at": None, "version": e.originator_version})
 
-        def update(change: Callable[[Any, dict[str, Any]], None]) -> Handler:
-            def handle(e: Any, rows: RowSet) -> None:
-                row = rows.get(e.originator_id)
-                change(e, row)
-                rows.put(_touch(row, e))
-            return handle
+        update = updating
 
         def acknowledged(e: Any, row: dict[str, Any]) -> None:
             row["status"], row["acknowledged_at"] = "acknowledged", e.occurred_at
 
         def dismissed(e: Any, row: dict[str, Any]) -> None:
-            row.update(status="dismissed", decided_at=e.occurred_at, outcome="false_alarm", false_alarm_reason=e.reason.value)
+            row.update(status="dismissed", decided_at=e.occurred_at, outcome="false_alarm", false_alarm_reason=e.false_alarm.value)
 
         def escalated(e: Any, row: dict[str, Any]) -> None:
             row.update(status="escalated", decided_at=e.occurred_at, outcome="escalated", incident_id=e.incident_id)
@@ -319,34 +312,27 @@ class IncidentFactsProjection(Projection):
                       "channel": e.channel.value, "is_night": is_night(e.occurred_at), "outcome": None,
                       "cancel_reason": None, "reopen_count": 0})
 
-        def first(column: str) -> Handler:
-            def handle(e: Any, rows: RowSet) -> None:
-                row = rows.get(e.originator_id)
+        def first(column: str) -> Callable[[Any, dict[str, Any]], None]:
+            def earliest(e: Any, row: dict[str, Any]) -> None:
                 if row[column] is None or e.occurred_at < row[column]:
                     row[column] = e.occurred_at
-                    rows.put(row)
-            return handle
+            return earliest
 
-        def update(change: Callable[[Any, dict[str, Any]], None]) -> Handler:
-            def handle(e: Any, rows: RowSet) -> None:
-                row = rows.get(e.originator_id)
-                change(e, row)
-                rows.put(row)
-            return handle
+        def update(change: Callable[[Any, dict[str, Any]], Any]) -> Handler:
+            return updating(change, versioned=False)
 
-        def resolved(e: Any, rows: RowSet) -> None:
-            first("first_resolved_at")(e, rows)
-            rows.get(e.originator_id)["outcome"] = e.outcome.value
-            rows.put(rows.get(e.originator_id))
+        def resolved(e: Any, row: dict[str, Any]) -> None:
+            first("first_resolved_at")(e, row)
+            row["outcome"] = e.outcome.value
 
         self.handlers = {
             Incident.Reported: reported,
             Incident.Triaged: update(lambda e, r: r.update(category=e.category.value, priority=e.priority.value)),
-            Incident.UnitDispatched: first("first_dispatched_at"),
-            Incident.UnitEnRoute: first("first_en_route_at"),
-            Incident.UnitOnScene: first("first_on_scene_at"),
-            Incident.Resolved: resolved,
-            Incident.Closed: first("first_closed_at"),
+            Incident.UnitDispatched: update(first("first_dispatched_at")),
+            Incident.UnitEnRoute: update(first("first_en_route_at")),
+            Incident.UnitOnScene: update(first("first_on_scene_at")),
+            Incident.Resolved: update(resolved),
+            Incident.Closed: update(first("first_closed_at")),
             Incident.Reopened: update(lambda e, r: r.update(reopen_count=r["reopen_count"] + 1)),
             Incident.Cancelled: update(lambda e, r: r.update(cancel_reason=e.cancel_reason.value)),
         }
@@ -366,12 +352,8 @@ class VisitFactsProjection(Projection):
                       "is_night_slot": slot >= 9 or slot <= 2, "status": "valid"})
 
         def status(value: str) -> Handler:
-            def handle(e: Any, rows: RowSet) -> None:
-                row = rows.get(e.originator_id)
-                if row["status"] != "voided":
-                    row["status"] = value
-                    rows.put(row)
-            return handle
+            # A voided visit stays voided, whatever is said of it afterwards.
+            return updating(lambda e, row: row.update(status=value if row["status"] != "voided" else "voided"), versioned=False)
 
         self.handlers = {PatrolVisit.Logged: logged, PatrolVisit.Flagged: status("flagged"), PatrolVisit.Voided: status("voided")}
         super().__init__()

@@ -212,7 +212,7 @@ def test_an_acknowledged_alert_is_dismissed_as_a_false_alarm(reason, note, make_
 
     assert alert.status is AlertStatus.DISMISSED and alert.false_alarm_reason is reason
     [event] = recorded(alert, "Dismissed", actor=dispatcher, at=now)
-    assert (event.reason, event.note) == (reason, note)
+    assert (event.false_alarm, event.reason) == (reason, note)
 
 
 def test_dismissing_for_an_other_reason_needs_a_note(make_alert, dispatcher, now, refused):
