@@ -16,6 +16,7 @@ from application.zone import ZoneApplication, utcnow
 from infrastructure.credentials import SqlCredentials
 from infrastructure.db import make_engine
 from infrastructure.logging import configure_logging
+from infrastructure.readmodels.queries import ReadModels
 from infrastructure.readmodels.runner import Projections
 from infrastructure.settings import Settings
 from infrastructure.vault import SqlContactVault
@@ -29,6 +30,7 @@ class Container:
     engine: Engine
     app: ZoneApplication
     projections: Projections
+    reads: ReadModels
 
     def close(self) -> None:
         self.projections.stop()
@@ -59,5 +61,5 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
     secret = hashlib.sha256(b"ssz/reporter-subject/" + settings.secret_key.get_secret_value().encode()).digest()
     app = ZoneApplication(settings.event_store_env(), vault=SqlContactVault(engine, secret),
                           credentials=SqlCredentials(engine), clock=clock)
-    return Container(settings=settings, engine=engine, app=app, projections=Projections(app, engine, settings,
-                                                                                    page_size=settings.projection_page_size))
+    projections = Projections(app, engine, settings, page_size=settings.projection_page_size)
+    return Container(settings=settings, engine=engine, app=app, projections=projections, reads=ReadModels(engine))

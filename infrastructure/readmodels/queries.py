@@ -1,0 +1,132 @@
+"""Reads of the read models: what the screens and reports ask. Plain data out, never aggregates, and
+never a replay of the log."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Literal
+from uuid import UUID
+
+from sqlalchemy import Engine, and_, case, func, select
+
+from domain.errors import InvalidInput
+from infrastructure.readmodels import tables as t
+
+OPEN = ("reported", "dispatched", "en_route", "on_scene")
+SORTS = {
+    "reported_at": t.incidents.c.reported_at,
+    "priority": t.incidents.c.priority,
+    "updated_at": t.incidents.c.updated_at,
+    "reference": t.incidents.c.reference,
+}
+MAX_PAGE_SIZE = 200
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    status: tuple[str, ...] = ()
+    community: tuple[str, ...] = ()
+    category: tuple[str, ...] = ()
+    priority: tuple[str, ...] = ()
+    channel: tuple[str, ...] = ()
+    reported_from: datetime | None = None
+    reported_to: datetime | None = None  # exclusive
+    reference: str = ""  # a whole reference, or its start (CR-2569-0001)
+
+
+@dataclass(frozen=True)
+class PageOf:
+    items: list[dict[str, Any]]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+@dataclass(frozen=True)
+class Board:
+    incidents: list[dict[str, Any]]  # open, most urgent first (priority, then oldest)
+    units: list[dict[str, Any]]
+    alerts: list[dict[str, Any]]  # waiting for a decision, oldest first
+    recently_closed: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _aware(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.replace(tzinfo=timezone.utc) if isinstance(v, datetime) and v.tzinfo is None else v for k, v in row.items()}
+
+
+def _incident(row: Any) -> dict[str, Any]:
+    item = _aware(dict(row))
+    item["units"] = json.loads(item["units"])
+    return item
+
+
+class ReadModels:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def search_incidents(self, where: IncidentFilter = IncidentFilter(), *, page: int = 1, page_size: int = 50,
+                         sort: str = "reported_at", direction: Literal["asc", "desc"] = "desc") -> PageOf:
+        if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise InvalidInput(f"Pages start at 1 and hold 1 to {MAX_PAGE_SIZE} incidents.", field="page")
+        if sort not in SORTS:
+            raise InvalidInput(f"Incidents can be sorted by {', '.join(SORTS)}.", field="sort")
+        c = t.incidents.c
+        conditions = [column.in_(values) for column, values in (
+            (c.status, where.status), (c.community, where.community), (c.category, where.category),
+            (c.priority, where.priority), (c.channel, where.channel)) if values]
+        if where.reported_from is not None:
+            conditions.append(c.reported_at >= where.reported_from)
+        if where.reported_to is not None:
+            conditions.append(c.reported_at < where.reported_to)
+        if where.reference.strip():
+            conditions.append(c.reference.startswith(where.reference.strip().upper(), autoescape=True))
+        condition = and_(True, *conditions)
+        order = SORTS[sort].asc() if direction == "asc" else SORTS[sort].desc()
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(t.incidents).where(condition)).scalar_one()
+            rows = conn.execute(select(t.incidents).where(condition).order_by(order, c.reference.desc())
+                                .limit(page_size).offset((page - 1) * page_size)).mappings().all()
+        return PageOf([_incident(r) for r in rows], total, page, page_size)
+
+    def board(self, *, now: datetime | None = None) -> Board:
+        c = t.incidents.c
+        since = (now or datetime.now(timezone.utc)).timestamp() - 24 * 3600
+        with self.engine.connect() as conn:
+            incidents = conn.execute(select(t.incidents).where(c.status.in_(OPEN))
+                                     .order_by(c.priority, c.reported_at)).mappings().all()
+            closed = conn.execute(select(t.incidents).where(c.closed_at >= datetime.fromtimestamp(since, timezone.utc))
+                                  .order_by(c.closed_at.desc()).limit(50)).mappings().all()
+            units = conn.execute(select(t.units).where(t.units.c.status != "retired")
+                                 .order_by(case((t.units.c.status == "off_duty", 1), else_=0), t.units.c.call_sign)).mappings().all()
+            alerts = conn.execute(select(t.camera_alerts).where(t.camera_alerts.c.status.in_(("raised", "acknowledged")))
+                                  .order_by(t.camera_alerts.c.raised_at)).mappings().all()
+        return Board([_incident(r) for r in incidents], [_aware(dict(r)) for r in units],
+                     [_aware(dict(r)) for r in alerts], [_incident(r) for r in closed])
+
+    def incident(self, incident_id: UUID) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.incidents).where(t.incidents.c.id == incident_id)).mappings().first()
+        return _incident(row) if row else None
+
+    def timeline(self, aggregate_id: UUID) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.timeline).where(t.timeline.c.originator_id == aggregate_id)
+                                .order_by(t.timeline.c.version)).mappings().all()
+        return [{**_aware(dict(r)), "params": json.loads(r["params"])} for r in rows]
+
+    def visit_slots(self, day_from: date, day_to: date) -> list[dict[str, Any]]:
+        """Patrol visits per red box, per local day and 2-hour slot: valid, flagged and voided counts."""
+        v = t.kpi_visits.c
+        counts = [func.sum(case((v.status == s, 1), else_=0)).label(s) for s in ("valid", "flagged", "voided")]
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(v.box_id, v.box_code, v.local_day, v.slot, *counts)
+                                .where(v.local_day >= day_from, v.local_day <= day_to)
+                                .group_by(v.box_id, v.box_code, v.local_day, v.slot)
+                                .order_by(v.box_code, v.local_day, v.slot)).mappings().all()
+        return [dict(r) for r in rows]
