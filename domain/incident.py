@@ -236,13 +236,13 @@ class Incident(ZoneAggregate):
             raise InvalidInput("Only a duplicate names another incident.", field="duplicate_of")
         released = self.active_unit_ids
         self._cancelled(cancel_reason=cancel_reason, duplicate_of=duplicate_of.id if duplicate_of else None,
-                        note=clean_text(note, "note", required=False, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+                        reason=clean_text(note, "note", required=False, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
         if duplicate_of is not None:
             duplicate_of._duplicate_linked(duplicate_id=self.id, duplicate_reference=self.reference, actor=actor, occurred_at=occurred_at)
         return released
 
     @event("Cancelled")
-    def _cancelled(self, cancel_reason: CancelReason, duplicate_of: UUID | None, note: str, actor: Actor, occurred_at: datetime) -> None:
+    def _cancelled(self, cancel_reason: CancelReason, duplicate_of: UUID | None, reason: str, actor: Actor, occurred_at: datetime) -> None:
         self._clear_all()
         self.phase = IncidentStatus.CANCELLED
         self.cancel_reason = cancel_reason

@@ -472,7 +472,7 @@ def test_cancelling_an_incident_clears_its_units_and_returns_them(reason, incide
     assert incident.cancel_reason is reason and incident.duplicate_of is None
     assert incident.assignments[unit_id] is Assignment.CLEARED
     [event] = recorded(incident, "Cancelled", actor=dispatcher, at=now)
-    assert event.note == "Caller withdrew"
+    assert event.reason == "Caller withdrew"
 
 
 @pytest.mark.parametrize("original_stage", ["reported", "on_scene", "closed"])
