@@ -265,7 +265,7 @@ class ZoneApplication(Application[UUID]):
         if occurred_at is None:
             return now
         check_occurred_at(occurred_at, now)
-        return occurred_at
+        return occurred_at.astimezone(timezone.utc)
 
     # --- user accounts -------------------------------------------------------
     def create_user(self, *, username: str, display_name: str, role: Role, password: str, by: UUID) -> CommandResult:

@@ -34,6 +34,11 @@ def aware(value: Any) -> Any:
     return value
 
 
+def utc(row: dict[str, Any]) -> dict[str, Any]:
+    """SQLite keeps a datetime's wall-clock digits and drops its offset: hand it UTC only."""
+    return {k: v.astimezone(timezone.utc) if isinstance(v, datetime) and v.tzinfo is not None else v for k, v in row.items()}
+
+
 def insert_all(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:
     """Bulk insert into a table: COPY on PostgreSQL, executemany on SQLite."""
     columns = [c.name for c in table.columns]
@@ -43,7 +48,7 @@ def insert_all(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -
             for row in rows:
                 copy.write_row([row[c] for c in columns])
         return
-    rows = list(rows)
+    rows = [utc(row) for row in rows]
     if rows:
         conn.execute(insert(table), rows)
 
@@ -51,6 +56,8 @@ def insert_all(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -
 def upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
+    if conn.dialect.name == "sqlite":
+        rows = [utc(row) for row in rows]
     keys = [c.name for c in table.primary_key.columns]
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table)
@@ -333,7 +340,8 @@ class IncidentFactsProjection(Projection):
             Incident.UnitOnScene: update(first("first_on_scene_at")),
             Incident.Resolved: update(resolved),
             Incident.Closed: update(first("first_closed_at")),
-            Incident.Reopened: update(lambda e, r: r.update(reopen_count=r["reopen_count"] + 1)),
+            # The outcome is the current one: none while reopened; the first figures stay (KPIS.md).
+            Incident.Reopened: update(lambda e, r: r.update(reopen_count=r["reopen_count"] + 1, outcome=None)),
             Incident.Cancelled: update(lambda e, r: r.update(cancel_reason=e.cancel_reason.value)),
         }
         super().__init__()

@@ -190,7 +190,7 @@ class Projections:
         positions = self.positions()
         read = 0
         while True:
-            head = until if until is not None else self.head()
+            head = self.head() if until is None else min(until, self.head())
             start = min(positions.values())
             if start >= head:
                 return read
