@@ -266,8 +266,9 @@ class Projections:
     def rebuild(self, names: list[str] | None = None, *, progress: Callable[[int], None] | None = None) -> int:
         """Empties the named projections (all by default) and replays the whole log into them.
 
-        With the projections' lock, in one transaction: readers keep seeing the old rows until the new
-        ones commit, and a crash leaves the old ones. Rows are built in memory and written once, in bulk.
+        With the projections' lock: each group (on PostgreSQL the timeline, which the database builds
+        itself, beside the rest, which Python builds in memory and writes in bulk) in one transaction, so
+        readers keep seeing the old rows until the new ones commit, and a crash leaves the old ones.
         If a worker owns the projections, they are emptied and that worker replays them."""
         chosen = [self.by_name[n] for n in (names or list(self.by_name))]
         self._ensure_positions()
@@ -294,28 +295,49 @@ class Projections:
 
     def _rebuild_in_bulk(self, chosen: list[Projection], progress: Callable[[int], None] | None) -> int:
         head = self.head()
+        in_database = [p for p in chosen if isinstance(p, TimelineProjection) and self.dsn]
+        in_python = [p for p in chosen if p not in in_database]
+        # PostgreSQL builds the timeline itself, on its own connection, while Python builds the rest.
+        failures: list[BaseException] = []
+        helper = threading.Thread(target=self._rebuild_group, args=(in_database, head, None, failures))
+        helper.start()
+        try:
+            self._rebuild_group(in_python, head, progress, failures)
+        finally:
+            helper.join()
+        if failures:
+            raise failures[0]
+        log.info("projections.rebuilt", projections=[p.name for p in chosen], events=head)
+        return head
+
+    def _rebuild_group(self, group: list[Projection], head: int, progress: Callable[[int], None] | None,
+                       failures: list[BaseException]) -> None:
+        """One transaction: empty the group's tables, build every row in memory, write them in bulk, and
+        set the group's positions to the head."""
+        if not group:
+            return
         try:
             with self.engine.begin() as conn:
-                for projection in chosen:
+                for projection in group:
                     projection.reset(conn)
-                in_database = [p for p in chosen if isinstance(p, TimelineProjection) and p.in_database(conn)]
-                for projection in in_database:
-                    projection.apply_range(conn, 0, head)
-                in_python = [p for p in chosen if p not in in_database]
-                topics = [] if any(not p.topics for p in in_python) else [t for p in in_python for t in p.topics]
                 position = 0
-                while in_python and position < head:
-                    page, position = self._read(position, head, in_python, topics=topics)
-                    for projection in in_python:
+                for projection in group:
+                    if isinstance(projection, TimelineProjection) and self.dsn:
+                        projection.apply_range(conn, 0, head)
+                rest = [p for p in group if not (isinstance(p, TimelineProjection) and self.dsn)]
+                topics = [] if any(not p.topics for p in rest) else [t for p in rest for t in p.topics]
+                while rest and position < head:
+                    page, position = self._read(position, head, rest, topics=topics)
+                    for projection in rest:
                         projection.apply_page(conn, page, bulk=True)
                     if progress:
                         progress(len(page))
-                for projection in in_python:
+                for projection in rest:
                     projection.write_all(conn)
-                conn.execute(update(projection_positions).where(projection_positions.c.name.in_([p.name for p in chosen]))
+                conn.execute(update(projection_positions).where(projection_positions.c.name.in_([p.name for p in group]))
                              .values(position=head, updated_at=datetime.now(timezone.utc)))
+        except BaseException as error:  # reported to the caller of rebuild, whichever thread failed
+            failures.append(error)
         finally:
-            for projection in chosen:
+            for projection in group:
                 projection.rows.forget()
-        log.info("projections.rebuilt", projections=[p.name for p in chosen], events=head)
-        return head
