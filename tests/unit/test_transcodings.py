@@ -1,7 +1,7 @@
 """Every value type the events carry comes back from the store's JSON as the same type and value."""
 
 from datetime import date, datetime, time, timezone
-from uuid import uuid4
+from uuid import UUID
 
 import pytest
 from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, UUIDAsHex
@@ -22,7 +22,7 @@ def transcoder() -> JSONTranscoder:
 
 
 VALUES = [
-    Actor(uuid4(), Role.SUPERVISOR),
+    Actor(UUID("6c1d6c2e-8a5f-4f43-9d1c-3b1f2f5b7a10"), Role.SUPERVISOR),
     GeoPoint(19.9094, 99.8322),
     SealedContact("k1", "bm9uY2U="),
     Zone("alley", ((0.1, 0.2), (0.5, 0.2), (0.5, 0.9))),
