@@ -21,6 +21,8 @@ user_cli = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 cli.add_typer(user_cli, name="user")
 projections_cli = typer.Typer(help="Read models: run, rebuild, status.", no_args_is_help=True)
 cli.add_typer(projections_cli, name="projections")
+cameras_cli = typer.Typer(help="Smart CCTV: the camera analysis workers.", no_args_is_help=True)
+cli.add_typer(cameras_cli, name="cameras")
 
 
 def _container() -> Container:
@@ -155,6 +157,30 @@ def projections_status() -> None:
     typer.echo(f"log head {head}")
     for name, position in container.projections.positions().items():
         typer.echo(f"{name:<14} position {position:>10}  lag {head - position}")
+
+
+@cameras_cli.command("run")
+def cameras_run(
+    lease_seconds: Annotated[float, typer.Option(help="A dead worker's cameras are taken over this long after its last renewal")] = 10.0,
+    tick_seconds: Annotated[float, typer.Option(help="Heartbeat, lease renewal, health and rebalancing, this often")] = 2.0,
+    backoff_max: Annotated[float, typer.Option(help="Longest wait between attempts to reopen a broken source")] = 30.0,
+    worker_id: Annotated[str | None, typer.Option(help="This worker's name in the leases (default: host:pid:random)")] = None,
+) -> None:
+    """Watch the cameras and raise their alerts (a worker process; start several to share the cameras)."""
+    import signal
+    import threading
+
+    from infrastructure.vision.worker import CameraWorker, WorkerOptions
+
+    container = _container()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    options = WorkerOptions(lease_seconds=lease_seconds, tick_seconds=tick_seconds, backoff_max=backoff_max)
+    try:
+        CameraWorker(container.app, container.engine, container.settings, options=options, worker_id=worker_id).run(stop)
+    finally:
+        container.close()
 
 
 def _local(instant: datetime) -> str:

@@ -7,12 +7,15 @@ order is notification order and readers never pass over a gap), NOTIFY for live 
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
+from psycopg import Cursor
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 
@@ -40,6 +43,12 @@ class OneTripPostgresRecorder(PostgresApplicationRecorder):
             "END; $BODY$"
         ).format(**names))
         self.sql_append = SQL("SELECT notification_id FROM {schema}.{function}(%s) AS notification_id").format(**names)
+
+    def _create_table(self, curs: Cursor[DictRow]) -> None:
+        # Processes that start together would race to replace the function ("tuple concurrently updated"):
+        # one at a time.
+        curs.execute("SELECT pg_advisory_xact_lock(%s)", (zlib.crc32(b"ssz-create-tables"),))
+        super()._create_table(curs)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:

@@ -1,8 +1,9 @@
 """Tables that live beside the event store and belong to Alembic (never to the library)."""
 
-from sqlalchemy import Column, DateTime, LargeBinary, MetaData, String, Table, Text, Uuid
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Float, Index, Integer, LargeBinary, MetaData, String, Table, Text, Uuid
 
 metadata = MetaData()
+TS = DateTime(timezone=True)
 
 credentials = Table(
     "credentials", metadata,
@@ -22,4 +23,45 @@ reporter_keys = Table(
     Column("erased_at", DateTime(timezone=True), nullable=True),
     Column("erased_by", Uuid, nullable=True),
     Column("erasure_reason", Text, nullable=True),
+)
+
+# The camera workers' tables (migration 0003). `camera_leases` is both the workers' list of cameras (kept
+# from the log's Camera events) and the lease that gives each camera to one worker at a time, with its
+# health as its owner last wrote it; `camera_workers` holds heartbeats, so each worker knows how many share
+# the cameras; `camera_catalog` remembers how far into the log the list of cameras has been brought.
+camera_leases = Table(
+    "camera_leases", metadata,
+    Column("camera_id", Uuid, primary_key=True),
+    Column("code", String(24), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("retired", Boolean, nullable=False),
+    Column("config_version", Integer, nullable=False),  # the Camera aggregate's version the row reflects
+    Column("owner", String(128), nullable=True),  # a worker id; NULL: nobody's
+    Column("lease_expires_at", TS, nullable=True),
+    Column("status", String(16), nullable=False),  # unowned, starting, streaming, offline, ended
+    Column("fps", Float, nullable=False),
+    Column("last_frame_at", TS, nullable=True),
+    Column("reconnects", BigInteger, nullable=False),
+    # Self-clearing alerts still open (JSON {"offline": id, "tampered/dark": id}), so that whoever owns
+    # the camera next closes them and does not raise them again.
+    Column("open_alerts", Text, nullable=False),
+    Column("health_at", TS, nullable=True),
+    Column("updated_at", TS, nullable=False),
+    Index("ix_camera_leases_owner", "owner"),
+)
+
+camera_workers = Table(
+    "camera_workers", metadata,
+    Column("worker_id", String(128), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", TS, nullable=False),
+    Column("heartbeat_at", TS, nullable=False),
+)
+
+camera_catalog = Table(
+    "camera_catalog", metadata,
+    Column("name", String(32), primary_key=True),
+    Column("position", BigInteger, nullable=False),  # notification id up to which Camera events are in camera_leases
+    Column("updated_at", TS, nullable=False),
 )

@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from infrastructure.bootstrap import Container, bootstrap
+from infrastructure.vision.worker import camera_metrics
 
 log = structlog.get_logger()
 
@@ -70,6 +71,7 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
         lines += ["# HELP ssz_projection_lag_events Events in the log that a projection has not applied yet.",
                   "# TYPE ssz_projection_lag_events gauge"]
         lines += [f'ssz_projection_lag_events{{projection="{n}"}} {head - p}' for n, p in positions.items()]
+        lines += camera_metrics(request.app.state.container.engine)
         return "\n".join(lines) + "\n"
 
     return app

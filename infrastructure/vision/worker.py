@@ -1,0 +1,632 @@
+"""`ssz cameras run`: the worker that watches the zone's cameras and raises their alerts.
+
+Several workers share the cameras through the database. Each camera is leased to one worker at a time
+(`camera_leases`: an atomic compare-and-set on the owner and the lease's expiry, the same on SQLite and
+PostgreSQL); leases are renewed every tick, and a dead worker's cameras are free once their leases expire.
+Workers write heartbeats into `camera_workers`; with N of them alive, none holds more than
+ceil(cameras / N), so a worker that joins gets its share as the others hand theirs back.
+
+The list of cameras comes from the log: each tick reads the Camera events (registered, zones set, rules
+set, retired) after the position remembered in `camera_catalog` and writes the cameras' current state
+into `camera_leases`.
+
+Per owned camera a thread reads frames (infrastructure.vision.sources), runs them through the
+CameraMonitor (tamper checks, detections by the camera's zones and rules, debouncing into episodes) and
+raises one alert per episode through the application, with the best frame stored in the snapshot store
+(its SHA-256 in the event) and that frame's time as the alert's time. A source that breaks raises one
+OFFLINE alert and is reopened with capped exponential backoff; its first frame back closes that alert
+("camera back online"). A TAMPERED alert (detail: dark, covered, blurred or moved) is closed when the
+view has been normal for the episode's quiet spell. Open self-clearing alerts are kept in the lease row,
+so a worker that takes a camera over closes them rather than raising them again.
+
+Files and image sequences are played at their frame rate, as a camera would deliver them; when one ends
+the camera's status is "ended" (a recording has no more to show; it is not a break)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import structlog
+from eventsourcing.utils import get_topic
+from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from application.zone import ZoneApplication
+from domain.cameras import Camera, CameraAlert
+from domain.errors import DomainError
+from domain.values import SYSTEM_USER_ID, AlertKind, AlertStatus
+from infrastructure.settings import Settings
+from infrastructure.vision.debounce import EpisodeEnded, EpisodeEvent, EpisodeStarted
+from infrastructure.vision.pipeline import CameraMonitor
+from infrastructure.vision.snapshots import SnapshotStore
+from infrastructure.vision.sources import CameraSource, Frame, SourceBroken, SourceKind, redact
+from infrastructure.tables import camera_catalog, camera_leases, camera_workers
+
+log = structlog.get_logger()
+
+CAMERA_TOPICS = [get_topic(cls) for cls in (Camera.Registered, Camera.ZonesSet, Camera.RulesSet, Camera.Retired)]
+CATALOG = "cameras"
+OFFLINE_KEY = "offline"
+BACK_ONLINE = "camera back online"
+VIEW_RESTORED = "camera view back to normal"
+
+# Lease row statuses.
+UNOWNED, STARTING, STREAMING, OFFLINE, ENDED = "unowned", "starting", "streaming", "offline", "ended"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite hands instants back without their zone; they were written in UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _db_now(conn: Connection) -> datetime:
+    """The database's clock on PostgreSQL, so that workers on several machines agree on lease expiry;
+    this machine's clock on the embedded SQLite store (whose workers all run on one machine)."""
+    if conn.dialect.name == "postgresql":
+        return _utc(conn.execute(select(func.now())).scalar_one())
+    return utc_now()
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    lease_seconds: float = 10.0  # a dead worker's cameras are taken over this long after its last renewal
+    tick_seconds: float = 2.0  # heartbeat, lease renewal, health, catalog and balance, every tick
+    backoff_initial: float = 1.0  # first wait before reopening a broken source
+    backoff_max: float = 30.0  # the wait doubles after each failed attempt, up to this
+    command_attempts: int = 3  # tries of an application command that fails for a reason other than the rules
+    fps_window: float = 5.0  # frame rate measured over this many seconds
+    inherited_grace: timedelta = timedelta(seconds=10)  # frames a new owner sees before it clears inherited tampering
+    catalog_page: int = 500
+
+    def __post_init__(self) -> None:
+        if self.tick_seconds * 2 > self.lease_seconds:
+            raise ValueError("A lease must outlast at least two ticks, or it expires between renewals.")
+
+
+def _alerts_json(open_alerts: dict[str, UUID]) -> str:
+    return json.dumps({key: str(alert_id) for key, alert_id in sorted(dict(open_alerts).items())})
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+# --- one camera ---------------------------------------------------------------------------------------
+class CameraRunner:
+    """Reads one camera's frames on its own thread until stopped; everything it knows about the camera
+    is in memory, except the open self-clearing alerts, which it keeps in the lease row."""
+
+    def __init__(self, worker: CameraWorker, camera_id: UUID, code: str, *, reconnects: int, open_alerts: dict[str, UUID]):
+        self.worker = worker
+        self.app = worker.app
+        self.options = worker.options
+        self.camera_id = camera_id
+        self.code = code
+        self.log = log.bind(camera=code, worker=worker.worker_id)
+        self.reconnects = reconnects
+        self.open_alerts = dict(open_alerts)
+        # Alerts left open by a previous owner: closed once the view shows they no longer hold.
+        self.inherited = {key for key in open_alerts if key != OFFLINE_KEY}
+        self.status = STARTING
+        self.last_frame_at: datetime | None = None
+        self.first_frame_at: datetime | None = None
+        self.config_version = 0
+        self._retry_close_at = 0.0
+        self._frame_clock: deque[float] = deque()
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"camera-{code}", daemon=True)
+
+    # --- control from the worker's thread ---------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def failed(self) -> bool:
+        """The thread ended without being asked to (the camera could not be read from the store, a bug)."""
+        return not self._thread.is_alive() and not self._stop.is_set()
+
+    def reload_if_changed(self, config_version: int) -> None:
+        if config_version != self.config_version:
+            self._reload.set()
+
+    @property
+    def fps(self) -> float:
+        stamps = list(self._frame_clock)
+        if self.status != STREAMING or len(stamps) < 2 or time.monotonic() - stamps[-1] > self.options.fps_window:
+            return 0.0
+        return (len(stamps) - 1) / max(stamps[-1] - stamps[0], 1e-6)
+
+    # --- the camera's thread ------------------------------------------------------------------------
+    def _run(self) -> None:
+        with structlog.contextvars.bound_contextvars(camera=self.code, worker=self.worker.worker_id):
+            try:
+                self._watch()
+            except Exception as error:  # a camera's failure must not go unnoticed, nor take the worker down
+                self.log.exception("camera.failed", error=str(error))
+                self.status = OFFLINE
+            finally:
+                self.log.info("camera.stopped")
+
+    def _load(self) -> Camera | None:
+        camera = self.app.load(self.camera_id, fresh=True)
+        if not isinstance(camera, Camera) or camera.retired:
+            return None
+        self.config_version = camera.version
+        return camera
+
+    def _monitor(self, camera: Camera, previous: CameraMonitor | None) -> CameraMonitor:
+        monitor = CameraMonitor(camera.zones, camera.rules)
+        if previous is not None:
+            # New zones or rules: the tamper reference and the episodes under way still hold.
+            monitor.tamper, monitor.debouncer = previous.tamper, previous.debouncer
+        return monitor
+
+    def _watch(self) -> None:
+        camera = self._load()
+        if camera is None:
+            return
+        monitor = self._monitor(camera, None)
+        backoff = self.options.backoff_initial
+        attempts = 0
+        self.log.info("camera.watching", source=redact(camera.source), zones=len(camera.zones), rules=len(camera.rules))
+        while not self._stop.is_set():
+            if attempts:
+                self.reconnects += 1  # the status stays offline until a frame arrives
+            attempts += 1
+            source = CameraSource(camera.source)
+            frames = source.frames()
+            connected = False
+            try:
+                for frame in self._paced(frames, source):
+                    if not connected:
+                        connected = True
+                        backoff = self.options.backoff_initial
+                        self._connected(frame)
+                    if self._reload.is_set():
+                        self._reload.clear()
+                        camera = self._load() or camera
+                        monitor = self._monitor(camera, monitor)
+                        self.log.info("camera.reloaded", zones=len(camera.zones), rules=len(camera.rules))
+                    self._frame(monitor, frame)
+                if self._stop.is_set():
+                    return
+                self.status = ENDED
+                self.log.info("camera.source_ended", frames=frame.index + 1 if connected else 0)
+                self._stop.wait()
+                return
+            except SourceBroken as broken:
+                self._broken(broken.reason)
+            finally:
+                frames.close()
+            self._stop.wait(backoff)
+            backoff = min(backoff * 2, self.options.backoff_max)
+
+    def _paced(self, frames: Iterator[Frame], source: CameraSource) -> Iterator[Frame]:
+        """Frames of files and sequences at their own rate, as a camera delivers them; streams as they come."""
+        for frame in frames:
+            if self._stop.is_set():
+                return
+            if source.kind is not SourceKind.STREAM:
+                delay = (frame.at - utc_now()).total_seconds()
+                if delay > 0 and self._stop.wait(delay):
+                    return
+            yield frame
+
+    def _connected(self, frame: Frame) -> None:
+        self.status = STREAMING
+        self.log.info("camera.streaming", reconnects=self.reconnects)
+        alert_id = self.open_alerts.get(OFFLINE_KEY)
+        if alert_id is not None:
+            self._retry_close_at = time.monotonic() + self.options.backoff_max
+            if self._close(OFFLINE_KEY, alert_id, BACK_ONLINE, frame.at):
+                self.log.info("camera.back_online", alert_id=str(alert_id))
+
+    def _frame(self, monitor: CameraMonitor, frame: Frame) -> None:
+        self.last_frame_at = frame.at
+        if self.first_frame_at is None:
+            self.first_frame_at = frame.at
+        now = time.monotonic()
+        self._frame_clock.append(now)
+        while self._frame_clock and now - self._frame_clock[0] > self.options.fps_window:
+            self._frame_clock.popleft()
+        for event in monitor.process(frame.image, frame.at):
+            self._episode(event)
+        self._clear_inherited(monitor, frame)
+        if OFFLINE_KEY in self.open_alerts and now >= self._retry_close_at:
+            # Closing it when the frames came back failed (the database had a bad moment): again, now and then.
+            self._retry_close_at = now + self.options.backoff_max
+            self._close(OFFLINE_KEY, self.open_alerts[OFFLINE_KEY], BACK_ONLINE, frame.at)
+
+    def _clear_inherited(self, monitor: CameraMonitor, frame: Frame) -> None:
+        """Tampering a previous owner reported: after a while of frames, what is not tampered still is over."""
+        if not self.inherited or self.first_frame_at is None:
+            return
+        if frame.at - self.first_frame_at < self.options.inherited_grace:
+            return
+        still = {f"tampered/{reason}" for kind, _, reason in monitor.debouncer.open_episodes if kind is AlertKind.TAMPERED}
+        for key in list(self.inherited):
+            self.inherited.discard(key)
+            if key not in still and key in self.open_alerts:
+                self._close(key, self.open_alerts[key], VIEW_RESTORED, frame.at)
+
+    def _episode(self, event: EpisodeEvent) -> None:
+        if isinstance(event, EpisodeStarted):
+            key = f"tampered/{event.reason}" if event.kind is AlertKind.TAMPERED else ""
+            if key and key in self.open_alerts:
+                self.log.info("camera.tampering_continues", reason=event.reason)
+                return
+            digest = self.worker.snapshots.put(event.snapshot)
+            alert_id = uuid.uuid5(self.camera_id, f"{event.kind.value}/{event.zone}/{event.reason}/{event.started_at.isoformat()}")
+            raised = self._raise(alert_id, kind=event.kind, score=min(1.0, max(0.0, event.score)), snapshot_digest=digest,
+                                 frame_at=event.snapshot_at, zone=event.zone, detail=event.reason)
+            if raised and key:
+                self._remember(key, alert_id)
+        elif isinstance(event, EpisodeEnded) and event.kind is AlertKind.TAMPERED:
+            key = f"tampered/{event.reason}"
+            alert_id = self.open_alerts.get(key)
+            if alert_id is not None:
+                self._close(key, alert_id, VIEW_RESTORED, event.ended_at)
+
+    def _broken(self, reason: str) -> None:
+        self.status = OFFLINE
+        if OFFLINE_KEY in self.open_alerts:
+            self.log.info("camera.still_offline", reason=reason, reconnects=self.reconnects)
+            return
+        at = utc_now()
+        alert_id = uuid.uuid5(self.camera_id, f"offline/{at.isoformat()}")
+        if self._raise(alert_id, kind=AlertKind.OFFLINE, score=1.0, snapshot_digest="", frame_at=at, zone="", detail=reason):
+            self._remember(OFFLINE_KEY, alert_id)
+            self.log.warning("camera.offline", reason=reason, alert_id=str(alert_id))
+
+    # --- through the application --------------------------------------------------------------------
+    def _raise(self, alert_id: UUID, **fields: Any) -> bool:
+        if not self.worker.holds(self.camera_id):
+            self.log.warning("camera.alert_withheld", reason="lease not held", kind=fields["kind"].value)
+            return False
+
+        def command() -> None:
+            if self.app.load(alert_id, fresh=True) is None:  # a retry after an unknown outcome raises it once
+                self.app.raise_camera_alert(camera_id=self.camera_id, id=alert_id, by=SYSTEM_USER_ID, **fields)
+
+        if self._command("raise_camera_alert", command):
+            self.log.info("camera.alert_raised", alert_id=str(alert_id), kind=fields["kind"].value, zone=fields["zone"],
+                          score=round(fields["score"], 3), detail=fields["detail"], snapshot=fields["snapshot_digest"][:12])
+            return True
+        return False
+
+    def _close(self, key: str, alert_id: UUID, reason: str, at: datetime) -> bool:
+        def command() -> None:
+            alert = self.app.load(alert_id, fresh=True)
+            # Closed by itself only while nobody has decided on it; a dispatcher's decision stands.
+            if isinstance(alert, CameraAlert) and alert.status in (AlertStatus.RAISED, AlertStatus.ACKNOWLEDGED):
+                self.app.close_alert(alert_id, reason=reason, by=SYSTEM_USER_ID, occurred_at=min(at, utc_now()))
+
+        if not self._command("close_alert", command):
+            return False
+        self.open_alerts.pop(key, None)
+        self.worker.save_open_alerts(self.camera_id, self.open_alerts)
+        return True
+
+    def _remember(self, key: str, alert_id: UUID) -> None:
+        self.open_alerts[key] = alert_id
+        self.worker.save_open_alerts(self.camera_id, self.open_alerts)
+
+    def _command(self, name: str, command: Callable[[], None]) -> bool:
+        wait = 0.5
+        for attempt in range(1, self.options.command_attempts + 1):
+            try:
+                command()
+                return True
+            except DomainError as error:  # the rules refuse it (e.g. the camera was retired): no use retrying
+                self.log.warning("camera.command_refused", command=name, reason=error.message)
+                return False
+            except Exception as error:  # noqa: BLE001 — the database had a bad moment
+                self.log.warning("camera.command_failed", command=name, attempt=attempt, error=str(error))
+                if attempt == self.options.command_attempts or self._stop.wait(wait):
+                    break
+                wait *= 2
+        self.log.error("camera.command_given_up", command=name)
+        return False
+
+
+# --- the worker ---------------------------------------------------------------------------------------
+class CameraWorker:
+    def __init__(self, app: ZoneApplication, engine: Engine, settings: Settings, *, options: WorkerOptions | None = None,
+                 worker_id: str | None = None):
+        self.app = app
+        self.engine = engine
+        self.settings = settings
+        self.options = options or WorkerOptions()
+        self.worker_id = worker_id or new_worker_id()
+        self.snapshots = SnapshotStore(settings.snapshot_dir)
+        self.log = log.bind(worker=self.worker_id)
+        self.runners: dict[UUID, CameraRunner] = {}
+        self._stopping: list[CameraRunner] = []
+        self._deadlines: dict[UUID, float] = {}  # monotonic instant until which this worker surely holds the lease
+        self._lock = threading.Lock()
+        self._started_at = utc_now()
+
+    # --- shared with the camera threads ------------------------------------------------------------
+    def holds(self, camera_id: UUID) -> bool:
+        with self._lock:
+            return time.monotonic() < self._deadlines.get(camera_id, 0.0)
+
+    def save_open_alerts(self, camera_id: UUID, open_alerts: dict[str, UUID]) -> None:
+        value = _alerts_json(open_alerts)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(update(camera_leases)
+                             .where(camera_leases.c.camera_id == camera_id, camera_leases.c.owner == self.worker_id)
+                             .values(open_alerts=value, updated_at=utc_now()))
+        except Exception as error:  # noqa: BLE001 — written again with the next lease renewal
+            self.log.warning("camera.open_alerts_not_saved", camera_id=str(camera_id), error=str(error))
+
+    # --- the loop -----------------------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        self.log.info("cameras.worker_started", lease_seconds=self.options.lease_seconds, tick_seconds=self.options.tick_seconds)
+        try:
+            while not stop.is_set():
+                started = time.monotonic()
+                try:
+                    self.tick()
+                except Exception as error:  # the worker outlives a bad moment of the database
+                    self.log.exception("cameras.tick_failed", error=str(error))
+                    self._drop_expired()
+                stop.wait(max(0.0, self.options.tick_seconds - (time.monotonic() - started)))
+        finally:
+            self.shutdown()
+
+    def tick(self) -> None:
+        self._reap()
+        self.sync_catalog()
+        ticked = time.monotonic()
+        with self.engine.begin() as conn:
+            now = _db_now(conn)
+            self._heartbeat(conn, now)
+            live = conn.execute(select(func.count()).select_from(camera_workers)
+                                .where(camera_workers.c.heartbeat_at > now - self._ttl)).scalar_one()
+            rows = {r.camera_id: r for r in conn.execute(select(camera_leases).where(camera_leases.c.retired.is_(False)))}
+        quota = math.ceil(len(rows) / max(1, live)) if rows else 0
+        self._renew(rows, ticked)
+        for camera_id in sorted(self.runners, key=str, reverse=True)[: max(0, len(self.runners) - quota)]:
+            self._release(camera_id, "over this worker's share")
+        if len(self.runners) < quota:
+            self._acquire(rows, quota)
+
+    @property
+    def _ttl(self) -> timedelta:
+        return timedelta(seconds=self.options.lease_seconds)
+
+    def _heartbeat(self, conn: Connection, now: datetime) -> None:
+        insert = _insert(conn, camera_workers)
+        conn.execute(insert.values(worker_id=self.worker_id, host=socket.gethostname()[:255], pid=os.getpid(),
+                                   started_at=self._started_at, heartbeat_at=now)
+                     .on_conflict_do_update(index_elements=["worker_id"], set_={"heartbeat_at": now}))
+        # Workers gone for long are forgotten (their leases expired long ago).
+        conn.execute(delete(camera_workers).where(camera_workers.c.heartbeat_at < now - 100 * self._ttl))
+
+    def _renew(self, rows: dict[UUID, Any], ticked: float) -> None:
+        """Extends this worker's leases and writes its cameras' health; gives up those it lost or that were retired."""
+        for camera_id in [c for c in self.runners if c not in rows]:
+            self._release(camera_id, "retired")
+        for camera_id in [c for c, runner in self.runners.items() if runner.failed]:
+            self._release(camera_id, "its thread ended; to be started again")
+        if not self.runners:
+            return
+        lost = []
+        with self.engine.begin() as conn:
+            now = _db_now(conn)
+            for camera_id, runner in self.runners.items():
+                renewed = conn.execute(
+                    update(camera_leases)
+                    .where(camera_leases.c.camera_id == camera_id, camera_leases.c.owner == self.worker_id)
+                    .values(lease_expires_at=now + self._ttl, status=runner.status, fps=round(runner.fps, 2),
+                            last_frame_at=runner.last_frame_at, reconnects=runner.reconnects,
+                            open_alerts=_alerts_json(runner.open_alerts), health_at=now, updated_at=now))
+                if renewed.rowcount != 1:
+                    lost.append(camera_id)
+        for camera_id, runner in list(self.runners.items()):
+            if camera_id in lost:
+                self.log.warning("camera.lease_lost", camera=runner.code)
+                self._forget(camera_id)
+            else:
+                self._hold(camera_id, ticked)
+                runner.reload_if_changed(rows[camera_id].config_version)
+
+    def _acquire(self, rows: dict[UUID, Any], quota: int) -> None:
+        busy = {r.camera_id for r in self._stopping if r.alive}
+        with self.engine.connect() as conn:
+            now = _db_now(conn)
+        free = [r for r in rows.values() if r.camera_id not in self.runners and r.camera_id not in busy
+                and (r.owner is None or r.owner == self.worker_id or _utc(r.lease_expires_at) is None or _utc(r.lease_expires_at) < now)]
+        # Cameras nobody holds first, then those of workers that died; in a stable order.
+        free.sort(key=lambda r: (r.owner is not None, r.code))
+        for row in free:
+            if len(self.runners) >= quota:
+                return
+            ticked = time.monotonic()
+            with self.engine.begin() as conn:
+                now = _db_now(conn)
+                taken = conn.execute(
+                    update(camera_leases)
+                    .where(camera_leases.c.camera_id == row.camera_id, camera_leases.c.retired.is_(False),
+                           or_(camera_leases.c.owner.is_(None), camera_leases.c.owner == self.worker_id,
+                               camera_leases.c.lease_expires_at < now))
+                    .values(owner=self.worker_id, lease_expires_at=now + self._ttl, status=STARTING, fps=0.0,
+                            health_at=now, updated_at=now))
+                if taken.rowcount != 1:
+                    continue  # another worker was quicker
+                current = conn.execute(select(camera_leases.c.reconnects, camera_leases.c.open_alerts)
+                                       .where(camera_leases.c.camera_id == row.camera_id)).one()
+            self._hold(row.camera_id, ticked)
+            open_alerts = {key: UUID(value) for key, value in json.loads(current.open_alerts or "{}").items()}
+            runner = CameraRunner(self, row.camera_id, row.code, reconnects=current.reconnects, open_alerts=open_alerts)
+            self.runners[row.camera_id] = runner
+            self.log.info("camera.lease_acquired", camera=row.code, previous_owner=row.owner, inherited_alerts=sorted(open_alerts))
+            runner.start()
+
+    def _hold(self, camera_id: UUID, ticked: float) -> None:
+        # Measured from before the renewal was sent, less a margin: surely still ours until then.
+        with self._lock:
+            self._deadlines[camera_id] = ticked + self.options.lease_seconds - min(1.0, self.options.tick_seconds)
+
+    def _forget(self, camera_id: UUID) -> None:
+        with self._lock:
+            self._deadlines.pop(camera_id, None)
+        runner = self.runners.pop(camera_id, None)
+        if runner is not None:
+            runner.stop()
+            self._stopping.append(runner)
+
+    def _release(self, camera_id: UUID, why: str) -> None:
+        runner = self.runners.get(camera_id)
+        self._forget(camera_id)
+        with self.engine.begin() as conn:
+            values: dict[str, Any] = {"owner": None, "lease_expires_at": None, "status": UNOWNED, "fps": 0.0,
+                                      "updated_at": utc_now()}
+            if runner is not None:
+                values.update(reconnects=runner.reconnects, last_frame_at=runner.last_frame_at)
+            conn.execute(update(camera_leases)
+                         .where(camera_leases.c.camera_id == camera_id, camera_leases.c.owner == self.worker_id).values(**values))
+        self.log.info("camera.lease_released", camera=runner.code if runner else str(camera_id), why=why)
+
+    def _drop_expired(self) -> None:
+        """The database could not be reached: cameras whose leases may have passed to others are let go."""
+        now = time.monotonic()
+        for camera_id in [c for c in self.runners if self._deadlines.get(c, 0.0) <= now]:
+            self.log.warning("camera.lease_expired", camera=self.runners[camera_id].code)
+            self._forget(camera_id)
+
+    def _reap(self) -> None:
+        self._stopping = [runner for runner in self._stopping if runner.alive]
+
+    def shutdown(self) -> None:
+        for camera_id in list(self.runners):
+            try:
+                self._release(camera_id, "worker stopping")
+            except Exception as error:  # noqa: BLE001 — the lease expires by itself
+                self.log.warning("camera.release_failed", camera_id=str(camera_id), error=str(error))
+        deadline = time.monotonic() + 10.0  # a stream read may block until its timeout: do not wait for ever
+        for runner in self._stopping:
+            runner.join(timeout=max(0.0, deadline - time.monotonic()))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(delete(camera_workers).where(camera_workers.c.worker_id == self.worker_id))
+        except Exception as error:  # noqa: BLE001 — the heartbeat ages out by itself
+            self.log.warning("cameras.heartbeat_not_removed", error=str(error))
+        self.log.info("cameras.worker_stopped")
+
+    # --- the list of cameras, from the log -----------------------------------------------------------
+    def sync_catalog(self) -> int:
+        """Brings camera_leases up to the log's head from the remembered position; returns the number of
+        Camera events read. Several workers may do it at once: the rows only move forward."""
+        with self.engine.begin() as conn:
+            conn.execute(_insert(conn, camera_catalog).values(name=CATALOG, position=0, updated_at=utc_now())
+                         .on_conflict_do_nothing(index_elements=["name"]))
+            position = conn.execute(select(camera_catalog.c.position).where(camera_catalog.c.name == CATALOG)).scalar_one()
+        read = 0
+        recorder = self.app.recorder
+        while True:
+            # The head first: every event up to it is committed (writers commit in notification order).
+            head = recorder.max_notification_id() or 0
+            if head <= position:
+                return read
+            page = recorder.select_notifications(start=position + 1, limit=self.options.catalog_page, stop=head, topics=CAMERA_TOPICS)
+            reached = page[-1].id if len(page) == self.options.catalog_page else head
+            cameras = {n.originator_id for n in page}
+            states = [camera for camera in (self.app.load(camera_id, fresh=True) for camera_id in cameras) if isinstance(camera, Camera)]
+            with self.engine.begin() as conn:
+                for camera in states:
+                    self._upsert_camera(conn, camera)
+                conn.execute(update(camera_catalog).where(camera_catalog.c.name == CATALOG, camera_catalog.c.position < reached)
+                             .values(position=reached, updated_at=utc_now()))
+            if states:
+                self.log.info("cameras.catalog", cameras=sorted(c.code for c in states), position=reached)
+            read += len(page)
+            position = reached
+
+    @staticmethod
+    def _upsert_camera(conn: Connection, camera: Camera) -> None:
+        now = utc_now()
+        insert = _insert(conn, camera_leases)
+        excluded = insert.excluded
+        conn.execute(insert.values(camera_id=camera.id, code=camera.code, source=camera.source, retired=camera.retired,
+                                   config_version=camera.version, owner=None, lease_expires_at=None, status=UNOWNED, fps=0.0,
+                                   last_frame_at=None, reconnects=0, open_alerts="{}", health_at=None, updated_at=now)
+                     .on_conflict_do_update(index_elements=["camera_id"],
+                                            set_={"code": excluded.code, "source": excluded.source, "retired": excluded.retired,
+                                                  "config_version": excluded.config_version, "updated_at": excluded.updated_at},
+                                            where=camera_leases.c.config_version < excluded.config_version))
+
+
+# --- metrics --------------------------------------------------------------------------------------------
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    return repr(float(value)) if not float(value).is_integer() else str(int(value))
+
+
+def camera_metrics(engine: Engine) -> list[str]:
+    """Prometheus text lines of each camera's health as its worker last wrote it (retired cameras left out)."""
+    with engine.connect() as conn:
+        now = _db_now(conn)
+        rows = conn.execute(select(camera_leases).where(camera_leases.c.retired.is_(False)).order_by(camera_leases.c.code)).all()
+        live = conn.execute(select(func.count()).select_from(camera_workers).where(
+            and_(camera_workers.c.heartbeat_at > now - timedelta(seconds=WorkerOptions.lease_seconds)))).scalar_one()
+    families: list[tuple[str, str, str, list[tuple[str, float]]]] = [
+        ("ssz_camera_up", "gauge", "1 when the camera's worker holds its lease and frames are arriving.", []),
+        ("ssz_camera_fps", "gauge", "Frames per second the camera's worker receives.", []),
+        ("ssz_camera_last_frame_age_seconds", "gauge", "Seconds since the camera's last frame.", []),
+        ("ssz_camera_reconnects_total", "counter", "Times the camera's source was reopened after a break.", []),
+    ]
+    for row in rows:
+        expires = _utc(row.lease_expires_at)
+        held = row.owner is not None and expires is not None and expires > now
+        families[0][3].append((row.code, 1.0 if held and row.status == STREAMING else 0.0))
+        families[1][3].append((row.code, row.fps if held else 0.0))
+        last = _utc(row.last_frame_at)
+        if last is not None:
+            families[2][3].append((row.code, round(max(0.0, (now - last).total_seconds()), 3)))
+        families[3][3].append((row.code, float(row.reconnects)))
+    lines: list[str] = []
+    for name, kind, help_text, samples in families:
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+        lines += [f'{name}{{camera="{_label(code)}"}} {_number(value)}' for code, value in samples]
+    lines += ["# HELP ssz_camera_workers Camera workers with a recent heartbeat.", "# TYPE ssz_camera_workers gauge",
+              f"ssz_camera_workers {live}"]
+    return lines
