@@ -30,6 +30,7 @@ from domain.incident import Incident, IntakeKey, ReferenceBook
 from domain.patrol import PatrolUnit, PatrolVisit, RedBox
 from domain.permissions import Action, authorize
 from domain.values import (
+    MAX_SHORT_TEXT,
     SYSTEM,
     SYSTEM_USER_ID,
     Actor,
@@ -374,7 +375,7 @@ class ZoneApplication(Application[UUID]):
     ) -> CommandResult:
         # Validate cheaply before anything touches the vault or the store.
         description = clean_text(description, "description", required=True)
-        location = clean_text(location, "location", required=True, max_len=300)
+        location = clean_text(location, "location", required=True, max_len=MAX_SHORT_TEXT)
         occurred_at = self._at(occurred_at)
         sealed = self._seal(contact)
         key = clean_text(idempotency_key, "idempotency_key", required=False, max_len=200) or None
@@ -637,7 +638,7 @@ class ZoneApplication(Application[UUID]):
         """PDPA erasure: destroys the reporter's key. The log is untouched; every copy of the contact becomes unreadable."""
         actor = _Work(self).actor(by)
         authorize(actor, Action.ERASE_PERSONAL_DATA)
-        reason = clean_text(reason, "reason", required=True, max_len=300)
+        reason = clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT)
         erased = self.vault.erase(phone, reason=reason, erased_by=actor.user_id)
         log.info("pdpa.contact_erased", keys=erased, by=str(actor.user_id))
         return erased

@@ -9,7 +9,6 @@ from uuid import UUID
 
 import typer
 
-from application.errors import NotFound
 from domain.accounts import UserAccount
 from domain.errors import DomainError
 from domain.values import SYSTEM_USER_ID, Role
@@ -112,7 +111,7 @@ def history(aggregate: Annotated[str, typer.Argument(help="An incident reference
     try:
         aggregate_id = UUID(aggregate) if len(aggregate) in (32, 36) else zone.incident_id_for(aggregate)
         entries = zone.history(aggregate_id)
-    except (DomainError, ValueError, NotFound) as error:
+    except (DomainError, ValueError) as error:
         typer.secho(f"Not found: {getattr(error, 'message', error)}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
     for e in entries:
