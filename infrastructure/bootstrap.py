@@ -17,9 +17,12 @@ from infrastructure.credentials import SqlCredentials
 from infrastructure.db import make_engine
 from infrastructure.logging import configure_logging
 from infrastructure.readmodels.queries import ReadModels
+from infrastructure.readmodels.projections import all_projections
 from infrastructure.readmodels.runner import Projections
+from infrastructure.readmodels.users import UsersProjection
 from infrastructure.settings import Settings
 from infrastructure.vault import SqlContactVault
+from infrastructure.web_sessions import LogonGuard, WebSessions
 
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 
@@ -31,6 +34,8 @@ class Container:
     app: ZoneApplication
     projections: Projections
     reads: ReadModels
+    sessions: WebSessions
+    logons: LogonGuard
 
     def close(self) -> None:
         self.projections.stop()
@@ -61,5 +66,7 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
     secret = hashlib.sha256(b"ssz/reporter-subject/" + settings.secret_key.get_secret_value().encode()).digest()
     app = ZoneApplication(settings.event_store_env(), vault=SqlContactVault(engine, secret),
                           credentials=SqlCredentials(engine), clock=clock)
-    projections = Projections(app, engine, settings, page_size=settings.projection_page_size)
-    return Container(settings=settings, engine=engine, app=app, projections=projections, reads=ReadModels(engine))
+    projections = Projections(app, engine, settings, page_size=settings.projection_page_size,
+                              projections=[*all_projections(app.recorder.events_table_name), UsersProjection()])
+    return Container(settings=settings, engine=engine, app=app, projections=projections, reads=ReadModels(engine),
+                     sessions=WebSessions(engine), logons=LogonGuard(engine))

@@ -65,3 +65,29 @@ camera_catalog = Table(
     Column("position", BigInteger, nullable=False),  # notification id up to which Camera events are in camera_leases
     Column("updated_at", TS, nullable=False),
 )
+
+# The web's own tables (migration 0004). A session is a row, so logging out or disabling an account ends it
+# at once; every logon attempt (accepted or refused) is kept, both as the throttle's memory and as a record.
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("session_id", String(64), primary_key=True),  # SHA-256 of the cookie's secret part
+    Column("user_id", Uuid, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Column("ended_at", TS, nullable=True),
+    Column("ip", String(64), nullable=False),
+    Column("user_agent", String(200), nullable=False),
+    Index("ix_web_sessions_user", "user_id"),
+)
+
+login_attempts = Table(
+    "login_attempts", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False),
+    Column("ip", String(64), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("accepted", Boolean, nullable=False),
+    Column("cause", String(32), nullable=False),  # ok | bad_password | throttled | disabled
+    Index("ix_login_attempts_username_at", "username", "at"),
+    Index("ix_login_attempts_ip_at", "ip", "at"),
+)

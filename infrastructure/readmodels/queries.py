@@ -4,6 +4,7 @@ never a replay of the log."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Literal
@@ -130,3 +131,38 @@ class ReadModels:
                                 .group_by(v.box_id, v.box_code, v.local_day, v.slot)
                                 .order_by(v.box_code, v.local_day, v.slot)).mappings().all()
         return [dict(r) for r in rows]
+
+    # --- people and units, for the operations and admin pages ---------------------------------
+    def users(self, *, role: str | None = None, enabled_only: bool = False) -> list[dict[str, Any]]:
+        u = t.users.c
+        query = select(t.users).order_by(u.username)
+        if role is not None:
+            query = query.where(u.role == role)
+        if enabled_only:
+            query = query.where(u.disabled.is_(False))
+        with self.engine.connect() as conn:
+            return [_aware(dict(r)) for r in conn.execute(query).mappings().all()]
+
+    def user_names(self, ids: Iterable[UUID]) -> dict[UUID, str]:
+        ids = {i for i in ids if i is not None}
+        if not ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.users.c.id, t.users.c.display_name).where(t.users.c.id.in_(ids))).all()
+        return dict(rows)
+
+    def units(self, *, include_retired: bool = False) -> list[dict[str, Any]]:
+        """Every unit with its crew's names; on duty first."""
+        u = t.units.c
+        query = select(t.units).order_by(case((u.status == "retired", 2), (u.status == "off_duty", 1), else_=0), u.call_sign)
+        if not include_retired:
+            query = query.where(u.status != "retired")
+        with self.engine.connect() as conn:
+            units = [_aware(dict(r)) for r in conn.execute(query).mappings().all()]
+        names = self.user_names(UUID(o) for unit in units for o in json.loads(unit["officer_ids"]))
+        for unit in units:
+            unit["officers"] = [{"id": UUID(o), "name": names.get(UUID(o), o)} for o in json.loads(unit["officer_ids"])]
+        return units
+
+    def units_of_officer(self, officer_id: UUID) -> list[dict[str, Any]]:
+        return [u for u in self.units() if any(o["id"] == officer_id for o in u["officers"])]

@@ -137,3 +137,15 @@ kpi_visits = Table(
     Index("ix_kpi_visit_facts_box_day_slot", "box_id", "local_day", "slot"),
     Index("ix_kpi_visit_facts_day", "local_day"),
 )
+
+users = Table(
+    "rm_users", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("username", String(32), nullable=False, unique=True),
+    Column("display_name", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("version", Integer, nullable=False),
+)

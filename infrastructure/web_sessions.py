@@ -1,0 +1,116 @@
+"""Sign-in sessions and logon attempts, kept in the database so that every web process sees the same:
+logging out, or an administrator disabling an account, ends a session everywhere at once."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from uuid import UUID
+
+import structlog
+from sqlalchemy import Engine, func, insert, select, update
+
+from infrastructure.readmodels.tables import users
+from infrastructure.tables import login_attempts, web_sessions
+
+log = structlog.get_logger("audit")
+
+SESSION_LIFETIME = timedelta(hours=12)  # one shift
+THROTTLE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_USERNAME = 5
+MAX_FAILURES_PER_IP = 20
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    session_id: str
+    user_id: UUID
+    username: str
+    display_name: str
+    role: str
+
+
+class WebSessions:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def start(self, user_id: UUID, *, ip: str, user_agent: str) -> str:
+        """A new session; returns the cookie's secret (only its digest is stored)."""
+        token = secrets.token_urlsafe(32)
+        now = _now()
+        with self.engine.begin() as conn:
+            conn.execute(insert(web_sessions).values(session_id=_digest(token), user_id=user_id, created_at=now,
+                                                     expires_at=now + SESSION_LIFETIME, ended_at=None, ip=ip[:64],
+                                                     user_agent=user_agent[:200]))
+        return token
+
+    def resolve(self, token: str | None) -> SignedIn | None:
+        """The signed-in user of a live session whose account is enabled, or None."""
+        if not token or len(token) > 100:
+            return None
+        s, u = web_sessions.c, users.c
+        with self.engine.connect() as conn:
+            row = conn.execute(select(s.session_id, u.id, u.username, u.display_name, u.role)
+                               .join_from(web_sessions, users, u.id == s.user_id)
+                               .where(s.session_id == _digest(token), s.ended_at.is_(None), s.expires_at > _now(),
+                                      u.disabled.is_(False))).first()
+        return SignedIn(*row) if row else None
+
+    def end(self, token: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(web_sessions).where(web_sessions.c.session_id == _digest(token),
+                                                    web_sessions.c.ended_at.is_(None)).values(ended_at=_now()))
+
+    def end_all(self, user_id: UUID) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(update(web_sessions).where(web_sessions.c.user_id == user_id,
+                                                           web_sessions.c.ended_at.is_(None)).values(ended_at=_now())).rowcount
+
+
+class LogonGuard:
+    """Throttles guessing (per username and per address) and records every attempt."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def retry_after(self, username: str, ip: str) -> timedelta | None:
+        """How long this username (or address) must wait before trying again, or None."""
+        a = login_attempts.c
+        since = _now() - THROTTLE_WINDOW
+        with self.engine.connect() as conn:
+            def oldest_of_recent_failures(condition, limit: int) -> datetime | None:  # noqa: ANN001
+                failures = (select(a.at).where(condition, a.at > since, a.accepted.is_(False), a.cause == "bad_password")
+                            .order_by(a.at.desc()).limit(limit).subquery())
+                count, oldest = conn.execute(select(func.count(), func.min(failures.c.at))).one()
+                return oldest if count >= limit else None
+            oldest = (oldest_of_recent_failures(a.username == username.lower()[:64], MAX_FAILURES_PER_USERNAME)
+                      or oldest_of_recent_failures(a.ip == ip[:64], MAX_FAILURES_PER_IP))
+        if oldest is None:
+            return None
+        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=timezone.utc)
+        return max(timedelta(seconds=1), oldest + THROTTLE_WINDOW - _now())
+
+    def record(self, username: str, ip: str, *, accepted: bool, cause: str, user_id: UUID | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(login_attempts).values(username=username.lower()[:64], ip=ip[:64], at=_now(),
+                                                       accepted=accepted, cause=cause))
+        log.info("audit.logon", username=username.lower()[:64], ip=ip, accepted=accepted, cause=cause,
+                 user_id=str(user_id) if user_id else None)
+
+    def recent(self, limit: int = 100) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(login_attempts).order_by(login_attempts.c.at.desc()).limit(limit)).mappings().all()
+        return [dict(r) for r in rows]
+
+
+
