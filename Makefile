@@ -22,6 +22,7 @@ run: install
 	$(BIN)/ssz serve
 
 test: install
+	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: install
