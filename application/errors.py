@@ -1,6 +1,23 @@
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
 from uuid import UUID
 
 from domain.errors import DomainError
+
+
+class RecordKind(Enum):
+    """What a command looked for; named by NotFound and ConflictError, and labelled by the web layer."""
+
+    INCIDENT = "incident"
+    PATROL_UNIT = "patrol_unit"
+    RED_BOX = "red_box"
+    PATROL_VISIT = "patrol_visit"
+    CAMERA = "camera"
+    CAMERA_ALERT = "camera_alert"
+    USER_ACCOUNT = "user_account"
+    OFFICER = "officer"
 
 
 class NotFound(DomainError):
@@ -8,9 +25,19 @@ class NotFound(DomainError):
 
 
 class ConflictError(DomainError):
-    """Someone else changed the same thing first. `current_version` is the version now stored."""
+    """Someone else changed the same thing first. `current_version` is the version now stored.
 
-    def __init__(self, message: str, *, aggregate_id: UUID | None = None, current_version: int | None = None):
-        super().__init__(message)
+    When the command, run again on the winner's state, was refused, the refusal is the parameter
+    `cause` (``ConflictError("Someone else acted first: {cause}", cause=error)``); `cause_error` gives it,
+    so that the web layer can translate it too."""
+
+    def __init__(self, template: str, *, aggregate_id: UUID | None = None, current_version: int | None = None,
+                 **params: Any):
+        super().__init__(template, **params)
         self.aggregate_id = aggregate_id
         self.current_version = current_version
+
+    @property
+    def cause_error(self) -> DomainError | None:
+        cause = self.params.get("cause")
+        return cause if isinstance(cause, DomainError) else None

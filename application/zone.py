@@ -20,7 +20,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Transcoder
 
-from application.errors import ConflictError, NotFound
+from application.errors import ConflictError, NotFound, RecordKind
 from application.ports import Contact, ContactVault, Credentials
 from application.transcodings import register_all
 from domain.accounts import UserAccount, check_username
@@ -64,13 +64,13 @@ MAX_ATTEMPTS = 12
 # changed it, the save conflicts and the command runs again on the fresh state.
 _READ_FRESH = (UserAccount, RedBox, Camera)
 _WHAT = {
-    Incident: "incident",
-    PatrolUnit: "patrol unit",
-    RedBox: "red box",
-    PatrolVisit: "patrol visit",
-    Camera: "camera",
-    CameraAlert: "camera alert",
-    UserAccount: "user account",
+    Incident: RecordKind.INCIDENT,
+    PatrolUnit: RecordKind.PATROL_UNIT,
+    RedBox: RecordKind.RED_BOX,
+    PatrolVisit: RecordKind.PATROL_VISIT,
+    Camera: RecordKind.CAMERA,
+    CameraAlert: RecordKind.CAMERA_ALERT,
+    UserAccount: RecordKind.USER_ACCOUNT,
 }
 # Aggregates that a batch keeps between flushes: few, long-lived and touched by many commands.
 _LONG_LIVED = (UserAccount, PatrolUnit, RedBox, Camera, ReferenceBook)
@@ -81,7 +81,7 @@ MIN_PASSWORD = 10
 
 def check_password(password: str) -> None:
     if not (MIN_PASSWORD <= len(password or "") <= 200):
-        raise InvalidInput(f"A password needs at least {MIN_PASSWORD} characters.", field="password")
+        raise InvalidInput("A password needs at least {min_length} characters.", field="password", min_length=MIN_PASSWORD)
 
 
 def utcnow() -> datetime:
@@ -126,16 +126,17 @@ class _Work:
             self.aggregates[aggregate_id] = aggregate
         return aggregate if isinstance(aggregate, cls) else None
 
-    def get(self, aggregate_id: UUID, cls: type[T], what: str, expected_version: int | None = None) -> T:
+    def get(self, aggregate_id: UUID, cls: type[T], what: RecordKind, expected_version: int | None = None) -> T:
         aggregate = self.find(aggregate_id, cls)
         if aggregate is None:
-            raise NotFound(f"There is no {what} with id {aggregate_id}.")
+            raise NotFound("There is no {what} with id {aggregate_id}.", what=what, aggregate_id=aggregate_id)
         if expected_version is not None and aggregate.version != expected_version:
             label = getattr(aggregate, "reference", None) or getattr(aggregate, "call_sign", None) or what
             raise ConflictError(
-                f"{label} was changed by someone else while you were looking at it; here is how it stands now.",
+                "{label} was changed by someone else while you were looking at it; here is how it stands now.",
                 aggregate_id=aggregate_id,
                 current_version=aggregate.version,
+                label=label,
             )
         return aggregate
 
@@ -145,7 +146,7 @@ class _Work:
     def actor(self, user_id: UUID) -> Actor:
         if user_id == SYSTEM_USER_ID:
             return SYSTEM
-        return self.get(user_id, UserAccount, "user account").as_actor
+        return self.get(user_id, UserAccount, RecordKind.USER_ACCOUNT).as_actor
 
 
 @dataclass
@@ -202,7 +203,7 @@ class ZoneApplication(Application[UUID]):
                         raise
                     # The first attempt lost a race; against the winner's state the command no longer holds.
                     log.info("command.conflict", reason=error.message, attempt=attempt)
-                    raise ConflictError(f"Someone else acted first: {error.message}") from error
+                    raise ConflictError("Someone else acted first: {cause}", cause=error) from error
                 try:
                     recordings = self.save(*work.aggregates.values())
                 except IntegrityError:
@@ -275,7 +276,7 @@ class ZoneApplication(Application[UUID]):
         def fn(w: _Work) -> UUID:
             actor = w.actor(by)
             if w.find(UserAccount.id_for(username), UserAccount) is not None:
-                raise InvalidInput(f"The username '{username}' is taken.", field="username")
+                raise InvalidInput("The username '{username}' is taken.", field="username", username=username)
             user = UserAccount.create(
                 username=username, display_name=display_name, role=role, actor=actor, occurred_at=self._at(None)
             )
@@ -330,7 +331,7 @@ class ZoneApplication(Application[UUID]):
 
         def fn(w: _Work) -> UUID:
             actor = w.actor(by)
-            w.get(user_id, UserAccount, "user account").record_password_reset(
+            w.get(user_id, UserAccount, RecordKind.USER_ACCOUNT).record_password_reset(
                 reason=reason, actor=actor, occurred_at=self._at(None)
             )
             return user_id
@@ -343,9 +344,10 @@ class ZoneApplication(Application[UUID]):
         try:
             user = self.repository.get(user_id)
         except AggregateNotFoundError:
-            raise NotFound(f"There is no user account with id {user_id}.") from None
+            raise NotFound("There is no {what} with id {aggregate_id}.",
+                           what=RecordKind.USER_ACCOUNT, aggregate_id=user_id) from None
         if not isinstance(user, UserAccount):
-            raise NotFound(f"There is no user account with id {user_id}.")
+            raise NotFound("There is no {what} with id {aggregate_id}.", what=RecordKind.USER_ACCOUNT, aggregate_id=user_id)
         return user
 
     def authenticate(self, username: str, password: str) -> Actor | None:
@@ -432,7 +434,7 @@ class ZoneApplication(Application[UUID]):
     def incident_id_for(self, reference: str) -> UUID:
         incident_id = Incident.id_for(reference.strip().upper())
         if incident_id not in self.repository:
-            raise NotFound(f"There is no incident {reference}.")
+            raise NotFound("There is no incident {reference}.", reference=reference)
         return incident_id
 
     def _on(
@@ -488,14 +490,14 @@ class ZoneApplication(Application[UUID]):
         at = self._at(occurred_at)
 
         def act(incident: Incident, actor: Actor, w: _Work) -> None:
-            unit = w.get(unit_id, PatrolUnit, "patrol unit")
+            unit = w.get(unit_id, PatrolUnit, RecordKind.PATROL_UNIT)
             incident.check_dispatch(unit_id=unit.id, call_sign=unit.call_sign, actor=actor)
             previous = unit.assign(
                 incident_id=incident.id, reference=incident.reference, actor=actor, occurred_at=at, reassign=reassign
             )
             incident.dispatch(unit_id=unit.id, call_sign=unit.call_sign, actor=actor, occurred_at=at, reason=reason)
             if previous is not None:
-                left = w.get(previous, Incident, "incident")
+                left = w.get(previous, Incident, RecordKind.INCIDENT)
                 if unit.id in left.active_unit_ids:
                     left.clear_unit(unit_id=unit.id, actor=actor, occurred_at=at, reason=f"reassigned to {incident.reference}")
 
@@ -553,13 +555,13 @@ class ZoneApplication(Application[UUID]):
 
         def act(incident: Incident, actor: Actor, w: _Work) -> None:
             incident.clear_unit(unit_id=unit_id, actor=actor, occurred_at=at, reason=reason)
-            w.get(unit_id, PatrolUnit, "patrol unit").release(incident_id=incident.id, actor=actor, occurred_at=at)
+            w.get(unit_id, PatrolUnit, RecordKind.PATROL_UNIT).release(incident_id=incident.id, actor=actor, occurred_at=at)
 
         return self._on("clear_unit", incident_id, Incident, by, act, expected_version)
 
     def _release(self, w: _Work, unit_ids: list[UUID], incident_id: UUID, actor: Actor, at: datetime) -> None:
         for unit_id in unit_ids:
-            w.get(unit_id, PatrolUnit, "patrol unit").release(incident_id=incident_id, actor=actor, occurred_at=at)
+            w.get(unit_id, PatrolUnit, RecordKind.PATROL_UNIT).release(incident_id=incident_id, actor=actor, occurred_at=at)
 
     def resolve_incident(
         self,
@@ -622,7 +624,7 @@ class ZoneApplication(Application[UUID]):
         at = self._at(None)
 
         def act(incident: Incident, actor: Actor, w: _Work) -> None:
-            original = w.get(duplicate_of, Incident, "incident") if duplicate_of is not None else None
+            original = w.get(duplicate_of, Incident, RecordKind.INCIDENT) if duplicate_of is not None else None
             released = incident.cancel(cancel_reason=cancel_reason, actor=actor, occurred_at=at, note=note, duplicate_of=original)
             self._release(w, released, incident.id, actor, at)
 
@@ -649,7 +651,8 @@ class ZoneApplication(Application[UUID]):
             actor = w.actor(by)
             unit = PatrolUnit.register(call_sign=call_sign, kind=kind, actor=actor, occurred_at=self._at(None))
             if w.find(unit.id, PatrolUnit) is not None:
-                raise InvalidInput(f"A unit with call sign {unit.call_sign} exists already.", field="call_sign")
+                raise InvalidInput("A unit with call sign {call_sign} exists already.",
+                                   field="call_sign", call_sign=unit.call_sign)
             w.add(unit)
             return unit.id
 
@@ -663,9 +666,9 @@ class ZoneApplication(Application[UUID]):
         def fn(w: _Work) -> UUID:
             actor = w.actor(by)
             for officer_id in officer_ids:
-                if w.get(officer_id, UserAccount, "officer").role is not Role.OFFICER:
+                if w.get(officer_id, UserAccount, RecordKind.OFFICER).role is not Role.OFFICER:
                     raise InvalidInput("Only officers can crew a patrol unit.", field="officer_ids")
-            w.get(unit_id, PatrolUnit, "patrol unit").go_on_duty(officer_ids=officer_ids, actor=actor, occurred_at=at)
+            w.get(unit_id, PatrolUnit, RecordKind.PATROL_UNIT).go_on_duty(officer_ids=officer_ids, actor=actor, occurred_at=at)
             return unit_id
 
         return self._run("unit_on_duty", fn)
@@ -705,7 +708,7 @@ class ZoneApplication(Application[UUID]):
                 occurred_at=self._at(None),
             )
             if w.find(box.id, RedBox) is not None:
-                raise InvalidInput(f"A red box with code {box.code} exists already.", field="code")
+                raise InvalidInput("A red box with code {code} exists already.", field="code", code=box.code)
             w.add(box)
             return box.id
 
@@ -756,7 +759,7 @@ class ZoneApplication(Application[UUID]):
 
         def fn(w: _Work) -> UUID:
             actor = w.actor(by)
-            box = w.get(box_id, RedBox, "red box")
+            box = w.get(box_id, RedBox, RecordKind.RED_BOX)
             visit = PatrolVisit.log(
                 id=id or uuid.uuid4(),
                 box=box,
@@ -833,7 +836,7 @@ class ZoneApplication(Application[UUID]):
                 position=position,
             )
             if w.find(camera.id, Camera) is not None:
-                raise InvalidInput(f"A camera with code {camera.code} exists already.", field="code")
+                raise InvalidInput("A camera with code {code} exists already.", field="code", code=camera.code)
             w.add(camera)
             return camera.id
 
@@ -884,7 +887,7 @@ class ZoneApplication(Application[UUID]):
         def fn(w: _Work) -> UUID:
             alert = CameraAlert.raise_alert(
                 id=id or uuid.uuid4(),
-                camera=w.get(camera_id, Camera, "camera"),
+                camera=w.get(camera_id, Camera, RecordKind.CAMERA),
                 kind=kind,
                 score=score,
                 snapshot_digest=snapshot_digest,
@@ -907,7 +910,7 @@ class ZoneApplication(Application[UUID]):
 
     def _acknowledged(self, w: _Work, alert_id: UUID, actor: Actor, at: datetime) -> CameraAlert:
         """The alert, acknowledged first when a dispatcher decides on it straight away."""
-        alert = w.get(alert_id, CameraAlert, "camera alert")
+        alert = w.get(alert_id, CameraAlert, RecordKind.CAMERA_ALERT)
         if alert.status is AlertStatus.RAISED:
             alert.acknowledge(actor=actor, occurred_at=at)
         return alert
@@ -972,7 +975,7 @@ class ZoneApplication(Application[UUID]):
     def history(self, aggregate_id: UUID) -> list[HistoryEntry]:
         events = list(self.events.get(aggregate_id))
         if not events:
-            raise NotFound(f"Nothing with id {aggregate_id} was ever recorded.")
+            raise NotFound("Nothing with id {aggregate_id} was ever recorded.", aggregate_id=aggregate_id)
         return [self._entry(e) for e in events]
 
     def _entry(self, event: Any) -> HistoryEntry:
@@ -1000,12 +1003,13 @@ class ZoneApplication(Application[UUID]):
         if recorded_at is not None:
             known = [e.originator_version for e in self.events.get(aggregate_id) if e.timestamp <= recorded_at]
             if not known:
-                raise NotFound(f"Nothing with id {aggregate_id} had been recorded by {recorded_at.isoformat()}.")
+                raise NotFound("Nothing with id {aggregate_id} had been recorded by {recorded_at}.",
+                               aggregate_id=aggregate_id, recorded_at=recorded_at)
             version = known[-1] if version is None else min(version, known[-1])
         try:
             aggregate = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
-            raise NotFound(f"Nothing with id {aggregate_id} was ever recorded.") from None
+            raise NotFound("Nothing with id {aggregate_id} was ever recorded.", aggregate_id=aggregate_id) from None
         state = {k.lstrip("_"): self._readable(v) for k, v in aggregate.__dict__.items() if k not in ("_pending_events",)}
         state["aggregate"] = type(aggregate).__name__
         if isinstance(aggregate, Incident):

@@ -53,7 +53,7 @@ class UserAccount(ZoneAggregate):
     @property
     def as_actor(self) -> Actor:
         if self.disabled:
-            raise NotPermitted(f"The account '{self.username}' is disabled and cannot act.")
+            raise NotPermitted("The account '{username}' is disabled and cannot act.", username=self.username)
         return Actor(self.id, self.role)
 
     def change_role(self, *, role: Role, reason: str, actor: Actor, occurred_at: datetime) -> None:
@@ -61,7 +61,7 @@ class UserAccount(ZoneAggregate):
         if role is Role.SYSTEM:
             raise InvalidInput("The system role is not for people.", field="role")
         if role is self.role:
-            raise InvalidInput(f"'{self.username}' already has the role {role.value}.", field="role")
+            raise InvalidInput("'{username}' already has the role {role}.", field="role", username=self.username, role=role)
         self._role_changed(role=role, reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
 
     @event("RoleChanged")
@@ -71,7 +71,7 @@ class UserAccount(ZoneAggregate):
     def disable(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.MANAGE_USERS)
         if self.disabled:
-            raise TransitionRefused(f"The account '{self.username}' is already disabled.")
+            raise TransitionRefused("The account '{username}' is already disabled.", username=self.username)
         if actor.user_id == self.id:
             raise TransitionRefused("You cannot disable your own account.")
         self._disabled(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
@@ -83,7 +83,7 @@ class UserAccount(ZoneAggregate):
     def enable(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.MANAGE_USERS)
         if not self.disabled:
-            raise TransitionRefused(f"The account '{self.username}' is not disabled.")
+            raise TransitionRefused("The account '{username}' is not disabled.", username=self.username)
         self._enabled(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
 
     @event("Enabled")
@@ -93,7 +93,8 @@ class UserAccount(ZoneAggregate):
     def record_password_reset(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.MANAGE_USERS)
         if self.disabled:
-            raise TransitionRefused(f"The account '{self.username}' is disabled; enable it before resetting its password.")
+            raise TransitionRefused("The account '{username}' is disabled; enable it before resetting its password.",
+                                    username=self.username)
         self._password_reset(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
 
     @event("PasswordReset")

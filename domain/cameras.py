@@ -57,7 +57,7 @@ class Camera(ZoneAggregate):
 
     def _check_active(self) -> None:
         if self.retired:
-            raise TransitionRefused(f"Camera {self.code} is retired.")
+            raise TransitionRefused("Camera {code} is retired.", code=self.code)
 
     def set_zones(self, *, zones: list[Zone], actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.MANAGE_CAMERAS)
@@ -126,14 +126,14 @@ class CameraAlert(ZoneAggregate):
         self.incident_id: UUID | None = None
         self.false_alarm_reason: FalseAlarmReason | None = None
 
-    def _refuse(self, doing: str) -> TransitionRefused:
-        return TransitionRefused(f"This {self.kind.value.replace('_', ' ')} alert from camera {self.camera_code} is "
-                                 f"{self.status.value}; it cannot be {doing}.")
+    def _about(self) -> dict:
+        return {"kind": self.kind, "camera_code": self.camera_code, "status": self.status}
 
     def acknowledge(self, *, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.TRIAGE_ALERT)
         if self.status is not AlertStatus.RAISED:
-            raise self._refuse("acknowledged")
+            raise TransitionRefused("This {kind} alert from camera {camera_code} is {status}; it cannot be acknowledged.",
+                                    **self._about())
         self._acknowledged(actor=actor, occurred_at=occurred_at)
 
     @event("Acknowledged")
@@ -143,7 +143,8 @@ class CameraAlert(ZoneAggregate):
     def dismiss(self, *, reason: FalseAlarmReason, note: str, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.TRIAGE_ALERT)
         if self.status is not AlertStatus.ACKNOWLEDGED:
-            raise self._refuse("dismissed")
+            raise TransitionRefused("This {kind} alert from camera {camera_code} is {status}; it cannot be dismissed.",
+                                    **self._about())
         note = clean_text(note, "note", required=reason is FalseAlarmReason.OTHER, max_len=MAX_SHORT_TEXT)
         # The event's `reason` is the person's words, as on every event; the category is `false_alarm`.
         self._dismissed(false_alarm=reason, reason=note, actor=actor, occurred_at=occurred_at)
@@ -156,7 +157,8 @@ class CameraAlert(ZoneAggregate):
     def check_can_escalate(self, actor: Actor) -> None:
         authorize(actor, Action.TRIAGE_ALERT)
         if self.status is not AlertStatus.ACKNOWLEDGED:
-            raise self._refuse("escalated")
+            raise TransitionRefused("This {kind} alert from camera {camera_code} is {status}; it cannot be escalated.",
+                                    **self._about())
 
     def escalate(self, *, incident_id: UUID, reference: str, actor: Actor, occurred_at: datetime) -> None:
         self.check_can_escalate(actor)
@@ -170,11 +172,14 @@ class CameraAlert(ZoneAggregate):
     def close(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.CLOSE_ALERT)
         if self.status is AlertStatus.CLOSED:
-            raise TransitionRefused(f"This alert from camera {self.camera_code} is already closed.")
+            raise TransitionRefused("This alert from camera {camera_code} is already closed.", camera_code=self.camera_code)
         decided = self.status in (AlertStatus.DISMISSED, AlertStatus.ESCALATED)
         cleared_by_itself = self.kind in SELF_CLEARING_KINDS and self.status in (AlertStatus.RAISED, AlertStatus.ACKNOWLEDGED)
         if not (decided or cleared_by_itself):
-            raise self._refuse("closed before it is dismissed or escalated")
+            raise TransitionRefused(
+                "This {kind} alert from camera {camera_code} is {status}; "
+                "it cannot be closed before it is dismissed or escalated.",
+                **self._about())
         self._closed(reason=clean_text(reason, "reason", required=False, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
 
     @event("Closed")

@@ -91,10 +91,6 @@ class Incident(ZoneAggregate):
     def active_unit_ids(self) -> list[UUID]:
         return [u for u, a in self.assignments.items() if a in _ACTIVE]
 
-    def _check_open(self, doing: str) -> None:
-        if not self.is_open:
-            raise TransitionRefused(f"Incident {self.reference} is {self.status.value.replace('_', ' ')}; it cannot be {doing}.")
-
     def _call_sign(self, unit_id: UUID) -> str:
         return self.call_signs.get(unit_id, str(unit_id)[:8])
 
@@ -102,7 +98,9 @@ class Incident(ZoneAggregate):
     def triage(self, *, actor: Actor, occurred_at: datetime, reason: str,
                category: Category | None = None, priority: Priority | None = None) -> None:
         authorize(actor, Action.TRIAGE_INCIDENT)
-        self._check_open("triaged")
+        if not self.is_open:
+            raise TransitionRefused("Incident {reference} is {status}; it cannot be triaged.",
+                                    reference=self.reference, status=self.status)
         category = category if category is not None else self.category
         priority = priority if priority is not None else self.priority
         if (category, priority) == (self.category, self.priority):
@@ -118,9 +116,12 @@ class Incident(ZoneAggregate):
     # --- units --------------------------------------------------------------
     def check_dispatch(self, *, unit_id: UUID, call_sign: str, actor: Actor) -> None:
         authorize(actor, Action.DISPATCH_UNIT)
-        self._check_open("dispatched to")
+        if not self.is_open:
+            raise TransitionRefused("Incident {reference} is {status}; it cannot be dispatched to.",
+                                    reference=self.reference, status=self.status)
         if self.assignments.get(unit_id) in _ACTIVE:
-            raise TransitionRefused(f"Unit {call_sign} is already assigned to incident {self.reference}.")
+            raise TransitionRefused("Unit {call_sign} is already assigned to incident {reference}.",
+                                    call_sign=call_sign, reference=self.reference)
 
     def dispatch(self, *, unit_id: UUID, call_sign: str, actor: Actor, occurred_at: datetime, reason: str = "") -> None:
         self.check_dispatch(unit_id=unit_id, call_sign=call_sign, actor=actor)
@@ -134,9 +135,9 @@ class Incident(ZoneAggregate):
 
     def mark_en_route(self, *, unit_id: UUID, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.UPDATE_ASSIGNMENT)
-        self._check_open("updated")
+        self._check_open_for_update()
         if self.assignments.get(unit_id) is not Assignment.DISPATCHED:
-            raise TransitionRefused(self._not_dispatched(unit_id, "go en route"))
+            raise self._not_dispatched(unit_id, arriving=False)
         self._unit_en_route(unit_id=unit_id, actor=actor, occurred_at=occurred_at)
 
     @event("UnitEnRoute")
@@ -145,27 +146,36 @@ class Incident(ZoneAggregate):
 
     def mark_on_scene(self, *, unit_id: UUID, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.UPDATE_ASSIGNMENT)
-        self._check_open("updated")
+        self._check_open_for_update()
         if self.assignments.get(unit_id) not in (Assignment.DISPATCHED, Assignment.EN_ROUTE):
-            raise TransitionRefused(self._not_dispatched(unit_id, "arrive"))
+            raise self._not_dispatched(unit_id, arriving=True)
         self._unit_on_scene(unit_id=unit_id, actor=actor, occurred_at=occurred_at)
 
     @event("UnitOnScene")
     def _unit_on_scene(self, unit_id: UUID, actor: Actor, occurred_at: datetime) -> None:
         self.assignments[unit_id] = Assignment.ON_SCENE
 
-    def _not_dispatched(self, unit_id: UUID, doing: str) -> str:
+    def _check_open_for_update(self) -> None:
+        if not self.is_open:
+            raise TransitionRefused("Incident {reference} is {status}; it cannot be updated.",
+                                    reference=self.reference, status=self.status)
+
+    def _not_dispatched(self, unit_id: UUID, *, arriving: bool) -> TransitionRefused:
         state = self.assignments.get(unit_id)
+        about = {"call_sign": self._call_sign(unit_id), "reference": self.reference}
         if state is Assignment.ON_SCENE:
-            return f"Unit {self._call_sign(unit_id)} is already on scene at {self.reference}."
-        if state is Assignment.EN_ROUTE and doing == "go en route":
-            return f"Unit {self._call_sign(unit_id)} is already en route to {self.reference}."
-        return f"Unit {self._call_sign(unit_id)} has not been dispatched to {self.reference}, so it cannot {doing}."
+            return TransitionRefused("Unit {call_sign} is already on scene at {reference}.", **about)
+        if state is Assignment.EN_ROUTE and not arriving:
+            return TransitionRefused("Unit {call_sign} is already en route to {reference}.", **about)
+        if arriving:
+            return TransitionRefused("Unit {call_sign} has not been dispatched to {reference}, so it cannot arrive.", **about)
+        return TransitionRefused("Unit {call_sign} has not been dispatched to {reference}, so it cannot go en route.", **about)
 
     def clear_unit(self, *, unit_id: UUID, actor: Actor, occurred_at: datetime, reason: str = "") -> None:
         authorize(actor, Action.UPDATE_ASSIGNMENT)
         if self.assignments.get(unit_id) not in _ACTIVE:
-            raise TransitionRefused(f"Unit {self._call_sign(unit_id)} is not assigned to {self.reference}.")
+            raise TransitionRefused("Unit {call_sign} is not assigned to {reference}.",
+                                    call_sign=self._call_sign(unit_id), reference=self.reference)
         self._unit_cleared(unit_id=unit_id, reason=clean_text(reason, "reason", required=False, max_len=MAX_SHORT_TEXT),
                            actor=actor, occurred_at=occurred_at)
 
@@ -178,8 +188,10 @@ class Incident(ZoneAggregate):
         """Resolves and clears every unit still on the incident; returns those units."""
         authorize(actor, Action.RESOLVE_INCIDENT)
         if self.phase is IncidentStatus.RESOLVED:
-            raise TransitionRefused(f"Incident {self.reference} is already resolved.")
-        self._check_open("resolved")
+            raise TransitionRefused("Incident {reference} is already resolved.", reference=self.reference)
+        if not self.is_open:
+            raise TransitionRefused("Incident {reference} is {status}; it cannot be resolved.",
+                                    reference=self.reference, status=self.status)
         released = self.active_unit_ids
         self._resolved(outcome=outcome, summary=clean_text(summary, "summary", required=False), actor=actor, occurred_at=occurred_at)
         return released
@@ -197,11 +209,12 @@ class Incident(ZoneAggregate):
     def close(self, *, actor: Actor, occurred_at: datetime, reason: str = "") -> None:
         authorize(actor, Action.CLOSE_INCIDENT)
         if self.phase is IncidentStatus.CLOSED:
-            raise TransitionRefused(f"Incident {self.reference} is already closed.")
+            raise TransitionRefused("Incident {reference} is already closed.", reference=self.reference)
         if self.phase is IncidentStatus.CANCELLED:
-            raise TransitionRefused(f"Incident {self.reference} is cancelled; it cannot be closed.")
+            raise TransitionRefused("Incident {reference} is cancelled; it cannot be closed.", reference=self.reference)
         if self.phase is not IncidentStatus.RESOLVED:
-            raise TransitionRefused(f"Incident {self.reference} must be resolved with an outcome before it can be closed.")
+            raise TransitionRefused("Incident {reference} must be resolved with an outcome before it can be closed.",
+                                    reference=self.reference)
         self._closed(reason=clean_text(reason, "reason", required=False, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
 
     @event("Closed")
@@ -211,7 +224,8 @@ class Incident(ZoneAggregate):
     def reopen(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.REOPEN_INCIDENT)
         if self.phase not in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED):
-            raise TransitionRefused(f"Only a resolved or closed incident can be reopened; {self.reference} is {self.status.value.replace('_', ' ')}.")
+            raise TransitionRefused("Only a resolved or closed incident can be reopened; {reference} is {status}.",
+                                    reference=self.reference, status=self.status)
         self._reopened(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
 
     @event("Reopened")
@@ -224,14 +238,17 @@ class Incident(ZoneAggregate):
                duplicate_of: Incident | None = None) -> list[UUID]:
         """Cancels and clears every unit still on the incident; returns those units."""
         authorize(actor, Action.CANCEL_INCIDENT)
-        self._check_open("cancelled")
+        if not self.is_open:
+            raise TransitionRefused("Incident {reference} is {status}; it cannot be cancelled.",
+                                    reference=self.reference, status=self.status)
         if cancel_reason is CancelReason.DUPLICATE:
             if duplicate_of is None:
                 raise InvalidInput("Say which incident this one duplicates.", field="duplicate_of")
             if duplicate_of.id == self.id:
                 raise InvalidInput("An incident cannot be a duplicate of itself.", field="duplicate_of")
             if duplicate_of.phase is IncidentStatus.CANCELLED:
-                raise InvalidInput(f"Incident {duplicate_of.reference} is itself cancelled; link to the incident that stands.", field="duplicate_of")
+                raise InvalidInput("Incident {reference} is itself cancelled; link to the incident that stands.",
+                                   field="duplicate_of", reference=duplicate_of.reference)
         elif duplicate_of is not None:
             raise InvalidInput("Only a duplicate names another incident.", field="duplicate_of")
         released = self.active_unit_ids

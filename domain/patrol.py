@@ -49,7 +49,7 @@ class PatrolUnit(ZoneAggregate):
     def go_on_duty(self, *, officer_ids: list[UUID], actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.CHANGE_DUTY)
         if self.status is not UnitStatus.OFF_DUTY:
-            raise TransitionRefused(f"Unit {self.call_sign} is {self.status.value.replace('_', ' ')}, not off duty.")
+            raise TransitionRefused("Unit {call_sign} is {status}, not off duty.", call_sign=self.call_sign, status=self.status)
         if not officer_ids:
             raise InvalidInput("A unit goes on duty with at least one officer.", field="officer_ids")
         self._went_on_duty(officer_ids=list(dict.fromkeys(officer_ids)), actor=actor, occurred_at=occurred_at)
@@ -63,15 +63,18 @@ class PatrolUnit(ZoneAggregate):
         """Assigns the unit; returns the incident it was taken from when reassigned."""
         authorize(actor, Action.DISPATCH_UNIT)
         if self.status is UnitStatus.ASSIGNED and self.incident_id == incident_id:
-            raise TransitionRefused(f"Unit {self.call_sign} is already assigned to {reference}.")
+            raise TransitionRefused("Unit {call_sign} is already assigned to {reference}.",
+                                    call_sign=self.call_sign, reference=reference)
         if self.status is UnitStatus.ASSIGNED and reassign:
             previous = self.incident_id
             self._reassigned(from_incident_id=previous, incident_id=incident_id, reference=reference, actor=actor, occurred_at=occurred_at)
             return previous
         if self.status is UnitStatus.ASSIGNED:
-            raise UnitUnavailable(f"Unit {self.call_sign} is busy on another incident; reassign it explicitly to take it off that one.")
+            raise UnitUnavailable("Unit {call_sign} is busy on another incident; reassign it explicitly to take it off that one.",
+                                  call_sign=self.call_sign)
         if self.status is not UnitStatus.AVAILABLE:
-            raise UnitUnavailable(f"Unit {self.call_sign} is {self.status.value.replace('_', ' ')} and cannot be dispatched.")
+            raise UnitUnavailable("Unit {call_sign} is {status} and cannot be dispatched.",
+                                  call_sign=self.call_sign, status=self.status)
         self._assigned(incident_id=incident_id, reference=reference, actor=actor, occurred_at=occurred_at)
         return None
 
@@ -100,9 +103,10 @@ class PatrolUnit(ZoneAggregate):
     def go_off_duty(self, *, actor: Actor, occurred_at: datetime, reason: str = "") -> None:
         authorize(actor, Action.CHANGE_DUTY)
         if self.status is UnitStatus.ASSIGNED:
-            raise TransitionRefused(f"Unit {self.call_sign} is still assigned to an incident; clear it first.")
+            raise TransitionRefused("Unit {call_sign} is still assigned to an incident; clear it first.",
+                                    call_sign=self.call_sign)
         if self.status is not UnitStatus.AVAILABLE:
-            raise TransitionRefused(f"Unit {self.call_sign} is {self.status.value.replace('_', ' ')}, not on duty.")
+            raise TransitionRefused("Unit {call_sign} is {status}, not on duty.", call_sign=self.call_sign, status=self.status)
         self._went_off_duty(reason=clean_text(reason, "reason", required=False, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
 
     @event("WentOffDuty")
@@ -113,9 +117,9 @@ class PatrolUnit(ZoneAggregate):
     def retire(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.MANAGE_UNITS)
         if self.status is UnitStatus.RETIRED:
-            raise TransitionRefused(f"Unit {self.call_sign} is already retired.")
+            raise TransitionRefused("Unit {call_sign} is already retired.", call_sign=self.call_sign)
         if self.status is not UnitStatus.OFF_DUTY:
-            raise TransitionRefused(f"Unit {self.call_sign} must be off duty before it is retired.")
+            raise TransitionRefused("Unit {call_sign} must be off duty before it is retired.", call_sign=self.call_sign)
         self._retired(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
 
     @event("Retired")
@@ -154,7 +158,7 @@ class RedBox(ZoneAggregate):
 
     def _check_active(self) -> None:
         if self.retired:
-            raise TransitionRefused(f"Red box {self.code} is retired.")
+            raise TransitionRefused("Red box {code} is retired.", code=self.code)
 
     def rotate_token(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.MANAGE_RED_BOXES)
@@ -170,7 +174,7 @@ class RedBox(ZoneAggregate):
         authorize(actor, Action.MANAGE_RED_BOXES)
         self._check_active()
         if position == self.position:
-            raise InvalidInput(f"Red box {self.code} is already at that position.", field="position")
+            raise InvalidInput("Red box {code} is already at that position.", field="position", code=self.code)
         self._moved(position=position, reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
 
     @event("Moved")
@@ -189,7 +193,8 @@ class RedBox(ZoneAggregate):
     def check_token(self, token_version: int) -> None:
         self._check_active()
         if token_version != self.token_version:
-            raise TokenRefused(f"This QR code of red box {self.code} is out of date; scan the code now posted on the box.")
+            raise TokenRefused("This QR code of red box {code} is out of date; scan the code now posted on the box.",
+                               code=self.code)
 
 
 # A check-in further than this from its box, or reached faster than a patrol can move, is flagged.
@@ -252,7 +257,7 @@ class PatrolVisit(ZoneAggregate):
 
     def _check_not_voided(self) -> None:
         if self.status is VisitStatus.VOIDED:
-            raise TransitionRefused(f"This visit to red box {self.box_code} was voided.")
+            raise TransitionRefused("This visit to red box {code} was voided.", code=self.box_code)
 
     def flag(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.FLAG_VISIT)
@@ -267,7 +272,7 @@ class PatrolVisit(ZoneAggregate):
     def void(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.VOID_VISIT)
         if self.status is VisitStatus.VOIDED:
-            raise TransitionRefused(f"This visit to red box {self.box_code} is already voided.")
+            raise TransitionRefused("This visit to red box {code} is already voided.", code=self.box_code)
         self._voided(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
 
     @event("Voided")

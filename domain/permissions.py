@@ -66,5 +66,6 @@ def may(actor: Actor, action: Action) -> bool:
 
 def authorize(actor: Actor, action: Action) -> None:
     if not may(actor, action):
-        article = "An" if actor.role.value[0] in "aeiou" else "A"
-        raise NotPermitted(f"{article} {actor.role.value} may not {action.value}.")
+        if actor.role.value[0] in "aeiou":
+            raise NotPermitted("An {role} may not {action}.", role=actor.role, action=action)
+        raise NotPermitted("A {role} may not {action}.", role=actor.role, action=action)

@@ -234,9 +234,9 @@ class Zone:
         if not self.name.strip():
             raise InvalidInput("A zone needs a name.", field="zones")
         if len(self.points) < 3:
-            raise InvalidInput(f"Zone '{self.name}' needs at least three corners.", field="zones")
+            raise InvalidInput("Zone '{zone}' needs at least three corners.", field="zones", zone=self.name)
         if any(not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0) for x, y in self.points):
-            raise InvalidInput(f"Zone '{self.name}' has a corner outside the picture.", field="zones")
+            raise InvalidInput("Zone '{zone}' has a corner outside the picture.", field="zones", zone=self.name)
 
 
 @dataclass(frozen=True)
@@ -277,11 +277,10 @@ def be_year(instant: datetime) -> int:
 def clean_text(value: str | None, field: str, *, required: bool, max_len: int = MAX_TEXT) -> str:
     text = (value or "").strip()
     if required and not text:
-        raise InvalidInput(f"The {field.replace('_', ' ')} must not be empty.", field=field)
+        raise InvalidInput("The {field} must not be empty.", field=field)
     if len(text) > max_len:
-        raise InvalidInput(
-            f"The {field.replace('_', ' ')} is too long ({len(text)} characters; at most {max_len}).", field=field
-        )
+        raise InvalidInput("The {field} is too long ({length} characters; at most {max_len}).",
+                           field=field, length=len(text), max_len=max_len)
     return text
 
 
@@ -302,4 +301,5 @@ def parse_enum(enum_cls: type[Enum], value: object, field: str):
         return enum_cls(value)
     except ValueError:
         allowed = ", ".join(m.value for m in enum_cls)
-        raise InvalidInput(f"Unknown {field.replace('_', ' ')} '{value}'; expected one of: {allowed}.", field=field) from None
+        raise InvalidInput("Unknown {field} '{value}'; expected one of: {allowed}.", field=field, value=value,
+                           allowed=allowed) from None
