@@ -645,6 +645,17 @@ class ZoneApplication(Application[UUID]):
         log.info("pdpa.contact_erased", keys=erased, by=str(actor.user_id))
         return erased
 
+    def reporter_contact(self, incident_id: UUID, *, by: UUID) -> dict[str, Any] | None:
+        """The reporter's name and phone for the people who call back (`{"erased": True}` after a PDPA
+        erasure); None when the report left none. Every reading is logged."""
+        actor = _Work(self).actor(by)
+        authorize(actor, Action.READ_REPORTER_CONTACT)
+        incident = _Work(self).get(incident_id, Incident, RecordKind.INCIDENT)
+        if incident.contact is None:
+            return None
+        log.info("pdpa.contact_read", incident=incident.reference, by=str(actor.user_id), role=actor.role.value)
+        return self._readable(incident.contact)
+
     # --- patrol units --------------------------------------------------------
     def register_unit(self, *, call_sign: str, kind: UnitKind, by: UUID) -> CommandResult:
         def fn(w: _Work) -> UUID:

@@ -28,15 +28,16 @@ class Action(Enum):
     CLOSE_ALERT = "close a camera alert"
     MANAGE_USERS = "manage user accounts"
     ERASE_PERSONAL_DATA = "erase a reporter's personal data"
+    READ_REPORTER_CONTACT = "read a reporter's name and phone"
 
 
 _DISPATCHER = {
     Action.REPORT_INCIDENT, Action.TRIAGE_INCIDENT, Action.DISPATCH_UNIT, Action.UPDATE_ASSIGNMENT,
-    Action.RESOLVE_INCIDENT, Action.CANCEL_INCIDENT, Action.ADD_NOTE, Action.CHANGE_DUTY,
+    Action.RESOLVE_INCIDENT, Action.CANCEL_INCIDENT, Action.ADD_NOTE, Action.CHANGE_DUTY, Action.READ_REPORTER_CONTACT,
     Action.TRIAGE_ALERT, Action.CLOSE_ALERT,
 }
 _OFFICER = {
-    Action.REPORT_INCIDENT, Action.UPDATE_ASSIGNMENT, Action.RESOLVE_INCIDENT, Action.ADD_NOTE,
+    Action.REPORT_INCIDENT, Action.UPDATE_ASSIGNMENT, Action.RESOLVE_INCIDENT, Action.ADD_NOTE, Action.READ_REPORTER_CONTACT,
     Action.CHANGE_DUTY, Action.LOG_VISIT,
 }
 _SUPERVISOR = _DISPATCHER | _OFFICER | {

@@ -4,6 +4,7 @@ store's transcodings, not JSON's str handling, decide how they round-trip."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import Enum
@@ -281,7 +282,12 @@ def clean_text(value: str | None, field: str, *, required: bool, max_len: int = 
     if len(text) > max_len:
         raise InvalidInput("The {field} is too long ({length} characters; at most {max_len}).",
                            field=field, length=len(text), max_len=max_len)
+    if _CONTROL.search(text):
+        raise InvalidInput("The {field} contains invisible control characters.", field=field)
     return text
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and line breaks are text; the rest is not
 
 
 CLOCK_SKEW = timedelta(minutes=2)

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from domain.errors import DomainError, NotPermitted
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.vision.worker import camera_metrics
+from web import i18n
+from web.access import PUBLIC, CsrfRefused, Forbidden, SignInRequired, sign_in_url
+from web.live import BoardFeed
+from web.middleware import WebMiddleware
+from web.pages import is_htmx, message_of, render
+from web.routes import accounts, auth, board, incidents, units
 
 log = structlog.get_logger()
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def create_app(container: Container | None = None, *, run_projections: bool = False) -> FastAPI:
@@ -27,27 +38,33 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
         app.state.container = container or await run_in_threadpool(bootstrap)
         if run_projections:
             app.state.container.projections.start()
+        if getattr(app.state, "feed", None) is None:
+            app.state.feed = BoardFeed(app.state.container)
         yield
+        app.state.feed.stop()
         app.state.container.projections.stop()
         if owned:
             app.state.container.close()
 
     app = FastAPI(title="Smart Safety Zone 4.0 — CCOC", version="0.1.0", lifespan=lifespan)
+    if container is not None:
+        app.state.container = container  # usable before the lifespan ran (tests without it)
+        app.state.feed = BoardFeed(container)
+    app.add_middleware(WebMiddleware)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (auth, board, incidents, units, accounts):
+        app.include_router(module.router)
+    _operations_routes(app)
+    _error_pages(app)
+    return app
 
-    @app.middleware("http")
-    async def request_id(request: Request, call_next):  # noqa: ANN001, ANN202
-        rid = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex[:16]
-        with structlog.contextvars.bound_contextvars(request_id=rid, method=request.method, path=request.url.path):
-            response: Response = await call_next(request)
-            response.headers["x-request-id"] = rid
-            log.info("http.request", status=response.status_code)
-            return response
 
-    @app.get("/healthz")
+def _operations_routes(app: FastAPI) -> None:
+    @app.get("/healthz", dependencies=[Depends(PUBLIC)])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", dependencies=[Depends(PUBLIC)])
     def readyz(request: Request) -> JSONResponse:
         projections = request.app.state.container.projections
         try:
@@ -59,7 +76,7 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
         return JSONResponse({"status": "ok", "event_store": "reachable", "log_head": head,
                              "projection_lag": {name: head - position for name, position in positions.items()}})
 
-    @app.get("/metrics", response_class=PlainTextResponse)
+    @app.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(PUBLIC)])
     def metrics(request: Request) -> str:
         projections = request.app.state.container.projections
         head, positions = projections.head(), projections.positions()
@@ -74,4 +91,53 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
         lines += camera_metrics(request.app.state.container.engine)
         return "\n".join(lines) + "\n"
 
-    return app
+
+def _error_pages(app: FastAPI) -> None:
+    def page(request: Request, status: int, title: str, message: str) -> Response:
+        if request.url.path.startswith(("/healthz", "/readyz", "/metrics")):
+            return JSONResponse({"detail": message}, status_code=status)
+        return render(request, "error.html", status_code=status, title=title, message=message)
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in(request: Request, _: Exception) -> Response:
+        if is_htmx(request) or request.method != "GET" or "text/event-stream" in request.headers.get("accept", ""):
+            response = Response(status_code=401)
+            response.headers["hx-redirect"] = "/login"
+            return response
+        return RedirectResponse(sign_in_url(request), status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, _: Exception) -> Response:
+        return page(request, 403, i18n.gettext("Not allowed"), i18n.gettext("Your role does not give access to this page."))
+
+    @app.exception_handler(NotPermitted)
+    async def not_permitted(request: Request, error: NotPermitted) -> Response:
+        return page(request, 403, i18n.gettext("Not allowed"), message_of(error))
+
+    @app.exception_handler(CsrfRefused)
+    async def csrf(request: Request, _: Exception) -> Response:
+        return page(request, 403, i18n.gettext("Form expired"),
+                    i18n.gettext("This form is no longer valid. Reload the page and try again; nothing was changed."))
+
+    @app.exception_handler(DomainError)
+    async def refused(request: Request, error: DomainError) -> Response:
+        return page(request, 422, i18n.gettext("Not done"), message_of(error))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, _: RequestValidationError) -> Response:
+        return page(request, 422, i18n.gettext("Not done"), i18n.gettext("The request was not understood; nothing was changed."))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 404:
+            return page(request, 404, i18n.gettext("Not found"), str(error.detail) if error.detail != "Not Found"
+                        else i18n.gettext("There is no such page."))
+        if error.status_code == 405:
+            return page(request, 405, i18n.gettext("Not done"), i18n.gettext("This page cannot be used that way."))
+        return page(request, error.status_code, i18n.gettext("Not done"), str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, error: Exception) -> Response:
+        log.exception("http.unhandled_error", error=repr(error))
+        return page(request, 500, i18n.gettext("Something went wrong"),
+                    i18n.gettext("The system could not finish this. Nothing half-done was saved; please try again."))

@@ -182,6 +182,7 @@ _LABELS: dict[Enum, str] = {
     Action.CLOSE_ALERT: N_("Close a camera alert", "Action"),
     Action.MANAGE_USERS: N_("Manage user accounts", "Action"),
     Action.ERASE_PERSONAL_DATA: N_("Erase a reporter's personal data", "Action"),
+    Action.READ_REPORTER_CONTACT: N_("Read a reporter's name and phone", "Action"),
 
     RecordKind.INCIDENT: N_("Incident", "RecordKind"),
     RecordKind.PATROL_UNIT: N_("Patrol unit", "RecordKind"),

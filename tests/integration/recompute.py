@@ -37,6 +37,7 @@ KEYS = {
     "rm_timeline": ("originator_id", "version"),
     "kpi_incident_facts": ("incident_id",),
     "kpi_visit_facts": ("visit_id",),
+    "rm_users": ("id",),
 }
 
 
@@ -358,4 +359,23 @@ def expected_tables(log: Iterable[tuple[int, Any]]) -> dict[str, dict[tuple, dic
         "rm_timeline": timeline,
         "kpi_incident_facts": {(k,): v for k, v in facts.items()},
         "kpi_visit_facts": {(k,): v for k, v in visits.items()},
+        "rm_users": expected_users(log),
     }
+
+
+def expected_users(log: Iterable[tuple[int, Any]]) -> dict[tuple, dict[str, Any]]:
+    users: dict[UUID, dict[str, Any]] = {}
+    for _, e in log:
+        if not type(e).__qualname__.startswith("UserAccount."):
+            continue
+        kind = type(e).__qualname__.split(".")[1]
+        if kind == "Created":
+            users[e.originator_id] = {"id": e.originator_id, "username": e.username, "display_name": e.display_name,
+                                      "role": e.role.value, "disabled": False, "created_at": e.timestamp}
+        row = users[e.originator_id]
+        row.update(updated_at=e.timestamp, version=e.originator_version)
+        if kind == "RoleChanged":
+            row["role"] = e.role.value
+        elif kind in ("Disabled", "Enabled"):
+            row["disabled"] = kind == "Disabled"
+    return {(k,): v for k, v in users.items()}

@@ -1,0 +1,147 @@
+"""The authorization matrix, generated from the app's own route table: every route must declare who may use
+it, and every role gets exactly that — for every route, for every role, and for a stranger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from uuid import UUID
+
+import pytest
+from fastapi.routing import APIRoute
+
+from domain.incident import Incident
+from domain.values import SYSTEM_USER_ID, Role
+from infrastructure.bootstrap import Container, bootstrap
+from infrastructure.settings import Settings
+from tests.integration.conftest import build_world
+from tests.integration.web_support import browser, head, signed_in
+from web.access import Guard
+from web.app import create_app
+
+PEOPLE = [r for r in Role if r is not Role.SYSTEM]
+STREAMS = {"/board/stream"}  # endless responses: their rule is checked, and they are opened in the browser tests
+
+
+def guard_of(route: APIRoute) -> Guard | None:
+    def walk(dependant) -> Iterator[object]:  # noqa: ANN001
+        for dependency in dependant.dependencies:
+            yield dependency.call
+            yield from walk(dependency)
+    return next((call for call in walk(route.dependant) if isinstance(call, Guard)), None)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
+    container = bootstrap(Settings(environment="test", data_dir=tmp_path_factory.mktemp("access")))
+    world = build_world(container.app)
+    people = {Role.ADMIN: world.admin, Role.DISPATCHER: world.dispatcher, Role.OFFICER: world.officer,
+              Role.SUPERVISOR: world.supervisor}
+    for role in (Role.AUDITOR, Role.PARTNER):
+        people[role] = container.app.create_user(username=role.value, display_name=role.value, role=role,
+                                                 password="a-long-enough-password", by=SYSTEM_USER_ID).id
+    incident = world.report()
+    container.projections.catch_up()
+    app = create_app(container)
+    reference = container.reads.incident(incident)["reference"]
+    samples = {"reference": reference, "unit_id": str(world.units[0]), "user_id": str(world.officer)}
+    yield app, container, people, samples
+    container.close()
+
+
+def routes(app) -> list[APIRoute]:  # noqa: ANN001
+    """Every API route, including those of included routers (mounted without a prefix here)."""
+    def flatten(items) -> Iterator[APIRoute]:  # noqa: ANN001
+        for item in items:
+            if isinstance(item, APIRoute):
+                yield item
+            elif hasattr(item, "original_router"):  # FastAPI keeps an included router as one entry
+                yield from flatten(item.original_router.routes)
+    return list(flatten(app.routes))
+
+
+def test_every_route_declares_who_may_use_it(site: tuple) -> None:
+    app = site[0]
+    missing = [f"{sorted(r.methods)} {r.path}" for r in routes(app) if guard_of(r) is None]
+    assert not missing, "routes without an access rule (add a Guard dependency): " + ", ".join(missing)
+
+
+def test_the_matrix_covers_the_pages_people_use(site: tuple) -> None:
+    paths = {r.path for r in routes(site[0])}
+    assert {"/board", "/incidents", "/incidents/{reference}", "/units", "/admin/users", "/login"} <= paths
+
+
+def _cases(app) -> list[tuple[str, str, APIRoute]]:  # noqa: ANN001
+    return [(method, route.path, route) for route in routes(app) for method in sorted(route.methods - {"HEAD"})]
+
+
+def test_each_role_gets_exactly_what_its_rule_allows_on_every_route(site: tuple) -> None:
+    app, container, people, samples = site
+    problems = []
+    for method, path, route in _cases(app):
+        rule = guard_of(route).roles
+        url = path.format(**samples)
+        for role in [None, *PEOPLE]:
+            if path in STREAMS and (rule is None or (role is not None and role in rule)):
+                continue
+            before = head(container)
+            who = browser(app) if role is None else signed_in(app, container, people[role])
+            response = who.get(url) if method == "GET" else who.post(url, {})
+            allowed = rule is None or (role is not None and role in rule)
+            name = role.value if role else "stranger"
+            if allowed and rule is not None and response.status_code in (401, 403):  # (a public sign-in may say 401)
+                problems.append(f"{name} refused {method} {path}: {response.status_code}")
+            if allowed and response.status_code >= 500:
+                problems.append(f"{name} broke {method} {path}: {response.status_code}")
+            if not allowed:
+                expected = {401, 303} if role is None else {403}
+                if response.status_code not in expected:
+                    problems.append(f"{name} was not refused {method} {path}: {response.status_code}")
+                elif role is None and response.status_code == 303:
+                    assert response.headers["location"].startswith("/login?next=")
+                if head(container) != before:
+                    problems.append(f"{name} changed the log through {method} {path} although refused")
+    assert not problems, "\n".join(problems)
+
+
+def test_partners_and_auditors_never_see_a_reporters_contact(site: tuple) -> None:
+    app, container, people, samples = site
+    incident_id = Incident.id_for(samples["reference"])
+    assert container.reads.incident(incident_id) is not None
+    for role in (Role.PARTNER, Role.AUDITOR):
+        page = signed_in(app, container, people[role]).get(f"/incidents/{samples['reference']}")
+        assert "tel:" not in page.text
+
+
+def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(site: tuple) -> None:
+    app, container, people, samples = site
+    dispatcher = signed_in(app, container, people[Role.DISPATCHER])
+    before = head(container)
+    refused = dispatcher.post(f"/incidents/{samples['reference']}/notes", {"text": "forged"}, token=False)
+    assert refused.status_code == 403
+    forged = dispatcher.post(f"/incidents/{samples['reference']}/notes", {"text": "forged", "csrf_token": "0" * 40}, token=False)
+    assert forged.status_code == 403
+    other = browser(app)  # a token that belongs to another browser's cookie
+    stolen = dispatcher.post(f"/incidents/{samples['reference']}/notes", {"text": "forged", "csrf_token": other.csrf()}, token=False)
+    assert stolen.status_code == 403
+    assert head(container) == before
+
+
+def test_every_response_carries_the_security_headers(site: tuple) -> None:
+    app = site[0]
+    response = browser(app).get("/login")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert "unsafe-inline" not in response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "strict-transport-security" not in response.headers  # only behind TLS
+    behind_tls = browser(app).get("/login", headers={"x-forwarded-proto": "https"})
+    assert behind_tls.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_user_ids_in_urls_that_are_not_uuids_are_a_clear_4xx(site: tuple) -> None:
+    app, container, people, _ = site
+    admin = signed_in(app, container, people[Role.ADMIN])
+    before = head(container)
+    assert admin.post("/admin/users/not-a-uuid/disable", {"reason": "x"}).status_code == 422
+    assert admin.post(f"/admin/users/{UUID(int=7)}/disable", {"reason": "x"}).status_code in (404, 422)
+    assert head(container) == before

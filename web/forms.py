@@ -1,0 +1,116 @@
+"""Reading submitted forms: every value arrives as text (or garbage); each getter turns it into the type a
+command takes, or records a message in the user's language for that field. Nothing is sent to the
+application while a form has errors."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+from typing import TypeVar
+from uuid import UUID
+
+from starlette.datastructures import FormData
+
+from domain.errors import DomainError
+from domain.values import BANGKOK
+from web import i18n
+
+E = TypeVar("E", bound=Enum)
+MAX_FIELD = 10_000  # longer than any field the domain accepts; the domain's own limits give the exact message
+
+
+class Form:
+    def __init__(self, data: FormData):
+        self.data = data
+        self.errors: dict[str, str] = {}
+
+    def raw(self, name: str) -> str:
+        value = self.data.get(name)
+        return value if isinstance(value, str) else ""
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, message)
+
+    def refuse(self, error: DomainError) -> None:
+        self.errors.setdefault(error.field or "_", i18n.current().error(error))
+
+    def text(self, name: str, *, required: bool = False) -> str:
+        value = self.raw(name).strip()
+        if len(value) > MAX_FIELD:
+            self.fail(name, i18n.gettext("This is far too long."))
+        elif required and not value:
+            self.fail(name, i18n.gettext("Please fill this in."))
+        return value
+
+    def choice(self, name: str, enum: type[E], *, required: bool = True) -> E | None:
+        value = self.raw(name).strip()
+        if not value and not required:
+            return None
+        try:
+            return enum(value)
+        except ValueError:
+            self.fail(name, i18n.gettext("Please choose one of the options.") if value else i18n.gettext("Please choose one."))
+            return None
+
+    def uuid(self, name: str, *, required: bool = True) -> UUID | None:
+        value = self.raw(name).strip()
+        if not value and not required:
+            return None
+        try:
+            return UUID(value)
+        except ValueError:
+            self.fail(name, i18n.gettext("Please choose one of the options.") if value else i18n.gettext("Please choose one."))
+            return None
+
+    def uuids(self, name: str) -> list[UUID]:
+        found = []
+        for value in self.data.getlist(name):
+            try:
+                found.append(UUID(str(value)))
+            except ValueError:
+                self.fail(name, i18n.gettext("Please choose one of the options."))
+        return found
+
+    def integer(self, name: str, *, required: bool = True) -> int | None:
+        value = self.raw(name).strip()
+        if not value and not required:
+            return None
+        if not value.isdigit() or len(value) > 12:
+            self.fail(name, i18n.gettext("Please give a whole number."))
+            return None
+        return int(value)
+
+    def number(self, name: str) -> float | None:
+        value = self.raw(name).strip()
+        if not value:
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            self.fail(name, i18n.gettext("Please give a number."))
+            return None
+        if number != number or number in (float("inf"), float("-inf")):
+            self.fail(name, i18n.gettext("Please give a number."))
+            return None
+        return number
+
+    def instant(self, name: str) -> datetime | None:
+        """A `datetime-local` value, meant in Asia/Bangkok; empty means now."""
+        value = self.raw(name).strip()
+        if not value:
+            return None
+        try:
+            local = datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(name, i18n.gettext("Please give a date and time."))
+            return None
+        if local.tzinfo is None:
+            local = local.replace(tzinfo=BANGKOK)
+        return local.astimezone(timezone.utc)
+
+    def flag(self, name: str) -> bool:
+        return self.raw(name) in ("on", "true", "1", "yes")
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors

@@ -1,0 +1,113 @@
+"""The live board: panels rendered from the read models, cached per read-model position, and a feed that
+tells open boards (server-sent events) when the projections have moved."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from datetime import datetime, timezone
+from typing import Any
+
+import structlog
+from fastapi.concurrency import run_in_threadpool
+
+from domain.values import Role
+from infrastructure.bootstrap import Container
+from web import i18n
+from web.pages import ENV
+
+log = structlog.get_logger()
+
+PANELS = ("pending", "active", "units", "alerts", "closed")
+CSRF_PLACEHOLDER = "\x00csrf\x00"
+AGE_BUCKET_SECONDS = 15  # the server-rendered ages and tints are at most this old; the page ticks them itself
+ACTING_ROLES = {Role.DISPATCHER.value, Role.SUPERVISOR.value}
+
+
+class BoardPanels:
+    """Rendered panels, shared by every viewer with the same language and role group: rendering happens once
+    per change of the read models (or per age bucket), not once per request."""
+
+    def __init__(self, container: Container, size: int = 64):
+        self.container = container
+        self.cache: OrderedDict[tuple, dict[str, str]] = OrderedDict()
+        self.size = size
+
+    def key(self, role: str, positions: tuple[int, ...]) -> tuple:
+        return positions, i18n.current().locale, role in ACTING_ROLES, int(time.time() // AGE_BUCKET_SECONDS)
+
+    def render(self, role: str, csrf_token: str, positions: tuple[int, ...] | None = None) -> dict[str, str]:
+        positions = positions if positions is not None else tuple(self.container.projections.positions().values())
+        key = self.key(role, positions)
+        panels = self.cache.get(key)
+        if panels is None:
+            panels = self._render(role in ACTING_ROLES)
+            self.cache[key] = panels
+            while len(self.cache) > self.size:
+                self.cache.popitem(last=False)
+        return {name: html.replace(CSRF_PLACEHOLDER, csrf_token) for name, html in panels.items()}
+
+    def _render(self, can_act: bool) -> dict[str, str]:
+        now = datetime.now(timezone.utc)
+        board = self.container.reads.board(now=now)
+        context: dict[str, Any] = {
+            "t": i18n.current(), "lang": i18n.current().locale, "now": now, "can_act": can_act,
+            "csrf_token": CSRF_PLACEHOLDER,
+            "pending": [i for i in board.incidents if i["status"] == "reported"],
+            "active": [i for i in board.incidents if i["status"] != "reported"],
+            "units": board.units, "alerts": board.alerts, "closed": board.recently_closed,
+            "available_units": [u for u in board.units if u["status"] == "available"],
+        }
+        template = ENV.get_template("board/panels.html")
+        return {name: "".join(template.blocks[name](template.new_context(context))) for name in PANELS}
+
+
+class BoardFeed:
+    """Polls the projections' positions a few times a second (one tiny query, shared by every open board)
+    and wakes the boards' event streams when they move."""
+
+    def __init__(self, container: Container, interval: float = 0.2):
+        self.container = container
+        self.interval = interval
+        self.panels = BoardPanels(container)
+        self.positions: tuple[int, ...] = ()
+        self._changed: asyncio.Event | None = None
+        self._task: asyncio.Task | None = None
+
+    def _ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._changed = asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(self._poll())
+
+    async def _poll(self) -> None:
+        while True:
+            try:
+                positions = tuple((await run_in_threadpool(self.container.projections.positions)).values())
+            except Exception as error:  # a store that does not answer: the boards show "reconnecting" by themselves  # noqa: BLE001
+                log.warning("board_feed.positions_unavailable", error=str(error))
+                await asyncio.sleep(1)
+                continue
+            if positions != self.positions:
+                self.positions = positions
+                changed, self._changed = self._changed, asyncio.Event()
+                if changed is not None:
+                    changed.set()
+            await asyncio.sleep(self.interval)
+
+    async def next_change(self, seen: tuple[int, ...], timeout: float) -> tuple[int, ...]:
+        """The positions once they differ from `seen`, or after `timeout` seconds."""
+        self._ensure_running()
+        if self.positions and self.positions != seen:
+            return self.positions
+        changed = self._changed
+        if changed is not None:
+            try:
+                await asyncio.wait_for(changed.wait(), timeout)
+            except TimeoutError:
+                pass
+        return self.positions
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()

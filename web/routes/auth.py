@@ -1,0 +1,107 @@
+"""Signing in and out, the language switch, and each role's home page."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+
+from domain.values import Role
+from infrastructure.web_sessions import SESSION_LIFETIME, SignedIn
+from web import i18n
+from web.access import ANY_SIGNED_IN, SESSION_COOKIE, Public
+from web.forms import Form
+from web.middleware import LANG_COOKIE, secure_request
+from web.pages import render
+
+router = APIRouter()
+
+HOME = {Role.DISPATCHER: "/board", Role.SUPERVISOR: "/board", Role.OFFICER: "/my", Role.AUDITOR: "/incidents",
+        Role.ADMIN: "/admin/users", Role.PARTNER: "/account"}
+
+
+def local_target(target: str | None, fallback: str) -> str:
+    """Only a path on this site: never an open redirect."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")) and len(target) < 500:
+        return target
+    return fallback
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.get("/")
+def home(user: Annotated[SignedIn, Depends(ANY_SIGNED_IN)]) -> RedirectResponse:
+    return RedirectResponse(HOME[Role(user.role)], status_code=303)
+
+
+@router.get("/login")
+def login_page(request: Request, user: Public, next: str = "") -> Response:
+    if user is not None:
+        return RedirectResponse(local_target(next, HOME[Role(user.role)]), status_code=303)
+    return render(request, "login.html", next=local_target(next, ""), errors={}, username="")
+
+
+@router.post("/login")
+async def login(request: Request, _: Public) -> Response:
+    form = Form(await request.form())
+    username, password = form.text("username")[:64], form.raw("password")[:1000]
+    target = form.raw("next")
+    container = request.app.state.container
+    ip = client_ip(request)
+
+    def refuse(status: int, message: str) -> Response:
+        return render(request, "login.html", status_code=status, next=local_target(target, ""), username=username,
+                      errors={"_": message})
+
+    wait = await run_in_threadpool(container.logons.retry_after, username, ip)
+    if wait is not None:
+        await run_in_threadpool(container.logons.record, username, ip, accepted=False, cause="throttled")
+        minutes = max(1, math.ceil(wait.total_seconds() / 60))
+        response = refuse(429, i18n.ngettext("Too many failed sign-ins. Try again in %(num)d minute.",
+                                             "Too many failed sign-ins. Try again in %(num)d minutes.", minutes) % {"num": minutes})
+        response.headers["retry-after"] = str(math.ceil(wait.total_seconds()))
+        return response
+    actor = await run_in_threadpool(container.app.authenticate, username, password) if username and password else None
+    if actor is None:
+        await run_in_threadpool(container.logons.record, username, ip, accepted=False, cause="bad_password")
+        return refuse(401, i18n.gettext("Wrong username or password, or the account is disabled."))
+    token = await run_in_threadpool(container.sessions.start, actor.user_id, ip=ip,
+                                    user_agent=request.headers.get("user-agent", ""))
+    await run_in_threadpool(container.logons.record, username, ip, accepted=True, cause="ok", user_id=actor.user_id)
+    response = RedirectResponse(local_target(target, HOME[actor.role]), status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()), httponly=True,
+                        samesite="lax", secure=secure_request(request), path="/")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, user: Annotated[SignedIn, Depends(ANY_SIGNED_IN)]) -> Response:
+    request.app.state.container.sessions.end(request.cookies[SESSION_COOKIE])
+    request.app.state.container.logons.record(user.username, client_ip(request), accepted=True, cause="logout",
+                                              user_id=user.user_id)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/lang")
+async def set_language(request: Request, _: Public) -> Response:
+    form = Form(await request.form())
+    lang = form.raw("lang")
+    response = RedirectResponse(local_target(form.raw("next"), "/"), status_code=303)
+    if lang in i18n.LOCALES:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, httponly=True, samesite="lax",
+                            secure=secure_request(request), path="/")
+    return response
+
+
+@router.get("/account")
+def account(request: Request, user: Annotated[SignedIn, Depends(ANY_SIGNED_IN)]) -> Response:
+    return render(request, "account.html")
+
+

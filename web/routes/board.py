@@ -1,0 +1,67 @@
+"""The live dispatch board: a full page, its panels as one fragment, and a stream of changed panels."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+
+from infrastructure.web_sessions import SignedIn
+from web.access import BOARD, csrf_token
+from web.live import PANELS
+from web.pages import render
+
+router = APIRouter()
+Viewer = Annotated[SignedIn, Depends(BOARD)]
+HEARTBEAT_SECONDS = 15
+
+
+def _panels(request: Request, user: SignedIn) -> dict[str, str]:
+    return request.app.state.feed.panels.render(user.role, csrf_token(request))
+
+
+@router.get("/board")
+def board_page(request: Request, user: Viewer) -> Response:
+    return render(request, "board/page.html", panels=_panels(request, user))
+
+
+@router.get("/board/panels", response_class=HTMLResponse)
+def board_panels(request: Request, user: Viewer) -> str:
+    """Every panel in one fragment: what a board without the live stream reloads."""
+    panels = _panels(request, user)
+    return "".join(f'<section class="panel panel-{name}" id="panel-{name}">{panels[name]}</section>' for name in PANELS)
+
+
+def _event(name: str, html: str) -> str:
+    return f"event: {name}\n" + "".join(f"data: {line}\n" for line in html.splitlines() or [""]) + "\n"
+
+
+@router.get("/board/stream")
+async def board_stream(request: Request, user: Viewer) -> StreamingResponse:
+    """Server-sent events: one event per panel whose content changed, named after the panel."""
+    feed = request.app.state.feed
+    token = csrf_token(request)
+
+    async def events() -> AsyncIterator[str]:
+        sent: dict[str, str] = {}
+        seen: tuple[int, ...] = ()
+        yield "retry: 1000\n\n"
+        while not await request.is_disconnected():
+            seen = await feed.next_change(seen, HEARTBEAT_SECONDS)
+            panels = await run_in_threadpool(feed.panels.render, user.role, token, seen or None)
+            changed = False
+            for name in PANELS:
+                digest = hashlib.sha1(panels[name].encode()).hexdigest()
+                if sent.get(name) != digest:  # all of them on (re)connection: the page may be older than the stream
+                    yield _event(name, panels[name])
+                    sent[name] = digest
+                    changed = True
+            if not changed:
+                yield ": still here\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"cache-control": "no-store", "x-accel-buffering": "no"})

@@ -1,0 +1,307 @@
+"""Incident pages: report, list and search, the incident with its timeline, and every lifecycle action.
+Each action reads its form, calls one application command, waits (bounded) for the read models to show
+it, and redirects; a refusal re-renders the page with the message, a conflict with the fresh state."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+
+from application.errors import ConflictError
+from application.ports import Contact
+from application.zone import CommandResult
+from domain.errors import DomainError, TransitionRefused
+from domain.incident import Incident
+from domain.permissions import PERMISSIONS, Action
+from domain.values import BANGKOK, CancelReason, Category, Channel, Community, GeoPoint, IncidentStatus, Outcome, Priority, Role
+from infrastructure.readmodels.queries import SORTS, IncidentFilter
+from infrastructure.web_sessions import SignedIn
+from web import i18n
+from web.access import READ_INCIDENTS, guard_action, not_found
+from web.forms import Form
+from web.pages import message_of, render
+from web.timeline import timeline_in_words
+
+router = APIRouter()
+REFERENCE = re.compile(r"^CR-\d{4}-\d{6}$")
+READ_YOUR_WRITES_SECONDS = 2.0
+PAGE_SIZE = 25
+
+Reader = Annotated[SignedIn, Depends(READ_INCIDENTS)]
+Reporter = Annotated[SignedIn, Depends(guard_action(Action.REPORT_INCIDENT))]
+
+
+Triager = Annotated[SignedIn, Depends(guard_action(Action.TRIAGE_INCIDENT))]
+Dispatcher = Annotated[SignedIn, Depends(guard_action(Action.DISPATCH_UNIT))]
+Crew = Annotated[SignedIn, Depends(guard_action(Action.UPDATE_ASSIGNMENT))]
+Resolver = Annotated[SignedIn, Depends(guard_action(Action.RESOLVE_INCIDENT))]
+Closer = Annotated[SignedIn, Depends(guard_action(Action.CLOSE_INCIDENT))]
+Reopener = Annotated[SignedIn, Depends(guard_action(Action.REOPEN_INCIDENT))]
+Canceller = Annotated[SignedIn, Depends(guard_action(Action.CANCEL_INCIDENT))]
+NoteTaker = Annotated[SignedIn, Depends(guard_action(Action.ADD_NOTE))]
+
+
+def _container(request: Request) -> Any:
+    return request.app.state.container
+
+
+def _incident(request: Request, reference: str) -> dict[str, Any]:
+    reference = reference.strip().upper()
+    row = _container(request).reads.incident(Incident.id_for(reference)) if REFERENCE.match(reference) else None
+    if row is None:
+        raise not_found(i18n.gettext("There is no incident %(reference)s.") % {"reference": reference[:40]})
+    return row
+
+
+def _detail(request: Request, user: SignedIn, incident: dict[str, Any], *, status_code: int = 200,
+            errors: dict[str, str] | None = None, open_form: str = "", banner: str = "") -> Response:
+    reads = _container(request).reads
+    units = reads.units()
+    call_signs = {str(u["id"]): u["call_sign"] for u in units}
+    rows = reads.timeline(incident["id"])
+    names = reads.user_names(r["actor_id"] for r in rows)
+    linked = {}
+    if incident.get("duplicate_of"):
+        linked = reads.incident(incident["duplicate_of"]) or {}
+    duplicates = [r["params"]["duplicate_reference"] for r in rows if r["event"] == "DuplicateLinked"]
+    allowed = {a.name for a in PERMISSIONS[Role(user.role)]}
+    return render(request, "incidents/detail.html", status_code=status_code, incident=incident,
+                  timeline=timeline_in_words(rows, names, call_signs), units=units, allowed=allowed,
+                  errors=errors or {}, open_form=open_form, banner=banner, duplicate_of=linked, duplicates=duplicates,
+                  contact=_contact(request, user, incident))
+
+
+def _contact(request: Request, user: SignedIn, incident: dict[str, Any]) -> dict[str, str] | None:
+    if not incident["has_contact"] or Action.READ_REPORTER_CONTACT not in PERMISSIONS[Role(user.role)]:
+        return None
+    return _container(request).app.reporter_contact(incident["id"], by=user.user_id)
+
+
+async def _act(request: Request, user: SignedIn, reference: str, form_name: str,
+               command: Callable[[Form, dict[str, Any]], CommandResult | None]) -> Response:
+    form = Form(await request.form())
+    incident = await run_in_threadpool(_incident, request, reference)
+    container = _container(request)
+    try:
+        result = await run_in_threadpool(command, form, incident) if form.ok else None
+    except (ConflictError, TransitionRefused) as error:
+        # Someone else got there first, or the incident has moved on: say so, and show how it stands now.
+        await run_in_threadpool(container.projections.wait, container.projections.head(), timeout=READ_YOUR_WRITES_SECONDS)
+        fresh = await run_in_threadpool(_incident, request, reference)
+        return await run_in_threadpool(lambda: _detail(request, user, fresh, status_code=409, banner=message_of(error)))
+    except DomainError as error:
+        form.refuse(error)
+    if not form.ok or result is None:
+        return await run_in_threadpool(lambda: _detail(request, user, incident, status_code=422, errors=form.errors,
+                                                       open_form=form_name))
+    await run_in_threadpool(container.projections.wait, result.notification_id, timeout=READ_YOUR_WRITES_SECONDS)
+    target = form.raw("next")
+    return RedirectResponse(target if target in ("/board", "/my") else f"/incidents/{incident['reference']}",
+                            status_code=303)
+
+
+# --- reading -----------------------------------------------------------------------------------
+def _filter(request: Request, form: Form) -> IncidentFilter:
+    def many(name: str, enum: type) -> tuple[str, ...]:
+        chosen = tuple(v for v in request.query_params.getlist(name) if v)
+        for value in chosen:
+            if value not in {m.value for m in enum}:
+                form.fail(name, i18n.gettext("Please choose one of the options."))
+        return chosen
+
+    def day(name: str) -> datetime | None:
+        value = request.query_params.get(name, "").strip()
+        if not value:
+            return None
+        try:
+            return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time(0), BANGKOK)
+        except ValueError:
+            form.fail(name, i18n.gettext("Please give a date."))
+            return None
+
+    until = day("to")
+    return IncidentFilter(status=many("status", IncidentStatus), community=many("community", Community),
+                          category=many("category", Category), priority=many("priority", Priority),
+                          channel=many("channel", Channel), reported_from=day("from"),
+                          reported_to=until + timedelta(days=1) if until else None,
+                          reference=request.query_params.get("ref", "")[:20])
+
+
+@router.get("/incidents")
+def incident_list(request: Request, user: Reader) -> Response:
+    form = Form(request.query_params)  # type: ignore[arg-type]
+    where = _filter(request, form)
+    page = form.integer("page", required=False) or 1
+    sort = request.query_params.get("sort", "reported_at")
+    if sort not in SORTS:
+        form.fail("sort", i18n.gettext("Please choose one of the options."))
+    direction = "asc" if request.query_params.get("dir") == "asc" else "desc"
+    results = None
+    if form.ok:
+        results = _container(request).reads.search_incidents(where, page=page, page_size=PAGE_SIZE, sort=sort,
+                                                             direction=direction)
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    return render(request, "incidents/list.html", status_code=200 if form.ok else 422, results=results,
+                  errors=form.errors, query=query, params=request.query_params, sort=sort, direction=direction)
+
+
+@router.get("/incidents/new")
+def new_incident(request: Request, user: Reporter) -> Response:
+    return render(request, "incidents/new.html", errors={}, values={})
+
+
+@router.post("/incidents")
+async def report(request: Request, user: Reporter) -> Response:
+    form = Form(await request.form())
+    container = _container(request)
+    fields = dict(channel=form.choice("channel", Channel), category=form.choice("category", Category),
+                  priority=form.choice("priority", Priority), community=form.choice("community", Community),
+                  location=form.text("location", required=True), description=form.text("description", required=True),
+                  occurred_at=form.instant("occurred_at"))
+    lat, lon = form.number("lat"), form.number("lon")
+    if (lat is None) != (lon is None) and form.ok:
+        form.fail("lat" if lat is None else "lon", i18n.gettext("Give both latitude and longitude, or neither."))
+    name, phone = form.text("reporter_name"), form.text("reporter_phone")
+    key = form.text("idempotency_key") or None
+    result = None
+    if form.ok:
+        try:
+            position = GeoPoint(lat, lon) if lat is not None and lon is not None else None
+            contact = Contact(name, phone) if name or phone else None
+            result = await run_in_threadpool(lambda: container.app.report_incident(
+                **fields, position=position, contact=contact, idempotency_key=key, by=user.user_id))
+        except DomainError as error:
+            form.refuse(error)
+    if result is None:
+        values = {k: form.raw(k) for k in ("channel", "category", "priority", "community", "location", "description",
+                                           "occurred_at", "lat", "lon", "reporter_name", "reporter_phone", "idempotency_key")}
+        return render(request, "incidents/new.html", status_code=422, errors=form.errors, values=values)
+    await run_in_threadpool(container.projections.wait, result.notification_id, timeout=READ_YOUR_WRITES_SECONDS)
+    reference = (await run_in_threadpool(container.reads.incident, result.id) or {}).get("reference")
+    return RedirectResponse(f"/incidents/{reference}" if reference else "/incidents", status_code=303)
+
+
+@router.get("/incidents/{reference}")
+def incident_page(request: Request, reference: str, user: Reader) -> Response:
+    return _detail(request, user, _incident(request, reference))
+
+
+# --- lifecycle ----------------------------------------------------------------------------------
+def _version(form: Form) -> int | None:
+    return form.integer("expected_version", required=False)
+
+
+@router.post("/incidents/{reference}/triage")
+async def triage(request: Request, reference: str, user: Triager) -> Response:
+    def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
+        category, priority = form.choice("category", Category), form.choice("priority", Priority)
+        reason, version = form.text("reason", required=True), _version(form)
+        if not form.ok:
+            return None
+        return _container(request).app.triage_incident(incident["id"], category=category, priority=priority, reason=reason,
+                                                       by=user.user_id, expected_version=version)
+    return await _act(request, user, reference, "triage", command)
+
+
+@router.post("/incidents/{reference}/dispatch")
+async def dispatch(request: Request, reference: str, user: Dispatcher) -> Response:
+    def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
+        unit_ids, reassign, reason, version = form.uuids("unit_id"), form.flag("reassign"), form.text("reason"), _version(form)
+        if not unit_ids:
+            form.fail("unit_id", i18n.gettext("Please choose at least one unit."))
+        if not form.ok:
+            return None
+        app, result = _container(request).app, None
+        for unit_id in unit_ids:  # one command per unit: each is its own atomic save of incident and unit
+            result = app.dispatch_unit(incident["id"], unit_id, reassign=reassign, reason=reason, by=user.user_id,
+                                       expected_version=version)
+            version = None
+        return result
+    return await _act(request, user, reference, "dispatch", command)
+
+
+def _unit_step(step: str) -> Callable[..., Any]:
+    async def progress(request: Request, reference: str, unit_id: UUID,
+                       user: Crew) -> Response:
+        def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
+            app = _container(request).app
+            if step == "en-route":
+                return app.mark_en_route(incident["id"], unit_id, by=user.user_id)
+            if step == "on-scene":
+                return app.mark_on_scene(incident["id"], unit_id, by=user.user_id)
+            return app.clear_unit(incident["id"], unit_id, reason=form.text("reason"), by=user.user_id)
+        return await _act(request, user, reference, step, command)
+    progress.__name__ = f"unit_{step.replace('-', '_')}"
+    return progress
+
+
+for _step in ("en-route", "on-scene", "clear"):
+    router.add_api_route(f"/incidents/{{reference}}/units/{{unit_id}}/{_step}", _unit_step(_step), methods=["POST"])
+
+
+@router.post("/incidents/{reference}/resolve")
+async def resolve(request: Request, reference: str, user: Resolver) -> Response:
+    def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
+        outcome, summary, version = form.choice("outcome", Outcome), form.text("summary", required=True), _version(form)
+        if not form.ok:
+            return None
+        return _container(request).app.resolve_incident(incident["id"], outcome=outcome, summary=summary, by=user.user_id,
+                                                        expected_version=version)
+    return await _act(request, user, reference, "resolve", command)
+
+
+@router.post("/incidents/{reference}/close")
+async def close(request: Request, reference: str, user: Closer) -> Response:
+    def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
+        reason, version = form.text("reason"), _version(form)
+        if not form.ok:
+            return None
+        return _container(request).app.close_incident(incident["id"], reason=reason, by=user.user_id, expected_version=version)
+    return await _act(request, user, reference, "close", command)
+
+
+@router.post("/incidents/{reference}/reopen")
+async def reopen(request: Request, reference: str, user: Reopener) -> Response:
+    def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
+        reason, version = form.text("reason", required=True), _version(form)
+        if not form.ok:
+            return None
+        return _container(request).app.reopen_incident(incident["id"], reason=reason, by=user.user_id, expected_version=version)
+    return await _act(request, user, reference, "reopen", command)
+
+
+@router.post("/incidents/{reference}/cancel")
+async def cancel(request: Request, reference: str, user: Canceller) -> Response:
+    def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
+        why, note, version = form.choice("cancel_reason", CancelReason), form.text("note"), _version(form)
+        original = form.text("duplicate_of").upper()
+        duplicate_of = None
+        if original:
+            if not REFERENCE.match(original):
+                form.fail("duplicate_of", i18n.gettext("Give the other incident's reference, like CR-2569-000123."))
+            else:
+                duplicate_of = Incident.id_for(original)
+                if _container(request).reads.incident(duplicate_of) is None:
+                    form.fail("duplicate_of", i18n.gettext("There is no incident %(reference)s.") % {"reference": original})
+        if not form.ok:
+            return None
+        return _container(request).app.cancel_incident(incident["id"], cancel_reason=why, note=note, duplicate_of=duplicate_of,
+                                                       by=user.user_id, expected_version=version)
+    return await _act(request, user, reference, "cancel", command)
+
+
+@router.post("/incidents/{reference}/notes")
+async def add_note(request: Request, reference: str, user: NoteTaker) -> Response:
+    def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
+        text = form.text("text", required=True)
+        if not form.ok:
+            return None
+        return _container(request).app.add_incident_note(incident["id"], text=text, by=user.user_id)
+    return await _act(request, user, reference, "note", command)

@@ -1,0 +1,105 @@
+"""Patrol units: who is on duty with which crew; registering and retiring units; an officer's own assignments."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+
+from application.zone import CommandResult
+from domain.errors import DomainError
+from domain.permissions import PERMISSIONS, Action
+from domain.values import Role, UnitKind
+from infrastructure.web_sessions import SignedIn
+from web.access import UNITS, guard, guard_action
+from web.forms import Form
+from web.pages import render
+
+router = APIRouter()
+Viewer = Annotated[SignedIn, Depends(UNITS)]
+DutyChanger = Annotated[SignedIn, Depends(guard_action(Action.CHANGE_DUTY))]
+Manager = Annotated[SignedIn, Depends(guard_action(Action.MANAGE_UNITS))]
+Officer = Annotated[SignedIn, Depends(guard(Role.OFFICER))]
+
+
+def _page(request: Request, user: SignedIn, *, status_code: int = 200, errors: dict[str, str] | None = None,
+          values: dict[str, str] | None = None) -> Response:
+    reads = request.app.state.container.reads
+    return render(request, "units.html", status_code=status_code, units=reads.units(include_retired=True),
+                  officers=reads.users(role=Role.OFFICER.value, enabled_only=True), errors=errors or {},
+                  values=values or {}, allowed={a.name for a in PERMISSIONS[Role(user.role)]})
+
+
+@router.get("/units")
+def units_page(request: Request, user: Viewer) -> Response:
+    return _page(request, user)
+
+
+async def _unit_command(request: Request, user: SignedIn, command: Callable[[Form], CommandResult | None],
+                        target: str = "/units") -> Response:
+    form = Form(await request.form())
+    container = request.app.state.container
+    result = None
+    if form.ok:
+        try:
+            result = await run_in_threadpool(command, form)
+        except DomainError as error:
+            form.refuse(error)
+    if result is None:
+        values = {k: form.raw(k) for k in ("call_sign", "kind")}
+        return await run_in_threadpool(lambda: _page(request, user, status_code=422, errors=form.errors, values=values))
+    await run_in_threadpool(container.projections.wait, result.notification_id, timeout=2.0)
+    return RedirectResponse(target if form.raw("next") != "/my" else "/my", status_code=303)
+
+
+@router.post("/units")
+async def register_unit(request: Request, user: Manager) -> Response:
+    def command(form: Form) -> CommandResult | None:
+        call_sign, kind = form.text("call_sign", required=True), form.choice("kind", UnitKind)
+        return request.app.state.container.app.register_unit(call_sign=call_sign, kind=kind, by=user.user_id) if form.ok else None
+    return await _unit_command(request, user, command)
+
+
+@router.post("/units/{unit_id}/on-duty")
+async def on_duty(request: Request, unit_id: UUID, user: DutyChanger) -> Response:
+    def command(form: Form) -> CommandResult | None:
+        officers = form.uuids("officer_id")
+        if Role(user.role) is Role.OFFICER and user.user_id not in officers:
+            officers.append(user.user_id)  # an officer who takes a unit out is on its crew
+        return request.app.state.container.app.unit_on_duty(unit_id, officer_ids=officers, by=user.user_id) if form.ok else None
+    return await _unit_command(request, user, command)
+
+
+@router.post("/units/{unit_id}/off-duty")
+async def off_duty(request: Request, unit_id: UUID, user: DutyChanger) -> Response:
+    def command(form: Form) -> CommandResult | None:
+        reason = form.text("reason")
+        return request.app.state.container.app.unit_off_duty(unit_id, reason=reason, by=user.user_id) if form.ok else None
+    return await _unit_command(request, user, command)
+
+
+@router.post("/units/{unit_id}/retire")
+async def retire(request: Request, unit_id: UUID, user: Manager) -> Response:
+    def command(form: Form) -> CommandResult | None:
+        reason = form.text("reason", required=True)
+        return request.app.state.container.app.retire_unit(unit_id, reason=reason, by=user.user_id) if form.ok else None
+    return await _unit_command(request, user, command)
+
+
+@router.get("/my")
+def my_assignments(request: Request, user: Officer) -> Response:
+    """The officer's phone page: the incidents of the units they crew, next steps as big buttons."""
+    reads = request.app.state.container.reads
+    units = reads.units_of_officer(user.user_id)
+    incidents: dict[Any, dict[str, Any]] = {}
+    for unit in units:
+        if unit["incident_id"] is not None and unit["incident_id"] not in incidents:
+            incident = reads.incident(unit["incident_id"])
+            if incident is not None:
+                incidents[unit["incident_id"]] = incident
+    return render(request, "my.html", units=units, incidents=incidents,
+                  idle_units=[u for u in reads.units() if u["status"] == "off_duty"])

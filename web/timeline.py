@@ -1,0 +1,66 @@
+"""An aggregate's timeline in words, in the reader's language, from the timeline read model's rows."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from web import i18n
+from web.pages import label
+
+
+def plain(value: Any) -> Any:
+    """The store's tagged values ({"_type_": …, "_data_": …}) as plain data."""
+    if isinstance(value, dict):
+        if "_type_" in value and "_data_" in value:
+            return plain(value["_data_"])
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def _call_sign(p: dict[str, Any], units: dict[str, str]) -> str:
+    return p.get("call_sign") or units.get(str(p.get("unit_id")), "?")
+
+
+def describe(row: dict[str, Any], units: dict[str, str]) -> str:
+    """One sentence for one event. `units` maps unit ids to call signs (for events that name only the id)."""
+    _ = i18n.gettext
+    p = plain(row["params"])
+    kind = f"{row['aggregate']}.{row['event']}"
+    if kind == "Incident.Reported":
+        return _("Reported by %(channel)s: %(category)s, %(priority)s, %(community)s — %(location)s") % {
+            "channel": label("channel", p.get("channel")), "category": label("category", p.get("category")),
+            "priority": label("priority", p.get("priority")), "community": label("community", p.get("community")),
+            "location": p.get("location", "")}
+    if kind == "Incident.Triaged":
+        return _("Triaged: %(category)s, %(priority)s") % {"category": label("category", p.get("category")),
+                                                          "priority": label("priority", p.get("priority"))}
+    if kind == "Incident.UnitDispatched":
+        return _("Unit %(unit)s dispatched") % {"unit": _call_sign(p, units)}
+    if kind == "Incident.UnitEnRoute":
+        return _("Unit %(unit)s en route") % {"unit": _call_sign(p, units)}
+    if kind == "Incident.UnitOnScene":
+        return _("Unit %(unit)s on scene") % {"unit": _call_sign(p, units)}
+    if kind == "Incident.UnitCleared":
+        return _("Unit %(unit)s cleared") % {"unit": _call_sign(p, units)}
+    if kind == "Incident.Resolved":
+        return _("Resolved: %(outcome)s — %(summary)s") % {"outcome": label("outcome", p.get("outcome")),
+                                                          "summary": p.get("summary", "")}
+    if kind == "Incident.Closed":
+        return _("Closed")
+    if kind == "Incident.Reopened":
+        return _("Reopened")
+    if kind == "Incident.Cancelled":
+        return _("Cancelled: %(why)s") % {"why": label("cancel_reason", p.get("cancel_reason"))}
+    if kind == "Incident.DuplicateLinked":
+        return _("%(reference)s was cancelled as a duplicate of this incident") % {"reference": p.get("duplicate_reference", "")}
+    if kind == "Incident.NoteAdded":
+        return _("Note: %(text)s") % {"text": p.get("text", "")}
+    return _("%(what)s recorded") % {"what": f"{row['aggregate']} {row['event']}"}
+
+
+def timeline_in_words(rows: list[dict[str, Any]], names: dict[UUID, str], units: dict[str, str]) -> list[dict[str, Any]]:
+    return [{**row, "text": describe(row, units), "actor": names.get(row["actor_id"]) or label("role", row["actor_role"])}
+            for row in rows]
