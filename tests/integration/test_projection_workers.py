@@ -96,7 +96,12 @@ def test_a_worker_killed_at_random_points_and_restarted_ends_with_the_tables_of_
             more_history(container)
             head = projections.head()
         process = worker(settings, log_path, page_size=20)
-        time.sleep(rng.uniform(0.8, 1.5))
+        # Kill at a random point after the worker has started to make progress: how long the start takes
+        # depends on the machine's load, so wait for the first committed page rather than a fixed time.
+        deadline = time.monotonic() + 60
+        while min(projections.positions().values()) <= before and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.4))
         process.send_signal(signal.SIGKILL)
         process.wait()
         after = min(projections.positions().values())
