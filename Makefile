@@ -26,6 +26,7 @@ test: install
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: install
+	test -x /usr/bin/wrk || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(BIN)/python bench/run.py $(NAME)
 
 clean:
