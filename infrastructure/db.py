@@ -5,7 +5,8 @@ from infrastructure.settings import Settings
 
 def make_engine(settings: Settings) -> Engine:
     if settings.uses_postgres:
-        return create_engine(settings.sqlalchemy_url(), pool_size=5, max_overflow=5, pool_pre_ping=True)
+        # As many connections as the web process has worker threads (40), so that none is opened per request.
+        return create_engine(settings.sqlalchemy_url(), pool_size=10, max_overflow=30, pool_pre_ping=True)
     settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.sqlalchemy_url(), connect_args={"timeout": 10})
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
 import structlog
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, select, update
 
 from infrastructure.readmodels.tables import users
 from infrastructure.tables import login_attempts, web_sessions
@@ -18,6 +19,9 @@ from infrastructure.tables import login_attempts, web_sessions
 log = structlog.get_logger("audit")
 
 SESSION_LIFETIME = timedelta(hours=12)  # one shift
+# How long a web process trusts a session it has looked up. Ending a session (logout, account disabled)
+# clears this process's copy at once; other processes see the end within this many seconds.
+RECHECK_SECONDS = 2.0
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_USERNAME = 5
 MAX_FAILURES_PER_IP = 20
@@ -41,8 +45,24 @@ class SignedIn:
 
 
 class WebSessions:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, *, recheck_seconds: float = RECHECK_SECONDS):
         self.engine = engine
+        self.recheck_seconds = recheck_seconds
+        self._known: dict[str, tuple[float, SignedIn | None]] = {}
+        s, u = web_sessions.c, users.c
+        self._lookup = (select(s.session_id, u.id, u.username, u.display_name, u.role)
+                        .join_from(web_sessions, users, u.id == s.user_id)
+                        .where(s.session_id == bindparam("digest"), s.ended_at.is_(None), s.expires_at > bindparam("now"),
+                               u.disabled.is_(False)))
+
+    def known(self, token: str | None) -> tuple[bool, SignedIn | None]:
+        """(True, who) when this process looked the session up less than `recheck_seconds` ago."""
+        if not token:
+            return True, None
+        entry = self._known.get(_digest(token))
+        if entry is None or entry[0] < time.monotonic():
+            return False, None
+        return True, entry[1]
 
     def start(self, user_id: UUID, *, ip: str, user_agent: str) -> str:
         """A new session; returns the cookie's secret (only its digest is stored)."""
@@ -58,20 +78,25 @@ class WebSessions:
         """The signed-in user of a live session whose account is enabled, or None."""
         if not token or len(token) > 100:
             return None
-        s, u = web_sessions.c, users.c
+        digest = _digest(token)
         with self.engine.connect() as conn:
-            row = conn.execute(select(s.session_id, u.id, u.username, u.display_name, u.role)
-                               .join_from(web_sessions, users, u.id == s.user_id)
-                               .where(s.session_id == _digest(token), s.ended_at.is_(None), s.expires_at > _now(),
-                                      u.disabled.is_(False))).first()
-        return SignedIn(*row) if row else None
+            row = conn.execute(self._lookup, {"digest": digest, "now": _now()}).first()
+        who = SignedIn(*row) if row else None
+        if len(self._known) > 10_000:
+            self._known.clear()
+        self._known[digest] = (time.monotonic() + self.recheck_seconds, who)
+        return who
 
     def end(self, token: str) -> None:
+        self._known.pop(_digest(token), None)
         with self.engine.begin() as conn:
             conn.execute(update(web_sessions).where(web_sessions.c.session_id == _digest(token),
                                                     web_sessions.c.ended_at.is_(None)).values(ended_at=_now()))
 
     def end_all(self, user_id: UUID) -> int:
+        for digest, (_, who) in list(self._known.items()):
+            if who is not None and who.user_id == user_id:
+                self._known.pop(digest, None)
         with self.engine.begin() as conn:
             return conn.execute(update(web_sessions).where(web_sessions.c.user_id == user_id,
                                                            web_sessions.c.ended_at.is_(None)).values(ended_at=_now())).rowcount

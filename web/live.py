@@ -37,6 +37,10 @@ class BoardPanels:
     def key(self, role: str, positions: tuple[int, ...]) -> tuple:
         return positions, i18n.current().locale, role in ACTING_ROLES, int(time.time() // AGE_BUCKET_SECONDS)
 
+    def cached(self, role: str, csrf_token: str, positions: tuple[int, ...]) -> dict[str, str] | None:
+        panels = self.cache.get(self.key(role, positions))
+        return None if panels is None else {name: html.replace(CSRF_PLACEHOLDER, csrf_token) for name, html in panels.items()}
+
     def render(self, role: str, csrf_token: str, positions: tuple[int, ...] | None = None) -> dict[str, str]:
         positions = positions if positions is not None else tuple(self.container.projections.positions().values())
         key = self.key(role, positions)
@@ -94,6 +98,13 @@ class BoardFeed:
                 if changed is not None:
                     changed.set()
             await asyncio.sleep(self.interval)
+
+    async def current(self) -> tuple[int, ...]:
+        """The positions as last polled (the first call of a process waits for the first poll)."""
+        self._ensure_running()
+        if not self.positions:
+            self.positions = tuple((await run_in_threadpool(self.container.projections.positions)).values())
+        return self.positions
 
     async def next_change(self, seen: tuple[int, ...], timeout: float) -> tuple[int, ...]:
         """The positions once they differ from `seen`, or after `timeout` seconds."""

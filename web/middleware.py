@@ -52,7 +52,9 @@ class WebMiddleware:
         static = scope["path"].startswith("/static/")
         token = request.cookies.get(SESSION_COOKIE)
         if token and not static:
-            state["user"] = await run_in_threadpool(scope["app"].state.container.sessions.resolve, token)
+            sessions = scope["app"].state.container.sessions
+            known, who = sessions.known(token)
+            state["user"] = who if known else await run_in_threadpool(sessions.resolve, token)
         seed_missing = not request.cookies.get(CSRF_COOKIE) and not static
         state["new_csrf_seed"] = secrets.token_urlsafe(24) if seed_missing else ""
         locale = i18n.negotiate(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
