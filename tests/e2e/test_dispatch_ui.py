@@ -365,8 +365,8 @@ def test_board_reads_without_javascript(new_context, create_user, login, screens
 
 def test_pages_reached_through_boosted_links_keep_their_language_and_layout(new_context, create_user, login,
                                                                               screenshot) -> None:
-    """Links and forms are boosted (hx-boost on <body>): htmx swaps the body's content only. What a page sets on
-    <html> and <body> (its language, its layout class, the words the ticking ages use) must still follow."""
+    """Links and forms are boosted (hx-boost on <body>): htmx swaps the body's content only. What a page says about
+    itself (its language, its layout class, the words the ticking ages use) must still follow."""
     dispatcher = create_user("dispatcher")
     page = signed_in(new_context, login, dispatcher)  # a full page load of /board
     reference, _ = report_incident(page, priority="P4", category="other", community="klong_yao", channel="walk_in")
@@ -376,12 +376,14 @@ def test_pages_reached_through_boosted_links_keep_their_language_and_layout(new_
     page.locator("nav a[href='/board']").click()
     page.wait_for_url(re.compile(r"/board$"))
     expect(page.locator(f"#panel-pending tr[data-reference='{reference}']")).to_be_visible()
-    if "wall" not in (page.evaluate("document.body.className") or "").split():
-        problems.append(
-            "the board opened from the menu link has no `wall` class on <body> (body_class is set on <body> in "
-            "web/templates/base.html, which a boosted swap does not replace), so `body.wall` styles in "
-            "web/static/css/app.css (full width, larger type) are missing; <body> keeps the class of the page that was "
-            "loaded first, so `wall` or `phone` also stick to pages that should not have them")
+    if "wall" not in (page.evaluate("document.querySelector('.page').className") or "").split():
+        problems.append("the board opened from the menu link lacks the wall-screen layout (`.page.wall`)")
+    page.locator("nav a[href='/incidents']").click()
+    page.wait_for_url(re.compile(r"/incidents$"))
+    if "wall" in (page.evaluate("document.querySelector('.page').className") or "").split():
+        problems.append("the incident list reached from the board keeps the board's wall-screen layout")
+    page.locator("nav a[href='/board']").click()
+    page.wait_for_url(re.compile(r"/board$"))
     live = page.locator("#live")
     try:
         expect(live).to_have_class(re.compile(r"\bok\b"), timeout=3_000)

@@ -1,19 +1,21 @@
 // Small and optional: the pages work without it. Ticks ages, marks overdue rows, shows the live state,
 // night mode, sound for new P1 incidents and camera alerts (after the user allows it), keyboard shortcuts.
+// Boosted links replace the page's content, so everything is looked up when it is needed, never kept.
 (function () {
   "use strict";
-  var body = document.body;
-  var units = { s: body.dataset.unitS, min: body.dataset.unitMin, h: body.dataset.unitH, d: body.dataset.unitD };
   document.documentElement.classList.add("js");
 
+  function page() { return document.querySelector(".page") || document.body; }
+
   function duration(seconds) {
-    if (seconds < 60) return seconds + " " + units.s;
+    var u = page().dataset;
+    if (seconds < 60) return seconds + " " + u.unitS;
     var m = Math.floor(seconds / 60);
-    if (m < 60) return m + " " + units.min;
+    if (m < 60) return m + " " + u.unitMin;
     var h = Math.floor(m / 60);
-    if (h < 24) return h + " " + units.h + (m % 60 ? " " + (m % 60) + " " + units.min : "");
+    if (h < 24) return h + " " + u.unitH + (m % 60 ? " " + (m % 60) + " " + u.unitMin : "");
     var d = Math.floor(h / 24);
-    return d + " " + units.d + (h % 24 ? " " + (h % 24) + " " + units.h : "");
+    return d + " " + u.unitD + (h % 24 ? " " + (h % 24) + " " + u.unitH : "");
   }
 
   function tick() {
@@ -22,18 +24,15 @@
       var seconds = Math.max(0, Math.floor((now - Date.parse(el.dataset.since)) / 1000));
       el.textContent = duration(seconds);
       var limit = parseInt(el.dataset.limit || "0", 10);
-      if (limit) {
-        var row = el.closest("tr");
-        if (row) row.classList.toggle("overdue", seconds > limit);
-      }
+      var row = limit && el.closest("tr");
+      if (row) row.classList.toggle("overdue", seconds > limit);
     });
   }
   setInterval(tick, 5000);
-  document.addEventListener("htmx:afterSwap", tick);
 
-  // Live indicator
-  var live = document.getElementById("live");
+  // Live indicator of the board's stream
   function setLive(ok) {
+    var live = document.getElementById("live");
     if (!live) return;
     live.classList.toggle("ok", ok);
     live.classList.toggle("down", !ok);
@@ -42,23 +41,18 @@
   document.addEventListener("htmx:sseOpen", function () { setLive(true); });
   document.addEventListener("htmx:sseError", function () { setLive(false); });
   document.addEventListener("htmx:sseClose", function () { setLive(false); });
+  document.addEventListener("htmx:sseMessage", function () { setLive(true); });
 
-  // Night mode, remembered on this device
-  var themeButton = document.getElementById("theme-toggle");
-  function applyTheme(night) {
-    document.documentElement.classList.toggle("night", night);
-    if (themeButton) themeButton.textContent = night ? themeButton.dataset.day : themeButton.dataset.night;
-  }
-  applyTheme(localStorage.getItem("ssz-night") === "1");
-  if (themeButton) themeButton.addEventListener("click", function () {
-    var night = !document.documentElement.classList.contains("night");
-    localStorage.setItem("ssz-night", night ? "1" : "0");
-    applyTheme(night);
-  });
-
-  // Sound: only after the user allows it; only for a new P1 incident or a new camera alert
-  var soundButton = document.getElementById("sound-toggle");
+  // Night mode and sound, remembered on this device
   var soundOn = localStorage.getItem("ssz-sound") === "1";
+  function night() { return localStorage.getItem("ssz-night") === "1"; }
+  function showToggles() {
+    document.documentElement.classList.toggle("night", night());
+    var theme = document.getElementById("theme-toggle");
+    if (theme) theme.textContent = night() ? theme.dataset.day : theme.dataset.night;
+    var sound = document.getElementById("sound-toggle");
+    if (sound) sound.textContent = soundOn ? sound.dataset.on : sound.dataset.off;
+  }
   var audio = null;
   function beep() {
     try {
@@ -69,19 +63,23 @@
       osc.start(); osc.stop(audio.currentTime + 0.35);
     } catch (e) { /* no audio here */ }
   }
-  function showSound() { if (soundButton) soundButton.textContent = soundOn ? soundButton.dataset.on : soundButton.dataset.off; }
-  showSound();
-  if (soundButton) soundButton.addEventListener("click", function () {
-    soundOn = !soundOn; localStorage.setItem("ssz-sound", soundOn ? "1" : "0"); showSound(); if (soundOn) beep();
+  document.addEventListener("click", function (e) {
+    var target = e.target.closest("#theme-toggle, #sound-toggle");
+    if (!target) return;
+    if (target.id === "theme-toggle") localStorage.setItem("ssz-night", night() ? "0" : "1");
+    else { soundOn = !soundOn; localStorage.setItem("ssz-sound", soundOn ? "1" : "0"); if (soundOn) beep(); }
+    showToggles();
   });
-  function seen(selector) {
-    var set = {};
-    document.querySelectorAll(selector).forEach(function (el) { set[el.dataset.key] = true; });
-    return set;
-  }
+
+  // A sound for a new P1 incident or a new camera alert arriving on the board
   var known = null;
-  document.addEventListener("htmx:sseBeforeMessage", function () { known = seen("[data-key]"); });
+  document.addEventListener("htmx:sseBeforeMessage", function () {
+    known = {};
+    document.querySelectorAll("[data-key]").forEach(function (el) { known[el.dataset.key] = true; });
+  });
   document.addEventListener("htmx:afterSettle", function () {
+    tick();
+    showToggles();
     if (!known) return;
     var fresh = false;
     document.querySelectorAll("[data-key][data-loud]").forEach(function (el) { if (!known[el.dataset.key]) fresh = true; });
@@ -99,5 +97,6 @@
       if (select) { e.preventDefault(); select.focus(); }
     }
   });
+  showToggles();
   tick();
 })();
