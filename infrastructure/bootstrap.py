@@ -13,6 +13,7 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 from application.zone import ZoneApplication, utcnow
+from infrastructure.api_keys import ApiKeys
 from infrastructure.credentials import SqlCredentials
 from infrastructure.db import make_engine
 from infrastructure.logging import configure_logging
@@ -36,6 +37,7 @@ class Container:
     reads: ReadModels
     sessions: WebSessions
     logons: LogonGuard
+    api_keys: ApiKeys
 
     def close(self) -> None:
         self.projections.stop()
@@ -69,4 +71,4 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
     projections = Projections(app, engine, settings, page_size=settings.projection_page_size,
                               projections=[*all_projections(app.recorder.events_table_name), UsersProjection()])
     return Container(settings=settings, engine=engine, app=app, projections=projections, reads=ReadModels(engine),
-                     sessions=WebSessions(engine), logons=LogonGuard(engine))
+                     sessions=WebSessions(engine), logons=LogonGuard(engine), api_keys=ApiKeys(engine))

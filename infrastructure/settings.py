@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     projection_page_size: int = Field(default=2000, ge=1, le=100_000)
     projections_in_process: bool = True  # production: false, and run `ssz projections run` workers
+    # The JSON API's rate limit, per key and web process: a token bucket of `api_rate_burst` requests,
+    # refilled at `api_rate_per_second`.
+    api_rate_per_second: float = Field(default=10.0, gt=0, le=100_000)
+    api_rate_burst: int = Field(default=20, ge=1, le=1_000_000)
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:

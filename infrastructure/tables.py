@@ -91,3 +91,22 @@ login_attempts = Table(
     Index("ix_login_attempts_username_at", "username", "at"),
     Index("ix_login_attempts_ip_at", "ip", "at"),
 )
+
+# The integrations' API keys (migration 0005). A key is shown once; only the SHA-256 of the whole key is kept.
+# Each key acts as one UserAccount (the integration's own), so the domain's permissions and the log say who acted.
+api_keys = Table(
+    "api_keys", metadata,
+    Column("key_id", Uuid, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("prefix", String(16), nullable=False),  # the key's first characters, to recognise it in lists and logs
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("scopes", String(200), nullable=False),  # space-separated: intake alerts lifecycle read contacts
+    Column("user_id", Uuid, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("created_by", Uuid, nullable=False),
+    Column("revoked_at", TS, nullable=True),
+    Column("revoked_by", Uuid, nullable=True),
+    Column("revoke_reason", Text, nullable=True),
+    Column("last_used_at", TS, nullable=True),
+    Index("ix_api_keys_user", "user_id"),
+)

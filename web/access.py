@@ -11,10 +11,14 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
+import structlog
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from domain.permissions import PERMISSIONS, Action
 from domain.values import Role
+from infrastructure.api_keys import ApiCaller, RateLimiter, Scope
 from infrastructure.web_sessions import SignedIn
 
 SESSION_COOKIE = "ssz_session"
@@ -105,3 +109,92 @@ def sign_in_url(request: Request) -> str:
 
 def not_found(message: str) -> HTTPException:
     return HTTPException(status_code=404, detail=message)
+
+
+# --- the JSON API (web/api): keys, not cookies ----------------------------------------------------------------
+# An API route declares its rule with an `ApiGuard`: the scope its key must hold, and the roles its account may
+# have (derived from the domain's permissions, as for the pages). The key comes in `Authorization: Bearer …`;
+# cookies open nothing under /api, so there is no CSRF to check. A key's requests are rate-limited per process.
+
+class ApiKeyRefused(Exception):
+    """No key, or not a live key of an enabled account (401)."""
+
+
+class ApiScopeRefused(Exception):
+    """A live key, but its scopes (or its account's role) do not cover the route (403)."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+class ApiRateLimited(Exception):
+    def __init__(self, retry_after: float):
+        super().__init__(f"retry after {retry_after:.1f} s")
+        self.retry_after = retry_after
+
+
+api_bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey", bearerFormat="ssz_…",
+                        description="An integration's API key, created by an administrator at /admin/api-keys.")
+
+
+def _limiter(request: Request) -> RateLimiter:
+    limiter = getattr(request.app.state, "api_limiter", None)
+    if limiter is None:  # created on first use: the container may come from the lifespan
+        settings = request.app.state.container.settings
+        limiter = request.app.state.api_limiter = RateLimiter(settings.api_rate_per_second, settings.api_rate_burst)
+    return limiter
+
+
+@dataclass(frozen=True)
+class ApiGuard:
+    """`roles=None`: any account (routes that act as the system, like camera alerts)."""
+
+    scope: Scope
+    roles: frozenset[Role] | None
+
+    async def __call__(self, request: Request,
+                       credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(api_bearer)]) -> ApiCaller:
+        caller: ApiCaller | None = getattr(request.state, "api_caller", None)
+        if caller is None:
+            key = credentials.credentials if credentials is not None else None
+            caller = await run_in_threadpool(request.app.state.container.api_keys.resolve, key) if key else None
+            if caller is None:
+                raise ApiKeyRefused()
+            request.state.api_caller = caller
+            structlog.contextvars.bind_contextvars(api_key=caller.prefix, api_integration=caller.name,
+                                                   api_account=caller.username)
+            wait = _limiter(request).take(caller.key_id)
+            if wait is not None:
+                raise ApiRateLimited(wait)
+        if self.scope not in caller.scopes:
+            raise ApiScopeRefused(f"This API key's scopes do not include '{self.scope.value}'.")
+        if self.roles is not None and caller.role not in self.roles:
+            raise ApiScopeRefused(f"The integration's account ({caller.username}) has the role {caller.role.value}, "
+                                  "which may not do this.")
+        return caller
+
+
+LIFECYCLE_ACTIONS = (Action.TRIAGE_INCIDENT, Action.DISPATCH_UNIT, Action.UPDATE_ASSIGNMENT, Action.RESOLVE_INCIDENT,
+                     Action.CLOSE_INCIDENT, Action.REOPEN_INCIDENT, Action.CANCEL_INCIDENT, Action.ADD_NOTE)
+API_INTAKE = ApiGuard(Scope.INTAKE, roles_for(Action.REPORT_INCIDENT))
+API_ALERTS = ApiGuard(Scope.ALERTS, None)  # raised as the system actor, like the camera workers do
+API_READ = ApiGuard(Scope.READ, READ_INCIDENTS.roles)
+
+
+def api_action(action: Action) -> ApiGuard:
+    return ApiGuard(Scope.LIFECYCLE, roles_for(action))
+
+
+# Which accounts' roles can use each scope at all (a key is not given a scope its account could never use).
+API_SCOPE_ROLES: dict[Scope, frozenset[Role] | None] = {
+    Scope.INTAKE: API_INTAKE.roles,
+    Scope.ALERTS: None,
+    Scope.LIFECYCLE: roles_for(*LIFECYCLE_ACTIONS),
+    Scope.READ: API_READ.roles,
+    Scope.CONTACTS: roles_for(Action.READ_REPORTER_CONTACT),
+}
+
+
+def unusable_scopes(role: Role, scopes: frozenset[Scope]) -> list[Scope]:
+    return [s for s in Scope if s in scopes and API_SCOPE_ROLES[s] is not None and role not in API_SCOPE_ROLES[s]]

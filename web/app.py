@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from domain.errors import DomainError, NotPermitted
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.vision.worker import camera_metrics
-from web import i18n
+from web import api, i18n
 from web.access import PUBLIC, CsrfRefused, Forbidden, SignInRequired, sign_in_url
 from web.live import BoardFeed
 from web.middleware import WebMiddleware
@@ -46,7 +46,8 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
         if owned:
             app.state.container.close()
 
-    app = FastAPI(title="Smart Safety Zone 4.0 — CCOC", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="Smart Safety Zone 4.0 — CCOC", version="0.1.0", lifespan=lifespan,
+                  openapi_url=f"{api.PREFIX}/openapi.json", docs_url=None, redoc_url=None)  # no CDN: no Swagger UI
     if container is not None:
         app.state.container = container  # usable before the lifespan ran (tests without it)
         app.state.feed = BoardFeed(container)
@@ -58,15 +59,16 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
         app.router.routes.extend(module.router.routes)
     _operations_routes(app)
     _error_pages(app)
+    api.install(app)  # after the error pages: under /api, every error is a problem+json instead
     return app
 
 
 def _operations_routes(app: FastAPI) -> None:
-    @app.get("/healthz", dependencies=[Depends(PUBLIC)])
+    @app.get("/healthz", dependencies=[Depends(PUBLIC)], include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", dependencies=[Depends(PUBLIC)])
+    @app.get("/readyz", dependencies=[Depends(PUBLIC)], include_in_schema=False)
     def readyz(request: Request) -> JSONResponse:
         projections = request.app.state.container.projections
         try:
@@ -78,7 +80,7 @@ def _operations_routes(app: FastAPI) -> None:
         return JSONResponse({"status": "ok", "event_store": "reachable", "log_head": head,
                              "projection_lag": {name: head - position for name, position in positions.items()}})
 
-    @app.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(PUBLIC)])
+    @app.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(PUBLIC)], include_in_schema=False)
     def metrics(request: Request) -> str:
         projections = request.app.state.container.projections
         head, positions = projections.head(), projections.positions()

@@ -3,36 +3,39 @@ it, and every role gets exactly that — for every route, for every role, and fo
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from uuid import UUID
 
 import pytest
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from domain.incident import Incident
 from domain.values import SYSTEM_USER_ID, Role
+from infrastructure.api_keys import Scope, issue_key
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.settings import Settings
 from tests.integration.conftest import build_world
 from tests.integration.web_support import browser, head, signed_in
-from web.access import Guard
+from web.access import ApiGuard, Guard
 from web.app import create_app
 
 PEOPLE = [r for r in Role if r is not Role.SYSTEM]
 STREAMS = {"/board/stream"}  # endless responses: their rule is checked, and they are opened in the browser tests
 
 
-def guard_of(route: APIRoute) -> Guard | None:
+def guard_of(route: APIRoute) -> Guard | ApiGuard | None:
+    """A page's rule (`Guard`: a session's role) or an API route's (`ApiGuard`: a key's scope and its account's role)."""
     def walk(dependant) -> Iterator[object]:  # noqa: ANN001
         for dependency in dependant.dependencies:
             yield dependency.call
             yield from walk(dependency)
-    return next((call for call in walk(route.dependant) if isinstance(call, Guard)), None)
+    return next((call for call in walk(route.dependant) if isinstance(call, (Guard, ApiGuard))), None)
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
-    container = bootstrap(Settings(environment="test", data_dir=tmp_path_factory.mktemp("access")))
+    container = bootstrap(Settings(environment="test", data_dir=tmp_path_factory.mktemp("access"), api_rate_burst=10_000))
     world = build_world(container.app)
     people = {Role.ADMIN: world.admin, Role.DISPATCHER: world.dispatcher, Role.OFFICER: world.officer,
               Role.SUPERVISOR: world.supervisor}
@@ -49,14 +52,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
 
 
 def routes(app) -> list[APIRoute]:  # noqa: ANN001
-    """Every API route, including those of included routers (mounted without a prefix here)."""
-    def flatten(items) -> Iterator[APIRoute]:  # noqa: ANN001
-        for item in items:
-            if isinstance(item, APIRoute):
-                yield item
-            elif hasattr(item, "original_router"):  # FastAPI keeps an included router as one entry
-                yield from flatten(item.original_router.routes)
-    return list(flatten(app.routes))
+    """Every route of the app, including those of included routers, each with the path it is served at."""
+    found = []
+    for context in iter_route_contexts(app.routes):  # FastAPI keeps an included router as one entry
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            if context.path != route.path:  # under a router's prefix (the JSON API's /api/v1)
+                route = copy.copy(route)
+                route.path = context.path
+            found.append(route)
+    return found
 
 
 def test_every_route_declares_who_may_use_it(site: tuple) -> None:
@@ -70,8 +75,9 @@ def test_the_matrix_covers_the_pages_people_use(site: tuple) -> None:
     assert {"/board", "/incidents", "/incidents/{reference}", "/units", "/admin/users", "/login"} <= paths
 
 
-def _cases(app) -> list[tuple[str, str, APIRoute]]:  # noqa: ANN001
-    return [(method, route.path, route) for route in routes(app) for method in sorted(route.methods - {"HEAD"})]
+def _cases(app, kind: type = Guard) -> list[tuple[str, str, APIRoute]]:  # noqa: ANN001
+    return [(method, route.path, route) for route in routes(app) if isinstance(guard_of(route), kind)
+            for method in sorted(route.methods - {"HEAD"})]
 
 
 def test_each_role_gets_exactly_what_its_rule_allows_on_every_route(site: tuple) -> None:
@@ -145,3 +151,55 @@ def test_user_ids_in_urls_that_are_not_uuids_are_a_clear_4xx(site: tuple) -> Non
     assert admin.post("/admin/users/not-a-uuid/disable", {"reason": "x"}).status_code == 422
     assert admin.post(f"/admin/users/{UUID(int=7)}/disable", {"reason": "x"}).status_code in (404, 422)
     assert head(container) == before
+
+
+# --- the JSON API: keys, not sessions ---------------------------------------------------------------------------
+
+def test_every_api_route_is_ruled_by_a_key_and_every_page_by_a_session(site: tuple) -> None:
+    for route in routes(site[0]):
+        rule = guard_of(route)
+        assert isinstance(rule, ApiGuard) == route.path.startswith("/api/"), f"{route.path} has the wrong kind of rule: {rule}"
+    assert len(_cases(site[0], ApiGuard)) >= 14
+
+
+def test_each_api_key_gets_exactly_what_its_scopes_and_its_accounts_role_allow_on_every_api_route(site: tuple) -> None:
+    app, container, people, samples = site
+    wait = lambda _: container.projections.catch_up()  # noqa: E731 — a key resolves once its account is in the read model
+    keys = {}
+    for scope in Scope:  # one scope each, acting as a supervisor's account (a role every API rule admits)
+        keys[("scope", scope)] = issue_key(container.app, container.api_keys, name=f"only {scope.value}", scopes={scope},
+                                           role=Role.SUPERVISOR, by=people[Role.ADMIN], wait=wait)
+    for role in PEOPLE:  # every scope, acting as an account of each role
+        keys[("role", role)] = issue_key(container.app, container.api_keys, name=f"all as {role.value}", scopes=set(Scope),
+                                         role=role, by=people[Role.ADMIN], wait=wait)
+    revoked = issue_key(container.app, container.api_keys, name="revoked", scopes=set(Scope), role=Role.SUPERVISOR,
+                        by=people[Role.ADMIN], wait=wait)
+    container.api_keys.revoke(revoked.key_id, reason="Leaked", by=people[Role.ADMIN])
+    supervisor = signed_in(app, container, people[Role.SUPERVISOR])
+    samples = {**samples, "unit": "M-01"}
+    problems = []
+    for method, path, route in _cases(app, ApiGuard):
+        rule = guard_of(route)
+        url = path.format(**samples)
+        callers = [("no key", None, False), ("a revoked key", revoked.key, False), ("a session cookie", "", False)]
+        callers += [(f"a key with only {scope.value}", keys[("scope", scope)].key, scope is rule.scope) for scope in Scope]
+        callers += [(f"an all-scopes key of a {role.value}", keys[("role", role)].key, rule.roles is None or role in rule.roles)
+                    for role in PEOPLE]
+        for name, key, allowed in callers:
+            before = head(container)
+            client = supervisor.client if key == "" else browser(app).client
+            headers = {"authorization": f"Bearer {key}"} if key else {}
+            response = client.request(method, url, headers=headers, json={} if method == "POST" else None)
+            if response.status_code >= 500:
+                problems.append(f"{name} broke {method} {path}: {response.status_code}")
+            if allowed and response.status_code in (401, 403):
+                problems.append(f"{name} refused {method} {path}: {response.status_code} {response.text}")
+            if not allowed:
+                expected = 401 if key in (None, "", revoked.key) else 403
+                if response.status_code != expected:
+                    problems.append(f"{name} was not refused {method} {path}: {response.status_code}, not {expected}")
+                elif not response.headers["content-type"].startswith("application/problem+json"):
+                    problems.append(f"{name} refused on {method} {path} without problem details")
+                if head(container) != before:
+                    problems.append(f"{name} changed the log through {method} {path} although refused")
+    assert not problems, "\n".join(problems)

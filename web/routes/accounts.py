@@ -21,7 +21,7 @@ from web.access import ADMIN
 from web.forms import Form
 from web.pages import render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 Admin = Annotated[SignedIn, Depends(ADMIN)]
 
 

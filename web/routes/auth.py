@@ -17,7 +17,7 @@ from web.forms import Form
 from web.middleware import LANG_COOKIE, secure_request
 from web.pages import render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 
 HOME = {Role.DISPATCHER: "/board", Role.SUPERVISOR: "/board", Role.OFFICER: "/my", Role.AUDITOR: "/incidents",
         Role.ADMIN: "/admin/users", Role.PARTNER: "/account"}

@@ -15,7 +15,7 @@ from web.access import BOARD, csrf_token
 from web.live import PANELS
 from web.pages import render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 Viewer = Annotated[SignedIn, Depends(BOARD)]
 HEARTBEAT_SECONDS = 15
 

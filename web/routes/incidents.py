@@ -29,7 +29,7 @@ from web.forms import Form
 from web.pages import message_of, render
 from web.timeline import timeline_in_words
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 REFERENCE = re.compile(r"^CR-\d{4}-\d{6}$")
 READ_YOUR_WRITES_SECONDS = 2.0
 PAGE_SIZE = 25

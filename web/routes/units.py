@@ -19,7 +19,7 @@ from web.access import UNITS, guard, guard_action
 from web.forms import Form
 from web.pages import render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 Viewer = Annotated[SignedIn, Depends(UNITS)]
 DutyChanger = Annotated[SignedIn, Depends(guard_action(Action.CHANGE_DUTY))]
 Manager = Annotated[SignedIn, Depends(guard_action(Action.MANAGE_UNITS))]

@@ -1,0 +1,215 @@
+"""API keys of the integrations (the national police app's SOS button, partners' systems, camera workers).
+
+One key per integration: a high-entropy secret shown once at creation, of which only the SHA-256 is kept;
+revocable; with a name, scopes, and the UserAccount the integration acts as — its own account, with a role,
+so that the domain's permission checks apply and the log says which integration acted. Creating and revoking
+keys is an audit log line (`audit.api_key`), like a sign-in; what the integration then does is in the log.
+
+`RateLimiter` is a token bucket per key, in this process (each web worker limits on its own)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+import structlog
+from sqlalchemy import Engine, insert, select, update
+
+from application.zone import ZoneApplication
+from domain.accounts import UserAccount
+from domain.errors import InvalidInput, TransitionRefused
+from domain.values import Role, clean_text
+from infrastructure.readmodels.tables import users
+from infrastructure.tables import api_keys
+
+log = structlog.get_logger("audit")
+
+KEY_PREFIX = "ssz_"
+SHOWN_PREFIX = 12  # "ssz_" and 8 characters of the secret: enough to tell keys apart, useless for guessing
+ACCOUNT_PREFIX = "api-"  # integrations' accounts, so that a key never acts as a person
+TOUCH_EVERY_SECONDS = 60.0  # last_used_at is written at most this often per key and process
+
+
+class Scope(Enum):
+    INTAKE = "intake"  # report incidents
+    ALERTS = "alerts"  # raise camera alerts (as the system, like the camera workers)
+    LIFECYCLE = "lifecycle"  # triage, dispatch, unit progress, resolve, close, reopen, cancel, notes
+    READ = "read"  # incidents, their timelines
+    CONTACTS = "contacts"  # reporters' names and phones in the incident it reads (never without this scope)
+
+
+def parse_scopes(text: str) -> frozenset[Scope]:
+    return frozenset(Scope(s) for s in text.split() if s in {m.value for m in Scope})
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class ApiCaller:
+    """Who is calling: the key and the account it acts as (with the role the account holds now)."""
+
+    key_id: UUID
+    name: str
+    prefix: str
+    scopes: frozenset[Scope]
+    user_id: UUID
+    username: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key_id: UUID
+    key: str  # the whole key: shown once, never stored
+    user_id: UUID
+    username: str
+
+
+class ApiKeys:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._touched: dict[UUID, float] = {}
+
+    def create(self, *, name: str, scopes: Iterable[Scope], user_id: UUID, created_by: UUID) -> tuple[UUID, str]:
+        """A new key for this account; returns its id and the key itself (only its digest is stored)."""
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        key_id = uuid.uuid4()
+        with self.engine.begin() as conn:
+            conn.execute(insert(api_keys).values(
+                key_id=key_id, name=name, prefix=key[:SHOWN_PREFIX], secret_hash=_digest(key),
+                scopes=" ".join(sorted(s.value for s in scopes)), user_id=user_id, created_at=_now(), created_by=created_by))
+        return key_id, key
+
+    def resolve(self, key: str | None) -> ApiCaller | None:
+        """The caller of a live key whose account is enabled, or None."""
+        if not key or not key.startswith(KEY_PREFIX) or len(key) > 100:
+            return None
+        k, u = api_keys.c, users.c
+        with self.engine.connect() as conn:
+            row = conn.execute(select(k.key_id, k.name, k.prefix, k.scopes, k.user_id, u.username, u.role)
+                               .join_from(api_keys, users, u.id == k.user_id)
+                               .where(k.secret_hash == _digest(key), k.revoked_at.is_(None), u.disabled.is_(False))).first()
+        if row is None:
+            return None
+        caller = ApiCaller(row.key_id, row.name, row.prefix, parse_scopes(row.scopes), row.user_id, row.username, Role(row.role))
+        self._touch(caller.key_id)
+        return caller
+
+    def _touch(self, key_id: UUID) -> None:
+        now = time.monotonic()
+        if now - self._touched.get(key_id, -TOUCH_EVERY_SECONDS) < TOUCH_EVERY_SECONDS:
+            return
+        self._touched[key_id] = now
+        with self.engine.begin() as conn:
+            conn.execute(update(api_keys).where(api_keys.c.key_id == key_id).values(last_used_at=_now()))
+
+    def revoke(self, key_id: UUID, *, reason: str, by: UUID) -> dict[str, Any]:
+        """Revokes a key at once, in every process (each request looks its key up)."""
+        reason = clean_text(reason, "reason", required=True, max_len=300)
+        with self.engine.begin() as conn:
+            row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).mappings().first()
+            if row is None:
+                raise InvalidInput("There is no API key {key_id}.", field="key_id", key_id=key_id)
+            if row["revoked_at"] is not None:
+                raise TransitionRefused("The API key {name} is already revoked.", name=row["name"])
+            conn.execute(update(api_keys).where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
+                         .values(revoked_at=_now(), revoked_by=by, revoke_reason=reason))
+        log.info("audit.api_key", action="revoked", key_id=str(key_id), name=row["name"], prefix=row["prefix"], by=str(by),
+                 reason=reason)
+        return dict(row)
+
+    def find(self, key_id_or_prefix: str) -> list[dict[str, Any]]:
+        """Keys whose id, or whose shown prefix, starts with this (for the command line)."""
+        text = key_id_or_prefix.strip()
+        return [k for k in self.listing() if str(k["key_id"]).startswith(text.lower()) or k["prefix"].startswith(text)] if text else []
+
+    def listing(self) -> list[dict[str, Any]]:
+        """Every key, live ones first, newest first, with its account's username and role."""
+        k, u = api_keys.c, users.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(api_keys, u.username, u.role, u.disabled)
+                                .join_from(api_keys, users, u.id == k.user_id, isouter=True)
+                                .order_by(k.revoked_at.is_not(None), k.created_at.desc())).mappings().all()
+        aware = [{n: v.replace(tzinfo=timezone.utc) if isinstance(v, datetime) and v.tzinfo is None else v for n, v in r.items()}
+                 for r in rows]
+        return [{**r, "scopes": sorted(parse_scopes(r["scopes"]), key=lambda s: list(Scope).index(s))} for r in aware]
+
+
+def account_name_for(name: str) -> str:
+    """The integration's username, from its name: `api-` and the name's Latin letters and digits."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[: 32 - len(ACCOUNT_PREFIX)].strip("-")
+    return ACCOUNT_PREFIX + (slug if len(slug) >= 2 else secrets.token_hex(4))
+
+
+def issue_key(app: ZoneApplication, keys: ApiKeys, *, name: str, scopes: Iterable[Scope], by: UUID,
+              role: Role | None = None, account: str | None = None,
+              wait: Callable[[int | None], Any] | None = None) -> IssuedKey:
+    """A key for an integration: for its existing account (`account`, an `api-…` username: a second key, e.g. to
+    rotate), or for a new account with `role` (created here, as done by `by`; its password is never shown, so it
+    cannot sign in). `wait` is given the new account's notification id (the key resolves once the accounts read
+    model shows the account)."""
+    name = clean_text(name, "name", required=True, max_len=100)
+    scopes = frozenset(scopes)
+    if not scopes:
+        raise InvalidInput("Choose at least one scope.", field="scopes")
+    if account:
+        username = account.strip().lower()
+        if not username.startswith(ACCOUNT_PREFIX):
+            raise InvalidInput("An API key acts as an integration's own account (its username starts with {prefix}).",
+                               field="account", prefix=ACCOUNT_PREFIX)
+        user = app.get_user(UserAccount.id_for(username))
+        if user.disabled:
+            raise TransitionRefused("The account '{username}' is disabled and cannot act.", username=username)
+        user_id = user.id
+    else:
+        if role is None:
+            raise InvalidInput("Choose the role the integration's account acts with.", field="role")
+        username = account_name_for(name)
+        result = app.create_user(username=username, display_name=f"{name} (API)", role=role,
+                                 password=secrets.token_urlsafe(32), by=by)
+        user_id = result.id
+        if wait is not None:
+            wait(result.notification_id)
+    key_id, key = keys.create(name=name, scopes=scopes, user_id=user_id, created_by=by)
+    log.info("audit.api_key", action="created", key_id=str(key_id), name=name, prefix=key[:SHOWN_PREFIX], account=username,
+             scopes=sorted(s.value for s in scopes), by=str(by))
+    return IssuedKey(key_id, key, user_id, username)
+
+
+class RateLimiter:
+    """A token bucket per key: `burst` requests at once, refilled at `rate` per second."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic):
+        self.rate = rate
+        self.burst = burst
+        self.clock = clock
+        self._buckets: dict[Any, tuple[float, float]] = {}  # key -> (tokens, at)
+        self._lock = threading.Lock()
+
+    def take(self, key: Any) -> float | None:
+        """None if the request may go ahead; otherwise the seconds until it could."""
+        with self._lock:
+            now = self.clock()
+            tokens, at = self._buckets.get(key, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - at) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                return None
+            self._buckets[key] = (tokens, now)
+            return (1.0 - tokens) / self.rate
