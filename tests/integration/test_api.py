@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from domain.values import AlertKind, Community, PartnerSector, Role
-from infrastructure.api_keys import IssuedKey, Scope, issue_key
+from infrastructure.api_keys import IssuedKey, RateLimiter, Scope, issue_key
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.settings import Settings
 from tests.integration.conftest import World, build_world
@@ -59,9 +59,12 @@ def new_key(container: Container, world: World, scopes: Iterable[Scope], *, role
                      account=account, by=world.admin, wait=lambda n: container.projections.wait(n, timeout=10))
 
 
-def served(container: Container) -> Iterator[Api]:
+def served(container: Container, *, rate_limited: bool = False) -> Iterator[Api]:
     world = build_world(container.app)
-    with TestClient(create_app(container, run_projections=True)) as client:  # the lifespan runs the projections
+    app = create_app(container, run_projections=True)
+    if not rate_limited:  # the tests send more than a key's default burst; the limits have their own test
+        app.state.api_limiter = RateLimiter(rate=10_000, burst=10_000)
+    with TestClient(app) as client:  # the lifespan runs the projections
         api = Api(client, container, world)
         api.settle()
         yield api
@@ -264,6 +267,10 @@ def test_bad_input_is_a_422_naming_each_field_and_stores_nothing(api: Api) -> No
     assert_problem(api.call("POST", f"{path}/notes", key, json={"text": " "}), 422, field="text")
     assert_problem(api.call("GET", "/api/v1/incidents", key, params={"page_size": 500, "status": "lost"}), 422, field="page_size")
     assert_problem(api.call("GET", "/api/v1/incidents", key, params={"reported_from": "yesterday"}), 422, field="reported_from")
+    assert_problem(api.call("GET", "/api/v1/incidents", key, params={"reported_from": "1764000000"}), 422, field="reported_from")
+    assert_problem(api.call("GET", "/api/v1/incidents", key, params={"statuss": "reported"}), 422, field="statuss")  # a typo
+    assert_problem(api.call("POST", f"{path}/triage", key, json={"priority": "P2", "reason": "x", "expected_version": "1"}), 422,
+                   field="expected_version")  # JSON's numbers, not text
     assert_problem(api.call("POST", "/api/v1/incidents/cr-1/notes", key, json={"text": "x"}), 422, field="reference")
     assert_problem(api.call("POST", "/api/v1/incidents/CR-2569-999999/notes", key, json={"text": "x"}), 404)
     assert_problem(api.call("GET", "/api/v1/incidents/CR-2569-999999", key), 404)
@@ -295,7 +302,7 @@ def test_the_api_needs_no_csrf_and_a_session_cookie_opens_nothing(api: Api) -> N
 def test_a_key_over_its_rate_limit_gets_429_with_retry_after(settings: Settings) -> None:
     container = bootstrap(settings.model_copy(update={"api_rate_burst": 3, "api_rate_per_second": 0.5}))
     try:
-        for api in served(container):
+        for api in served(container, rate_limited=True):
             key, other = api.key({Scope.READ}), api.key({Scope.READ})
             answers = [api.call("GET", "/api/v1/incidents", key) for _ in range(4)]
             assert [a.status_code for a in answers] == [200, 200, 200, 429]
@@ -321,3 +328,15 @@ def test_the_openapi_description_covers_the_api_and_not_the_pages(api: Api) -> N
     assert "examples" in spec["components"]["schemas"]["IncidentIn"]
     assert {"errors", "current_version"} <= set(spec["components"]["schemas"]["Problem"]["properties"])
     assert api.client.get("/docs").status_code == 404 or "swagger" not in api.client.get("/docs").text.lower()
+
+
+def test_the_token_bucket_lets_a_burst_through_then_refills_at_its_rate() -> None:
+    now = [100.0]
+    limiter = RateLimiter(rate=2.0, burst=3, clock=lambda: now[0])
+    assert [limiter.take("a") for _ in range(3)] == [None, None, None]
+    assert limiter.take("a") == pytest.approx(0.5)
+    assert limiter.take("b") is None  # each key has its own bucket
+    now[0] += 0.5
+    assert limiter.take("a") is None and limiter.take("a") == pytest.approx(0.5)
+    now[0] += 60
+    assert [limiter.take("a") for _ in range(4)][-1] is not None  # refilled up to the burst, not beyond

@@ -25,10 +25,10 @@ from infrastructure.vision.snapshots import SnapshotStore
 from web.access import API_ALERTS
 from web.api.incidents import IdempotencyKey
 from web.api.models import PREFIX, CameraAlertIn, CameraAlertOut
-from web.api.problems import ApiProblem, responses
+from web.api.problems import ApiProblem, known_query_only, responses
 
 log = structlog.get_logger()
-router = APIRouter(prefix=PREFIX)
+router = APIRouter(prefix=PREFIX, dependencies=[Depends(known_query_only)])
 Raiser = Annotated[ApiCaller, Depends(API_ALERTS)]
 
 

@@ -48,11 +48,11 @@ from web.api.models import (
     TimelineEvent,
     TriageIn,
 )
-from web.api.problems import ApiProblem, responses
+from web.api.problems import ApiProblem, known_query_only, responses
 from web.timeline import plain
 
 log = structlog.get_logger()
-router = APIRouter(prefix=PREFIX)
+router = APIRouter(prefix=PREFIX, dependencies=[Depends(known_query_only)])
 READ_YOUR_WRITES_SECONDS = 2.0
 
 Intake = Annotated[ApiCaller, Depends(API_INTAKE)]

@@ -6,11 +6,12 @@ in English (`422` with the field at fault). Responses never carry a reporter's n
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
 
 from domain.values import (
     MAX_SHORT_TEXT,
@@ -40,6 +41,17 @@ def _unicode(value: str) -> str:
     return value
 
 
+def _written_out(value: object) -> object:
+    # Pydantic would also take a number (or a numeric string) as seconds since 1970: the API takes only the
+    # ISO 8601 / RFC 3339 text its description promises.
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO.match(value)):
+        return value
+    raise ValueError("must be a date and time with its time zone, e.g. 2026-11-25T21:04:00+07:00")
+
+
+_ISO = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
+
+
 def _plausible(value: datetime) -> datetime:
     try:
         utc = value.astimezone(timezone.utc)
@@ -51,8 +63,11 @@ def _plausible(value: datetime) -> datetime:
 
 
 Text = Annotated[str, AfterValidator(_unicode)]
-Instant = Annotated[AwareDatetime, AfterValidator(_plausible)]
-Version = Annotated[int, Field(ge=1, le=1_000_000_000, description="The incident's version this decision was made on; "
+Instant = Annotated[AwareDatetime, BeforeValidator(_written_out), AfterValidator(_plausible)]
+# Numbers and booleans in bodies are JSON's own: "0.5" or "true" as text are refused, as the description says.
+Number = Annotated[float, Strict()]
+Flag = Annotated[bool, Strict()]
+Version = Annotated[int, Strict(), Field(ge=1, le=1_000_000_000, description="The incident's version this decision was made on; "
                                                                   "409 with `current_version` if it has changed since.")]
 
 
@@ -86,8 +101,8 @@ class Problem(BaseModel):
 
 # --- intake -----------------------------------------------------------------------------------------------------
 class Position(Request):
-    lat: float = Field(ge=-90, le=90, allow_inf_nan=False, examples=[19.9105])
-    lon: float = Field(ge=-180, le=180, allow_inf_nan=False, examples=[99.8406])
+    lat: Number = Field(ge=-90, le=90, allow_inf_nan=False, examples=[19.9105])
+    lon: Number = Field(ge=-180, le=180, allow_inf_nan=False, examples=[99.8406])
 
 
 class ReporterIn(Request):
@@ -136,7 +151,7 @@ class CameraAlertIn(Request):
 
     camera_code: Text = Field(pattern=CODE_PATTERN, examples=["CAM-07"])
     kind: AlertKind
-    score: float = Field(ge=0, le=1, allow_inf_nan=False)
+    score: Number = Field(ge=0, le=1, allow_inf_nan=False)
     frame_at: Instant = Field(description="When the frame was taken")
     zone: Text = Field("", max_length=MAX_SHORT_TEXT)
     detail: Text = Field("", max_length=MAX_SHORT_TEXT, description="What the analytics saw beyond the kind")
@@ -173,7 +188,7 @@ class DispatchIn(Request):
 
     unit_id: UUID | None = None
     call_sign: Text | None = Field(None, pattern=CODE_PATTERN)
-    reassign: bool = Field(False, description="Take the unit off the incident it is busy with")
+    reassign: Flag = Field(False, description="Take the unit off the incident it is busy with")
     reason: Text = Field("", max_length=MAX_SHORT_TEXT)
     expected_version: Version | None = None
 

@@ -66,6 +66,31 @@ def domain_field(error: DomainError, aliases: dict[str, str] | None = None) -> s
     return (aliases or {}).get(field, field)
 
 
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _query_names(dependant: Any) -> frozenset[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return frozenset(names)
+
+
+async def known_query_only(request: Request) -> None:
+    """A query parameter the operation does not have is refused (a misspelt filter would otherwise quietly
+    match everything)."""
+    route = request.scope.get("route")
+    if route is None or not request.url.query:
+        return
+    known = _QUERY_NAMES.get(id(route))
+    if known is None:
+        known = _QUERY_NAMES[id(route)] = _query_names(route.dependant)
+    unknown = sorted({name for name in request.query_params if name not in known})
+    if unknown:
+        raise ApiProblem(422, "invalid", "The request was not valid", "This operation has no such query parameter.",
+                         errors=[{"field": name[:100], "message": "is not a parameter of this operation"} for name in unknown])
+
+
 def problem_for(request: Request, error: Exception) -> Response:
     if isinstance(error, ApiProblem):
         return problem(request, error.status, error.kind, error.title, error.detail, errors=error.errors,
