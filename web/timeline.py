@@ -58,6 +58,18 @@ def describe(row: dict[str, Any], units: dict[str, str]) -> str:
         return _("%(reference)s was cancelled as a duplicate of this incident") % {"reference": p.get("duplicate_reference", "")}
     if kind == "Incident.NoteAdded":
         return _("Note: %(text)s") % {"text": p.get("text", "")}
+    if kind == "CameraAlert.Raised":
+        return _("Camera %(camera)s raised an alert: %(kind)s (score %(score)s %%)") % {
+            "camera": p.get("camera_code", ""), "kind": label("alert_kind", p.get("kind")),
+            "score": i18n.current().number(round(float(p.get("score") or 0) * 100))}
+    if kind == "CameraAlert.Acknowledged":
+        return _("Alert acknowledged")
+    if kind == "CameraAlert.Dismissed":
+        return _("Dismissed as a false alarm: %(why)s") % {"why": label("false_alarm", p.get("false_alarm"))}
+    if kind == "CameraAlert.Escalated":
+        return _("Escalated to incident %(reference)s") % {"reference": p.get("reference", "")}
+    if kind == "CameraAlert.Closed":
+        return _("Alert closed")
     return _("%(what)s recorded") % {"what": f"{row['aggregate']} {row['event']}"}
 
 

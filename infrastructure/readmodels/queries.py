@@ -115,6 +115,12 @@ class ReadModels:
             row = conn.execute(select(t.incidents).where(t.incidents.c.id == incident_id)).mappings().first()
         return _incident(row) if row else None
 
+    def camera_alert(self, alert_id: UUID) -> dict[str, Any] | None:
+        """One camera alert as the alert page shows it (any status, closed ones too)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.camera_alerts).where(t.camera_alerts.c.id == alert_id)).mappings().first()
+        return _aware(dict(row)) if row else None
+
     def timeline(self, aggregate_id: UUID) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(t.timeline).where(t.timeline.c.originator_id == aggregate_id)

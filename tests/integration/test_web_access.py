@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from uuid import UUID
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from domain.incident import Incident
-from domain.values import SYSTEM_USER_ID, Role
+from domain.values import SYSTEM_USER_ID, AlertKind, Community, PartnerSector, Role
 from infrastructure.api_keys import Scope, issue_key
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.settings import Settings
@@ -43,10 +44,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
         people[role] = container.app.create_user(username=role.value, display_name=role.value, role=role,
                                                  password="a-long-enough-password", by=SYSTEM_USER_ID).id
     incident = world.report()
+    camera = container.app.register_camera(code="CAM-01", name="Gate", community=Community.KO_LOI, owner=PartnerSector.POLICE,
+                                           owner_name="Station", consent_reference="-", source="rtsp://cam1", by=world.admin).id
+    alert = container.app.raise_camera_alert(camera_id=camera, kind=AlertKind.MOTION_IN_ZONE, score=0.5, snapshot_digest="0" * 64,
+                                             frame_at=datetime.now(timezone.utc)).id
     container.projections.catch_up()
     app = create_app(container)
     reference = container.reads.incident(incident)["reference"]
-    samples = {"reference": reference, "unit_id": str(world.units[0]), "user_id": str(world.officer)}
+    samples = {"reference": reference, "unit_id": str(world.units[0]), "user_id": str(world.officer), "alert_id": str(alert)}
     yield app, container, people, samples
     container.close()
 

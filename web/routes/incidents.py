@@ -71,11 +71,12 @@ def _detail(request: Request, user: SignedIn, incident: dict[str, Any], *, statu
     if incident.get("duplicate_of"):
         linked = reads.incident(incident["duplicate_of"]) or {}
     duplicates = [r["params"]["duplicate_reference"] for r in rows if r["event"] == "DuplicateLinked"]
+    source_alert = reads.camera_alert(incident["source_alert_id"]) if incident.get("source_alert_id") else None
     allowed = {a.name for a in PERMISSIONS[Role(user.role)]}
     return render(request, "incidents/detail.html", status_code=status_code, incident=incident,
                   timeline=timeline_in_words(rows, names, call_signs), units=units, allowed=allowed,
                   errors=errors or {}, open_form=open_form, banner=banner, duplicate_of=linked, duplicates=duplicates,
-                  contact=_contact(request, user, incident))
+                  contact=_contact(request, user, incident), source_alert=source_alert)
 
 
 def _contact(request: Request, user: SignedIn, incident: dict[str, Any]) -> dict[str, str] | None:
