@@ -52,6 +52,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     app = create_app(container)
     reference = container.reads.incident(incident)["reference"]
     samples = {"reference": reference, "unit_id": str(world.units[0]), "user_id": str(world.officer), "alert_id": str(alert)}
+    samples["key_id"] = str(UUID(int=1))  # an API key, for the administrator's revoke form
     yield app, container, people, samples
     container.close()
 

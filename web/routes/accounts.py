@@ -1,5 +1,6 @@
-"""The administrator's page: create accounts, change roles, disable and enable, reset passwords, and the
-record of sign-ins. Every change is a UserAccount event; disabling also ends the person's sessions."""
+"""The administrator's pages: create accounts, change roles, disable and enable, reset passwords, and the
+record of sign-ins; and the integrations' API keys. Every account change is a UserAccount event; disabling
+also ends the person's sessions."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from fastapi.responses import Response
 from application.zone import CommandResult
 from domain.errors import DomainError
 from domain.values import Role
+from infrastructure.api_keys import ACCOUNT_PREFIX, IssuedKey, Scope, issue_key
 from infrastructure.web_sessions import SignedIn
 from web import i18n
-from web.access import ADMIN
+from web.access import ADMIN, unusable_scopes
+from web.i18n import N_
 from web.forms import Form
-from web.pages import render
+from web.pages import label, render
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 Admin = Annotated[SignedIn, Depends(ADMIN)]
@@ -117,3 +120,83 @@ async def reset_password(request: Request, user_id: UUID, user: Admin) -> Respon
         return result, str(user_id)
     return await _account_command(request, command, i18n.gettext("Password reset. Give the person this one-time password:"),
                                   secret=password)
+
+
+# --- the integrations' API keys -----------------------------------------------------------------------------------
+# One key per integration, acting as the integration's own account (created here with a role, or an existing
+# `api-…` account for a second key, e.g. to rotate). The key is shown once; revoking it refuses it at once.
+SCOPE_HELP = {
+    Scope.INTAKE: N_("report incidents"),
+    Scope.ALERTS: N_("raise camera alerts"),
+    Scope.LIFECYCLE: N_("act on incidents"),
+    Scope.READ: N_("read incidents and timelines"),
+    Scope.CONTACTS: N_("read reporters' names and phones"),
+}
+
+
+def _keys_page(request: Request, *, status_code: int = 200, errors: dict[str, str] | None = None,
+               values: dict[str, object] | None = None, notice: str = "", issued: IssuedKey | None = None) -> Response:
+    container = request.app.state.container
+    accounts = [u for u in container.reads.users(enabled_only=True) if u["username"].startswith(ACCOUNT_PREFIX)]
+    return render(request, "admin/api_keys.html", status_code=status_code, keys=container.api_keys.listing(),
+                  accounts=accounts, scopes=[(s.value, SCOPE_HELP[s]) for s in Scope], errors=errors or {},
+                  values=values or {}, notice=notice, issued=issued)
+
+
+@router.get("/admin/api-keys")
+def api_keys_page(request: Request, user: Admin) -> Response:
+    return _keys_page(request)
+
+
+@router.post("/admin/api-keys")
+async def create_api_key(request: Request, user: Admin) -> Response:
+    form = Form(await request.form())
+    container = request.app.state.container
+    name = form.text("name", required=True)
+    chosen = [str(v) for v in form.data.getlist("scope")]
+    scopes = frozenset(Scope(v) for v in chosen if v in {s.value for s in Scope})
+    if len(scopes) != len(set(chosen)) or not scopes:
+        form.fail("scope", i18n.gettext("Choose at least one scope."))
+    account = form.raw("account").strip()
+    role = None
+    if account:
+        known = {u["username"]: Role(u["role"]) for u in await run_in_threadpool(container.reads.users, enabled_only=True)}
+        role = known.get(account)
+        if role is None or not account.startswith(ACCOUNT_PREFIX):
+            form.fail("account", i18n.gettext("Please choose one of the options."))
+    else:
+        role = form.choice("role", Role)
+    if form.ok and role is not None and (unusable := unusable_scopes(role, scopes)):
+        form.fail("scope", i18n.gettext("An account with the role %(role)s cannot use: %(scopes)s.")
+                  % {"role": label("role", role), "scopes": ", ".join(s.value for s in unusable)})
+    issued = None
+    if form.ok:
+        try:
+            issued = await run_in_threadpool(lambda: issue_key(
+                container.app, container.api_keys, name=name, scopes=scopes, by=user.user_id,
+                role=None if account else role, account=account or None,
+                wait=lambda n: container.projections.wait(n, timeout=2.0)))
+        except DomainError as error:
+            form.refuse(error)
+    if issued is None:
+        values = {"name": form.raw("name"), "scopes": set(chosen), "account": account, "role": form.raw("role")}
+        return await run_in_threadpool(lambda: _keys_page(request, status_code=422, errors=form.errors, values=values))
+    return await run_in_threadpool(lambda: _keys_page(
+        request, issued=issued, notice=i18n.gettext("API key for %(name)s created, acting as %(account)s. Give the integration "
+                                                    "this key now; it is not shown again:") % {"name": name,
+                                                                                               "account": issued.username}))
+
+
+@router.post("/admin/api-keys/{key_id}/revoke")
+async def revoke_api_key(request: Request, key_id: UUID, user: Admin) -> Response:
+    form = Form(await request.form())
+    container = request.app.state.container
+    reason = form.text("reason", required=True)
+    if form.ok:
+        try:
+            revoked = await run_in_threadpool(lambda: container.api_keys.revoke(key_id, reason=reason, by=user.user_id))
+            return await run_in_threadpool(lambda: _keys_page(
+                request, notice=i18n.gettext("API key %(name)s revoked; it is refused from now on.") % {"name": revoked["name"]}))
+        except DomainError as error:
+            form.refuse(error)
+    return await run_in_threadpool(lambda: _keys_page(request, status_code=422, errors=form.errors))
