@@ -22,6 +22,8 @@ projections_cli = typer.Typer(help="Read models: run, rebuild, status.", no_args
 cli.add_typer(projections_cli, name="projections")
 cameras_cli = typer.Typer(help="Smart CCTV: the camera analysis workers.", no_args_is_help=True)
 cli.add_typer(cameras_cli, name="cameras")
+apikey_cli = typer.Typer(help="The integrations' API keys (the JSON API under /api/v1).", no_args_is_help=True)
+cli.add_typer(apikey_cli, name="apikey")
 
 
 def _container() -> Container:
@@ -180,6 +182,64 @@ def cameras_run(
         CameraWorker(container.app, container.engine, container.settings, options=options, worker_id=worker_id).run(stop)
     finally:
         container.close()
+
+
+@apikey_cli.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Argument(help="The integration, e.g. 'Police app SOS'")],
+    scope: Annotated[list[str], typer.Option(help="intake, alerts, lifecycle, read, contacts (repeat the option)")],
+    role: Annotated[Role | None, typer.Option(case_sensitive=False, help="Role of the integration's new account")] = None,
+    account: Annotated[str | None, typer.Option(help="An existing integration account (api-…) instead of a new one")] = None,
+) -> None:
+    """Create a key (recorded as done by the system); the key is printed once."""
+    from infrastructure.api_keys import Scope, issue_key
+    from web.access import unusable_scopes
+
+    container = _container()
+    try:
+        scopes = frozenset(Scope(s) for s in scope)
+    except ValueError:
+        typer.secho(f"Scopes are: {', '.join(s.value for s in Scope)}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    try:
+        acting = role if account is None else container.app.get_user(UserAccount.id_for(account)).role
+        if acting is not None and (unusable := unusable_scopes(acting, scopes)):
+            typer.secho(f"An account with the role {acting.value} cannot use: {', '.join(s.value for s in unusable)}",
+                        fg=typer.colors.RED, err=True)
+            raise typer.Exit(2)
+        issued = issue_key(container.app, container.api_keys, name=name, scopes=scopes, role=role, account=account,
+                           by=SYSTEM_USER_ID, wait=lambda n: container.projections.catch_up())
+    except DomainError as error:
+        _fail(error)
+    typer.echo(f"Created API key {issued.key_id} for {name}, acting as {issued.username}. The key (shown once):")
+    typer.secho(issued.key, fg=typer.colors.YELLOW, bold=True)
+
+
+@apikey_cli.command("revoke")
+def apikey_revoke(key: Annotated[str, typer.Argument(help="The key's id, or the prefix shown by `ssz apikey list`")],
+                  reason: Annotated[str, typer.Option()]) -> None:
+    """Revoke a key: it is refused from now on."""
+    container = _container()
+    found = container.api_keys.find(key.rstrip("…"))
+    if len(found) != 1:
+        typer.secho("No such key." if not found else "More than one key matches; give more of it.", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+    try:
+        container.api_keys.revoke(found[0]["key_id"], reason=reason, by=SYSTEM_USER_ID)
+    except DomainError as error:
+        _fail(error)
+    typer.echo(f"Revoked {found[0]['name']} ({found[0]['prefix']}…).")
+
+
+@apikey_cli.command("list")
+def apikey_list() -> None:
+    """Every key: prefix, name, account, scopes, state."""
+    container = _container()
+    for k in container.api_keys.listing():
+        state = f"revoked {_local(k['revoked_at'])}" if k["revoked_at"] else "active"
+        used = _local(k["last_used_at"]) if k["last_used_at"] else "never"
+        typer.echo(f"{k['prefix']}…  {k['name']:<28} {k['username'] or '?':<24} {' '.join(s.value for s in k['scopes']):<32} "
+                   f"{state}  last used {used}  id={k['key_id']}")
 
 
 def _local(instant: datetime) -> str:
