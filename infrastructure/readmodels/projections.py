@@ -1,17 +1,25 @@
 """The projections: each turns events of the log into rows of its own tables. A projection never
 reads the log on a request; the runner feeds it pages of events and commits its rows together with
-its position, in one transaction."""
+its position, in one transaction.
+
+A projection reads events in one of two forms. Most read the stored JSON itself (`JsonProjection`):
+a handler takes the event's state as stored — values tagged with their type, {"_type_": ..., "_data_": ...},
+upcast to the event class's current version — and decodes only the fields it needs, which is several
+times cheaper than making a domain event of it. A `Projection` whose handlers are keyed by event classes
+is given decoded domain events instead."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from typing import Any
+from enum import Enum
+from functools import lru_cache
+from operator import itemgetter
+from typing import Any, NamedTuple
 from uuid import UUID
 
-from eventsourcing.persistence import Notification
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, resolve_topic
 from sqlalchemy import Connection, Table, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -21,12 +29,107 @@ from domain.patrol import PatrolUnit, PatrolVisit
 from domain.values import BANGKOK, Assignment, IncidentStatus, is_night
 from infrastructure.readmodels import tables as t
 
-Handler = Callable[[Any, "RowSet"], None]
-# A page of the log: each notification, with its decoded domain event when some projection needs one.
-Page = list[tuple[Notification, Any]]
 _OPEN = {s.value for s in (IncidentStatus.REPORTED, IncidentStatus.DISPATCHED, IncidentStatus.EN_ROUTE, IncidentStatus.ON_SCENE)}
 
 
+class Record(NamedTuple):
+    """One event of the log, as the runner hands it to the projections."""
+
+    id: int  # notification id
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    stored: bytes | str  # the state as stored (JSON)
+    state: dict[str, Any] | None  # decoded JSON, upcast; when some JsonProjection handles the topic
+    event: Any  # the domain event; when some Projection over domain events handles the topic
+
+
+# A page of the log, in log order.
+Page = list[Record]
+Handler = Callable[[Any, "RowSet"], None]  # (domain event, rows)
+JsonHandler = Callable[[Record, dict[str, Any], "RowSet"], None]  # (record, state, rows)
+
+
+# --- the stored JSON ----------------------------------------------------------------------------
+@lru_cache(maxsize=None)
+def _event_class(topic: str) -> tuple[type, int]:
+    cls = resolve_topic(topic)
+    return cls, getattr(cls, "class_version", 1)
+
+
+def class_version(topic: str) -> int:
+    return _event_class(topic)[1]
+
+
+def upcast(topic: str, state: dict[str, Any], from_version: int | None = None) -> dict[str, Any]:
+    """Brings a decoded stored state to its event class's current version with the class's own upcast
+    functions, as the library's mapper does for domain events (`from_version`: the stored class_version,
+    when already taken out of the state)."""
+    cls, version = _event_class(topic)
+    if from_version is None:
+        from_version = state.pop("class_version", 1)
+    while from_version < version:
+        getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
+        from_version += 1
+    return state
+
+
+_scan = json.JSONDecoder().scan_once  # the C scanner, without json.loads's layers around it
+
+
+def loads(stored: bytes | str) -> dict[str, Any]:
+    """Stored JSON (as the library writes it: UTF-8, no whitespace around) decoded."""
+    text = stored.decode() if isinstance(stored, (bytes, bytearray)) else stored
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        return json.loads(text)
+    return value if end == len(text) else json.loads(text)
+
+
+def plain(value: Any) -> Any:
+    """A stored value without its type tag; an enum (an upcast may have put one) as its value."""
+    try:
+        return value["_data_"]
+    except (TypeError, KeyError):
+        return value.value if isinstance(value, Enum) else value
+
+
+_UUIDS: dict[str, UUID] = {}
+
+
+def uuid_of(value: Any) -> UUID | None:
+    """A stored UUID (tagged hex; or a UUID an upcast put). Ids repeat a lot (actors, boxes, units):
+    each is made once."""
+    try:
+        value = value["_data_"]
+    except TypeError:
+        if value is None or isinstance(value, UUID):
+            return value
+    found = _UUIDS.get(value)
+    if found is None:
+        if len(_UUIDS) >= 100_000:
+            _UUIDS.clear()
+        found = _UUIDS[value] = UUID(value)
+    return found
+
+
+_from_iso = datetime.fromisoformat
+
+
+def instant(value: Any) -> datetime | None:
+    """A stored instant (tagged ISO text; or a datetime an upcast put)."""
+    try:
+        return _from_iso(value["_data_"])
+    except TypeError:
+        return value if value is None or isinstance(value, datetime) else _from_iso(value)
+
+
+def actor_id(state: dict[str, Any]) -> UUID:
+    return uuid_of(plain(state["actor"])["user_id"])
+
+
+# --- writing rows ----------------------------------------------------------------------------
 def aware(value: Any) -> Any:
     """SQLite gives back naive datetimes; every instant here is UTC."""
     if isinstance(value, datetime) and value.tzinfo is None:
@@ -39,18 +142,49 @@ def utc(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v.astimezone(timezone.utc) if isinstance(v, datetime) and v.tzinfo is not None else v for k, v in row.items()}
 
 
+def copy_rows(conn: Connection, table: str, columns: list[str], rows: Iterable[dict[str, Any]]) -> None:
+    """COPY in binary: no value is formatted as text by Python nor parsed by PostgreSQL (several times
+    cheaper than text for UUIDs and instants)."""
+    raw = conn.connection.driver_connection
+    types = dict(raw.execute("SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass "
+                             "AND attnum > 0 AND NOT attisdropped", (table,)).fetchall())
+    values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types([types[c] for c in columns])
+        for row in rows:
+            copy.write_row(values(row))
+
+
 def insert_all(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:
     """Bulk insert into a table: COPY on PostgreSQL, executemany on SQLite."""
     columns = [c.name for c in table.columns]
     if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in columns])
+        copy_rows(conn, table.name, columns, rows)
         return
     rows = [utc(row) for row in rows]
     if rows:
         conn.execute(insert(table), rows)
+
+
+def replace_all(conn: Connection, table: Table, fill: Callable[[str], None]) -> None:
+    """PostgreSQL: makes the table hold exactly the rows that `fill` puts into a staging table of the
+    same shape, writing only the difference: rows that changed or are gone are deleted, rows that are
+    new or changed are inserted. A rebuild thus rewrites only what it changes: an unchanged row costs
+    a comparison instead of a delete, an insert and their index entries (and no dead row is left for
+    VACUUM). `fill` is given the staging table's name."""
+    stage = f"rebuild_{table.name}"
+    keys = [c.name for c in table.primary_key.columns]
+    others = [c.name for c in table.columns if c.name not in keys]
+    columns = ", ".join(c.name for c in table.columns)
+    same_key = " AND ".join(f"s.{k} = t.{k}" for k in keys)
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} (LIKE {table.name}) ON COMMIT DROP")
+    fill(stage)
+    # (No ANALYZE: the planner sizes the stage from its pages and picks the same hash joins.)
+    same_row = f" AND ({', '.join('s.' + c for c in others)}) IS NOT DISTINCT FROM ({', '.join('t.' + c for c in others)})" if others else ""
+    conn.exec_driver_sql(f"DELETE FROM {table.name} AS t WHERE NOT EXISTS (SELECT FROM {stage} AS s WHERE {same_key}{same_row})")
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {stage} AS s "
+                         f"WHERE NOT EXISTS (SELECT FROM {table.name} AS t WHERE {same_key})")
+    conn.exec_driver_sql(f"DROP TABLE {stage}")
 
 
 def upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -67,31 +201,44 @@ def upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
 
 
 class RowSet:
-    """The rows of one table that a page of events touches, loaded once, written back once."""
+    """The rows of one table that a page of events touches, loaded once, written back once; in a bulk
+    replay (`bulk`), every row of the table, written once at the end. `encode` turns a row held in
+    memory into its stored form (a projection may keep a column parsed while it works on it)."""
 
-    def __init__(self, table: Table):
+    def __init__(self, table: Table, encode: Callable[[dict[str, Any]], dict[str, Any]] | None = None):
         self.table = table
         self.key = next(iter(table.primary_key.columns))
-        self.rows: dict[Any, dict[str, Any]] = {}
+        self.encode = encode
+        self.rows: dict[Any, dict[str, Any]] = {}  # by key; a UUID by its int, which hashes in C
         self.dirty: set[Any] = set()
+        self.bulk = False
+
+    @staticmethod
+    def _slot(key: Any) -> Any:
+        return key.int if isinstance(key, UUID) else key
 
     def load(self, conn: Connection, keys: Iterable[Any]) -> None:
-        missing = [k for k in dict.fromkeys(keys) if k not in self.rows]
+        missing = [k for k in dict.fromkeys(keys) if self._slot(k) not in self.rows]
         for start in range(0, len(missing), 900):
             chunk = missing[start:start + 900]
             for row in conn.execute(select(self.table).where(self.key.in_(chunk))).mappings():
-                self.rows[row[self.key.name]] = {k: aware(v) for k, v in row.items()}
+                self.rows[self._slot(row[self.key.name])] = {k: aware(v) for k, v in row.items()}
 
     def get(self, key: Any) -> dict[str, Any] | None:
-        return self.rows.get(key)
+        return self.rows.get(key.int if isinstance(key, UUID) else key)
 
     def put(self, row: dict[str, Any]) -> None:
         key = row[self.key.name]
-        self.rows[key] = row
-        self.dirty.add(key)
+        slot = key.int if isinstance(key, UUID) else key
+        self.rows[slot] = row
+        if not self.bulk:
+            self.dirty.add(slot)
+
+    def stored(self, rows: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+        return rows if self.encode is None else map(self.encode, rows)
 
     def flush(self, conn: Connection) -> None:
-        upsert(conn, self.table, [self.rows[k] for k in self.dirty])
+        upsert(conn, self.table, list(self.stored(self.rows[k] for k in self.dirty)))
         self.dirty.clear()
         if len(self.rows) > 50_000:
             self.rows.clear()
@@ -99,17 +246,25 @@ class RowSet:
     def forget(self) -> None:
         self.rows.clear()
         self.dirty.clear()
+        self.bulk = False
 
 
 class Projection:
-    """Rows keyed by the originator of the events it handles (one RowSet), or insert-only rows."""
+    """Rows keyed by the originator of the events it handles (one RowSet), or insert-only rows.
+    Handlers keyed by domain event classes are given decoded domain events."""
 
     name: str
     table: Table
-    handlers: dict[type, Handler]
+    handlers: dict[Any, Any]
+    reads_json = False  # handlers take (record, stored state, rows), keyed by topic
 
     def __init__(self) -> None:
-        self.rows = RowSet(self.table)
+        overridden = type(self).encode is not Projection.encode
+        self.rows = RowSet(self.table, self.encode if overridden else None)
+
+    def encode(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A row as it is stored: the identity, unless a projection keeps some column parsed in memory."""
+        return row
 
     @property
     def tables(self) -> list[Table]:
@@ -119,19 +274,37 @@ class Projection:
     def topics(self) -> list[str]:
         return [get_topic(cls) for cls in self.handlers]
 
-    def apply_page(self, conn: Connection, page: Page, *, bulk: bool = False) -> None:
-        """Applies a page in log order. `bulk`: the tables were emptied in this transaction and every
-        row lives in memory until `write_all` (a rebuild); otherwise rows are loaded and upserted per page."""
-        events = [e for _, e in page if type(e) in self.handlers]
-        if not bulk:
-            self.rows.load(conn, (e.originator_id for e in events))
+    def builds_in_database(self, dialect: str) -> bool:
+        """True when the database (by dialect name) rebuilds this projection's rows by itself (`rebuild_in_database`)."""
+        return False
+
+    def apply_page(self, conn: Connection, page: Page) -> None:
+        """Applies a page in log order: the rows it touches are loaded, changed, and upserted."""
+        events = [r.event for r in page if r.event is not None and type(r.event) in self.handlers]
+        self.rows.load(conn, (e.originator_id for e in events))
         for event in events:
             self.handlers[type(event)](event, self.rows)
-        if not bulk:
-            self.rows.flush(conn)
+        self.rows.flush(conn)
+
+    def routes(self) -> dict[str | None, Callable[[Record], None]]:
+        """For a bulk replay (a rebuild), where every row lives in memory until `write_all`: per topic,
+        what to do with one record of it (under None: with every record)."""
+        self.rows.bulk = True
+        rows = self.rows
+
+        def route(handler: Handler) -> Callable[[Record], None]:
+            return lambda record: handler(record.event, rows)
+        return {get_topic(cls): route(handler) for cls, handler in self.handlers.items()}
 
     def write_all(self, conn: Connection) -> None:
-        insert_all(conn, self.table, self.rows.rows.values())
+        """After a bulk replay: the table holds exactly the rows in memory (on SQLite, the runner has
+        emptied it in the same transaction)."""
+        rows = self.rows.stored(self.rows.rows.values())
+        if conn.dialect.name == "postgresql":
+            columns = [c.name for c in self.table.columns]
+            replace_all(conn, self.table, lambda stage: copy_rows(conn, stage, columns, rows))
+        else:
+            insert_all(conn, self.table, rows)
         self.rows.forget()
 
     def reset(self, conn: Connection) -> None:
@@ -140,9 +313,37 @@ class Projection:
         self.rows.forget()
 
 
+class JsonProjection(Projection):
+    """A projection over the stored JSON: `handlers` map topics to (record, state, rows) handlers."""
+
+    handlers: dict[str, JsonHandler]
+    reads_json = True
+
+    @property
+    def topics(self) -> list[str]:
+        return list(self.handlers)
+
+    def apply_page(self, conn: Connection, page: Page) -> None:
+        handlers = self.handlers
+        records = [r for r in page if r.topic in handlers]
+        self.rows.load(conn, (r.originator_id for r in records))
+        rows = self.rows
+        for record in records:
+            handlers[record.topic](record, record.state, rows)
+        self.rows.flush(conn)
+
+    def routes(self) -> dict[str | None, Callable[[Record], None]]:
+        self.rows.bulk = True
+        rows = self.rows
+
+        def route(handler: JsonHandler) -> Callable[[Record], None]:
+            return lambda record: handler(record, record.state, rows)
+        return {topic: route(handler) for topic, handler in self.handlers.items()}
+
+
 def updating(change: Callable[[Any, dict[str, Any]], Any], *, stamped: bool = False, versioned: bool = True) -> Handler:
-    """A handler that changes the row of the event's originator; `stamped` also sets updated_at to the
-    recording time, `versioned` the row's version to the event's."""
+    """A handler of domain events that changes the row of the event's originator; `stamped` also sets
+    updated_at to the recording time, `versioned` the row's version to the event's."""
     def handle(e: Any, rows: RowSet) -> None:
         row = rows.get(e.originator_id)
         change(e, row)
@@ -154,216 +355,268 @@ def updating(change: Callable[[Any, dict[str, Any]], Any], *, stamped: bool = Fa
     return handle
 
 
+def changing(change: Callable[[dict[str, Any], dict[str, Any]], Any], *, stamped: bool = False,
+             versioned: bool = True) -> JsonHandler:
+    """The same for stored states: `change(state, row)`."""
+    def handle(r: Record, s: dict[str, Any], rows: RowSet) -> None:
+        row = rows.get(r.originator_id)
+        change(s, row)
+        if stamped:
+            row["updated_at"] = instant(s["timestamp"])
+        if versioned:
+            row["version"] = r.originator_version
+        rows.put(row)
+    return handle
+
+
 # --- incidents: the board's open incidents, and the incident list and search ------------------
+_ACTIVE = (Assignment.ON_SCENE.value, Assignment.EN_ROUTE.value, Assignment.DISPATCHED.value)
+_REPORTED, _RESOLVED = IncidentStatus.REPORTED.value, IncidentStatus.RESOLVED.value
+_CLOSED, _CANCELLED = IncidentStatus.CLOSED.value, IncidentStatus.CANCELLED.value
+_CLEARED = Assignment.CLEARED.value
+
+
+def _units(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The incident's units: kept parsed in the row while the projection works on it (stored as JSON)."""
+    units = row["units"]
+    if isinstance(units, str):
+        units = row["units"] = json.loads(units)
+    return units
+
+
 def _incident_status(row: dict[str, Any]) -> str:
     if row["status"] not in _OPEN:
         return row["status"]
-    states = {u["state"] for u in json.loads(row["units"])}
-    for state in (Assignment.ON_SCENE, Assignment.EN_ROUTE, Assignment.DISPATCHED):
-        if state.value in states:
-            return state.value
-    return IncidentStatus.REPORTED.value
+    states = {u["state"] for u in _units(row)}
+    for state in _ACTIVE:
+        if state in states:
+            return state
+    return _REPORTED
 
 
 def _with_units(row: dict[str, Any], change: Callable[[list[dict[str, Any]]], None]) -> None:
-    units = json.loads(row["units"])
-    change(units)
-    row["units"] = json.dumps(units)
+    change(_units(row))
     row["status"] = _incident_status(row)
 
 
 def _set_unit_state(unit_id: UUID, state: Assignment, call_sign: str | None = None):
+    unit_id, state = str(unit_id), state.value
+
     def change(units: list[dict[str, Any]]) -> None:
         for unit in units:
-            if unit["unit_id"] == str(unit_id):
-                unit["state"] = state.value
+            if unit["unit_id"] == unit_id:
+                unit["state"] = state
                 return
-        units.append({"unit_id": str(unit_id), "call_sign": call_sign or "", "state": state.value})
+        units.append({"unit_id": unit_id, "call_sign": call_sign or "", "state": state})
     return change
 
 
 def _clear_all(units: list[dict[str, Any]]) -> None:
     for unit in units:
-        unit["state"] = Assignment.CLEARED.value
+        unit["state"] = _CLEARED
 
 
-class IncidentsProjection(Projection):
+def _unit_state(state: Assignment) -> Callable[[dict[str, Any], dict[str, Any]], None]:
+    def change(s: dict[str, Any], row: dict[str, Any]) -> None:
+        _with_units(row, _set_unit_state(uuid_of(s["unit_id"]), state, s.get("call_sign")))
+    return change
+
+
+class IncidentsProjection(JsonProjection):
     name = "incidents"
     table = t.incidents
 
+    def encode(self, row: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(row["units"], list):
+            return {**row, "units": json.dumps(row["units"])}
+        return row
+
     def __init__(self) -> None:
-        def reported(e: Any, rows: RowSet) -> None:
-            rows.put({"id": e.originator_id, "reference": e.reference, "status": IncidentStatus.REPORTED.value,
-                      "priority": e.priority.value, "category": e.category.value, "community": e.community.value,
-                      "channel": e.channel.value, "location": e.location, "description": e.description,
-                      "has_contact": e.contact is not None, "units": "[]", "outcome": None, "cancel_reason": None,
-                      "duplicate_of": None, "source_alert_id": e.source_alert_id, "reopen_count": 0, "notes_count": 0,
-                      "reported_at": e.occurred_at, "recorded_at": e.timestamp, "updated_at": e.timestamp,
-                      "closed_at": None, "version": e.originator_version})
+        def reported(r: Record, s: dict[str, Any], rows: RowSet) -> None:
+            recorded = instant(s["timestamp"])
+            rows.put({"id": r.originator_id, "reference": s["reference"], "status": _REPORTED,
+                      "priority": plain(s["priority"]), "category": plain(s["category"]), "community": plain(s["community"]),
+                      "channel": plain(s["channel"]), "location": s["location"], "description": s["description"],
+                      "has_contact": s["contact"] is not None, "units": "[]", "outcome": None, "cancel_reason": None,
+                      "duplicate_of": None, "source_alert_id": uuid_of(s["source_alert_id"]), "reopen_count": 0, "notes_count": 0,
+                      "reported_at": instant(s["occurred_at"]), "recorded_at": recorded, "updated_at": recorded,
+                      "closed_at": None, "version": r.originator_version})
 
-        def update(change: Callable[[Any, dict[str, Any]], Any]) -> Handler:
-            return updating(change, stamped=True)
+        def update(change: Callable[[dict[str, Any], dict[str, Any]], Any]) -> JsonHandler:
+            return changing(change, stamped=True)
 
-        def triaged(e: Any, row: dict[str, Any]) -> None:
-            row["category"], row["priority"] = e.category.value, e.priority.value
+        def triaged(s: dict[str, Any], row: dict[str, Any]) -> None:
+            row["category"], row["priority"] = plain(s["category"]), plain(s["priority"])
 
-        def resolved(e: Any, row: dict[str, Any]) -> None:
+        def resolved(s: dict[str, Any], row: dict[str, Any]) -> None:
             _with_units(row, _clear_all)
-            row["status"], row["outcome"] = IncidentStatus.RESOLVED.value, e.outcome.value
+            row["status"], row["outcome"] = _RESOLVED, plain(s["outcome"])
 
-        def closed(e: Any, row: dict[str, Any]) -> None:
-            row["status"], row["closed_at"] = IncidentStatus.CLOSED.value, e.occurred_at
+        def closed(s: dict[str, Any], row: dict[str, Any]) -> None:
+            row["status"], row["closed_at"] = _CLOSED, instant(s["occurred_at"])
 
-        def reopened(e: Any, row: dict[str, Any]) -> None:
-            row["status"], row["outcome"], row["closed_at"] = IncidentStatus.REPORTED.value, None, None
+        def reopened(s: dict[str, Any], row: dict[str, Any]) -> None:
+            row["status"], row["outcome"], row["closed_at"] = _REPORTED, None, None
             row["reopen_count"] += 1
 
-        def cancelled(e: Any, row: dict[str, Any]) -> None:
+        def cancelled(s: dict[str, Any], row: dict[str, Any]) -> None:
             _with_units(row, _clear_all)
-            row["status"], row["cancel_reason"], row["duplicate_of"] = IncidentStatus.CANCELLED.value, e.cancel_reason.value, e.duplicate_of
-            row["closed_at"] = e.occurred_at
+            row["status"], row["cancel_reason"] = _CANCELLED, plain(s["cancel_reason"])
+            row["duplicate_of"], row["closed_at"] = uuid_of(s["duplicate_of"]), instant(s["occurred_at"])
 
-        def note(e: Any, row: dict[str, Any]) -> None:
+        def note(s: dict[str, Any], row: dict[str, Any]) -> None:
             row["notes_count"] += 1
 
+        on = get_topic
         self.handlers = {
-            Incident.Reported: reported,
-            Incident.Triaged: update(triaged),
-            Incident.UnitDispatched: update(lambda e, r: _with_units(r, _set_unit_state(e.unit_id, Assignment.DISPATCHED, e.call_sign))),
-            Incident.UnitEnRoute: update(lambda e, r: _with_units(r, _set_unit_state(e.unit_id, Assignment.EN_ROUTE))),
-            Incident.UnitOnScene: update(lambda e, r: _with_units(r, _set_unit_state(e.unit_id, Assignment.ON_SCENE))),
-            Incident.UnitCleared: update(lambda e, r: _with_units(r, _set_unit_state(e.unit_id, Assignment.CLEARED))),
-            Incident.Resolved: update(resolved),
-            Incident.Closed: update(closed),
-            Incident.Reopened: update(reopened),
-            Incident.Cancelled: update(cancelled),
-            Incident.DuplicateLinked: update(lambda e, r: None),
-            Incident.NoteAdded: update(note),
+            on(Incident.Reported): reported,
+            on(Incident.Triaged): update(triaged),
+            on(Incident.UnitDispatched): update(_unit_state(Assignment.DISPATCHED)),
+            on(Incident.UnitEnRoute): update(_unit_state(Assignment.EN_ROUTE)),
+            on(Incident.UnitOnScene): update(_unit_state(Assignment.ON_SCENE)),
+            on(Incident.UnitCleared): update(_unit_state(Assignment.CLEARED)),
+            on(Incident.Resolved): update(resolved),
+            on(Incident.Closed): update(closed),
+            on(Incident.Reopened): update(reopened),
+            on(Incident.Cancelled): update(cancelled),
+            on(Incident.DuplicateLinked): update(lambda s, row: None),
+            on(Incident.NoteAdded): update(note),
         }
         super().__init__()
 
 
 # --- units ----------------------------------------------------------------------------------
-class UnitsProjection(Projection):
+class UnitsProjection(JsonProjection):
     name = "units"
     table = t.units
 
     def __init__(self) -> None:
-        def registered(e: Any, rows: RowSet) -> None:
-            rows.put({"id": e.originator_id, "call_sign": e.call_sign, "kind": e.kind.value, "status": "off_duty",
-                      "incident_id": None, "incident_reference": None, "officer_ids": "[]", "updated_at": e.timestamp,
-                      "version": e.originator_version})
+        def registered(r: Record, s: dict[str, Any], rows: RowSet) -> None:
+            rows.put({"id": r.originator_id, "call_sign": s["call_sign"], "kind": plain(s["kind"]), "status": "off_duty",
+                      "incident_id": None, "incident_reference": None, "officer_ids": "[]", "updated_at": instant(s["timestamp"]),
+                      "version": r.originator_version})
 
-        def update(**changes: Callable[[Any], Any]) -> Handler:
-            return updating(lambda e, row: row.update({column: value(e) for column, value in changes.items()}), stamped=True)
+        def update(**changes: Callable[[dict[str, Any]], Any]) -> JsonHandler:
+            return changing(lambda s, row: row.update({column: value(s) for column, value in changes.items()}), stamped=True)
 
+        on = get_topic
         self.handlers = {
-            PatrolUnit.Registered: registered,
-            PatrolUnit.WentOnDuty: update(status=lambda e: "available", officer_ids=lambda e: json.dumps([str(o) for o in e.officer_ids])),
-            PatrolUnit.Assigned: update(status=lambda e: "assigned", incident_id=lambda e: e.incident_id,
-                                        incident_reference=lambda e: e.reference),
-            PatrolUnit.Reassigned: update(incident_id=lambda e: e.incident_id, incident_reference=lambda e: e.reference),
-            PatrolUnit.Released: update(status=lambda e: "available", incident_id=lambda e: None, incident_reference=lambda e: None),
-            PatrolUnit.WentOffDuty: update(status=lambda e: "off_duty", officer_ids=lambda e: "[]"),
-            PatrolUnit.Retired: update(status=lambda e: "retired"),
+            on(PatrolUnit.Registered): registered,
+            on(PatrolUnit.WentOnDuty): update(status=lambda s: "available",
+                                              officer_ids=lambda s: json.dumps([str(uuid_of(o)) for o in s["officer_ids"]])),
+            on(PatrolUnit.Assigned): update(status=lambda s: "assigned", incident_id=lambda s: uuid_of(s["incident_id"]),
+                                            incident_reference=lambda s: s["reference"]),
+            on(PatrolUnit.Reassigned): update(incident_id=lambda s: uuid_of(s["incident_id"]), incident_reference=lambda s: s["reference"]),
+            on(PatrolUnit.Released): update(status=lambda s: "available", incident_id=lambda s: None, incident_reference=lambda s: None),
+            on(PatrolUnit.WentOffDuty): update(status=lambda s: "off_duty", officer_ids=lambda s: "[]"),
+            on(PatrolUnit.Retired): update(status=lambda s: "retired"),
         }
         super().__init__()
 
 
 # --- camera alerts: the board's open alerts and the alert KPI facts -----------------------
-class CameraAlertsProjection(Projection):
+class CameraAlertsProjection(JsonProjection):
     name = "alerts"
     table = t.camera_alerts
 
     def __init__(self) -> None:
-        def raised(e: Any, rows: RowSet) -> None:
-            rows.put({"id": e.originator_id, "camera_id": e.camera_id, "camera_code": e.camera_code,
-                      "community": e.community.value, "kind": e.kind.value, "score": e.score, "zone": e.zone, "detail": e.detail,
-                      "snapshot_digest": e.snapshot_digest, "status": "raised", "raised_at": e.occurred_at,
-                      "acknowledged_at": None, "decided_at": None, "outcome": None, "false_alarm_reason": None,
-                      "incident_id": None, "closed_at": None, "version": e.originator_version})
+        def raised(r: Record, s: dict[str, Any], rows: RowSet) -> None:
+            rows.put({"id": r.originator_id, "camera_id": uuid_of(s["camera_id"]), "camera_code": s["camera_code"],
+                      "community": plain(s["community"]), "kind": plain(s["kind"]), "score": s["score"], "zone": s["zone"],
+                      "detail": s["detail"], "snapshot_digest": s["snapshot_digest"], "status": "raised",
+                      "raised_at": instant(s["occurred_at"]), "acknowledged_at": None, "decided_at": None, "outcome": None,
+                      "false_alarm_reason": None, "incident_id": None, "closed_at": None, "version": r.originator_version})
 
-        update = updating
+        update = changing
 
-        def acknowledged(e: Any, row: dict[str, Any]) -> None:
-            row["status"], row["acknowledged_at"] = "acknowledged", e.occurred_at
+        def acknowledged(s: dict[str, Any], row: dict[str, Any]) -> None:
+            row["status"], row["acknowledged_at"] = "acknowledged", instant(s["occurred_at"])
 
-        def dismissed(e: Any, row: dict[str, Any]) -> None:
-            row.update(status="dismissed", decided_at=e.occurred_at, outcome="false_alarm", false_alarm_reason=e.false_alarm.value)
+        def dismissed(s: dict[str, Any], row: dict[str, Any]) -> None:
+            row.update(status="dismissed", decided_at=instant(s["occurred_at"]), outcome="false_alarm",
+                       false_alarm_reason=plain(s["false_alarm"]))
 
-        def escalated(e: Any, row: dict[str, Any]) -> None:
-            row.update(status="escalated", decided_at=e.occurred_at, outcome="escalated", incident_id=e.incident_id)
+        def escalated(s: dict[str, Any], row: dict[str, Any]) -> None:
+            row.update(status="escalated", decided_at=instant(s["occurred_at"]), outcome="escalated",
+                       incident_id=uuid_of(s["incident_id"]))
 
-        def closed(e: Any, row: dict[str, Any]) -> None:
-            row.update(status="closed", closed_at=e.occurred_at)
+        def closed(s: dict[str, Any], row: dict[str, Any]) -> None:
+            row.update(status="closed", closed_at=instant(s["occurred_at"]))
 
-        self.handlers = {CameraAlert.Raised: raised, CameraAlert.Acknowledged: update(acknowledged),
-                         CameraAlert.Dismissed: update(dismissed), CameraAlert.Escalated: update(escalated),
-                         CameraAlert.Closed: update(closed)}
+        on = get_topic
+        self.handlers = {on(CameraAlert.Raised): raised, on(CameraAlert.Acknowledged): update(acknowledged),
+                         on(CameraAlert.Dismissed): update(dismissed), on(CameraAlert.Escalated): update(escalated),
+                         on(CameraAlert.Closed): update(closed)}
         super().__init__()
 
 
 # --- KPI facts --------------------------------------------------------------------------------
-class IncidentFactsProjection(Projection):
+class IncidentFactsProjection(JsonProjection):
     name = "kpi_incidents"
     table = t.kpi_incidents
 
     def __init__(self) -> None:
-        def reported(e: Any, rows: RowSet) -> None:
-            local = e.occurred_at.astimezone(BANGKOK)
-            rows.put({"incident_id": e.originator_id, "reference": e.reference, "report_month": local.strftime("%Y-%m"),
-                      "reported_at": e.occurred_at, "first_dispatched_at": None, "first_en_route_at": None,
+        def reported(r: Record, s: dict[str, Any], rows: RowSet) -> None:
+            occurred_at = instant(s["occurred_at"])
+            local = occurred_at.astimezone(BANGKOK)
+            category, priority = plain(s["category"]), plain(s["priority"])
+            rows.put({"incident_id": r.originator_id, "reference": s["reference"], "report_month": local.strftime("%Y-%m"),
+                      "reported_at": occurred_at, "first_dispatched_at": None, "first_en_route_at": None,
                       "first_on_scene_at": None, "first_resolved_at": None, "first_closed_at": None,
-                      "category_reported": e.category.value, "priority_reported": e.priority.value,
-                      "category": e.category.value, "priority": e.priority.value, "community": e.community.value,
-                      "channel": e.channel.value, "is_night": is_night(e.occurred_at), "outcome": None,
-                      "cancel_reason": None, "reopen_count": 0})
+                      "category_reported": category, "priority_reported": priority, "category": category, "priority": priority,
+                      "community": plain(s["community"]), "channel": plain(s["channel"]), "is_night": is_night(occurred_at),
+                      "outcome": None, "cancel_reason": None, "reopen_count": 0})
 
-        def first(column: str) -> Callable[[Any, dict[str, Any]], None]:
-            def earliest(e: Any, row: dict[str, Any]) -> None:
-                if row[column] is None or e.occurred_at < row[column]:
-                    row[column] = e.occurred_at
+        def first(column: str) -> Callable[[dict[str, Any], dict[str, Any]], None]:
+            def earliest(s: dict[str, Any], row: dict[str, Any]) -> None:
+                occurred_at = instant(s["occurred_at"])
+                if row[column] is None or occurred_at < row[column]:
+                    row[column] = occurred_at
             return earliest
 
-        def update(change: Callable[[Any, dict[str, Any]], Any]) -> Handler:
-            return updating(change, versioned=False)
+        def update(change: Callable[[dict[str, Any], dict[str, Any]], Any]) -> JsonHandler:
+            return changing(change, versioned=False)
 
-        def resolved(e: Any, row: dict[str, Any]) -> None:
-            first("first_resolved_at")(e, row)
-            row["outcome"] = e.outcome.value
+        def resolved(s: dict[str, Any], row: dict[str, Any]) -> None:
+            first("first_resolved_at")(s, row)
+            row["outcome"] = plain(s["outcome"])
 
+        on = get_topic
         self.handlers = {
-            Incident.Reported: reported,
-            Incident.Triaged: update(lambda e, r: r.update(category=e.category.value, priority=e.priority.value)),
-            Incident.UnitDispatched: update(first("first_dispatched_at")),
-            Incident.UnitEnRoute: update(first("first_en_route_at")),
-            Incident.UnitOnScene: update(first("first_on_scene_at")),
-            Incident.Resolved: update(resolved),
-            Incident.Closed: update(first("first_closed_at")),
+            on(Incident.Reported): reported,
+            on(Incident.Triaged): update(lambda s, r: r.update(category=plain(s["category"]), priority=plain(s["priority"]))),
+            on(Incident.UnitDispatched): update(first("first_dispatched_at")),
+            on(Incident.UnitEnRoute): update(first("first_en_route_at")),
+            on(Incident.UnitOnScene): update(first("first_on_scene_at")),
+            on(Incident.Resolved): update(resolved),
+            on(Incident.Closed): update(first("first_closed_at")),
             # The outcome is the current one: none while reopened; the first figures stay (KPIS.md).
-            Incident.Reopened: update(lambda e, r: r.update(reopen_count=r["reopen_count"] + 1, outcome=None)),
-            Incident.Cancelled: update(lambda e, r: r.update(cancel_reason=e.cancel_reason.value)),
+            on(Incident.Reopened): update(lambda s, r: r.update(reopen_count=r["reopen_count"] + 1, outcome=None)),
+            on(Incident.Cancelled): update(lambda s, r: r.update(cancel_reason=plain(s["cancel_reason"]))),
         }
         super().__init__()
 
 
-class VisitFactsProjection(Projection):
+class VisitFactsProjection(JsonProjection):
     name = "kpi_visits"
     table = t.kpi_visits
 
     def __init__(self) -> None:
-        def logged(e: Any, rows: RowSet) -> None:
-            local = e.occurred_at.astimezone(BANGKOK)
+        def logged(r: Record, s: dict[str, Any], rows: RowSet) -> None:
+            visited_at = instant(s["occurred_at"])
+            local = visited_at.astimezone(BANGKOK)
             slot = local.hour // 2
-            rows.put({"visit_id": e.originator_id, "box_id": e.box_id, "box_code": e.box_code, "community": e.community.value,
-                      "officer_id": e.actor.user_id, "visited_at": e.occurred_at, "local_day": local.date(), "slot": slot,
-                      "is_night_slot": slot >= 9 or slot <= 2, "status": "valid"})
+            rows.put({"visit_id": r.originator_id, "box_id": uuid_of(s["box_id"]), "box_code": s["box_code"],
+                      "community": plain(s["community"]), "officer_id": actor_id(s), "visited_at": visited_at,
+                      "local_day": local.date(), "slot": slot, "is_night_slot": slot >= 9 or slot <= 2, "status": "valid"})
 
-        def status(value: str) -> Handler:
+        def status(value: str) -> JsonHandler:
             # A voided visit stays voided, whatever is said of it afterwards.
-            return updating(lambda e, row: row.update(status=value if row["status"] != "voided" else "voided"), versioned=False)
+            return changing(lambda s, row: row.update(status=value if row["status"] != "voided" else "voided"), versioned=False)
 
-        self.handlers = {PatrolVisit.Logged: logged, PatrolVisit.Flagged: status("flagged"), PatrolVisit.Voided: status("voided")}
+        on = get_topic
+        self.handlers = {on(PatrolVisit.Logged): logged, on(PatrolVisit.Flagged): status("flagged"),
+                         on(PatrolVisit.Voided): status("voided")}
         super().__init__()
 
 
@@ -374,9 +627,9 @@ class VisitFactsProjection(Projection):
 _BOOKKEEPING = ("originator_topic", "class_version")
 
 
-def timeline_row(notification: Notification) -> dict[str, Any]:
-    state = json.loads(notification.state)
-    aggregate, _, event = notification.topic.rpartition(":")[2].partition(".")
+def timeline_row(record: Record) -> dict[str, Any]:
+    state = json.loads(record.stored)
+    aggregate, _, event = record.topic.rpartition(":")[2].partition(".")
     actor = state.pop("actor")["_data_"]
     occurred_at, recorded_at = state.pop("occurred_at")["_data_"], state.pop("timestamp")["_data_"]
     reason = state.pop("reason", None) or None
@@ -384,23 +637,24 @@ def timeline_row(notification: Notification) -> dict[str, Any]:
         state.pop(key, None)
     if state.get("contact"):
         state["contact"]["_data_"].pop("ciphertext", None)
-    return {"originator_id": notification.originator_id, "version": notification.originator_version,
-            "notification_id": notification.id, "aggregate": aggregate, "event": event,
+    return {"originator_id": record.originator_id, "version": record.originator_version,
+            "notification_id": record.id, "aggregate": aggregate, "event": event,
             "actor_id": UUID(actor["user_id"]["_data_"]), "actor_role": actor["role"]["_data_"],
             "occurred_at": datetime.fromisoformat(occurred_at), "recorded_at": datetime.fromisoformat(recorded_at),
             "reason": reason, "params": json.dumps(state, ensure_ascii=False, separators=(",", ":"))}
 
 
 # The same rows, made by PostgreSQL itself from a range of the log: no event crosses into Python.
+TIMELINE_COLUMNS = ("originator_id, version, notification_id, aggregate, event, actor_id, actor_role, occurred_at, "
+                    "recorded_at, reason, params")
 TIMELINE_SQL = """
-INSERT INTO rm_timeline (originator_id, version, notification_id, aggregate, event, actor_id, actor_role,
-                         occurred_at, recorded_at, reason, params)
+INSERT INTO {target} (""" + TIMELINE_COLUMNS + """)
 SELECT originator_id, originator_version, notification_id,
        split_part(split_part(topic, ':', 2), '.', 1), split_part(split_part(topic, ':', 2), '.', 2),
        (j #>> '{actor,_data_,user_id,_data_}')::uuid, j #>> '{actor,_data_,role,_data_}',
        (j #>> '{occurred_at,_data_}')::timestamptz, (j #>> '{timestamp,_data_}')::timestamptz,
        nullif(j ->> 'reason', ''),
-       ((j - 'actor' - 'occurred_at' - 'timestamp' - 'reason' - 'originator_topic' - 'class_version')
+       ((j - '{actor,occurred_at,timestamp,reason,originator_topic,class_version}'::text[])
         #- '{contact,_data_,ciphertext}')::text
 FROM (SELECT originator_id, originator_version, notification_id, topic, convert_from(state, 'UTF8')::jsonb AS j
       FROM {events} WHERE notification_id > %(after)s AND notification_id <= %(upto)s OFFSET 0) AS e
@@ -408,7 +662,8 @@ FROM (SELECT originator_id, originator_version, notification_id, topic, convert_
 
 
 class TimelineProjection(Projection):
-    """Every event of every aggregate as a row. Insert-only; needs no decoded domain events."""
+    """Every event of every aggregate as a row. Insert-only; needs no decoded events: on PostgreSQL the
+    database makes the rows from the stored JSON, on SQLite Python does (`timeline_row`)."""
 
     name = "timeline"
     table = t.timeline
@@ -416,7 +671,7 @@ class TimelineProjection(Projection):
 
     def __init__(self, events_table: str = "stored_events") -> None:
         super().__init__()
-        self.sql = TIMELINE_SQL.replace("{events}", events_table)
+        self.events_table = events_table
 
     @property
     def topics(self) -> list[str]:
@@ -426,22 +681,35 @@ class TimelineProjection(Projection):
     def in_database(conn: Connection) -> bool:
         return conn.dialect.name == "postgresql"
 
-    def apply_page(self, conn: Connection, page: Page, *, bulk: bool = False) -> None:
+    def builds_in_database(self, dialect: str) -> bool:
+        return dialect == "postgresql"
+
+    def apply_page(self, conn: Connection, page: Page) -> None:
         if not page:
             return
         if self.in_database(conn):
-            self.apply_range(conn, page[0][0].id - 1, page[-1][0].id)
+            self.apply_range(conn, page[0].id - 1, page[-1].id)
         else:
-            insert_all(conn, self.table, (timeline_row(n) for n, _ in page))
+            insert_all(conn, self.table, (timeline_row(r) for r in page))
 
-    def apply_range(self, conn: Connection, after: int, upto: int) -> None:
-        conn.exec_driver_sql(self.sql, {"after": after, "upto": upto})
+    def routes(self) -> dict[str | None, Callable[[Record], None]]:
+        """(SQLite: on PostgreSQL the database rebuilds the timeline.)"""
+        self.pending: list[dict[str, Any]] = []
+        return {None: lambda record: self.pending.append(timeline_row(record))}
+
+    def apply_range(self, conn: Connection, after: int, upto: int, *, target: str | None = None) -> None:
+        sql = TIMELINE_SQL.replace("{target}", target or self.table.name).replace("{events}", self.events_table)
+        conn.exec_driver_sql(sql, {"after": after, "upto": upto})
+
+    def rebuild_in_database(self, conn: Connection, head: int) -> None:
+        """The whole timeline up to `head`, made by PostgreSQL and written as a difference."""
+        replace_all(conn, self.table, lambda stage: self.apply_range(conn, 0, head, target=stage))
 
     def write_all(self, conn: Connection) -> None:
-        pass
+        insert_all(conn, self.table, getattr(self, "pending", ()))
+        self.pending = []
 
 
 def all_projections(events_table: str = "stored_events") -> list[Projection]:
     return [IncidentsProjection(), UnitsProjection(), CameraAlertsProjection(), IncidentFactsProjection(),
             VisitFactsProjection(), TimelineProjection(events_table)]
-
