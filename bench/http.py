@@ -1,5 +1,6 @@
-"""HTTP under load: the board fragment (`GET /board/panels`, a signed-in dispatcher) under 50 concurrent
-connections, against a bare Starlette hello-world served with the same uvicorn settings in the same run.
+"""HTTP under load: the board fragment (`GET /board/panels`, a signed-in dispatcher) and the JSON API's intake
+(`POST /api/v1/incidents`, an integration's key) under 50 concurrent connections, against a bare Starlette
+hello-world served with the same uvicorn settings in the same run.
 
 * The board has a realistic size: a demo history (SSZ_BENCH_HTTP_MONTHS, default 1: about 21,000 events)
   ending now is written into a fresh PostgreSQL database and the projections are caught up, so the board
@@ -14,6 +15,11 @@ connections, against a bare Starlette hello-world served with the same uvicorn s
 * The app's request log (structlog, one line per request at info) is off for the headline figures
   (SSZ_LOG_LEVEL=WARNING): they measure the request path, not the log sink. One more window with the
   log on (info, JSON lines to a file) is printed as an extra figure.
+
+* The intake is measured after the board (it writes: every request reports a new incident, 201, through the
+  application into PostgreSQL, as the mobile app's SOS would, with a reporter's contact to seal). The key is an
+  integration's (scope intake, a dispatcher's role); its rate limit is raised out of the way for the run
+  (SSZ_API_RATE_*), so that the figure is the request path's, not the limiter's.
 
 SSZ_BENCH_HTTP_SECONDS (default 12) sets the measured window; SSZ_BENCH_PROFILE=DIR records a py-spy
 flame graph of each server during its measured window (when py-spy is installed).
@@ -341,6 +347,40 @@ def prepare_zone(database_url: str, data_dir: Path) -> Zone:
     return Zone(env, headers, csrf, panels)
 
 
+# The JSON intake: an SOS as the police app sends it, by an integration's key; no rate limit in the way.
+INTAKE_BODY = json.dumps({
+    "channel": "mobile_sos", "category": "sexual_harassment", "priority": "P1", "community": "chet_yot",
+    "location": "Night market, Chet Yot road", "description": "SOS button pressed in the app; the caller is being followed.",
+    "position": {"lat": 19.9105, "lon": 99.8406}, "reporter": {"name": "Malee", "phone": "081 234 5678"}}).encode()
+INTAKE_ENV = {"SSZ_API_RATE_PER_SECOND": "100000", "SSZ_API_RATE_BURST": "1000000"}
+
+
+def prepare_intake(database_url: str, data_dir: Path) -> dict[str, str]:
+    """An integration's API key (scope intake, acting as an account with a dispatcher's role): its request headers."""
+    from domain.values import SYSTEM_USER_ID, Role
+    from infrastructure.api_keys import Scope, issue_key
+    from infrastructure.bootstrap import bootstrap
+    from infrastructure.settings import Settings
+
+    settings = Settings(environment="test", data_dir=data_dir, database_url=database_url, log_level="WARNING")
+    container = bootstrap(settings, run_migrations=False)
+    try:
+        issued = issue_key(container.app, container.api_keys, name="Bench SOS", scopes={Scope.INTAKE}, role=Role.DISPATCHER,
+                           by=SYSTEM_USER_ID, wait=lambda _: container.projections.catch_up())
+    finally:
+        container.close()
+    return {"Authorization": f"Bearer {issued.key}", "Content-Type": "application/json"}
+
+
+def check_intake(server: Server, headers: Mapping[str, str]) -> None:
+    """One intake before the load: a 201 with the new incident's reference."""
+    import httpx
+
+    response = httpx.post(server.base + "/api/v1/incidents", headers=dict(headers), content=INTAKE_BODY, timeout=30)
+    if response.status_code != 201 or not re.match(r"^CR-\d{4}-\d{6}$", response.json().get("reference", "")):
+        raise SystemExit(f"POST /api/v1/incidents is not an intake: {response.status_code} {response.text[:2000]}\n{server.tail()}")
+
+
 def check_board_fragment(server: Server, zone: Zone) -> int:
     """One request before any load: a 200 with every panel's HTML (not a redirect to /login); returns its size."""
     import httpx
@@ -371,6 +411,7 @@ def main() -> None:
 
     with fresh_postgres() as database_url, fresh_dir() as data_dir:
         zone = prepare_zone(database_url, data_dir)
+        intake_headers = prepare_intake(database_url, data_dir)
         logs = data_dir / "logs"
         logs.mkdir()
         busy = machine_busy()
@@ -382,11 +423,13 @@ def main() -> None:
             baseline = measure(hello, "starlette hello-world", "/")
 
         print("# the app with SSZ_LOG_LEVEL=WARNING: its per-request info log is off for these figures", flush=True)
-        with serve("app", APP_FACTORY, zone.env, ready_path="/healthz", logs=logs) as app:
+        with serve("app", APP_FACTORY, {**zone.env, **INTAKE_ENV}, ready_path="/healthz", logs=logs) as app:
             check_board_fragment(app, zone)
             board = measure(app, "board fragment", "/board/panels", headers=zone.headers, database_url=database_url)
             check_board_fragment(app, zone)   # still signed in after the load
-            # (a second measurement against the same server goes here: measure(app, ..., method="POST", ...))
+            check_intake(app, intake_headers)
+            intake = measure(app, "JSON intake", "/api/v1/incidents", method="POST", headers=intake_headers, body=INTAKE_BODY,
+                             expect=201, database_url=database_url)
         metric("http.starlette_rps", round(baseline.rps))
         metric("http.board_fragment_rps", round(board.rps))
         metric("http.board_fragment_p50_ms", round(board.p50_ms, 1))
@@ -395,6 +438,12 @@ def main() -> None:
         metric("http.board_fragment_vs_starlette", round(board.rps / baseline.rps, 3))
         metric("http.starlette_cpu_us", round(baseline.cpu_us))
         metric("http.board_fragment_cpu_us", round(board.cpu_us))
+        metric("http.intake_rps", round(intake.rps))
+        metric("http.intake_p50_ms", round(intake.p50_ms, 1))
+        metric("http.intake_p95_ms", round(intake.p95_ms, 1))
+        metric("http.intake_p99_ms", round(intake.p99_ms, 1))
+        metric("http.intake_vs_starlette", round(intake.rps / baseline.rps, 3))
+        metric("http.intake_cpu_us", round(intake.cpu_us))
         print(f"# CPU time a request: starlette {baseline.cpu_us:,.0f} µs, board fragment {board.cpu_us:,.0f} µs "
               f"(ratio {baseline.cpu_us / board.cpu_us:.3f}: what the req/s ratio would be if both had a core to themselves)",
               flush=True)
