@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from application.errors import ConflictError, NotFound, RecordKind
 from application.ports import Contact
 from application.zone import CommandResult
-from domain.errors import TransitionRefused
+from domain.errors import DomainError, TransitionRefused
 from domain.incident import Incident
 from domain.patrol import PatrolUnit, check_code
 from domain.permissions import Action
@@ -62,6 +62,7 @@ def intake_lock(request: Request) -> threading.Lock:
     one web process would only conflict on it and retry (under 50 concurrent connections, some gave up with a 409).
     In one process they are made one at a time; between processes, the application's optimistic retry decides."""
     return request.app.state.api_intake_lock  # made by web.api.install, one per app
+
 
 Intake = Annotated[ApiCaller, Depends(API_INTAKE)]
 Reader = Annotated[ApiCaller, Depends(API_READ)]
@@ -119,9 +120,9 @@ def _run(request: Request, incident_id: UUID, reference: str, command: Callable[
             version = current.version if current is not None else None
         raise ApiProblem(409, "conflict", "Refused in the incident's current state", error.message,
                          current_version=version) from None
-    except Exception as error:
-        if aliases and getattr(error, "field", None) in aliases:
-            error.field = aliases[error.field]  # type: ignore[attr-defined]
+    except DomainError as error:
+        if aliases and error.field in aliases:
+            error.field = aliases[error.field]
         raise
 
 
@@ -164,9 +165,9 @@ def report_incident(body: IncidentIn, request: Request, response: Response, call
                 contact=contact, idempotency_key=key, by=caller.user_id)
     except ConflictError as error:
         raise ApiProblem(409, "conflict", "Refused in the current state", error.message) from None
-    except Exception as error:
-        if getattr(error, "field", None) in INTAKE_FIELDS:
-            error.field = INTAKE_FIELDS[error.field]  # type: ignore[attr-defined]
+    except DomainError as error:
+        if error.field in INTAKE_FIELDS:
+            error.field = INTAKE_FIELDS[error.field]
         raise
     incident = app.load(result.id, fresh=False)
     retry = result.notification_id is None
