@@ -179,7 +179,10 @@ def replace_all(conn: Connection, table: Table, fill: Callable[[str], None]) -> 
     same_key = " AND ".join(f"s.{k} = t.{k}" for k in keys)
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} (LIKE {table.name}) ON COMMIT DROP")
     fill(stage)
-    # (No ANALYZE: the planner sizes the stage from its pages and picks the same hash joins.)
+    # Hash joins whatever the sizes: against a table just emptied (estimated at no rows), a nested-loop
+    # anti-join would scan the table once per staged row, rows inserted by the statement itself included.
+    # (No ANALYZE of the stage: the planner sizes it from its pages.)
+    conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
     same_row = f" AND ({', '.join('s.' + c for c in others)}) IS NOT DISTINCT FROM ({', '.join('t.' + c for c in others)})" if others else ""
     conn.exec_driver_sql(f"DELETE FROM {table.name} AS t WHERE NOT EXISTS (SELECT FROM {stage} AS s WHERE {same_key}{same_row})")
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {stage} AS s "
