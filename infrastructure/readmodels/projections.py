@@ -184,10 +184,16 @@ def replace_all(conn: Connection, table: Table, fill: Callable[[str], None]) -> 
     # (No ANALYZE of the stage: the planner sizes it from its pages.)
     conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
     same_row = f" AND ({', '.join('s.' + c for c in others)}) IS NOT DISTINCT FROM ({', '.join('t.' + c for c in others)})" if others else ""
-    conn.exec_driver_sql(f"DELETE FROM {table.name} AS t WHERE NOT EXISTS (SELECT FROM {stage} AS s WHERE {same_key}{same_row})")
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {stage} AS s "
-                         f"WHERE NOT EXISTS (SELECT FROM {table.name} AS t WHERE {same_key})")
+    deleted = conn.exec_driver_sql(f"DELETE FROM {table.name} AS t WHERE NOT EXISTS "
+                                   f"(SELECT FROM {stage} AS s WHERE {same_key}{same_row})").rowcount
+    inserted = conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {stage} AS s "
+                                    f"WHERE NOT EXISTS (SELECT FROM {table.name} AS t WHERE {same_key})").rowcount
     conn.exec_driver_sql(f"DROP TABLE {stage}")
+    # Where much of the table was written (a first build, say), fresh statistics for the readers' plans
+    # (which the server would otherwise take only from autovacuum, some time later, if it runs at all).
+    size = conn.exec_driver_sql(f"SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = '{table.name}'::regclass").scalar()
+    if deleted + inserted > max(1000, 0.1 * size):
+        conn.exec_driver_sql(f"ANALYZE {table.name}")
 
 
 def upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
