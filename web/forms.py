@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from enum import Enum
-from typing import TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 from uuid import UUID
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
+from starlette.requests import Request
 
 from domain.errors import DomainError
 from domain.values import BANGKOK
@@ -114,3 +117,31 @@ class Form:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+READ_YOUR_WRITES_SECONDS = 2.0  # how long a page waits for the read models to show what it just did
+
+
+async def submit(request: Request, command: Callable[[Form], Any], *,
+                 passes: tuple[type[DomainError], ...] = ()) -> tuple[Form, Any]:
+    """Reads the submitted form and runs `command` with it (in a worker thread) unless the form already has
+    errors. A refusal becomes the message at its field (refusals of the `passes` kinds propagate instead,
+    for pages that show them as conflicts); a success is waited for until the read models show it. Returns
+    the form and the command's result (None when nothing was done)."""
+    form = Form(await request.form())
+    result = None
+    if form.ok:
+        try:
+            result = await run_in_threadpool(command, form)
+        except passes:
+            raise
+        except DomainError as error:
+            form.refuse(error)
+    if not form.ok or result is None:
+        return form, None
+    projections = request.app.state.container.projections
+    notification_id = getattr(result, "notification_id", None)
+    if notification_id is None and isinstance(result, tuple):  # (result, what the page says about it)
+        notification_id = result[0].notification_id
+    await run_in_threadpool(projections.wait, notification_id, timeout=READ_YOUR_WRITES_SECONDS)
+    return form, result

@@ -21,7 +21,7 @@ from infrastructure.web_sessions import SignedIn
 from web import i18n
 from web.access import ADMIN, unusable_scopes
 from web.i18n import N_
-from web.forms import Form
+from web.forms import Form, submit
 from web.pages import label, render
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
@@ -43,20 +43,11 @@ def users_page(request: Request, user: Admin) -> Response:
 
 async def _account_command(request: Request, command: Callable[[Form], tuple[CommandResult, str] | None],
                            done: str, secret: str = "") -> Response:
-    form = Form(await request.form())
-    container = request.app.state.container
-    outcome = None
-    if form.ok:
-        try:
-            outcome = await run_in_threadpool(command, form)
-        except DomainError as error:
-            form.refuse(error)
+    form, outcome = await submit(request, command)
     if outcome is None:
         values = {k: form.raw(k) for k in ("username", "display_name", "role")}
         return await run_in_threadpool(lambda: _page(request, status_code=422, errors=form.errors, values=values))
-    result, who = outcome
-    await run_in_threadpool(container.projections.wait, result.notification_id, timeout=2.0)
-    return await run_in_threadpool(lambda: _page(request, notice=done % {"who": who}, one_time_password=secret))
+    return await run_in_threadpool(lambda: _page(request, notice=done % {"who": outcome[1]}, one_time_password=secret))
 
 
 @router.post("/admin/users")

@@ -29,13 +29,12 @@ from infrastructure.vision.snapshots import SnapshotStore
 from infrastructure.web_sessions import SignedIn
 from web import i18n
 from web.access import BOARD, guard_action, not_found
-from web.forms import Form
+from web.forms import READ_YOUR_WRITES_SECONDS, Form, submit
 from web.pages import label, message_of, render
 from web.timeline import timeline_in_words
 
 log = structlog.get_logger()
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
-READ_YOUR_WRITES_SECONDS = 2.0
 WAITING = ("raised", "acknowledged")
 DECIDED = ("dismissed", "escalated")
 THUMBNAIL_WIDTH = 320  # the board's thumbnails are shown at most 10rem wide; twice that for sharp wall screens
@@ -97,21 +96,15 @@ async def _conflict(request: Request, user: SignedIn, alert_id: str, error: Doma
 
 async def _act(request: Request, user: SignedIn, alert_id: str, form_name: str,
                command: Callable[[Form, dict[str, Any]], CommandResult | None]) -> Response:
-    form = Form(await request.form())
     alert = await run_in_threadpool(_alert, request, alert_id)
-    container = _container(request)
-    result = None
     try:
-        result = await run_in_threadpool(command, form, alert) if form.ok else None
+        form, result = await submit(request, lambda f: command(f, alert), passes=(ConflictError, TransitionRefused))
     except (ConflictError, TransitionRefused) as error:
         return await _conflict(request, user, alert_id, error)
-    except DomainError as error:
-        form.refuse(error)
-    if not form.ok or result is None:
+    if result is None:
         values = {k: form.raw(k) for k in ("reason", "note")}
         return await run_in_threadpool(lambda: _detail(request, user, alert, status_code=422, errors=form.errors,
                                                        open_form=form_name, values=values))
-    await run_in_threadpool(container.projections.wait, result.notification_id, timeout=READ_YOUR_WRITES_SECONDS)
     return RedirectResponse("/board" if form.raw("next") == "/board" else f"/alerts/{alert['id']}", status_code=303)
 
 

@@ -25,13 +25,12 @@ from infrastructure.readmodels.queries import SORTS, IncidentFilter
 from infrastructure.web_sessions import SignedIn
 from web import i18n
 from web.access import READ_INCIDENTS, guard_action, not_found
-from web.forms import Form
+from web.forms import READ_YOUR_WRITES_SECONDS, Form, submit
 from web.pages import message_of, render
 from web.timeline import timeline_in_words
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 REFERENCE = re.compile(r"^CR-\d{4}-\d{6}$")
-READ_YOUR_WRITES_SECONDS = 2.0
 PAGE_SIZE = 25
 
 Reader = Annotated[SignedIn, Depends(READ_INCIDENTS)]
@@ -87,22 +86,18 @@ def _contact(request: Request, user: SignedIn, incident: dict[str, Any]) -> dict
 
 async def _act(request: Request, user: SignedIn, reference: str, form_name: str,
                command: Callable[[Form, dict[str, Any]], CommandResult | None]) -> Response:
-    form = Form(await request.form())
     incident = await run_in_threadpool(_incident, request, reference)
     container = _container(request)
     try:
-        result = await run_in_threadpool(command, form, incident) if form.ok else None
+        form, result = await submit(request, lambda f: command(f, incident), passes=(ConflictError, TransitionRefused))
     except (ConflictError, TransitionRefused) as error:
         # Someone else got there first, or the incident has moved on: say so, and show how it stands now.
         await run_in_threadpool(container.projections.wait, container.projections.head(), timeout=READ_YOUR_WRITES_SECONDS)
-        fresh = await run_in_threadpool(_incident, request, reference)
-        return await run_in_threadpool(lambda: _detail(request, user, fresh, status_code=409, banner=message_of(error)))
-    except DomainError as error:
-        form.refuse(error)
-    if not form.ok or result is None:
+        fresh, banner = await run_in_threadpool(_incident, request, reference), message_of(error)
+        return await run_in_threadpool(lambda: _detail(request, user, fresh, status_code=409, banner=banner))
+    if result is None:
         return await run_in_threadpool(lambda: _detail(request, user, incident, status_code=422, errors=form.errors,
                                                        open_form=form_name))
-    await run_in_threadpool(container.projections.wait, result.notification_id, timeout=READ_YOUR_WRITES_SECONDS)
     target = form.raw("next")
     return RedirectResponse(target if target in ("/board", "/my") else f"/incidents/{incident['reference']}",
                             status_code=303)

@@ -11,12 +11,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from application.zone import CommandResult
-from domain.errors import DomainError
 from domain.permissions import PERMISSIONS, Action
 from domain.values import Role, UnitKind
 from infrastructure.web_sessions import SignedIn
 from web.access import UNITS, guard, guard_action
-from web.forms import Form
+from web.forms import Form, submit
 from web.pages import render
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
@@ -39,21 +38,12 @@ def units_page(request: Request, user: Viewer) -> Response:
     return _page(request, user)
 
 
-async def _unit_command(request: Request, user: SignedIn, command: Callable[[Form], CommandResult | None],
-                        target: str = "/units") -> Response:
-    form = Form(await request.form())
-    container = request.app.state.container
-    result = None
-    if form.ok:
-        try:
-            result = await run_in_threadpool(command, form)
-        except DomainError as error:
-            form.refuse(error)
+async def _unit_command(request: Request, user: SignedIn, command: Callable[[Form], CommandResult | None]) -> Response:
+    form, result = await submit(request, command)
     if result is None:
         values = {k: form.raw(k) for k in ("call_sign", "kind")}
         return await run_in_threadpool(lambda: _page(request, user, status_code=422, errors=form.errors, values=values))
-    await run_in_threadpool(container.projections.wait, result.notification_id, timeout=2.0)
-    return RedirectResponse(target if form.raw("next") != "/my" else "/my", status_code=303)
+    return RedirectResponse("/my" if form.raw("next") == "/my" else "/units", status_code=303)
 
 
 @router.post("/units")
