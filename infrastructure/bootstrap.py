@@ -17,6 +17,7 @@ from infrastructure.api_keys import ApiKeys
 from infrastructure.credentials import SqlCredentials
 from infrastructure.db import make_engine
 from infrastructure.logging import configure_logging
+from infrastructure.readmodels.cameras import CamerasProjection
 from infrastructure.readmodels.queries import ReadModels
 from infrastructure.readmodels.projections import all_projections
 from infrastructure.readmodels.runner import Projections
@@ -69,6 +70,7 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
     app = ZoneApplication(settings.event_store_env(), vault=SqlContactVault(engine, secret),
                           credentials=SqlCredentials(engine), clock=clock)
     projections = Projections(app, engine, settings, page_size=settings.projection_page_size,
-                              projections=[*all_projections(app.recorder.events_table_name), UsersProjection()])
+                              projections=[*all_projections(app.recorder.events_table_name), UsersProjection(),
+                                           CamerasProjection()])
     return Container(settings=settings, engine=engine, app=app, projections=projections, reads=ReadModels(engine),
                      sessions=WebSessions(engine), logons=LogonGuard(engine), api_keys=ApiKeys(engine))

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, and_, case, func, select
 
 from domain.errors import InvalidInput
 from infrastructure.readmodels import tables as t
+from infrastructure.tables import camera_leases
 
 OPEN = ("reported", "dispatched", "en_route", "on_scene")
 SORTS = {
@@ -172,3 +173,69 @@ class ReadModels:
 
     def units_of_officer(self, officer_id: UUID) -> list[dict[str, Any]]:
         return [u for u in self.units() if any(o["id"] == officer_id for o in u["officers"])]
+
+    # --- cameras: the registry and each camera's health ------------------------------------------
+    def cameras(self, *, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Every camera with its health; active ones first, by code."""
+        return self._cameras(None, now)
+
+    def camera(self, camera_id: UUID, *, now: datetime | None = None) -> dict[str, Any] | None:
+        found = self._cameras(camera_id, now)
+        return found[0] if found else None
+
+    def camera_alerts_of(self, camera_id: UUID, *, limit: int = 20) -> list[dict[str, Any]]:
+        """A camera's latest alerts, newest first, whatever their status."""
+        a = t.camera_alerts.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.camera_alerts).where(a.camera_id == camera_id)
+                                .order_by(a.raised_at.desc()).limit(limit)).mappings().all()
+        return [_aware(dict(r)) for r in rows]
+
+    def _cameras(self, camera_id: UUID | None, now: datetime | None) -> list[dict[str, Any]]:
+        c, lease, a = t.cameras.c, camera_leases.c, t.camera_alerts.c
+        query = (select(t.cameras, lease.owner.label("lease_owner"), lease.lease_expires_at,
+                        lease.status.label("stream_status"), lease.fps, lease.last_frame_at, lease.health_at)
+                 .select_from(t.cameras.outerjoin(camera_leases, lease.camera_id == c.id))
+                 .order_by(c.retired, c.code))
+        problems = (select(a.id, a.camera_id, a.kind, a.detail, a.raised_at)
+                    .where(a.status.in_(WAITING_ALERTS), a.kind.in_(HEALTH_ALERT_KINDS)).order_by(a.raised_at))
+        if camera_id is not None:
+            query, problems = query.where(c.id == camera_id), problems.where(a.camera_id == camera_id)
+        with self.engine.connect() as conn:
+            # The workers write their leases in the database's clock on PostgreSQL: judge them by the same clock.
+            now = now or (conn.execute(select(func.now())).scalar_one() if conn.dialect.name == "postgresql"
+                          else datetime.now(timezone.utc))
+            rows = conn.execute(query).mappings().all()
+            open_alerts: dict[UUID, dict[str, dict[str, Any]]] = {}
+            for p in conn.execute(problems).mappings():
+                open_alerts.setdefault(p["camera_id"], {}).setdefault(p["kind"], _aware(dict(p)))  # the oldest of each kind
+        return [_camera(_aware(dict(r)), open_alerts.get(r["id"], {}), now) for r in rows]
+
+
+WAITING_ALERTS = ("raised", "acknowledged")
+HEALTH_ALERT_KINDS = ("offline", "tampered")  # the self-clearing kinds: open while the trouble lasts
+
+
+def _camera(row: dict[str, Any], problems: dict[str, dict[str, Any]], now: datetime) -> dict[str, Any]:
+    """A registry row with its health: `state` is retired, offline or tampered (an open alert of that kind,
+    `since` its time), no_worker (no live lease), or as the camera's worker last wrote it: healthy (streaming),
+    starting, offline (before its alert is in the read model) or ended (a recording played to its end).
+    `heartbeat_at` is when a worker last wrote the camera's health."""
+    expires = row.pop("lease_expires_at")
+    watched = row.pop("lease_owner") is not None and expires is not None and expires > now
+    stream, fps = row.pop("stream_status"), row.pop("fps")
+    alert = problems.get("offline") or problems.get("tampered")
+    if row["retired"]:
+        state = "retired"
+    elif alert is not None:
+        state = alert["kind"]
+    elif not watched:
+        state = "no_worker"
+    else:
+        state = {"streaming": "healthy", "offline": "offline", "ended": "ended"}.get(stream, "starting")
+    row["health"] = {"state": state, "watched": watched and not row["retired"], "since": alert["raised_at"] if alert else None,
+                     "alert_id": alert["id"] if alert else None, "detail": alert["detail"] if alert else "",
+                     "heartbeat_at": row.pop("health_at"), "last_frame_at": row.pop("last_frame_at"),
+                     "fps": fps if watched else 0.0}
+    row["zones"], row["rules"] = json.loads(row["zones"]), json.loads(row["rules"])
+    return row

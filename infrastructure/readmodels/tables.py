@@ -149,3 +149,27 @@ users = Table(
     Column("updated_at", TS, nullable=False),
     Column("version", Integer, nullable=False),
 )
+
+# The camera registry (migration 0006): one row per camera, as its Camera events leave it. `source` is kept
+# only masked (no userinfo, no credential-like query values): a read model holds no camera's password.
+# Health is not here: it is read beside it, from the workers' leases and the open tamper/offline alerts.
+cameras = Table(
+    "rm_cameras", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("code", String(24), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("community", String(32), nullable=False),
+    Column("owner", String(24), nullable=False),  # the owner's partner sector (Big 6)
+    Column("owner_name", Text, nullable=False),
+    Column("consent_reference", Text, nullable=False),
+    Column("source", Text, nullable=False),  # masked
+    Column("lat", Float),
+    Column("lon", Float),
+    Column("zones", Text, nullable=False),  # JSON: [{"name", "points": [[x, y], ...]}]
+    Column("rules", Text, nullable=False),  # JSON: [{"kind", "start", "end", "min_score", "min_area"}], times HH:MM:SS local
+    Column("retired", Boolean, nullable=False),
+    Column("retired_at", TS),
+    Column("registered_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("version", Integer, nullable=False),
+)

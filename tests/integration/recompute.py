@@ -25,7 +25,7 @@ from domain.values import SealedContact
 
 LOCAL = ZoneInfo("Asia/Bangkok")
 NIGHT_SLOTS = {0, 1, 2, 9, 10, 11}  # 00–06 and 18–24 local (KPIS.md, "Patrol coverage")
-JSON_COLUMNS = {"units", "officer_ids", "params"}
+JSON_COLUMNS = {"units", "officer_ids", "params", "zones", "rules"}
 NOT_PARAMS = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "occurred_at", "reason"}
 OPEN = {"reported", "dispatched", "en_route", "on_scene"}
 
@@ -38,6 +38,7 @@ KEYS = {
     "kpi_incident_facts": ("incident_id",),
     "kpi_visit_facts": ("visit_id",),
     "rm_users": ("id",),
+    "rm_cameras": ("id",),
 }
 
 
@@ -360,6 +361,7 @@ def expected_tables(log: Iterable[tuple[int, Any]]) -> dict[str, dict[tuple, dic
         "kpi_incident_facts": {(k,): v for k, v in facts.items()},
         "kpi_visit_facts": {(k,): v for k, v in visits.items()},
         "rm_users": expected_users(log),
+        "rm_cameras": expected_cameras(log),
     }
 
 
@@ -379,3 +381,45 @@ def expected_users(log: Iterable[tuple[int, Any]]) -> dict[tuple, dict[str, Any]
         elif kind in ("Disabled", "Enabled"):
             row["disabled"] = kind == "Disabled"
     return {(k,): v for k, v in users.items()}
+
+
+# A camera's source as the registry may show it (the table comment): no userinfo, and no value of a query
+# parameter whose name looks like a credential.
+CREDENTIAL_WORDS = ("user", "login", "pass", "pwd", "secret", "token", "key", "auth", "sig", "cred")
+
+
+def shown_source(address: str) -> str:
+    if "://" not in address:
+        return address
+    scheme, rest = address.split("://", 1)
+    if "@" in rest:
+        rest = "***@" + rest.rsplit("@", 1)[1]
+    pieces = re.split(r"([?&;#])", rest)
+    for i in range(2, len(pieces), 2):
+        name, equals, _ = pieces[i].partition("=")
+        if equals and any(w in name.lower() for w in CREDENTIAL_WORDS):
+            pieces[i] = name + "=***"
+    return scheme + "://" + "".join(pieces)
+
+
+def expected_cameras(log: Iterable[tuple[int, Any]]) -> dict[tuple, dict[str, Any]]:
+    cameras: dict[UUID, dict[str, Any]] = {}
+    for _, e in log:
+        if not type(e).__qualname__.startswith("Camera."):
+            continue
+        kind = type(e).__qualname__.split(".")[1]
+        if kind == "Registered":
+            cameras[e.originator_id] = {
+                "id": e.originator_id, "code": e.code, "name": e.name, "community": e.community.value, "owner": e.owner.value,
+                "owner_name": e.owner_name, "consent_reference": e.consent_reference, "source": shown_source(e.source),
+                "lat": e.position.lat if e.position else None, "lon": e.position.lon if e.position else None,
+                "zones": [], "rules": [], "retired": False, "retired_at": None, "registered_at": e.occurred_at}
+        row = cameras[e.originator_id]
+        row.update(updated_at=e.timestamp, version=e.originator_version)
+        if kind == "ZonesSet":
+            row["zones"] = jsonable(e.zones)
+        elif kind == "RulesSet":
+            row["rules"] = jsonable(e.rules)
+        elif kind == "Retired":
+            row.update(retired=True, retired_at=e.occurred_at)
+    return {(k,): v for k, v in cameras.items()}

@@ -40,7 +40,7 @@ from tests.integration.recompute import (
 from web.app import create_app
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
-PROJECTIONS = {"incidents", "units", "alerts", "kpi_incidents", "kpi_visits", "timeline", "users"}
+PROJECTIONS = {"incidents", "units", "alerts", "kpi_incidents", "kpi_visits", "timeline", "users", "cameras"}
 DEMO_UNTIL = datetime(2025, 3, 1, 5, 0, tzinfo=UTC)
 DEMO_MONTHS = 0.25  # 7½ days (generate() takes a fraction of a month): most kinds of event, a module well under 90 s
 REPORTER = Contact("Khun Wanpen Testreporter", "081-555-0199")

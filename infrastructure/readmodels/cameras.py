@@ -1,0 +1,66 @@
+"""The camera registry read model: each camera with its owner partner, consent, zones and detection schedule —
+for the cameras page and for naming a camera anywhere else. Its video source is stored masked, because pages
+are rendered from read models and an RTSP address may carry a password."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from domain.cameras import Camera
+from domain.values import DetectionRule, Zone
+from infrastructure.readmodels import tables as t
+from infrastructure.readmodels.projections import Handler, Projection, RowSet, updating
+
+MASK = "***"
+# Query parameters that commonly carry credentials in camera URLs (…?user=admin&password=…, ?token=…).
+_SECRET_PARAMETER = re.compile(r"([?&;#])([^=&;#]*(?:user|login|pass|pwd|secret|token|key|auth|sig|cred)[^=&;#]*)=[^&;#]*",
+                               re.IGNORECASE)
+
+
+def masked_source(address: str) -> str:
+    """A camera's source fit to be shown: a URL's userinfo (user and password) replaced by ***, and so the
+    values of credential-like query parameters; a file path as it is. Everything up to a URL's last "@" counts
+    as userinfo, so that a password holding "/", "?" or "#" unescaped is masked too (at worst, more is hidden)."""
+    scheme, separator, rest = address.partition("://")
+    if not separator:
+        return address
+    if "@" in rest:
+        rest = f"{MASK}@{rest.rpartition('@')[2]}"
+    return f"{scheme}://{_SECRET_PARAMETER.sub(lambda m: f'{m[1]}{m[2]}={MASK}', rest)}"
+
+
+def zones_json(zones: list[Zone]) -> str:
+    return json.dumps([{"name": z.name, "points": [[x, y] for x, y in z.points]} for z in zones], ensure_ascii=False)
+
+
+def rules_json(rules: list[DetectionRule]) -> str:
+    return json.dumps([{"kind": r.kind.value, "start": r.start.isoformat(), "end": r.end.isoformat(),
+                        "min_score": r.min_score, "min_area": r.min_area} for r in rules])
+
+
+class CamerasProjection(Projection):
+    name = "cameras"
+    table = t.cameras
+
+    def __init__(self) -> None:
+        def registered(e: Any, rows: RowSet) -> None:
+            position = e.position
+            rows.put({"id": e.originator_id, "code": e.code, "name": e.name, "community": e.community.value,
+                      "owner": e.owner.value, "owner_name": e.owner_name, "consent_reference": e.consent_reference,
+                      "source": masked_source(e.source), "lat": position.lat if position else None,
+                      "lon": position.lon if position else None, "zones": "[]", "rules": "[]", "retired": False,
+                      "retired_at": None, "registered_at": e.occurred_at, "updated_at": e.timestamp,
+                      "version": e.originator_version})
+
+        def update(**changes: Any) -> Handler:
+            return updating(lambda e, row: row.update({column: value(e) for column, value in changes.items()}), stamped=True)
+
+        self.handlers = {
+            Camera.Registered: registered,
+            Camera.ZonesSet: update(zones=lambda e: zones_json(e.zones)),
+            Camera.RulesSet: update(rules=lambda e: rules_json(e.rules)),
+            Camera.Retired: update(retired=lambda e: True, retired_at=lambda e: e.occurred_at),
+        }
+        super().__init__()
