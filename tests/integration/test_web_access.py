@@ -51,7 +51,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     container.projections.catch_up()
     app = create_app(container)
     reference = container.reads.incident(incident)["reference"]
-    samples = {"reference": reference, "unit_id": str(world.units[0]), "user_id": str(world.officer), "alert_id": str(alert)}
+    samples = {"reference": reference, "unit_id": str(world.units[0]), "user_id": str(world.officer), "alert_id": str(alert),
+               "camera_id": str(camera)}
     samples["key_id"] = str(UUID(int=1))  # an API key, for the administrator's revoke form
     yield app, container, people, samples
     container.close()
