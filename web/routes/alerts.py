@@ -183,8 +183,8 @@ async def close(request: Request, alert_id: str, user: Closer) -> Response:
 # --- escalating: a prefilled incident form --------------------------------------------------------
 def _camera_name(request: Request, alert: dict[str, Any]) -> str:
     """Where the camera looks (its registered name, e.g. "Clock tower east"): the best start for a location."""
-    camera = _container(request).app.load(alert["camera_id"], fresh=False)
-    return getattr(camera, "name", "") or ""
+    camera = _container(request).reads.camera(alert["camera_id"])
+    return camera["name"] if camera else ""
 
 
 def _prefill(alert: dict[str, Any], place: str = "") -> dict[str, str]:
