@@ -8,7 +8,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,6 +21,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Transcoder
 
 from application.errors import ConflictError, NotFound, RecordKind
+from application.group_commit import GroupCommit
 from application.ports import Contact, ContactVault, Credentials
 from application.transcodings import register_all
 from domain.accounts import UserAccount, check_username
@@ -149,6 +150,15 @@ class _Work:
         return self.get(user_id, UserAccount, RecordKind.USER_ACCOUNT).as_actor
 
 
+@dataclass(frozen=True)
+class _Intake:
+    """One report, checked and its contact sealed, waiting to be committed (alone, or with others)."""
+
+    by: UUID
+    key: str | None
+    fields: dict[str, Any]
+
+
 @dataclass
 class _Batch:
     flush_every: int
@@ -175,6 +185,7 @@ class ZoneApplication(Application[UUID]):
         self.credentials = credentials
         self.clock = clock
         self._local = threading.local()
+        self._intakes: GroupCommit[_Intake, CommandResult] = GroupCommit(self._commit_intakes)
         super().__init__(env)
 
     def register_transcodings(self, transcoder: Transcoder) -> None:
@@ -375,48 +386,101 @@ class ZoneApplication(Application[UUID]):
         idempotency_key: str | None = None,
         source_alert_id: UUID | None = None,
     ) -> CommandResult:
-        # Validate cheaply before anything touches the vault or the store.
+        """Reports made at the same time in this process are committed together (`_commit_intakes`): every report
+        takes the next number from the year's one reference book, so one at a time they would only queue or conflict.
+        A retry with the same `idempotency_key` returns the incident the key first reported (no notification id)."""
+        # Validate cheaply before anything touches the vault or the store: a refusal here never joins a group.
         description = clean_text(description, "description", required=True)
         location = clean_text(location, "location", required=True, max_len=MAX_SHORT_TEXT)
         occurred_at = self._at(occurred_at)
         sealed = self._seal(contact)
         key = clean_text(idempotency_key, "idempotency_key", required=False, max_len=200) or None
+        intake = _Intake(by, key, dict(
+            channel=channel, category=category, priority=priority, community=community, location=location,
+            description=description, occurred_at=occurred_at, position=position, contact=sealed,
+            source_alert_id=source_alert_id))
+        if getattr(self._local, "batch", None) is not None:
+            return self._run("report_incident", lambda w: self._take_in(w, intake, look_up=True)[0])
+        if key is not None:  # a retry is answered here, without waiting for a group
+            claimed = self.load(IntakeKey.id_for(key), fresh=False)
+            if isinstance(claimed, IntakeKey):
+                return CommandResult(claimed.incident_id, None)
+        result = self._intakes.submit(intake)
+        log.info("command.done", command="report_incident", aggregate_id=str(result.id),
+                 notification_id=result.notification_id)
+        return result
 
-        def fn(w: _Work) -> UUID:
-            if key is not None:
-                claimed = w.find(IntakeKey.id_for(key), IntakeKey)
-                if claimed is not None:
-                    return claimed.incident_id
-            actor = w.actor(by)
-            incident = self._new_incident(
-                w,
-                actor,
-                channel=channel,
-                category=category,
-                priority=priority,
-                community=community,
-                location=location,
-                description=description,
-                occurred_at=occurred_at,
-                position=position,
-                contact=sealed,
-                source_alert_id=source_alert_id,
-            )
-            if key is not None:
-                w.add(IntakeKey.claim(key, incident.id, actor, self.clock()))
-            return incident.id
+    def _take_in(self, w: _Work, intake: _Intake, *, look_up: bool) -> tuple[UUID, bool]:
+        """One report in a command's work: the incident's id, and whether it is new. An idempotency key is looked for
+        in the work (a retry in the same group) and in this process's cache; with `look_up`, in the store too."""
+        if intake.key is not None:
+            key_id = IntakeKey.id_for(intake.key)
+            claimed = w.find(key_id, IntakeKey) if look_up else w.aggregates.get(key_id) or self._cached(key_id)
+            if isinstance(claimed, IntakeKey):
+                return claimed.incident_id, False
+        actor = w.actor(intake.by)
+        incident = self._new_incident(w, actor, **intake.fields)
+        if intake.key is not None:
+            w.add(IntakeKey.claim(intake.key, incident.id, actor, self.clock()))
+        return incident.id, True
 
-        return self._run("report_incident", fn)
+    def _commit_intakes(self, intakes: Sequence[_Intake]) -> list[CommandResult | DomainError]:
+        """Reports handed in together: references issued in their order from the year's book, then the book, every
+        new incident and its idempotency key saved in one atomic save. A report the domain refuses gets its refusal
+        and takes no number; the others go ahead. When another process saved first (a reference, a key), the whole
+        group runs again on the fresh state: references stay gapless and unique, and a key claimed meanwhile returns
+        the incident it reported.
+
+        The first attempt trusts that a key its caller did not find in the store (`report_incident` looked) is still
+        unclaimed unless this process claimed it since (then it is in the cache); if another process claimed it
+        meanwhile, the save conflicts and the next attempt looks in the store."""
+        with structlog.contextvars.bound_contextvars(command="report_incident", command_id=uuid.uuid4().hex[:12]):
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                work = _Work(self)
+                outcomes: list[tuple[UUID, bool] | DomainError] = []
+                for intake in intakes:
+                    try:
+                        outcomes.append(self._take_in(work, intake, look_up=attempt > 1))
+                    except DomainError as error:
+                        log.info("command.refused", reason=error.message)
+                        outcomes.append(error)
+                changed = [a for a in work.aggregates.values() if a.pending_events]
+                try:
+                    recordings = self.save(*changed) if changed else []
+                except IntegrityError:
+                    log.info("command.retry_after_concurrent_write", attempt=attempt, group=len(intakes))
+                    self._evict(work.aggregates)
+                    time.sleep(random.uniform(0, 0.005 * attempt))  # jitter, so that racing writers spread out
+                    continue
+                self._remember(work.aggregates, recordings)
+                positions = {r.domain_event.originator_id: r.notification.id for r in recordings}
+                log.info("command.group_saved", group=len(intakes), events=len(recordings), attempt=attempt)
+                results: list[CommandResult | DomainError] = []
+                for intake, outcome in zip(intakes, outcomes, strict=True):
+                    if isinstance(outcome, DomainError) or not outcome[1]:
+                        results.append(outcome if isinstance(outcome, DomainError) else CommandResult(outcome[0], None))
+                        continue
+                    key_id = IntakeKey.id_for(intake.key) if intake.key is not None else None
+                    results.append(CommandResult(outcome[0], max(positions[outcome[0]], positions.get(key_id, 0))))
+                return results
+        raise ConflictError("Too many people changed this at the same moment; please try again.")
+
+    def _cached(self, aggregate_id: UUID) -> Aggregate | None:
+        try:
+            return self.repository.cache.get(aggregate_id) if self.repository.cache is not None else None
+        except KeyError:
+            return None
 
     def _new_incident(self, w: _Work, actor: Actor, **fields: Any) -> Incident:
+        """The incident is made (and so checked) before the book issues its reference: a refused report leaves no
+        gap, even among reports saved together."""
         now = self.clock()
         year = be_year(now)
-        book = w.find(ReferenceBook.id_for(year), ReferenceBook)
-        if book is None:
-            book = ReferenceBook.open(year, actor, now)
-            w.add(book)
-        reference = book.issue(actor, now)
+        book = w.find(ReferenceBook.id_for(year), ReferenceBook) or ReferenceBook.open(year, actor, now)
+        reference = book.next_reference
         incident = Incident.report(id=Incident.id_for(reference), reference=reference, now=now, actor=actor, **fields)
+        book.issue(actor, now)
+        w.add(book)
         w.add(incident)
         return incident
 

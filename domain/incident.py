@@ -296,6 +296,11 @@ class ReferenceBook(ZoneAggregate):
         self.year_be = year_be
         self.last_number = 0
 
+    @property
+    def next_reference(self) -> str:
+        """The reference `issue` gives next."""
+        return self.format(self.year_be, self.last_number + 1)
+
     def issue(self, actor: Actor, occurred_at: datetime) -> str:
         self._issued(number=self.last_number + 1, actor=actor, occurred_at=occurred_at)
         return self.format(self.year_be, self.last_number)
