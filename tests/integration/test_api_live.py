@@ -62,8 +62,8 @@ def test_eight_concurrent_retries_of_one_intake_across_two_web_processes_report_
     try:
         world = build_world(first.app)
         key = new_key(first, world, {Scope.INTAKE}, name="Police app SOS")
-        # Intakes in one process are made one at a time, so the race is between the processes: the first save of
-        # each waits for the other's, and the other requests of each process queue behind them.
+        # Intakes made at the same time in one process are saved together (a group commit), so the race is between
+        # the processes: the first save of each waits for the other's, and the other requests of each queue behind it.
         barrier = threading.Barrier(2)
         for container in (first, second):
             hold_first_save_of_the_process(container.app, barrier)

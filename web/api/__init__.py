@@ -6,7 +6,6 @@ are not part of the description."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from fastapi import FastAPI
@@ -43,7 +42,6 @@ TAGS = [
 def install(app: FastAPI) -> None:
     """Mounts the API, turns every error under /api into problem details, and completes the OpenAPI description.
     Call it after the app's own error handlers are registered."""
-    app.state.api_intake_lock = threading.Lock()
     for module in (incidents, alerts):
         app.router.routes.extend(module.router.routes)  # flat, like the pages' routes (web/app.py says why)
     problems.install(app)

@@ -4,7 +4,6 @@ log says which integration acted), and answers from the write itself; reads come
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -55,13 +54,6 @@ from web.timeline import plain
 log = structlog.get_logger()
 router = APIRouter(prefix=PREFIX, dependencies=[Depends(known_query_only)])
 READ_YOUR_WRITES_SECONDS = 2.0
-
-
-def intake_lock(request: Request) -> threading.Lock:
-    """Every intake takes the next number from the year's one reference book, so intakes running at the same time in
-    one web process would only conflict on it and retry (under 50 concurrent connections, some gave up with a 409).
-    In one process they are made one at a time; between processes, the application's optimistic retry decides."""
-    return request.app.state.api_intake_lock  # made by web.api.install, one per app
 
 
 Intake = Annotated[ApiCaller, Depends(API_INTAKE)]
@@ -156,13 +148,12 @@ def report_incident(body: IncidentIn, request: Request, response: Response, call
     contact = Contact(reporter.name, reporter.phone) if reporter and (reporter.name or reporter.phone) else None
     # Scoped to the integration's account: two integrations that happen to pick the same key never meet.
     key = f"api/{caller.user_id}/{idempotency_key}" if idempotency_key else None
-    try:
-        with intake_lock(request):
-            result = app.report_incident(
-                channel=body.channel, category=body.category, priority=body.priority, community=body.community,
-                location=body.location, description=body.description, occurred_at=body.occurred_at,
-                position=GeoPoint(body.position.lat, body.position.lon) if body.position else None,
-                contact=contact, idempotency_key=key, by=caller.user_id)
+    try:  # concurrent intakes are committed together by the application (ZoneApplication.report_incident)
+        result = app.report_incident(
+            channel=body.channel, category=body.category, priority=body.priority, community=body.community,
+            location=body.location, description=body.description, occurred_at=body.occurred_at,
+            position=GeoPoint(body.position.lat, body.position.lon) if body.position else None,
+            contact=contact, idempotency_key=key, by=caller.user_id)
     except ConflictError as error:
         raise ApiProblem(409, "conflict", "Refused in the current state", error.message) from None
     except DomainError as error:
