@@ -32,3 +32,13 @@ class Credentials(Protocol):
     def verify(self, username: str, password: str) -> UUID | None: ...
 
     def any_users(self) -> bool: ...
+
+
+class CodeSigner(Protocol):
+    """Signs the token printed in a red box's QR code, and checks one scanned back: only this system can
+    make a valid code, and rotating a box's token (a new version) makes its printed older codes void."""
+
+    def token(self, box_id: UUID, version: int) -> str: ...
+
+    def version_of(self, box_id: UUID, token: str) -> int | None:
+        """The version a token of this box was signed for, or None when it is not one this system signed."""

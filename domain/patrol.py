@@ -12,7 +12,7 @@ from domain.errors import InvalidInput, TokenRefused, TransitionRefused, UnitUna
 from domain.incident import NAMESPACE
 from domain.permissions import Action, authorize
 from domain.values import (
-    MAX_SHORT_TEXT, Actor, Community, GeoPoint, UnitKind, UnitStatus, VisitStatus, check_occurred_at, clean_text,
+    MAX_SHORT_TEXT, Actor, CheckInRefusal, Community, GeoPoint, UnitKind, UnitStatus, VisitStatus, check_occurred_at, clean_text,
 )
 
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,23}$")
@@ -190,11 +190,55 @@ class RedBox(ZoneAggregate):
     def _retired(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
         self.retired = True
 
-    def check_token(self, token_version: int) -> None:
-        self._check_active()
+    def refusal(self, token_version: int | None) -> CheckInRefusal | None:
+        """Why a code of this box carrying `token_version` (None: its signature did not verify) is refused, if it is."""
+        if self.retired:
+            return CheckInRefusal.RETIRED
+        if token_version is None or token_version > self.token_version:
+            return CheckInRefusal.INVALID
         if token_version != self.token_version:
-            raise TokenRefused("This QR code of red box {code} is out of date; scan the code now posted on the box.",
-                               code=self.code)
+            return CheckInRefusal.OUTDATED
+        return None
+
+    def check_token(self, token_version: int | None) -> None:
+        refusal = self.refusal(token_version)
+        if refusal is not None:
+            raise refused(refusal, self.code)
+
+
+def refused(refusal: CheckInRefusal, code: str) -> TokenRefused:
+    """The refusal as a domain error an officer reads; `error.refusal` says which."""
+    if refusal is CheckInRefusal.UNKNOWN_BOX:
+        error = TokenRefused("This QR code does not belong to any red box of the zone.")
+    elif refusal is CheckInRefusal.INVALID:
+        error = TokenRefused("This QR code of red box {code} is not valid; scan the code posted on the box.", code=code)
+    elif refusal is CheckInRefusal.OUTDATED:
+        error = TokenRefused("This QR code of red box {code} is out of date; scan the code now posted on the box.", code=code)
+    else:
+        error = TokenRefused("Red box {code} is retired.", code=code)
+    error.refusal = refusal
+    return error
+
+
+class RefusedCheckIn(ZoneAggregate):
+    """One refused attempt to check in at a red box: a wrong, damaged, out-of-date or forged QR code, or a
+    retired box. Kept so that a supervisor sees who tried which code when, and where."""
+    id: UUID
+
+    @classmethod
+    def record(cls, *, id: UUID, box: RedBox | None, code: str, refusal: CheckInRefusal, token_version: int | None,
+               position: GeoPoint | None, actor: Actor, occurred_at: datetime) -> RefusedCheckIn:
+        authorize(actor, Action.LOG_VISIT)
+        return cls(id=id, box_id=box.id if box else None, box_code=(box.code if box else re.sub(r"[^A-Z0-9-]", "", code.upper())[:24]),
+                   refusal=refusal, token_version=token_version, position=position, actor=actor, occurred_at=occurred_at)
+
+    @event("Recorded")
+    def __init__(self, box_id: UUID | None, box_code: str, refusal: CheckInRefusal, token_version: int | None,
+                 position: GeoPoint | None, actor: Actor, occurred_at: datetime):
+        self.box_id = box_id
+        self.box_code = box_code
+        self.refusal = refusal
+        self.officer_id = actor.user_id
 
 
 # A check-in further than this from its box, or reached faster than a patrol can move, is flagged.
@@ -206,7 +250,7 @@ class PatrolVisit(ZoneAggregate):
     id: UUID
 
     @classmethod
-    def log(cls, *, id: UUID, box: RedBox, token_version: int, unit_id: UUID | None, actor: Actor,
+    def log(cls, *, id: UUID, box: RedBox, token_version: int | None, unit_id: UUID | None, actor: Actor,
             occurred_at: datetime, now: datetime, position: GeoPoint | None = None, observation: str = "") -> PatrolVisit:
         authorize(actor, Action.LOG_VISIT)
         check_occurred_at(occurred_at, now)

@@ -187,6 +187,14 @@ class VisitStatus(Enum):
     VOIDED = "voided"
 
 
+class CheckInRefusal(Enum):
+    """Why a red-box QR code was refused at check-in."""
+    UNKNOWN_BOX = "unknown_box"  # the code names no registered red box
+    INVALID = "invalid"  # not a code this system signed (typed in, damaged, forged)
+    OUTDATED = "outdated"  # signed, but the box's code has been rotated since it was printed
+    RETIRED = "retired"  # the box is no longer in service
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who did it: a user and the role they held when they did it."""

@@ -17,9 +17,11 @@ from infrastructure.api_keys import ApiKeys
 from infrastructure.credentials import SqlCredentials
 from infrastructure.db import make_engine
 from infrastructure.logging import configure_logging
+from infrastructure.qr_codes import HmacCodeSigner
 from infrastructure.readmodels.cameras import CamerasProjection
 from infrastructure.readmodels.queries import ReadModels
 from infrastructure.readmodels.projections import all_projections
+from infrastructure.readmodels.redboxes import RedBoxesProjection, RefusedCheckInsProjection
 from infrastructure.readmodels.runner import Projections
 from infrastructure.readmodels.users import UsersProjection
 from infrastructure.settings import Settings
@@ -68,9 +70,10 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
     engine = make_engine(settings)
     secret = hashlib.sha256(b"ssz/reporter-subject/" + settings.secret_key.get_secret_value().encode()).digest()
     app = ZoneApplication(settings.event_store_env(), vault=SqlContactVault(engine, secret),
-                          credentials=SqlCredentials(engine), clock=clock)
+                          credentials=SqlCredentials(engine),
+                          codes=HmacCodeSigner(settings.secret_key.get_secret_value().encode()), clock=clock)
     projections = Projections(app, engine, settings, page_size=settings.projection_page_size,
                               projections=[*all_projections(app.recorder.events_table_name), UsersProjection(),
-                                           CamerasProjection()])
+                                           CamerasProjection(), RedBoxesProjection(), RefusedCheckInsProjection()])
     return Container(settings=settings, engine=engine, app=app, projections=projections, reads=ReadModels(engine),
                      sessions=WebSessions(engine), logons=LogonGuard(engine), api_keys=ApiKeys(engine))

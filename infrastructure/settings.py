@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     port: int = 8000
     log_format: Literal["console", "json"] | None = None
     log_level: str = "INFO"
+    # The address people reach this system at (e.g. https://ccoc.example), printed in red-box QR codes; when
+    # unset, the address the printing supervisor's browser used.
+    public_url: str | None = None
     projection_page_size: int = Field(default=2000, ge=1, le=100_000)
     projections_in_process: bool = True  # production: false, and run `ssz projections run` workers
     # The JSON API's rate limit, per key and web process: a token bucket of `api_rate_burst` requests,

@@ -40,7 +40,7 @@ from domain.permissions import Action
 from domain.values import (
     BANGKOK, BE_OFFSET, COMMUNITY_NAMES_TH, AlertKind, AlertStatus, Assignment, CancelReason, Category, Channel,
     Community, FalseAlarmReason, IncidentStatus, Outcome, PartnerSector, Priority, Role, UnitKind, UnitStatus,
-    VisitStatus,
+    CheckInRefusal, VisitStatus,
 )
 
 LOCALES = ("th", "en")
@@ -161,6 +161,11 @@ _LABELS: dict[Enum, str] = {
     VisitStatus.FLAGGED: N_("Flagged", "VisitStatus"),
     VisitStatus.VOIDED: N_("Voided", "VisitStatus"),
 
+    CheckInRefusal.UNKNOWN_BOX: N_("Not a red box of the zone", "CheckInRefusal"),
+    CheckInRefusal.INVALID: N_("Invalid code", "CheckInRefusal"),
+    CheckInRefusal.OUTDATED: N_("Out-of-date code", "CheckInRefusal"),
+    CheckInRefusal.RETIRED: N_("Box retired", "CheckInRefusal"),
+
     Action.REPORT_INCIDENT: N_("Report an incident", "Action"),
     Action.TRIAGE_INCIDENT: N_("Triage an incident", "Action"),
     Action.DISPATCH_UNIT: N_("Dispatch a unit", "Action"),
@@ -209,7 +214,7 @@ COMMUNITY_NAMES_EN = {
 
 LABELLED_ENUMS: tuple[type[Enum], ...] = (
     Priority, Category, Channel, Community, Outcome, CancelReason, IncidentStatus, Assignment, UnitKind, UnitStatus,
-    Role, AlertKind, AlertStatus, FalseAlarmReason, PartnerSector, VisitStatus, Action, RecordKind,
+    Role, AlertKind, AlertStatus, FalseAlarmReason, PartnerSector, VisitStatus, CheckInRefusal, Action, RecordKind,
 )
 
 # --- names of input fields (DomainError.field, and the forms' inputs) --------------------------------------

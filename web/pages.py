@@ -24,6 +24,7 @@ KINDS: dict[str, type] = {
     "outcome": values.Outcome, "cancel_reason": values.CancelReason, "status": values.IncidentStatus,
     "assignment": values.Assignment, "unit_kind": values.UnitKind, "unit_status": values.UnitStatus, "role": values.Role,
     "alert_kind": values.AlertKind, "alert_status": values.AlertStatus, "false_alarm": values.FalseAlarmReason,
+    "visit_status": values.VisitStatus, "refusal": values.CheckInRefusal,
 }
 # How long a pending incident may wait for a unit before its row asks for attention (UX.md).
 AGING_SECONDS = {"P1": 60, "P2": 5 * 60, "P3": 15 * 60, "P4": 30 * 60}

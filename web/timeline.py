@@ -70,6 +70,26 @@ def describe(row: dict[str, Any], units: dict[str, str]) -> str:
         return _("Escalated to incident %(reference)s") % {"reference": p.get("reference", "")}
     if kind == "CameraAlert.Closed":
         return _("Alert closed")
+    if kind == "PatrolVisit.Logged":
+        text = _("Checked in at red box %(code)s") % {"code": p.get("box_code", "")}
+        return text + (" — " + p["observation"] if p.get("observation") else "")
+    if kind == "PatrolVisit.ObservationAdded":
+        return _("Observation: %(text)s") % {"text": p.get("text", "")}
+    if kind == "PatrolVisit.Flagged":
+        return _("Visit flagged")
+    if kind == "PatrolVisit.Voided":
+        return _("Visit voided")
+    if kind == "RedBox.Registered":
+        return _("Red box %(code)s registered: %(name)s") % {"code": p.get("code", ""),
+                                                          "name": p.get("name_th" if i18n.current().locale == "th" else "name_en", "")}
+    if kind == "RedBox.TokenRotated":
+        return _("New QR code (version %(version)s); printed older codes are void") % {"version": p.get("token_version", "")}
+    if kind == "RedBox.Moved":
+        return _("Red box moved")
+    if kind == "RedBox.Retired":
+        return _("Red box retired")
+    if kind == "RefusedCheckIn.Recorded":
+        return _("Check-in refused at %(code)s: %(why)s") % {"code": p.get("box_code", ""), "why": label("refusal", p.get("refusal"))}
     return _("%(what)s recorded") % {"what": f"{row['aggregate']} {row['event']}"}
 
 

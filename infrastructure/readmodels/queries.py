@@ -14,6 +14,7 @@ from sqlalchemy import Engine, and_, case, func, select
 
 from domain.errors import InvalidInput
 from infrastructure.readmodels import tables as t
+from infrastructure.readmodels.patrol_queries import PatrolQueries
 from infrastructure.tables import camera_leases
 
 OPEN = ("reported", "dispatched", "en_route", "on_scene")
@@ -68,7 +69,7 @@ def _incident(row: Any) -> dict[str, Any]:
     return item
 
 
-class ReadModels:
+class ReadModels(PatrolQueries):
     def __init__(self, engine: Engine):
         self.engine = engine
 

@@ -173,3 +173,37 @@ cameras = Table(
     Column("updated_at", TS, nullable=False),
     Column("version", Integer, nullable=False),
 )
+
+# The red boxes (migration 0007): one row per box, as its RedBox events leave it; the QR token's version only
+# (the signed token itself is made from the secret when a sheet is printed, and never stored).
+red_boxes = Table(
+    "rm_red_boxes", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("code", String(24), nullable=False, unique=True),
+    Column("name_th", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("community", String(32), nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("token_version", Integer, nullable=False),
+    Column("token_rotated_at", TS),
+    Column("retired", Boolean, nullable=False),
+    Column("registered_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+# Refused check-ins (migration 0007): one row per RefusedCheckIn, for the supervisors' red-box page.
+refused_check_ins = Table(
+    "rm_refused_check_ins", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("box_id", Uuid),  # none when the code named no registered box
+    Column("box_code", String(24), nullable=False),
+    Column("refusal", String(16), nullable=False),  # unknown_box | invalid | outdated | retired
+    Column("token_version", Integer),
+    Column("officer_id", Uuid, nullable=False),
+    Column("attempted_at", TS, nullable=False),
+    Column("lat", Float),
+    Column("lon", Float),
+    Index("ix_rm_refused_check_ins_at", "attempted_at"),
+)

@@ -39,6 +39,8 @@ KEYS = {
     "kpi_visit_facts": ("visit_id",),
     "rm_users": ("id",),
     "rm_cameras": ("id",),
+    "rm_red_boxes": ("id",),
+    "rm_refused_check_ins": ("id",),
 }
 
 
@@ -362,6 +364,8 @@ def expected_tables(log: Iterable[tuple[int, Any]]) -> dict[str, dict[tuple, dic
         "kpi_visit_facts": {(k,): v for k, v in visits.items()},
         "rm_users": expected_users(log),
         "rm_cameras": expected_cameras(log),
+        "rm_red_boxes": expected_red_boxes(log),
+        "rm_refused_check_ins": expected_refused_check_ins(log),
     }
 
 
@@ -423,3 +427,37 @@ def expected_cameras(log: Iterable[tuple[int, Any]]) -> dict[tuple, dict[str, An
         elif kind == "Retired":
             row.update(retired=True, retired_at=e.occurred_at)
     return {(k,): v for k, v in cameras.items()}
+
+
+def expected_red_boxes(log: Iterable[tuple[int, Any]]) -> dict[tuple, dict[str, Any]]:
+    """One row per red box as its events leave it; registered_at is when it was registered in the world."""
+    boxes: dict[UUID, dict[str, Any]] = {}
+    for _, e in log:
+        if not type(e).__qualname__.startswith("RedBox."):
+            continue
+        kind = type(e).__qualname__.split(".")[1]
+        if kind == "Registered":
+            boxes[e.originator_id] = {"id": e.originator_id, "code": e.code, "name_th": e.name_th, "name_en": e.name_en,
+                                      "community": e.community.value, "lat": e.position.lat, "lon": e.position.lon,
+                                      "token_version": 1, "token_rotated_at": None, "retired": False,
+                                      "registered_at": e.occurred_at}
+        row = boxes[e.originator_id]
+        row.update(updated_at=e.timestamp, version=e.originator_version)
+        if kind == "TokenRotated":
+            row.update(token_version=e.token_version, token_rotated_at=e.timestamp)
+        elif kind == "Moved":
+            row.update(lat=e.position.lat, lon=e.position.lon)
+        elif kind == "Retired":
+            row["retired"] = True
+    return {(k,): v for k, v in boxes.items()}
+
+
+def expected_refused_check_ins(log: Iterable[tuple[int, Any]]) -> dict[tuple, dict[str, Any]]:
+    rows = {}
+    for _, e in log:
+        if type(e).__qualname__ == "RefusedCheckIn.Recorded":
+            rows[(e.originator_id,)] = {
+                "id": e.originator_id, "box_id": e.box_id, "box_code": e.box_code, "refusal": e.refusal.value,
+                "token_version": e.token_version, "officer_id": e.actor.user_id, "attempted_at": e.occurred_at,
+                "lat": e.position.lat if e.position else None, "lon": e.position.lon if e.position else None}
+    return rows

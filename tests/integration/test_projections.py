@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 
 from application.ports import Contact
 from domain.incident import Incident
+from domain.errors import TokenRefused
 from domain.values import (
     SYSTEM_USER_ID, AlertKind, CancelReason, Category, Channel, Community, DetectionRule, FalseAlarmReason, GeoPoint,
     Outcome, PartnerSector, Priority, Role, UnitKind, Zone,
@@ -40,7 +41,8 @@ from tests.integration.recompute import (
 from web.app import create_app
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
-PROJECTIONS = {"incidents", "units", "alerts", "kpi_incidents", "kpi_visits", "timeline", "users", "cameras"}
+PROJECTIONS = {"incidents", "units", "alerts", "kpi_incidents", "kpi_visits", "timeline", "users", "cameras", "red_boxes",
+               "refused_check_ins"}
 DEMO_UNTIL = datetime(2025, 3, 1, 5, 0, tzinfo=UTC)
 DEMO_MONTHS = 0.25  # 7½ days (generate() takes a fraction of a month): most kinds of event, a module well under 90 s
 REPORTER = Contact("Khun Wanpen Testreporter", "081-555-0199")
@@ -175,6 +177,18 @@ def write_edge_cases(app) -> Edges:
     app.void_visit(x.visits["void"], reason="test scan", by=w.supervisor)
     app.rotate_red_box_token(box, reason="QR sticker photographed", by=w.admin)
     app.move_red_box(box, position=GeoPoint(19.9101, 99.8326), reason="moved to the corner", by=w.admin)
+    # Check-ins through QR codes: one accepted, and refused ones (the code printed before the rotation, a forged one,
+    # a box that does not exist), each recorded with who tried, when and where.
+    token = app.codes.token(box, 2)
+    app.check_in(code="RB-90", token=token, by=w.officer, position=here)
+    for code, bad in (("RB-90", app.codes.token(box, 1)), ("rb-90", "2-forgedforgedforg"), ("RB-404", token)):
+        with pytest.raises(TokenRefused):
+            app.check_in(code=code, token=bad, by=w.officer, position=here if code == "RB-90" else None)
+    with pytest.raises(TokenRefused):
+        app.scan_code(code="RB-90", token="", by=w.officer)
+    retired = app.register_red_box(code="RB-91", name_th="ตู้แดงเก่า", name_en="Old box", community=Community.SI_KOET,
+                                   position=here, by=w.admin).id
+    app.retire_red_box(retired, reason="the shop closed", by=w.admin)
 
     # Alerts: dismissed (its reason is an enum), escalated to an incident, a tamper alert that clears itself,
     # an offline alert still open; frame times in Bangkok time.
@@ -287,6 +301,10 @@ def test_after_a_catch_up_every_table_equals_an_independent_recomputation_from_a
     assert visits["00:00"]["local_day"] == visits["23:59"]["local_day"]
     dismissed = actual["rm_camera_alerts"][(edges.alerts["dismissed"],)]
     assert (dismissed["status"], dismissed["outcome"], dismissed["false_alarm_reason"]) == ("closed", "false_alarm", "headlights")
+    refusals = sorted((r["box_code"], r["refusal"]) for r in actual["rm_refused_check_ins"].values())
+    assert refusals == [("RB-404", "unknown_box"), ("RB-90", "invalid"), ("RB-90", "invalid"), ("RB-90", "outdated")]
+    boxes = {r["code"]: r for r in actual["rm_red_boxes"].values()}
+    assert (boxes["RB-90"]["token_version"], boxes["RB-90"]["lat"], boxes["RB-91"]["retired"]) == (2, 19.9101, True)
 
 
 def test_an_instant_given_in_bangkok_time_is_kept_as_the_same_instant_in_every_table(container: Container) -> None:

@@ -12,7 +12,7 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from domain.incident import Incident
-from domain.values import SYSTEM_USER_ID, AlertKind, Community, PartnerSector, Role
+from domain.values import SYSTEM_USER_ID, AlertKind, Community, GeoPoint, PartnerSector, Role
 from infrastructure.api_keys import Scope, issue_key
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.settings import Settings
@@ -48,12 +48,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
                                            owner_name="Station", consent_reference="-", source="rtsp://cam1", by=world.admin).id
     alert = container.app.raise_camera_alert(camera_id=camera, kind=AlertKind.MOTION_IN_ZONE, score=0.5, snapshot_digest="0" * 64,
                                              frame_at=datetime.now(timezone.utc)).id
+    box = container.app.register_red_box(code="RB-01", name_th="ตู้แดง 1", name_en="Red box 1", community=Community.KO_LOI,
+                                         position=GeoPoint(19.9094, 99.8322), by=world.admin).id
+    visit = container.app.log_patrol_visit(box_id=box, token_version=1, by=world.officer).id
     container.projections.catch_up()
     app = create_app(container)
     reference = container.reads.incident(incident)["reference"]
     samples = {"reference": reference, "unit_id": str(world.units[0]), "user_id": str(world.officer), "alert_id": str(alert),
                "camera_id": str(camera)}
     samples["key_id"] = str(UUID(int=1))  # an API key, for the administrator's revoke form
+    samples.update(code="RB-01", visit_id=str(visit))  # a red box, and a patrol visit to it
     yield app, container, people, samples
     container.close()
 

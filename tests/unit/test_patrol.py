@@ -4,8 +4,8 @@ from uuid import uuid4
 import pytest
 
 from domain.errors import InvalidInput, NotPermitted, TokenRefused, TransitionRefused, UnitUnavailable
-from domain.patrol import MAX_DISTANCE_M, PatrolUnit, PatrolVisit, RedBox
-from domain.values import Community, GeoPoint, UnitKind, UnitStatus, VisitStatus
+from domain.patrol import MAX_DISTANCE_M, PatrolUnit, PatrolVisit, RedBox, RefusedCheckIn
+from domain.values import CheckInRefusal, Community, GeoPoint, UnitKind, UnitStatus, VisitStatus
 
 CLOCK_TOWER = GeoPoint(19.9071, 99.8310)
 KO_LOI_PARK = GeoPoint(19.9175, 99.8490)  # about 2.2 km from the clock tower
@@ -300,12 +300,38 @@ def test_a_red_box_accepts_only_its_current_token(box, supervisor, now):
     box.check_token(2)
 
 
-@pytest.mark.parametrize("version", [1, 3])
-def test_a_red_box_refuses_a_token_that_is_not_its_current_one(version, box, supervisor, now, refused):
+@pytest.mark.parametrize("version, refusal, says", [
+    (1, CheckInRefusal.OUTDATED, "This QR code of red box RB-07 is out of date"),
+    (3, CheckInRefusal.INVALID, "This QR code of red box RB-07 is not valid"),  # never issued
+    (None, CheckInRefusal.INVALID, "This QR code of red box RB-07 is not valid"),  # its signature did not verify
+])
+def test_a_red_box_refuses_a_token_that_is_not_its_current_one(version, refusal, says, box, supervisor, now, refused):
     box.rotate_token(reason="New sticker", actor=supervisor, occurred_at=now)
     box.collect_events()
-    with refused(TokenRefused, box, mentions=("This QR code of red box RB-07 is out of date",)):
+    assert box.refusal(version) is refusal
+    with refused(TokenRefused, box, mentions=(says,)):
         box.check_token(version)
+
+
+def test_a_refused_check_in_records_who_tried_which_box_why_and_where(box, officer, now):
+    where = GeoPoint(19.91, 99.83)
+    attempt = RefusedCheckIn.record(id=uuid4(), box=box, code="rb-07", refusal=CheckInRefusal.OUTDATED, token_version=1,
+                                    position=where, actor=officer, occurred_at=now)
+    [event] = attempt.collect_events()
+    assert (event.box_id, event.box_code, event.refusal, event.token_version, event.position, event.actor) == (
+        box.id, "RB-07", CheckInRefusal.OUTDATED, 1, where, officer)
+
+
+def test_a_refused_check_in_at_an_unknown_box_keeps_only_a_clean_code(officer, now):
+    attempt = RefusedCheckIn.record(id=uuid4(), box=None, code="<script>rb-99\x00" + "9" * 40, refusal=CheckInRefusal.UNKNOWN_BOX,
+                                    token_version=None, position=None, actor=officer, occurred_at=now)
+    assert attempt.box_id is None and attempt.box_code == "SCRIPTRB-9999999999999999"[:24]
+
+
+def test_only_people_who_check_in_leave_refused_check_ins(box, dispatcher, now):
+    with pytest.raises(NotPermitted):
+        RefusedCheckIn.record(id=uuid4(), box=box, code="RB-07", refusal=CheckInRefusal.INVALID, token_version=None,
+                              position=None, actor=dispatcher, occurred_at=now)
 
 
 def test_a_retired_red_box_refuses_even_its_current_token(box, supervisor, now, refused):

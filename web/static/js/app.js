@@ -97,6 +97,26 @@
       if (select) { e.preventDefault(); select.focus(); }
     }
   });
+  // Red-box check-in: the phone's position, when the officer allows it, goes with the check-in. The button
+  // works at once; the position is added if it arrives first (the form also works without it).
+  function geolocate() {
+    var form = document.querySelector("form[data-geolocate]");
+    if (!form || form.dataset.located || !navigator.geolocation) return;
+    form.dataset.located = "asking";
+    var status = form.querySelector("[data-geo-status]");
+    navigator.geolocation.getCurrentPosition(function (p) {
+      form.elements.lat.value = p.coords.latitude.toFixed(6);
+      form.elements.lon.value = p.coords.longitude.toFixed(6);
+      form.dataset.located = "yes";
+      if (status) status.textContent = status.dataset.found.replace("{metres}", Math.round(p.coords.accuracy));
+    }, function () {
+      form.dataset.located = "no";
+      if (status) status.textContent = status.dataset.missing;
+    }, { enableHighAccuracy: true, timeout: 10000, maximumAge: 30000 });
+  }
+  document.addEventListener("htmx:afterSettle", geolocate);
+
   showToggles();
   tick();
+  geolocate();
 })();

@@ -1,0 +1,243 @@
+"""Red boxes: the officer's check-in through a box's QR code, the printable A4 sheet that carries it, and the
+supervisors' pages — today's gaps (boxes late or with missed night slots, visits to look into, refused
+codes) and patrol coverage over recent nights; a visit's own page, where a supervisor can void it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Annotated, Any
+from uuid import UUID
+
+import segno
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+
+from application.zone import CommandResult
+from domain.errors import DomainError, TokenRefused
+from domain.permissions import PERMISSIONS, Action
+from domain.values import BANGKOK, Community, GeoPoint, Role
+from infrastructure.readmodels.patrol_queries import NIGHT_SLOTS_EVENING, NIGHT_SLOTS_MORNING
+from infrastructure.web_sessions import SignedIn
+from web import i18n
+from web.access import guard, guard_action, not_found
+from web.forms import READ_YOUR_WRITES_SECONDS, Form, submit
+from web.pages import message_of, render
+from web.timeline import timeline_in_words
+
+router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
+Watcher = Annotated[SignedIn, Depends(guard(Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN, Role.AUDITOR))]
+Manager = Annotated[SignedIn, Depends(guard_action(Action.MANAGE_RED_BOXES))]
+Patrol = Annotated[SignedIn, Depends(guard_action(Action.LOG_VISIT))]
+Voider = Annotated[SignedIn, Depends(guard_action(Action.VOID_VISIT))]
+VisitReader = Annotated[SignedIn, Depends(guard(Role.SUPERVISOR, Role.DISPATCHER, Role.OFFICER, Role.ADMIN, Role.AUDITOR))]
+MAX_NIGHTS = 31
+
+
+def _container(request: Request) -> Any:
+    return request.app.state.container
+
+
+def _allowed(user: SignedIn) -> set[str]:
+    return {a.name for a in PERMISSIONS[Role(user.role)]}
+
+
+def _box(request: Request, code: str) -> dict[str, Any]:
+    box = _container(request).reads.red_box_by_code(code) if len(code) <= 24 else None
+    if box is None:
+        raise not_found(i18n.gettext("There is no red box %(code)s.") % {"code": code[:24]})
+    return box
+
+
+def _day(value: str | None, today: date) -> date:
+    try:
+        return date.fromisoformat(value) if value else today
+    except ValueError:
+        raise not_found(i18n.gettext("There is no such day.")) from None
+
+
+def _today(now: datetime) -> date:
+    return now.astimezone(BANGKOK).date()
+
+
+# --- the officer at the box ------------------------------------------------------------------------------
+def _check_in_page(request: Request, box: dict[str, Any] | None, token: str, *, status_code: int = 200,
+                   refusal: str = "", errors: dict[str, str] | None = None, values: dict[str, str] | None = None) -> Response:
+    return render(request, "redboxes/check_in.html", status_code=status_code, box=box, token=token, refusal=refusal,
+                  errors=errors or {}, values=values or {})
+
+
+@router.get("/checkin/{code}")
+def check_in_page(request: Request, code: str, user: Patrol, t: str = "") -> Response:
+    """What the phone opens from the QR code. A refused code is said plainly here, and recorded as an attempt."""
+    container = _container(request)
+    try:
+        container.app.scan_code(code=code, token=t, by=user.user_id)
+    except TokenRefused as error:
+        return _check_in_page(request, container.reads.red_box_by_code(code[:24]), "", status_code=422, refusal=message_of(error))
+    return _check_in_page(request, container.reads.red_box_by_code(code), t)
+
+
+@router.post("/checkin/{code}")
+async def check_in(request: Request, code: str, user: Patrol) -> Response:
+    container = _container(request)
+
+    def command(form: Form) -> CommandResult | None:
+        token, observation = form.text("t"), form.text("observation")
+        lat, lon = form.number("lat"), form.number("lon")
+        position = None
+        if lat is not None and lon is not None:
+            try:
+                position = GeoPoint(lat, lon)
+            except DomainError as error:
+                form.refuse(error)
+        if not form.ok:
+            return None
+        reads = container.reads
+        unit = next((u for u in reads.units_of_officer(user.user_id) if u["status"] not in ("off_duty", "retired")), None)
+        return container.app.check_in(code=code, token=token, by=user.user_id, position=position, observation=observation,
+                                      unit_id=unit["id"] if unit else None, previous_visit_id=reads.last_visit_of(user.user_id))
+
+    try:
+        form, result = await submit(request, command, passes=(TokenRefused,))
+    except TokenRefused as error:
+        box = await run_in_threadpool(container.reads.red_box_by_code, code[:24])
+        return _check_in_page(request, box, "", status_code=422, refusal=message_of(error))
+    if result is None:
+        box = await run_in_threadpool(_box, request, code)
+        values = {k: form.raw(k) for k in ("observation", "lat", "lon")}
+        return _check_in_page(request, box, form.raw("t"), status_code=422, errors=form.errors, values=values)
+    return RedirectResponse(f"/visits/{result.id}?checked_in=1", status_code=303)
+
+
+# --- a visit ---------------------------------------------------------------------------------------------
+def _visit_page(request: Request, user: SignedIn, visit_id: UUID, *, status_code: int = 200,
+                errors: dict[str, str] | None = None, values: dict[str, str] | None = None) -> Response:
+    reads = _container(request).reads
+    visit = reads.visit(visit_id)
+    if visit is None:
+        raise not_found(i18n.gettext("There is no such visit."))
+    rows = reads.timeline(visit_id)
+    names = reads.user_names({r["actor_id"] for r in rows})
+    return render(request, "redboxes/visit.html", status_code=status_code, visit=visit, box=reads.red_box_by_code(visit["box_code"]),
+                  timeline=timeline_in_words(rows, names, {}), allowed=_allowed(user), errors=errors or {},
+                  values=values or {}, checked_in=request.query_params.get("checked_in") == "1")
+
+
+@router.get("/visits/{visit_id}")
+def visit_page(request: Request, visit_id: UUID, user: VisitReader) -> Response:
+    return _visit_page(request, user, visit_id)
+
+
+async def _visit_command(request: Request, user: SignedIn, visit_id: UUID, command: Any) -> Response:
+    form, result = await submit(request, command)
+    if result is None:
+        values = {k: form.raw(k) for k in ("reason", "observation")}
+        return await run_in_threadpool(lambda: _visit_page(request, user, visit_id, status_code=422, errors=form.errors,
+                                                           values=values))
+    return RedirectResponse(f"/visits/{visit_id}", status_code=303)
+
+
+@router.post("/visits/{visit_id}/void")
+async def void_visit(request: Request, visit_id: UUID, user: Voider) -> Response:
+    def command(form: Form) -> CommandResult | None:
+        reason = form.text("reason", required=True)
+        return _container(request).app.void_visit(visit_id, reason=reason, by=user.user_id) if form.ok else None
+    return await _visit_command(request, user, visit_id, command)
+
+
+@router.post("/visits/{visit_id}/observations")
+async def add_observation(request: Request, visit_id: UUID, user: Patrol) -> Response:
+    def command(form: Form) -> CommandResult | None:
+        text = form.text("observation", required=True)
+        return _container(request).app.add_visit_observation(visit_id, text=text, by=user.user_id) if form.ok else None
+    return await _visit_command(request, user, visit_id, command)
+
+
+# --- the supervisors' pages -------------------------------------------------------------------------------
+def _boxes_page(request: Request, user: SignedIn, day_value: str | None = None, *, status_code: int = 200,
+                errors: dict[str, str] | None = None, values: dict[str, str] | None = None) -> Response:
+    reads = _container(request).reads
+    now = _container(request).app.clock()
+    today = _today(now)
+    day = _day(day_value, today)
+    start = datetime.combine(day, datetime.min.time(), tzinfo=BANGKOK)
+    coverage = reads.coverage_of_day(day, now)
+    return render(request, "redboxes/list.html", status_code=status_code, day=day, today=today, now=now,
+                  previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1) if day < today else None,
+                  coverage=coverage, late=[c for c in coverage if c.late], missed=[c for c in coverage if c.missed],
+                  visits=reads.visits_between(start, start + timedelta(days=1)),
+                  refused=reads.refused_check_ins(start, start + timedelta(days=1)),
+                  night_slots=set(NIGHT_SLOTS_EVENING + NIGHT_SLOTS_MORNING), allowed=_allowed(user),
+                  errors=errors or {}, values=values or {}, communities=list(Community))
+
+
+@router.get("/red-boxes")
+def red_boxes_page(request: Request, user: Watcher, day: str = "") -> Response:
+    return _boxes_page(request, user, day or None)
+
+
+@router.post("/red-boxes")
+async def register_red_box(request: Request, user: Manager) -> Response:
+    def command(form: Form) -> CommandResult | None:
+        code, name_th, name_en = form.text("code", required=True), form.text("name_th", required=True), form.text("name_en", required=True)
+        community = form.choice("community", Community)
+        lat, lon = form.number("lat"), form.number("lon")
+        if lat is None:
+            form.fail("lat", i18n.gettext("Please give a number."))
+        if lon is None:
+            form.fail("lon", i18n.gettext("Please give a number."))
+        if not form.ok:
+            return None
+        try:
+            position = GeoPoint(lat, lon)
+        except DomainError as error:
+            form.refuse(error)
+            return None
+        return _container(request).app.register_red_box(code=code, name_th=name_th, name_en=name_en, community=community,
+                                                        position=position, by=user.user_id)
+
+    form, result = await submit(request, command)
+    if result is None:
+        values = {k: form.raw(k) for k in ("code", "name_th", "name_en", "community", "lat", "lon")}
+        return await run_in_threadpool(lambda: _boxes_page(request, user, status_code=422, errors=form.errors, values=values))
+    return RedirectResponse("/red-boxes", status_code=303)
+
+
+@router.post("/red-boxes/{code}/rotate")
+async def rotate_code(request: Request, code: str, user: Manager) -> Response:
+    box = await run_in_threadpool(_box, request, code)
+
+    def command(form: Form) -> CommandResult | None:
+        reason = form.text("reason", required=True)
+        return _container(request).app.rotate_red_box_token(box["id"], reason=reason, by=user.user_id) if form.ok else None
+
+    form, result = await submit(request, command)
+    if result is None:
+        errors = {f"rotate:{box['code']}": message for message in form.errors.values()}
+        return await run_in_threadpool(lambda: _boxes_page(request, user, status_code=422, errors=errors))
+    return RedirectResponse(f"/red-boxes/{box['code']}/sheet", status_code=303)
+
+
+@router.get("/red-boxes/{code}/sheet")
+def sheet(request: Request, code: str, user: Manager) -> Response:
+    """The A4 sheet to print and post in the box: the QR code of its current token, its names in Thai and English."""
+    box, token = _container(request).app.red_box_code(_box(request, code)["id"])
+    base = _container(request).settings.public_url or str(request.base_url)
+    url = f"{base.rstrip('/')}/checkin/{box.code}?t={token}"
+    qr = segno.make(url, error="m").svg_inline(scale=8, border=0, omitsize=True, title=box.code)
+    return render(request, "redboxes/sheet.html", box=box, url=url, qr=qr, printed_at=_container(request).app.clock())
+
+
+@router.get("/coverage")
+def coverage_page(request: Request, user: Watcher, nights: int = 7, until: str = "") -> Response:
+    """Night coverage (KPIS.md): for each box and night, which of the six night slots had a counting visit."""
+    now = _container(request).app.clock()
+    last = _day(until or None, _today(now))
+    nights = max(1, min(nights, MAX_NIGHTS))
+    first = last - timedelta(days=nights - 1)
+    rows = _container(request).reads.night_coverage(first, last, now)
+    covered, slots = sum(r.covered for r in rows), sum(r.slots for r in rows)
+    return render(request, "redboxes/coverage.html", rows=rows, first=first, last=last, nights=nights,
+                  share=covered / slots if slots else None, covered=covered, slots=slots,
+                  slot_hours=[18, 20, 22, 0, 2, 4])
