@@ -5,6 +5,12 @@ revocable; with a name, scopes, and the UserAccount the integration acts as — 
 so that the domain's permission checks apply and the log says which integration acted. Creating and revoking
 keys is an audit log line (`audit.api_key`), like a sign-in; what the integration then does is in the log.
 
+A web process trusts a key it has looked up for `RECHECK_SECONDS` (every intake would otherwise read it from the
+database, and its connection pool's ping besides). Revoking a key refuses it at once in the process that revokes it,
+and in every other process within `RECHECK_SECONDS`; disabling an integration's account refuses its key within
+`RECHECK_SECONDS` of the accounts read model showing it (the domain refuses a disabled account's commands at once).
+Only live keys are remembered: an unknown or revoked key is looked up every time.
+
 `RateLimiter` is a token bucket per key, in this process (each web worker limits on its own)."""
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 
 from application.zone import ZoneApplication
 from domain.accounts import UserAccount
@@ -38,6 +44,7 @@ KEY_PREFIX = "ssz_"
 SHOWN_PREFIX = 12  # "ssz_" and 8 characters of the secret: enough to tell keys apart, useless for guessing
 ACCOUNT_PREFIX = "api-"  # integrations' accounts, so that a key never acts as a person
 TOUCH_EVERY_SECONDS = 60.0  # last_used_at is written at most this often per key and process
+RECHECK_SECONDS = 2.0  # how long a process trusts a live key it has looked up (as web sessions do)
 
 
 class Scope(Enum):
@@ -82,9 +89,17 @@ class IssuedKey:
 
 
 class ApiKeys:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, *, recheck_seconds: float = RECHECK_SECONDS,
+                 clock: Callable[[], float] = time.monotonic):
         self.engine = engine
+        self.recheck_seconds = recheck_seconds
+        self.clock = clock
         self._touched: dict[UUID, float] = {}
+        self._known: dict[str, tuple[float, ApiCaller]] = {}  # digest -> (trusted until, caller)
+        k, u = api_keys.c, users.c
+        self._lookup = (select(k.key_id, k.name, k.prefix, k.scopes, k.user_id, u.username, u.role)
+                        .join_from(api_keys, users, u.id == k.user_id)
+                        .where(k.secret_hash == bindparam("digest"), k.revoked_at.is_(None), u.disabled.is_(False)))
 
     def create(self, *, name: str, scopes: Iterable[Scope], user_id: UUID, created_by: UUID) -> tuple[UUID, str]:
         """A new key for this account; returns its id and the key itself (only its digest is stored)."""
@@ -97,17 +112,24 @@ class ApiKeys:
         return key_id, key
 
     def resolve(self, key: str | None) -> ApiCaller | None:
-        """The caller of a live key whose account is enabled, or None."""
+        """The caller of a live key whose account is enabled, or None (as of at most `recheck_seconds` ago)."""
         if not key or not key.startswith(KEY_PREFIX) or len(key) > 100:
             return None
-        k, u = api_keys.c, users.c
-        with self.engine.connect() as conn:
-            row = conn.execute(select(k.key_id, k.name, k.prefix, k.scopes, k.user_id, u.username, u.role)
-                               .join_from(api_keys, users, u.id == k.user_id)
-                               .where(k.secret_hash == _digest(key), k.revoked_at.is_(None), u.disabled.is_(False))).first()
-        if row is None:
-            return None
-        caller = ApiCaller(row.key_id, row.name, row.prefix, parse_scopes(row.scopes), row.user_id, row.username, Role(row.role))
+        digest, now = _digest(key), self.clock()
+        known = self._known.get(digest)
+        if known is not None and known[0] > now:
+            caller = known[1]
+        else:
+            with self.engine.connect() as conn:
+                row = conn.execute(self._lookup, {"digest": digest}).first()
+            if row is None:
+                self._known.pop(digest, None)
+                return None
+            caller = ApiCaller(row.key_id, row.name, row.prefix, parse_scopes(row.scopes), row.user_id, row.username,
+                               Role(row.role))
+            if len(self._known) > 10_000:
+                self._known.clear()
+            self._known[digest] = (now + self.recheck_seconds, caller)
         self._touch(caller.key_id)
         return caller
 
@@ -120,7 +142,7 @@ class ApiKeys:
             conn.execute(update(api_keys).where(api_keys.c.key_id == key_id).values(last_used_at=_now()))
 
     def revoke(self, key_id: UUID, *, reason: str, by: UUID) -> dict[str, Any]:
-        """Revokes a key at once, in every process (each request looks its key up)."""
+        """Revokes a key: refused at once in this process, within `recheck_seconds` in the others."""
         reason = clean_text(reason, "reason", required=True, max_len=300)
         with self.engine.begin() as conn:
             row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).mappings().first()
@@ -130,6 +152,9 @@ class ApiKeys:
                 raise TransitionRefused("The API key {name} is already revoked.", name=row["name"])
             conn.execute(update(api_keys).where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
                          .values(revoked_at=_now(), revoked_by=by, revoke_reason=reason))
+        for digest, (_, caller) in list(self._known.items()):
+            if caller.key_id == key_id:
+                self._known.pop(digest, None)
         log.info("audit.api_key", action="revoked", key_id=str(key_id), name=row["name"], prefix=row["prefix"], by=str(by),
                  reason=reason)
         return dict(row)

@@ -1,5 +1,6 @@
 """The administrator's API-keys page: a key is created for an integration's own account and shown once,
-works on the API at once, is listed by its prefix only, and stops working the moment it is revoked."""
+works on the API at once, is listed by its prefix only, and stops working the moment it is revoked (in the web
+process that revokes it; the others trust a key they looked up for a second or two)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from domain.accounts import UserAccount
 from domain.values import Role
-from infrastructure.api_keys import Scope, account_name_for, issue_key
+from infrastructure.api_keys import RECHECK_SECONDS, ApiKeys, Scope, account_name_for, issue_key
 from infrastructure.bootstrap import Container
 from tests.integration.conftest import build_world
 from tests.integration.test_api import SOS
@@ -88,3 +89,21 @@ def test_keys_are_stored_only_as_digests(admin_site: tuple) -> None:
     assert container.api_keys.resolve(issued.key).username == "api-partner-cad"
     assert account_name_for("ระบบ SOS ของแอป") == "api-sos"
     assert account_name_for("รถ").startswith("api-") and len(account_name_for("x" * 80)) <= 32
+
+
+def test_a_process_trusts_a_live_key_for_seconds_and_revocation_reaches_it_then(admin_site: tuple) -> None:
+    _, container, world = admin_site
+    issued = issue_key(container.app, container.api_keys, name="Police app SOS", scopes={Scope.INTAKE}, role=Role.DISPATCHER,
+                       by=world.admin, wait=lambda n: container.projections.wait(n, timeout=5))
+    now = [1000.0]
+    elsewhere = ApiKeys(container.engine, clock=lambda: now[0])  # another web process
+    here = container.api_keys
+    assert here.resolve(issued.key) is not None and elsewhere.resolve(issued.key) is not None
+    here.revoke(issued.key_id, reason="Device lost", by=world.admin)
+    assert here.resolve(issued.key) is None  # at once where it was revoked
+    now[0] += RECHECK_SECONDS / 2
+    assert elsewhere.resolve(issued.key) is not None  # still trusted from its last lookup
+    now[0] += RECHECK_SECONDS
+    assert elsewhere.resolve(issued.key) is None  # looked up again: refused
+    now[0] += 10 * RECHECK_SECONDS
+    assert elsewhere.resolve(issued.key) is None  # a refused key is never remembered as live
