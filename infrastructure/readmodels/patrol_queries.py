@@ -78,11 +78,13 @@ class PatrolQueries:
             return conn.execute(select(v.visit_id).where(v.officer_id == officer_id, v.status != "voided")
                                 .order_by(v.visited_at.desc()).limit(1)).scalar()
 
-    def _visit_rows(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    def _visit_rows(self, start: datetime, end: datetime, officer_id: UUID | None = None) -> list[dict[str, Any]]:
         v = t.kpi_visits.c
+        query = select(t.kpi_visits).where(v.visited_at >= start, v.visited_at < end).order_by(v.visited_at)
+        if officer_id is not None:
+            query = query.where(v.officer_id == officer_id)
         with self.engine.connect() as conn:
-            return [_aware(r) for r in conn.execute(select(t.kpi_visits).where(v.visited_at >= start, v.visited_at < end)
-                                                    .order_by(v.visited_at)).mappings()]
+            return [_aware(r) for r in conn.execute(query).mappings()]
 
     def coverage_of_day(self, day: date, now: datetime) -> list[BoxDay]:
         """Every box active on `day`, with its 12 slots; the night slots of the day (00–06 and 18–24) that have
@@ -141,9 +143,10 @@ class PatrolQueries:
                 result.append(NightCoverage(box, nights, covered, counted))
         return result
 
-    def visits_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        """The visits in [start, end), newest first, with the officer's name and why each was flagged or voided."""
-        return list(reversed(self._described(self._visit_rows(start, end))))
+    def visits_between(self, start: datetime, end: datetime, *, officer_id: UUID | None = None) -> list[dict[str, Any]]:
+        """The visits in [start, end) (of one officer, or everyone's), newest first, with the officer's name and
+        why each was flagged or voided."""
+        return list(reversed(self._described(self._visit_rows(start, end, officer_id))))
 
     def _described(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         reasons: dict[UUID, list[dict[str, Any]]] = {}

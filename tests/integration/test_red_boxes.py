@@ -98,6 +98,8 @@ def test_a_check_in_through_the_printed_code_is_a_visit_with_the_phones_position
     shown = officer.get(done.headers["location"])
     assert shown.status_code == 200 and "19.90770" in shown.text and "the lamp by the gate is out" in shown.text
     assert "RB-01" in supervisor.get("/red-boxes").text
+    mine = officer.get("/my").text  # the officer's phone page lists the shift's own check-ins
+    assert f'href="{done.headers["location"].split("?")[0]}"' in mine
 
 
 def test_a_check_in_far_from_the_box_or_too_soon_after_a_distant_one_is_recorded_but_flagged(site: tuple) -> None:

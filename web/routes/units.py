@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -18,7 +19,8 @@ from web.access import UNITS, guard, guard_action
 from web.forms import Form, submit
 from web.pages import render
 
-router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
+router = APIRouter(include_in_schema=False)
+MY_CHECK_INS = timedelta(hours=12)  # an officer's own red-box check-ins of the shift, on the phone page  # HTML pages: not part of the API description
 Viewer = Annotated[SignedIn, Depends(UNITS)]
 DutyChanger = Annotated[SignedIn, Depends(guard_action(Action.CHANGE_DUTY))]
 Manager = Annotated[SignedIn, Depends(guard_action(Action.MANAGE_UNITS))]
@@ -91,5 +93,7 @@ def my_assignments(request: Request, user: Officer) -> Response:
             incident = reads.incident(unit["incident_id"])
             if incident is not None:
                 incidents[unit["incident_id"]] = incident
+    now = request.app.state.container.app.clock()
     return render(request, "my.html", units=units, incidents=incidents,
-                  idle_units=[u for u in reads.units() if u["status"] == "off_duty"])
+                  idle_units=[u for u in reads.units() if u["status"] == "off_duty"],
+                  check_ins=reads.visits_between(now - MY_CHECK_INS, now + timedelta(minutes=5), officer_id=user.user_id))
