@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Transcoder
 
@@ -405,8 +405,8 @@ class ZoneApplication(Application[UUID]):
         if getattr(self._local, "batch", None) is not None:
             return self._run("report_incident", lambda w: self._take_in(w, intake, look_up=True)[0])
         if key is not None:  # a retry is answered here, without waiting for a group
-            claimed = self.load(IntakeKey.id_for(key), fresh=False)
-            if isinstance(claimed, IntakeKey):
+            claimed = self._claimed(None, key, look_up=True)
+            if claimed is not None:
                 return CommandResult(claimed.incident_id, None)
         result = self._intakes.submit(intake)
         log.info("command.done", command="report_incident", aggregate_id=str(result.id),
@@ -417,9 +417,8 @@ class ZoneApplication(Application[UUID]):
         """One report in a command's work: the incident's id, and whether it is new. An idempotency key is looked for
         in the work (a retry in the same group) and in this process's cache; with `look_up`, in the store too."""
         if intake.key is not None:
-            key_id = IntakeKey.id_for(intake.key)
-            claimed = w.find(key_id, IntakeKey) if look_up else w.aggregates.get(key_id) or self._cached(key_id)
-            if isinstance(claimed, IntakeKey):
+            claimed = self._claimed(w, intake.key, look_up=look_up)
+            if claimed is not None:
                 return claimed.incident_id, False
         actor = w.actor(intake.by)
         incident = self._new_incident(w, actor, **intake.fields)
@@ -468,11 +467,19 @@ class ZoneApplication(Application[UUID]):
                 return results
         raise ConflictError("Too many people changed this at the same moment; please try again.")
 
-    def _cached(self, aggregate_id: UUID) -> Aggregate | None:
-        try:
-            return self.repository.cache.get(aggregate_id) if self.repository.cache is not None else None
-        except KeyError:
-            return None
+    def _claimed(self, w: _Work | None, key: str, *, look_up: bool) -> IntakeKey | None:
+        """The claim of this idempotency key in the work, in this process's cache, or (`look_up`) in the store: one
+        query, since a key is one event and never snapshotted (the repository would look for a snapshot first)."""
+        key_id = IntakeKey.id_for(key)
+        claimed = w.aggregates.get(key_id) if w is not None else None
+        if claimed is None and self.repository.cache is not None:
+            try:
+                claimed = self.repository.cache.get(key_id)
+            except KeyError:
+                pass
+        if claimed is None and look_up:
+            claimed = project_aggregate(None, self.events.get(key_id))
+        return claimed if isinstance(claimed, IntakeKey) else None
 
     def _new_incident(self, w: _Work, actor: Actor, **fields: Any) -> Incident:
         """The incident is made (and so checked) before the book issues its reference: a refused report leaves no
