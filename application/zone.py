@@ -404,8 +404,8 @@ class ZoneApplication(Application[UUID]):
             source_alert_id=source_alert_id))
         if getattr(self._local, "batch", None) is not None:
             return self._run("report_incident", lambda w: self._take_in(w, intake, look_up=True)[0])
-        if key is not None:  # a retry is answered here, without waiting for a group
-            claimed = self._claimed(None, key, look_up=True)
+        if key is not None:  # a retry of a report this process saved is answered at once, without a group
+            claimed = self._claimed(None, key, look_up=False)
             if claimed is not None:
                 return CommandResult(claimed.incident_id, None)
         result = self._intakes.submit(intake)
@@ -433,9 +433,10 @@ class ZoneApplication(Application[UUID]):
         group runs again on the fresh state: references stay gapless and unique, and a key claimed meanwhile returns
         the incident it reported.
 
-        The first attempt trusts that a key its caller did not find in the store (`report_incident` looked) is still
-        unclaimed unless this process claimed it since (then it is in the cache); if another process claimed it
-        meanwhile, the save conflicts and the next attempt looks in the store."""
+        Idempotency keys are checked optimistically: the first attempt looks for each only in the group and in this
+        process's cache (where every key this process claimed or read is); a key claimed elsewhere (another process,
+        or long ago) makes the save conflict, and the next attempt looks each key up in the store. A retry is rare,
+        and a lookup on every intake would cost a query each."""
         with structlog.contextvars.bound_contextvars(command="report_incident", command_id=uuid.uuid4().hex[:12]):
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 work = _Work(self)

@@ -198,6 +198,26 @@ def test_two_applications_racing_on_one_database_keep_every_report_with_gapless_
         second.close()
 
 
+def test_a_retry_reaching_another_application_returns_the_incident_its_key_reported(container: Container,
+                                                                                     settings: Settings) -> None:
+    world, a = build_world(container.app), container.app
+    second = bootstrap(settings, run_migrations=False)  # never saw the key: not in its cache
+    try:
+        b = second.app
+        first = report(a, world.dispatcher, "sos/device-7/1")
+        after = head(a)
+        saves = counting_saves(b)
+        retry, other = race([lambda: report(b, world.dispatcher, "sos/device-7/1"), lambda: report(b, world.dispatcher)])
+        assert retry.id == first.id and retry.notification_id is None
+        assert isinstance(other, CommandResult) and other.id != first.id
+        new = recorded(a, after)
+        assert (new["Reported"], new["Claimed"]) == (1, 0)
+        assert numbers(a, {first.id, other.id}) == [1, 2]
+        assert len(saves) == 2  # the key was taken as new, that save conflicted, and the next attempt found it
+    finally:
+        second.close()
+
+
 def hold_first_save(app: ZoneApplication, barrier: threading.Barrier) -> None:
     real_save, held = app.save, threading.Event()
 
