@@ -19,7 +19,9 @@ hello-world served with the same uvicorn settings in the same run.
 * The intake is measured after the board (it writes: every request reports a new incident, 201, through the
   application into PostgreSQL, as the mobile app's SOS would, with a reporter's contact to seal). The key is an
   integration's (scope intake, a dispatcher's role); its rate limit is raised out of the way for the run
-  (SSZ_API_RATE_*), so that the figure is the request path's, not the limiter's.
+  (SSZ_API_RATE_*), so that the figure is the request path's, not the limiter's. It is measured twice: without an
+  Idempotency-Key (the headline figures), and with a key of its own on every request (as the police app sends them:
+  each key is claimed with its incident, in the same atomic save).
 
 SSZ_BENCH_HTTP_SECONDS (default 12) sets the measured window; SSZ_BENCH_PROFILE=DIR records a py-spy
 flame graph of each server during its measured window (when py-spy is installed).
@@ -40,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -171,6 +174,7 @@ LUA = r"""
 local args = {...}
 wrk.method = "%(method)s"
 %(body)s
+%(request)s
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
 function init(args) unexpected = 0; last_unexpected = 0 end
@@ -192,10 +196,25 @@ end
 """
 
 
+# Each request with its own value of a header (an Idempotency-Key), unique across runs by the prefix.
+UNIQUE_HEADER_LUA = r"""
+local sent = 0
+function request()
+  sent = sent + 1
+  local headers = {}
+  for name, value in pairs(wrk.headers) do headers[name] = value end
+  headers["%(header)s"] = "%(prefix)s-" .. sent
+  return wrk.format(nil, nil, headers)
+end
+"""
+
+
 def load(url: str, *, method: str = "GET", headers: Mapping[str, str] | None = None, body: bytes | None = None,
-         expect: int = 200, connections: int = CONNECTIONS, seconds: float = SECONDS, threads: int = 1) -> Load:
+         expect: int = 200, connections: int = CONNECTIONS, seconds: float = SECONDS, threads: int = 1,
+         unique_header: str | None = None) -> Load:
     """A closed-loop load of `connections` connections for `seconds` against one (method, url, headers, body);
-    fails loudly on any socket error, time-out or response whose status is not `expect`."""
+    fails loudly on any socket error, time-out or response whose status is not `expect`. With `unique_header`,
+    every request carries that header with a value of its own."""
     if not os.access(WRK, os.X_OK):
         raise SystemExit("wrk is not installed: `make bench` installs it (apt-get install wrk)")
     with tempfile.TemporaryDirectory(prefix="ssz-wrk-") as d:
@@ -204,7 +223,12 @@ def load(url: str, *, method: str = "GET", headers: Mapping[str, str] | None = N
             (Path(d) / "body").write_bytes(body)
             body_lua = f'local f = io.open("{Path(d) / "body"}", "rb"); wrk.body = f:read("*a"); f:close()'
         script = Path(d) / "load.lua"
-        script.write_text(LUA % {"method": method, "body": body_lua, "expect": expect})
+        request_lua = ""
+        if unique_header is not None:
+            if threads != 1:
+                raise ValueError("unique_header counts requests in one wrk thread")
+            request_lua = UNIQUE_HEADER_LUA % {"header": unique_header, "prefix": f"bench-{uuid.uuid4().hex[:12]}"}
+        script.write_text(LUA % {"method": method, "body": body_lua, "request": request_lua, "expect": expect})
         command = [WRK, "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "30s", "-s", str(script)]
         for name, value in (headers or {}).items():
             command += ["-H", f"{name}: {value}"]
@@ -225,7 +249,8 @@ def load(url: str, *, method: str = "GET", headers: Mapping[str, str] | None = N
 @contextmanager
 def _profiled(server: Server, label: str, seconds: float) -> Iterator[None]:
     """With SSZ_BENCH_PROFILE=DIR and py-spy installed: a flame graph of the server during the window."""
-    where, spy = os.environ.get("SSZ_BENCH_PROFILE"), shutil.which("py-spy")
+    where = os.environ.get("SSZ_BENCH_PROFILE")
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))  # the venv's, unactivated
     if not (where and spy):
         yield
         return
@@ -270,18 +295,19 @@ def _database_activity(database_url: str) -> dict[str, float]:
 
 
 def measure(server: Server, label: str, path: str, *, method: str = "GET", headers: Mapping[str, str] | None = None,
-            body: bytes | None = None, expect: int = 200, database_url: str | None = None) -> Load:
+            body: bytes | None = None, expect: int = 200, database_url: str | None = None,
+            unique_header: str | None = None) -> Load:
     """Warm-up, then the measured window, against one request of one server; prints the absolute figures
     (with the server process's CPU time per request, which the other processes of the machine disturb less
     than its throughput, and with `database_url`, what the database did per request)."""
     url = server.base + path
-    load(url, method=method, headers=headers, body=body, expect=expect, seconds=WARMUP_SECONDS)
+    load(url, method=method, headers=headers, body=body, expect=expect, seconds=WARMUP_SECONDS, unique_header=unique_header)
     if database_url:
         time.sleep(1.5)   # PostgreSQL's backends report their counters at most once a second
         db_before = _database_activity(database_url)
     with _profiled(server, label, SECONDS):
         before = _cpu_seconds(server.process.pid)
-        result = load(url, method=method, headers=headers, body=body, expect=expect)
+        result = load(url, method=method, headers=headers, body=body, expect=expect, unique_header=unique_header)
         after = _cpu_seconds(server.process.pid)
     result = replace(result, server_cpu=(after[0] - before[0], after[1] - before[1]))
     print(f"# {label}: {method} {path}, {CONNECTIONS} connections: {result.describe()}", flush=True)
@@ -430,6 +456,9 @@ def main() -> None:
             check_intake(app, intake_headers)
             intake = measure(app, "JSON intake", "/api/v1/incidents", method="POST", headers=intake_headers, body=INTAKE_BODY,
                              expect=201, database_url=database_url)
+            keyed = measure(app, "JSON intake, each with its own Idempotency-Key", "/api/v1/incidents", method="POST",
+                            headers=intake_headers, body=INTAKE_BODY, expect=201, database_url=database_url,
+                            unique_header="Idempotency-Key")
         metric("http.starlette_rps", round(baseline.rps))
         metric("http.board_fragment_rps", round(board.rps))
         metric("http.board_fragment_p50_ms", round(board.p50_ms, 1))
@@ -444,6 +473,9 @@ def main() -> None:
         metric("http.intake_p99_ms", round(intake.p99_ms, 1))
         metric("http.intake_vs_starlette", round(intake.rps / baseline.rps, 3))
         metric("http.intake_cpu_us", round(intake.cpu_us))
+        metric("http.intake_keyed_rps", round(keyed.rps))
+        metric("http.intake_keyed_p95_ms", round(keyed.p95_ms, 1))
+        metric("http.intake_keyed_cpu_us", round(keyed.cpu_us))
         print(f"# CPU time a request: starlette {baseline.cpu_us:,.0f} µs, board fragment {board.cpu_us:,.0f} µs "
               f"(ratio {baseline.cpu_us / board.cpu_us:.3f}: what the req/s ratio would be if both had a core to themselves)",
               flush=True)
