@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from domain.errors import DomainError
-from domain.values import BANGKOK
+from domain.values import BANGKOK, GeoPoint
 from web import i18n
 
 E = TypeVar("E", bound=Enum)
@@ -110,6 +110,26 @@ class Form:
         if local.tzinfo is None:
             local = local.replace(tzinfo=BANGKOK)
         return local.astimezone(timezone.utc)
+
+    def position(self, *, required: bool = False) -> GeoPoint | None:
+        """A position from the `lat` and `lon` fields: both, or (unless required) neither; a position out of range
+        is refused by the domain, at `position`."""
+        lat, lon = self.number("lat"), self.number("lon")
+        if "lat" in self.errors or "lon" in self.errors:
+            return None
+        if lat is None and lon is None:
+            if required:
+                self.fail("lat", i18n.gettext("Please give a number."))
+                self.fail("lon", i18n.gettext("Please give a number."))
+            return None
+        if lat is None or lon is None:
+            self.fail("lat" if lat is None else "lon", i18n.gettext("Give both the latitude and the longitude, or neither."))
+            return None
+        try:
+            return GeoPoint(lat, lon)
+        except DomainError as error:
+            self.refuse(error)
+            return None
 
     def flag(self, name: str) -> bool:
         return self.raw(name) in ("on", "true", "1", "yes")

@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from application.zone import CommandResult
 from domain.cameras import Camera
 from domain.permissions import PERMISSIONS, Action
-from domain.values import Community, GeoPoint, PartnerSector, Role
+from domain.values import Community, PartnerSector, Role
 from infrastructure.web_sessions import SignedIn
 from web import i18n
 from web.access import Guard, guard_action, not_found, roles_for
@@ -123,12 +123,9 @@ async def register_camera(request: Request, user: Manager) -> Response:
                       owner_name=form.text("owner_name", required=True),
                       consent_reference=form.text("consent_reference", required=True),
                       source=form.text("source", required=True))
-        lat, lon = form.number("lat"), form.number("lon")
-        if (lat is None) != (lon is None):
-            form.fail("lat" if lat is None else "lon", i18n.gettext("Give both the latitude and the longitude, or neither."))
+        position = form.position()
         if not form.ok:
             return None
-        position = GeoPoint(lat, lon) if lat is not None else None  # out of range: refused by the domain, at its field
         return _container(request).app.register_camera(**fields, position=position, by=user.user_id)
 
     form, result = await submit(request, command)

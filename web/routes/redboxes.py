@@ -4,7 +4,7 @@ codes) and patrol coverage over recent nights; a visit's own page, where a super
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -14,14 +14,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from application.zone import CommandResult
-from domain.errors import DomainError, TokenRefused
+from domain.errors import TokenRefused
 from domain.permissions import PERMISSIONS, Action
-from domain.values import BANGKOK, Community, GeoPoint, Role
+from domain.values import BANGKOK, Community, Role
 from infrastructure.readmodels.patrol_queries import NIGHT_SLOTS_EVENING, NIGHT_SLOTS_MORNING
 from infrastructure.web_sessions import SignedIn
 from web import i18n
 from web.access import guard, guard_action, not_found
-from web.forms import READ_YOUR_WRITES_SECONDS, Form, submit
+from web.forms import Form, submit
 from web.pages import message_of, render
 from web.timeline import timeline_in_words
 
@@ -83,14 +83,7 @@ async def check_in(request: Request, code: str, user: Patrol) -> Response:
     container = _container(request)
 
     def command(form: Form) -> CommandResult | None:
-        token, observation = form.text("t"), form.text("observation")
-        lat, lon = form.number("lat"), form.number("lon")
-        position = None
-        if lat is not None and lon is not None:
-            try:
-                position = GeoPoint(lat, lon)
-            except DomainError as error:
-                form.refuse(error)
+        token, observation, position = form.text("t"), form.text("observation"), form.position()
         if not form.ok:
             return None
         reads = container.reads
@@ -181,18 +174,8 @@ def red_boxes_page(request: Request, user: Watcher, day: str = "") -> Response:
 async def register_red_box(request: Request, user: Manager) -> Response:
     def command(form: Form) -> CommandResult | None:
         code, name_th, name_en = form.text("code", required=True), form.text("name_th", required=True), form.text("name_en", required=True)
-        community = form.choice("community", Community)
-        lat, lon = form.number("lat"), form.number("lon")
-        if lat is None:
-            form.fail("lat", i18n.gettext("Please give a number."))
-        if lon is None:
-            form.fail("lon", i18n.gettext("Please give a number."))
+        community, position = form.choice("community", Community), form.position(required=True)
         if not form.ok:
-            return None
-        try:
-            position = GeoPoint(lat, lon)
-        except DomainError as error:
-            form.refuse(error)
             return None
         return _container(request).app.register_red_box(code=code, name_th=name_th, name_en=name_en, community=community,
                                                         position=position, by=user.user_id)
