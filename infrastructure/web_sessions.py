@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -49,6 +50,10 @@ class WebSessions:
         self.engine = engine
         self.recheck_seconds = recheck_seconds
         self._known: dict[str, tuple[float, SignedIn | None]] = {}
+        # Counts the sessions ended by this process: a lookup that was running while one ended may have read it
+        # still alive, so its answer is not kept (and a caller sharing lookups starts a fresh one).
+        self.generation = 0
+        self._lock = threading.Lock()
         s, u = web_sessions.c, users.c
         self._lookup = (select(s.session_id, u.id, u.username, u.display_name, u.role)
                         .join_from(web_sessions, users, u.id == s.user_id)
@@ -79,27 +84,37 @@ class WebSessions:
         if not token or len(token) > 100:
             return None
         digest = _digest(token)
+        generation = self.generation
         with self.engine.connect() as conn:
             row = conn.execute(self._lookup, {"digest": digest, "now": _now()}).first()
         who = SignedIn(*row) if row else None
-        if len(self._known) > 10_000:
-            self._known.clear()
-        self._known[digest] = (time.monotonic() + self.recheck_seconds, who)
+        with self._lock:
+            if len(self._known) > 10_000:
+                self._known.clear()
+            if generation == self.generation:
+                self._known[digest] = (time.monotonic() + self.recheck_seconds, who)
         return who
 
     def end(self, token: str) -> None:
-        self._known.pop(_digest(token), None)
+        digest = _digest(token)
+        self._known.pop(digest, None)
         with self.engine.begin() as conn:
-            conn.execute(update(web_sessions).where(web_sessions.c.session_id == _digest(token),
+            conn.execute(update(web_sessions).where(web_sessions.c.session_id == digest,
                                                     web_sessions.c.ended_at.is_(None)).values(ended_at=_now()))
+        with self._lock:
+            self.generation += 1
+            self._known.pop(digest, None)  # kept by a lookup that read the session before it ended
 
     def end_all(self, user_id: UUID) -> int:
-        for digest, (_, who) in list(self._known.items()):
-            if who is not None and who.user_id == user_id:
-                self._known.pop(digest, None)
         with self.engine.begin() as conn:
-            return conn.execute(update(web_sessions).where(web_sessions.c.user_id == user_id,
-                                                           web_sessions.c.ended_at.is_(None)).values(ended_at=_now())).rowcount
+            ended = conn.execute(update(web_sessions).where(web_sessions.c.user_id == user_id,
+                                                            web_sessions.c.ended_at.is_(None)).values(ended_at=_now())).rowcount
+        with self._lock:
+            self.generation += 1
+            for digest, (_, who) in list(self._known.items()):
+                if who is not None and who.user_id == user_id:
+                    self._known.pop(digest, None)
+        return ended
 
 
 class LogonGuard:

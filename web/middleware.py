@@ -3,6 +3,7 @@ the CSRF seed cookie, and the security headers."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 import uuid
@@ -14,6 +15,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from infrastructure.web_sessions import SignedIn, WebSessions
 from web import i18n
 from web.access import CSRF_COOKIE, SESSION_COOKIE
 
@@ -39,6 +41,9 @@ def secure_request(request: Request) -> bool:
 class WebMiddleware:
     def __init__(self, app: ASGIApp):
         self.app = app
+        # One session lookup at a time per token: when a session's 2 s in this process run out, the requests
+        # that arrive while it is being looked up again wait for that lookup instead of each making their own.
+        self._lookups: dict[str, tuple[int, asyncio.Future[SignedIn | None]]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,7 +59,7 @@ class WebMiddleware:
         if token and not static:
             sessions = scope["app"].state.container.sessions
             known, who = sessions.known(token)
-            state["user"] = who if known else await run_in_threadpool(sessions.resolve, token)
+            state["user"] = who if known else await self._look_up(sessions, token)
         seed_missing = not request.cookies.get(CSRF_COOKIE) and not static
         state["new_csrf_seed"] = secrets.token_urlsafe(24) if seed_missing else ""
         locale = i18n.negotiate(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
@@ -84,3 +89,12 @@ class WebMiddleware:
                     user = state.get("user")
                     log.info("http.request", method=scope["method"], path=scope["path"], status=status,
                              user=user.username if user else None, ms=round((time.perf_counter() - started) * 1000, 1))
+
+    async def _look_up(self, sessions: WebSessions, token: str) -> SignedIn | None:
+        generation = sessions.generation
+        lookup = self._lookups.get(token)
+        if lookup is None or lookup[0] != generation:  # none running, or one that began before a session ended
+            future = asyncio.ensure_future(run_in_threadpool(sessions.resolve, token))
+            lookup = self._lookups[token] = (generation, future)
+            future.add_done_callback(lambda _: self._lookups.pop(token, None) if self._lookups.get(token) is lookup else None)
+        return await asyncio.shield(lookup[1])
