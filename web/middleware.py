@@ -1,18 +1,19 @@
 """One ASGI middleware for every request: a request id in the logs, the signed-in user, the language,
-the CSRF seed cookie, and the security headers."""
+the CSRF seed cookie, and the security headers. It works on the raw ASGI scope and messages (no Request
+object; the headers it adds are encoded once, at import)."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 import secrets
 import time
-import uuid
+from functools import lru_cache
 from typing import Any
 
 import structlog
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import MutableHeaders
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infrastructure.web_sessions import SignedIn, WebSessions
@@ -32,10 +33,22 @@ HEADERS = {
     "permissions-policy": "camera=(self), geolocation=(self), microphone=()",
     "cross-origin-opener-policy": "same-origin",
 }
+HSTS = "max-age=31536000; includeSubDomains"
+_SECURITY_HEADERS = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in HEADERS.items()]
+_HSTS_HEADER = (b"strict-transport-security", HSTS.encode("latin-1"))
+_OWNED = frozenset((b"x-request-id", b"strict-transport-security"))
+# The request headers this middleware reads (the first of each, as Starlette's Request.headers.get does).
+_READ = frozenset((b"cookie", b"x-request-id", b"accept-language", b"x-forwarded-proto"))
+
+_negotiate = lru_cache(maxsize=256)(i18n.negotiate)  # browsers send the same few Accept-Language values
 
 
 def secure_request(request: Request) -> bool:
-    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+    return _secure(request.scope.get("scheme", "http"), request.headers.get("x-forwarded-proto"))
+
+
+def _secure(scheme: str, forwarded_proto: str | None) -> bool:
+    return scheme == "https" or forwarded_proto == "https"
 
 
 class WebMiddleware:
@@ -49,46 +62,67 @@ class WebMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
         started = time.perf_counter()
-        rid = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex[:16]
+        found: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            if name in _READ and name not in found:
+                found[name] = value
+        cookies = cookie_parser(found[b"cookie"].decode("latin-1")) if b"cookie" in found else {}
+        # A request id needs to be unique, not unguessable: no system call for it (`random` is reseeded in a fork).
+        rid = found.get(b"x-request-id", b"")[:64].decode("latin-1") or f"{random.getrandbits(64):016x}"
         state: dict[str, Any] = scope.setdefault("state", {})
-        state["user"] = None
-        static = scope["path"].startswith("/static/")
-        token = request.cookies.get(SESSION_COOKIE)
+        path: str = scope["path"]
+        static = path.startswith("/static/")
+        user: SignedIn | None = None
+        token = cookies.get(SESSION_COOKIE)
         if token and not static:
-            sessions = scope["app"].state.container.sessions
-            known, who = sessions.known(token)
-            state["user"] = who if known else await self._look_up(sessions, token)
-        seed_missing = not request.cookies.get(CSRF_COOKIE) and not static
+            sessions: WebSessions = scope["app"].state.container.sessions
+            known, user = sessions.known(token)
+            if not known:
+                user = await self._look_up(sessions, token)
+        state["user"] = user
+        seed = cookies.get(CSRF_COOKIE)
+        seed_missing = not seed and not static
         state["new_csrf_seed"] = secrets.token_urlsafe(24) if seed_missing else ""
-        locale = i18n.negotiate(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
-        secure = secure_request(request)
+        accept_language = found.get(b"accept-language")
+        locale = _negotiate(cookies.get(LANG_COOKIE), accept_language.decode("latin-1") if accept_language else None)
+        forwarded_proto = found.get(b"x-forwarded-proto")
+        secure = _secure(scope.get("scheme", "http"), forwarded_proto.decode("latin-1") if forwarded_proto else None)
+        # Added to every response: the security headers unless the route set its own, and (replacing any the route
+        # set) HSTS behind TLS and the request id; the new CSRF seed's cookie besides any the route set.
+        owned = [(b"x-request-id", rid.encode("latin-1"))]
+        if secure:
+            owned.append(_HSTS_HEADER)
+        if seed_missing:
+            owned.append((b"set-cookie", f"{CSRF_COOKIE}={state['new_csrf_seed']}; Path=/; HttpOnly; SameSite=Strict"
+                                         f"{'; Secure' if secure else ''}".encode("latin-1")))
         status = 500
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                for name, value in HEADERS.items():
-                    headers.setdefault(name, value)
-                if secure:
-                    headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
-                headers["x-request-id"] = rid
-                if seed_missing:
-                    headers.append("set-cookie", f"{CSRF_COOKIE}={state['new_csrf_seed']}; Path=/; HttpOnly; SameSite=Strict"
-                                   + ("; Secure" if secure else ""))
+                headers, present = [], set()
+                for name, value in message.get("headers", ()):
+                    name = name.lower()
+                    if name not in _OWNED:
+                        headers.append((name, value))
+                        present.add(name)
+                headers += [header for header in _SECURITY_HEADERS if header[0] not in present]
+                headers += owned
+                message["headers"] = headers
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=rid), i18n.use_locale(locale):
-            try:
+        bound = structlog.contextvars.bind_contextvars(request_id=rid)
+        try:
+            with i18n.use_locale(locale):
                 await self.app(scope, receive, send_with_headers)
-            finally:
-                if not static:
-                    user = state.get("user")
-                    log.info("http.request", method=scope["method"], path=scope["path"], status=status,
-                             user=user.username if user else None, ms=round((time.perf_counter() - started) * 1000, 1))
+        finally:
+            if not static:
+                who = state.get("user")
+                log.info("http.request", method=scope["method"], path=path, status=status,
+                         user=who.username if who else None, ms=round((time.perf_counter() - started) * 1000, 1))
+            structlog.contextvars.reset_contextvars(**bound)
 
     async def _look_up(self, sessions: WebSessions, token: str) -> SignedIn | None:
         generation = sessions.generation
