@@ -8,11 +8,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated
 from urllib.parse import quote
 
 import structlog
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -46,9 +47,22 @@ def roles_for(*actions: Action) -> frozenset[Role]:
 
 
 def csrf_token(request: Request) -> str:
-    seed = request.cookies.get(CSRF_COOKIE) or request.state.new_csrf_seed
-    secret = request.app.state.container.settings.secret_key.get_secret_value().encode()
+    return csrf_token_of(request.app, request.cookies.get(CSRF_COOKIE) or request.state.new_csrf_seed)
+
+
+def csrf_token_of(app: FastAPI, seed: str) -> str:
+    """The CSRF token that goes with a browser's seed cookie (an HMAC of the seed under the app's secret)."""
+    secret = app.state.container.settings.secret_key.get_secret_value().encode()
+    return _csrf_token(secret, seed) if len(seed) <= 64 else _hmac_token(secret, seed)
+
+
+def _hmac_token(secret: bytes, seed: str) -> str:
     return hmac.new(secret, b"csrf/" + seed.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+# A browser keeps its seed for the whole session: its token is computed once, not on every page and poll.
+# (Seeds we issue are 32 characters; longer ones, which only a client of its own can send, are not kept.)
+_csrf_token = lru_cache(maxsize=4096)(_hmac_token)
 
 
 async def check_csrf(request: Request) -> None:

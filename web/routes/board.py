@@ -30,16 +30,16 @@ def board_page(request: Request, user: Viewer) -> Response:
 
 
 @router.get("/board/panels", response_class=HTMLResponse)
-async def board_panels(request: Request, user: Viewer) -> str:
+async def board_panels(request: Request, user: Viewer) -> Response:
     """Every panel in one fragment, as of the positions the board feed polled last (at most a fifth of a
     second old): served from the shared cache without a thread or a query while nothing changes."""
     feed = request.app.state.feed
     positions = await feed.current()
     token = csrf_token(request)
-    panels = feed.panels.cached(user.role, token, positions)
-    if panels is None:
-        panels = await run_in_threadpool(feed.panels.render, user.role, token, positions)
-    return "".join(f'<section class="panel panel-{name}" id="panel-{name}">{panels[name]}</section>' for name in PANELS)
+    body = feed.panels.cached_fragment(user.role, token, positions)
+    if body is None:
+        body = await run_in_threadpool(feed.panels.fragment, user.role, token, positions)
+    return HTMLResponse(body)
 
 
 def _event(name: str, html: str) -> str:
