@@ -122,6 +122,11 @@ class BoardFeed:
                     changed.set()
             await asyncio.sleep(self.interval)
 
+    def latest(self) -> tuple[int, ...]:
+        """The positions as last polled; () until the first poll (which this starts if it is not running)."""
+        self._ensure_running()
+        return self.positions
+
     async def current(self) -> tuple[int, ...]:
         """The positions as last polled (the first call of a process waits for the first poll)."""
         self._ensure_running()

@@ -1,17 +1,75 @@
-"""The per-process session cache that lets a request skip the database: it must not outlive a logout, and the
-requests that find a session's 2 s over together look it up once."""
+"""The board's fragment as every open board polls it: answered from the cache before FastAPI's routing when it
+can be, with exactly the route's rule and answer; and the per-process session cache that lets it skip the
+database, which must not outlive a logout."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
+from collections.abc import Iterator
 
+import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import event
 
+from domain.values import SYSTEM_USER_ID, Role
 from infrastructure.bootstrap import Container
-from tests.integration.conftest import World
+from tests.integration.conftest import World, build_world
+from tests.integration.test_web_access import guard_of, routes
+from tests.integration.web_support import browser, head, signed_in
+from web.access import BOARD
+from web.app import create_app
 from web.middleware import WebMiddleware
+from web.routes.board import FAST_PATHS
+
+
+@pytest.fixture
+def site(container: Container) -> Iterator[tuple]:
+    world = build_world(container.app)
+    world.report()
+    app = create_app(container, run_projections=True)
+    with TestClient(app):  # the lifespan: the board feed polls the positions in this app's event loop
+        assert container.projections.wait(head(container), timeout=30)
+        yield app, container, world
+
+
+def test_the_fast_path_of_the_board_fragment_follows_the_routes_own_rule(site: tuple) -> None:
+    app = site[0]
+    [route] = [r for r in routes(app) if r.path == "/board/panels"]
+    assert guard_of(route) is BOARD and set(FAST_PATHS) == {"/board/panels"}
+
+
+def test_the_board_fragment_from_the_cache_is_the_same_answer_as_the_routes(site: tuple) -> None:
+    app, container, world = site
+    dispatcher = signed_in(app, container, world.dispatcher)
+    dispatcher.get("/board")  # sets the CSRF seed cookie
+    first = dispatcher.get("/board/panels")  # a cold cache: the route renders
+    again = dispatcher.get("/board/panels")  # from the cache, before the route
+    assert first.status_code == again.status_code == 200
+    assert again.text == first.text and 'id="panel-pending"' in again.text
+    token = dispatcher.csrf("/board")
+    assert f'name="csrf_token" value="{token}"' in again.text
+    feed = app.state.feed  # what the fast path needs was there: positions polled, panels rendered for them
+    assert feed.panels.cached_fragment(Role.DISPATCHER.value, token, feed.positions) == again.content
+    assert {k: v for k, v in again.headers.items() if k != "x-request-id"} == \
+        {k: v for k, v in first.headers.items() if k != "x-request-id"}
+    assert again.headers["x-request-id"] != first.headers["x-request-id"]
+    assert "frame-ancestors 'none'" in again.headers["content-security-policy"]
+    behind_tls = dispatcher.get("/board/panels", headers={"x-forwarded-proto": "https"})
+    assert behind_tls.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_a_warm_board_fragment_is_still_refused_to_strangers_and_to_roles_without_the_board(site: tuple) -> None:
+    app, container, world = site
+    assert signed_in(app, container, world.supervisor).get("/board/panels").status_code == 200  # warms the cache
+    assert browser(app).get("/board/panels").status_code == 303
+    assert browser(app).get("/board/panels", headers={"hx-request": "true"}).status_code == 401
+    assert signed_in(app, container, world.admin).get("/board/panels").status_code == 403
+    partner = container.app.create_user(username="partner", display_name="Partner", role=Role.PARTNER,
+                                        password="a-long-enough-password", by=SYSTEM_USER_ID).id
+    assert container.projections.wait(head(container), timeout=30)
+    assert signed_in(app, container, partner).get("/board/panels").status_code == 403
 
 
 def test_a_session_that_ends_while_it_is_being_looked_up_is_not_trusted_afterwards(container: Container, world: World) -> None:
