@@ -11,7 +11,8 @@ is given decoded domain events instead."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from enum import Enum
 from functools import lru_cache
@@ -19,7 +20,9 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 from uuid import UUID
 
+import psycopg
 from eventsourcing.utils import get_topic, resolve_topic
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Connection, Table, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -142,17 +145,33 @@ def utc(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v.astimezone(timezone.utc) if isinstance(v, datetime) and v.tzinfo is not None else v for k, v in row.items()}
 
 
-def copy_rows(conn: Connection, table: str, columns: list[str], rows: Iterable[dict[str, Any]]) -> None:
-    """COPY in binary: no value is formatted as text by Python nor parsed by PostgreSQL (several times
-    cheaper than text for UUIDs and instants)."""
-    raw = conn.connection.driver_connection
+def driver(conn: Connection | psycopg.Connection) -> psycopg.Connection:
+    """The psycopg connection under a SQLAlchemy one (or itself)."""
+    return conn if isinstance(conn, psycopg.Connection) else conn.connection.driver_connection
+
+
+@contextmanager
+def copying(conn: Connection | psycopg.Connection, table: str, columns: list[str], *, queued: bool = False
+            ) -> Iterator[Callable[[Sequence[Any]], None]]:
+    """COPY in binary: gives `write(values)` for rows in the order of `columns`. No value is formatted as
+    text by Python nor parsed by PostgreSQL (several times cheaper than text for UUIDs and instants).
+    `queued`: the data is sent by a thread of its own, so that the caller does not wait while the server
+    takes it in."""
+    raw = driver(conn)
     types = dict(raw.execute("SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass "
                              "AND attnum > 0 AND NOT attisdropped", (table,)).fetchall())
+    with raw.cursor() as cursor:
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+        with cursor.copy(statement, writer=QueuedLibpqWriter(cursor) if queued else None) as copy:
+            copy.set_types([types[c] for c in columns])
+            yield copy.write_row
+
+
+def copy_rows(conn: Connection | psycopg.Connection, table: str, columns: list[str], rows: Iterable[dict[str, Any]]) -> None:
     values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
-    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types([types[c] for c in columns])
+    with copying(conn, table, columns) as write:
         for row in rows:
-            copy.write_row(values(row))
+            write(values(row))
 
 
 def insert_all(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:
@@ -166,34 +185,68 @@ def insert_all(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -
         conn.execute(insert(table), rows)
 
 
-def replace_all(conn: Connection, table: Table, fill: Callable[[str], None]) -> None:
-    """PostgreSQL: makes the table hold exactly the rows that `fill` puts into a staging table of the
-    same shape, writing only the difference: rows that changed or are gone are deleted, rows that are
-    new or changed are inserted. A rebuild thus rewrites only what it changes: an unchanged row costs
-    a comparison instead of a delete, an insert and their index entries (and no dead row is left for
-    VACUUM). `fill` is given the staging table's name."""
+def insert_values(conn: Connection, table: Table, rows: Iterable[Sequence[Any]]) -> None:
+    """The same for rows given as values in the table's column order."""
+    columns = [c.name for c in table.columns]
+    if conn.dialect.name == "postgresql":
+        with copying(conn, table.name, columns) as write:
+            for row in rows:
+                write(row)
+        return
+    insert_all(conn, table, (dict(zip(columns, row)) for row in rows))
+
+
+def staging(conn: Connection, table: Table) -> str:
+    """PostgreSQL: an empty temporary table of the same shape as `table`, dropped at commit; its name."""
     stage = f"rebuild_{table.name}"
-    keys = [c.name for c in table.primary_key.columns]
-    others = [c.name for c in table.columns if c.name not in keys]
-    columns = ", ".join(c.name for c in table.columns)
-    same_key = " AND ".join(f"s.{k} = t.{k}" for k in keys)
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} (LIKE {table.name}) ON COMMIT DROP")
-    fill(stage)
+    return stage
+
+
+def replace_with_stage(conn: Connection, table: Table, stage: str) -> None:
+    """PostgreSQL: makes the table hold exactly the rows of the staging table, writing only the
+    difference: rows that changed or are gone are deleted, rows that are new or changed are inserted. A
+    rebuild thus rewrites only what it changes: an unchanged row costs a comparison instead of a delete,
+    an insert and their index entries (and no dead row is left for VACUUM).
+
+    Rows are compared by their key and a 64-bit hash of the whole row (each column hashed by its type's
+    own hash function), so the join holds narrow rows instead of whole ones, and no text is compared
+    twice: a changed row goes unnoticed only if its hash collides with the right row's (2^-64)."""
+    keys = [c.name for c in table.primary_key.columns]
+    columns = ", ".join(c.name for c in table.columns)
+    same = " AND ".join(f"s.{k} = t.{k}" for k in [*keys, "digest"])
     # Hash joins whatever the sizes: against a table just emptied (estimated at no rows), a nested-loop
-    # anti-join would scan the table once per staged row, rows inserted by the statement itself included.
-    # (No ANALYZE of the stage: the planner sizes it from its pages.)
+    # join would scan the table once per staged row. (No ANALYZE of the stage: the planner sizes it from
+    # its pages.)
     conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
-    same_row = f" AND ({', '.join('s.' + c for c in others)}) IS NOT DISTINCT FROM ({', '.join('t.' + c for c in others)})" if others else ""
-    deleted = conn.exec_driver_sql(f"DELETE FROM {table.name} AS t WHERE NOT EXISTS "
-                                   f"(SELECT FROM {stage} AS s WHERE {same_key}{same_row})").rowcount
-    inserted = conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {stage} AS s "
-                                    f"WHERE NOT EXISTS (SELECT FROM {table.name} AS t WHERE {same_key})").rowcount
-    conn.exec_driver_sql(f"DROP TABLE {stage}")
+    conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
+    # (OFFSET 0: each side hashed as it is scanned, so that the join holds the digests, not the rows.)
+    digests = f"ctid AS place, {', '.join(keys)}, hash_record_extended(x, 0) AS digest"
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS differ_{table.name}")
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE differ_{table.name} ON COMMIT DROP AS "
+        f"SELECT s.place AS new, t.place AS old FROM (SELECT {digests} FROM {stage} AS x OFFSET 0) AS s "
+        f"FULL JOIN (SELECT {digests} FROM {table.name} AS x OFFSET 0) AS t ON {same} "
+        f"WHERE s.place IS NULL OR t.place IS NULL")
+    deleted = conn.exec_driver_sql(f"DELETE FROM {table.name} WHERE ctid = ANY(ARRAY(SELECT old FROM differ_{table.name} "
+                                   f"WHERE old IS NOT NULL))").rowcount
+    inserted = conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {stage} WHERE ctid = ANY("
+                                    f"ARRAY(SELECT new FROM differ_{table.name} WHERE new IS NOT NULL))").rowcount
+    conn.exec_driver_sql(f"DROP TABLE {stage}, differ_{table.name}")
     # Where much of the table was written (a first build, say), fresh statistics for the readers' plans
     # (which the server would otherwise take only from autovacuum, some time later, if it runs at all).
     size = conn.exec_driver_sql(f"SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = '{table.name}'::regclass").scalar()
     if deleted + inserted > max(1000, 0.1 * size):
         conn.exec_driver_sql(f"ANALYZE {table.name}")
+
+
+def replace_all(conn: Connection, table: Table, fill: Callable[[str], None]) -> None:
+    """PostgreSQL: the table made to hold exactly the rows that `fill` puts into a staging table of the
+    same shape (given its name), writing only the difference (`replace_with_stage`)."""
+    stage = staging(conn, table)
+    fill(stage)
+    replace_with_stage(conn, table, stage)
 
 
 def upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -260,7 +313,10 @@ class RowSet:
 
 class Projection:
     """Rows keyed by the originator of the events it handles (one RowSet), or insert-only rows.
-    Handlers keyed by domain event classes are given decoded domain events."""
+    Handlers keyed by domain event classes are given decoded domain events.
+
+    A row is changed only by the events of its own aggregate: a rebuild on PostgreSQL replays each half of
+    the aggregates in a process of its own."""
 
     name: str
     table: Table
@@ -282,10 +338,6 @@ class Projection:
     @property
     def topics(self) -> list[str]:
         return [get_topic(cls) for cls in self.handlers]
-
-    def builds_in_database(self, dialect: str) -> bool:
-        """True when the database (by dialect name) rebuilds this projection's rows by itself (`rebuild_in_database`)."""
-        return False
 
     def apply_page(self, conn: Connection, page: Page) -> None:
         """Applies a page in log order: the rows it touches are loaded, changed, and upserted."""
@@ -633,46 +685,71 @@ class VisitFactsProjection(JsonProjection):
 # A timeline row keeps the event's own attributes as they were stored (values tagged with their type,
 # {"_type_": ..., "_data_": ...}), so an auditor reads what was recorded; the UI words them at read time.
 # A reporter's contact keeps only the id of the key that sealed it, never the ciphertext.
-_BOOKKEEPING = ("originator_topic", "class_version")
+_NOT_PARAMS = frozenset(("actor", "occurred_at", "timestamp", "reason", "originator_topic", "class_version"))
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def timeline_row(record: Record) -> dict[str, Any]:
-    state = json.loads(record.stored)
-    aggregate, _, event = record.topic.rpartition(":")[2].partition(".")
-    actor = state.pop("actor")["_data_"]
-    occurred_at, recorded_at = state.pop("occurred_at")["_data_"], state.pop("timestamp")["_data_"]
-    reason = state.pop("reason", None) or None
-    for key in _BOOKKEEPING:
-        state.pop(key, None)
-    if state.get("contact"):
-        state["contact"]["_data_"].pop("ciphertext", None)
-    return {"originator_id": record.originator_id, "version": record.originator_version,
-            "notification_id": record.id, "aggregate": aggregate, "event": event,
-            "actor_id": UUID(actor["user_id"]["_data_"]), "actor_role": actor["role"]["_data_"],
-            "occurred_at": datetime.fromisoformat(occurred_at), "recorded_at": datetime.fromisoformat(recorded_at),
-            "reason": reason, "params": json.dumps(state, ensure_ascii=False, separators=(",", ":"))}
+@lru_cache(maxsize=None)
+def _aggregate_and_event(topic: str) -> tuple[str, str]:
+    aggregate, _, event = topic.rpartition(":")[2].partition(".")
+    return aggregate, event
 
 
-# The same rows, made by PostgreSQL itself from a range of the log: no event crosses into Python.
-TIMELINE_COLUMNS = ("originator_id, version, notification_id, aggregate, event, actor_id, actor_role, occurred_at, "
-                    "recorded_at, reason, params")
-TIMELINE_SQL = """
-INSERT INTO {target} (""" + TIMELINE_COLUMNS + """)
-SELECT originator_id, originator_version, notification_id,
-       split_part(split_part(topic, ':', 2), '.', 1), split_part(split_part(topic, ':', 2), '.', 2),
-       (j #>> '{actor,_data_,user_id,_data_}')::uuid, j #>> '{actor,_data_,role,_data_}',
-       (j #>> '{occurred_at,_data_}')::timestamptz, (j #>> '{timestamp,_data_}')::timestamptz,
-       nullif(j ->> 'reason', ''),
-       ((j - '{actor,occurred_at,timestamp,reason,originator_topic,class_version}'::text[])
-        #- '{contact,_data_,ciphertext}')::text
-FROM (SELECT originator_id, originator_version, notification_id, topic, convert_from(state, 'UTF8')::jsonb AS j
-      FROM {events} WHERE notification_id > %(after)s AND notification_id <= %(upto)s OFFSET 0) AS e
-"""
+def recorded(stored: bytes | str) -> tuple[dict[str, Any], str]:
+    """An event's state as stored, decoded, and the text of its timeline parameters: the stored JSON of
+    its attributes, cut out of the stored text (not encoded again; the same text, as the library
+    writes JSON compact and json.loads gives back what json.dumps wrote)."""
+    text = stored.decode() if isinstance(stored, (bytes, bytearray)) else stored
+    scan, state, parts, at = _scan, {}, [], 1
+    try:
+        while True:  # the top level, key by key: each value scanned in C
+            key, colon = scan(text, at)
+            if text[colon] != ":":
+                raise ValueError
+            state[key], end = scan(text, colon + 1)
+            if key not in _NOT_PARAMS:
+                parts.append(text[at:end] if key != "contact" else f'"contact":{_dumps(_sealed(state[key]))}')
+            if text[end] != ",":
+                break
+            at = end + 1
+        if text[end] != "}" or end + 1 != len(text):
+            raise ValueError
+    except (StopIteration, ValueError, IndexError):  # not as the library writes it: decoded, encoded again
+        state = json.loads(text)
+        return state, _dumps(timeline_params(state))
+    return state, "{" + ",".join(parts) + "}"
+
+
+def _sealed(contact: Any) -> Any:
+    """A reporter's contact without its ciphertext (the key id that sealed it stays)."""
+    if contact and "ciphertext" in contact["_data_"]:
+        return {**contact, "_data_": {k: v for k, v in contact["_data_"].items() if k != "ciphertext"}}
+    return contact
+
+
+def timeline_params(state: dict[str, Any]) -> dict[str, Any]:
+    params = {k: v for k, v in state.items() if k not in _NOT_PARAMS}
+    if "contact" in params:
+        params["contact"] = _sealed(params["contact"])
+    return params
+
+
+def timeline_values(position: int, originator_id: UUID, version: int, topic: str, state: dict[str, Any],
+                    params: str | None = None) -> tuple:
+    """A timeline row, in the table's column order, from an event's state as stored (decoded, not upcast)
+    and the text of its parameters (`recorded`; encoded from the state when not given); the state is left
+    as it is (the other projections read it next)."""
+    actor = state["actor"]["_data_"]
+    return (originator_id, version, position, *_aggregate_and_event(topic), uuid_of(actor["user_id"]),
+            actor["role"]["_data_"], _from_iso(state["occurred_at"]["_data_"]), _from_iso(state["timestamp"]["_data_"]),
+            state.get("reason") or None, _dumps(timeline_params(state)) if params is None else params)
 
 
 class TimelineProjection(Projection):
-    """Every event of every aggregate as a row. Insert-only; needs no decoded events: on PostgreSQL the
-    database makes the rows from the stored JSON, on SQLite Python does (`timeline_row`)."""
+    """Every event of every aggregate as a row, made from the event's state as stored (`timeline_values`).
+    Insert-only; needs no decoded events. In a rebuild the runner makes its rows from the state it decodes
+    for the other projections (before any upcast of it) and sends them on as they are made: to a staging
+    table on PostgreSQL, to `pending` on SQLite."""
 
     name = "timeline"
     table = t.timeline
@@ -681,41 +758,29 @@ class TimelineProjection(Projection):
     def __init__(self, events_table: str = "stored_events") -> None:
         super().__init__()
         self.events_table = events_table
+        self.pending: list[tuple] = []
+        self.decode: Callable[[bytes | str], tuple[dict[str, Any], str]] = recorded  # the runner's, with its cipher
 
     @property
     def topics(self) -> list[str]:
         return []
 
-    @staticmethod
-    def in_database(conn: Connection) -> bool:
-        return conn.dialect.name == "postgresql"
-
-    def builds_in_database(self, dialect: str) -> bool:
-        return dialect == "postgresql"
-
     def apply_page(self, conn: Connection, page: Page) -> None:
-        if not page:
-            return
-        if self.in_database(conn):
-            self.apply_range(conn, page[0].id - 1, page[-1].id)
-        else:
-            insert_all(conn, self.table, (timeline_row(r) for r in page))
+        if page:
+            decode = self.decode
+            insert_values(conn, self.table, [timeline_values(r.id, r.originator_id, r.originator_version, r.topic,
+                                                             *decode(r.stored)) for r in page])
 
     def routes(self) -> dict[str | None, Callable[[Record], None]]:
-        """(SQLite: on PostgreSQL the database rebuilds the timeline.)"""
-        self.pending: list[dict[str, Any]] = []
-        return {None: lambda record: self.pending.append(timeline_row(record))}
-
-    def apply_range(self, conn: Connection, after: int, upto: int, *, target: str | None = None) -> None:
-        sql = TIMELINE_SQL.replace("{target}", target or self.table.name).replace("{events}", self.events_table)
-        conn.exec_driver_sql(sql, {"after": after, "upto": upto})
-
-    def rebuild_in_database(self, conn: Connection, head: int) -> None:
-        """The whole timeline up to `head`, made by PostgreSQL and written as a difference."""
-        replace_all(conn, self.table, lambda stage: self.apply_range(conn, 0, head, target=stage))
+        return {}
 
     def write_all(self, conn: Connection) -> None:
-        insert_all(conn, self.table, getattr(self, "pending", ()))
+        """(SQLite: on PostgreSQL the runner stages the rows as the replay makes them.)"""
+        insert_values(conn, self.table, self.pending)
+        self.pending = []
+
+    def reset(self, conn: Connection) -> None:
+        super().reset(conn)
         self.pending = []
 
 
