@@ -1,10 +1,11 @@
 """Projections on PostgreSQL over a demo history of at least 1M events:
 
 * rebuild rate of all projections (`Projections.rebuild()`: one replay of the log, every row of every
-  read model computed; Python applies the stored JSON to the rows in memory while PostgreSQL makes the
-  timeline from the stored JSON; each table is then made to hold exactly those rows by writing only the
-  difference), over read models that are already built (the usual rebuild) and over emptied ones (a first
-  build: every row written);
+  read model computed: two processes, each replaying half of the aggregates, decode each event's stored
+  JSON once, stream the timeline's rows to a staging table and keep the other rows in memory; each table is
+  then made to hold exactly the staged rows by writing only the difference), over read models that are
+  already built (the usual rebuild) and over emptied ones (a first build: every row written), with the CPU
+  time it took (both Python processes, and the PostgreSQL backends serving the bench's database);
 * against a hand-written raw projector in the same run: one transaction on one connection, every event
   read in the same way (a server-side cursor in binary, in log order) and parsed with json.loads, and the
   same rows (taken from the rebuild, not computed) written with binary COPY into empty copies of the tables;
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -95,17 +97,68 @@ def empty_read_models(settings: Settings, url: str) -> None:
             conn.execute(f"VACUUM {table}")
 
 
-def rebuild(settings: Settings) -> tuple[int, float, dict[str, list[dict]]]:
+class BackendsCpu:
+    """CPU seconds of the PostgreSQL backends serving the bench's database (the server runs on this
+    machine: read from /proc), sampled while they live."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.start: dict[int, float] = {}
+        self.seen: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _sample(self, into: dict[int, float]) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                               "AND pid <> pg_backend_pid()")]
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            into[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def _poll(self) -> None:
+        while not self.stop.wait(0.25):
+            self._sample(self.seen)
+
+    def __enter__(self) -> BackendsCpu:
+        self._sample(self.start)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self._sample(self.seen)
+
+    @property
+    def seconds(self) -> float:
+        return sum(cpu - self.start.get(pid, 0.0) for pid, cpu in self.seen.items())
+
+
+def python_cpu() -> float:
+    """CPU seconds of this process and of its children that have ended (the rebuild's second process)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def rebuild(settings: Settings, *, rows_after: bool = True) -> tuple[int, float, dict[str, list[dict]]]:
     container = bootstrap(settings)
     projections = container.projections
     head = projections.head()
-    start = time.perf_counter()
-    projections.rebuild()
-    seconds = time.perf_counter() - start
+    with BackendsCpu(settings.database_url) as backends:
+        cpu, start = python_cpu(), time.perf_counter()
+        projections.rebuild()
+        seconds, cpu = time.perf_counter() - start, python_cpu() - cpu
+    print(f"# CPU: Python {cpu:.1f} s, PostgreSQL backends {backends.seconds:.1f} s "
+          f"(total {cpu + backends.seconds:.1f} s for {seconds:.1f} s of wall time)", flush=True)
     rows = {}
-    with container.engine.connect() as conn:
-        for table in read_models(container):
-            rows[table.name] = [dict(r) for r in conn.execute(select(table)).mappings()]
+    if rows_after:  # (not kept otherwise: a rebuild's second process is a fork of this one)
+        with container.engine.connect() as conn:
+            for table in read_models(container):
+                rows[table.name] = [dict(r) for r in conn.execute(select(table)).mappings()]
     container.close()
     return head, seconds, rows
 
@@ -223,13 +276,13 @@ def main() -> None:
     with fresh_dir() as tmp:
         settings = Settings(environment="test", data_dir=tmp, database_url=url)
         ensure_history(settings)
-        print("# rebuild: Projections.rebuild() of every read model; Python replays the stored JSON of the events its "
-              "projections handle into rows in memory while PostgreSQL makes the timeline from the stored JSON; each "
-              "table then gets only the rows that differ (staged with binary COPY)", flush=True)
+        print("# rebuild: Projections.rebuild() of every read model; two processes, each replaying the stored JSON of "
+              "half of the aggregates (each event decoded once), stage every table's rows with binary COPY (the "
+              "timeline's as they are made); each table then gets only the rows that differ", flush=True)
         print("# raw: by hand, one transaction: every event read (server-side cursor, binary) and json.loads'ed; the "
               "rebuild's rows (not computed) written with binary COPY into empty copies of the tables", flush=True)
         empty_read_models(settings, url)
-        head, first_seconds, _ = rebuild(settings)
+        head, first_seconds, _ = rebuild(settings, rows_after=False)
         print(f"# first build (read models emptied and vacuumed first, every row written): {first_seconds:.1f} s; "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
         head, seconds, rows = rebuild(settings)

@@ -687,6 +687,7 @@ class VisitFactsProjection(JsonProjection):
 # A reporter's contact keeps only the id of the key that sealed it, never the ciphertext.
 _NOT_PARAMS = frozenset(("actor", "occurred_at", "timestamp", "reason", "originator_topic", "class_version"))
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_string = json.encoder.encode_basestring  # a str as JSON, as json.dumps(ensure_ascii=False) writes it
 
 
 @lru_cache(maxsize=None)
@@ -696,28 +697,54 @@ def _aggregate_and_event(topic: str) -> tuple[str, str]:
 
 
 def recorded(stored: bytes | str) -> tuple[dict[str, Any], str]:
-    """An event's state as stored, decoded, and the text of its timeline parameters: the stored JSON of
-    its attributes, cut out of the stored text (not encoded again; the same text, as the library
-    writes JSON compact and json.loads gives back what json.dumps wrote)."""
+    """An event's state as stored, decoded, and the text of its timeline parameters: when the stored text
+    is laid out as the library and the domain write it, the stored JSON of the event's own attributes, cut
+    out of it (not encoded again: the same text, as the library writes JSON compact and json.loads gives
+    back what json.dumps wrote); otherwise encoded from the state."""
     text = stored.decode() if isinstance(stored, (bytes, bytearray)) else stored
-    scan, state, parts, at = _scan, {}, [], 1
+    state = loads(text)
     try:
-        while True:  # the top level, key by key: each value scanned in C
-            key, colon = scan(text, at)
-            if text[colon] != ":":
-                raise ValueError
-            state[key], end = scan(text, colon + 1)
-            if key not in _NOT_PARAMS:
-                parts.append(text[at:end] if key != "contact" else f'"contact":{_dumps(_sealed(state[key]))}')
-            if text[end] != ",":
-                break
-            at = end + 1
-        if text[end] != "}" or end + 1 != len(text):
-            raise ValueError
-    except (StopIteration, ValueError, IndexError):  # not as the library writes it: decoded, encoded again
-        state = json.loads(text)
-        return state, _dumps(timeline_params(state))
-    return state, "{" + ",".join(parts) + "}"
+        params = _params_text(text, state)
+    except (KeyError, TypeError):
+        params = None
+    return state, _dumps(timeline_params(state)) if params is None else params
+
+
+_HEAD = '{"timestamp":{"_type_":"datetime_iso","_data_":"'
+
+
+def _params_text(text: str, state: dict[str, Any]) -> str | None:
+    """The attributes' text between the members that every stored event has at its start (`timestamp`, and
+    `originator_topic` for a creation) and at its end (`reason` when it has one, `actor`, `occurred_at`, and
+    `class_version` after an upgrade), each checked to be the member that the decoded state holds, written
+    in full; None when the text is laid out otherwise, or the contact must be cut."""
+    start = len(_HEAD) + len(state["timestamp"]["_data_"]) + 2
+    if not text.startswith(_HEAD) or text[len(_HEAD):start] != f'{state["timestamp"]["_data_"]}"}}':
+        return None
+    topic = state.get("originator_topic")
+    if topic is not None:
+        member = f',"originator_topic":"{topic}"'
+        if not text.startswith(member, start):
+            return None
+        start += len(member)
+    actor = state["actor"]["_data_"]
+    tail = (f',"actor":{{"_type_":"actor","_data_":{{"user_id":{{"_type_":"uuid_hex","_data_":"{actor["user_id"]["_data_"]}"}},'
+            f'"role":{{"_type_":"enum:Role","_data_":"{actor["role"]["_data_"]}"}}}}}},'
+            f'"occurred_at":{{"_type_":"datetime_iso","_data_":"{state["occurred_at"]["_data_"]}"}}')
+    if "class_version" in state:
+        if type(state["class_version"]) is not int:
+            return None
+        tail += f',"class_version":{state["class_version"]}'
+    if "reason" in state:
+        reason = state["reason"]
+        if reason is not None and type(reason) is not str:
+            return None
+        tail = ',"reason":' + ("null" if reason is None else _string(reason)) + tail
+    tail += "}"
+    if not text.endswith(tail) or (state.get("contact") and _sealed(state["contact"]) is not state["contact"]):
+        return None
+    end = len(text) - len(tail)
+    return "{" + text[start + 1:end] + "}" if end > start else "{}"
 
 
 def _sealed(contact: Any) -> Any:
