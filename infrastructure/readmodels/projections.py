@@ -221,19 +221,24 @@ def replace_with_stage(conn: Connection, table: Table, stage: str) -> None:
     # its pages.)
     conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
     conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
-    # (OFFSET 0: each side hashed as it is scanned, so that the join holds the digests, not the rows.)
-    digests = f"ctid AS place, {', '.join(keys)}, hash_record_extended(x, 0) AS digest"
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS differ_{table.name}")
-    conn.exec_driver_sql(
-        f"CREATE TEMPORARY TABLE differ_{table.name} ON COMMIT DROP AS "
-        f"SELECT s.place AS new, t.place AS old FROM (SELECT {digests} FROM {stage} AS x OFFSET 0) AS s "
-        f"FULL JOIN (SELECT {digests} FROM {table.name} AS x OFFSET 0) AS t ON {same} "
-        f"WHERE s.place IS NULL OR t.place IS NULL")
-    deleted = conn.exec_driver_sql(f"DELETE FROM {table.name} WHERE ctid = ANY(ARRAY(SELECT old FROM differ_{table.name} "
-                                   f"WHERE old IS NOT NULL))").rowcount
-    inserted = conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {stage} WHERE ctid = ANY("
-                                    f"ARRAY(SELECT new FROM differ_{table.name} WHERE new IS NOT NULL))").rowcount
-    conn.exec_driver_sql(f"DROP TABLE {stage}, differ_{table.name}")
+    if not conn.exec_driver_sql(f"SELECT EXISTS (SELECT FROM {table.name})").scalar():  # a first build: every row is new
+        deleted = 0
+        inserted = conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {stage}").rowcount
+        conn.exec_driver_sql(f"DROP TABLE {stage}")
+    else:
+        # (OFFSET 0: each side hashed as it is scanned, so that the join holds the digests, not the rows.)
+        digests = f"ctid AS place, {', '.join(keys)}, hash_record_extended(x, 0) AS digest"
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS differ_{table.name}")
+        conn.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE differ_{table.name} ON COMMIT DROP AS "
+            f"SELECT s.place AS new, t.place AS old FROM (SELECT {digests} FROM {stage} AS x OFFSET 0) AS s "
+            f"FULL JOIN (SELECT {digests} FROM {table.name} AS x OFFSET 0) AS t ON {same} "
+            f"WHERE s.place IS NULL OR t.place IS NULL")
+        deleted = conn.exec_driver_sql(f"DELETE FROM {table.name} WHERE ctid = ANY(ARRAY(SELECT old FROM differ_{table.name} "
+                                       f"WHERE old IS NOT NULL))").rowcount
+        inserted = conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {stage} WHERE ctid = ANY("
+                                        f"ARRAY(SELECT new FROM differ_{table.name} WHERE new IS NOT NULL))").rowcount
+        conn.exec_driver_sql(f"DROP TABLE {stage}, differ_{table.name}")
     # Where much of the table was written (a first build, say), fresh statistics for the readers' plans
     # (which the server would otherwise take only from autovacuum, some time later, if it runs at all).
     size = conn.exec_driver_sql(f"SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = '{table.name}'::regclass").scalar()
