@@ -199,7 +199,7 @@ def insert_values(conn: Connection, table: Table, rows: Iterable[Sequence[Any]])
 def staging(conn: Connection, table: Table) -> str:
     """PostgreSQL: an empty temporary table of the same shape as `table`, dropped at commit; its name."""
     stage = f"rebuild_{table.name}"
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS pg_temp.{stage}")
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} (LIKE {table.name}) ON COMMIT DROP")
     return stage
 
@@ -228,7 +228,7 @@ def replace_with_stage(conn: Connection, table: Table, stage: str) -> None:
     else:
         # (OFFSET 0: each side hashed as it is scanned, so that the join holds the digests, not the rows.)
         digests = f"ctid AS place, {', '.join(keys)}, hash_record_extended(x, 0) AS digest"
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS differ_{table.name}")
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS pg_temp.differ_{table.name}")
         conn.exec_driver_sql(
             f"CREATE TEMPORARY TABLE differ_{table.name} ON COMMIT DROP AS "
             f"SELECT s.place AS new, t.place AS old FROM (SELECT {digests} FROM {stage} AS x OFFSET 0) AS s "
