@@ -6,7 +6,7 @@ a counting visit is neither flagged nor voided."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +23,12 @@ NIGHT_SLOTS_MORNING = (0, 1, 2)  # 00–06 of its second day
 
 def _aware(row: Any) -> dict[str, Any]:
     return {k: aware(v) for k, v in dict(row).items()}
+
+
+def _utc(instant: datetime) -> datetime:
+    """Bounds of a query in UTC, as the read models store instants (SQLite compares them as text: a Bangkok
+    instant would be compared by its local wall-clock digits)."""
+    return instant.astimezone(timezone.utc)
 
 
 def slot_start(day: date, slot: int) -> datetime:
@@ -80,6 +86,7 @@ class PatrolQueries:
 
     def _visit_rows(self, start: datetime, end: datetime, officer_id: UUID | None = None) -> list[dict[str, Any]]:
         v = t.kpi_visits.c
+        start, end = _utc(start), _utc(end)
         query = select(t.kpi_visits).where(v.visited_at >= start, v.visited_at < end).order_by(v.visited_at)
         if officer_id is not None:
             query = query.where(v.officer_id == officer_id)
@@ -182,6 +189,7 @@ class PatrolQueries:
 
     def refused_check_ins(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         r = t.refused_check_ins.c
+        start, end = _utc(start), _utc(end)
         with self.engine.connect() as conn:
             rows = [_aware(x) for x in conn.execute(select(t.refused_check_ins).where(r.attempted_at >= start, r.attempted_at < end)
                                                     .order_by(r.attempted_at.desc()).limit(500)).mappings()]

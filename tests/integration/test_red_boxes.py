@@ -244,3 +244,17 @@ def test_a_supervisor_registers_a_box_and_bad_registrations_are_refused_at_their
     assert supervisor.post("/red-boxes", form).status_code == 303
     assert container.reads.red_box_by_code("rb-03")["name_en"] == "Fresh market"
     assert officer.post("/red-boxes", {**form, "code": "RB-04"}).status_code == 403
+
+
+def test_a_check_in_just_after_midnight_in_bangkok_is_on_that_days_page(site: tuple) -> None:
+    """00:30 in Bangkok is 17:30 UTC of the day before: the day's page and slots go by Bangkok's date."""
+    container, world, clock, supervisor, officer = site
+    token = printed_url(supervisor, "RB-01").split("t=")[1]
+    clock.now = datetime(2026, 11, 25, 0, 30, tzinfo=BANGKOK).astimezone(timezone.utc)
+    visit_path = officer.post("/checkin/RB-01", {"t": token}).headers["location"].split("?")[0]
+
+    page = supervisor.get("/red-boxes").text
+    assert f'href="{visit_path}"' in page
+    days = {c.box["code"]: c for c in container.reads.coverage_of_day(clock.now.astimezone(BANGKOK).date(), clock.now)}
+    assert days["RB-01"].slots[0]["valid"] == 1 and days["RB-01"].late is False
+    assert f'href="{visit_path}"' not in supervisor.get("/red-boxes?day=2026-11-24").text

@@ -24,6 +24,17 @@ from web.middleware import WebMiddleware
 from web.routes.board import FAST_PATHS
 
 
+
+def _run(coroutine):  # noqa: ANN001, ANN202
+    """asyncio.run in a thread of its own: a test worker may already run an event loop in this thread (the browser
+    tests' Playwright, when they share the worker)."""
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(asyncio.run(coroutine)))
+    thread.start()
+    thread.join()
+    return result[0]
+
+
 @pytest.fixture
 def site(container: Container) -> Iterator[tuple]:
     world = build_world(container.app)
@@ -115,7 +126,7 @@ def test_requests_that_find_their_session_expired_together_share_one_lookup_unle
     async def burst() -> list:
         return await asyncio.gather(*(middleware._look_up(sessions, "token") for _ in range(20)))
 
-    assert asyncio.run(burst()) == ["who 1"] * 20 and sessions.lookups == 1
+    assert _run(burst()) == ["who 1"] * 20 and sessions.lookups == 1
 
     async def across_a_logout() -> tuple:
         before = asyncio.ensure_future(middleware._look_up(sessions, "token"))
@@ -124,4 +135,4 @@ def test_requests_that_find_their_session_expired_together_share_one_lookup_unle
         after = asyncio.ensure_future(middleware._look_up(sessions, "token"))
         return await before, await after
 
-    assert asyncio.run(across_a_logout()) == ("who 2", "who 3")
+    assert _run(across_a_logout()) == ("who 2", "who 3")
