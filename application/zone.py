@@ -26,7 +26,7 @@ from application.ports import CodeSigner, Contact, ContactVault, Credentials
 from application.transcodings import register_all
 from domain.accounts import UserAccount, check_username
 from domain.cameras import Camera, CameraAlert
-from domain.errors import DomainError, InvalidInput, TokenRefused
+from domain.errors import DomainError, InvalidInput
 from domain.incident import Incident, IntakeKey, ReferenceBook
 from domain.patrol import PatrolUnit, PatrolVisit, RedBox, RefusedCheckIn, check_code, refused
 from domain.permissions import Action, authorize
@@ -831,7 +831,7 @@ class ZoneApplication(Application[UUID]):
         self,
         *,
         box_id: UUID,
-        token_version: int,
+        token_version: int | None,
         by: UUID,
         unit_id: UUID | None = None,
         position: GeoPoint | None = None,
@@ -845,10 +845,52 @@ class ZoneApplication(Application[UUID]):
 
         def fn(w: _Work) -> UUID:
             box = w.get(box_id, RedBox, RecordKind.RED_BOX)
-            return self._log_visit(w, box, token_version, by=by, unit_id=unit_id, position=position, observation=observation,
-                                   at=at, previous_visit_id=previous_visit_id, id=id)
+            visit = PatrolVisit.log(
+                id=id or uuid.uuid4(),
+                box=box,
+                token_version=token_version,
+                unit_id=unit_id,
+                actor=w.actor(by),
+                occurred_at=at,
+                now=self.clock(),
+                position=position,
+                observation=observation,
+            )
+            w.add(visit)
+            previous = w.find(previous_visit_id, PatrolVisit) if previous_visit_id else None
+            previous_box = w.find(previous.box_id, RedBox) if previous else None
+            why = visit.implausibility(box, previous, previous_box)
+            if why:
+                visit.flag(reason=why, actor=SYSTEM, occurred_at=at)
+            return visit.id
 
         return self._run("log_patrol_visit", fn)
+
+    def scan_code(self, *, code: str, token: str, by: UUID, position: GeoPoint | None = None) -> tuple[RedBox, int]:
+        """A scanned red-box code (its box's code and signed token): the box and the token's version, or the
+        refusal (TokenRefused, with its `refusal`), which is recorded as a RefusedCheckIn before it is raised."""
+        try:
+            box = self.load(RedBox.id_for(check_code(code)), fresh=True)
+        except InvalidInput:
+            box = None
+        if isinstance(box, RedBox):
+            version = self.codes.version_of(box.id, token)
+            refusal = box.refusal(version)
+        else:
+            box, version, refusal = None, None, CheckInRefusal.UNKNOWN_BOX
+        if refusal is None:
+            authorize(self.get_user(by).as_actor, Action.LOG_VISIT)
+            return box, version
+        at = self._at(None)
+
+        def record(w: _Work) -> UUID:
+            attempt = RefusedCheckIn.record(id=uuid.uuid4(), box=box, code=code, refusal=refusal, token_version=version,
+                                            position=position, actor=w.actor(by), occurred_at=at)
+            w.add(attempt)
+            return attempt.id
+
+        self._run("record_refused_check_in", record)
+        raise refused(refusal, box.code if box else code)
 
     def check_in(
         self,
@@ -861,81 +903,11 @@ class ZoneApplication(Application[UUID]):
         observation: str = "",
         previous_visit_id: UUID | None = None,
     ) -> CommandResult:
-        """An officer's check-in through a red box's QR code (its code and signed token). A refused code is
-        recorded as a RefusedCheckIn, and the refusal (TokenRefused, with its `refusal`) is raised to the caller."""
-        at = self._at(None)
-        try:
-            box_id: UUID | None = RedBox.id_for(check_code(code))
-        except InvalidInput:
-            box_id = None
-        seen: dict[str, Any] = {}
-
-        def fn(w: _Work) -> UUID:
-            box = w.find(box_id, RedBox) if box_id else None
-            if box is None:
-                raise refused(CheckInRefusal.UNKNOWN_BOX, code)
-            seen["box"], seen["version"] = box, self.codes.version_of(box.id, token)
-            return self._log_visit(w, box, seen["version"], by=by, unit_id=unit_id, position=position,
-                                   observation=observation, at=at, previous_visit_id=previous_visit_id, id=None)
-
-        try:
-            return self._run("check_in", fn)
-        except TokenRefused as error:
-            refusal = getattr(error, "refusal", None)
-            if refusal is None:
-                raise
-            self._run("record_refused_check_in", lambda w: self._record_refusal(
-                w, seen.get("box"), code, refusal, seen.get("version"), position, by, at))
-            raise
-
-    def scan_code(self, *, code: str, token: str, by: UUID) -> RedBox:
-        """Checks a scanned red-box code before the officer checks in (the check-in checks it again): the box, or
-        the refusal (TokenRefused), which is recorded as a RefusedCheckIn like a refused check-in."""
-        try:
-            box_id: UUID | None = RedBox.id_for(check_code(code))
-        except InvalidInput:
-            box_id = None
-        box = self.load(box_id, fresh=True) if box_id else None
-        if isinstance(box, RedBox):
-            version = self.codes.version_of(box.id, token)
-            refusal = box.refusal(version)
-        else:
-            box, version, refusal = None, None, CheckInRefusal.UNKNOWN_BOX
-        if refusal is None:
-            authorize(self.get_user(by).as_actor, Action.LOG_VISIT)
-            return box
-        at = self._at(None)
-        self._run("record_refused_check_in", lambda w: self._record_refusal(w, box, code, refusal, version, None, by, at))
-        raise refused(refusal, box.code if box else code)
-
-    def _record_refusal(self, w: _Work, box: RedBox | None, code: str, refusal: CheckInRefusal, version: int | None,
-                        position: GeoPoint | None, by: UUID, at: datetime) -> UUID:
-        attempt = RefusedCheckIn.record(id=uuid.uuid4(), box=box, code=code, refusal=refusal, token_version=version,
-                                        position=position, actor=w.actor(by), occurred_at=at)
-        w.add(attempt)
-        return attempt.id
-
-    def _log_visit(self, w: _Work, box: RedBox, token_version: int | None, *, by: UUID, unit_id: UUID | None,
-                   position: GeoPoint | None, observation: str, at: datetime, previous_visit_id: UUID | None,
-                   id: UUID | None) -> UUID:
-        visit = PatrolVisit.log(
-            id=id or uuid.uuid4(),
-            box=box,
-            token_version=token_version,
-            unit_id=unit_id,
-            actor=w.actor(by),
-            occurred_at=at,
-            now=self.clock(),
-            position=position,
-            observation=observation,
-        )
-        w.add(visit)
-        previous = w.find(previous_visit_id, PatrolVisit) if previous_visit_id else None
-        previous_box = w.find(previous.box_id, RedBox) if previous else None
-        why = visit.implausibility(box, previous, previous_box)
-        if why:
-            visit.flag(reason=why, actor=SYSTEM, occurred_at=at)
-        return visit.id
+        """An officer's check-in through a red box's QR code: the code is scanned (a refusal is recorded and
+        raised), then the visit logged; its save checks the token once more against the box's current state."""
+        box, version = self.scan_code(code=code, token=token, by=by, position=position)
+        return self.log_patrol_visit(box_id=box.id, token_version=version, by=by, unit_id=unit_id, position=position,
+                                     observation=observation, previous_visit_id=previous_visit_id)
 
     def red_box_code(self, box_id: UUID) -> tuple[RedBox, str]:
         """A red box and the token its QR code carries now (for its printed sheet)."""
