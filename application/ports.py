@@ -19,6 +19,9 @@ class ContactVault(Protocol):
 
     def seal(self, contact: Contact) -> SealedContact: ...
 
+    def seal_many(self, contacts: list[Contact]) -> list[SealedContact]:
+        """Each contact sealed, in order; one reporter's contacts with the same key."""
+
     def unseal(self, sealed: SealedContact) -> Contact | None:
         """The contact, or None when its key was destroyed."""
 

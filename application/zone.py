@@ -98,6 +98,14 @@ class CommandResult:
 
 
 @dataclass(frozen=True)
+class Reported(CommandResult):
+    """A report's result, with what its reporter is told: the incident's reference and when it was reported."""
+
+    reference: str
+    reported_at: datetime
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     version: int
     event: str
@@ -153,10 +161,11 @@ class _Work:
 
 @dataclass(frozen=True)
 class _Intake:
-    """One report, checked and its contact sealed, waiting to be committed (alone, or with others)."""
+    """One report, checked, waiting to be committed (alone, or with others); its contact is sealed with the group's."""
 
     by: UUID
     key: str | None
+    contact: Contact | None
     fields: dict[str, Any]
 
 
@@ -188,7 +197,7 @@ class ZoneApplication(Application[UUID]):
         self.codes = codes
         self.clock = clock
         self._local = threading.local()
-        self._intakes: GroupCommit[_Intake, CommandResult] = GroupCommit(self._commit_intakes)
+        self._intakes: GroupCommit[_Intake, Reported] = GroupCommit(self._commit_intakes)
         super().__init__(env)
 
     def register_transcodings(self, transcoder: Transcoder) -> None:
@@ -388,32 +397,51 @@ class ZoneApplication(Application[UUID]):
         contact: Contact | None = None,
         idempotency_key: str | None = None,
         source_alert_id: UUID | None = None,
-    ) -> CommandResult:
+    ) -> Reported | CommandResult:
         """Reports made at the same time in this process are committed together (`_commit_intakes`): every report
         takes the next number from the year's one reference book, so one at a time they would only queue or conflict.
-        A retry with the same `idempotency_key` returns the incident the key first reported (no notification id)."""
-        # Validate cheaply before anything touches the vault or the store: a refusal here never joins a group.
+        A retry with the same `idempotency_key` returns the incident the key first reported (no notification id).
+        Inside a batch, the result is a plain CommandResult."""
+        intake = self._intake(channel=channel, category=category, priority=priority, community=community, location=location,
+                              description=description, by=by, occurred_at=occurred_at, position=position, contact=contact,
+                              idempotency_key=idempotency_key, source_alert_id=source_alert_id)
+        if getattr(self._local, "batch", None) is not None:
+            sealed = self.vault.seal(intake.contact) if intake.contact is not None else None
+            return self._run("report_incident", lambda w: self._take_in(w, intake, look_up=True, contact=sealed)[0])
+        if intake.key is not None:  # a retry of a report this process saved is answered at once, without a group
+            claimed = self._claimed(None, intake.key, look_up=False)
+            if claimed is not None:
+                incident = self.load(claimed.incident_id, fresh=False)
+                if isinstance(incident, Incident):
+                    return Reported(incident.id, None, incident.reference, incident.reported_at)
+        return self._reported(self._intakes.submit(intake))
+
+    async def report_incident_async(self, **command: Any) -> Reported:
+        """`report_incident` for a caller in an event loop (the JSON API): the same checks and the same group commit,
+        and no thread waits for the report while it is committed."""
+        return self._reported(await self._intakes.submit_async(self._intake(**command)))
+
+    def _intake(self, *, channel: Channel, category: Category, priority: Priority, community: Community, location: str,
+                description: str, by: UUID, occurred_at: datetime | None = None, position: GeoPoint | None = None,
+                contact: Contact | None = None, idempotency_key: str | None = None,
+                source_alert_id: UUID | None = None) -> _Intake:
+        """A report checked cheaply before anything touches the vault or the store: a refusal here never joins a group."""
         description = clean_text(description, "description", required=True)
         location = clean_text(location, "location", required=True, max_len=MAX_SHORT_TEXT)
         occurred_at = self._at(occurred_at)
-        sealed = self._seal(contact)
+        contact = self._contact(contact)
         key = clean_text(idempotency_key, "idempotency_key", required=False, max_len=200) or None
-        intake = _Intake(by, key, dict(
+        return _Intake(by, key, contact, dict(
             channel=channel, category=category, priority=priority, community=community, location=location,
-            description=description, occurred_at=occurred_at, position=position, contact=sealed,
-            source_alert_id=source_alert_id))
-        if getattr(self._local, "batch", None) is not None:
-            return self._run("report_incident", lambda w: self._take_in(w, intake, look_up=True)[0])
-        if key is not None:  # a retry of a report this process saved is answered at once, without a group
-            claimed = self._claimed(None, key, look_up=False)
-            if claimed is not None:
-                return CommandResult(claimed.incident_id, None)
-        result = self._intakes.submit(intake)
+            description=description, occurred_at=occurred_at, position=position, source_alert_id=source_alert_id))
+
+    @staticmethod
+    def _reported(result: Reported) -> Reported:
         log.info("command.done", command="report_incident", aggregate_id=str(result.id),
                  notification_id=result.notification_id)
         return result
 
-    def _take_in(self, w: _Work, intake: _Intake, *, look_up: bool) -> tuple[UUID, bool]:
+    def _take_in(self, w: _Work, intake: _Intake, *, look_up: bool, contact: SealedContact | None = None) -> tuple[UUID, bool]:
         """One report in a command's work: the incident's id, and whether it is new. An idempotency key is looked for
         in the work (a retry in the same group) and in this process's cache; with `look_up`, in the store too."""
         if intake.key is not None:
@@ -421,29 +449,32 @@ class ZoneApplication(Application[UUID]):
             if claimed is not None:
                 return claimed.incident_id, False
         actor = w.actor(intake.by)
-        incident = self._new_incident(w, actor, **intake.fields)
+        incident = self._new_incident(w, actor, **{"contact": contact, **intake.fields})
         if intake.key is not None:
             w.add(IntakeKey.claim(intake.key, incident.id, actor, self.clock()))
         return incident.id, True
 
-    def _commit_intakes(self, intakes: Sequence[_Intake]) -> list[CommandResult | DomainError]:
-        """Reports handed in together: references issued in their order from the year's book, then the book, every
-        new incident and its idempotency key saved in one atomic save. A report the domain refuses gets its refusal
-        and takes no number; the others go ahead. When another process saved first (a reference, a key), the whole
-        group runs again on the fresh state: references stay gapless and unique, and a key claimed meanwhile returns
-        the incident it reported.
+    def _commit_intakes(self, intakes: Sequence[_Intake]) -> list[Reported | DomainError]:
+        """Reports handed in together: their contacts sealed in one go, references issued in their order from the
+        year's book, then the book, every new incident and its idempotency key saved in one atomic save. A report the
+        domain refuses gets its refusal and takes no number; the others go ahead. When another process saved first
+        (a reference, a key), the whole group runs again on the fresh state: references stay gapless and unique, and
+        a key claimed meanwhile returns the incident it reported.
 
         Idempotency keys are checked optimistically: the first attempt looks for each only in the group and in this
         process's cache (where every key this process claimed or read is); a key claimed elsewhere (another process,
         or long ago) makes the save conflict, and the next attempt looks each key up in the store. A retry is rare,
         and a lookup on every intake would cost a query each."""
         with structlog.contextvars.bound_contextvars(command="report_incident", command_id=uuid.uuid4().hex[:12]):
+            contacts = [i.contact for i in intakes]
+            sealed = iter(self.vault.seal_many([c for c in contacts if c is not None]) if any(contacts) else [])
+            sealed_contacts = [next(sealed) if c is not None else None for c in contacts]
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 work = _Work(self)
                 outcomes: list[tuple[UUID, bool] | DomainError] = []
-                for intake in intakes:
+                for intake, contact in zip(intakes, sealed_contacts, strict=True):
                     try:
-                        outcomes.append(self._take_in(work, intake, look_up=attempt > 1))
+                        outcomes.append(self._take_in(work, intake, look_up=attempt > 1, contact=contact))
                     except DomainError as error:
                         log.info("command.refused", reason=error.message)
                         outcomes.append(error)
@@ -458,13 +489,18 @@ class ZoneApplication(Application[UUID]):
                 self._remember(work.aggregates, recordings)
                 positions = {r.domain_event.originator_id: r.notification.id for r in recordings}
                 log.info("command.group_saved", group=len(intakes), events=len(recordings), attempt=attempt)
-                results: list[CommandResult | DomainError] = []
+                results: list[Reported | DomainError] = []
                 for intake, outcome in zip(intakes, outcomes, strict=True):
-                    if isinstance(outcome, DomainError) or not outcome[1]:
-                        results.append(outcome if isinstance(outcome, DomainError) else CommandResult(outcome[0], None))
+                    if isinstance(outcome, DomainError):
+                        results.append(outcome)
                         continue
+                    incident_id, new = outcome
+                    incident = work.aggregates.get(incident_id) or self.load(incident_id, fresh=False)
+                    if not isinstance(incident, Incident):  # a key whose incident is gone cannot be: the log is kept
+                        raise NotFound("There is no incident {incident_id}.", incident_id=incident_id)
                     key_id = IntakeKey.id_for(intake.key) if intake.key is not None else None
-                    results.append(CommandResult(outcome[0], max(positions[outcome[0]], positions.get(key_id, 0))))
+                    position = max(positions[incident_id], positions.get(key_id, 0)) if new else None
+                    results.append(Reported(incident_id, position, incident.reference, incident.reported_at))
                 return results
         raise ConflictError("Too many people changed this at the same moment; please try again.")
 
@@ -495,16 +531,16 @@ class ZoneApplication(Application[UUID]):
         w.add(incident)
         return incident
 
-    def _seal(self, contact: Contact | None) -> SealedContact | None:
+    @staticmethod
+    def _contact(contact: Contact | None) -> Contact | None:
+        """A reporter's contact checked and trimmed; None when it says nothing."""
         if contact is None:
             return None
         name = clean_text(contact.name, "reporter_name", required=False, max_len=200)
         phone = clean_text(contact.phone, "reporter_phone", required=False, max_len=40)
         if phone and not all(c.isdigit() or c in "+-() " for c in phone):
             raise InvalidInput("A phone number has only digits, spaces, dashes, brackets and +.", field="reporter_phone")
-        if not name and not phone:
-            return None
-        return self.vault.seal(Contact(name, phone))
+        return Contact(name, phone) if name or phone else None
 
     def incident_id_for(self, reference: str) -> UUID:
         incident_id = Incident.id_for(reference.strip().upper())

@@ -133,6 +133,19 @@ class ApiKeys:
         self._touch(caller.key_id)
         return caller
 
+    def resolve_known(self, key: str | None) -> ApiCaller | None:
+        """`resolve` when it needs no query (the key checked less than `recheck_seconds` ago and its last use
+        recorded lately): the caller; otherwise None, and `resolve` answers."""
+        if not key or not key.startswith(KEY_PREFIX) or len(key) > 100:
+            return None
+        known = self._known.get(_digest(key))
+        if known is None or known[0] <= self.clock():
+            return None
+        caller = known[1]
+        if time.monotonic() - self._touched.get(caller.key_id, -TOUCH_EVERY_SECONDS) >= TOUCH_EVERY_SECONDS:
+            return None
+        return caller
+
     def _touch(self, key_id: UUID) -> None:
         now = time.monotonic()
         if now - self._touched.get(key_id, -TOUCH_EVERY_SECONDS) < TOUCH_EVERY_SECONDS:

@@ -37,24 +37,49 @@ class SqlContactVault:
         digits = normalise_phone(phone)
         return hmac.new(self.secret, digits.encode(), hashlib.sha256).hexdigest() if digits else None
 
-    def _key_for(self, subject: str | None) -> tuple[str, bytes]:
+    def _keys_for(self, subjects: list[str | None]) -> list[tuple[str, bytes]]:
+        """Each subject's key (a reporter without a phone, None, gets a key of their own), in one transaction: the
+        keys found, and new ones for the reporters not seen before or erased since (who start afresh)."""
+        wanted = {s for s in subjects if s is not None}
+        keys: dict[str, tuple[str, bytes]] = {}
+        now = datetime.now(timezone.utc)
         with self.engine.begin() as conn:
-            if subject is not None:
-                row = conn.execute(select(reporter_keys.c.key_id, reporter_keys.c.key).where(reporter_keys.c.subject == subject)).first()
-                if row is not None and row.key is not None:
-                    return row.key_id, row.key
-                if row is not None:  # erased before: the reporter starts afresh under a new key
-                    conn.execute(update(reporter_keys).where(reporter_keys.c.key_id == row.key_id).values(subject=None))
-            key_id, key = uuid.uuid4().hex, AESGCM.generate_key(bit_length=256)
-            try:
-                conn.execute(insert(reporter_keys).values(key_id=key_id, subject=subject, key=key, created_at=datetime.now(timezone.utc)))
-            except IntegrityError:  # the same reporter, sealed at the same moment elsewhere
-                conn.rollback()
-                return self._key_for(subject)
-        return key_id, key
+            if wanted:
+                rows = conn.execute(select(reporter_keys.c.key_id, reporter_keys.c.key, reporter_keys.c.subject)
+                                    .where(reporter_keys.c.subject.in_(sorted(wanted)))).all()
+                keys = {row.subject: (row.key_id, row.key) for row in rows if row.key is not None}
+                erased = [row.key_id for row in rows if row.key is None]
+                if erased:
+                    conn.execute(update(reporter_keys).where(reporter_keys.c.key_id.in_(erased)).values(subject=None))
+            found: list[tuple[str, bytes]] = []
+            new: list[dict[str, object]] = []
+            for subject in subjects:
+                if subject is None or subject not in keys:
+                    key_id, key = uuid.uuid4().hex, AESGCM.generate_key(bit_length=256)
+                    new.append({"key_id": key_id, "subject": subject, "key": key, "created_at": now})
+                    if subject is not None:
+                        keys[subject] = (key_id, key)
+                    found.append((key_id, key))
+                else:
+                    found.append(keys[subject])
+            if new:
+                try:
+                    conn.execute(insert(reporter_keys), new)
+                except IntegrityError:  # a reporter of these, sealed at the same moment elsewhere
+                    conn.rollback()
+                    return self._keys_for(subjects)
+        return found
 
     def seal(self, contact: Contact) -> SealedContact:
-        key_id, key = self._key_for(self._subject(contact.phone))
+        return self.seal_many([contact])[0]
+
+    def seal_many(self, contacts: list[Contact]) -> list[SealedContact]:
+        """Several contacts sealed with one transaction (the reports committed together)."""
+        keys = self._keys_for([self._subject(c.phone) for c in contacts])
+        return [self._sealed(contact, key_id, key) for contact, (key_id, key) in zip(contacts, keys, strict=True)]
+
+    @staticmethod
+    def _sealed(contact: Contact, key_id: str, key: bytes) -> SealedContact:
         nonce = os.urandom(12)
         plaintext = json.dumps({"name": contact.name, "phone": contact.phone}, ensure_ascii=False).encode()
         ciphertext = AESGCM(key).encrypt(nonce, plaintext, key_id.encode())

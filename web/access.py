@@ -176,7 +176,9 @@ class ApiGuard:
         caller: ApiCaller | None = getattr(request.state, "api_caller", None)
         if caller is None:
             key = credentials.credentials if credentials is not None else None
-            caller = await run_in_threadpool(request.app.state.container.api_keys.resolve, key) if key else None
+            keys = request.app.state.container.api_keys
+            # A key checked a moment ago is answered here; otherwise its lookup runs off the event loop.
+            caller = keys.resolve_known(key) or (await run_in_threadpool(keys.resolve, key) if key else None)
             if caller is None:
                 raise ApiKeyRefused()
             request.state.api_caller = caller

@@ -25,7 +25,8 @@ import httpx
 import pytest
 
 from application.errors import NotFound
-from application.zone import CommandResult, ZoneApplication
+from application.ports import Contact
+from application.zone import CommandResult, Reported, ZoneApplication
 from domain.errors import NotPermitted
 from domain.values import SYSTEM_USER_ID, Category, Channel, Community, Priority, Role
 from infrastructure.api_keys import Scope, issue_key
@@ -168,6 +169,95 @@ def test_a_report_refused_in_a_group_is_refused_alone_and_takes_no_number(contai
     ids = {o.id for o in good}
     assert len(ids) == 6 and numbers(app, ids) == list(range(1, 7))
     assert recorded(app, before)["Reported"] == 6
+
+
+# --- one application, an event loop (the JSON API) ------------------------------------------------------------------
+
+def test_reports_from_an_event_loop_are_committed_together_and_the_loop_keeps_running(container: Container) -> None:
+    """Coroutines hand their reports in without a thread each: while a group's save is held, the loop keeps serving
+    (a ticker keeps ticking), the reports queued behind it are saved in one more atomic save, each with its own
+    reference and answer; a refused one is refused alone; threads and coroutines share the same groups."""
+    world, app = build_world(container.app), container.app
+    auditor = app.create_user(username="auditor", display_name="Auditor", role=Role.AUDITOR, password="a-long-enough-password",
+                              by=SYSTEM_USER_ID).id
+    before = head(app)
+    saves = counting_saves(app)
+    counted_save = app.save
+    entered, release = threading.Event(), threading.Event()
+
+    def held_save(*objs: Any, **kwargs: Any):  # noqa: ANN202
+        if not entered.is_set():
+            entered.set()
+            assert release.wait(WAIT)
+        return counted_save(*objs, **kwargs)
+
+    app.save = held_save  # type: ignore[method-assign]
+
+    async def scenario() -> tuple[list[Any], Any, int]:
+        import asyncio
+
+        async def report_async(by: UUID) -> Any:
+            try:
+                return await app.report_incident_async(**SOS_FIELDS, by=by)
+            except Exception as error:  # the outcome under test is which one raised what
+                return error
+
+        first = asyncio.ensure_future(report_async(world.dispatcher))
+        await asyncio.to_thread(entered.wait, WAIT)  # its save is held: the group commit is busy
+        crowd = [asyncio.ensure_future(report_async(by)) for by in [world.dispatcher] * 8 + [auditor]]
+        thread = asyncio.ensure_future(asyncio.to_thread(report, app, world.officer))  # a thread joins the queue too
+        ticks = 0
+        while app._intakes.waiting < 10:
+            ticks += 1  # the loop runs while the save is held and the others wait
+            await asyncio.sleep(0.001)
+        release.set()
+        return [await first, *[await c for c in crowd]], await thread, ticks
+
+    import asyncio
+    outcomes, threaded, ticks = asyncio.run(scenario())
+    assert ticks > 0
+    assert isinstance(outcomes[-1], NotPermitted)  # an auditor may not report; the others go ahead
+    good = [*outcomes[:-1], threaded]
+    assert all(isinstance(o, Reported) for o in good), good
+    assert len(saves) == 2  # the first alone, then the nine reports that queued behind it in one atomic save
+    ids = {o.id for o in good}
+    assert len(ids) == 10 and numbers(app, ids) == list(range(1, 11))
+    assert [o.reference for o in good] == [app.state_at(o.id)["reference"] for o in good]
+    assert all(o.notification_id > before for o in good)
+    assert recorded(app, before)["Reported"] == 10
+
+
+def test_contacts_reported_together_are_sealed_in_one_go_each_reporter_under_one_key(container: Container) -> None:
+    world, app = build_world(container.app), container.app
+    seals: list[int] = []
+    real_seal_many = app.vault.seal_many
+
+    def seal_many(contacts: list[Contact]) -> list[Any]:
+        seals.append(len(contacts))
+        return real_seal_many(contacts)
+
+    app.vault.seal_many = seal_many  # type: ignore[method-assign]
+    malee, somchai = Contact("Malee", "081 234 5678"), Contact("Somchai", "+66 89 999 0000")
+    contacts = [malee, somchai, Contact("Malee S.", "+66 81 234 5678"), Contact("A passer-by", ""), None]
+    first, others = in_one_group(app, lambda: app.report_incident(**SOS_FIELDS, by=world.dispatcher, contact=malee),
+                                 [lambda c=c: app.report_incident(**SOS_FIELDS, by=world.dispatcher, contact=c)
+                                  for c in contacts])
+    assert seals == [1, 4]  # the first alone; the group's four contacts in one transaction (the fifth has none)
+    sealed = [app.load(o.id, fresh=True).contact for o in [first, *others]]
+    assert sealed[-1] is None
+    assert [app.vault.unseal(s) for s in sealed[:-1]] == [malee, *contacts[:4]]
+    key_ids = [s.key_id for s in sealed[:-1]]
+    assert key_ids[0] == key_ids[1] == key_ids[3]  # one reporter (one phone, however written): one key
+    assert len({key_ids[0], key_ids[2], key_ids[4]}) == 3
+    assert app.erase_reporter_contact(phone="0812345678", reason="PDPA request", by=world.admin) == 1
+    assert [app.vault.unseal(s) for s in sealed[:-1]] == [None, None, somchai, None, contacts[3]]
+    # Reported again after the erasure, the reporter starts afresh under a new key.
+    again = app.load(report_with(app, world.dispatcher, malee).id, fresh=True).contact
+    assert again.key_id not in key_ids and app.vault.unseal(again) == malee
+
+
+def report_with(app: ZoneApplication, by: UUID, contact: Contact) -> CommandResult:
+    return app.report_incident(**SOS_FIELDS, by=by, contact=contact)
 
 
 # --- two applications (two web workers) on one database -------------------------------------------------------------

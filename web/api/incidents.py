@@ -139,8 +139,8 @@ def _unit_id(name: str) -> UUID:
 @router.post("/incidents", status_code=201, response_model=IntakeOut, tags=["intake"], summary="Report an incident",
              responses={200: {"model": IntakeOut, "description": "A retry with the same Idempotency-Key: the same body"},
                         **responses(400, 401, 403, 409, 422, 429)})
-def report_incident(body: IncidentIn, request: Request, response: Response, caller: Intake,
-                    idempotency_key: IdempotencyKey = None) -> IntakeOut:
+async def report_incident(body: IncidentIn, request: Request, response: Response, caller: Intake,
+                          idempotency_key: IdempotencyKey = None) -> IntakeOut:
     """For the mobile app's SOS and partners' systems. Reported as the key's account, which needs a role that may
     report incidents. Send an `Idempotency-Key` so that a retry after a lost answer never reports twice."""
     app = _container(request).app
@@ -148,8 +148,8 @@ def report_incident(body: IncidentIn, request: Request, response: Response, call
     contact = Contact(reporter.name, reporter.phone) if reporter and (reporter.name or reporter.phone) else None
     # Scoped to the integration's account: two integrations that happen to pick the same key never meet.
     key = f"api/{caller.user_id}/{idempotency_key}" if idempotency_key else None
-    try:  # concurrent intakes are committed together by the application (ZoneApplication.report_incident)
-        result = app.report_incident(
+    try:  # concurrent intakes are committed together by the application, without a thread each
+        result = await app.report_incident_async(
             channel=body.channel, category=body.category, priority=body.priority, community=body.community,
             location=body.location, description=body.description, occurred_at=body.occurred_at,
             position=GeoPoint(body.position.lat, body.position.lon) if body.position else None,
@@ -160,14 +160,12 @@ def report_incident(body: IncidentIn, request: Request, response: Response, call
         if error.field in INTAKE_FIELDS:
             error.field = INTAKE_FIELDS[error.field]
         raise
-    incident = app.load(result.id, fresh=False)
     retry = result.notification_id is None
     if retry:
         response.status_code = 200
-    response.headers["location"] = href(incident.reference)
-    log.info("api.incident_reported", reference=incident.reference, retry=retry, idempotent=key is not None)
-    return IntakeOut(id=incident.id, reference=incident.reference, reported_at=incident.reported_at,
-                     href=href(incident.reference))
+    response.headers["location"] = href(result.reference)
+    log.info("api.incident_reported", reference=result.reference, retry=retry, idempotent=key is not None)
+    return IntakeOut(id=result.id, reference=result.reference, reported_at=result.reported_at, href=href(result.reference))
 
 
 # --- lifecycle --------------------------------------------------------------------------------------------------
