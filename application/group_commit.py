@@ -32,8 +32,8 @@ class _Slot(Generic[I, R]):
         self.outcome: R | BaseException | None = None
         self.done = False
         self.lead = False
-        self.ready = threading.Event()
-        self.future = future  # a coroutine's: woken in its loop instead of by `ready`
+        self.future = future  # a coroutine's: woken in its loop; a thread's by `ready`
+        self.ready = threading.Event() if future is None else None
 
 
 class GroupCommit(Generic[I, R]):
@@ -61,7 +61,7 @@ class GroupCommit(Generic[I, R]):
             if not self._leading:
                 self._leading = slot.lead = True
         if not slot.lead:
-            slot.ready.wait()  # until a leader committed this item, or handed the lead to this caller
+            slot.ready.wait()  # type: ignore[union-attr] — until a leader committed this item, or handed the lead to this caller
         if not slot.done:
             self._lead()
         if isinstance(slot.outcome, BaseException):
@@ -111,7 +111,7 @@ class GroupCommit(Generic[I, R]):
                     slot.outcome, slot.done = RuntimeError("group commit interrupted"), True
             self._wake(group)
             if successor is not None:
-                if successor.future is None:
+                if successor.ready is not None:
                     successor.ready.set()
                 else:
                     self._lead_in_committer()
@@ -121,7 +121,7 @@ class GroupCommit(Generic[I, R]):
         """Threads by their events; coroutines with one call into each loop for the whole group."""
         loops: dict[asyncio.AbstractEventLoop, list[_Slot[I, R]]] = defaultdict(list)
         for slot in group:
-            if slot.future is None:
+            if slot.ready is not None:
                 slot.ready.set()
             else:
                 loops[slot.future.get_loop()].append(slot)

@@ -46,8 +46,11 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
         if owned:
             app.state.container.close()
 
+    # No CDN: no Swagger UI. FastAPI's own OpenTelemetry is off: nothing here configures a provider, and it would
+    # still look for one on every request (the logs are structlog's, web/middleware.py).
     app = FastAPI(title="Smart Safety Zone 4.0 — CCOC", version="0.1.0", lifespan=lifespan,
-                  openapi_url=f"{api.PREFIX}/openapi.json", docs_url=None, redoc_url=None)  # no CDN: no Swagger UI
+                  openapi_url=f"{api.PREFIX}/openapi.json", docs_url=None, redoc_url=None,
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     if container is not None:
         app.state.container = container  # usable before the lifespan ran (tests without it)
         app.state.feed = BoardFeed(container)

@@ -28,6 +28,7 @@ from application.errors import NotFound
 from application.ports import Contact
 from application.zone import CommandResult, Reported, ZoneApplication
 from domain.errors import NotPermitted
+from domain.incident import ReferenceBook
 from domain.values import SYSTEM_USER_ID, Category, Channel, Community, Priority, Role
 from infrastructure.api_keys import Scope, issue_key
 from infrastructure.bootstrap import Container, bootstrap
@@ -258,6 +259,36 @@ def test_contacts_reported_together_are_sealed_in_one_go_each_reporter_under_one
 
 def report_with(app: ZoneApplication, by: UUID, contact: Contact) -> CommandResult:
     return app.report_incident(**SOS_FIELDS, by=by, contact=contact)
+
+
+def test_the_reference_book_is_snapshotted_as_saved_and_another_application_reads_it_back(container: Container,
+                                                                                           settings: Settings) -> None:
+    """Every 200th reference the book is snapshotted, of the book as the group saved it (here a group takes the book
+    from version 199 past 200, so the snapshot is of its last version, not of version 200); another application that
+    never saw the book rebuilds it from that snapshot and the events after it, and goes on with the next number."""
+    from domain.values import be_year
+
+    world, app = build_world(container.app), container.app
+    with app.batch(flush_every=20):  # the book's version 1 opens it, then each report takes one: versions 2..181
+        for _ in range(180):
+            report(app, world.dispatcher)
+    for _ in range(17):  # versions 182..198, one save each
+        report(app, world.dispatcher)
+    first, others = in_one_group(app, lambda: report(app, world.dispatcher), [lambda: report(app, world.dispatcher)] * 5)
+    book_id = ReferenceBook.id_for(be_year(app.clock()))
+    snapshots = list(app.snapshots.get(book_id))
+    # The first of the group alone took version 199; the five behind it, 200..204 in one save.
+    assert [s.originator_version for s in snapshots] == [204]
+    assert snapshots[0].state == app.snapshots.mapper.to_domain_event(
+        app.snapshots.mapper.to_stored_event(type(snapshots[0]).take(app.repository.get(book_id)))).state
+    second = bootstrap(settings, run_migrations=False)  # another web worker: an empty cache
+    try:
+        book = second.app.repository.get(book_id)
+        assert book.version == 204 and book.next_reference == app.repository.get(book_id).next_reference
+        again = report(second.app, world.dispatcher)
+        assert numbers(app, {again.id}) == [204]
+    finally:
+        second.close()
 
 
 # --- two applications (two web workers) on one database -------------------------------------------------------------

@@ -42,8 +42,9 @@ TAGS = [
 def install(app: FastAPI) -> None:
     """Mounts the API, turns every error under /api into problem details, and completes the OpenAPI description.
     Call it after the app's own error handlers are registered."""
-    for module in (incidents, alerts):
-        app.router.routes.extend(module.router.routes)  # flat, like the pages' routes (web/app.py says why)
+    # Flat, like the pages' routes (web/app.py says why), and first: an integration's request is matched without
+    # trying every page's route before it (no page's path starts with /api).
+    app.router.routes[0:0] = [route for module in (incidents, alerts) for route in module.router.routes]
     problems.install(app)
     app.description = DESCRIPTION
     app.openapi_tags = TAGS
