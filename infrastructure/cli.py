@@ -53,14 +53,15 @@ def serve(host: Annotated[str | None, typer.Option()] = None, port: Annotated[in
     """Migrate, create the first administrator if none exists, and serve the web app."""
     import uvicorn
 
-    from web.app import create_app
+    from web.app import create_app, settle_gc
 
     container = _container()
     ensure_first_admin(container)
     settings = container.settings
     embedded = settings.projections_in_process
-    uvicorn.run(create_app(container, run_projections=embedded), host=host or settings.host, port=port or settings.port,
-                log_config=None)
+    app = create_app(container, run_projections=embedded)
+    settle_gc()
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None)
 
 
 @cli.command(name="migrate")
