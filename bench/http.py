@@ -22,6 +22,12 @@ hello-world served with the same uvicorn settings in the same run.
   (SSZ_API_RATE_*), so that the figure is the request path's, not the limiter's. It is measured twice: without an
   Idempotency-Key (the headline figures), and with a key of its own on every request (as the police app sends them:
   each key is claimed with its incident, in the same atomic save).
+* The intake's ratio (`http.intake_vs_starlette`) is against a bare Starlette app doing the same durable work by hand:
+  the same JSON body parsed, the same rows as the app's intake (its two stored events, copied from one the app made)
+  inserted with psycopg from a pool of connections and committed before the answer, a reference answered
+  (`raw_intake_app`), served the same way in the same run. Against the hello-world it is printed as
+  `http.intake_vs_starlette_hello`: a hello-world does no durable write, so that ratio measures the database as much
+  as the app.
 
 SSZ_BENCH_HTTP_SECONDS (default 12) sets the measured window; SSZ_BENCH_PROFILE=DIR records a py-spy
 flame graph of each server during its measured window (when py-spy is installed).
@@ -66,6 +72,7 @@ UVICORN_ARGS = ["--host", "127.0.0.1", "--workers", "1", "--http", "httptools", 
                 "--log-level", "warning", "--no-access-log"]
 APP_FACTORY = "web.app:create_app"
 BASELINE_FACTORY = "bench.http:starlette_app"
+RAW_FACTORY = "bench.http:raw_intake_app"
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 
 
@@ -78,6 +85,75 @@ def starlette_app():
         return PlainTextResponse("Hello, world!")
 
     return Starlette(routes=[Route("/", hello)])
+
+
+# The intake's baseline: the same JSON body posted to a bare Starlette app that writes, by hand with psycopg, the
+# same rows as the app's intake (its stored events, copied from an intake the app made: the incident's report and
+# the reference book's entry), committed before the answer, and answers a reference.
+RAW_TABLE = "bench_raw_intake"
+RAW_POOL = 20  # connections: as many as the app's pools keep open
+
+
+def raw_intake_app():
+    import contextlib
+    import itertools
+    import uuid as uuid_
+
+    import psycopg
+    from psycopg_pool import AsyncConnectionPool
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    url = os.environ["SSZ_BENCH_RAW_URL"]
+    with psycopg.connect(url) as conn:   # the rows an intake of the app wrote: topic and state of each
+        rows = conn.execute(f"SELECT topic, state FROM {RAW_TABLE}_sample ORDER BY n").fetchall()
+    numbers = itertools.count(1)
+    required = ("channel", "category", "priority", "community", "location", "description")
+    insert = (f"INSERT INTO {RAW_TABLE} (originator_id, originator_version, topic, state) VALUES "
+              + ", ".join(["(%s, %s, %s, %s)"] * len(rows)))
+
+    async def intake(request):
+        body = json.loads(await request.body())
+        missing = [f for f in required if not body.get(f)]
+        if missing:
+            return JSONResponse({"missing": missing}, status_code=422)
+        params: list = []
+        for topic, state in rows:
+            params += [uuid_.uuid4(), 1, topic, state]
+        async with pool.connection() as conn:   # committed when the block ends
+            await conn.execute(insert, params)
+        reference = f"CR-2569-{next(numbers):06d}"
+        return JSONResponse({"reference": reference, "href": f"/api/v1/incidents/{reference}"}, status_code=201)
+
+    pool = AsyncConnectionPool(url, min_size=RAW_POOL, max_size=RAW_POOL, open=False)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        await pool.open(wait=True)
+        yield
+        await pool.close()
+
+    async def ready(_request):
+        return JSONResponse({"ok": True})
+
+    return Starlette(routes=[Route("/", ready), Route("/intake", intake, methods=["POST"])], lifespan=lifespan)
+
+
+def prepare_raw_intake(database_url: str) -> dict[str, str]:
+    """The baseline's table (the stored events' columns) and the rows it writes: those of the app's last intake."""
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        conn.execute(f"CREATE TABLE {RAW_TABLE} (notification_id bigserial PRIMARY KEY, originator_id uuid NOT NULL, "
+                     "originator_version integer NOT NULL, topic text NOT NULL, state bytea NOT NULL, "
+                     "UNIQUE (originator_id, originator_version))")
+        conn.execute(f"CREATE TABLE {RAW_TABLE}_sample AS SELECT row_number() OVER (ORDER BY notification_id) AS n, topic, state "
+                     "FROM (SELECT * FROM ssz_events ORDER BY notification_id DESC LIMIT 2) AS last")
+        topics = [t for (t,) in conn.execute(f"SELECT topic FROM {RAW_TABLE}_sample ORDER BY n")]
+    if sorted(t.rsplit(".", 1)[-1] for t in topics) != ["ReferenceIssued", "Reported"]:
+        raise SystemExit(f"the app's last intake did not write a report and a reference: {topics}")
+    return {"SSZ_BENCH_RAW_URL": database_url}
 
 
 # --- servers -------------------------------------------------------------------------------------
@@ -454,11 +530,16 @@ def main() -> None:
             board = measure(app, "board fragment", "/board/panels", headers=zone.headers, database_url=database_url)
             check_board_fragment(app, zone)   # still signed in after the load
             check_intake(app, intake_headers)
+            raw_env = prepare_raw_intake(database_url)
             intake = measure(app, "JSON intake", "/api/v1/incidents", method="POST", headers=intake_headers, body=INTAKE_BODY,
                              expect=201, database_url=database_url)
             keyed = measure(app, "JSON intake, each with its own Idempotency-Key", "/api/v1/incidents", method="POST",
                             headers=intake_headers, body=INTAKE_BODY, expect=201, database_url=database_url,
                             unique_header="Idempotency-Key")
+        with serve("raw-intake", RAW_FACTORY, raw_env, logs=logs) as raw:
+            raw_intake = measure(raw, "raw intake (Starlette + psycopg, the same rows)", "/intake", method="POST",
+                                 headers={"Content-Type": "application/json"}, body=INTAKE_BODY, expect=201,
+                                 database_url=database_url)
         metric("http.starlette_rps", round(baseline.rps))
         metric("http.board_fragment_rps", round(board.rps))
         metric("http.board_fragment_p50_ms", round(board.p50_ms, 1))
@@ -471,7 +552,11 @@ def main() -> None:
         metric("http.intake_p50_ms", round(intake.p50_ms, 1))
         metric("http.intake_p95_ms", round(intake.p95_ms, 1))
         metric("http.intake_p99_ms", round(intake.p99_ms, 1))
-        metric("http.intake_vs_starlette", round(intake.rps / baseline.rps, 3))
+        metric("http.raw_intake_rps", round(raw_intake.rps))
+        metric("http.raw_intake_p95_ms", round(raw_intake.p95_ms, 1))
+        metric("http.raw_intake_cpu_us", round(raw_intake.cpu_us))
+        metric("http.intake_vs_starlette", round(intake.rps / raw_intake.rps, 3))
+        metric("http.intake_vs_starlette_hello", round(intake.rps / baseline.rps, 3))
         metric("http.intake_cpu_us", round(intake.cpu_us))
         metric("http.intake_keyed_rps", round(keyed.rps))
         metric("http.intake_keyed_p95_ms", round(keyed.p95_ms, 1))
