@@ -31,18 +31,22 @@ class OneTripPostgresRecorder(PostgresApplicationRecorder):
             "channel": Identifier(self.channel_name),
         }
         self.sql_create_statements.append(SQL(
-            "CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event}[]) "
+            "CREATE OR REPLACE FUNCTION {schema}.{function}("
+            "  ids uuid[], versions integer[], topics text[], states bytea[]) "
             "RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$ "
             "BEGIN "
             "  SET LOCAL lock_timeout = '" + str(int(self.datastore.lock_timeout)) + "s'; "
             "  LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
             "  NOTIFY {channel}; "
             "  RETURN QUERY INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
-            "    SELECT originator_id, originator_version, topic, state FROM unnest(events) "
+            "    SELECT * FROM unnest(ids, versions, topics, states) "
             "    RETURNING notification_id; "
             "END; $BODY$"
         ).format(**names))
-        self.sql_append = SQL("SELECT notification_id FROM {schema}.{function}(%s) AS notification_id").format(**names)
+        # The first form of the function took one array of the stored-event type: psycopg dumped it field by field
+        # in Python (a tenth of the intake's CPU); four arrays of plain types are dumped whole.
+        self.sql_create_statements.append(SQL("DROP FUNCTION IF EXISTS {schema}.{function}({schema}.{event}[])").format(**names))
+        self.sql_append = SQL("SELECT notification_id FROM {schema}.{function}(%b::uuid[], %b::integer[], %b::text[], %b::bytea[]) AS notification_id").format(**names)
 
     def _create_table(self, curs: Cursor[DictRow]) -> None:
         # Processes that start together would race to replace the function ("tuple concurrently updated"):
@@ -54,7 +58,8 @@ class OneTripPostgresRecorder(PostgresApplicationRecorder):
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         if kwargs.get("tracking") is not None or not stored_events:
             return super().insert_events(stored_events, **kwargs)
-        events = [self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state) for e in stored_events]
+        columns = ([e.originator_id for e in stored_events], [e.originator_version for e in stored_events],
+                   [e.topic for e in stored_events], [e.state for e in stored_events])
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self.sql_append, (events,), prepare=True)
+            curs.execute(self.sql_append, columns, prepare=True)
             return [row["notification_id"] for row in curs.fetchall()]
