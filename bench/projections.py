@@ -10,13 +10,19 @@
   read in the same way (a server-side cursor in binary, in log order) and parsed with json.loads, and the
   same rows (taken from the rebuild, not computed) written with binary COPY into empty copies of the tables;
 * append-to-visible lag, p50 and p95, while commands arrive at a sustained 1,000 events/s and a
-  projection worker runs as its own process (the production topology).
+  projection worker runs as its own process (the production topology, following the log by LISTEN/NOTIFY):
+  from the moment a command returns, committed, to the first moment every projection's tracking position
+  is seen at or past its notification id. The worker is started first and shown to follow the log (one
+  command seen through) before the load begins, so that its start-up (imports, migrations check) does not
+  count as lag; the positions are watched by a process of its own (two milliseconds between reads), so that
+  the writers' threads do not delay the watching.
 
 The demo history is kept in the database `ssz_bench_history` between runs (it takes minutes to write);
 SSZ_BENCH_FRESH=1 writes it anew."""
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import os
@@ -212,57 +218,97 @@ def bench_camera(app) -> object:  # noqa: ANN001
     return camera_id
 
 
+# The watcher of the positions: reads them every 2 ms until they reach the notification id given on its stdin,
+# then writes every read (time.monotonic() when it came back, the lowest position) to its stdout.
+OBSERVER = """
+import json, sys, threading, time
+import psycopg
+last = []
+threading.Thread(target=lambda: last.append(int(sys.stdin.readline())), daemon=True).start()
+seen = []
+with psycopg.connect(sys.argv[1], autocommit=True) as conn:
+    query = ("SELECT min(position) FROM projection_positions WHERE name = ANY(%s)", (sys.argv[2:],))
+    conn.execute(*query, prepare=True)
+    print("ready", flush=True)
+    while not (last and seen and seen[-1][1] >= last[0]):
+        position = conn.execute(*query, prepare=True).fetchone()[0]
+        seen.append((time.monotonic(), position))
+        time.sleep(0.002)
+json.dump(seen, sys.stdout)
+"""
+
+
+def observed_lags(committed: list[tuple[int, float]], seen: list[tuple[float, int]]) -> list[float]:
+    """Each command's lag in ms: from its commit to the first read of the positions, at or after the commit,
+    that finds every projection at or past its notification id (reads that found them there before the
+    command's thread took its time count as the first read after it)."""
+    times = [t for t, _ in seen]
+    positions = [p for _, p in seen]
+    assert all(a <= b for a, b in zip(positions, positions[1:])), "a tracking position went back during the run"
+    lags = []
+    for notification_id, at in committed:
+        first = max(bisect.bisect_left(times, at), bisect.bisect_left(positions, notification_id))
+        assert first < len(seen), f"notification {notification_id} was never seen processed"
+        lags.append((times[first] - at) * 1000)
+    return lags
+
+
 def lag_under_load(settings: Settings, events_per_s: int = 1000, seconds: float = 20.0) -> list[float]:
     container = bootstrap(settings)
     app, projections = container.app, container.projections
     camera = bench_camera(app)
     env = {**os.environ, "DATABASE_URL": settings.database_url, "SSZ_DATA_DIR": str(settings.data_dir),
            "SSZ_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+    spawned = time.monotonic()
     worker = subprocess.Popen([sys.executable, "-m", "infrastructure.cli", "projections", "run"], cwd=ROOT, env=env)
-    projections.wait(projections.head(), timeout=600)
-    pending: list[tuple[int, float]] = []
-    lags: list[float] = []
-    lock, stop = threading.Lock(), threading.Event()
+    observer = None
 
-    def observe() -> None:
-        while not stop.is_set() or pending:
-            position = min(projections.positions().values())
-            now = time.perf_counter()
-            with lock:
-                while pending and pending[0][0] <= position:
-                    lags.append((now - pending.pop(0)[1]) * 1000)
-            time.sleep(0.002)
+    def alert() -> int:
+        # Camera alerts: the zone's most frequent command, and one that no two writers contend for.
+        return app.raise_camera_alert(camera_id=camera, kind=AlertKind.MOTION_IN_ZONE, score=0.5,
+                                      snapshot_digest="0" * 64, frame_at=datetime.now(timezone.utc)).notification_id
+
+    committed: list[tuple[int, float]] = []  # (notification id, time.monotonic(): the same clock in every process)
+    stop = threading.Event()
 
     def write(rate_per_writer: float) -> None:
-        next_at = time.perf_counter()
+        next_at = time.monotonic()
         while not stop.is_set():
-            # Camera alerts: the zone's most frequent command, and one that no two writers contend for.
-            result = app.raise_camera_alert(camera_id=camera, kind=AlertKind.MOTION_IN_ZONE, score=0.5,
-                                            snapshot_digest="0" * 64, frame_at=datetime.now(timezone.utc))
-            committed = time.perf_counter()
-            with lock:
-                pending.append((result.notification_id, committed))
-                pending.sort()
+            notification_id = alert()
+            committed.append((notification_id, time.monotonic()))
             next_at += 1 / rate_per_writer
-            time.sleep(max(0.0, next_at - time.perf_counter()))
+            time.sleep(max(0.0, next_at - time.monotonic()))
 
-    observer = threading.Thread(target=observe)
-    writers = [threading.Thread(target=write, args=(events_per_s / WRITERS,)) for _ in range(WRITERS)]
-    start_head = projections.head()
-    observer.start()
-    for w in writers:
-        w.start()
-    time.sleep(seconds)
-    stop.set()
-    for w in writers:
-        w.join()
-    observer.join(timeout=30)
-    achieved = (projections.head() - start_head) / seconds
-    worker.send_signal(signal.SIGTERM)
-    worker.wait(timeout=30)
-    container.close()
+    try:
+        # The worker is up and following the log once a command written now has been processed (waiting only for
+        # the head would not do: the read models may already stand there, left by a rebuild or a previous run).
+        if not projections.wait(alert(), timeout=600):
+            raise RuntimeError("the projection worker did not process a command within 10 minutes")
+        print(f"# projection worker following the log {time.monotonic() - spawned:.1f} s after it was started; "
+              f"then {WRITERS} writers for {seconds:.0f} s", flush=True)
+        observer = subprocess.Popen([sys.executable, "-c", OBSERVER, projections.dsn, *projections.by_name], cwd=ROOT,
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if observer.stdout.readline().strip() != "ready":
+            raise RuntimeError("the observer of the positions did not start")
+        writers = [threading.Thread(target=write, args=(events_per_s / WRITERS,)) for _ in range(WRITERS)]
+        start_head = projections.head()
+        for w in writers:
+            w.start()
+        time.sleep(seconds)
+        stop.set()
+        for w in writers:
+            w.join()
+        achieved = (projections.head() - start_head) / seconds
+        seen = json.loads(observer.communicate(f"{max(n for n, _ in committed)}\n", timeout=60)[0])
+    finally:
+        stop.set()
+        if observer is not None:
+            observer.kill()
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+        container.close()
     metric("projection.lag_load_events_per_s", round(achieved))
-    return lags
+    return observed_lags(committed, seen)
 
 
 def percentile(values: list[float], p: float) -> float:
