@@ -150,16 +150,21 @@ def driver(conn: Connection | psycopg.Connection) -> psycopg.Connection:
     return conn if isinstance(conn, psycopg.Connection) else conn.connection.driver_connection
 
 
+def column_types(conn: Connection | psycopg.Connection, table: str) -> dict[str, int]:
+    """PostgreSQL: the type (oid) of each column of a table, by name."""
+    return dict(driver(conn).execute("SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass "
+                                     "AND attnum > 0 AND NOT attisdropped", (table,)).fetchall())
+
+
 @contextmanager
-def copying(conn: Connection | psycopg.Connection, table: str, columns: list[str], *, queued: bool = False
-            ) -> Iterator[Callable[[Sequence[Any]], None]]:
+def copying(conn: Connection | psycopg.Connection, table: str, columns: list[str], *, queued: bool = False,
+            types: dict[str, int] | None = None) -> Iterator[Callable[[Sequence[Any]], None]]:
     """COPY in binary: gives `write(values)` for rows in the order of `columns`. No value is formatted as
     text by Python nor parsed by PostgreSQL (several times cheaper than text for UUIDs and instants).
     `queued`: the data is sent by a thread of its own, so that the caller does not wait while the server
-    takes it in."""
+    takes it in. `types`: the columns' types (`column_types`), when the caller knows them (else looked up)."""
     raw = driver(conn)
-    types = dict(raw.execute("SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass "
-                             "AND attnum > 0 AND NOT attisdropped", (table,)).fetchall())
+    types = types or column_types(raw, table)
     with raw.cursor() as cursor:
         statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
         with cursor.copy(statement, writer=QueuedLibpqWriter(cursor) if queued else None) as copy:
@@ -185,11 +190,12 @@ def insert_all(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -
         conn.execute(insert(table), rows)
 
 
-def insert_values(conn: Connection, table: Table, rows: Iterable[Sequence[Any]]) -> None:
-    """The same for rows given as values in the table's column order."""
+def insert_values(conn: Connection, table: Table, rows: Iterable[Sequence[Any]], *,
+                  types: dict[str, int] | None = None) -> None:
+    """The same for rows given as values in the table's column order (`types`: as for `copying`)."""
     columns = [c.name for c in table.columns]
     if conn.dialect.name == "postgresql":
-        with copying(conn, table.name, columns) as write:
+        with copying(conn, table.name, columns, types=types) as write:
             for row in rows:
                 write(row)
         return
@@ -792,6 +798,7 @@ class TimelineProjection(Projection):
         self.events_table = events_table
         self.pending: list[tuple] = []
         self.decode: Callable[[bytes | str], tuple[dict[str, Any], str]] = recorded  # the runner's, with its cipher
+        self._types: dict[str, int] | None = None  # PostgreSQL: its table's column types, looked up once
 
     @property
     def topics(self) -> list[str]:
@@ -800,8 +807,10 @@ class TimelineProjection(Projection):
     def apply_page(self, conn: Connection, page: Page) -> None:
         if page:
             decode = self.decode
+            if self._types is None and conn.dialect.name == "postgresql":
+                self._types = column_types(conn, self.table.name)
             insert_values(conn, self.table, [timeline_values(r.id, r.originator_id, r.originator_version, r.topic,
-                                                             *decode(r.stored)) for r in page])
+                                                             *decode(r.stored)) for r in page], types=self._types)
 
     def routes(self) -> dict[str | None, Callable[[Record], None]]:
         return {}

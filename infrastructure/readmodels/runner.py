@@ -149,6 +149,7 @@ class Projections:
         self.dsn = libpq_dsn(settings) if settings.uses_postgres else None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._positions_ensured = False
         self.lock = self._new_lock()
 
     def _new_lock(self) -> AdvisoryLock | FileLock:
@@ -228,44 +229,52 @@ class Projections:
     def catch_up(self, *, until: int | None = None, progress: Callable[[int], None] | None = None) -> int:
         """Processes the log up to its head (or `until`), a page per transaction; returns how many
         notifications were read."""
-        self._ensure_positions()
+        if not self._positions_ensured:  # (their rows are never deleted)
+            self._ensure_positions()
+            self._positions_ensured = True
         positions = self.positions()
         read = 0
-        while True:
-            head = self.head() if until is None else min(until, self.head())
-            start = min(positions.values())
-            if start >= head:
-                return read
-            behind = [p for p in self.projections if positions[p.name] < head]
-            page, last = self._read(start, head, behind)
-            try:
-                self._commit_page(page, positions, last)
-            except Exception:
-                for projection in self.projections:
-                    projection.rows.forget()
-                raise
-            for name in positions:
-                positions[name] = max(positions[name], last)
-            read += len(page)
-            if progress:
-                progress(len(page))
+        # One connection for every page: each checkout from the pool would ping the server first.
+        with self.engine.connect() as conn:
+            while True:
+                head = self.head() if until is None else min(until, self.head())
+                start = min(positions.values())
+                if start >= head:
+                    return read
+                behind = [p for p in self.projections if positions[p.name] < head]
+                page, last = self._read(start, head, behind)
+                try:
+                    self._commit_page(conn, page, positions, last)
+                except Exception:
+                    for projection in self.projections:
+                        projection.rows.forget()
+                    raise
+                for name in positions:
+                    positions[name] = max(positions[name], last)
+                read += len(page)
+                if progress:
+                    progress(len(page))
 
-    def _commit_page(self, page: Page, positions: dict[str, int], last: int) -> None:
+    def _commit_page(self, conn: Connection, page: Page, positions: dict[str, int], last: int) -> None:
+        """In one transaction: the positions of the projections behind `last` moved to it (each only from
+        where this worker saw it: one statement per position they start from, usually one), and the page
+        applied to each from there."""
         now = datetime.now(timezone.utc)
-        applied = []
-        with self.engine.begin() as conn:
-            for projection in self.projections:
-                old = positions[projection.name]
-                if old >= last:
-                    continue
+        applied = [p for p in self.projections if positions[p.name] < last]
+        starts: dict[int, list[str]] = {}
+        for projection in applied:
+            starts.setdefault(positions[projection.name], []).append(projection.name)
+        with conn.begin():
+            for old, names in starts.items():
                 moved = conn.execute(update(projection_positions)
-                                     .where(projection_positions.c.name == projection.name, projection_positions.c.position == old)
+                                     .where(projection_positions.c.name.in_(names), projection_positions.c.position == old)
                                      .values(position=last, updated_at=now))
-                if moved.rowcount != 1:
-                    raise LostOwnership(f"the position of projection {projection.name} moved under this worker")
-                projection.apply_page(conn, [r for r in page if r.id > old])
-                applied.append(projection.name)
-        log.info("projection.batch", projections=applied, first=page[0].id if page else last, last=last, events=len(page))
+                if moved.rowcount != len(names):
+                    raise LostOwnership(f"the position of a projection of {', '.join(names)} moved under this worker")
+            for projection in applied:
+                old = positions[projection.name]
+                projection.apply_page(conn, page if not page or page[0].id > old else [r for r in page if r.id > old])
+        log.info("projection.batch", projections=[p.name for p in applied], first=page[0].id if page else last, last=last, events=len(page))
 
     def run(self, stop: threading.Event | None = None, *, poll_interval: float = 0.05) -> None:
         """Owns and follows the projections until stopped; waits its turn while another worker owns them."""

@@ -32,6 +32,7 @@ from domain.values import (
     Outcome, PartnerSector, Priority, Role, UnitKind, Zone,
 )
 from infrastructure.bootstrap import Container, bootstrap
+from infrastructure.readmodels.runner import LostOwnership
 from infrastructure.demo import generate
 from infrastructure.settings import Settings
 from tests.integration.conftest import World, build_world
@@ -512,6 +513,32 @@ def test_a_page_that_fails_to_commit_leaves_no_trace_and_is_applied_exactly_once
     assert projections.positions() == dict.fromkeys(PROJECTIONS, head)
     retried = assert_tables_equal_the_recomputation(container)
     assert sum(r["notes_count"] for r in retried["rm_incidents"].values()) == count_events(container)["Incident.NoteAdded"]
+
+
+def test_a_page_is_not_applied_when_a_position_moved_under_the_worker_and_the_next_catch_up_goes_on_from_there(
+        container: Container, demo: Demo) -> None:
+    head = load_demo(container, demo)
+    projections = container.projections
+    projections.page_size = 400
+    projections.catch_up(until=1000)
+    seen = projections.positions()
+    with container.engine.begin() as conn:  # another owner (or a rebuild) moved one position meanwhile
+        conn.execute(sa.text("UPDATE projection_positions SET position = 900 WHERE name = 'units'"))
+        conn.execute(sa.text("DELETE FROM rm_units"))
+    before = read_tables(container.engine)
+    page, last = projections._read(1000, head, projections.projections)
+    with container.engine.connect() as conn, pytest.raises(LostOwnership):
+        projections._commit_page(conn, page, seen, last)
+    for projection in projections.projections:
+        projection.rows.forget()
+    assert read_tables(container.engine) == before, "a page was applied by a worker that no longer owned a position"
+    assert projections.positions() == {**seen, "units": 900}
+
+    with container.engine.begin() as conn:  # the units replayed from the start (their table was emptied)
+        conn.execute(sa.text("UPDATE projection_positions SET position = 0 WHERE name = 'units'"))
+    projections.catch_up()
+    assert projections.positions() == dict.fromkeys(PROJECTIONS, head)
+    assert_tables_equal_the_recomputation(container)
 
 
 def test_a_catch_up_until_a_position_beyond_the_head_skips_none_of_the_events_written_afterwards(container: Container) -> None:
