@@ -281,6 +281,14 @@ class Projections:
         stop = stop or self._stop
         waker = Waker(self.dsn, self.app.recorder.channel_name if self.dsn else "", poll_interval)
         owner = False
+        # What the process holds when it starts following (modules, classes, the application: ~100k objects) is
+        # set aside from the cyclic GC while it follows, so that a full collection, which comes every so many
+        # pages, does not walk all of it again (under the lag bench: pauses of 85-250 ms before, 15-50 ms after).
+        # Not where the process froze its start itself already (a serving process running the projections).
+        freezing = gc.get_freeze_count() == 0
+        if freezing:
+            gc.collect()
+            gc.freeze()
         try:
             while not stop.is_set():
                 if not self.lock.try_acquire():
@@ -302,6 +310,8 @@ class Projections:
         finally:
             waker.close()
             self.lock.release()
+            if freezing:
+                gc.unfreeze()
 
     def start(self) -> None:
         self._stop.clear()
