@@ -107,6 +107,8 @@ class Waker:
         self.conn: psycopg.Connection | None = None
 
     def wait(self, timeout: float) -> None:
+        """Returns when the log may have grown: on its NOTIFY, after `timeout`, or at once when it has just started
+        listening (what was committed before the LISTEN told it nothing: the caller must look at the log again)."""
         if self.dsn is None:
             time.sleep(self.poll_interval)
             return
@@ -114,6 +116,7 @@ class Waker:
             if self.conn is None or self.conn.closed:
                 self.conn = psycopg.connect(self.dsn, autocommit=True)
                 self.conn.execute(f"LISTEN {self.channel}")
+                return
             for _ in self.conn.notifies(timeout=timeout, stop_after=1):
                 pass
         except psycopg.Error:

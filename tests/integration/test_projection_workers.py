@@ -9,6 +9,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +22,7 @@ from domain.cameras import Camera
 from domain.values import SYSTEM_USER_ID, AlertKind, Community, PartnerSector
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.demo import generate
+from infrastructure.readmodels.runner import Waker, libpq_dsn
 from infrastructure.settings import Settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -147,3 +149,28 @@ def test_two_workers_never_apply_the_same_event_and_the_second_takes_over_when_t
     for (_, last), (first_next, _) in zip(ranges, ranges[1:]):
         assert first_next > last, f"two batches overlap: {ranges}"
     assert len(tables(container)["rm_timeline"]) == new_head
+
+
+def test_a_worker_looks_at_the_log_again_once_it_listens_and_then_wakes_on_a_commit(pg_settings: Settings) -> None:
+    """A commit between a worker's first catch-up and its LISTEN notifies nobody: the waker returns at once when it
+    has just started listening (the worker then catches up again) instead of leaving it until the timeout."""
+    container = bootstrap(pg_settings)
+    waker = Waker(libpq_dsn(pg_settings), container.app.recorder.channel_name, poll_interval=0.05)
+    try:
+        began = time.monotonic()
+        waker.wait(timeout=5.0)
+        assert time.monotonic() - began < 2.0
+
+        began = time.monotonic()
+        waker.wait(timeout=0.3)  # listening now, and nothing was committed
+        assert time.monotonic() - began >= 0.3
+
+        committing = threading.Timer(0.2, lambda: more_history(container, alerts=1))
+        committing.start()
+        began = time.monotonic()
+        waker.wait(timeout=10.0)
+        assert time.monotonic() - began < 5.0
+        committing.join()
+    finally:
+        waker.close()
+        container.close()
