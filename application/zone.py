@@ -912,9 +912,9 @@ class ZoneApplication(Application[UUID]):
             w.add(visit)
             previous = w.find(previous_visit_id, PatrolVisit) if previous_visit_id else None
             previous_box = w.find(previous.box_id, RedBox) if previous else None
-            why = visit.implausibility(box, previous, previous_box)
-            if why:
-                visit.flag(reason=why, actor=SYSTEM, occurred_at=at)
+            finding = visit.implausibility(box, previous, previous_box)
+            if finding:
+                visit.flag_finding(finding, actor=SYSTEM, occurred_at=at)
             return visit.id
 
         return self._run("log_patrol_visit", fn)

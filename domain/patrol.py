@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import event
@@ -246,6 +247,19 @@ MAX_DISTANCE_M = 150.0
 MAX_SPEED_M_PER_S = 15.0  # ≈ 54 km/h, fast for a town-centre patrol
 
 
+# The kinds of an implausible check-in's finding (PatrolVisit.implausibility).
+FAR_FROM_BOX = "far_from_box"   # metres, box
+TOO_FAST = "too_fast"           # metres, from_box, seconds
+
+
+def finding_text(finding: dict[str, Any]) -> str:
+    """A finding in English."""
+    if finding["kind"] == FAR_FROM_BOX:
+        return f"scanned {finding['metres']} m from red box {finding['box']}"
+    return (f"{finding['metres']} m from red box {finding['from_box']} in {timedelta(seconds=finding['seconds'])}, "
+            "faster than a patrol can travel")
+
+
 class PatrolVisit(ZoneAggregate):
     id: UUID
 
@@ -273,19 +287,19 @@ class PatrolVisit(ZoneAggregate):
         self.status = VisitStatus.LOGGED
         self.flags: list[str] = []
 
-    def implausibility(self, box: RedBox, previous: PatrolVisit | None, previous_box: RedBox | None) -> str | None:
-        """Why this check-in looks wrong, or None: scanned far from the box, or too soon after a
-        visit at a distant box for anyone to have made the trip."""
+    def implausibility(self, box: RedBox, previous: PatrolVisit | None, previous_box: RedBox | None) -> dict[str, Any] | None:
+        """Why this check-in looks wrong, as a finding (its kind and figures, so that every reader words it in their
+        language: `finding_text` in English), or None: scanned far from the box, or too soon after a visit at a
+        distant box for anyone to have made the trip."""
         if self.position is not None:
             distance = self.position.metres_to(box.position)
             if distance > MAX_DISTANCE_M:
-                return f"scanned {distance:.0f} m from red box {box.code}"
+                return {"kind": FAR_FROM_BOX, "metres": round(distance), "box": box.code}
         if previous is not None and previous_box is not None and previous.id != self.id:
             distance = previous_box.position.metres_to(box.position)
             seconds = max((self.visited_at - previous.visited_at).total_seconds(), 1.0)
             if previous.visited_at <= self.visited_at and distance / seconds > MAX_SPEED_M_PER_S:
-                return (f"{distance:.0f} m from red box {previous_box.code} in "
-                        f"{timedelta(seconds=int(seconds))}, faster than a patrol can travel")
+                return {"kind": TOO_FAST, "metres": round(distance), "from_box": previous_box.code, "seconds": int(seconds)}
         return None
 
     def add_observation(self, *, text: str, actor: Actor, occurred_at: datetime) -> None:
@@ -304,12 +318,21 @@ class PatrolVisit(ZoneAggregate):
             raise TransitionRefused("This visit to red box {code} was voided.", code=self.box_code)
 
     def flag(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        """A supervisor's flag, in their own words."""
         authorize(actor, Action.FLAG_VISIT)
         self._check_not_voided()
-        self._flagged(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+        self._flagged(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), finding=None, actor=actor,
+                      occurred_at=occurred_at)
+
+    def flag_finding(self, finding: dict[str, Any], *, actor: Actor, occurred_at: datetime) -> None:
+        """The system's flag of an implausible check-in: the finding, and its English wording as the reason (what a
+        reader of the raw log sees)."""
+        authorize(actor, Action.FLAG_VISIT)
+        self._check_not_voided()
+        self._flagged(reason=finding_text(finding), finding=finding, actor=actor, occurred_at=occurred_at)
 
     @event("Flagged")
-    def _flagged(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
+    def _flagged(self, reason: str, finding: dict[str, Any] | None, actor: Actor, occurred_at: datetime) -> None:
         self.status = VisitStatus.FLAGGED
         self.flags.append(reason)
 
@@ -322,3 +345,12 @@ class PatrolVisit(ZoneAggregate):
     @event("Voided")
     def _voided(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
         self.status = VisitStatus.VOIDED
+
+
+# Schema history of PatrolVisit.Flagged: version 1 had only the reason's text (the system's findings in English).
+def _flagged_v1_to_v2(state: dict) -> None:
+    state.setdefault("finding", None)
+
+
+PatrolVisit.Flagged.class_version = 2
+PatrolVisit.Flagged.upcast_v1_v2 = staticmethod(_flagged_v1_to_v2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from domain.patrol import FAR_FROM_BOX, TOO_FAST
 from web import i18n
 from web.pages import label
 
@@ -22,6 +23,22 @@ def plain(value: Any) -> Any:
 
 def _call_sign(p: dict[str, Any], units: dict[str, str]) -> str:
     return p.get("call_sign") or units.get(str(p.get("unit_id")), "?")
+
+
+def flag_reason(reason: str | None, finding: dict[str, Any] | None) -> str:
+    """Why a visit was flagged, in the reader's language: the system's finding from its figures; a supervisor's flag
+    (and a flag recorded before findings were) in the words it was given."""
+    _ = i18n.gettext
+    finding = plain(finding)
+    if not isinstance(finding, dict):
+        return reason or ""
+    n = i18n.current().number
+    if finding.get("kind") == FAR_FROM_BOX:
+        return _("Scanned %(metres)s m from red box %(code)s") % {"metres": n(finding["metres"]), "code": finding["box"]}
+    if finding.get("kind") == TOO_FAST:
+        return _("%(metres)s m from red box %(code)s in %(duration)s: faster than a patrol can travel") % {
+            "metres": n(finding["metres"]), "code": finding["from_box"], "duration": i18n.current().duration(finding["seconds"])}
+    return reason or ""
 
 
 def describe(row: dict[str, Any], units: dict[str, str]) -> str:
@@ -94,5 +111,7 @@ def describe(row: dict[str, Any], units: dict[str, str]) -> str:
 
 
 def timeline_in_words(rows: list[dict[str, Any]], names: dict[UUID, str], units: dict[str, str]) -> list[dict[str, Any]]:
-    return [{**row, "text": describe(row, units), "actor": names.get(row["actor_id"]) or label("role", row["actor_role"])}
+    return [{**row, "text": describe(row, units), "actor": names.get(row["actor_id"]) or label("role", row["actor_role"]),
+             **({"reason": flag_reason(row.get("reason"), plain(row["params"]).get("finding"))}
+                if row["aggregate"] == "PatrolVisit" and row["event"] == "Flagged" else {})}
             for row in rows]

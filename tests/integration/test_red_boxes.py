@@ -115,10 +115,20 @@ def test_a_check_in_far_from_the_box_or_too_soon_after_a_distant_one_is_recorded
 
     newest_first = visits(container)
     assert [(v["box_code"], v["status"]) for v in newest_first] == [("RB-01", "flagged"), ("RB-02", "valid"), ("RB-01", "flagged")]
-    assert "faster than a patrol can travel" in newest_first[0]["flags"][0]
-    assert "m from red box RB-01" in newest_first[2]["flags"][0]
-    page = supervisor.get("/red-boxes").text
-    assert "faster than a patrol can travel" in page
+    [too_fast], [far] = newest_first[0]["flags"], newest_first[2]["flags"]
+    assert too_fast["finding"] == {"kind": "too_fast", "metres": too_fast["finding"]["metres"], "from_box": "RB-02", "seconds": 20}
+    assert 500 < too_fast["finding"]["metres"] < 700
+    assert far["finding"] == {"kind": "far_from_box", "metres": far["finding"]["metres"], "box": "RB-01"}
+    assert 4_500 < far["finding"]["metres"] < 5_000
+    metres = f'{too_fast["finding"]["metres"]:,}'
+    # Each reader sees the system's findings in their own language: the day's page and the visit's page.
+    page = supervisor.get("/red-boxes").text  # Thai, the default
+    assert f"ห่างจากตู้แดง RB-02 {metres} เมตร ภายใน 20 วินาที" in page and "faster than" not in page
+    assert f"สแกนห่างจากตู้แดง RB-01 {far['finding']['metres']:,} เมตร" in page
+    english = supervisor.get("/red-boxes", headers={"accept-language": "en"}).text
+    assert f"{metres} m from red box RB-02 in 20 s: faster than a patrol can travel" in english
+    visit_page = supervisor.get(f"/visits/{newest_first[2]['visit_id']}").text
+    assert f"สแกนห่างจากตู้แดง RB-01 {far['finding']['metres']:,} เมตร" in visit_page and "scanned" not in visit_page
 
 
 @pytest.mark.parametrize("how", ["rotated", "forged", "other box", "unknown box", "garbage"])

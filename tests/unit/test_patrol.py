@@ -4,7 +4,7 @@ from uuid import uuid4
 import pytest
 
 from domain.errors import InvalidInput, NotPermitted, TokenRefused, TransitionRefused, UnitUnavailable
-from domain.patrol import MAX_DISTANCE_M, PatrolUnit, PatrolVisit, RedBox, RefusedCheckIn
+from domain.patrol import FAR_FROM_BOX, MAX_DISTANCE_M, TOO_FAST, PatrolUnit, PatrolVisit, RedBox, RefusedCheckIn, finding_text
 from domain.values import CheckInRefusal, Community, GeoPoint, UnitKind, UnitStatus, VisitStatus
 
 CLOCK_TOWER = GeoPoint(19.9071, 99.8310)
@@ -401,9 +401,10 @@ def test_only_officers_and_supervisors_check_in_at_red_boxes(role, request, box,
 
 def test_a_check_in_scanned_far_from_its_box_is_implausible(box, make_visit):
     visit = make_visit(box, position=KO_LOI_PARK)
-    reason = visit.implausibility(box, None, None)
-    assert reason is not None and reason.startswith("scanned ") and reason.endswith(" m from red box RB-07")
-    assert float(reason.split()[1]) > MAX_DISTANCE_M
+    finding = visit.implausibility(box, None, None)
+    assert finding is not None and finding["kind"] == FAR_FROM_BOX and finding["box"] == "RB-07"
+    assert finding["metres"] == round(KO_LOI_PARK.metres_to(box.position)) > MAX_DISTANCE_M
+    assert finding_text(finding) == f"scanned {finding['metres']} m from red box RB-07"
 
 
 def test_a_check_in_too_soon_after_a_visit_to_a_distant_box_is_implausible(make_box, make_visit, now):
@@ -411,10 +412,28 @@ def test_a_check_in_too_soon_after_a_visit_to_a_distant_box_is_implausible(make_
     previous = make_visit(far_box, at=now - timedelta(minutes=1))
     visit = make_visit(box, at=now, position=NEXT_DOOR)
 
-    reason = visit.implausibility(box, previous, far_box)
+    finding = visit.implausibility(box, previous, far_box)
 
-    assert reason is not None
-    assert "m from red box RB-01 in 0:01:00, faster than a patrol can travel" in reason
+    assert finding == {"kind": TOO_FAST, "metres": round(KO_LOI_PARK.metres_to(CLOCK_TOWER)), "from_box": "RB-01",
+                       "seconds": 60}
+    assert finding_text(finding).endswith(" m from red box RB-01 in 0:01:00, faster than a patrol can travel")
+
+
+def test_the_systems_flag_keeps_its_finding_and_its_english_wording(make_box, make_visit, now, system):
+    box = make_box("RB-07", CLOCK_TOWER)
+    visit = make_visit(box, position=KO_LOI_PARK)
+    finding = visit.implausibility(box, None, None)
+    visit.flag_finding(finding, actor=system, occurred_at=now)
+    flagged = list(visit.collect_events())[-1]
+    assert isinstance(flagged, PatrolVisit.Flagged) and flagged.actor == system
+    assert (flagged.finding, flagged.reason) == (finding, finding_text(finding))
+    assert visit.status is VisitStatus.FLAGGED and visit.flags == [finding_text(finding)]
+
+
+def test_a_flag_recorded_before_findings_reads_as_having_none() -> None:
+    state = {"reason": "scanned 4715 m from red box RB-01"}
+    PatrolVisit.Flagged.upcast_v1_v2(state)
+    assert state == {"reason": "scanned 4715 m from red box RB-01", "finding": None}
 
 
 @pytest.mark.parametrize("case", ["no position, no previous", "close to the box", "distant box long ago",

@@ -23,7 +23,7 @@ from web import i18n
 from web.access import guard, guard_action, not_found
 from web.forms import Form, submit
 from web.pages import message_of, render
-from web.timeline import timeline_in_words
+from web.timeline import flag_reason, timeline_in_words
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 Watcher = Annotated[SignedIn, Depends(guard(Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN, Role.AUDITOR))]
@@ -113,7 +113,7 @@ def _visit_page(request: Request, user: SignedIn, visit_id: UUID, *, status_code
     rows = reads.timeline(visit_id)
     names = reads.user_names({r["actor_id"] for r in rows})
     return render(request, "redboxes/visit.html", status_code=status_code, visit=visit, box=reads.red_box_by_code(visit["box_code"]),
-                  timeline=timeline_in_words(rows, names, {}), allowed=_allowed(user), errors=errors or {},
+                  timeline=timeline_in_words(rows, names, {}), flag_reason=flag_reason, allowed=_allowed(user), errors=errors or {},
                   values=values or {}, checked_in=request.query_params.get("checked_in") == "1")
 
 
@@ -156,7 +156,7 @@ def _boxes_page(request: Request, user: SignedIn, day_value: str | None = None, 
     day = _day(day_value, today)
     start = datetime.combine(day, datetime.min.time(), tzinfo=BANGKOK)
     coverage = reads.coverage_of_day(day, now)
-    return render(request, "redboxes/list.html", status_code=status_code, day=day, today=today, now=now,
+    return render(request, "redboxes/list.html", status_code=status_code, day=day, today=today, now=now, flag_reason=flag_reason,
                   previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1) if day < today else None,
                   coverage=coverage, late=[c for c in coverage if c.late], missed=[c for c in coverage if c.missed],
                   visits=reads.visits_between(start, start + timedelta(days=1)),
