@@ -294,7 +294,9 @@ def test_the_api_needs_no_csrf_and_a_session_cookie_opens_nothing(api: Api) -> N
     from tests.integration.web_support import signed_in
 
     key = api.key({Scope.INTAKE})
-    assert api.call("POST", "/api/v1/incidents", key, json=SOS).status_code == 201  # no CSRF cookie or token
+    answer = api.call("POST", "/api/v1/incidents", key, json=SOS)
+    assert answer.status_code == 201  # no CSRF cookie or token
+    assert "set-cookie" not in answer.headers  # and none is handed out: the API has no forms
     supervisor = signed_in(api.client.app, api.container, api.world.supervisor)
     assert_problem(supervisor.client.post("/api/v1/incidents", json=SOS), 401)
 
