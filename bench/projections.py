@@ -9,7 +9,8 @@
 * against a hand-written raw projector in the same run: one transaction on one connection, every event
   read in the same way (a server-side cursor in binary, in log order) and parsed with json.loads, and the
   same rows (taken from the rebuild, not computed) written with binary COPY into empty copies of the tables;
-* append-to-visible lag, p50 and p95, while commands arrive at a sustained 1,000 events/s and a
+* append-to-visible lag, p50 and p95, while commands (camera alerts and SOS intakes by turns, four writer
+  threads) arrive at a sustained 1,000 events/s and a
   projection worker runs as its own process (the production topology, following the log by LISTEN/NOTIFY):
   from the moment a command returns, committed, to the first moment every projection's tracking position
   is seen at or past its notification id. The worker is started first and shown to follow the log (one
@@ -23,6 +24,7 @@ SSZ_BENCH_FRESH=1 writes it anew."""
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import math
 import os
@@ -35,6 +37,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from uuid import UUID
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,7 +52,9 @@ from infrastructure.bootstrap import bootstrap  # noqa: E402
 from infrastructure.demo import generate  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
 from domain.cameras import Camera  # noqa: E402
-from domain.values import SYSTEM_USER_ID, AlertKind, PartnerSector  # noqa: E402
+from domain.accounts import UserAccount  # noqa: E402
+from domain.errors import InvalidInput  # noqa: E402
+from domain.values import SYSTEM_USER_ID, AlertKind, Category, Channel, PartnerSector, Priority, Role  # noqa: E402
 
 DB = "ssz_bench_history"
 TARGET_EVENTS = int(os.environ.get("SSZ_BENCH_EVENTS", "1000000"))
@@ -253,10 +258,20 @@ def observed_lags(committed: list[tuple[int, float]], seen: list[tuple[float, in
     return lags
 
 
+def bench_dispatcher(app) -> UUID:  # noqa: ANN001
+    """The account the bench's reports are made by."""
+    try:
+        return app.create_user(username="bench.dispatcher", display_name="Bench dispatcher", role=Role.DISPATCHER,
+                               password="bench-password-2569", by=SYSTEM_USER_ID).id
+    except InvalidInput:  # made by an earlier run
+        return UserAccount.id_for("bench.dispatcher")
+
+
 def lag_under_load(settings: Settings, events_per_s: int = 1000, seconds: float = 20.0) -> list[float]:
     container = bootstrap(settings)
     app, projections = container.app, container.projections
     camera = bench_camera(app)
+    dispatcher = bench_dispatcher(app)
     env = {**os.environ, "DATABASE_URL": settings.database_url, "SSZ_DATA_DIR": str(settings.data_dir),
            "SSZ_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
     spawned = time.monotonic()
@@ -264,19 +279,29 @@ def lag_under_load(settings: Settings, events_per_s: int = 1000, seconds: float 
     observer = None
 
     def alert() -> int:
-        # Camera alerts: the zone's most frequent command, and one that no two writers contend for.
+        """A camera alert (one event): the zone's most frequent command."""
         return app.raise_camera_alert(camera_id=camera, kind=AlertKind.MOTION_IN_ZONE, score=0.5,
                                       snapshot_digest="0" * 64, frame_at=datetime.now(timezone.utc)).notification_id
+
+    def intake() -> int:
+        """An SOS reported (two events: the reference issued, the incident reported): the command whose visibility
+        on the board matters most."""
+        return app.report_incident(channel=Channel.MOBILE_SOS, category=Category.SEXUAL_HARASSMENT, priority=Priority.P1,
+                                   community=Community.CHET_YOT, location="Night market", description="SOS (bench)",
+                                   by=dispatcher).notification_id
 
     committed: list[tuple[int, float]] = []  # (notification id, time.monotonic(): the same clock in every process)
     stop = threading.Event()
 
     def write(rate_per_writer: float) -> None:
+        """Alerts and intakes by turns, paced to `rate_per_writer` events a second."""
         next_at = time.monotonic()
-        while not stop.is_set():
-            notification_id = alert()
+        for command, events in itertools.cycle(((alert, 1), (intake, 2))):
+            if stop.is_set():
+                return
+            notification_id = command()
             committed.append((notification_id, time.monotonic()))
-            next_at += 1 / rate_per_writer
+            next_at += events / rate_per_writer
             time.sleep(max(0.0, next_at - time.monotonic()))
 
     try:
