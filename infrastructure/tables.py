@@ -66,6 +66,15 @@ camera_catalog = Table(
     Column("updated_at", TS, nullable=False),
 )
 
+# The secret part of each camera's video source (migration 0008): a URL's password and the values of its
+# credential-like query parameters, which the log does not record; sealed (nonce + AES-GCM ciphertext).
+camera_secrets = Table(
+    "camera_secrets", metadata,
+    Column("camera_id", Uuid, primary_key=True),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
 # The web's own tables (migration 0004). A session is a row, so logging out or disabling an account ends it
 # at once; every logon attempt (accepted or refused) is kept, both as the throttle's memory and as a record.
 web_sessions = Table(

@@ -1,34 +1,18 @@
 """The camera registry read model: each camera with its owner partner, consent, zones and detection schedule —
-for the cameras page and for naming a camera anywhere else. Its video source is stored masked, because pages
-are rendered from read models and an RTSP address may carry a password."""
+for the cameras page and for naming a camera anywhere else. Its video source is stored masked (`masked_source`),
+because pages are rendered from read models and an RTSP address may carry a password (a camera registered before
+its secrets were kept outside the log recorded it whole)."""
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from domain.cameras import Camera
 from domain.values import DetectionRule, Zone
+from infrastructure.camera_secrets import masked_source
 from infrastructure.readmodels import tables as t
 from infrastructure.readmodels.projections import Handler, Projection, RowSet, updating
-
-MASK = "***"
-# Query parameters that commonly carry credentials in camera URLs (…?user=admin&password=…, ?token=…).
-_SECRET_PARAMETER = re.compile(r"([?&;#])([^=&;#]*(?:user|login|pass|pwd|secret|token|key|auth|sig|cred)[^=&;#]*)=[^&;#]*",
-                               re.IGNORECASE)
-
-
-def masked_source(address: str) -> str:
-    """A camera's source fit to be shown: a URL's userinfo (user and password) replaced by ***, and so the
-    values of credential-like query parameters; a file path as it is. Everything up to a URL's last "@" counts
-    as userinfo, so that a password holding "/", "?" or "#" unescaped is masked too (at worst, more is hidden)."""
-    scheme, separator, rest = address.partition("://")
-    if not separator:
-        return address
-    if "@" in rest:
-        rest = f"{MASK}@{rest.rpartition('@')[2]}"
-    return f"{scheme}://{_SECRET_PARAMETER.sub(lambda m: f'{m[1]}{m[2]}={MASK}', rest)}"
 
 
 def zones_json(zones: list[Zone]) -> str:

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import cv2
 import numpy as np
 import structlog
+
+from infrastructure.camera_secrets import redact
 
 log = structlog.get_logger()
 
@@ -30,18 +31,6 @@ _PRINTF = re.compile(r"%(0?\d*)d")
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def redact(address: str) -> str:
-    """The address without its password, fit for logs and messages."""
-    if "://" not in address:
-        return address
-    parts = urlsplit(address)
-    if parts.password is None:
-        return address
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class SourceBroken(Exception):
