@@ -8,7 +8,8 @@ ceil(cameras / N), so a worker that joins gets its share as the others hand thei
 
 The list of cameras comes from the log: each tick reads the Camera events (registered, zones set, rules
 set, retired) after the position remembered in `camera_catalog` and writes the cameras' current state
-into `camera_leases`.
+into `camera_leases` (their sources masked). A camera is opened at its source as the log recorded it with
+the secret part kept outside the log (infrastructure.camera_secrets) put back.
 
 Per owned camera a thread reads frames (infrastructure.vision.sources), runs them through the
 CameraMonitor (tamper checks, detections by the camera's zones and rules, debouncing into episodes) and
@@ -47,6 +48,7 @@ from application.zone import ZoneApplication
 from domain.cameras import Camera, CameraAlert
 from domain.errors import DomainError
 from domain.values import SYSTEM_USER_ID, AlertKind, AlertStatus
+from infrastructure.camera_secrets import SqlCameraSecrets, masked_source
 from infrastructure.settings import Settings
 from infrastructure.vision.debounce import EpisodeEnded, EpisodeEvent, EpisodeStarted
 from infrastructure.vision.pipeline import CameraMonitor
@@ -206,7 +208,7 @@ class CameraRunner:
             if attempts:
                 self.reconnects += 1  # the status stays offline until a frame arrives
             attempts += 1
-            source = CameraSource(camera.source)
+            source = CameraSource(self.worker.source_of(camera))
             frames = source.frames()
             connected = False
             try:
@@ -365,10 +367,11 @@ class CameraRunner:
 # --- the worker ---------------------------------------------------------------------------------------
 class CameraWorker:
     def __init__(self, app: ZoneApplication, engine: Engine, settings: Settings, *, options: WorkerOptions | None = None,
-                 worker_id: str | None = None):
+                 worker_id: str | None = None, secrets: SqlCameraSecrets | None = None):
         self.app = app
         self.engine = engine
         self.settings = settings
+        self.secrets = secrets or SqlCameraSecrets.for_settings(engine, settings)
         self.options = options or WorkerOptions()
         self.worker_id = worker_id or new_worker_id()
         self.snapshots = SnapshotStore(settings.snapshot_dir)
@@ -380,6 +383,11 @@ class CameraWorker:
         self._started_at = utc_now()
 
     # --- shared with the camera threads ------------------------------------------------------------
+    def source_of(self, camera: Camera) -> str:
+        """The address a camera is opened at: its source as the log recorded it, with the secret part kept outside
+        the log put back (a camera registered before secrets were kept apart recorded its whole source)."""
+        return self.secrets.full_source(camera.id, camera.source)
+
     def holds(self, camera_id: UUID) -> bool:
         with self._lock:
             return time.monotonic() < self._deadlines.get(camera_id, 0.0)
@@ -583,9 +591,11 @@ class CameraWorker:
         now = utc_now()
         insert = _insert(conn, camera_leases)
         excluded = insert.excluded
-        conn.execute(insert.values(camera_id=camera.id, code=camera.code, source=camera.source, retired=camera.retired,
-                                   config_version=camera.version, owner=None, lease_expires_at=None, status=UNOWNED, fps=0.0,
-                                   last_frame_at=None, reconnects=0, open_alerts="{}", health_at=None, updated_at=now)
+        # Masked: a camera registered before its secrets were kept apart recorded its password in the log.
+        conn.execute(insert.values(camera_id=camera.id, code=camera.code, source=masked_source(camera.source),
+                                   retired=camera.retired, config_version=camera.version, owner=None, lease_expires_at=None,
+                                   status=UNOWNED, fps=0.0, last_frame_at=None, reconnects=0, open_alerts="{}", health_at=None,
+                                   updated_at=now)
                      .on_conflict_do_update(index_elements=["camera_id"],
                                             set_={"code": excluded.code, "source": excluded.source, "retired": excluded.retired,
                                                   "config_version": excluded.config_version, "updated_at": excluded.updated_at},
