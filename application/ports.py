@@ -45,3 +45,14 @@ class CodeSigner(Protocol):
 
     def version_of(self, box_id: UUID, token: str) -> int | None:
         """The version a token of this box was signed for, or None when it is not one this system signed."""
+
+
+class CameraSecrets(Protocol):
+    """Keeps the secret part of a camera's video source (a URL's password, the values of credential-like query
+    parameters) outside the log, encrypted: the log records the source without it."""
+
+    def split(self, source: str) -> tuple[str, str]:
+        """The source as the log may record it, and its secret part ("" when it has none)."""
+
+    def keep(self, camera_id: UUID, secret: str) -> None:
+        """Stores the camera's secret part (replacing one kept before)."""

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from application.zone import ZoneApplication, utcnow
 from infrastructure.api_keys import ApiKeys
+from infrastructure.camera_secrets import SqlCameraSecrets
 from infrastructure.credentials import SqlCredentials
 from infrastructure.db import make_engine
 from infrastructure.logging import configure_logging
@@ -41,6 +42,7 @@ class Container:
     sessions: WebSessions
     logons: LogonGuard
     api_keys: ApiKeys
+    camera_secrets: SqlCameraSecrets  # handed to register_camera: a camera source's password stays outside the log
 
     def close(self) -> None:
         self.projections.stop()
@@ -76,4 +78,5 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
                               projections=[*all_projections(app.recorder.events_table_name), UsersProjection(),
                                            CamerasProjection(), RedBoxesProjection(), RefusedCheckInsProjection()])
     return Container(settings=settings, engine=engine, app=app, projections=projections, reads=ReadModels(engine),
-                     sessions=WebSessions(engine), logons=LogonGuard(engine), api_keys=ApiKeys(engine))
+                     sessions=WebSessions(engine), logons=LogonGuard(engine), api_keys=ApiKeys(engine),
+                     camera_secrets=SqlCameraSecrets.for_settings(engine, settings))

@@ -1,8 +1,8 @@
 """The camera registry: every camera with its owner partner, consent, zones, detection schedule and health;
 a camera's own page with its recent alerts and its history; registering and retiring cameras (administrators).
 
-A camera's video source may carry a password: the read model keeps it masked, and only those who manage
-cameras see even that."""
+A camera's video source may carry a password: the log records the source without it (the password is kept
+encrypted outside the log), the read model keeps the source masked, and only those who manage cameras see even that."""
 
 from __future__ import annotations
 
@@ -126,7 +126,8 @@ async def register_camera(request: Request, user: Manager) -> Response:
         position = form.position()
         if not form.ok:
             return None
-        return _container(request).app.register_camera(**fields, position=position, by=user.user_id)
+        container = _container(request)
+        return container.app.register_camera(**fields, position=position, secrets=container.camera_secrets, by=user.user_id)
 
     form, result = await submit(request, command)
     if result is None:
