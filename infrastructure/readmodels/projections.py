@@ -26,10 +26,11 @@ from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Connection, Table, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from domain.cameras import CameraAlert
+from domain.cameras import Camera, CameraAlert
 from domain.incident import Incident
 from domain.patrol import PatrolUnit, PatrolVisit
 from domain.values import BANGKOK, Assignment, IncidentStatus, is_night
+from infrastructure.camera_secrets import masked_source
 from infrastructure.readmodels import tables as t
 
 _OPEN = {s.value for s in (IncidentStatus.REPORTED, IncidentStatus.DISPATCHED, IncidentStatus.EN_ROUTE, IncidentStatus.ON_SCENE)}
@@ -699,6 +700,7 @@ class VisitFactsProjection(JsonProjection):
 _NOT_PARAMS = frozenset(("actor", "occurred_at", "timestamp", "reason", "originator_topic", "class_version"))
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _string = json.encoder.encode_basestring  # a str as JSON, as json.dumps(ensure_ascii=False) writes it
+_CAMERA_REGISTERED = get_topic(Camera.Registered)
 
 
 @lru_cache(maxsize=None)
@@ -778,6 +780,8 @@ def timeline_values(position: int, originator_id: UUID, version: int, topic: str
     and the text of its parameters (`recorded`; encoded from the state when not given); the state is left
     as it is (the other projections read it next)."""
     actor = state["actor"]["_data_"]
+    if topic == _CAMERA_REGISTERED:  # a camera registered before its secrets were kept apart recorded its password
+        params = _dumps({**timeline_params(state), "source": masked_source(state["source"])})
     return (originator_id, version, position, *_aggregate_and_event(topic), uuid_of(actor["user_id"]),
             actor["role"]["_data_"], _from_iso(state["occurred_at"]["_data_"]), _from_iso(state["timestamp"]["_data_"]),
             state.get("reason") or None, _dumps(timeline_params(state)) if params is None else params)

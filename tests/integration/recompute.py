@@ -227,11 +227,14 @@ def expected_tables(log: Iterable[tuple[int, Any]]) -> dict[str, dict[tuple, dic
         at, recorded = utc(e.occurred_at), utc(e.timestamp)
         oid, kind = e.originator_id, type(e)
 
+        params = {k: jsonable(v) for k, v in vars(e).items() if k not in NOT_PARAMS}
+        if kind.__qualname__ == "Camera.Registered":  # an old registration recorded its source with its password
+            params["source"] = shown_source(params["source"])
         timeline[(oid, e.originator_version)] = {
             "originator_id": oid, "version": e.originator_version, "notification_id": notification_id,
             "aggregate": kind.__qualname__.split(".")[0], "event": kind.__name__, "actor_id": e.actor.user_id,
             "actor_role": e.actor.role.value, "occurred_at": at, "recorded_at": recorded, "reason": _reason(e),
-            "params": canonical({k: jsonable(v) for k, v in vars(e).items() if k not in NOT_PARAMS}),
+            "params": canonical(params),
         }
 
         # incidents and their KPI facts
