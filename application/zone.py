@@ -192,11 +192,13 @@ class ZoneApplication(Application[UUID]):
         vault: ContactVault,
         credentials: Credentials,
         codes: CodeSigner,
+        camera_secrets: CameraSecrets,
         clock: Callable[[], datetime] = utcnow,
     ):
         self.vault = vault
         self.credentials = credentials
         self.codes = codes
+        self.camera_secrets = camera_secrets
         self.clock = clock
         self._local = threading.local()
         self._intakes: GroupCommit[_Intake, Reported] = GroupCommit(self._commit_intakes)
@@ -1009,17 +1011,10 @@ class ZoneApplication(Application[UUID]):
         source: str,
         by: UUID,
         position: GeoPoint | None = None,
-        secrets: CameraSecrets | None = None,
     ) -> CommandResult:
-        """The log records the source without its secret part (a password, credential-like query values), which
-        `secrets` keeps outside it once the camera is saved. Without `secrets`, a source holding "@" or "=" is
-        refused, as it may carry credentials (tests, the demo and the benches register plain sources)."""
-        if secrets is not None:
-            address, secret = secrets.split(source)
-        elif "@" in source or "=" in source:
-            raise ValueError("This camera source may hold credentials: register it with a store for its secrets.")
-        else:
-            address, secret = source, ""
+        """The log records the source without its secret part (a password, credential-like query values), which the
+        camera secrets' store keeps outside it once the camera is saved."""
+        address, secret = self.camera_secrets.split(source)
 
         def fn(w: _Work) -> UUID:
             camera = Camera.register(
@@ -1040,8 +1035,8 @@ class ZoneApplication(Application[UUID]):
             return camera.id
 
         result = self._run("register_camera", fn)
-        if secret and secrets is not None:
-            secrets.keep(result.id, secret)
+        if secret:
+            self.camera_secrets.keep(result.id, secret)
         return result
 
     def set_camera_zones(self, camera_id: UUID, *, zones: list[Zone], by: UUID) -> CommandResult:

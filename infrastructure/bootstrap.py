@@ -42,7 +42,6 @@ class Container:
     sessions: WebSessions
     logons: LogonGuard
     api_keys: ApiKeys
-    camera_secrets: SqlCameraSecrets  # handed to register_camera: a camera source's password stays outside the log
 
     def close(self) -> None:
         self.projections.stop()
@@ -73,10 +72,10 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
     secret = hashlib.sha256(b"ssz/reporter-subject/" + settings.secret_key.get_secret_value().encode()).digest()
     app = ZoneApplication(settings.event_store_env(), vault=SqlContactVault(engine, secret),
                           credentials=SqlCredentials(engine),
-                          codes=HmacCodeSigner(settings.secret_key.get_secret_value().encode()), clock=clock)
+                          codes=HmacCodeSigner(settings.secret_key.get_secret_value().encode()),
+                          camera_secrets=SqlCameraSecrets.for_settings(engine, settings), clock=clock)
     projections = Projections(app, engine, settings, page_size=settings.projection_page_size,
                               projections=[*all_projections(app.recorder.events_table_name), UsersProjection(),
                                            CamerasProjection(), RedBoxesProjection(), RefusedCheckInsProjection()])
     return Container(settings=settings, engine=engine, app=app, projections=projections, reads=ReadModels(engine),
-                     sessions=WebSessions(engine), logons=LogonGuard(engine), api_keys=ApiKeys(engine),
-                     camera_secrets=SqlCameraSecrets.for_settings(engine, settings))
+                     sessions=WebSessions(engine), logons=LogonGuard(engine), api_keys=ApiKeys(engine))

@@ -48,7 +48,7 @@ class Site:
                       owner_name="Tower Hotel", consent_reference="MOU 2569/4")
         values.update(fields)
         return self.container.app.register_camera(code=code, source=source, by=self.world.admin,
-                                                  secrets=self.container.camera_secrets, **values).id
+                                                  **values).id
 
     def settle(self) -> None:
         assert self.container.projections.wait(head(self.container), timeout=30)
@@ -84,7 +84,7 @@ def test_the_registry_equals_an_independent_recomputation_from_the_log_after_a_c
     world = build_world(container.app)
     app = container.app
     kinds = dict(name="Clock tower east", community=Community.WAT_PHRA_KAEO, owner=PartnerSector.BUSINESS,
-                 owner_name="Tower Hotel", consent_reference="MOU 2569/4", secrets=container.camera_secrets)
+                 owner_name="Tower Hotel", consent_reference="MOU 2569/4")
     secret = app.register_camera(code="CAM-01", source=f"rtsp://admin:{PASSWORD_IN_URL}@10.71.1.11:554/stream1",
                                  position=GeoPoint(19.9105, 99.8406), by=world.admin, **kinds).id
     query = app.register_camera(code="CAM-02", source=f"http://10.71.1.12/video.cgi?user=viewer&pwd={PASSWORD_IN_URL}&ch=2",

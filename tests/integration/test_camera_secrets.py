@@ -59,7 +59,7 @@ def timeline_source(container: Container, camera_id: UUID) -> str:
 
 def test_a_password_and_a_token_are_kept_only_encrypted_outside_the_log(container: Container, world: World) -> None:
     camera_id = container.app.register_camera(code="CAM-01", source=SOURCE, by=world.admin,
-                                              secrets=container.camera_secrets, **CAMERA).id
+                                              **CAMERA).id
     container.projections.catch_up()
     assert worker(container).sync_catalog() == 1
 
@@ -79,9 +79,9 @@ def test_a_password_and_a_token_are_kept_only_encrypted_outside_the_log(containe
 
 def test_a_worker_opens_the_camera_at_its_whole_source_again(container: Container, world: World) -> None:
     camera_id = container.app.register_camera(code="CAM-02", source=SOURCE, by=world.admin,
-                                              secrets=container.camera_secrets, **CAMERA).id
+                                              **CAMERA).id
     plain = container.app.register_camera(code="CAM-03", source="/srv/footage/market.mp4", by=world.admin,
-                                          secrets=container.camera_secrets, **CAMERA).id
+                                          **CAMERA).id
     load = container.app.load
     assert worker(container).source_of(load(camera_id, fresh=True)) == SOURCE
     assert worker(container).source_of(load(plain, fresh=True)) == "/srv/footage/market.mp4"

@@ -126,8 +126,7 @@ async def register_camera(request: Request, user: Manager) -> Response:
         position = form.position()
         if not form.ok:
             return None
-        container = _container(request)
-        return container.app.register_camera(**fields, position=position, secrets=container.camera_secrets, by=user.user_id)
+        return _container(request).app.register_camera(**fields, position=position, by=user.user_id)
 
     form, result = await submit(request, command)
     if result is None:
