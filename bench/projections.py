@@ -9,8 +9,8 @@
 * against a hand-written raw projector in the same run: one transaction on one connection, every event
   read in the same way (a server-side cursor in binary, in log order) and parsed with json.loads, and the
   same rows (taken from the rebuild, not computed) written with binary COPY into empty copies of the tables;
-* append-to-visible lag, p50 and p95, while commands (camera alerts and SOS intakes by turns, four writer
-  threads) arrive at a sustained 1,000 events/s and a
+* append-to-visible lag, p50 and p95, while commands (a camera alert, then two SOS intakes, and again; six
+  writer threads) arrive at a sustained 1,000 events/s and a
   projection worker runs as its own process (the production topology, following the log by LISTEN/NOTIFY):
   from the moment a command returns, committed, to the first moment every projection's tracking position
   is seen at or past its notification id. The worker is started first and shown to follow the log (one
@@ -58,7 +58,7 @@ from domain.values import SYSTEM_USER_ID, AlertKind, Category, Channel, PartnerS
 
 DB = "ssz_bench_history"
 TARGET_EVENTS = int(os.environ.get("SSZ_BENCH_EVENTS", "1000000"))
-WRITERS = 4
+WRITERS = 6
 
 
 def history_url() -> str:
@@ -294,9 +294,9 @@ def lag_under_load(settings: Settings, events_per_s: int = 1000, seconds: float 
     stop = threading.Event()
 
     def write(rate_per_writer: float) -> None:
-        """Alerts and intakes by turns, paced to `rate_per_writer` events a second."""
+        """An alert, then two intakes, and again, paced to `rate_per_writer` events a second."""
         next_at = time.monotonic()
-        for command, events in itertools.cycle(((alert, 1), (intake, 2))):
+        for command, events in itertools.cycle(((alert, 1), (intake, 2), (intake, 2))):
             if stop.is_set():
                 return
             notification_id = command()
