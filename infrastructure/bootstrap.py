@@ -42,6 +42,7 @@ class Container:
     sessions: WebSessions
     logons: LogonGuard
     api_keys: ApiKeys
+    camera_secrets: SqlCameraSecrets  # the application keeps sources' secrets in it; camera workers open sources with it
 
     def close(self) -> None:
         self.projections.stop()
@@ -70,12 +71,14 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
         migrate(settings)
     engine = make_engine(settings)
     secret = hashlib.sha256(b"ssz/reporter-subject/" + settings.secret_key.get_secret_value().encode()).digest()
+    camera_secrets = SqlCameraSecrets.for_settings(engine, settings)
     app = ZoneApplication(settings.event_store_env(), vault=SqlContactVault(engine, secret),
                           credentials=SqlCredentials(engine),
                           codes=HmacCodeSigner(settings.secret_key.get_secret_value().encode()),
-                          camera_secrets=SqlCameraSecrets.for_settings(engine, settings), clock=clock)
+                          camera_secrets=camera_secrets, clock=clock)
     projections = Projections(app, engine, settings, page_size=settings.projection_page_size,
                               projections=[*all_projections(app.recorder.events_table_name), UsersProjection(),
                                            CamerasProjection(), RedBoxesProjection(), RefusedCheckInsProjection()])
     return Container(settings=settings, engine=engine, app=app, projections=projections, reads=ReadModels(engine),
-                     sessions=WebSessions(engine), logons=LogonGuard(engine), api_keys=ApiKeys(engine))
+                     sessions=WebSessions(engine), logons=LogonGuard(engine), api_keys=ApiKeys(engine),
+                     camera_secrets=camera_secrets)

@@ -180,7 +180,8 @@ def cameras_run(
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     options = WorkerOptions(lease_seconds=lease_seconds, tick_seconds=tick_seconds, backoff_max=backoff_max)
     try:
-        CameraWorker(container.app, container.engine, container.settings, options=options, worker_id=worker_id).run(stop)
+        CameraWorker(container.app, container.engine, container.settings, secrets=container.camera_secrets, options=options,
+                     worker_id=worker_id).run(stop)
     finally:
         container.close()
 

@@ -366,12 +366,12 @@ class CameraRunner:
 
 # --- the worker ---------------------------------------------------------------------------------------
 class CameraWorker:
-    def __init__(self, app: ZoneApplication, engine: Engine, settings: Settings, *, options: WorkerOptions | None = None,
-                 worker_id: str | None = None, secrets: SqlCameraSecrets | None = None):
+    def __init__(self, app: ZoneApplication, engine: Engine, settings: Settings, *, secrets: SqlCameraSecrets,
+                 options: WorkerOptions | None = None, worker_id: str | None = None):
         self.app = app
         self.engine = engine
         self.settings = settings
-        self.secrets = secrets or SqlCameraSecrets.for_settings(engine, settings)
+        self.secrets = secrets
         self.options = options or WorkerOptions()
         self.worker_id = worker_id or new_worker_id()
         self.snapshots = SnapshotStore(settings.snapshot_dir)

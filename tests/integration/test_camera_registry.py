@@ -241,7 +241,8 @@ def test_an_administrator_registers_and_retires_a_camera_through_the_page(site: 
     # The log records the source without its password, which a worker puts back from outside the log.
     camera = site.container.app.load(UUID(location.rsplit("/", 1)[1]), fresh=True)
     assert camera.source == "rtsp://ops@10.71.8.51:554/main"
-    worker = CameraWorker(site.container.app, site.container.engine, site.container.settings, worker_id="test-worker")
+    worker = CameraWorker(site.container.app, site.container.engine, site.container.settings,
+                          secrets=site.container.camera_secrets, worker_id="test-worker")
     assert worker.source_of(camera) == form["source"]
 
     again = admin.post("/cameras", form)  # the same code twice
@@ -312,7 +313,7 @@ def test_health_follows_a_real_worker_streaming_a_camera_and_says_no_worker_once
     assert reads.camera(camera)["health"]["state"] == "no_worker"
 
     worker = CameraWorker(site.container.app, site.container.engine, site.container.settings,
-                          options=WorkerOptions(lease_seconds=4, tick_seconds=0.25), worker_id="test-worker")
+                          secrets=site.container.camera_secrets, options=WorkerOptions(lease_seconds=4, tick_seconds=0.25), worker_id="test-worker")
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()

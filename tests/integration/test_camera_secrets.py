@@ -40,8 +40,9 @@ def every_value(engine: Engine) -> dict[str, bytes]:
 
 
 def worker(container: Container) -> CameraWorker:
-    """A worker as `ssz cameras run` makes one: its store of secrets its own, from the settings."""
-    return CameraWorker(container.app, container.engine, container.settings, worker_id="test-worker")
+    """A worker as `ssz cameras run` makes one, with the composition root's store of secrets."""
+    return CameraWorker(container.app, container.engine, container.settings, secrets=container.camera_secrets,
+                        worker_id="test-worker")
 
 
 def register_as_before(container: Container, world: World, code: str, source: str) -> UUID:

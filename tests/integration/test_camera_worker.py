@@ -116,7 +116,8 @@ def metric(lines: list[str], name: str, code: str) -> float:
 
 class InProcessWorker:
     def __init__(self, container: Container, options: WorkerOptions):
-        self.worker = CameraWorker(container.app, container.engine, container.settings, options=options, worker_id="in-process")
+        self.worker = CameraWorker(container.app, container.engine, container.settings, secrets=container.camera_secrets,
+                                   options=options, worker_id="in-process")
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.worker.run, args=(self.stop,), daemon=True)
 
