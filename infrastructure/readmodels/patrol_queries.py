@@ -169,7 +169,9 @@ class PatrolQueries:
         names = self.user_names({r["officer_id"] for r in rows})  # type: ignore[attr-defined]
         for row in rows:
             events = reasons.get(row["visit_id"], [])
-            row["flags"] = [{"reason": e["reason"], "finding": _finding(e["params"])} for e in events if e["event"] == "Flagged"]
+            # A flag's finding as recorded (the page words it: web.timeline.flag_reason); None before version 2.
+            row["flags"] = [{"reason": e["reason"], "finding": json.loads(e["params"]).get("finding")}
+                            for e in events if e["event"] == "Flagged"]
             row["void_reason"] = next((e["reason"] for e in events if e["event"] == "Voided"), None)
             row["officer"] = names.get(row["officer_id"], "")
         return rows
@@ -199,11 +201,3 @@ class PatrolQueries:
             row["officer"] = names.get(row["officer_id"], "")
         return rows
 
-
-def _finding(params: str | dict[str, Any] | None) -> dict[str, Any] | None:
-    """The system's finding of a flag (PatrolVisit.Flagged, version 2), from its timeline parameters."""
-    params = json.loads(params) if isinstance(params, str) else params or {}
-    finding = params.get("finding")
-    if isinstance(finding, dict) and "_data_" in finding:  # the store's tagged form
-        finding = finding["_data_"]
-    return finding if isinstance(finding, dict) else None
