@@ -77,9 +77,8 @@ def until(condition: Callable[[], bool]) -> None:
         time.sleep(0.005)
 
 
-def in_one_group(app: ZoneApplication, first: Callable[[], Any], others: list[Callable[[], Any]]) -> tuple[Any, list[Any]]:
-    """`first` runs and its save (alone: nobody else is queued yet) is held until every one of `others` has queued
-    behind it; they are then committed together, as under load. Returns the outcomes of `first` and of `others`."""
+def holding_first_save(app: ZoneApplication) -> tuple[threading.Event, threading.Event]:
+    """Holds `app`'s next save until the second event is set; the first tells that the save has begun."""
     real_save, entered, release = app.save, threading.Event(), threading.Event()
 
     def save(*objs: Any, **kwargs: Any):  # noqa: ANN202
@@ -89,6 +88,13 @@ def in_one_group(app: ZoneApplication, first: Callable[[], Any], others: list[Ca
         return real_save(*objs, **kwargs)
 
     app.save = save  # type: ignore[method-assign]
+    return entered, release
+
+
+def in_one_group(app: ZoneApplication, first: Callable[[], Any], others: list[Callable[[], Any]]) -> tuple[Any, list[Any]]:
+    """`first` runs and its save (alone: nobody else is queued yet) is held until every one of `others` has queued
+    behind it; they are then committed together, as under load. Returns the outcomes of `first` and of `others`."""
+    entered, release = holding_first_save(app)
     with ThreadPoolExecutor(1) as pool:
         leader = pool.submit(race, [first])
         assert entered.wait(WAIT)
@@ -183,16 +189,7 @@ def test_reports_from_an_event_loop_are_committed_together_and_the_loop_keeps_ru
                               by=SYSTEM_USER_ID).id
     before = head(app)
     saves = counting_saves(app)
-    counted_save = app.save
-    entered, release = threading.Event(), threading.Event()
-
-    def held_save(*objs: Any, **kwargs: Any):  # noqa: ANN202
-        if not entered.is_set():
-            entered.set()
-            assert release.wait(WAIT)
-        return counted_save(*objs, **kwargs)
-
-    app.save = held_save  # type: ignore[method-assign]
+    entered, release = holding_first_save(app)
 
     async def scenario() -> tuple[list[Any], Any, int]:
         import asyncio
