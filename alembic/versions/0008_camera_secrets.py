@@ -5,16 +5,31 @@ Revises: 0007
 Create Date: 2026-11-28
 """
 import json
+import re
 
 import sqlalchemy as sa
 
 from alembic import op
-from infrastructure.camera_secrets import masked_source
 
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
+
+# A frozen copy of infrastructure/camera_secrets.py's masked_source as it stood at this revision: a migration must
+# do tomorrow what it did today, whatever becomes of the live code.
+_MASK = "***"
+_SECRET_PARAMETER = re.compile(r"([?&;#])([^=&;#]*(?:user|login|pass|pwd|secret|token|key|auth|sig|cred)[^=&;#]*)=([^&;#]*)",
+                               re.IGNORECASE)
+
+
+def masked_source(address: str) -> str:
+    scheme, separator, rest = address.partition("://")
+    if not separator:
+        return address
+    if "@" in rest:
+        rest = f"{_MASK}@{rest.rpartition('@')[2]}"
+    return f"{scheme}://{_SECRET_PARAMETER.sub(lambda m: f'{m[1]}{m[2]}={_MASK}', rest)}"
 
 
 def upgrade() -> None:

@@ -217,7 +217,7 @@ def test_a_source_that_breaks_is_one_offline_alert_closed_when_it_comes_back(
 def start_worker(settings: Settings, name: str, log_path: Path) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": settings.database_url, "SSZ_DATA_DIR": str(settings.data_dir),
            "SSZ_ENVIRONMENT": "test", "SSZ_LOG_FORMAT": "json", "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "infrastructure.cli", "cameras", "run", "--worker-id", name, "--tick-seconds", "1"],
+    return subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "cameras", "run", "--worker-id", name, "--tick-seconds", "1"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(log_path, "ab"))
 
 

@@ -43,7 +43,7 @@ def worker(settings: Settings, log_path: Path, page_size: int) -> subprocess.Pop
     env = {**os.environ, "DATABASE_URL": settings.database_url, "SSZ_DATA_DIR": str(settings.data_dir),
            "SSZ_ENVIRONMENT": "test", "SSZ_LOG_FORMAT": "json", "SSZ_PROJECTION_PAGE_SIZE": str(page_size),
            "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "infrastructure.cli", "projections", "run"], cwd=ROOT, env=env,
+    return subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "projections", "run"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=open(log_path, "ab"))  # noqa: SIM115
 
 
