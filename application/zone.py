@@ -312,7 +312,7 @@ class ZoneApplication(Application[UUID]):
         return occurred_at.astimezone(timezone.utc)
 
     # --- user accounts -------------------------------------------------------
-    def create_user(self, *, username: str, display_name: str, role: Role, password: str, by: UUID) -> CommandResult:
+    def create_user(self, *, username: str, display_name: str, role: Role, password: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
         check_password(password)
 
         def fn(w: _Work) -> UUID:
@@ -320,7 +320,7 @@ class ZoneApplication(Application[UUID]):
             if w.find(UserAccount.id_for(username), UserAccount) is not None:
                 raise InvalidInput("The username '{username}' is taken.", field="username", username=username)
             user = UserAccount.create(
-                username=username, display_name=display_name, role=role, actor=actor, occurred_at=self._at(None)
+                username=username, display_name=display_name, role=role, actor=actor, occurred_at=self._at(occurred_at)
             )
             w.add(user)
             return user.id
@@ -594,8 +594,9 @@ class ZoneApplication(Application[UUID]):
         category: Category | None = None,
         priority: Priority | None = None,
         expected_version: int | None = None,
+        occurred_at: datetime | None = None,
     ) -> CommandResult:
-        at = self._at(None)
+        at = self._at(occurred_at)
         return self._on(
             "triage_incident",
             incident_id,
@@ -730,8 +731,8 @@ class ZoneApplication(Application[UUID]):
             expected_version,
         )
 
-    def reopen_incident(self, incident_id: UUID, *, reason: str, by: UUID, expected_version: int | None = None) -> CommandResult:
-        at = self._at(None)
+    def reopen_incident(self, incident_id: UUID, *, reason: str, by: UUID, expected_version: int | None = None, occurred_at: datetime | None = None) -> CommandResult:
+        at = self._at(occurred_at)
         return self._on(
             "reopen_incident",
             incident_id,
@@ -750,8 +751,9 @@ class ZoneApplication(Application[UUID]):
         note: str = "",
         duplicate_of: UUID | None = None,
         expected_version: int | None = None,
+        occurred_at: datetime | None = None,
     ) -> CommandResult:
-        at = self._at(None)
+        at = self._at(occurred_at)
 
         def act(incident: Incident, actor: Actor, w: _Work) -> None:
             original = w.get(duplicate_of, Incident, RecordKind.INCIDENT) if duplicate_of is not None else None
@@ -760,8 +762,8 @@ class ZoneApplication(Application[UUID]):
 
         return self._on("cancel_incident", incident_id, Incident, by, act, expected_version)
 
-    def add_incident_note(self, incident_id: UUID, *, text: str, by: UUID) -> CommandResult:
-        at = self._at(None)
+    def add_incident_note(self, incident_id: UUID, *, text: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+        at = self._at(occurred_at)
         return self._on(
             "add_incident_note", incident_id, Incident, by, lambda i, a, w: i.add_note(text=text, actor=a, occurred_at=at)
         )
@@ -787,10 +789,10 @@ class ZoneApplication(Application[UUID]):
         return self._readable(incident.contact)
 
     # --- patrol units --------------------------------------------------------
-    def register_unit(self, *, call_sign: str, kind: UnitKind, by: UUID) -> CommandResult:
+    def register_unit(self, *, call_sign: str, kind: UnitKind, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
         def fn(w: _Work) -> UUID:
             actor = w.actor(by)
-            unit = PatrolUnit.register(call_sign=call_sign, kind=kind, actor=actor, occurred_at=self._at(None))
+            unit = PatrolUnit.register(call_sign=call_sign, kind=kind, actor=actor, occurred_at=self._at(occurred_at))
             if w.find(unit.id, PatrolUnit) is not None:
                 raise InvalidInput("A unit with call sign {call_sign} exists already.",
                                    field="call_sign", call_sign=unit.call_sign)
@@ -836,7 +838,7 @@ class ZoneApplication(Application[UUID]):
 
     # --- red boxes and visits ------------------------------------------------
     def register_red_box(
-        self, *, code: str, name_th: str, name_en: str, community: Community, position: GeoPoint, by: UUID
+        self, *, code: str, name_th: str, name_en: str, community: Community, position: GeoPoint, by: UUID, occurred_at: datetime | None = None
     ) -> CommandResult:
         def fn(w: _Work) -> UUID:
             box = RedBox.register(
@@ -846,7 +848,7 @@ class ZoneApplication(Application[UUID]):
                 community=community,
                 position=position,
                 actor=w.actor(by),
-                occurred_at=self._at(None),
+                occurred_at=self._at(occurred_at),
             )
             if w.find(box.id, RedBox) is not None:
                 raise InvalidInput("A red box with code {code} exists already.", field="code", code=box.code)
@@ -855,13 +857,13 @@ class ZoneApplication(Application[UUID]):
 
         return self._run("register_red_box", fn)
 
-    def rotate_red_box_token(self, box_id: UUID, *, reason: str, by: UUID) -> CommandResult:
+    def rotate_red_box_token(self, box_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
         return self._on(
             "rotate_red_box_token",
             box_id,
             RedBox,
             by,
-            lambda it, actor, w: it.rotate_token(reason=reason, actor=actor, occurred_at=self._at(None)),
+            lambda it, actor, w: it.rotate_token(reason=reason, actor=actor, occurred_at=self._at(occurred_at)),
         )
 
     def move_red_box(self, box_id: UUID, *, position: GeoPoint, reason: str, by: UUID) -> CommandResult:
@@ -971,31 +973,31 @@ class ZoneApplication(Application[UUID]):
             raise NotFound("There is no {what} with id {aggregate_id}.", what=RecordKind.RED_BOX, aggregate_id=box_id)
         return box, self.codes.token(box.id, box.token_version)
 
-    def add_visit_observation(self, visit_id: UUID, *, text: str, by: UUID) -> CommandResult:
+    def add_visit_observation(self, visit_id: UUID, *, text: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
         return self._on(
             "add_visit_observation",
             visit_id,
             PatrolVisit,
             by,
-            lambda it, actor, w: it.add_observation(text=text, actor=actor, occurred_at=self._at(None)),
+            lambda it, actor, w: it.add_observation(text=text, actor=actor, occurred_at=self._at(occurred_at)),
         )
 
-    def flag_visit(self, visit_id: UUID, *, reason: str, by: UUID) -> CommandResult:
+    def flag_visit(self, visit_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
         return self._on(
             "flag_visit",
             visit_id,
             PatrolVisit,
             by,
-            lambda it, actor, w: it.flag(reason=reason, actor=actor, occurred_at=self._at(None)),
+            lambda it, actor, w: it.flag(reason=reason, actor=actor, occurred_at=self._at(occurred_at)),
         )
 
-    def void_visit(self, visit_id: UUID, *, reason: str, by: UUID) -> CommandResult:
+    def void_visit(self, visit_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
         return self._on(
             "void_visit",
             visit_id,
             PatrolVisit,
             by,
-            lambda it, actor, w: it.void(reason=reason, actor=actor, occurred_at=self._at(None)),
+            lambda it, actor, w: it.void(reason=reason, actor=actor, occurred_at=self._at(occurred_at)),
         )
 
     # --- cameras and alerts --------------------------------------------------
@@ -1011,6 +1013,7 @@ class ZoneApplication(Application[UUID]):
         source: str,
         by: UUID,
         position: GeoPoint | None = None,
+        occurred_at: datetime | None = None,
     ) -> CommandResult:
         """The log records the source without its secret part (a password, credential-like query values), which the
         camera secrets' store keeps outside it once the camera is saved."""
@@ -1026,7 +1029,7 @@ class ZoneApplication(Application[UUID]):
                 consent_reference=consent_reference,
                 source=address,
                 actor=w.actor(by),
-                occurred_at=self._at(None),
+                occurred_at=self._at(occurred_at),
                 position=position,
             )
             if w.find(camera.id, Camera) is not None:
@@ -1039,22 +1042,22 @@ class ZoneApplication(Application[UUID]):
             self.camera_secrets.keep(result.id, secret)
         return result
 
-    def set_camera_zones(self, camera_id: UUID, *, zones: list[Zone], by: UUID) -> CommandResult:
+    def set_camera_zones(self, camera_id: UUID, *, zones: list[Zone], by: UUID, occurred_at: datetime | None = None) -> CommandResult:
         return self._on(
             "set_camera_zones",
             camera_id,
             Camera,
             by,
-            lambda it, actor, w: it.set_zones(zones=zones, actor=actor, occurred_at=self._at(None)),
+            lambda it, actor, w: it.set_zones(zones=zones, actor=actor, occurred_at=self._at(occurred_at)),
         )
 
-    def set_camera_rules(self, camera_id: UUID, *, rules: list[DetectionRule], by: UUID) -> CommandResult:
+    def set_camera_rules(self, camera_id: UUID, *, rules: list[DetectionRule], by: UUID, occurred_at: datetime | None = None) -> CommandResult:
         return self._on(
             "set_camera_rules",
             camera_id,
             Camera,
             by,
-            lambda it, actor, w: it.set_rules(rules=rules, actor=actor, occurred_at=self._at(None)),
+            lambda it, actor, w: it.set_rules(rules=rules, actor=actor, occurred_at=self._at(occurred_at)),
         )
 
     def retire_camera(self, camera_id: UUID, *, reason: str, by: UUID) -> CommandResult:

@@ -77,6 +77,18 @@ COMMUNITY_NAMES_TH = {
     Community.CHET_YOT: "เจ็ดยอด",
     Community.RATCHADET_DAMRONG: "ราชเดชดำรง",
 }
+# Communities are proper names: in English, romanised (DESIGN.md).
+COMMUNITY_NAMES_EN = {
+    Community.KO_LOI: "Ko Loi",
+    Community.THOET_PHRA_KIAT: "Thoet Phra Kiat",
+    Community.KLONG_YAO: "Klong Yao",
+    Community.RUA_LEK_NUEA: "Rua Lek Nuea",
+    Community.RUA_LEK_TAI: "Rua Lek Tai",
+    Community.SI_KOET: "Si Koet",
+    Community.WAT_PHRA_KAEO: "Wat Phra Kaeo",
+    Community.CHET_YOT: "Chet Yot",
+    Community.RATCHADET_DAMRONG: "Ratchadet Damrong",
+}
 
 
 class Outcome(Enum):

@@ -99,10 +99,9 @@ def user_disable(username: str, reason: Annotated[str, typer.Option()]) -> None:
 @cli.command()
 def demo(months: Annotated[int, typer.Option(min=1, max=60)] = 3, seed: Annotated[int, typer.Option()] = 2569) -> None:
     """Write a realistic, deterministic history of the zone through the application."""
-    from infrastructure.demo import generate
+    from simulation import generate
 
-    container = _container()
-    summary = generate(container.app, months=months, seed=seed, progress=True)
+    summary = generate(Settings(), months=months, seed=seed, progress=True)
     typer.echo(f"Demo history written: {summary}")
 
 

@@ -19,7 +19,7 @@ from argon2 import PasswordHasher
 from domain.values import is_night
 from infrastructure import credentials
 from infrastructure.bootstrap import Container, bootstrap
-from infrastructure.demo import DEMO_PASSWORD, DemoSummary, generate
+from simulation import DEMO_PASSWORD, DemoSummary, generate
 from infrastructure.settings import Settings
 
 # A whole hour, two hours back: every run of this module agrees on it, and it is safely in the past.
@@ -81,7 +81,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str,
     def make(name: str, seed: int) -> History:
         if name not in made:
             container = open_store(tmp_path_factory.mktemp(name))
-            summary = generate(container.app, months=1, seed=seed, until=UNTIL, progress=False)
+            summary = generate(container.settings, months=1, seed=seed, until=UNTIL, progress=False)
             made[name] = History(container, summary, read_log(container))
         return made[name]
 
@@ -197,8 +197,8 @@ def test_the_history_is_plausible(history: Callable[[str, int], History]) -> Non
 def test_a_rerun_continues_the_history(tmp_path: Path) -> None:
     container = open_store(tmp_path)
     try:
-        first = generate(container.app, months=1, seed=SEED, until=UNTIL, progress=False)
-        again = generate(container.app, months=1, seed=SEED, until=UNTIL + timedelta(hours=1), progress=False)
+        first = generate(container.settings, months=1, seed=SEED, until=UNTIL, progress=False)
+        again = generate(container.settings, months=1, seed=SEED, until=UNTIL + timedelta(hours=1), progress=False)
         events = read_log(container)
     finally:
         container.close()

@@ -21,9 +21,9 @@ from sqlalchemy import select
 from domain.cameras import Camera
 from domain.values import SYSTEM_USER_ID, AlertKind, Community, PartnerSector
 from infrastructure.bootstrap import Container, bootstrap
-from infrastructure.demo import generate
 from infrastructure.readmodels.runner import Waker, libpq_dsn
 from infrastructure.settings import Settings
+from simulation import generate
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +67,7 @@ def wait_until(condition, timeout: float = 120.0) -> None:  # noqa: ANN001
 def history(pg_settings: Settings):
     container = bootstrap(pg_settings)
     # A fixed end, so the history is the same size on every run.
-    generate(container.app, months=1, seed=11, until=datetime(2026, 11, 1, 5, 0, tzinfo=timezone.utc), progress=False)
+    generate(container.settings, months=1, seed=11, until=datetime(2026, 11, 1, 5, 0, tzinfo=timezone.utc), progress=False)
     yield container
     container.close()
 
@@ -138,7 +138,7 @@ def test_two_workers_never_apply_the_same_event_and_the_second_takes_over_when_t
     owner.send_signal(signal.SIGKILL)
     owner.wait()
 
-    generate(container.app, months=1, seed=12, progress=False)  # the zone goes on while the owner is dead
+    generate(container.settings, months=1, seed=12, progress=False)  # the zone goes on while the owner is dead
     new_head = projections.head()
     wait_until(lambda: min(projections.positions().values()) >= new_head)
     standby.send_signal(signal.SIGTERM)

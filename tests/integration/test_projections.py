@@ -33,8 +33,8 @@ from domain.values import (
 )
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.readmodels.runner import LostOwnership
-from infrastructure.demo import generate
 from infrastructure.settings import Settings
+from simulation import generate
 from tests.integration.conftest import World, build_world
 from tests.integration.recompute import (
     KEYS, canonical, differences, expected_tables, read_log, read_tables, utc,
@@ -61,7 +61,7 @@ class Demo:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     scratch = bootstrap(Settings(environment="test", data_dir=tmp_path_factory.mktemp("demo"), database_url=None))
     try:
-        generate(scratch.app, months=DEMO_MONTHS, seed=1, until=DEMO_UNTIL, progress=False)
+        generate(scratch.settings, months=DEMO_MONTHS, seed=1, until=DEMO_UNTIL, progress=False)
         records, contacts = [], []
         for n in scratch.app.recorder.select_notifications(start=1, limit=10**7):
             records.append(StoredEvent(n.originator_id, n.originator_version, n.topic, n.state))
