@@ -11,7 +11,7 @@ from domain.errors import InvalidInput, TransitionRefused
 from domain.permissions import Action, authorize
 from domain.values import (
     MAX_SHORT_TEXT, OPEN_INCIDENT_STATUSES, Actor, Assignment, CancelReason, Category, Channel, Community,
-    GeoPoint, IncidentStatus, Outcome, Priority, SealedContact, be_year, check_occurred_at, clean_text,
+    GeoPoint, IncidentStatus, Outcome, Priority, SealedContact, be_year, check_occurred_at, clean_text, incident_status,
 )
 
 NAMESPACE = UUID("6f1c2a0e-9b7d-4c59-a1f3-52b3c1d0e8a4")
@@ -71,17 +71,7 @@ class Incident(ZoneAggregate):
 
     @property
     def status(self) -> IncidentStatus:
-        if self.phase is not IncidentStatus.REPORTED:
-            return self.phase
-        states = set(self.assignments.values())
-        for assignment, status in (
-            (Assignment.ON_SCENE, IncidentStatus.ON_SCENE),
-            (Assignment.EN_ROUTE, IncidentStatus.EN_ROUTE),
-            (Assignment.DISPATCHED, IncidentStatus.DISPATCHED),
-        ):
-            if assignment in states:
-                return status
-        return IncidentStatus.REPORTED
+        return incident_status(self.phase, self.assignments.values())
 
     @property
     def is_open(self) -> bool:

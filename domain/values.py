@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import Enum
@@ -130,6 +131,21 @@ class Assignment(Enum):
     EN_ROUTE = "en_route"
     ON_SCENE = "on_scene"
     CLEARED = "cleared"
+
+
+_FURTHEST_FIRST = ((Assignment.ON_SCENE, IncidentStatus.ON_SCENE), (Assignment.EN_ROUTE, IncidentStatus.EN_ROUTE),
+                   (Assignment.DISPATCHED, IncidentStatus.DISPATCHED))
+
+
+def incident_status(phase: IncidentStatus, assignments: Iterable[Assignment]) -> IncidentStatus:
+    """An incident's status: once resolved, closed or cancelled, that; while open, how far its furthest unit got."""
+    if phase not in OPEN_INCIDENT_STATUSES:
+        return phase
+    states = set(assignments)
+    for assignment, status in _FURTHEST_FIRST:
+        if assignment in states:
+            return status
+    return IncidentStatus.REPORTED
 
 
 class UnitKind(Enum):

@@ -38,8 +38,8 @@ from application.errors import RecordKind
 from domain.errors import DomainError
 from domain.permissions import Action
 from domain.values import (
-    BANGKOK, BE_OFFSET, COMMUNITY_NAMES_TH, AlertKind, AlertStatus, Assignment, CancelReason, Category, Channel,
-    Community, FalseAlarmReason, IncidentStatus, Outcome, PartnerSector, Priority, Role, UnitKind, UnitStatus,
+    BANGKOK, BE_OFFSET, COMMUNITY_NAMES_EN, COMMUNITY_NAMES_TH, AlertKind, AlertStatus, Assignment, CancelReason, Category,
+    Channel, Community, FalseAlarmReason, IncidentStatus, Outcome, PartnerSector, Priority, Role, UnitKind, UnitStatus,
     CheckInRefusal, VisitStatus,
 )
 
@@ -197,19 +197,6 @@ _LABELS: dict[Enum, str] = {
     RecordKind.CAMERA_ALERT: N_("Camera alert", "RecordKind"),
     RecordKind.USER_ACCOUNT: N_("User account", "RecordKind"),
     RecordKind.OFFICER: N_("Officer", "RecordKind"),
-}
-
-# Communities are proper names: Thai from the domain's reference data, English romanised (DESIGN.md).
-COMMUNITY_NAMES_EN = {
-    Community.KO_LOI: "Ko Loi",
-    Community.THOET_PHRA_KIAT: "Thoet Phra Kiat",
-    Community.KLONG_YAO: "Klong Yao",
-    Community.RUA_LEK_NUEA: "Rua Lek Nuea",
-    Community.RUA_LEK_TAI: "Rua Lek Tai",
-    Community.SI_KOET: "Si Koet",
-    Community.WAT_PHRA_KAEO: "Wat Phra Kaeo",
-    Community.CHET_YOT: "Chet Yot",
-    Community.RATCHADET_DAMRONG: "Ratchadet Damrong",
 }
 
 LABELLED_ENUMS: tuple[type[Enum], ...] = (

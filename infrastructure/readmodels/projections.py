@@ -29,12 +29,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from domain.cameras import Camera, CameraAlert
 from domain.incident import Incident
 from domain.patrol import PatrolUnit, PatrolVisit
-from domain.values import BANGKOK, Assignment, IncidentStatus, is_night
+from domain.values import BANGKOK, AlertStatus, Assignment, IncidentStatus, UnitStatus, incident_status, is_night
 from infrastructure.camera_secrets import masked_source
 from infrastructure.readmodels import tables as t
-
-_OPEN = {s.value for s in (IncidentStatus.REPORTED, IncidentStatus.DISPATCHED, IncidentStatus.EN_ROUTE, IncidentStatus.ON_SCENE)}
-
 
 class Record(NamedTuple):
     """One event of the log, as the runner hands it to the projections."""
@@ -443,7 +440,6 @@ def changing(change: Callable[[dict[str, Any], dict[str, Any]], Any], *, stamped
 
 
 # --- incidents: the board's open incidents, and the incident list and search ------------------
-_ACTIVE = (Assignment.ON_SCENE.value, Assignment.EN_ROUTE.value, Assignment.DISPATCHED.value)
 _REPORTED, _RESOLVED = IncidentStatus.REPORTED.value, IncidentStatus.RESOLVED.value
 _CLOSED, _CANCELLED = IncidentStatus.CLOSED.value, IncidentStatus.CANCELLED.value
 _CLEARED = Assignment.CLEARED.value
@@ -458,13 +454,7 @@ def _units(row: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _incident_status(row: dict[str, Any]) -> str:
-    if row["status"] not in _OPEN:
-        return row["status"]
-    states = {u["state"] for u in _units(row)}
-    for state in _ACTIVE:
-        if state in states:
-            return state
-    return _REPORTED
+    return incident_status(IncidentStatus(row["status"]), [Assignment(u["state"]) for u in _units(row)]).value
 
 
 def _with_units(row: dict[str, Any], change: Callable[[list[dict[str, Any]]], None]) -> None:
@@ -559,13 +549,17 @@ class IncidentsProjection(JsonProjection):
 
 
 # --- units ----------------------------------------------------------------------------------
+_OFF_DUTY, _AVAILABLE = UnitStatus.OFF_DUTY.value, UnitStatus.AVAILABLE.value
+_ASSIGNED, _RETIRED = UnitStatus.ASSIGNED.value, UnitStatus.RETIRED.value
+
+
 class UnitsProjection(JsonProjection):
     name = "units"
     table = t.units
 
     def __init__(self) -> None:
         def registered(r: Record, s: dict[str, Any], rows: RowSet) -> None:
-            rows.put({"id": r.originator_id, "call_sign": s["call_sign"], "kind": plain(s["kind"]), "status": "off_duty",
+            rows.put({"id": r.originator_id, "call_sign": s["call_sign"], "kind": plain(s["kind"]), "status": _OFF_DUTY,
                       "incident_id": None, "incident_reference": None, "officer_ids": "[]", "updated_at": instant(s["timestamp"]),
                       "version": r.originator_version})
 
@@ -575,14 +569,14 @@ class UnitsProjection(JsonProjection):
         on = get_topic
         self.handlers = {
             on(PatrolUnit.Registered): registered,
-            on(PatrolUnit.WentOnDuty): update(status=lambda s: "available",
+            on(PatrolUnit.WentOnDuty): update(status=lambda s: _AVAILABLE,
                                               officer_ids=lambda s: json.dumps([str(uuid_of(o)) for o in s["officer_ids"]])),
-            on(PatrolUnit.Assigned): update(status=lambda s: "assigned", incident_id=lambda s: uuid_of(s["incident_id"]),
+            on(PatrolUnit.Assigned): update(status=lambda s: _ASSIGNED, incident_id=lambda s: uuid_of(s["incident_id"]),
                                             incident_reference=lambda s: s["reference"]),
             on(PatrolUnit.Reassigned): update(incident_id=lambda s: uuid_of(s["incident_id"]), incident_reference=lambda s: s["reference"]),
-            on(PatrolUnit.Released): update(status=lambda s: "available", incident_id=lambda s: None, incident_reference=lambda s: None),
-            on(PatrolUnit.WentOffDuty): update(status=lambda s: "off_duty", officer_ids=lambda s: "[]"),
-            on(PatrolUnit.Retired): update(status=lambda s: "retired"),
+            on(PatrolUnit.Released): update(status=lambda s: _AVAILABLE, incident_id=lambda s: None, incident_reference=lambda s: None),
+            on(PatrolUnit.WentOffDuty): update(status=lambda s: _OFF_DUTY, officer_ids=lambda s: "[]"),
+            on(PatrolUnit.Retired): update(status=lambda s: _RETIRED),
         }
         super().__init__()
 
@@ -596,25 +590,25 @@ class CameraAlertsProjection(JsonProjection):
         def raised(r: Record, s: dict[str, Any], rows: RowSet) -> None:
             rows.put({"id": r.originator_id, "camera_id": uuid_of(s["camera_id"]), "camera_code": s["camera_code"],
                       "community": plain(s["community"]), "kind": plain(s["kind"]), "score": s["score"], "zone": s["zone"],
-                      "detail": s["detail"], "snapshot_digest": s["snapshot_digest"], "status": "raised",
+                      "detail": s["detail"], "snapshot_digest": s["snapshot_digest"], "status": AlertStatus.RAISED.value,
                       "raised_at": instant(s["occurred_at"]), "acknowledged_at": None, "decided_at": None, "outcome": None,
                       "false_alarm_reason": None, "incident_id": None, "closed_at": None, "version": r.originator_version})
 
         update = changing
 
         def acknowledged(s: dict[str, Any], row: dict[str, Any]) -> None:
-            row["status"], row["acknowledged_at"] = "acknowledged", instant(s["occurred_at"])
+            row["status"], row["acknowledged_at"] = AlertStatus.ACKNOWLEDGED.value, instant(s["occurred_at"])
 
         def dismissed(s: dict[str, Any], row: dict[str, Any]) -> None:
-            row.update(status="dismissed", decided_at=instant(s["occurred_at"]), outcome="false_alarm",
+            row.update(status=AlertStatus.DISMISSED.value, decided_at=instant(s["occurred_at"]), outcome="false_alarm",
                        false_alarm_reason=plain(s["false_alarm"]))
 
         def escalated(s: dict[str, Any], row: dict[str, Any]) -> None:
-            row.update(status="escalated", decided_at=instant(s["occurred_at"]), outcome="escalated",
+            row.update(status=AlertStatus.ESCALATED.value, decided_at=instant(s["occurred_at"]), outcome="escalated",
                        incident_id=uuid_of(s["incident_id"]))
 
         def closed(s: dict[str, Any], row: dict[str, Any]) -> None:
-            row.update(status="closed", closed_at=instant(s["occurred_at"]))
+            row.update(status=AlertStatus.CLOSED.value, closed_at=instant(s["occurred_at"]))
 
         on = get_topic
         self.handlers = {on(CameraAlert.Raised): raised, on(CameraAlert.Acknowledged): update(acknowledged),

@@ -13,11 +13,12 @@ from uuid import UUID
 from sqlalchemy import Engine, and_, case, func, select
 
 from domain.errors import InvalidInput
+from domain.values import OPEN_INCIDENT_STATUSES
 from infrastructure.readmodels import tables as t
 from infrastructure.readmodels.patrol_queries import PatrolQueries
 from infrastructure.tables import camera_leases
 
-OPEN = ("reported", "dispatched", "en_route", "on_scene")
+OPEN = tuple(status.value for status in OPEN_INCIDENT_STATUSES)
 SORTS = {
     "reported_at": t.incidents.c.reported_at,
     "priority": t.incidents.c.priority,
