@@ -6,8 +6,17 @@ from __future__ import annotations
 import hashlib
 from uuid import UUID
 
-from domain.values import DETECTION_ALERT_KINDS, SYSTEM_USER_ID, AlertKind, AlertStatus, CancelReason, Category, \
-    Channel, FalseAlarmReason, Priority
+from domain.values import (
+    DETECTION_ALERT_KINDS,
+    SYSTEM_USER_ID,
+    AlertKind,
+    AlertStatus,
+    CancelReason,
+    Category,
+    Channel,
+    FalseAlarmReason,
+    Priority,
+)
 from simulation.happenings import CCTV_TEXTS, ESCALATE_SHARE, cumulative, is_night_hour
 from simulation.incidents import Incidents
 from simulation.scheduler import DAY, HOUR, LOCAL_OFFSET, MINUTE, instant
@@ -64,12 +73,14 @@ class CameraWatch(Incidents):
             night = is_night_hour(((t + LOCAL_OFFSET) % DAY) // HOUR)
             month = instant(t + LOCAL_OFFSET).month
             weights = {FalseAlarmReason.HEADLIGHTS: 30 if night else 8, FalseAlarmReason.ANIMAL: 25,
-                       FalseAlarmReason.SHADOW: 6 if night else 22, FalseAlarmReason.WEATHER: 30 if 5 <= month <= 10 else 10,
+                       FalseAlarmReason.SHADOW: 6 if night else 22,
+                       FalseAlarmReason.WEATHER: 30 if 5 <= month <= 10 else 10,
                        FalseAlarmReason.AUTHORISED_PERSON: 10, FalseAlarmReason.OTHER: 5}
             reasons = list(weights)
             reason = self.pick((reasons, cumulative([weights[r] for r in reasons])))
             if reason is FalseAlarmReason.OTHER:
-                note = rng.choice(("Reflection on the wet road", "Cleaning staff at work", "Flag moving in the wind", "ใบไม้ไหว"))
+                note = rng.choice(("Reflection on the wet road", "Cleaning staff at work", "Flag moving in the wind",
+                                   "ใบไม้ไหว"))
             elif rng.random() < 0.2:
                 note = rng.choice(("Checked the live view", "ตรวจสอบภาพสดแล้ว", "Known resident"))
         self.app.dismiss_alert(alert.id, reason=reason, note=note, by=self.dispatcher(t), occurred_at=self.now)
@@ -100,7 +111,8 @@ class CameraWatch(Incidents):
     def close_alert(self, t: int, alert: Alert, reason: str, by: UUID | None) -> None:
         if alert.status is AlertStatus.CLOSED:
             return
-        self_clearing = alert.kind in (AlertKind.OFFLINE, AlertKind.TAMPERED) and alert.status in (AlertStatus.RAISED, AlertStatus.ACKNOWLEDGED)
+        waiting = alert.status in (AlertStatus.RAISED, AlertStatus.ACKNOWLEDGED)
+        self_clearing = alert.kind in (AlertKind.OFFLINE, AlertKind.TAMPERED) and waiting
         if alert.status not in (AlertStatus.DISMISSED, AlertStatus.ESCALATED) and not self_clearing:
             return
         self.app.close_alert(alert.id, reason=reason, by=by or self.dispatcher(t), occurred_at=self.now)

@@ -7,16 +7,37 @@ import math
 from uuid import UUID
 
 from domain.values import (
-    COMMUNITY_NAMES_EN, COMMUNITY_NAMES_TH, Assignment, CancelReason, Category, Channel, Community, GeoPoint,
-    IncidentStatus, Outcome, Priority, UnitKind, UnitStatus,
+    COMMUNITY_NAMES_EN,
+    COMMUNITY_NAMES_TH,
+    Assignment,
+    CancelReason,
+    Category,
+    Channel,
+    Community,
+    GeoPoint,
+    IncidentStatus,
+    Outcome,
+    Priority,
+    UnitKind,
+    UnitStatus,
 )
 from simulation.happenings import (
-    CALL_TO_DISPATCH, CATS, DISPATCHER_NOTES, LOCATIONS, OFFICER_NOTES, OUTCOME_SUMMARIES, REOPEN_REASONS, SECOND_UNIT,
+    CALL_TO_DISPATCH,
+    CATS,
+    DISPATCHER_NOTES,
+    LOCATIONS,
+    OFFICER_NOTES,
+    OUTCOME_SUMMARIES,
+    REOPEN_REASONS,
+    SECOND_UNIT,
     TRIAGE_CATEGORY,
 )
 from simulation.reference import CENTRES, TRAVEL_MEDIAN_MIN, offset
 from simulation.scheduler import HOUR, MINUTE, instant
 from simulation.world import ACTIVE, OPEN, Inc, Unit, World
+
+# What a walk-in reporter's report may be settled at the desk for.
+DESK_CATEGORIES = (Category.THEFT, Category.BURGLARY, Category.VANDALISM, Category.OTHER, Category.ROBBERY)
 
 
 class Incidents(World):
@@ -62,8 +83,9 @@ class Incidents(World):
             prefix = "ผู้แจ้งอีกรายแจ้งเหตุเดียวกัน: " if rng.random() < 0.5 else "Another caller reports the same: "
             description = prefix + description
         result = self.app.report_incident(
-            channel=channel, category=category, priority=priority, community=community, location=self._location(community),
-            description=description, by=by, occurred_at=instant(occurred), position=self._position(community), contact=contact)
+            channel=channel, category=category, priority=priority, community=community,
+            location=self._location(community), description=description, by=by, occurred_at=instant(occurred),
+            position=self._position(community), contact=contact)
         self.incidents += 1
         inc = Inc(result.id, category, priority, community, channel, t)
         if duplicate_of is not None:
@@ -99,12 +121,13 @@ class Incidents(World):
         if reporting_unit is not None:
             inc.self_unit = reporting_unit
             dispatch_at = t + self.uniform(20, 90)
-        elif inc.channel is Channel.WALK_IN and inc.category in (
-                Category.THEFT, Category.BURGLARY, Category.VANDALISM, Category.OTHER, Category.ROBBERY) and rng.random() < 0.6:
+        elif inc.channel is Channel.WALK_IN and inc.category in DESK_CATEGORIES and rng.random() < 0.6:
             outcome = Outcome.REPORT_FILED if rng.random() < 0.8 else Outcome.REFERRED
-            self.at(t + int(self.logn(35 * MINUTE, 0.5, 10 * MINUTE, 3 * HOUR)), self.desk_resolve, inc, inc.epoch, outcome)
+            self.at(t + int(self.logn(35 * MINUTE, 0.5, 10 * MINUTE, 3 * HOUR)), self.desk_resolve, inc, inc.epoch,
+                    outcome)
         elif inc.priority is Priority.P4 and rng.random() < 0.12:
-            self.at(t + self.uniform(5 * MINUTE, 15 * MINUTE), self.desk_resolve, inc, inc.epoch, Outcome.ASSISTANCE_GIVEN)
+            self.at(t + self.uniform(5 * MINUTE, 15 * MINUTE), self.desk_resolve, inc, inc.epoch,
+                    Outcome.ASSISTANCE_GIVEN)
         else:
             median, lo, hi = CALL_TO_DISPATCH[inc.priority]
             dispatch_at = t + int(self.logn(median * MINUTE, 0.4, lo * MINUTE, hi * MINUTE))
@@ -129,8 +152,8 @@ class Incidents(World):
             reason = "Reclassified after calling the reporter back"
         elif (r < 0.7 and i > 0) or i == 3:
             priority = order[i - 1]
-            reason = rng.choice(("Caller reports a weapon", "Victim injured; ambulance requested", "Suspect still at the scene",
-                                 "ผู้แจ้งแจ้งว่ามีผู้บาดเจ็บ"))
+            reason = rng.choice(("Caller reports a weapon", "Victim injured; ambulance requested",
+                                 "Suspect still at the scene", "ผู้แจ้งแจ้งว่ามีผู้บาดเจ็บ"))
         else:
             priority = order[i + 1]
             reason = rng.choice(("Suspect has left; nobody injured", "Caller confirms the situation is calm",
@@ -153,7 +176,8 @@ class Incidents(World):
 
     def _takeable(self, inc: Inc) -> Unit | None:
         """A unit busy on a low-priority call that a dispatcher would take for an emergency."""
-        candidates = [u for u in self.units if u.status is UnitStatus.ASSIGNED and not u.leaving and u.incident is not inc
+        candidates = [u for u in self.units
+                      if u.status is UnitStatus.ASSIGNED and not u.leaving and u.incident is not inc
                       and u.incident is not None and u.incident.priority in (Priority.P3, Priority.P4)
                       and (u.beat is None or inc.community in u.beat)]
         return self.rng.choice(candidates) if candidates else None
@@ -296,7 +320,8 @@ class Incidents(World):
     def reopen(self, t: int, inc: Inc) -> None:
         if inc.phase not in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED):
             return
-        self.app.reopen_incident(inc.id, reason=self.rng.choice(REOPEN_REASONS), by=self.supervisor(t), occurred_at=self.now)
+        self.app.reopen_incident(inc.id, reason=self.rng.choice(REOPEN_REASONS), by=self.supervisor(t),
+                                 occurred_at=self.now)
         inc.phase, inc.resolve_pending, inc.arrived, inc.cancel_plan = OPEN, False, False, None
         inc.epoch += 1
         if self.rng.random() < 0.5:

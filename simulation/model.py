@@ -62,7 +62,8 @@ class Simulation(CameraWatch, Patrols):
             if cam.retired:
                 continue
             for rule in cam.rules:
-                rate = ALERTS_PER_CAMERA_DAY[rule.kind] * (1.3 if rainy and rule.kind is AlertKind.MOTION_IN_ZONE else 1.0)
+                rainy_motion = rainy and rule.kind is AlertKind.MOTION_IN_ZONE
+                rate = ALERTS_PER_CAMERA_DAY[rule.kind] * (1.3 if rainy_motion else 1.0)
                 for _ in range(self.poisson(rate)):
                     t = self._in_window(day, rule.start, rule.end)
                     if t >= start:
@@ -106,7 +107,8 @@ class Simulation(CameraWatch, Patrols):
                 else:   # busy on an incident that does not count it: the simulation leaves it alone
                     u.status = UnitStatus.RETIRED
             elif unit.status is UnitStatus.AVAILABLE:
-                self.app.unit_off_duty(u.id, by=self.supervisor(t), reason="Demo history restarted", occurred_at=self.now)
+                self.app.unit_off_duty(u.id, by=self.supervisor(t), reason="Demo history restarted",
+                                       occurred_at=self.now)
         for b in self.boxes:
             box = repo.get(b.id)
             b.token_version, b.retired = box.token_version, box.retired

@@ -43,8 +43,8 @@ class Patrols(World):
             position = None
         observation = rng.choice(VISIT_OBSERVATIONS) if rng.random() < 0.12 else ""
         vid = self.uuid()
-        self.app.log_patrol_visit(box_id=box.id, token_version=box.token_version, by=officer, unit_id=unit.id, position=position,
-                                  observation=observation, occurred_at=self.now,
+        self.app.log_patrol_visit(box_id=box.id, token_version=box.token_version, by=officer, unit_id=unit.id,
+                                  position=position, observation=observation, occurred_at=self.now,
                                   previous_visit_id=previous[2] if previous else None, id=vid)
         self.visits += 1
         self.last_visit[officer] = (t, box, vid)
@@ -68,11 +68,13 @@ class Patrols(World):
 
     def flag_visit(self, t: int, visit: Visit) -> None:
         if not visit.voided:
-            self.app.flag_visit(visit.id, reason=self.rng.choice(FLAG_REASONS), by=self.supervisor(t), occurred_at=self.now)
+            self.app.flag_visit(visit.id, reason=self.rng.choice(FLAG_REASONS), by=self.supervisor(t),
+                                occurred_at=self.now)
 
     def void_visit(self, t: int, visit: Visit) -> None:
         if not visit.voided:
-            self.app.void_visit(visit.id, reason=self.rng.choice(VOID_REASONS), by=self.supervisor(t), occurred_at=self.now)
+            self.app.void_visit(visit.id, reason=self.rng.choice(VOID_REASONS), by=self.supervisor(t),
+                                occurred_at=self.now)
             visit.voided = True
 
     def rotate(self, t: int, box: Box) -> None:

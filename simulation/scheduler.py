@@ -9,7 +9,7 @@ import math
 import random
 from bisect import bisect
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 
 def instant(t: int) -> datetime:
-    return datetime.fromtimestamp(t, timezone.utc)
+    return datetime.fromtimestamp(t, UTC)
 
 
 class SimulatedClock:
@@ -44,7 +44,8 @@ class Scheduler:
     def __init__(self, clock: SimulatedClock, rng: random.Random, salt: int, start: int, until: int):
         self.clock, self.rng = clock, rng
         self.start, self.until = start, until
-        self.salt_bits = int.from_bytes(hashlib.sha256(f"{DEMO_NAMESPACE}/{salt}".encode()).digest()[:16], "big") if salt else 0
+        salted = hashlib.sha256(f"{DEMO_NAMESPACE}/{salt}".encode()).digest()[:16]
+        self.salt_bits = int.from_bytes(salted, "big") if salt else 0
         self.heap: list[tuple[int, int, Callable[..., None], tuple[Any, ...]]] = []
         self.sequence = 0
 

@@ -14,16 +14,46 @@ from domain.accounts import UserAccount
 from domain.cameras import Camera
 from domain.patrol import PatrolUnit, RedBox
 from domain.values import (
-    COMMUNITY_NAMES_EN, AlertKind, AlertStatus, Assignment, Category, Channel, Community, DetectionRule, IncidentStatus,
+    COMMUNITY_NAMES_EN,
+    AlertKind,
+    AlertStatus,
+    Assignment,
+    Category,
+    Channel,
+    Community,
+    DetectionRule,
+    IncidentStatus,
     Priority,
-    UnitKind, UnitStatus, Zone,
+    UnitKind,
+    UnitStatus,
+    Zone,
 )
 from simulation.happenings import (
-    BASE_HOURLY, CATS, CHANNEL_BASE, CHANNEL_BIAS, ESCALATION, REPORTER_FIRST, REPORTER_LAST, cumulative, is_night_hour,
+    BASE_HOURLY,
+    CATS,
+    CHANNEL_BASE,
+    CHANNEL_BIAS,
+    ESCALATION,
+    REPORTER_FIRST,
+    REPORTER_LAST,
+    cumulative,
+    is_night_hour,
 )
 from simulation.reference import (
-    ALL_DAY, BEATS, BOXES_PER_COMMUNITY, CAMERA_PLACES, CAMERAS_PER_COMMUNITY, CENTRES, COMMUNITIES, COMMUNITY_WEIGHTS,
-    LATE_NIGHT, NIGHT, UNITS, ZONE_SETS, spread, staff,
+    ALL_DAY,
+    BEATS,
+    BOXES_PER_COMMUNITY,
+    CAMERA_PLACES,
+    CAMERAS_PER_COMMUNITY,
+    CENTRES,
+    COMMUNITIES,
+    COMMUNITY_WEIGHTS,
+    LATE_NIGHT,
+    NIGHT,
+    UNITS,
+    ZONE_SETS,
+    spread,
+    staff,
 )
 from simulation.scheduler import HOUR, LOCAL_OFFSET, MINUTE, Scheduler, SimulatedClock
 
@@ -35,7 +65,8 @@ OPEN = IncidentStatus.REPORTED
 
 
 class Unit:
-    __slots__ = ("idx", "id", "call_sign", "kind", "beat", "status", "incident", "crew", "next_crew", "planned", "leaving", "job")
+    __slots__ = ("idx", "id", "call_sign", "kind", "beat", "status", "incident", "crew", "next_crew", "planned",
+                 "leaving", "job")
 
     def __init__(self, idx: int, call_sign: str, kind: UnitKind):
         self.idx = idx
@@ -78,7 +109,8 @@ class Inc:
     __slots__ = ("id", "category", "priority", "community", "channel", "reported", "phase", "units", "epoch",
                  "resolve_pending", "cancel_plan", "self_unit", "second", "arrived")
 
-    def __init__(self, id: UUID, category: Category, priority: Priority, community: Community, channel: Channel, reported: int):
+    def __init__(self, id: UUID, category: Category, priority: Priority, community: Community, channel: Channel,
+                 reported: int):
         self.id, self.category, self.priority, self.community, self.channel = id, category, priority, community, channel
         self.reported = reported
         self.phase = OPEN
@@ -145,7 +177,7 @@ class World(Scheduler):
     @staticmethod
     def _boxes() -> list[Box]:
         boxes = []
-        for ci, (community, n) in enumerate(zip(COMMUNITIES, BOXES_PER_COMMUNITY)):
+        for ci, (community, n) in enumerate(zip(COMMUNITIES, BOXES_PER_COMMUNITY, strict=True)):
             for k in range(n):
                 lat, lon = spread(CENTRES[community], k + ci, 60.0)
                 boxes.append(Box(f"RB-{len(boxes) + 1:02d}", community, lat, lon))
@@ -154,7 +186,7 @@ class World(Scheduler):
     @staticmethod
     def _cams() -> list[Cam]:
         cams = []
-        for ci, (community, n) in enumerate(zip(COMMUNITIES, CAMERAS_PER_COMMUNITY)):
+        for ci, (community, n) in enumerate(zip(COMMUNITIES, CAMERAS_PER_COMMUNITY, strict=True)):
             for k in range(n):
                 i = len(cams) + 1
                 rules = []
@@ -165,13 +197,14 @@ class World(Scheduler):
                 if i % 4 == 2:
                     rules.append(DetectionRule(AlertKind.LOITERING, *ALL_DAY, min_score=0.6, min_area=0.01))
                 place = CAMERA_PLACES[(ci + 3 * k) % len(CAMERA_PLACES)]
-                cams.append(Cam(f"CAM-{i:02d}", f"{place.capitalize()}, {COMMUNITY_NAMES_EN[community]}", community, rules,
-                                 ZONE_SETS[i % len(ZONE_SETS)]))
+                cams.append(Cam(f"CAM-{i:02d}", f"{place.capitalize()}, {COMMUNITY_NAMES_EN[community]}", community,
+                                rules, ZONE_SETS[i % len(ZONE_SETS)]))
         return cams
 
     def contact(self) -> Contact:
         rng = self.rng
-        return Contact(f"{rng.choice(REPORTER_FIRST)} {rng.choice(REPORTER_LAST)}", f"08{rng.randint(0, 99_999_999):08d}")
+        return Contact(f"{rng.choice(REPORTER_FIRST)} {rng.choice(REPORTER_LAST)}",
+                       f"08{rng.randint(0, 99_999_999):08d}")
 
     # --- who is on shift --------------------------------------------------------------------------
     @staticmethod
