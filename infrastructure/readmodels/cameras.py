@@ -12,7 +12,9 @@ from domain.cameras import Camera
 from domain.values import DetectionRule, Zone
 from infrastructure.camera_secrets import masked_source
 from infrastructure.readmodels import tables as t
-from infrastructure.readmodels.projections import Handler, Projection, RowSet, updating
+from infrastructure.readmodels.base import Projection, updating
+from infrastructure.readmodels.rows import RowSet
+from infrastructure.readmodels.stored import Handler
 
 
 def zones_json(zones: list[Zone]) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, and_, select
 
 from domain.values import BANGKOK
 from infrastructure.readmodels import tables as t
-from infrastructure.readmodels.projections import aware
+from infrastructure.readmodels.rows import aware
 
 SLOT_HOURS = 2
 NIGHT_SLOTS_EVENING = (9, 10, 11)  # 18–24 of a night's first day

@@ -6,7 +6,9 @@ from typing import Any
 
 from domain.accounts import UserAccount
 from infrastructure.readmodels import tables as t
-from infrastructure.readmodels.projections import Handler, Projection, RowSet, updating
+from infrastructure.readmodels.base import Projection, updating
+from infrastructure.readmodels.rows import RowSet
+from infrastructure.readmodels.stored import Handler
 
 
 class UsersProjection(Projection):

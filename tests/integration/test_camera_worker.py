@@ -30,7 +30,8 @@ from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.settings import Settings
 from infrastructure.vision import CameraSource, SnapshotStore
 from infrastructure.tables import camera_leases, camera_workers
-from infrastructure.vision.worker import BACK_ONLINE, VIEW_RESTORED, CameraWorker, WorkerOptions, camera_metrics
+from infrastructure.vision.camera_runner import BACK_ONLINE, VIEW_RESTORED
+from infrastructure.vision.worker import CameraWorker, WorkerOptions, camera_metrics
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
