@@ -27,8 +27,8 @@ test: install
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: install
-	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/ruff check .
 
 bench: install
 	test -x /usr/bin/wrk || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
