@@ -76,7 +76,7 @@ def generate(settings: Settings, *, months: float, seed: int, until: datetime | 
     until_ts = int(until.timestamp())
     start_ts = until_ts - int(months * MONTH_DAYS * DAY)
     clock = SimulatedClock(start_ts)
-    # Every command would log a line: the progress bar says how it goes.
+    # In `ssz demo` the progress bar is the output: no log line of a command under it.
     container = bootstrap(settings.model_copy(update={"log_level": "WARNING"}), clock=clock)
     try:
         app = container.app
