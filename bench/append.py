@@ -19,7 +19,7 @@ from bench._common import fresh_dir, fresh_postgres, metric, timed  # noqa: E402
 from domain.values import Category, Channel, Community, Outcome, Priority  # noqa: E402
 from infrastructure.bootstrap import bootstrap  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
-from tests.integration.conftest import build_world  # noqa: E402
+from testkit.world import build_world  # noqa: E402
 
 CYCLES = int(os.environ.get("SSZ_BENCH_CYCLES", "400"))
 WARMUP = 20
