@@ -1,13 +1,14 @@
 # make run   — install, migrate, start the app on the embedded SQLite store (http://127.0.0.1:8000)
 # make test  — install and run the whole suite (SQLite, real PostgreSQL, real footage)
 # make bench [NAME=append] — the benchmarks, one line per figure: "metric <name> <value>"
+# make faults [FAULTS_ARGS=...] — the fault suite on a throwaway PostgreSQL cluster (minutes; not part of make test)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-10)
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench faults clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +29,9 @@ test: install
 bench: install
 	test -x /usr/bin/wrk || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(BIN)/python bench/run.py $(NAME)
+
+faults: install
+	$(BIN)/python -m faults $(FAULTS_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -136,3 +136,15 @@ def running(database_url: str, work_dir: Path, count: int = 2, *, secret_key: st
     finally:
         for server in servers:
             server.stop()
+
+
+def start_projection_worker(database_url: str, work_dir: Path, *, secret_key: str,
+                            env: Mapping[str, str] | None = None) -> Server:
+    """`ssz projections run`: the read models' worker of a production deployment (the servers run none)."""
+    data_dir = work_dir / "projections"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "projections.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen([*ssz_command(), "projections", "run"], cwd=data_dir, stdout=log, stderr=subprocess.STDOUT,
+                                   env=server_env(database_url, data_dir, secret_key=secret_key, extra=env))
+    return Server("projections", "", log_path, process)
