@@ -31,6 +31,7 @@ bench: install
 	$(BIN)/python bench/run.py $(NAME)
 
 faults: install
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
 	$(BIN)/python -m faults $(FAULTS_ARGS)
 
 clean:

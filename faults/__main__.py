@@ -41,9 +41,9 @@ def metric(name: str, value: float | int) -> None:
     print(f"metric faults.{name} {round(value, 1) if isinstance(value, float) else value}", flush=True)
 
 
-def p95(values: list[float]) -> float:
+def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)] if ordered else 0.0
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else 0.0
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -121,10 +121,16 @@ def _run(args: argparse.Namespace, cluster: Cluster, work: Path, started: float)
 
     for line in verdict.details[:40]:
         say(line)
-    down = load.attempts_between(windows)
-    say(f"load: {len(load.sent)} intakes ({sum(s.keyed for s in load.sent)} keyed), "
-        f"{sum(s.acknowledged for s in load.sent)} acknowledged; answers while down: "
-        f"{dict(Counter(a.status or a.error for a in down))}")
+    for kind, spans in windows.items():
+        probes = [p.attempts[0] for p in load.probes if p.attempts and any(a <= p.attempts[0].started < b for a, b in spans)]
+        ready = [r for r in load.readiness if any(a <= r.started < b for a, b in spans)]
+        for what, attempts in (("intakes", probes), ("/readyz", ready)):
+            times = [a.seconds * 1000 for a in attempts]
+            say(f"database {kind}, {what}: {len(times)} asked, p50 {percentile(times, 0.5):.0f} ms, p95 {percentile(times, 0.95):.0f} ms, "
+                f"max {max(times, default=0):.0f} ms; answers {dict(Counter(a.status or a.error or 'none' for a in attempts))}")
+    down = [p.attempts[0] for p in load.probes if p.attempts]
+    say(f"load: {len(load.sent)} intakes ({sum(s.keyed for s in load.sent)} keyed), {sum(s.acknowledged for s in load.sent)} "
+        "acknowledged (an answer 0 or 'none' above: no answer within the client's 30 s, or the connection failed)")
     if verdict.stuck_units:
         say(f"stuck units: {', '.join(verdict.stuck_units)}")
     if hostile.refused_but_stored:
@@ -140,8 +146,10 @@ def _run(args: argparse.Namespace, cluster: Cluster, work: Path, started: float)
     metric("duplicated_commands", verdict.duplicated_commands)
     metric("stuck_units", len(verdict.stuck_units))
     metric("server_errors_under_fuzz", fuzz.server_errors + hostile.server_errors)
-    metric("unavailable_answer_p95_ms", p95([a.seconds * 1000 for a in down]))
+    metric("unavailable_answer_p95_ms", percentile([a.seconds * 1000 for a in down], 0.95))
     metric("unavailable_answers_not_503", sum(1 for a in down if a.status != 503))
+    metric("unavailable_readyz_p95_ms", percentile([r.seconds * 1000 for r in load.readiness], 0.95))
+    metric("unavailable_readyz_not_503", sum(1 for r in load.readiness if r.status != 503))
     metric("race_pairs", sum(races.outcomes.values()))
     metric("race_pairs_one_winner", races.outcomes["one winner"])
     metric("race_pairs_both_won", races.outcomes["both won"])
@@ -156,9 +164,10 @@ def _run(args: argparse.Namespace, cluster: Cluster, work: Path, started: float)
     return 0
 
 
-def _database_faults(cluster: Cluster, load: IntakeLoad, args: argparse.Namespace) -> list[tuple[float, float]]:
-    """Restarts (fast and immediate in turn) and outages while the intakes go on; returns the outages' windows."""
-    windows: list[tuple[float, float]] = []
+def _database_faults(cluster: Cluster, load: IntakeLoad, args: argparse.Namespace) -> dict[str, list[tuple[float, float]]]:
+    """Restarts (fast and immediate in turn) and outages while the intakes go on; returns the outages' windows by kind:
+    the server stopped (connections refused at once) and the server hung (connections accepted, nothing answers)."""
+    windows: dict[str, list[tuple[float, float]]] = {"stopped": [], "hung": []}
     load.start()
     try:
         time.sleep(2)
@@ -167,12 +176,19 @@ def _database_faults(cluster: Cluster, load: IntakeLoad, args: argparse.Namespac
             say(f"restart {n + 1}/{args.restarts} ({mode}): down {cluster.restart(mode):.1f} s")
             time.sleep(2.5)
         for n in range(args.outages):
-            cluster.stop("fast")
+            kind = "hung" if n % 2 == 1 else "stopped"
+            say(f"outage {n + 1}/{args.outages}: the database {kind} for {args.outage_seconds:.0f} s")
+            frozen = cluster.freeze() if kind == "hung" else []
+            if kind == "stopped":
+                cluster.stop("fast")
             began = time.monotonic()
-            say(f"outage {n + 1}/{args.outages}: {args.outage_seconds:.0f} s")
-            time.sleep(args.outage_seconds)
-            windows.append((began, time.monotonic()))
-            cluster.start()
+            try:
+                load.probe(args.outage_seconds)
+                windows[kind].append((began, time.monotonic()))
+            finally:
+                cluster.thaw(frozen)
+                if kind == "stopped":
+                    cluster.start()
             time.sleep(4)
     finally:
         load.finish()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -84,6 +85,34 @@ class Cluster:
         self.stop(mode)
         self.start()
         return time.monotonic() - began
+
+    def _processes(self) -> list[int]:
+        """The postmaster and its children (the backends and the server's own workers)."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == postmaster:
+                children.append(int(stat.parent.name))
+        return [postmaster, *children]
+
+    def freeze(self) -> list[int]:
+        """Stops every process of the server where it stands (SIGSTOP): connections are accepted by the kernel and then
+        nothing answers, as when the database's host hangs or the network drops its packets. Returns the processes."""
+        frozen = self._processes()
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        return frozen
+
+    def thaw(self, frozen: list[int]) -> None:
+        for pid in reversed(frozen):
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
 
     def answers(self) -> bool:
         try:

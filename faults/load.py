@@ -54,7 +54,8 @@ class IntakeLoad:
         self.give_up_after = give_up_after
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
-        self._counter = itertools.count()
+        self.probes: list[Sent] = []  # one attempt each, sent while the database was down
+        self.readiness: list[Attempt] = []  # /readyz asked while the database was down
 
     def start(self) -> None:
         for n, keyed in enumerate(self.senders):
@@ -103,8 +104,32 @@ class IntakeLoad:
         sent.attempts.append(Attempt(started, time.monotonic() - started, answer.status_code))
         return answer
 
-    def attempts_between(self, windows: list[tuple[float, float]]) -> list[Attempt]:
-        """The attempts sent while the database was down (started inside one of the windows)."""
+    def probe(self, seconds: float, interval: float = 0.25) -> None:
+        """While the database is down: every `interval`, a new client (a thread of its own, so that no probe waits
+        behind another) sends one keyed intake and, alternately, asks `/readyz`; each is timed to its answer."""
+        deadline, n = time.monotonic() + seconds, 0
+        while time.monotonic() < deadline:
+            thread = threading.Thread(target=self._probe_once, args=(n,), name=f"probe-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+            n += 1
+            time.sleep(interval)
+
+    def _probe_once(self, n: int) -> None:
+        integration = self.integrations[n % len(self.integrations)]
+        if n % 2:
+            started = time.monotonic()
+            try:
+                status: int | None = integration.http.get("/readyz").status_code
+            except httpx.HTTPError:
+                status = None
+            with self._lock:
+                self.readiness.append(Attempt(started, time.monotonic() - started, status))
+            return
+        sent = Sent(marker=f"fault-load/{uuid.uuid4().hex}", keyed=True)
         with self._lock:
-            every = [a for s in self.sent for a in s.attempts]
-        return [a for a in every if any(start <= a.started < end for start, end in windows)]
+            self.sent.append(sent)
+            self.probes.append(sent)
+        answer = self._attempt(sent, integration)
+        if answer is not None and 200 <= answer.status_code < 300:
+            sent.reference = answer.json()["reference"]
