@@ -272,17 +272,31 @@ end
 """
 
 
-# Each request with its own value of a header (an Idempotency-Key), unique across runs by the prefix.
-UNIQUE_HEADER_LUA = r"""
+# Requests that differ: each with its own value of a header (an Idempotency-Key), unique across runs by the prefix;
+# and, where the body holds PHONE_PLACEHOLDER, a reporter's phone: four requests in five from a new reporter (a phone
+# never sent before: the vault makes the reporter's key), one in five from one of 200 returning reporters (the vault
+# finds their key), as the police app's SOS reports come.
+REQUEST_LUA = r"""
 local sent = 0
+local header, prefix, series = "%(header)s", "%(prefix)s", "%(series)s"
+local template = wrk.body
 function request()
   sent = sent + 1
   local headers = {}
   for name, value in pairs(wrk.headers) do headers[name] = value end
-  headers["%(header)s"] = "%(prefix)s-" .. sent
-  return wrk.format(nil, nil, headers)
+  if header ~= "" then headers[header] = prefix .. "-" .. sent end
+  local body = template
+  if series ~= "" then
+    local phone
+    if sent %% 5 == 0 then phone = string.format("081 000 %%04d", (sent / 5) %% 200)
+    else phone = string.format("09%%s %%06d", series, sent) end
+    body = string.gsub(template, "@PHONE@", phone)
+  end
+  return wrk.format(nil, nil, headers, body)
 end
 """
+PHONE_PLACEHOLDER = "@PHONE@"
+_phone_series = iter(range(100, 1000))  # each load's new reporters have phones of their own (09<series> ...)
 
 
 def load(url: str, *, method: str = "GET", headers: Mapping[str, str] | None = None, body: bytes | None = None,
@@ -290,7 +304,8 @@ def load(url: str, *, method: str = "GET", headers: Mapping[str, str] | None = N
          unique_header: str | None = None) -> Load:
     """A closed-loop load of `connections` connections for `seconds` against one (method, url, headers, body);
     fails loudly on any socket error, time-out or response whose status is not `expect`. With `unique_header`,
-    every request carries that header with a value of its own."""
+    every request carries that header with a value of its own; a body holding PHONE_PLACEHOLDER gets the reporters'
+    mix of REQUEST_LUA."""
     if not os.access(WRK, os.X_OK):
         raise SystemExit("wrk is not installed: `make bench` installs it (apt-get install wrk)")
     with tempfile.TemporaryDirectory(prefix="ssz-wrk-") as d:
@@ -300,10 +315,12 @@ def load(url: str, *, method: str = "GET", headers: Mapping[str, str] | None = N
             body_lua = f'local f = io.open("{Path(d) / "body"}", "rb"); wrk.body = f:read("*a"); f:close()'
         script = Path(d) / "load.lua"
         request_lua = ""
-        if unique_header is not None:
+        phones = body is not None and PHONE_PLACEHOLDER.encode() in body
+        if unique_header is not None or phones:
             if threads != 1:
-                raise ValueError("unique_header counts requests in one wrk thread")
-            request_lua = UNIQUE_HEADER_LUA % {"header": unique_header, "prefix": f"bench-{uuid.uuid4().hex[:12]}"}
+                raise ValueError("requests that differ are counted in one wrk thread")
+            request_lua = REQUEST_LUA % {"header": unique_header or "", "prefix": f"bench-{uuid.uuid4().hex[:12]}",
+                                         "series": str(next(_phone_series)) if phones else ""}
         script.write_text(LUA % {"method": method, "body": body_lua, "request": request_lua, "expect": expect})
         command = [WRK, "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "30s", "-s", str(script)]
         for name, value in (headers or {}).items():
@@ -449,11 +466,14 @@ def prepare_zone(database_url: str, data_dir: Path) -> Zone:
     return Zone(env, headers, csrf, panels)
 
 
-# The JSON intake: an SOS as the police app sends it, by an integration's key; no rate limit in the way.
-INTAKE_BODY = json.dumps({
-    "channel": "mobile_sos", "category": "sexual_harassment", "priority": "P1", "community": "chet_yot",
-    "location": "Night market, Chet Yot road", "description": "SOS button pressed in the app; the caller is being followed.",
-    "position": {"lat": 19.9105, "lon": 99.8406}, "reporter": {"name": "Malee", "phone": "081 234 5678"}}).encode()
+# The JSON intake: an SOS as the police app sends it, by an integration's key; no rate limit in the way. Most from
+# new reporters (INTAKE_BODY: the phone filled in per request); the figures before 2026-12-08 sent one reporter's
+# phone every time, so that the vault only ever found an existing key (SAME_REPORTER_BODY, `http.intake_same_reporter_*`).
+_SOS = {"channel": "mobile_sos", "category": "sexual_harassment", "priority": "P1", "community": "chet_yot",
+        "location": "Night market, Chet Yot road", "description": "SOS button pressed in the app; the caller is being followed.",
+        "position": {"lat": 19.9105, "lon": 99.8406}}
+INTAKE_BODY = json.dumps({**_SOS, "reporter": {"name": "Malee", "phone": PHONE_PLACEHOLDER}}).encode()
+SAME_REPORTER_BODY = json.dumps({**_SOS, "reporter": {"name": "Malee", "phone": "081 234 5678"}}).encode()
 INTAKE_ENV = {"SSZ_API_RATE_PER_SECOND": "100000", "SSZ_API_RATE_BURST": "1000000"}
 
 
@@ -478,7 +498,7 @@ def check_intake(server: Server, headers: Mapping[str, str]) -> None:
     """One intake before the load: a 201 with the new incident's reference."""
     import httpx
 
-    response = httpx.post(server.base + "/api/v1/incidents", headers=dict(headers), content=INTAKE_BODY, timeout=30)
+    response = httpx.post(server.base + "/api/v1/incidents", headers=dict(headers), content=SAME_REPORTER_BODY, timeout=30)
     if response.status_code != 201 or not re.match(r"^CR-\d{4}-\d{6}$", response.json().get("reference", "")):
         raise SystemExit(f"POST /api/v1/incidents is not an intake: {response.status_code} {response.text[:2000]}\n{server.tail()}")
 
@@ -536,6 +556,8 @@ def main() -> None:
             keyed = measure(app, "JSON intake, each with its own Idempotency-Key", "/api/v1/incidents", method="POST",
                             headers=intake_headers, body=INTAKE_BODY, expect=201, database_url=database_url,
                             unique_header="Idempotency-Key")
+            same = measure(app, "JSON intake, every report from one reporter's phone", "/api/v1/incidents", method="POST",
+                           headers=intake_headers, body=SAME_REPORTER_BODY, expect=201, database_url=database_url)
         with serve("raw-intake", RAW_FACTORY, raw_env, logs=logs) as raw:
             raw_intake = measure(raw, "raw intake (Starlette + psycopg, the same rows)", "/intake", method="POST",
                                  headers={"Content-Type": "application/json"}, body=INTAKE_BODY, expect=201,
@@ -561,6 +583,9 @@ def main() -> None:
         metric("http.intake_keyed_rps", round(keyed.rps))
         metric("http.intake_keyed_p95_ms", round(keyed.p95_ms, 1))
         metric("http.intake_keyed_cpu_us", round(keyed.cpu_us))
+        metric("http.intake_same_reporter_rps", round(same.rps))
+        metric("http.intake_same_reporter_p95_ms", round(same.p95_ms, 1))
+        metric("http.intake_same_reporter_cpu_us", round(same.cpu_us))
         print(f"# CPU time a request: starlette {baseline.cpu_us:,.0f} µs, board fragment {board.cpu_us:,.0f} µs "
               f"(ratio {baseline.cpu_us / board.cpu_us:.3f}: what the req/s ratio would be if both had a core to themselves)",
               flush=True)
