@@ -24,7 +24,7 @@ from faults.fuzz import run_schemathesis
 from faults.hostile import Browser, HostileLog, bad_forms_beside_intakes, run_hostile
 from faults.load import IntakeLoad
 from faults.races import run_races
-from faults.verdict import judge
+from faults.verdict import Verdict, judge
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
 from infrastructure.api_keys import IssuedKey, Scope
@@ -111,6 +111,7 @@ def _run(args: argparse.Namespace, cluster: Cluster, work: Path, started: float)
             say(f"schemathesis: {fuzz.cases} cases, answers {fuzz.statuses}")
             hostile = _hostile(servers[1], load_key, stored, world.units[-2:], args.intakes_beside)
             died = [s.name for s in [*servers, worker] if s.process.poll() is not None]
+            behind = _projections_behind(url, events_table)
         verdict_container = bootstrap(settings, run_migrations=False)
         try:
             verdict = judge(verdict_container.app, load.sent, races, world.units)
@@ -119,29 +120,8 @@ def _run(args: argparse.Namespace, cluster: Cluster, work: Path, started: float)
     finally:
         worker.stop()
 
-    for line in verdict.details[:40]:
-        say(line)
-    for kind, spans in windows.items():
-        probes = [p.attempts[0] for p in load.probes if p.attempts and any(a <= p.attempts[0].started < b for a, b in spans)]
-        ready = [r for r in load.readiness if any(a <= r.started < b for a, b in spans)]
-        for what, attempts in (("intakes", probes), ("/readyz", ready)):
-            times = [a.seconds * 1000 for a in attempts]
-            say(f"database {kind}, {what}: {len(times)} asked, p50 {percentile(times, 0.5):.0f} ms, p95 {percentile(times, 0.95):.0f} ms, "
-                f"max {max(times, default=0):.0f} ms; answers {dict(Counter(a.status or a.error or 'none' for a in attempts))}")
+    _findings(verdict, windows, load, hostile, died)
     down = [p.attempts[0] for p in load.probes if p.attempts]
-    say(f"load: {len(load.sent)} intakes ({sum(s.keyed for s in load.sent)} keyed), {sum(s.acknowledged for s in load.sent)} "
-        "acknowledged (an answer 0 or 'none' above: no answer within the client's 30 s, or the connection failed)")
-    if verdict.stuck_units:
-        say(f"stuck units: {', '.join(verdict.stuck_units)}")
-    if hostile.refused_but_stored:
-        say(f"refused but stored: {hostile.refused_but_stored}")
-    for what, status, events in hostile.answers:
-        say(f"hostile: {status} {what}" + (f" (stored {events} events)" if events else ""))
-    say(f"bad forms beside intakes: {dict(Counter(hostile.beside_forms))}; "
-        f"the intakes: {dict(Counter(hostile.intake_answers))}")
-    if died:
-        say(f"processes that died: {died}")
-
     metric("lost_acknowledged", verdict.lost_acknowledged)
     metric("duplicated_commands", verdict.duplicated_commands)
     metric("stuck_units", len(verdict.stuck_units))
@@ -150,6 +130,9 @@ def _run(args: argparse.Namespace, cluster: Cluster, work: Path, started: float)
     metric("unavailable_answers_not_503", sum(1 for a in down if a.status != 503))
     metric("unavailable_readyz_p95_ms", percentile([r.seconds * 1000 for r in load.readiness], 0.95))
     metric("unavailable_readyz_not_503", sum(1 for r in load.readiness if r.status != 503))
+    metric("recovery_after_outage_max_s", max((_recovery(load, end) for spans in windows.values() for _, end in spans),
+                                              default=0.0))
+    metric("projections_behind_after_faults", behind)
     metric("race_pairs", sum(races.outcomes.values()))
     metric("race_pairs_one_winner", races.outcomes["one winner"])
     metric("race_pairs_both_won", races.outcomes["both won"])
@@ -162,6 +145,34 @@ def _run(args: argparse.Namespace, cluster: Cluster, work: Path, started: float)
     metric("processes_died", len(died))
     metric("seconds", round(time.monotonic() - started))
     return 0
+
+
+def _findings(verdict: Verdict, windows: dict[str, list[tuple[float, float]]], load: IntakeLoad, hostile: HostileLog,
+              died: list[str]) -> None:
+    """What the metrics count, item by item, for whoever fixes it."""
+    for line in verdict.details[:40]:
+        say(line)
+    for kind, spans in windows.items():
+        if not spans:
+            continue
+        probes = [p.attempts[0] for p in load.probes if p.attempts and any(a <= p.attempts[0].started < b for a, b in spans)]
+        ready = [r for r in load.readiness if any(a <= r.started < b for a, b in spans)]
+        for what, attempts in (("intakes", probes), ("/readyz", ready)):
+            times = [a.seconds * 1000 for a in attempts]
+            say(f"database {kind}, {what}: {len(times)} asked, p50 {percentile(times, 0.5):.0f} ms, p95 {percentile(times, 0.95):.0f} ms, "
+                f"max {max(times, default=0):.0f} ms; answers {dict(Counter(a.status or a.error or 'none' for a in attempts))}")
+    say(f"load: {len(load.sent)} intakes ({sum(s.keyed for s in load.sent)} keyed), {sum(s.acknowledged for s in load.sent)} "
+        "acknowledged (an answer 0 or 'none' above: no answer within the client's 30 s, or the connection failed)")
+    if verdict.stuck_units:
+        say(f"stuck units: {', '.join(verdict.stuck_units)}")
+    if hostile.refused_but_stored:
+        say(f"refused but stored: {hostile.refused_but_stored}")
+    for what, status, events in hostile.answers:
+        say(f"hostile: {status} {what}" + (f" (stored {events} events)" if events else ""))
+    say(f"bad forms beside intakes: {dict(Counter(hostile.beside_forms))}; "
+        f"the intakes: {dict(Counter(hostile.intake_answers))}")
+    if died:
+        say(f"processes that died: {died}")
 
 
 def _database_faults(cluster: Cluster, load: IntakeLoad, args: argparse.Namespace) -> dict[str, list[tuple[float, float]]]:
@@ -193,6 +204,25 @@ def _database_faults(cluster: Cluster, load: IntakeLoad, args: argparse.Namespac
     finally:
         load.finish()
     return windows
+
+
+def _recovery(load: IntakeLoad, back: float) -> float:
+    """Seconds from the database's return to the first intake acknowledged that was sent after it."""
+    answered = [a.started + a.seconds for s in load.sent for a in s.attempts
+                if a.started >= back and a.status is not None and 200 <= a.status < 300]
+    return min(answered, default=float("inf")) - back
+
+
+def _projections_behind(url: str, events_table: str, patience: float = 30.0) -> int:
+    """How far the read models stay behind the log once the faults are over (waiting up to `patience` for the worker)."""
+    deadline = time.monotonic() + patience
+    while True:
+        with psycopg.connect(url) as conn:
+            head = conn.execute(f"SELECT coalesce(max(notification_id), 0) FROM {events_table}").fetchone()[0]
+            lowest = conn.execute("SELECT coalesce(min(position), 0) FROM projection_positions").fetchone()[0]
+        if head - lowest <= 0 or time.monotonic() > deadline:
+            return head - lowest
+        time.sleep(0.5)
 
 
 def _hostile(server: Server, key: IssuedKey, stored: Callable[[], int], units: list[UUID], intakes: int) -> HostileLog:
