@@ -71,10 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args, cluster, work, started)
     finally:
+        cluster.shut_down()
         if args.keep:
             say(f"kept {cluster.root} and {work}")
         else:
-            cluster.destroy()
+            shutil.rmtree(cluster.root, ignore_errors=True)
             shutil.rmtree(work, ignore_errors=True)
 
 

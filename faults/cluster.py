@@ -127,9 +127,10 @@ class Cluster:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url.rsplit("/", 1)[0] + f"/{name}"
 
-    def destroy(self) -> None:
+    def shut_down(self) -> None:
+        """Stops the server if it runs (it may be stopped or frozen when a run fails half-way)."""
         try:
+            self.thaw(self._processes())
             self.stop("immediate")
-        except RuntimeError:
+        except (OSError, ValueError, RuntimeError):
             pass
-        shutil.rmtree(self.root, ignore_errors=True)
