@@ -43,7 +43,8 @@ def _one_run(base_url: str, key: str, cases: int, report_dir: Path, seed: int) -
                "--continue-on-failure", "--request-timeout", "30", "--suppress-health-check", "all",
                "--report", "har", "--report-har-path", str(har), "--warnings", "off"]
     with (report_dir / f"schemathesis-{seed}.log").open("w") as out:
-        subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False, timeout=1800)
+        # In the report directory: schemathesis keeps a cache of its own in the working directory.
+        subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False, timeout=1800, cwd=report_dir)
     statuses: dict[int, int] = {}
     for entry in json.loads(har.read_text())["log"]["entries"] if har.exists() else []:
         status = entry["response"]["status"]
