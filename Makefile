@@ -2,13 +2,14 @@
 # make test  — install and run the whole suite (SQLite, real PostgreSQL, real footage)
 # make lint  — ruff and the import contracts (layers point inward)
 # make bench [NAME=append] — the benchmarks, one line per figure: "metric <name> <value>"
+# make faults [FAULTS_ARGS=...] — the fault suite on a throwaway PostgreSQL cluster (minutes; not part of make test)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-10)
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench faults clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +34,10 @@ lint: install
 bench: install
 	test -x /usr/bin/wrk || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(BIN)/python bench/run.py $(NAME)
+
+faults: install
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
+	$(BIN)/python -m faults $(FAULTS_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -1,14 +1,25 @@
-"""The full command path (report → dispatch → on scene → resolve) through the application, on
-PostgreSQL and on SQLite, against raw single-row INSERT + COMMIT of payloads of the same size in the
-same run. Ratio = events/s through the application ÷ rows/s of the raw inserts (higher is better)."""
+"""The full command path (report → dispatch → on scene → resolve) through the application, on PostgreSQL and on
+SQLite, against the same writes done by hand in the same run (higher ratios are better):
+
+- `append.command_vs_raw_transactions.postgres`: commands/s through the application ÷ the same transactions by hand
+  with psycopg at its best. Each hand-written transaction stores exactly the rows one of the application's commands
+  stored (copied from its log, grouped by the transaction that wrote them) into a table like the application's: first
+  it reads the current version of each aggregate it writes, as optimistic concurrency requires (one prepared SELECT),
+  then sends BEGIN, the prepared INSERTs and COMMIT in one pipeline.
+- `append.events_vs_single_row_inserts.<store>` (until 2026-12: `append.command_vs_raw_insert`): events/s through the
+  application ÷ single-row INSERT + COMMIT of payloads of the same size. It divides unlike things: the application
+  writes several events per transaction, the raw side one row per transaction."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import statistics
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from uuid import UUID
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("SSZ_LOG_LEVEL", "WARNING")  # a log line per command would measure the terminal
@@ -19,13 +30,26 @@ from bench._common import fresh_dir, fresh_postgres, metric, timed  # noqa: E402
 from domain.values import Category, Channel, Community, Outcome, Priority  # noqa: E402
 from infrastructure.bootstrap import bootstrap  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
-from tests.integration.conftest import build_world  # noqa: E402
+from testkit.world import build_world  # noqa: E402
 
 CYCLES = int(os.environ.get("SSZ_BENCH_CYCLES", "400"))
 WARMUP = 20
 
 
-def command_path(settings: Settings) -> tuple[float, int, list[bytes]]:
+Row = tuple[UUID, int, str, bytes]
+
+
+@dataclass
+class Measured:
+    seconds: float
+    events: int
+    payloads: list[bytes]
+    table: str  # the application's events table
+    start: int  # the notification id the measured commands came after
+    transactions: list[list[Row]]  # PostgreSQL only
+
+
+def command_path(settings: Settings) -> Measured:
     container = bootstrap(settings)
     world = build_world(container.app, units=1)
     app, unit = container.app, world.units[0]
@@ -43,8 +67,45 @@ def command_path(settings: Settings) -> tuple[float, int, list[bytes]]:
     start = app.recorder.max_notification_id()
     seconds = timed(lambda: [cycle() for _ in range(CYCLES)])
     payloads = [n.state for n in app.recorder.select_notifications(start=start + 1, limit=CYCLES * 10)]
+    table = app.recorder.events_table_name
+    transactions = transactions_of(settings.database_url, table, start) if settings.uses_postgres else []
     container.close()
-    return seconds, len(payloads), payloads
+    return Measured(seconds, len(payloads), payloads, table, start, transactions)
+
+
+def transactions_of(url: str, table: str, after: int) -> list[list[Row]]:
+    """The rows the application stored after `after`, grouped by the transaction that wrote them (its xmin)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(f"SELECT xmin::text, originator_id, originator_version, topic, state FROM {table} "
+                            "WHERE notification_id > %s ORDER BY notification_id", (after,)).fetchall()
+    return [[row[1:] for row in group] for _, group in itertools.groupby(rows, key=lambda row: row[0])]
+
+
+def raw_transactions(url: str, measured: Measured) -> float:
+    """The same transactions by hand into a copy of the application's table (its columns, keys and indexes), which
+    holds what the application's held before the measured commands."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE raw_transactions (LIKE {measured.table} INCLUDING ALL)")
+        conn.execute(f"INSERT INTO raw_transactions SELECT * FROM {measured.table} WHERE notification_id <= %s", (measured.start,))
+        conn.execute("VACUUM ANALYZE raw_transactions")
+        transactions = measured.transactions
+        conn.prepare_threshold = 0  # every statement prepared from its first use
+        read = ("SELECT originator_id, max(originator_version) FROM raw_transactions WHERE originator_id = ANY(%s) "
+                "GROUP BY originator_id")
+        insert = "INSERT INTO raw_transactions (originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s)"
+
+        def run() -> None:
+            with conn.cursor() as cursor:
+                for rows in transactions:
+                    first = {}
+                    for originator_id, version, _, _ in rows:
+                        first.setdefault(originator_id, version)
+                    current = dict(cursor.execute(read, (list(first),)).fetchall())
+                    if any(current.get(oid, 0) != version - 1 for oid, version in first.items()):
+                        raise RuntimeError("a version moved under the bench")
+                    with conn.pipeline(), conn.transaction():
+                        cursor.executemany(insert, rows)
+        return timed(run)
 
 
 def raw_postgres(url: str, payloads: list[bytes]) -> float:
@@ -80,23 +141,33 @@ def raw_sqlite(path: Path, payloads: list[bytes]) -> float:
     return seconds
 
 
-def report(store: str, seconds: float, events: int, raw_seconds: float, payloads: list[bytes]) -> None:
-    events_per_s = events / seconds
+def report(store: str, measured: Measured, raw_seconds: float) -> None:
+    seconds, payloads = measured.seconds, measured.payloads
+    events_per_s = measured.events / seconds
     raw_per_s = len(payloads) / raw_seconds
     metric(f"append.events_per_s.{store}", round(events_per_s))
     metric(f"append.commands_per_s.{store}", round(CYCLES * 4 / seconds))
-    metric(f"append.raw_inserts_per_s.{store}", round(raw_per_s))
-    metric(f"append.command_vs_raw_insert.{store}", round(events_per_s / raw_per_s, 3))
+    metric(f"append.single_row_insert_commits_per_s.{store}", round(raw_per_s))
+    metric(f"append.events_vs_single_row_inserts.{store}", round(events_per_s / raw_per_s, 3))
     metric(f"append.payload_bytes_median.{store}", statistics.median(len(p) for p in payloads))
+
+
+def report_transactions(measured: Measured, raw_seconds: float) -> None:
+    commands_per_s, raw_per_s = CYCLES * 4 / measured.seconds, len(measured.transactions) / raw_seconds
+    metric("append.raw_transactions_per_s.postgres", round(raw_per_s))
+    metric("append.command_vs_raw_transactions.postgres", round(commands_per_s / raw_per_s, 3))
 
 
 def main() -> None:
     with fresh_postgres() as url, fresh_dir() as tmp:
-        seconds, events, payloads = command_path(Settings(environment="test", data_dir=tmp, database_url=url))
-        report("postgres", seconds, events, raw_postgres(url, payloads), payloads)
+        measured = command_path(Settings(environment="test", data_dir=tmp, database_url=url))
+        if len(measured.transactions) != CYCLES * 4:
+            raise SystemExit(f"expected {CYCLES * 4} transactions in the application's log, found {len(measured.transactions)}")
+        report_transactions(measured, raw_transactions(url, measured))
+        report("postgres", measured, raw_postgres(url, measured.payloads))
     with fresh_dir() as tmp:
-        seconds, events, payloads = command_path(Settings(environment="test", data_dir=tmp, database_url=None))
-        report("sqlite", seconds, events, raw_sqlite(tmp / "raw.sqlite3", payloads), payloads)
+        measured = command_path(Settings(environment="test", data_dir=tmp, database_url=None))
+        report("sqlite", measured, raw_sqlite(tmp / "raw.sqlite3", measured.payloads))
 
 
 if __name__ == "__main__":
