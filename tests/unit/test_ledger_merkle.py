@@ -208,3 +208,13 @@ def test_bad_requests_are_refused() -> None:
         ledger.consistency_proof(5, 4, perfect)
     assert not ledger.verify_consistency(3, 2, ledger.EMPTY_ROOT, ledger.EMPTY_ROOT, [])
     assert not ledger.verify_inclusion(-1, 4, ledger.EMPTY_ROOT, [], ledger.EMPTY_ROOT)
+
+
+def test_a_stored_events_leaf_entry_is_its_fields_in_fixed_order_with_lengths() -> None:
+    from uuid import UUID
+    entry = ledger.leaf_entry(7, UUID("00112233-4455-6677-8899-aabbccddeeff"), 3, "domain.incident:Incident.Triaged",
+                              b'{"a":1}')
+    assert entry == (bytes.fromhex("0000000000000007" "0000000000000003" "00112233445566778899aabbccddeeff")
+                     + bytes.fromhex("00000020") + b"domain.incident:Incident.Triaged"
+                     + bytes.fromhex("00000007") + b'{"a":1}')
+    assert ledger.leaf_hash(entry) == H(b"\x00" + entry)
