@@ -16,6 +16,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
@@ -23,6 +26,19 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 ED25519 = 0x01
 DASH = "\u2014"
 DEFAULT_NAME = "smart-safety-zone.ccoc/ledger"
+
+
+class LedgerSettings(BaseSettings):
+    """SSZ_LEDGER_KEY: the signing key (PRIVATE+KEY+...); else SSZ_LEDGER_KEY_FILE (default: ledger.key in the data
+    directory), made on first run outside production. Checkpoints every so many events or seconds (when anything
+    was added)."""
+
+    model_config = SettingsConfigDict(env_prefix="SSZ_LEDGER_", env_file=".env", extra="ignore")
+
+    key: SecretStr | None = None
+    key_file: Path | None = None
+    checkpoint_every_events: int = Field(default=10_000, ge=1)
+    checkpoint_every_seconds: float = Field(default=60.0, gt=0)
 
 
 class NoteError(ValueError):
