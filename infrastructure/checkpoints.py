@@ -19,6 +19,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from infrastructure.settings import Settings
+
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
@@ -185,3 +187,9 @@ def load_signer(key: str | None, key_file: Path, *, production: bool) -> Signer:
     with os.fdopen(descriptor, "w") as handle:
         handle.write(str(signer) + "\n")
     return signer
+
+
+def configured_signer(settings: Settings, options: LedgerSettings | None = None) -> Signer:
+    options = options or LedgerSettings()
+    return load_signer(options.key.get_secret_value() if options.key else None,
+                       options.key_file or settings.data_dir / "ledger.key", production=settings.environment == "production")

@@ -21,7 +21,7 @@ from sqlalchemy import BigInteger, Column, Connection, DateTime, Engine, Index, 
     select, tuple_, update
 
 from domain import ledger
-from infrastructure.checkpoints import Checkpoint, LedgerSettings, Signer, load_signer
+from infrastructure.checkpoints import Checkpoint, LedgerSettings, Signer, configured_signer
 from infrastructure.readmodels.projections import Page, Projection, insert_values
 from infrastructure.readmodels.tables import projection_positions
 from infrastructure.settings import Settings
@@ -272,7 +272,5 @@ def take_checkpoint(engine: Engine, projection: LedgerProjection) -> str:
 def ledger_projection(settings: Settings, events_table: str) -> LedgerProjection:
     """The projection as the composition root makes it, with the signing key and intervals of the settings."""
     options = LedgerSettings()
-    signer = load_signer(options.key.get_secret_value() if options.key else None,
-                         options.key_file or settings.data_dir / "ledger.key", production=settings.environment == "production")
-    return LedgerProjection(events_table, signer, checkpoint_every_events=options.checkpoint_every_events,
+    return LedgerProjection(events_table, configured_signer(settings, options), checkpoint_every_events=options.checkpoint_every_events,
                             checkpoint_every_seconds=options.checkpoint_every_seconds)
