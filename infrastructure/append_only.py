@@ -19,6 +19,8 @@ from infrastructure.settings import Settings
 # The library's names: "<application name>_events" on PostgreSQL (ZoneApplication.name is "ssz"), unprefixed on SQLite.
 EVENTS_TABLE = {"postgresql": "ssz_events", "sqlite": "stored_events"}
 REFUSAL = "the event log is append-only: history is never rewritten, a correction is a new event"
+# The ledger's signed checkpoints are the record of what the log was: kept the same way.
+CHECKPOINTS_TABLE = "ledger_checkpoints"
 
 # The library's SQLiteApplicationRecorder.construct_create_table_statements (eventsourcing 9.5); a test compares
 # the table this makes with the one the library makes.
@@ -26,12 +28,17 @@ SQLITE_EVENTS_TABLE = ("CREATE TABLE IF NOT EXISTS stored_events (originator_id 
                        "state BLOB, PRIMARY KEY (originator_id, originator_version))")
 
 
-def sqlite_statements(table: str = "stored_events") -> list[str]:
+def sqlite_statements(table: str = "stored_events", *, events: bool = True) -> list[str]:
     refuse = f"SELECT RAISE(ABORT, '{{what}} on {table} refused: {REFUSAL}')"
-    return [
+    statements = [
         f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} BEGIN {refuse.format(what='UPDATE')}; END",
         # (SQLite has no TRUNCATE: its "truncate optimisation" of an unqualified DELETE is off where a DELETE trigger is.)
         f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} BEGIN {refuse.format(what='DELETE')}; END",
+    ]
+    if not events:
+        return statements
+    return [
+        *statements,
         # INSERT OR REPLACE deletes the row it replaces without firing DELETE triggers (unless recursive_triggers is
         # on): an insert over an existing key is refused here. A conflicting save is still an IntegrityError.
         f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table} "
@@ -85,10 +92,19 @@ def install(conn: Connection, settings: Settings) -> None:
             conn.exec_driver_sql(statement)
 
 
+def install_on_checkpoints(conn: Connection) -> None:
+    statements = postgres_statements(CHECKPOINTS_TABLE) if conn.dialect.name == "postgresql" \
+        else sqlite_statements(CHECKPOINTS_TABLE, events=False)
+    for statement in statements:
+        conn.exec_driver_sql(statement)
+
+
 def uninstall(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
-        for statement in postgres_drop_statements(EVENTS_TABLE["postgresql"]):
-            conn.exec_driver_sql(statement)
+        for table in (EVENTS_TABLE["postgresql"], CHECKPOINTS_TABLE):
+            for statement in postgres_drop_statements(table):
+                conn.exec_driver_sql(statement)
     else:
-        for suffix in ("no_update", "no_delete", "no_replace"):
-            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {EVENTS_TABLE['sqlite']}_{suffix}")
+        for table in (EVENTS_TABLE["sqlite"], CHECKPOINTS_TABLE):
+            for suffix in ("no_update", "no_delete", "no_replace"):
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_{suffix}")

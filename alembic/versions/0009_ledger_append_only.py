@@ -42,11 +42,12 @@ def upgrade() -> None:
         sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("tree_size"),
     )
+    append_only.install_on_checkpoints(op.get_bind())
 
 
 def downgrade() -> None:
+    append_only.uninstall(op.get_bind())
     op.drop_table("ledger_checkpoints")
     op.drop_table("ledger_nodes")
     op.drop_index("ix_ledger_leaves_notification", table_name="ledger_leaves")
     op.drop_table("ledger_leaves")
-    append_only.uninstall(op.get_bind())

@@ -71,6 +71,23 @@ def test_every_rewrite_of_the_log_is_refused_and_changes_nothing(container: Cont
     assert digest_of_log(container)[0] > before[0]
 
 
+def test_the_signed_checkpoints_cannot_be_rewritten_or_removed_either(container: Container, world: World,
+                                                                       store_kind: str) -> None:
+    container.projections.catch_up()
+    statements = ["UPDATE ledger_checkpoints SET tree_size = tree_size + 1", "DELETE FROM ledger_checkpoints"]
+    if store_kind == "postgres":
+        statements.append("TRUNCATE ledger_checkpoints")
+    for statement in statements:
+        if store_kind == "postgres":
+            with psycopg.connect(container.settings.database_url) as conn, pytest.raises(psycopg.Error, match="append-only"):
+                conn.execute(statement)
+        else:
+            with sqlite3.connect(container.settings.sqlite_path) as conn, pytest.raises(sqlite3.Error, match="append-only"):
+                conn.execute(statement)
+    with container.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM ledger_checkpoints").scalar() == 1
+
+
 def test_a_superuser_in_replica_mode_is_refused_too(pg_settings: Settings) -> None:
     container = bootstrap(pg_settings)
     try:

@@ -79,11 +79,13 @@ class Superuser:
         if self.postgres:
             self.conn = psycopg.connect(url, autocommit=True)
             self.conn.execute("DROP TRIGGER ssz_events_append_only ON ssz_events")
+            self.conn.execute("DROP TRIGGER ledger_checkpoints_append_only ON ledger_checkpoints")
             self.events, self.nid = "ssz_events", "notification_id"
         else:
             self.conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-            for suffix in ("no_update", "no_delete", "no_replace"):
-                self.conn.execute(f"DROP TRIGGER stored_events_{suffix}")
+            for trigger in ("stored_events_no_update", "stored_events_no_delete", "stored_events_no_replace",
+                            "ledger_checkpoints_no_update", "ledger_checkpoints_no_delete"):
+                self.conn.execute(f"DROP TRIGGER {trigger}")
             self.events, self.nid = "stored_events", "rowid"
 
     def run(self, statement: str, *params: Any) -> list[tuple]:
