@@ -181,12 +181,18 @@ def load_signer(key: str | None, key_file: Path, *, production: bool) -> Signer:
         return Signer.parse(key_file.read_text())
     if production:
         raise NoteError("SSZ_LEDGER_KEY (or its key file) must be set in production: the ledger's signing key.")
-    signer = Signer.generate()
     key_file.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    draft = key_file.with_name(f".{key_file.name}.{os.urandom(6).hex()}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
-        handle.write(str(signer) + "\n")
-    return signer
+        handle.write(str(Signer.generate()) + "\n")
+    try:  # processes starting together: the first key written whole wins, the others read it
+        os.link(draft, key_file)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return Signer.parse(key_file.read_text())
 
 
 def configured_signer(settings: Settings, options: LedgerSettings | None = None) -> Signer:

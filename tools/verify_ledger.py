@@ -177,7 +177,8 @@ class Store:
 
     def rows(self, query: str, batch: int = 20_000) -> Iterator[tuple]:
         if self.postgres:
-            with self.conn.cursor(name="verify", binary=True) as cursor:
+            self.cursors = getattr(self, "cursors", 0) + 1
+            with self.conn.cursor(name=f"verify_{self.cursors}", binary=True) as cursor:
                 cursor.execute(query)
                 while chunk := cursor.fetchmany(batch):
                     yield from chunk
@@ -191,9 +192,9 @@ class Store:
             yield nid, oid if isinstance(oid, UUID) else UUID(oid), version, topic, \
                 state.encode() if isinstance(state, str) else bytes(state)
 
-    def recorded_leaves(self) -> dict[int, tuple[int, bytes]]:
-        return {position: (nid, bytes(h)) for position, nid, h in
-                self.rows("SELECT position, notification_id, hash FROM ledger_leaves ORDER BY position")}
+    def recorded_leaves(self) -> Iterator[tuple[int, int, bytes]]:
+        for position, nid, digest in self.rows("SELECT position, notification_id, hash FROM ledger_leaves ORDER BY position"):
+            yield position, nid, bytes(digest)
 
     def checkpoints(self) -> list[tuple[int, str]]:
         return [(size, note) for size, note in self.rows("SELECT tree_size, note FROM ledger_checkpoints ORDER BY tree_size")]
@@ -231,6 +232,8 @@ def verify(store: Store, key: Key, witness: str | None = None, progress: bool = 
     tree, leaves, nids, roots = Tree(), [], [], {0: sha256(b"")}
     first_bad_leaf = None
     bar = _bar(progress)
+    record = next(recorded, None)
+    recorded_count = 0
     for position, event in enumerate(store.events_in_order()):
         leaf = sha256(b"\x00" + leaf_entry(*event))
         leaves.append(leaf)
@@ -238,24 +241,29 @@ def verify(store: Store, key: Key, witness: str | None = None, progress: bool = 
         tree.append(leaf)
         if tree.size in sizes:
             roots[tree.size] = tree.root()
-        if first_bad_leaf is None and position in recorded and recorded[position] != (event[0], leaf):
+        if record is None or record[0] != position:  # the ledger ends here (it lags the log) or has a gap
+            continue
+        recorded_count += 1
+        if first_bad_leaf is None and record[1:] != (event[0], leaf):
             first_bad_leaf = position
-            nid, _ = recorded[position]
+            nid = record[1]
             if nid != event[0]:
                 what = (f"the ledger recorded notification {nid} at leaf {position}, the log now has {describe(event)} "
                         f"there: " + ("an event is missing (deleted)" if nid < event[0] else "an event was inserted"))
             else:
                 what = f"{describe(event)} at leaf {position} no longer matches its recorded leaf (it was edited)"
             report.bad(f"first event that differs: {what}")
+        record = next(recorded, None)
         if bar and tree.size % 10_000 == 0:
             bar.update(10_000)
     if bar:
         bar.close()
     size = tree.size
-    if first_bad_leaf is None and len(recorded) > size:
-        report.bad(f"the ledger recorded {len(recorded)} events, the log now holds {size}: events after notification "
-                   f"{recorded[size - 1][0] if size else 0} are gone (the log was truncated)")
-    print(f"ok    {size} events read, {len(recorded)} recorded in the ledger")
+    beyond = 0 if record is None else 1 + sum(1 for _ in recorded)
+    if first_bad_leaf is None and beyond:
+        report.bad(f"the ledger recorded {recorded_count + beyond} events, the log now holds {size}: events after "
+                   f"notification {nids[-1] if nids else 0} are gone (the log was truncated)")
+    print(f"ok    {size} events read, {recorded_count + beyond} recorded in the ledger")
 
     previous = (0, sha256(b""))
     mismatched = False

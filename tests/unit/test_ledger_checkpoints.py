@@ -80,3 +80,12 @@ def test_the_signing_key_is_made_once_outside_production_and_required_in_it(tmp_
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert str(load_signer(None, key_file, production=True)) == str(made)
     assert str(load_signer(SKEY, key_file, production=True)) == SKEY
+
+
+def test_processes_starting_together_agree_on_one_key(tmp_path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    key_file = tmp_path / "ledger.key"
+    with ThreadPoolExecutor(8) as pool:
+        keys = list(pool.map(lambda _: str(load_signer(None, key_file, production=False)), range(16)))
+    assert len(set(keys)) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["ledger.key"]
