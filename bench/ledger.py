@@ -25,7 +25,6 @@ from infrastructure.checkpoints import Signer  # noqa: E402
 from infrastructure.db import make_engine  # noqa: E402
 from infrastructure.ledger_cli import verifier_module  # noqa: E402
 from infrastructure.readmodels.ledger import LedgerProjection, LedgerReads, take_checkpoint  # noqa: E402
-from infrastructure.readmodels.runner import Projections  # noqa: E402, F401 — (the positions table's owner)
 from infrastructure.settings import Settings  # noqa: E402
 
 EVENTS = int(os.environ.get("SSZ_BENCH_LEDGER_EVENTS", "1000000"))

@@ -218,7 +218,7 @@ def verify(store: Store, key: Key, witness: str | None = None, progress: bool = 
     report = Report()
     if not store.has_table("ledger_leaves") or not store.has_table("ledger_checkpoints"):
         raise SystemExit(f"this database has no ledger tables (ledger_leaves, ledger_checkpoints): it was not migrated to "
-                         f"0009_ledger, or it is not the zone's database; nothing to verify against")
+                         "0009_ledger, or it is not the zone's database; nothing to verify against")
     recorded = store.recorded_leaves()
     stored_checkpoints = store.checkpoints()
     sizes = {size for size, _ in stored_checkpoints}
@@ -317,7 +317,7 @@ def _check_witness(report: Report, witness: tuple[str, int, bytes], roots: dict[
         print(f"ok    the witness checkpoint of {claimed} events matches the log")
 
 
-def _bar(progress: bool):  # noqa: ANN202
+def _bar(progress: bool):  # noqa: ANN202 — a tqdm bar, when tqdm is there
     if not progress:
         return None
     try:

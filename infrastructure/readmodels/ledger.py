@@ -22,7 +22,7 @@ from sqlalchemy import BigInteger, Column, Connection, DateTime, Engine, Index, 
 
 from domain import ledger
 from infrastructure.checkpoints import Checkpoint, LedgerSettings, Signer, configured_signer
-from infrastructure.readmodels.projections import Page, Projection, insert_values
+from infrastructure.readmodels.projections import Page, Projection, column_types, insert_values
 from infrastructure.readmodels.tables import projection_positions
 from infrastructure.settings import Settings
 from infrastructure.tables import metadata
@@ -110,6 +110,7 @@ class LedgerProjection(Projection):
         self.every_seconds = checkpoint_every_seconds
         self.clock = clock
         self.frontier: ledger.Frontier | None = None
+        self._types: dict[str, dict[str, int]] = {}
         self.last_checkpoint: tuple[int, float] | None = None  # (size, monotonic time) of the last one seen
 
     @property
@@ -135,10 +136,15 @@ class LedgerProjection(Projection):
         frontier = self._frontier(conn, size)
         leaf_rows, node_rows = self._append(frontier, ((r.id, r.originator_id, r.originator_version, r.topic, r.stored)
                                                        for r in records))
-        insert_values(conn, leaves, leaf_rows)
-        insert_values(conn, nodes, node_rows)
+        self._insert(conn, leaves, leaf_rows)
+        self._insert(conn, nodes, node_rows)
         if self.signer is not None and self._checkpoint_due(conn, frontier.size):
             self.sign(conn, frontier.size, frontier.root())
+
+    def _insert(self, conn: Connection, table: Table, rows: list[tuple]) -> None:
+        if conn.dialect.name == "postgresql" and table.name not in self._types:  # looked up once, not per page
+            self._types[table.name] = column_types(conn, table.name)
+        insert_values(conn, table, rows, types=self._types.get(table.name))
 
     @staticmethod
     def _append(frontier: ledger.Frontier, events: Iterable[tuple[int, UUID, int, str, bytes | str]]) -> tuple[list, list]:
@@ -187,8 +193,8 @@ class LedgerProjection(Projection):
             after = 0
             while rows := event_rows(conn, self.events_table, after, head, batch):
                 leaf_rows, node_rows = self._append(frontier, rows)
-                insert_values(conn, leaves, leaf_rows)
-                insert_values(conn, nodes, node_rows)
+                self._insert(conn, leaves, leaf_rows)
+                self._insert(conn, nodes, node_rows)
                 after = rows[-1][0]
                 if progress:
                     progress(len(rows))
