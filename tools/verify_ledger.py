@@ -217,7 +217,7 @@ def describe(event: tuple[int, UUID, int, str, bytes]) -> str:
 def verify(store: Store, key: Key, witness: str | None = None, progress: bool = False) -> Report:
     report = Report()
     if not store.has_table("ledger_leaves") or not store.has_table("ledger_checkpoints"):
-        raise SystemExit(f"this database has no ledger tables (ledger_leaves, ledger_checkpoints): it was not migrated to "
+        raise SystemExit("this database has no ledger tables (ledger_leaves, ledger_checkpoints): it was not migrated to "
                          "0009_ledger, or it is not the zone's database; nothing to verify against")
     recorded = store.recorded_leaves()
     stored_checkpoints = store.checkpoints()
