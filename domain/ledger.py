@@ -29,13 +29,14 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return _sha256(b"\x01" + left + right).digest()
 
 
-def leaf_entry(notification_id: int, originator_id: UUID, originator_version: int, topic: str, state: bytes) -> bytes:
+def leaf_entry(notification_id: int, originator_id: UUID | bytes, originator_version: int, topic: str, state: bytes) -> bytes:
     """A stored event's canonical bytes (README, "Tamper-evident log"): the notification id and the originator
     version as 8-byte big-endian unsigned integers, the originator id as its 16 bytes, then the topic (UTF-8)
     and the state as stored, each after its length as a 4-byte big-endian unsigned integer. The recorded time
     is the `timestamp` inside the state (the event store has no column of its own for it)."""
     topic_bytes = topic.encode()
-    return b"".join((struct.pack(">QQ", notification_id, originator_version), originator_id.bytes,
+    oid = originator_id.bytes if isinstance(originator_id, UUID) else originator_id  # (or its 16 bytes already)
+    return b"".join((struct.pack(">QQ", notification_id, originator_version), oid,
                      struct.pack(">I", len(topic_bytes)), topic_bytes, struct.pack(">I", len(state)), state))
 
 

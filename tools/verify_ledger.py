@@ -38,9 +38,10 @@ def sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
-def leaf_entry(notification_id: int, originator_id: UUID, version: int, topic: str, state: bytes) -> bytes:
+def leaf_entry(notification_id: int, originator_id: bytes, version: int, topic: str, state: bytes) -> bytes:
+    """The event's canonical bytes; `originator_id`: the UUID's 16 bytes."""
     topic_bytes = topic.encode()
-    return (struct.pack(">QQ", notification_id, version) + originator_id.bytes + struct.pack(">I", len(topic_bytes))
+    return (struct.pack(">QQ", notification_id, version) + originator_id + struct.pack(">I", len(topic_bytes))
             + topic_bytes + struct.pack(">I", len(state)) + state)
 
 
@@ -185,12 +186,15 @@ class Store:
         else:
             yield from self.conn.execute(query)
 
-    def events_in_order(self) -> Iterator[tuple[int, UUID, int, str, bytes]]:
-        for nid, oid, version, topic, state in self.rows(f"SELECT {self.nid}, originator_id, originator_version, topic, state "
-                                                         f"FROM {self.events} ORDER BY {self.nid}"):
+    def events_in_order(self) -> Iterator[tuple[int, bytes, int, str, bytes]]:
+        if self.postgres:  # the originator id as its 16 bytes, made by the server
+            yield from self.rows(f"SELECT notification_id, uuid_send(originator_id), originator_version, topic, state "
+                                 f"FROM {self.events} ORDER BY notification_id")
+            return
+        for nid, oid, version, topic, state in self.rows(f"SELECT rowid, originator_id, originator_version, topic, state "
+                                                         f"FROM {self.events} ORDER BY rowid"):
             # (SQLite keeps whatever it is given: a state rewritten as text is hashed as its UTF-8 bytes)
-            yield nid, oid if isinstance(oid, UUID) else UUID(oid), version, topic, \
-                state.encode() if isinstance(state, str) else bytes(state)
+            yield nid, UUID(oid).bytes, version, topic, state.encode() if isinstance(state, str) else bytes(state)
 
     def recorded_leaves(self) -> Iterator[tuple[int, int, bytes]]:
         for position, nid, digest in self.rows("SELECT position, notification_id, hash FROM ledger_leaves ORDER BY position"):
@@ -209,9 +213,9 @@ class Report:
         print(f"FAIL  {message}")
 
 
-def describe(event: tuple[int, UUID, int, str, bytes]) -> str:
+def describe(event: tuple[int, bytes, int, str, bytes]) -> str:
     nid, oid, version, topic, _ = event
-    return f"notification {nid} ({topic.rsplit(':', 1)[-1]} of aggregate {oid}, version {version})"
+    return f"notification {nid} ({topic.rsplit(':', 1)[-1]} of aggregate {UUID(bytes=bytes(oid))}, version {version})"
 
 
 def verify(store: Store, key: Key, witness: str | None = None, progress: bool = False) -> Report:
