@@ -34,15 +34,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 DASH = "\u2014"
 
 
-def sha256(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()
+def sha256(data: bytes, _new=hashlib.sha256) -> bytes:  # noqa: ANN001 — (bound once: this runs twice per event)
+    return _new(data).digest()
 
 
 def leaf_entry(notification_id: int, originator_id: bytes, version: int, topic: str, state: bytes) -> bytes:
     """The event's canonical bytes; `originator_id`: the UUID's 16 bytes."""
     topic_bytes = topic.encode()
-    return (struct.pack(">QQ", notification_id, version) + originator_id + struct.pack(">I", len(topic_bytes))
-            + topic_bytes + struct.pack(">I", len(state)) + state)
+    return b"".join((struct.pack(">QQ16sI", notification_id, version, originator_id, len(topic_bytes)), topic_bytes,
+                     struct.pack(">I", len(state)), state))
 
 
 class Tree:
