@@ -3,6 +3,7 @@ from alembic import context
 from infrastructure.db import make_engine
 from infrastructure.settings import Settings
 import infrastructure.readmodels.tables  # noqa: F401 — registers the read-model tables
+import infrastructure.readmodels.ledger  # noqa: F401 — registers the ledger's tables
 from infrastructure.tables import metadata
 
 settings = context.config.attributes.get("settings") or Settings()

@@ -33,7 +33,8 @@ class OneTripPostgresRecorder(PostgresApplicationRecorder):
         self.sql_create_statements.append(SQL(
             "CREATE OR REPLACE FUNCTION {schema}.{function}("
             "  ids uuid[], versions integer[], topics text[], states bytea[]) "
-            "RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$ "
+            # SECURITY DEFINER: the application's role holds only INSERT and SELECT on the log, too little for the lock.
+            "RETURNS SETOF bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $BODY$ "
             "BEGIN "
             "  SET LOCAL lock_timeout = '" + str(int(self.datastore.lock_timeout)) + "s'; "
             "  LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "

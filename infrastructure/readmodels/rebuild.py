@@ -49,6 +49,10 @@ class Rebuild:
 
     def run(self, chosen: list[Projection], progress: Callable[[int], None] | None) -> int:
         head = self.head()
+        for projection in [p for p in chosen if hasattr(p, "rebuild")]:  # the ledger: the whole log in order, by itself
+            projection.rebuild(self.engine, head, progress if len(chosen) == 1 else None)
+        if not (chosen := [p for p in chosen if not hasattr(p, "rebuild")]):
+            return head
         for projection in chosen:  # rows a catch-up kept at hand: the replay makes every row anew
             projection.rows.forget()
         # Every row stays in memory until the end: the cyclic GC would walk them again and again (it

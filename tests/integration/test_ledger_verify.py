@@ -1,0 +1,227 @@
+"""The independent verifier (tools/verify_ledger.py) on copies of a small history, tampered with as a database
+superuser would (the append-only triggers dropped first: that is what it takes): for every kind of tampering it
+names the first bad event (or checkpoint), for randomly chosen events, on both stores; a clean history verifies."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import shutil
+import sqlite3
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from domain.values import Priority
+from infrastructure.bootstrap import bootstrap
+from infrastructure.checkpoints import Checkpoint, Signer
+from infrastructure.readmodels import ledger as ledger_model
+from infrastructure.settings import Settings
+from tests.integration.conftest import build_world
+
+spec = importlib.util.spec_from_file_location("verify_ledger", Path(__file__).parents[2] / "tools" / "verify_ledger.py")
+verifier = sys.modules["verify_ledger"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(verifier)
+
+TRIALS = 4  # per kind and store: 8 kinds x 4 x 2 stores = 64 tampered copies
+
+
+class History:
+    """A small history with a checkpoint after every incident, and a way to get fresh copies of it."""
+
+    def __init__(self, settings: Settings, admin_url: str | None):
+        self.settings = settings
+        self.admin_url = admin_url
+        container = bootstrap(settings)
+        try:
+            world = build_world(container.app, units=1)
+            projection = container.projections.by_name["ledger"]
+            for n in range(6):
+                incident = world.report()
+                container.app.triage_incident(incident, reason=f"call {n}", priority=Priority.P1, by=world.dispatcher)
+                container.projections.catch_up()
+                ledger_model.take_checkpoint(container.engine, projection)
+            self.key = str(projection.signer.verifier)
+            self.signer = projection.signer
+            self.events = world.head()
+        finally:
+            container.close()
+        self.copies: list[str] = []
+
+    def copy(self) -> str:
+        if self.settings.uses_postgres:
+            name = f"ssz_tamper_{uuid.uuid4().hex[:12]}"
+            source = self.settings.database_url.rsplit("/", 1)[1]
+            with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+            self.copies.append(name)
+            return self.settings.database_url.rsplit("/", 1)[0] + "/" + name
+        target = self.settings.sqlite_path.with_name(f"copy-{uuid.uuid4().hex[:8]}.sqlite3")
+        shutil.copy(self.settings.sqlite_path, target)
+        return f"sqlite:///{target}"
+
+    def drop_copies(self) -> None:
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            for name in self.copies:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Superuser:
+    """Plain SQL on a copy, with the append-only triggers gone."""
+
+    def __init__(self, url: str):
+        self.postgres = url.startswith("postgresql")
+        if self.postgres:
+            self.conn = psycopg.connect(url, autocommit=True)
+            self.conn.execute("DROP TRIGGER ssz_events_append_only ON ssz_events")
+            self.conn.execute("DROP TRIGGER ledger_checkpoints_append_only ON ledger_checkpoints")
+            self.events, self.nid = "ssz_events", "notification_id"
+        else:
+            self.conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+            for trigger in ("stored_events_no_update", "stored_events_no_delete", "stored_events_no_replace",
+                            "ledger_checkpoints_no_update", "ledger_checkpoints_no_delete"):
+                self.conn.execute(f"DROP TRIGGER {trigger}")
+            self.events, self.nid = "stored_events", "rowid"
+
+    def run(self, statement: str, *params: Any) -> list[tuple]:
+        if self.postgres:
+            return self.conn.execute(statement.replace("?", "%s"), params).fetchall() if "SELECT" in statement[:7] \
+                else (self.conn.execute(statement.replace("?", "%s"), params), [])[1]
+        return self.conn.execute(statement, params).fetchall()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def change_state(db: Superuser, nid: int) -> None:
+    """Priority P1 recorded as P2, say: one byte of the stored state changed."""
+    state = bytes(db.run(f"SELECT state FROM {db.events} WHERE {db.nid} = ?", nid)[0][0])
+    db.run(f"UPDATE {db.events} SET state = ? WHERE {db.nid} = ?", state[:-2] + bytes([state[-2] ^ 1]) + state[-1:], nid)
+
+
+def edit(db: Superuser, nid: int, _: History) -> str:
+    change_state(db, nid)
+    return f"notification {nid} "
+
+
+def delete(db: Superuser, nid: int, _: History) -> str:
+    db.run(f"DELETE FROM {db.events} WHERE {db.nid} = ?", nid)
+    return f"recorded notification {nid} at leaf {nid - 1}"
+
+
+def reorder(db: Superuser, nid: int, history: History) -> str:
+    other = nid + 1 + (nid * 7) % (history.events - nid)
+    db.run(f"UPDATE {db.events} SET {db.nid} = -1 WHERE {db.nid} = ?", nid)
+    db.run(f"UPDATE {db.events} SET {db.nid} = ? WHERE {db.nid} = ?", nid, other)
+    db.run(f"UPDATE {db.events} SET {db.nid} = ? WHERE {db.nid} = -1", other)
+    return f"notification {nid} "
+
+
+def insert(db: Superuser, nid: int, _: History) -> str:
+    """An event slipped into the past, the ones after it renumbered to make room."""
+    db.run(f"UPDATE {db.events} SET {db.nid} = -{db.nid} - 1 WHERE {db.nid} >= ?", nid)
+    db.run(f"UPDATE {db.events} SET {db.nid} = -{db.nid} WHERE {db.nid} < 0")
+    row = db.run(f"SELECT originator_version, topic, state FROM {db.events} WHERE {db.nid} = ?", nid + 1)[0]
+    db.run(f"INSERT INTO {db.events} ({db.nid}, originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?, ?)",
+           nid, uuid.uuid4() if db.postgres else uuid.uuid4().hex, row[0], row[1], bytes(row[2]))
+    return f"notification {nid} "
+
+
+def rewrite_checkpoint(db: Superuser, nid: int, _: History) -> str:
+    size, note = db.run("SELECT tree_size, note FROM ledger_checkpoints WHERE tree_size >= ? ORDER BY tree_size LIMIT 1", nid)[0]
+    forged = note.replace(f"\n{size}\n", f"\n{size - 1}\n", 1)
+    db.run("UPDATE ledger_checkpoints SET note = ? WHERE tree_size = ?", forged, size)
+    return f"checkpoint of {size} events: its signature does not verify"
+
+
+def other_key(db: Superuser, nid: int, history: History) -> str:
+    size, note = db.run("SELECT tree_size, note FROM ledger_checkpoints WHERE tree_size >= ? ORDER BY tree_size LIMIT 1", nid)[0]
+    text = note.split("\n\n")[0] + "\n"
+    forged = Signer.generate(history.signer.name).sign(Checkpoint.parse(text).text())
+    db.run("UPDATE ledger_checkpoints SET note = ? WHERE tree_size = ?", forged, size)
+    return f"checkpoint of {size} events: it is not signed by {history.signer.name}"
+
+
+def truncate(db: Superuser, nid: int, _: History) -> str:
+    """The log cut back to before notification `nid`, and the ledger's rows with it."""
+    db.run(f"DELETE FROM {db.events} WHERE {db.nid} >= ?", nid)
+    db.run("DELETE FROM ledger_leaves WHERE notification_id >= ?", nid)
+    first = db.run("SELECT min(tree_size) FROM ledger_checkpoints WHERE tree_size >= ?", nid)[0][0]
+    return f"checkpoint of {first} events was published, the log now holds {nid - 1}"
+
+
+def edit_and_cover(db: Superuser, nid: int, _: History) -> str:
+    """An edited event whose leaf in the ledger's own table is rewritten to agree: the checkpoints still hold the truth."""
+    from domain import ledger
+    change_state(db, nid)
+    oid, version, topic, state = db.run(f"SELECT originator_id, originator_version, topic, state FROM {db.events} "
+                                        f"WHERE {db.nid} = ?", nid)[0]
+    leaf = ledger.leaf_hash(ledger.leaf_entry(nid, oid if isinstance(oid, uuid.UUID) else uuid.UUID(oid), version, topic,
+                                              bytes(state)))
+    db.run("UPDATE ledger_leaves SET hash = ? WHERE notification_id = ?", leaf, nid)
+    sizes = [s for (s,) in db.run("SELECT tree_size FROM ledger_checkpoints ORDER BY tree_size")]
+    first = min(s for s in sizes if s >= nid)
+    before = max([s for s in sizes if s < nid], default=0)
+    return f"checkpoint of {first} events: its root no longer matches the log; the change is among the events at leaves {before}..{first - 1}"
+
+
+KINDS: dict[str, Callable[[Superuser, int, History], str]] = {
+    "edit": edit, "delete": delete, "reorder": reorder, "insert": insert, "rewrite_checkpoint": rewrite_checkpoint,
+    "other_key": other_key, "truncate": truncate, "edit_and_cover": edit_and_cover,
+}
+
+
+def run_verifier(url: str, key: str, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
+    status = verifier.main(["--database-url", url, "--key", key, *args])
+    out = capsys.readouterr().out
+    return status, [line.removeprefix("FAIL  ") for line in out.splitlines() if line.startswith("FAIL")]
+
+
+@pytest.fixture
+def history(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest):
+    url = request.getfixturevalue("postgres_url") if store_kind == "postgres" else None
+    settings = Settings(environment="test", data_dir=tmp_path / "data", database_url=url)
+    made = History(settings, request.getfixturevalue("postgres_admin_url") if url else None)
+    yield made
+    if url:
+        made.drop_copies()
+
+
+def test_a_clean_history_verifies_and_a_witness_copy_is_consistent(history: History, capsys: pytest.CaptureFixture[str],
+                                                                    tmp_path: Path) -> None:
+    url = history.copy()
+    assert run_verifier(url, history.key, capsys) == (0, [])
+    db = Superuser(url)
+    note = db.run("SELECT note FROM ledger_checkpoints ORDER BY tree_size LIMIT 1")[0][0]
+    db.close()
+    witness = tmp_path / "witness.note"
+    witness.write_text(note)
+    status, findings = run_verifier(url, history.key, capsys, "--from-checkpoint", str(witness))
+    assert (status, findings) == (0, [])
+
+
+def test_every_kind_of_tampering_is_found_and_the_first_bad_event_named(history: History, capsys: pytest.CaptureFixture[str]) -> None:
+    chooser = random.Random()
+    first_user_event = 8  # (the first events are the accounts and the unit: any will do, but incidents are the point)
+    for kind, tamper in KINDS.items():
+        for _ in range(TRIALS):
+            nid = chooser.randint(first_user_event, history.events - 2)
+            url = history.copy()
+            db = Superuser(url)
+            expected = tamper(db, nid, history)
+            db.close()
+            status, findings = run_verifier(url, history.key, capsys)
+            assert status == 1, (kind, nid)
+            assert expected in findings[0], (kind, nid, findings)
+
+
+def test_a_database_without_the_ledger_is_told_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "other.sqlite3"
+    sqlite3.connect(path).execute("CREATE TABLE stored_events (originator_id TEXT)").connection.close()
+    with pytest.raises(SystemExit, match="no ledger tables"):
+        verifier.main(["--database-url", f"sqlite:///{path}", "--key", str(Signer.generate().verifier)])

@@ -1,0 +1,352 @@
+"""Verifies the zone's event log against its ledger and its signed checkpoints, from the stored bytes alone.
+
+    python tools/verify_ledger.py --database-url postgresql://auditor@host/ssz --key "NAME+ID+KEY" \
+        [--from-checkpoint witness.note]
+
+It imports nothing of the application (it is meant to be read as the reference of the format): it reads the event
+table, recomputes every leaf (README, "Tamper-evident log") and the RFC 9162 tree, and checks
+  - every leaf the ledger recorded (ledger_leaves) against the event now stored at its place: the first event that
+    no longer matches is named (edited, deleted, inserted or reordered);
+  - every stored checkpoint: its signature by the given key, its form, and its root against the recomputed tree of
+    its size (one published for more events than the log holds: the log was truncated); where the ledger's own rows
+    were rewritten to agree with an edited event, the first checkpoint that no longer matches and the range of
+    events between it and the one before, which must hold the change;
+  - a checkpoint kept elsewhere (--from-checkpoint, a witness copy), the same way, and that the latest stored
+    checkpoint is consistent with it (an RFC 9162 consistency proof made from the recomputed tree and checked).
+Exit status 0: all holds; 1: something does not (each finding printed); 2: it could not check (says why)."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import sqlite3
+import struct
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from uuid import UUID
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+DASH = "\u2014"
+
+
+def sha256(data: bytes, _new=hashlib.sha256) -> bytes:  # noqa: ANN001 — (bound once: this runs twice per event)
+    return _new(data).digest()
+
+
+def leaf_entry(notification_id: int, originator_id: bytes, version: int, topic: str, state: bytes) -> bytes:
+    """The event's canonical bytes; `originator_id`: the UUID's 16 bytes."""
+    topic_bytes = topic.encode()
+    return b"".join((struct.pack(">QQ16sI", notification_id, version, originator_id, len(topic_bytes)), topic_bytes,
+                     struct.pack(">I", len(state)), state))
+
+
+class Tree:
+    """The RFC 9162 tree over leaf hashes, grown one leaf at a time (its right edge: perfect subtrees' roots)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.edge: list[tuple[int, bytes]] = []  # (height, root), largest first
+
+    def append(self, leaf: bytes) -> None:
+        height, value = 0, leaf
+        while self.edge and self.edge[-1][0] == height:
+            value = sha256(b"\x01" + self.edge.pop()[1] + value)
+            height += 1
+        self.edge.append((height, value))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self.edge:
+            return sha256(b"")
+        value = self.edge[-1][1]
+        for _, left in reversed(self.edge[:-1]):
+            value = sha256(b"\x01" + left + value)
+        return value
+
+
+def mth(leaves: list[bytes], start: int, end: int) -> bytes:
+    if end - start == 1:
+        return leaves[start]
+    k = 1 << ((end - start - 1).bit_length() - 1)
+    return sha256(b"\x01" + mth(leaves, start, start + k) + mth(leaves, start + k, end))
+
+
+def consistency_proof(leaves: list[bytes], first: int, second: int) -> list[bytes]:
+    """RFC 9162 §2.1.4.1 PROOF(first, D[second]), 0 < first < second."""
+    def subproof(m: int, start: int, end: int, whole: bool) -> list[bytes]:
+        if m == end - start:
+            return [] if whole else [mth(leaves, start, end)]
+        k = 1 << ((end - start - 1).bit_length() - 1)
+        if m <= k:
+            return subproof(m, start, start + k, whole) + [mth(leaves, start + k, end)]
+        return subproof(m - k, start + k, end, False) + [mth(leaves, start, start + k)]
+    return subproof(first, 0, second, True)
+
+
+def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, proof: list[bytes]) -> bool:
+    """RFC 9162 §2.1.4.2, for 0 < first < second."""
+    if not proof:
+        return False
+    path = ([first_root] if first & (first - 1) == 0 else []) + proof
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = sha256(b"\x01" + c + fr), sha256(b"\x01" + c + sr)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = sha256(b"\x01" + sr + c)
+        fn, sn = fn >> 1, sn >> 1
+    return fr == first_root and sr == second_root and sn == 0
+
+
+# --- signed notes and checkpoints (C2SP signed-note, tlog-checkpoint) ------------------------------------------
+@dataclass
+class Key:
+    name: str
+    id: bytes
+    public: Ed25519PublicKey
+
+    @classmethod
+    def parse(cls, vkey: str) -> Key:
+        name, hex_id, data = vkey.strip().split("+", 2)
+        raw = base64.b64decode(data, validate=True)
+        if len(raw) != 33 or raw[0] != 1 or sha256(name.encode() + b"\n" + raw)[:4].hex() != hex_id:
+            raise ValueError("not an Ed25519 verifier key whose id matches its name and key")
+        return cls(name, bytes.fromhex(hex_id), Ed25519PublicKey.from_public_bytes(raw[1:]))
+
+
+def open_checkpoint(note: str, key: Key) -> tuple[str, int, bytes]:
+    """(origin, size, root) of a checkpoint signed by `key`; ValueError saying what is wrong otherwise."""
+    text, blank, signatures = note.rpartition("\n\n")
+    if not blank or not signatures.endswith("\n"):
+        raise ValueError("not a signed note (text, blank line, signature lines)")
+    text += "\n"
+    for line in signatures[:-1].split("\n"):
+        dash, name, blob = (line.split(" ") + ["", "", ""])[:3]
+        if dash != DASH:
+            raise ValueError(f"malformed signature line {line!r}")
+        signature = base64.b64decode(blob)
+        if name == key.name and signature[:4] == key.id:
+            try:
+                key.public.verify(signature[4:], text.encode())
+            except InvalidSignature:
+                raise ValueError("its signature does not verify: the checkpoint was rewritten") from None
+            break
+    else:
+        raise ValueError(f"it is not signed by {key.name}+{key.id.hex()} (signed by another key?)")
+    lines = text.split("\n")
+    if len(lines) < 4 or not lines[1].isdigit():
+        raise ValueError("its text is not a checkpoint (origin, size, root)")
+    root = base64.b64decode(lines[2], validate=True)
+    if len(root) != 32:
+        raise ValueError("its root is not a SHA-256 hash")
+    return lines[0], int(lines[1]), root
+
+
+# --- the database ----------------------------------------------------------------------------------------------
+class Store:
+    def __init__(self, url: str, events_table: str | None):
+        self.postgres = url.startswith(("postgres://", "postgresql"))
+        if self.postgres:
+            import psycopg
+            self.conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+            self.events = events_table or "ssz_events"
+            self.nid = "notification_id"
+        else:
+            path = url.removeprefix("sqlite:///")
+            if not Path(path).exists():
+                raise SystemExit(f"no SQLite database at {path}")
+            self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            self.events = events_table or "stored_events"
+            self.nid = "rowid"
+
+    def has_table(self, name: str) -> bool:
+        query = ("SELECT 1 FROM information_schema.tables WHERE table_name = %s" if self.postgres
+                 else "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
+        return self.conn.execute(query, (name,)).fetchone() is not None
+
+    def rows(self, query: str, batch: int = 20_000) -> Iterator[tuple]:
+        if self.postgres:
+            self.cursors = getattr(self, "cursors", 0) + 1
+            with self.conn.cursor(name=f"verify_{self.cursors}", binary=True) as cursor:
+                cursor.execute(query)
+                while chunk := cursor.fetchmany(batch):
+                    yield from chunk
+        else:
+            yield from self.conn.execute(query)
+
+    def events_in_order(self) -> Iterator[tuple[int, bytes, int, str, bytes]]:
+        if self.postgres:  # the originator id as its 16 bytes, made by the server
+            yield from self.rows(f"SELECT notification_id, uuid_send(originator_id), originator_version, topic, state "
+                                 f"FROM {self.events} ORDER BY notification_id")
+            return
+        for nid, oid, version, topic, state in self.rows(f"SELECT rowid, originator_id, originator_version, topic, state "
+                                                         f"FROM {self.events} ORDER BY rowid"):
+            # (SQLite keeps whatever it is given: a state rewritten as text is hashed as its UTF-8 bytes)
+            yield nid, UUID(oid).bytes, version, topic, state.encode() if isinstance(state, str) else bytes(state)
+
+    def recorded_leaves(self) -> Iterator[tuple[int, int, bytes]]:
+        for position, nid, digest in self.rows("SELECT position, notification_id, hash FROM ledger_leaves ORDER BY position"):
+            yield position, nid, bytes(digest)
+
+    def checkpoints(self) -> list[tuple[int, str]]:
+        return [(size, note) for size, note in self.rows("SELECT tree_size, note FROM ledger_checkpoints ORDER BY tree_size")]
+
+
+@dataclass
+class Report:
+    findings: list[str] = field(default_factory=list)
+
+    def bad(self, message: str) -> None:
+        self.findings.append(message)
+        print(f"FAIL  {message}")
+
+
+def describe(event: tuple[int, bytes, int, str, bytes]) -> str:
+    nid, oid, version, topic, _ = event
+    return f"notification {nid} ({topic.rsplit(':', 1)[-1]} of aggregate {UUID(bytes=bytes(oid))}, version {version})"
+
+
+def verify(store: Store, key: Key, witness: str | None = None, progress: bool = False) -> Report:
+    report = Report()
+    if not store.has_table("ledger_leaves") or not store.has_table("ledger_checkpoints"):
+        raise SystemExit("this database has no ledger tables (ledger_leaves, ledger_checkpoints): it was not migrated to "
+                         "0009_ledger, or it is not the zone's database; nothing to verify against")
+    recorded = store.recorded_leaves()
+    stored_checkpoints = store.checkpoints()
+    sizes = {size for size, _ in stored_checkpoints}
+    witness_checkpoint = None
+    if witness is not None:
+        try:
+            witness_checkpoint = open_checkpoint(witness, key)
+            sizes.add(witness_checkpoint[1])
+        except ValueError as error:
+            report.bad(f"the witness checkpoint: {error}")
+    tree, leaves, nids, roots = Tree(), [], [], {0: sha256(b"")}
+    first_bad_leaf = None
+    bar = _bar(progress)
+    record = next(recorded, None)
+    recorded_count = 0
+    for position, event in enumerate(store.events_in_order()):
+        leaf = sha256(b"\x00" + leaf_entry(*event))
+        leaves.append(leaf)
+        nids.append(event[0])
+        tree.append(leaf)
+        if tree.size in sizes:
+            roots[tree.size] = tree.root()
+        if record is None or record[0] != position:  # the ledger ends here (it lags the log) or has a gap
+            continue
+        recorded_count += 1
+        if first_bad_leaf is None and record[1:] != (event[0], leaf):
+            first_bad_leaf = position
+            nid = record[1]
+            if nid != event[0]:
+                what = (f"the ledger recorded notification {nid} at leaf {position}, the log now has {describe(event)} "
+                        f"there: " + ("an event is missing (deleted)" if nid < event[0] else "an event was inserted"))
+            else:
+                what = f"{describe(event)} at leaf {position} no longer matches its recorded leaf (it was edited)"
+            report.bad(f"first event that differs: {what}")
+        record = next(recorded, None)
+        if bar and tree.size % 10_000 == 0:
+            bar.update(10_000)
+    if bar:
+        bar.close()
+    size = tree.size
+    beyond = 0 if record is None else 1 + sum(1 for _ in recorded)
+    if first_bad_leaf is None and beyond:
+        report.bad(f"the ledger recorded {recorded_count + beyond} events, the log now holds {size}: events after "
+                   f"notification {nids[-1] if nids else 0} are gone (the log was truncated)")
+    print(f"ok    {size} events read, {recorded_count + beyond} recorded in the ledger")
+
+    previous = (0, sha256(b""))
+    mismatched = False
+    latest = None
+    for checkpoint_size, note in stored_checkpoints:
+        try:
+            origin, claimed, root = open_checkpoint(note, key)
+        except ValueError as error:
+            report.bad(f"checkpoint of {checkpoint_size} events: {error}")
+            continue
+        if claimed != checkpoint_size or origin != key.name:
+            report.bad(f"checkpoint of {checkpoint_size} events: its signed text says {claimed} events of {origin!r}")
+            continue
+        if claimed > size:
+            report.bad(f"checkpoint of {claimed} events was published, the log now holds {size}: it was truncated "
+                       f"back before a published checkpoint")
+            continue
+        if roots[claimed] != root:
+            if not mismatched:
+                report.bad(f"checkpoint of {claimed} events: its root no longer matches the log; the change is among "
+                           f"the events at leaves {previous[0]}..{claimed - 1} (notifications {nids[previous[0]]}.."
+                           f"{nids[claimed - 1]}), after the checkpoint of {previous[0]} events, which still matches")
+            mismatched = True
+            continue
+        previous = (claimed, root)
+        latest = (claimed, root)
+    if stored_checkpoints and not mismatched and latest:
+        print(f"ok    {len(stored_checkpoints)} checkpoints signed by {key.name}; the latest, of {latest[0]} events, "
+              f"and every one before it match the log")
+    if witness_checkpoint is not None:
+        _check_witness(report, witness_checkpoint, roots, leaves, latest, size)
+    print("the log verifies" if not report.findings else f"{len(report.findings)} finding(s): the log does not verify")
+    return report
+
+
+def _check_witness(report: Report, witness: tuple[str, int, bytes], roots: dict[int, bytes], leaves: list[bytes],
+                   latest: tuple[int, bytes] | None, size: int) -> None:
+    _, claimed, root = witness
+    if claimed > size:
+        report.bad(f"the witness checkpoint is of {claimed} events, the log holds {size}: truncated since it was published")
+    elif roots.get(claimed) != root:
+        report.bad(f"the witness checkpoint of {claimed} events does not match the log: events before it were changed")
+    elif latest and 0 < claimed < latest[0]:
+        proof = consistency_proof(leaves, claimed, latest[0])
+        if verify_consistency(claimed, latest[0], root, latest[1], proof):
+            print(f"ok    the latest checkpoint ({latest[0]} events) extends the witness's ({claimed} events): "
+                  f"consistency proof of {len(proof)} hashes verified")
+        else:
+            report.bad("the latest checkpoint is not consistent with the witness checkpoint")
+    else:
+        print(f"ok    the witness checkpoint of {claimed} events matches the log")
+
+
+def _bar(progress: bool):  # noqa: ANN202 — a tqdm bar, when tqdm is there
+    if not progress:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(unit="ev", desc="verify", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", required=True, help="postgresql://… or sqlite:///path/to/ssz.sqlite3")
+    parser.add_argument("--key", required=True, help="the ledger's verifier key (ssz ledger key): NAME+ID+BASE64")
+    parser.add_argument("--from-checkpoint", type=Path, help="a signed checkpoint kept elsewhere (a witness copy)")
+    parser.add_argument("--events-table", help="the event table (ssz_events on PostgreSQL, stored_events on SQLite)")
+    args = parser.parse_args(argv)
+    try:
+        key = Key.parse(args.key)
+    except ValueError as error:
+        print(f"the key: {error}", file=sys.stderr)
+        return 2
+    witness = args.from_checkpoint.read_text() if args.from_checkpoint else None
+    report = verify(Store(args.database_url, args.events_table), key, witness, progress=sys.stderr.isatty())
+    return 1 if report.findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

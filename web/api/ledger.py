@@ -1,0 +1,127 @@
+"""The tamper-evident log over the JSON API: its signed checkpoints, and proofs that anyone can check against
+one (RFC 9162 audit paths and consistency proofs, hashes in base64). Registered beside the other API modules
+(web/api/__init__.py: `for module in (incidents, alerts, ledger)`)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
+
+from infrastructure.api_keys import ApiCaller
+from infrastructure.readmodels.ledger import LedgerReads
+from web.access import API_READ
+from web.api.models import PREFIX
+from web.api.problems import ApiProblem, known_query_only, responses
+
+router = APIRouter(prefix=f"{PREFIX}/ledger", dependencies=[Depends(known_query_only)], tags=["ledger"])
+Reader = Annotated[ApiCaller, Depends(API_READ)]
+
+
+class CheckpointOut(BaseModel):
+    tree_size: int
+    root: str  # base64, as in the note
+    note: str  # the signed note, exactly as signed
+    signed_at: datetime
+
+
+class InclusionOut(BaseModel):
+    position: int
+    tree_size: int
+    notification_id: int
+    leaf_hash: str
+    leaf_entry: str  # the event's canonical bytes (README, "Tamper-evident log"), base64
+    path: list[str]
+
+
+class ConsistencyOut(BaseModel):
+    first: int
+    second: int
+    proof: list[str]
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def _reads(request: Request) -> LedgerReads:
+    container = request.app.state.container
+    return LedgerReads(container.engine, container.app.recorder.events_table_name)
+
+
+def _refused(error: ValueError, field: str) -> ApiProblem:
+    return ApiProblem(422, "invalid", "The request was not valid", str(error), errors=[{"field": field, "message": str(error)}])
+
+
+def _checkpoint(row: dict[str, Any]) -> CheckpointOut:
+    return CheckpointOut(tree_size=row["tree_size"], root=_b64(row["root"]), note=row["note"], signed_at=row["signed_at"])
+
+
+def _latest(request: Request) -> dict[str, Any]:
+    row = _reads(request).latest_checkpoint()
+    if row is None:
+        raise ApiProblem(404, "not-found", "No checkpoint yet", "The ledger has not signed a checkpoint yet.")
+    return row
+
+
+@router.get("/checkpoint", response_model=CheckpointOut, summary="The latest signed checkpoint",
+            responses=responses(401, 403, 404, 422, 429))
+def latest_checkpoint(request: Request, caller: Reader) -> CheckpointOut:
+    return _checkpoint(_latest(request))
+
+
+@router.get("/checkpoint/note", response_class=PlainTextResponse, summary="The latest checkpoint as signed (text)",
+            responses=responses(401, 403, 404, 422, 429))
+def latest_checkpoint_note(request: Request, caller: Reader) -> PlainTextResponse:
+    return PlainTextResponse(_latest(request)["note"])
+
+
+@router.get("/checkpoints", response_model=list[CheckpointOut], summary="Signed checkpoints, oldest first",
+            responses=responses(401, 403, 422, 429))
+def checkpoint_history(request: Request, caller: Reader,
+                       since: Annotated[int, Query(ge=0, le=2**62, description="the smallest tree size")] = 0,
+                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[CheckpointOut]:
+    return [_checkpoint(row) for row in _reads(request).checkpoints(since, limit)]
+
+
+@router.get("/inclusion", response_model=InclusionOut, summary="The audit path of one event",
+            responses=responses(401, 403, 404, 422, 429))
+def inclusion(request: Request, caller: Reader,
+              position: Annotated[int | None, Query(ge=0, le=2**62, description="the leaf's place in the tree")] = None,
+              notification_id: Annotated[int | None, Query(ge=1, le=2**62, description="or the event's notification id")] = None,
+              tree_size: Annotated[int | None, Query(ge=1, le=2**62, description="the latest checkpoint's when omitted")] = None,
+              ) -> InclusionOut:
+    reads = _reads(request)
+    if (position is None) == (notification_id is None):
+        raise ApiProblem(422, "invalid", "The request was not valid", "Give either position or notification_id.",
+                         errors=[{"field": "position", "message": "give either position or notification_id"}])
+    if position is None:
+        position = reads.position_of(notification_id)
+        if position is None:
+            raise ApiProblem(404, "not-found", "Not in the ledger", f"Notification {notification_id} is not in the ledger (yet).")
+    size = tree_size if tree_size is not None else _latest(request)["tree_size"]
+    try:
+        proof = reads.inclusion(position, size)
+    except ValueError as error:
+        raise _refused(error, "tree_size" if "tree size" in str(error) else "position") from None
+    entry = reads.leaf_entry(position) or b""
+    return InclusionOut(position=position, tree_size=size, notification_id=proof["notification_id"],
+                        leaf_hash=_b64(proof["leaf_hash"]), leaf_entry=_b64(entry), path=[_b64(h) for h in proof["path"]])
+
+
+@router.get("/consistency", response_model=ConsistencyOut, summary="A consistency proof between two tree sizes",
+            responses=responses(401, 403, 422, 429))
+def consistency(request: Request, caller: Reader, first: Annotated[int, Query(ge=0, le=2**62)],
+                second: Annotated[int, Query(ge=0, le=2**62)]) -> ConsistencyOut:
+    if first > second:
+        raise ApiProblem(422, "invalid", "The request was not valid", f"first ({first}) is larger than second ({second}).",
+                         errors=[{"field": "first", "message": "must not be larger than second"}])
+    try:
+        proof = _reads(request).consistency(first, second)
+    except ValueError as error:
+        raise _refused(error, "second") from None
+    return ConsistencyOut(first=first, second=second, proof=[_b64(h) for h in proof])
