@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from infrastructure.bootstrap import bootstrap
 from infrastructure.checkpoints import Checkpoint, Verifier, open_note
-from infrastructure.ledger_cli import ledger_cli
+from entrypoints.ledger_cli import ledger_cli
 from infrastructure.settings import Settings
 from tests.integration.conftest import build_world
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from web.api import alerts, incidents, problems
+from web.api import alerts, incidents, ledger, problems
 from web.api.models import PREFIX, FieldError, Problem
 
 __all__ = ["PREFIX", "install"]
@@ -35,6 +35,7 @@ TAGS = [
     {"name": "camera alerts", "description": "Raise camera alerts (scope `alerts`)"},
     {"name": "lifecycle", "description": "Act on incidents (scope `lifecycle`)"},
     {"name": "reads", "description": "Incidents and their timelines (scope `read`)"},
+    {"name": "ledger", "description": "Signed checkpoints and Merkle proofs of the log (scope `read`)"},
 ]
 
 
@@ -44,7 +45,7 @@ def install(app: FastAPI) -> None:
     Call it after the app's own error handlers are registered."""
     # Flat, like the pages' routes (web/app.py says why), and first: an integration's request is matched without
     # trying every page's route before it (no page's path starts with /api).
-    app.router.routes[0:0] = [route for module in (incidents, alerts) for route in module.router.routes]
+    app.router.routes[0:0] = [route for module in (incidents, alerts, ledger) for route in module.router.routes]
     problems.install(app)
     app.description = DESCRIPTION
     app.openapi_tags = TAGS

@@ -1,6 +1,6 @@
 """`ssz ledger`: the ledger's public key, a checkpoint on demand, and the independent verifier.
 
-Registered beside the other command groups with `cli.add_typer(ledger_cli, name="ledger")`."""
+Registered in entrypoints/cli.py beside the other command groups."""
 
 from __future__ import annotations
 
