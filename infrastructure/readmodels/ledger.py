@@ -22,7 +22,9 @@ from sqlalchemy import BigInteger, Column, Connection, DateTime, Engine, Index, 
 
 from domain import ledger
 from infrastructure.checkpoints import Checkpoint, LedgerSettings, Signer, configured_signer
-from infrastructure.readmodels.projections import Page, Projection, column_types, driver, insert_values
+from infrastructure.readmodels.base import Projection
+from infrastructure.readmodels.rows import column_types, driver, insert_values
+from infrastructure.readmodels.stored import Page
 from infrastructure.readmodels.tables import projection_positions
 from infrastructure.settings import Settings
 from infrastructure.tables import metadata
