@@ -446,13 +446,13 @@ def prepare_zone(database_url: str, data_dir: Path) -> Zone:
     from bench._common import metric
     from domain.values import SYSTEM_USER_ID, Role
     from infrastructure.bootstrap import bootstrap
-    from infrastructure.demo import generate
+    from simulation import generate
     from infrastructure.settings import Settings
 
     settings = Settings(environment="test", data_dir=data_dir, database_url=database_url, log_level="WARNING")
     container = bootstrap(settings)
     try:
-        summary = generate(container.app, months=MONTHS, seed=SEED, progress=False)
+        summary = generate(container.settings, months=MONTHS, seed=SEED, progress=False)
         print(f"# demo history: {MONTHS} month(s) ending now, {summary.events:,} events, {summary.incidents:,} incidents, "
               f"{summary.alerts:,} alerts, {summary.visits:,} visits, written in {summary.seconds:.1f} s", flush=True)
         user = container.app.create_user(username="bench.dispatcher", display_name="Bench Dispatcher", role=Role.DISPATCHER,

@@ -49,7 +49,7 @@ from sqlalchemy import select  # noqa: E402
 from bench._common import ADMIN_URL, fresh_dir, metric  # noqa: E402
 from domain.values import Community  # noqa: E402
 from infrastructure.bootstrap import bootstrap  # noqa: E402
-from infrastructure.demo import generate  # noqa: E402
+from simulation import generate  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
 from domain.cameras import Camera  # noqa: E402
 from domain.accounts import UserAccount  # noqa: E402
@@ -88,7 +88,7 @@ def ensure_history(settings: Settings) -> None:
     container = bootstrap(settings)
     months = TARGET_EVENTS // 20_000 + 1
     print(f"# writing a demo history of {months} months", flush=True)
-    summary = generate(container.app, months=months, seed=2569, progress=True)
+    summary = generate(container.settings, months=months, seed=2569, progress=True)
     print(f"# {summary}", flush=True)
     container.close()
 
@@ -275,7 +275,7 @@ def lag_under_load(settings: Settings, events_per_s: int = 1000, seconds: float 
     env = {**os.environ, "DATABASE_URL": settings.database_url, "SSZ_DATA_DIR": str(settings.data_dir),
            "SSZ_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
     spawned = time.monotonic()
-    worker = subprocess.Popen([sys.executable, "-m", "infrastructure.cli", "projections", "run"], cwd=ROOT, env=env)
+    worker = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "projections", "run"], cwd=ROOT, env=env)
     observer = None
 
     def alert() -> int:

@@ -48,7 +48,7 @@ class Server:
 def ssz_command() -> list[str]:
     """The venv's `ssz` entry point, or the same module run by this interpreter."""
     script = Path(sys.executable).with_name("ssz")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "infrastructure.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "entrypoints.cli"]
 
 
 def free_port() -> int:
