@@ -1,0 +1,142 @@
+"""Commands on red boxes (the QR-coded check-in points) and on patrol visits, the check-ins at them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from uuid import UUID
+
+from application.errors import NotFound, RecordKind
+from application.unit_of_work import CommandResult, UnitOfWork, Work
+from domain.errors import InvalidInput
+from domain.patrol import PatrolVisit, RedBox, RefusedCheckIn, check_code, refused
+from domain.permissions import Action, authorize
+from domain.values import SYSTEM, CheckInRefusal, Community, GeoPoint
+
+
+class PatrolCommands(UnitOfWork):
+    def register_red_box(self, *, code: str, name_th: str, name_en: str, community: Community, position: GeoPoint,
+                         by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+        at = self._at(occurred_at)
+
+        def register(work: Work) -> UUID:
+            box = RedBox.register(code=code, name_th=name_th, name_en=name_en, community=community, position=position,
+                                  actor=work.actor(by), occurred_at=at)
+            if work.find(box.id, RedBox) is not None:
+                raise InvalidInput("A red box with code {code} exists already.", field="code", code=box.code)
+            work.add(box)
+            return box.id
+
+        return self._run("register_red_box", register)
+
+    def rotate_red_box_token(self, box_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+        at = self._at(occurred_at)
+        return self._run_on("rotate_red_box_token", box_id, RedBox, by,
+                            lambda box, actor, work: box.rotate_token(reason=reason, actor=actor, occurred_at=at))
+
+    def move_red_box(self, box_id: UUID, *, position: GeoPoint, reason: str, by: UUID,
+                     occurred_at: datetime | None = None) -> CommandResult:
+        at = self._at(occurred_at)
+        return self._run_on("move_red_box", box_id, RedBox, by,
+                            lambda box, actor, work: box.move(position=position, reason=reason, actor=actor, occurred_at=at))
+
+    def retire_red_box(self, box_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+        at = self._at(occurred_at)
+        return self._run_on("retire_red_box", box_id, RedBox, by,
+                            lambda box, actor, work: box.retire(reason=reason, actor=actor, occurred_at=at))
+
+    def log_patrol_visit(
+        self,
+        *,
+        box_id: UUID,
+        token_version: int | None,
+        by: UUID,
+        unit_id: UUID | None = None,
+        position: GeoPoint | None = None,
+        observation: str = "",
+        occurred_at: datetime | None = None,
+        previous_visit_id: UUID | None = None,
+        id: UUID | None = None,
+    ) -> CommandResult:
+        """Logs a check-in; flags it when implausible given the officer's previous visit (from the read model)."""
+        at = self._at(occurred_at)
+
+        def log_visit(work: Work) -> UUID:
+            box = work.get(box_id, RedBox, RecordKind.RED_BOX)
+            visit = PatrolVisit.log(id=id or uuid.uuid4(), box=box, token_version=token_version, unit_id=unit_id,
+                                    actor=work.actor(by), occurred_at=at, now=self.clock(), position=position,
+                                    observation=observation)
+            work.add(visit)
+            previous = work.find(previous_visit_id, PatrolVisit) if previous_visit_id else None
+            previous_box = work.find(previous.box_id, RedBox) if previous else None
+            finding = visit.implausibility(box, previous, previous_box)
+            if finding:
+                visit.flag_finding(finding, actor=SYSTEM, occurred_at=at)
+            return visit.id
+
+        return self._run("log_patrol_visit", log_visit)
+
+    def scan_code(self, *, code: str, token: str, by: UUID, position: GeoPoint | None = None) -> tuple[RedBox, int]:
+        """A scanned red-box code (its box's code and signed token): the box and the token's version, or the
+        refusal (TokenRefused, with its `refusal`), which is recorded as a RefusedCheckIn before it is raised."""
+        try:
+            box = self.load(RedBox.id_for(check_code(code)), fresh=True)
+        except InvalidInput:
+            box = None
+        if isinstance(box, RedBox):
+            version = self.codes.version_of(box.id, token)
+            refusal = box.refusal(version)
+        else:
+            box, version, refusal = None, None, CheckInRefusal.UNKNOWN_BOX
+        if refusal is None:
+            authorize(self.get_user(by).as_actor, Action.LOG_VISIT)
+            return box, version
+        at = self._at(None)
+
+        def record(work: Work) -> UUID:
+            attempt = RefusedCheckIn.record(id=uuid.uuid4(), box=box, code=code, refusal=refusal, token_version=version,
+                                            position=position, actor=work.actor(by), occurred_at=at)
+            work.add(attempt)
+            return attempt.id
+
+        self._run("record_refused_check_in", record)
+        raise refused(refusal, box.code if box else code)
+
+    def check_in(
+        self,
+        *,
+        code: str,
+        token: str,
+        by: UUID,
+        unit_id: UUID | None = None,
+        position: GeoPoint | None = None,
+        observation: str = "",
+        previous_visit_id: UUID | None = None,
+    ) -> CommandResult:
+        """An officer's check-in through a red box's QR code: the code is scanned (a refusal is recorded and
+        raised), then the visit logged; its save checks the token once more against the box's current state."""
+        box, version = self.scan_code(code=code, token=token, by=by, position=position)
+        return self.log_patrol_visit(box_id=box.id, token_version=version, by=by, unit_id=unit_id, position=position,
+                                     observation=observation, previous_visit_id=previous_visit_id)
+
+    def red_box_code(self, box_id: UUID) -> tuple[RedBox, str]:
+        """A red box and the token its QR code carries now (for its printed sheet)."""
+        box = self.load(box_id, fresh=True)
+        if not isinstance(box, RedBox):
+            raise NotFound("There is no {what} with id {aggregate_id}.", what=RecordKind.RED_BOX, aggregate_id=box_id)
+        return box, self.codes.token(box.id, box.token_version)
+
+    def add_visit_observation(self, visit_id: UUID, *, text: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+        at = self._at(occurred_at)
+        return self._run_on("add_visit_observation", visit_id, PatrolVisit, by,
+                            lambda visit, actor, work: visit.add_observation(text=text, actor=actor, occurred_at=at))
+
+    def flag_visit(self, visit_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+        at = self._at(occurred_at)
+        return self._run_on("flag_visit", visit_id, PatrolVisit, by,
+                            lambda visit, actor, work: visit.flag(reason=reason, actor=actor, occurred_at=at))
+
+    def void_visit(self, visit_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+        at = self._at(occurred_at)
+        return self._run_on("void_visit", visit_id, PatrolVisit, by,
+                            lambda visit, actor, work: visit.void(reason=reason, actor=actor, occurred_at=at))
