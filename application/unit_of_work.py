@@ -8,7 +8,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -34,9 +34,10 @@ log = structlog.get_logger()
 T = TypeVar("T", bound=Aggregate)
 MAX_ATTEMPTS = 12
 # Aggregates a command usually only reads to check a rule (is the account enabled, is the token current,
-# is the camera retired): a save would not notice that they changed meanwhile, so they are always read
-# fresh from the store. Every other aggregate may come from this process's cache: if another process
-# changed it, the save conflicts and the command runs again on the fresh state.
+# is the camera retired) are always read through the repository, which brings a cached copy up to date with one
+# query. Every other aggregate may be served from this process's cache unchecked: one the command changes is proven
+# current by its save (a stale one conflicts); one it only read is checked, with the others, in one round trip
+# before the save, and a refusal decided on cached state is confirmed on the latest state before anyone sees it.
 _READ_FRESH = (UserAccount, RedBox, Camera)
 RECORD_KINDS = {
     Incident: RecordKind.INCIDENT,
@@ -65,18 +66,34 @@ class CommandResult:
 class Work:
     """The aggregates one command reads and changes; saved together in one atomic save."""
 
-    def __init__(self, app: UnitOfWork, aggregates: dict[UUID, Aggregate] | None = None):
+    def __init__(self, app: UnitOfWork, aggregates: dict[UUID, Aggregate] | None = None, *,
+                 latest: Collection[UUID] | bool = ()):
         self.app = app
         self.aggregates: dict[UUID, Aggregate] = {} if aggregates is None else aggregates
+        self.latest = latest
+        """True, or the ids, to read at their latest stored version rather than as this process's cache has them."""
+        self.from_cache: set[UUID] = set()
+        """The ids served from the cache without a check: not yet proven current."""
 
     def find(self, aggregate_id: UUID, cls: type[T]) -> T | None:
         aggregate = self.aggregates.get(aggregate_id)
         if aggregate is None:
-            aggregate = self.app.load(aggregate_id, fresh=cls in _READ_FRESH)
+            latest = self.latest is True or aggregate_id in self.latest or cls in _READ_FRESH
+            aggregate = None if latest else self.app.cached_copy(aggregate_id)
+            if aggregate is not None:
+                self.from_cache.add(aggregate_id)
+            else:
+                aggregate = self.app.load(aggregate_id, fresh=True)
             if aggregate is None:
                 return None
             self.aggregates[aggregate_id] = aggregate
         return aggregate if isinstance(aggregate, cls) else None
+
+    def unproven(self) -> dict[UUID, int]:
+        """The aggregates served from the cache that this work does not change (a save would not notice that they
+        are stale), with their versions."""
+        return {aggregate_id: self.aggregates[aggregate_id].version for aggregate_id in self.from_cache
+                if not self.aggregates[aggregate_id].pending_events}
 
     def get(self, aggregate_id: UUID, cls: type[T], what: RecordKind, expected_version: int | None = None) -> T:
         aggregate = self.find(aggregate_id, cls)
@@ -161,23 +178,35 @@ class UnitOfWork(Application[UUID]):
                 self._flush(batch)
             return CommandResult(result, None)
         with structlog.contextvars.bound_contextvars(command=name, command_id=uuid.uuid4().hex[:12]):
+            latest: set[UUID] | bool = set()
+            lost_race = False
             for attempt in range(1, MAX_ATTEMPTS + 1):
-                work = Work(self)
+                work = Work(self, latest=latest)
                 try:
                     result = command(work)
-                except (ConflictError, NotFound):
+                except NotFound:
                     raise
                 except DomainError as error:
-                    if attempt == 1:
+                    if work.from_cache:  # decided on this process's cache, which may lag: decide again on the latest
+                        log.info("command.refusal_to_confirm", reason=error.message, attempt=attempt)
+                        latest = True
+                        continue
+                    if isinstance(error, ConflictError) or not lost_race:
                         log.info("command.refused", reason=error.message)
                         raise
-                    # The first attempt lost a race; against the winner's state the command no longer holds.
+                    # The command lost a race; against the winner's state it no longer holds.
                     log.info("command.conflict", reason=error.message, attempt=attempt)
                     raise ConflictError("Someone else acted first: {cause}", cause=error) from error
+                stale = self._stale(work.unproven())
+                if stale:  # another process changed what this command read: run it again on the latest
+                    log.info("command.retry_on_newer_state", aggregates=len(stale), attempt=attempt)
+                    latest = True if latest is True else latest | stale
+                    continue
                 try:
                     recordings = self.save(*work.aggregates.values())
                 except IntegrityError:
                     log.info("command.retry_after_concurrent_write", attempt=attempt)
+                    lost_race = True
                     self._evict(work.aggregates)
                     time.sleep(random.uniform(0, 0.005 * attempt))  # jitter, so that racing writers spread out
                     continue
@@ -186,6 +215,18 @@ class UnitOfWork(Application[UUID]):
                 log.info("command.done", aggregate_id=str(result), events=len(recordings), notification_id=notification_id)
                 return CommandResult(result, notification_id)
         raise ConflictError("Too many people changed this at the same moment; please try again.")
+
+    def _stale(self, versions: dict[UUID, int]) -> set[UUID]:
+        """The ids whose stored version is newer than the one given: on PostgreSQL in one round trip (the recorder's
+        `max_versions`), elsewhere one local read each."""
+        if not versions:
+            return set()
+        max_versions = getattr(self.recorder, "max_versions", None)
+        if max_versions is not None:
+            stored = max_versions(list(versions))
+            return {aggregate_id for aggregate_id, version in versions.items() if stored.get(aggregate_id, 0) > version}
+        return {aggregate_id for aggregate_id, version in versions.items()
+                if self.recorder.select_events(aggregate_id, gt=version, limit=1)}
 
     def _run_on(
         self,
@@ -205,13 +246,22 @@ class UnitOfWork(Application[UUID]):
 
         return self._run(name, command)
 
+    def cached_copy(self, aggregate_id: UUID) -> Aggregate | None:
+        """A copy of the aggregate as this process's cache has it (it may lag behind other processes), or None."""
+        if self.repository.cache is None:
+            return None
+        try:
+            return copy.deepcopy(self.repository.cache.get(aggregate_id))
+        except KeyError:
+            return None
+
     def load(self, aggregate_id: UUID, *, fresh: bool) -> Aggregate | None:
-        cache = self.repository.cache
-        if not fresh and cache is not None:
-            try:
-                return copy.deepcopy(cache.get(aggregate_id))
-            except KeyError:
-                pass
+        """The aggregate at its latest stored version (`fresh`: a cached copy is brought up to date with one query),
+        or as this process's cache has it."""
+        if not fresh:
+            cached = self.cached_copy(aggregate_id)
+            if cached is not None:
+                return cached
         try:
             return self.repository.get(aggregate_id)
         except AggregateNotFoundError:

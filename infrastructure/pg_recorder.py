@@ -10,6 +10,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -46,6 +47,10 @@ class OneTripPostgresRecorder(PostgresApplicationRecorder):
         # The first form of the function took one array of the stored-event type: psycopg dumped it field by field
         # in Python (a tenth of the intake's CPU); four arrays of plain types are dumped whole.
         self.sql_create_statements.append(SQL("DROP FUNCTION IF EXISTS {schema}.{function}({schema}.{event}[])").format(**names))
+        self.sql_max_versions = SQL(
+            "SELECT originator_id, max(originator_version) AS version FROM {schema}.{table} "
+            "WHERE originator_id = ANY(%s::uuid[]) GROUP BY originator_id"
+        ).format(**names)
         self.sql_append = SQL("SELECT notification_id FROM {schema}.{function}(%b::uuid[], %b::integer[], %b::text[], %b::bytea[]) AS notification_id").format(**names)
 
     def _create_table(self, curs: Cursor[DictRow]) -> None:
@@ -63,3 +68,10 @@ class OneTripPostgresRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self.sql_append, columns, prepare=True)
             return [row["notification_id"] for row in curs.fetchall()]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def max_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The latest stored version of each of these aggregates (absent when none is stored), in one round trip."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.sql_max_versions, (list(originator_ids),), prepare=True)
+            return {row["originator_id"]: row["version"] for row in curs.fetchall()}
