@@ -16,7 +16,7 @@ from uuid import UUID
 
 import structlog
 from eventsourcing.application import project_aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from application.errors import ConflictError, NotFound
 from application.group_commit import GroupCommit
@@ -161,7 +161,29 @@ class IntakeCommands(UnitOfWork):
             work.add(IntakeKey.claim(report.key, incident.id, actor, self.clock()))
         return incident.id, True
 
-    def _commit_reports(self, reports: Sequence[PendingReport]) -> list[Reported | DomainError]:
+    def _commit_reports(self, reports: Sequence[PendingReport]) -> list[Reported | Exception]:
+        """The group's reports committed together; when that fails before anything was stored (a report the store
+        cannot take, say), each is committed alone, so the one at fault fails alone. A failure of the store itself
+        (its outcome may be unknown) is every member's: committing them again could store them twice."""
+        try:
+            return list(self._commit_together(reports))
+        except PersistenceError:
+            raise
+        except Exception as error:
+            if len(reports) == 1:
+                raise
+            log.warning("command.group_failed", error=repr(error), group=len(reports))
+            return [self._commit_alone(report) for report in reports]
+
+    def _commit_alone(self, report: PendingReport) -> Reported | Exception:
+        try:
+            return self._commit_together([report])[0]
+        except PersistenceError:
+            raise
+        except Exception as error:  # this report's own failure is its answer; the others' commits stand
+            return error
+
+    def _commit_together(self, reports: Sequence[PendingReport]) -> list[Reported | DomainError]:
         """Reports handed in together: their contacts sealed in one go, references issued in their order from the
         year's book, then the book, every new incident and its idempotency key saved in one atomic save. A report the
         domain refuses gets its refusal and takes no number; the others go ahead. When another process saved first
