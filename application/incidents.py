@@ -3,6 +3,7 @@ units. Reports themselves come in through `application.intake`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -40,21 +41,34 @@ class IncidentCommands(UnitOfWork):
 
     def dispatch_unit(self, incident_id: UUID, unit_id: UUID, *, by: UUID, reassign: bool = False, reason: str = "",
                       occurred_at: datetime | None = None, expected_version: int | None = None) -> CommandResult:
-        """Saves the incident and the unit (and, on reassignment, the incident it leaves) in one atomic save."""
+        return self.dispatch_units(incident_id, [unit_id], by=by, reassign=reassign, reason=reason,
+                                   occurred_at=occurred_at, expected_version=expected_version)
+
+    def dispatch_units(self, incident_id: UUID, unit_ids: Sequence[UUID], *, by: UUID, reassign: bool = False,
+                       reason: str = "", occurred_at: datetime | None = None,
+                       expected_version: int | None = None) -> CommandResult:
+        """Dispatches every one of the units (a unit named twice counts once), or none: the incident, the units and,
+        on reassignment, the incidents they leave are saved in one atomic save. `expected_version` is the incident's,
+        as the dispatcher saw it."""
         at = self._at(occurred_at)
+        units = list(dict.fromkeys(unit_ids))
+        if not units:
+            raise InvalidInput("The {field} must not be empty.", field="unit_id")
 
         def dispatch(incident: Incident, actor: Actor, work: Work) -> None:
-            unit = work.get(unit_id, PatrolUnit, RecordKind.PATROL_UNIT)
-            incident.check_dispatch(unit_id=unit.id, call_sign=unit.call_sign, actor=actor)
-            previous = unit.assign(incident_id=incident.id, reference=incident.reference, actor=actor, occurred_at=at,
-                                   reassign=reassign)
-            incident.dispatch(unit_id=unit.id, call_sign=unit.call_sign, actor=actor, occurred_at=at, reason=reason)
-            if previous is not None:
-                left = work.get(previous, Incident, RecordKind.INCIDENT)
-                if unit.id in left.active_unit_ids:
-                    left.clear_unit(unit_id=unit.id, actor=actor, occurred_at=at, reason=f"reassigned to {incident.reference}")
+            for unit_id in units:
+                unit = work.get(unit_id, PatrolUnit, RecordKind.PATROL_UNIT)
+                incident.check_dispatch(unit_id=unit.id, call_sign=unit.call_sign, actor=actor)
+                previous = unit.assign(incident_id=incident.id, reference=incident.reference, actor=actor,
+                                       occurred_at=at, reassign=reassign)
+                incident.dispatch(unit_id=unit.id, call_sign=unit.call_sign, actor=actor, occurred_at=at, reason=reason)
+                if previous is not None:
+                    left = work.get(previous, Incident, RecordKind.INCIDENT)
+                    if unit.id in left.active_unit_ids:
+                        left.clear_unit(unit_id=unit.id, actor=actor, occurred_at=at,
+                                        reason=f"reassigned to {incident.reference}")
 
-        return self._run_on("dispatch_unit", incident_id, Incident, by, dispatch, expected_version)
+        return self._run_on("dispatch_units", incident_id, Incident, by, dispatch, expected_version)
 
     def mark_en_route(self, incident_id: UUID, unit_id: UUID, *, by: UUID, occurred_at: datetime | None = None,
                       expected_version: int | None = None) -> CommandResult:
