@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from application.errors import NotFound, RecordKind
 from application.unit_of_work import CommandResult, UnitOfWork, Work
 from domain.accounts import UserAccount, check_username
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, NotPermitted
 from domain.values import SYSTEM_USER_ID, Actor, Role
 
 MIN_PASSWORD = 10
@@ -17,6 +18,23 @@ MIN_PASSWORD = 10
 def check_password(password: str) -> None:
     if not (MIN_PASSWORD <= len(password or "") <= 200):
         raise InvalidInput("A password needs at least {min_length} characters.", field="password", min_length=MIN_PASSWORD)
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user account as a query answers it."""
+
+    id: UUID
+    username: str
+    display_name: str
+    role: Role
+    disabled: bool
+
+    @property
+    def as_actor(self) -> Actor:
+        if self.disabled:
+            raise NotPermitted("The account '{username}' is disabled and cannot act.", username=self.username)
+        return Actor(self.id, self.role)
 
 
 class AccountCommands(UnitOfWork):
@@ -80,11 +98,11 @@ class AccountCommands(UnitOfWork):
         self.credentials.set_password(user_id, self.get_user(user_id).username, new_password)
         return result
 
-    def get_user(self, user_id: UUID) -> UserAccount:
+    def get_user(self, user_id: UUID) -> Account:
         user = self.load(user_id, fresh=True)
         if not isinstance(user, UserAccount):
             raise NotFound("There is no {what} with id {aggregate_id}.", what=RecordKind.USER_ACCOUNT, aggregate_id=user_id)
-        return user
+        return Account(user.id, user.username, user.display_name, user.role, user.disabled)
 
     def authenticate(self, username: str, password: str) -> Actor | None:
         """The actor for these credentials, or None; a disabled account never authenticates."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -26,6 +27,18 @@ from domain.values import (
     Priority,
     Zone,
 )
+
+
+@dataclass(frozen=True)
+class RaisedAlert:
+    """A camera alert as a query answers it."""
+
+    id: UUID
+    camera_code: str
+    kind: AlertKind
+    score: float
+    raised_at: datetime
+    snapshot_digest: str
 
 
 def _acknowledged(work: Work, alert_id: UUID, actor: Actor, at: datetime) -> CameraAlert:
@@ -88,6 +101,12 @@ class CameraCommands(UnitOfWork):
             return alert.id
 
         return self._run("raise_camera_alert", raise_alert)
+
+    def raised_alert(self, alert_id: UUID) -> RaisedAlert | None:
+        alert = self.load(alert_id, fresh=True)
+        if not isinstance(alert, CameraAlert):
+            return None
+        return RaisedAlert(alert.id, alert.camera_code, alert.kind, alert.score, alert.raised_at, alert.snapshot_digest)
 
     def acknowledge_alert(self, alert_id: UUID, *, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
         at = self._at(occurred_at)

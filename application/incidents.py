@@ -4,6 +4,7 @@ units. Reports themselves come in through `application.intake`."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -13,7 +14,17 @@ from domain.accounts import UserAccount
 from domain.errors import InvalidInput
 from domain.incident import Incident
 from domain.patrol import PatrolUnit
-from domain.values import Actor, CancelReason, Category, Outcome, Priority, Role, UnitKind
+from domain.values import Actor, CancelReason, Category, IncidentStatus, Outcome, Priority, Role, UnitKind
+
+
+@dataclass(frozen=True)
+class IncidentState:
+    """What the write side knows of an incident this instant (the read side may lag): for an answer to its command."""
+
+    id: UUID
+    reference: str
+    status: IncidentStatus
+    version: int
 
 
 def _release(work: Work, unit_ids: list[UUID], incident_id: UUID, actor: Actor, at: datetime) -> None:
@@ -27,6 +38,12 @@ class IncidentCommands(UnitOfWork):
         if incident_id not in self.repository:
             raise NotFound("There is no incident {reference}.", reference=reference)
         return incident_id
+
+    def incident_state(self, incident_id: UUID) -> IncidentState | None:
+        incident = self.load(incident_id, fresh=True)
+        if not isinstance(incident, Incident):
+            return None
+        return IncidentState(incident.id, incident.reference, incident.status, incident.version)
 
     def triage_incident(self, incident_id: UUID, *, reason: str, by: UUID, category: Category | None = None,
                         priority: Priority | None = None, occurred_at: datetime | None = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -12,6 +13,28 @@ from domain.errors import InvalidInput
 from domain.patrol import PatrolVisit, RedBox, RefusedCheckIn, check_code, refused
 from domain.permissions import Action, authorize
 from domain.values import SYSTEM, CheckInRefusal, Community, GeoPoint
+
+
+@dataclass(frozen=True)
+class ScannedCode:
+    """The box a scanned QR code opens, and the version of the token it carries."""
+
+    box_id: UUID
+    code: str
+    token_version: int
+
+
+@dataclass(frozen=True)
+class PrintedCode:
+    """What a red box's printed sheet shows: the box and the token its QR code carries now."""
+
+    box_id: UUID
+    code: str
+    name_th: str
+    name_en: str
+    community: Community
+    token_version: int
+    token: str
 
 
 class PatrolCommands(UnitOfWork):
@@ -76,31 +99,25 @@ class PatrolCommands(UnitOfWork):
 
         return self._run("log_patrol_visit", log_visit)
 
-    def scan_code(self, *, code: str, token: str, by: UUID, position: GeoPoint | None = None) -> tuple[RedBox, int]:
-        """A scanned red-box code (its box's code and signed token): the box and the token's version, or the
-        refusal (TokenRefused, with its `refusal`), which is recorded as a RefusedCheckIn before it is raised."""
+    def _scan(self, code: str, token: str) -> tuple[RedBox | None, int | None, CheckInRefusal | None]:
+        """The box a scanned code (its box's code and signed token) opens, the token's version, and the refusal."""
         try:
             box = self.load(RedBox.id_for(check_code(code)), fresh=True)
         except InvalidInput:
             box = None
-        if isinstance(box, RedBox):
-            version = self.codes.version_of(box.id, token)
-            refusal = box.refusal(version)
-        else:
-            box, version, refusal = None, None, CheckInRefusal.UNKNOWN_BOX
-        if refusal is None:
-            authorize(self.get_user(by).as_actor, Action.LOG_VISIT)
-            return box, version
-        at = self._at(None)
+        if not isinstance(box, RedBox):
+            return None, None, CheckInRefusal.UNKNOWN_BOX
+        version = self.codes.version_of(box.id, token)
+        return box, version, box.refusal(version)
 
-        def record(work: Work) -> UUID:
-            attempt = RefusedCheckIn.record(id=uuid.uuid4(), box=box, code=code, refusal=refusal, token_version=version,
-                                            position=position, actor=work.actor(by), occurred_at=at)
-            work.add(attempt)
-            return attempt.id
-
-        self._run("record_refused_check_in", record)
-        raise refused(refusal, box.code if box else code)
+    def scan_code(self, *, code: str, token: str, by: UUID) -> ScannedCode:
+        """What a scanned code opens, for the page the phone shows: a query, so a refusal (TokenRefused) is raised and
+        not recorded; link prefetchers and crawlers open these links too. The check-in records one."""
+        box, version, refusal = self._scan(code, token)
+        if refusal is not None:
+            raise refused(refusal, box.code if box else code)
+        authorize(self.get_user(by).as_actor, Action.LOG_VISIT)
+        return ScannedCode(box.id, box.code, version)
 
     def check_in(
         self,
@@ -113,18 +130,32 @@ class PatrolCommands(UnitOfWork):
         observation: str = "",
         previous_visit_id: UUID | None = None,
     ) -> CommandResult:
-        """An officer's check-in through a red box's QR code: the code is scanned (a refusal is recorded and
-        raised), then the visit logged; its save checks the token once more against the box's current state."""
-        box, version = self.scan_code(code=code, token=token, by=by, position=position)
+        """An officer's check-in through a red box's QR code: a refused code is recorded (RefusedCheckIn) and raised
+        (TokenRefused); otherwise the visit is logged, and its save checks the token once more against the box."""
+        box, version, refusal = self._scan(code, token)
+        if refusal is not None:
+            at = self._at(None)
+
+            def record(work: Work) -> UUID:
+                attempt = RefusedCheckIn.record(id=uuid.uuid4(), box=box, code=code, refusal=refusal,
+                                                token_version=version, position=position, actor=work.actor(by),
+                                                occurred_at=at)
+                work.add(attempt)
+                return attempt.id
+
+            self._run("record_refused_check_in", record)
+            raise refused(refusal, box.code if box else code)
+        authorize(self.get_user(by).as_actor, Action.LOG_VISIT)
         return self.log_patrol_visit(box_id=box.id, token_version=version, by=by, unit_id=unit_id, position=position,
                                      observation=observation, previous_visit_id=previous_visit_id)
 
-    def red_box_code(self, box_id: UUID) -> tuple[RedBox, str]:
+    def red_box_code(self, box_id: UUID) -> PrintedCode:
         """A red box and the token its QR code carries now (for its printed sheet)."""
         box = self.load(box_id, fresh=True)
         if not isinstance(box, RedBox):
             raise NotFound("There is no {what} with id {aggregate_id}.", what=RecordKind.RED_BOX, aggregate_id=box_id)
-        return box, self.codes.token(box.id, box.token_version)
+        return PrintedCode(box.id, box.code, box.name_th, box.name_en, box.community, box.token_version,
+                           self.codes.token(box.id, box.token_version))
 
     def add_visit_observation(self, visit_id: UUID, *, text: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
         at = self._at(occurred_at)

@@ -69,7 +69,7 @@ def _check_in_page(request: Request, box: dict[str, Any] | None, token: str, *, 
 
 @router.get("/checkin/{code}")
 def check_in_page(request: Request, code: str, user: Patrol, t: str = "") -> Response:
-    """What the phone opens from the QR code. A refused code is said plainly here, and recorded as an attempt."""
+    """What the phone opens from the QR code. A refused code is said plainly here; it is recorded when posted."""
     container = _container(request)
     try:
         container.app.scan_code(code=code, token=t, by=user.user_id)
@@ -205,9 +205,9 @@ async def rotate_code(request: Request, code: str, user: Manager) -> Response:
 @router.get("/red-boxes/{code}/sheet")
 def sheet(request: Request, code: str, user: Manager) -> Response:
     """The A4 sheet to print and post in the box: the QR code of its current token, its names in Thai and English."""
-    box, token = _container(request).app.red_box_code(_box(request, code)["id"])
+    box = _container(request).app.red_box_code(_box(request, code)["id"])
     base = _container(request).settings.public_url or str(request.base_url)
-    url = f"{base.rstrip('/')}/checkin/{box.code}?t={token}"
+    url = f"{base.rstrip('/')}/checkin/{box.code}?t={box.token}"
     qr = segno.make(url, error="m").svg_inline(scale=8, border=0, omitsize=True, title=box.code)
     return render(request, "redboxes/sheet.html", box=box, url=url, qr=qr, printed_at=_container(request).app.clock())
 
