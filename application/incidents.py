@@ -14,6 +14,7 @@ from domain.accounts import UserAccount
 from domain.errors import InvalidInput
 from domain.incident import Incident
 from domain.patrol import PatrolUnit
+from domain.rounds import OfficerRound
 from domain.values import Actor, CancelReason, Category, IncidentStatus, Outcome, Priority, Role, UnitKind
 
 
@@ -30,6 +31,12 @@ class IncidentState:
 def _release(work: Work, unit_ids: list[UUID], incident_id: UUID, actor: Actor, at: datetime) -> None:
     for unit_id in unit_ids:
         work.get(unit_id, PatrolUnit, RecordKind.PATROL_UNIT).release(incident_id=incident_id, actor=actor, occurred_at=at)
+
+
+def _round_of(work: Work, officer_id: UUID, actor: Actor, at: datetime) -> OfficerRound:
+    officer_round = work.find(OfficerRound.id_for(officer_id), OfficerRound) or OfficerRound.begin(officer_id, actor, at)
+    work.add(officer_round)
+    return officer_round
 
 
 class IncidentCommands(UnitOfWork):
@@ -70,7 +77,7 @@ class IncidentCommands(UnitOfWork):
         at = self._at(occurred_at)
         units = list(dict.fromkeys(unit_ids))
         if not units:
-            raise InvalidInput("The {field} must not be empty.", field="unit_id")
+            raise ValueError("dispatch_units needs at least one unit")  # the forms and the API ask for one
 
         def dispatch(incident: Incident, actor: Actor, work: Work) -> None:
             for unit_id in units:
@@ -178,14 +185,22 @@ class IncidentCommands(UnitOfWork):
                     raise InvalidInput("Only officers can crew a patrol unit.", field="officer_ids")
             work.get(unit_id, PatrolUnit, RecordKind.PATROL_UNIT).go_on_duty(officer_ids=officer_ids, actor=actor,
                                                                              occurred_at=at)
+            for officer_id in officer_ids:
+                _round_of(work, officer_id, actor, at).join(unit_id, actor=actor, occurred_at=at)
             return unit_id
 
         return self._run("unit_on_duty", on_duty)
 
     def unit_off_duty(self, unit_id: UUID, *, by: UUID, reason: str = "", occurred_at: datetime | None = None) -> CommandResult:
         at = self._at(occurred_at)
-        return self._run_on("unit_off_duty", unit_id, PatrolUnit, by,
-                            lambda unit, actor, work: unit.go_off_duty(actor=actor, occurred_at=at, reason=reason))
+
+        def off_duty(unit: PatrolUnit, actor: Actor, work: Work) -> None:
+            crew = list(unit.officer_ids)
+            unit.go_off_duty(actor=actor, occurred_at=at, reason=reason)
+            for officer_id in crew:
+                _round_of(work, officer_id, actor, at).leave(unit_id, actor=actor, occurred_at=at)
+
+        return self._run_on("unit_off_duty", unit_id, PatrolUnit, by, off_duty)
 
     def retire_unit(self, unit_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
         at = self._at(occurred_at)

@@ -10,7 +10,8 @@ from uuid import UUID
 from application.errors import NotFound, RecordKind
 from application.unit_of_work import CommandResult, UnitOfWork, Work
 from domain.errors import InvalidInput
-from domain.patrol import PatrolVisit, RedBox, RefusedCheckIn, check_code, refused
+from domain.patrol import PatrolVisit, RedBox, RefusedCheckIn, VisitStatus, check_code, refused
+from domain.rounds import OfficerRound
 from domain.permissions import Action, authorize
 from domain.values import SYSTEM, CheckInRefusal, Community, GeoPoint
 
@@ -35,6 +36,15 @@ class PrintedCode:
     community: Community
     token_version: int
     token: str
+
+
+def _latest_standing(work: Work, visit_ids: list[UUID]) -> PatrolVisit | None:
+    """The latest of these visits that was not voided: the one the next check-in is judged against."""
+    for visit_id in reversed(visit_ids):
+        visit = work.find(visit_id, PatrolVisit)
+        if visit is not None and visit.status is not VisitStatus.VOIDED:
+            return visit
+    return None
 
 
 class PatrolCommands(UnitOfWork):
@@ -81,20 +91,26 @@ class PatrolCommands(UnitOfWork):
         previous_visit_id: UUID | None = None,
         id: UUID | None = None,
     ) -> CommandResult:
-        """Logs a check-in; flags it when implausible given the officer's previous visit (from the read model)."""
+        """Logs a check-in; flags it when implausible given the officer's previous visit. The officer's unit and
+        previous visit are the write side's (their round), unless the caller names them."""
         at = self._at(occurred_at)
 
         def log_visit(work: Work) -> UUID:
             box = work.get(box_id, RedBox, RecordKind.RED_BOX)
-            visit = PatrolVisit.log(id=id or uuid.uuid4(), box=box, token_version=token_version, unit_id=unit_id,
-                                    actor=work.actor(by), occurred_at=at, now=self.clock(), position=position,
-                                    observation=observation)
+            actor = work.actor(by)
+            officer_round = work.find(OfficerRound.id_for(by), OfficerRound) or OfficerRound.begin(by, actor, at)
+            visit = PatrolVisit.log(id=id or uuid.uuid4(), box=box, token_version=token_version,
+                                    unit_id=unit_id if unit_id is not None else officer_round.unit_id, actor=actor,
+                                    occurred_at=at, now=self.clock(), position=position, observation=observation)
             work.add(visit)
-            previous = work.find(previous_visit_id, PatrolVisit) if previous_visit_id else None
+            previous = (work.find(previous_visit_id, PatrolVisit) if previous_visit_id is not None
+                        else _latest_standing(work, officer_round.recent_visit_ids))
             previous_box = work.find(previous.box_id, RedBox) if previous else None
             finding = visit.implausibility(box, previous, previous_box)
             if finding:
                 visit.flag_finding(finding, actor=SYSTEM, occurred_at=at)
+            officer_round.visited(visit.id, actor=actor, occurred_at=at)
+            work.add(officer_round)
             return visit.id
 
         return self._run("log_patrol_visit", log_visit)

@@ -20,6 +20,7 @@ from application.patrol import PatrolCommands
 from application.unit_of_work import CommandResult, utcnow
 from domain.incident import ReferenceBook
 from domain.patrol import PatrolUnit
+from domain.rounds import OfficerRound
 
 __all__ = ["CommandResult", "Reported", "ZoneApplication", "utcnow"]
 
@@ -28,5 +29,5 @@ class ZoneApplication(IntakeCommands, IncidentCommands, PatrolCommands, CameraCo
     name = "ssz"
     env = {"AGGREGATE_CACHE_MAXSIZE": "20000", "IS_SNAPSHOTTING_ENABLED": "y"}
     # Units are touched by every dispatch: without snapshots, a cold read would replay a year of them.
-    snapshotting_intervals = {ReferenceBook: 200, PatrolUnit: 500}
+    snapshotting_intervals = {ReferenceBook: 200, PatrolUnit: 500, OfficerRound: 500}
 

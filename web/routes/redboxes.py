@@ -62,9 +62,10 @@ def _today(now: datetime) -> date:
 
 # --- the officer at the box ------------------------------------------------------------------------------
 def _check_in_page(request: Request, box: dict[str, Any] | None, token: str, *, status_code: int = 200,
-                   refusal: str = "", errors: dict[str, str] | None = None, values: dict[str, str] | None = None) -> Response:
+                   refusal: str = "", recorded: bool = False, errors: dict[str, str] | None = None,
+                   values: dict[str, str] | None = None) -> Response:
     return render(request, "redboxes/check_in.html", status_code=status_code, box=box, token=token, refusal=refusal,
-                  errors=errors or {}, values=values or {})
+                  recorded=recorded, errors=errors or {}, values=values or {})
 
 
 @router.get("/checkin/{code}")
@@ -86,16 +87,13 @@ async def check_in(request: Request, code: str, user: Patrol) -> Response:
         token, observation, position = form.text("t"), form.text("observation"), form.position()
         if not form.ok:
             return None
-        reads = container.reads
-        unit = next((u for u in reads.units_of_officer(user.user_id) if u["status"] not in ("off_duty", "retired")), None)
-        return container.app.check_in(code=code, token=token, by=user.user_id, position=position, observation=observation,
-                                      unit_id=unit["id"] if unit else None, previous_visit_id=reads.last_visit_of(user.user_id))
+        return container.app.check_in(code=code, token=token, by=user.user_id, position=position, observation=observation)
 
     try:
         form, result = await submit(request, command, passes=(TokenRefused,))
     except TokenRefused as error:
         box = await run_in_threadpool(container.reads.red_box_by_code, code[:24])
-        return _check_in_page(request, box, "", status_code=422, refusal=message_of(error))
+        return _check_in_page(request, box, "", status_code=422, refusal=message_of(error), recorded=True)
     if result is None:
         box = await run_in_threadpool(_box, request, code)
         values = {k: form.raw(k) for k in ("observation", "lat", "lon")}
