@@ -320,10 +320,13 @@ def clean_text(value: str | None, field: str, *, required: bool, max_len: int = 
                            field=field, length=len(text), max_len=max_len)
     if _CONTROL.search(text):
         raise InvalidInput("The {field} contains invisible control characters.", field=field)
+    if _SURROGATE.search(text):
+        raise InvalidInput("The {field} is not valid text (its encoding is broken); please type it again.", field=field)
     return text
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and line breaks are text; the rest is not
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # half of a UTF-16 pair: no UTF-8 text holds one, and no store takes it
 
 
 CLOCK_SKEW = timedelta(minutes=2)

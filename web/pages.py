@@ -74,7 +74,8 @@ def context(request: Request) -> dict[str, Any]:
 
 def render(request: Request, template: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
     html = ENV.get_template(template).render({**context(request), **ctx})
-    return HTMLResponse(html, status_code=status_code)
+    # A refused form echoes what was sent, which may hold text no UTF-8 page can (a lone surrogate): shown as "?".
+    return HTMLResponse(html.encode("utf-8", "replace"), status_code=status_code)
 
 
 def fragment(request: Request, template: str, **ctx: Any) -> str:

@@ -238,3 +238,41 @@ def test_pages_are_thai_by_default_with_buddhist_era_years_and_english_on_reques
 
 
 SESSION_COOKIE_NAME = "ssz_session"
+
+
+def test_a_dispatch_form_naming_a_unit_that_does_not_exist_dispatches_none(site: tuple) -> None:
+    app, container, world = site
+    dispatcher, _, _ = people(site)
+    page = report(dispatcher)
+    before = head(container)
+    refused = dispatcher.post(f"{page}/dispatch", {"unit_id": [str(world.units[0]), "00000000-0000-4000-8000-000000000001"]})
+    assert refused.status_code == 422
+    assert "00000000-0000-4000-8000-000000000001" in refused.text  # the message names the unit it could not find
+    assert head(container) == before
+    assert container.app.state_at(world.units[0])["incident_id"] is None
+
+
+def test_a_dispatch_form_naming_a_unit_twice_dispatches_it_once(site: tuple) -> None:
+    app, container, world = site
+    dispatcher, _, _ = people(site)
+    page = report(dispatcher)
+    unit = str(world.units[0])
+    dispatched = dispatcher.post(f"{page}/dispatch", {"unit_id": [unit, unit], "expected_version": "1"})
+    assert dispatched.status_code == 303, dispatched.text
+    incident = container.app.incident_id_for(page.rsplit("/", 1)[1])
+    assert [entry.event for entry in container.app.history(incident)] == ["Reported", "UnitDispatched"]
+
+
+def test_a_dispatch_of_two_units_is_all_or_nothing(site: tuple) -> None:
+    app, container, world = site
+    dispatcher, _, _ = people(site)
+    busy, page = report(dispatcher), report(dispatcher)
+    assert dispatcher.post(f"{busy}/dispatch", {"unit_id": str(world.units[1])}).status_code == 303
+    refused = dispatcher.post(f"{page}/dispatch", {"unit_id": [str(world.units[0]), str(world.units[1])]})
+    assert refused.status_code == 409 and "reassign" in refused.text.lower()
+    assert container.app.state_at(world.units[0])["incident_id"] is None
+    both = dispatcher.post(f"{page}/dispatch", {"unit_id": [str(world.units[0]), str(world.units[1])], "reassign": "on",
+                                                "reason": "Both needed"})
+    assert both.status_code == 303
+    incident = container.app.incident_id_for(page.rsplit("/", 1)[1])
+    assert [entry.event for entry in container.app.history(incident)] == ["Reported", "UnitDispatched", "UnitDispatched"]

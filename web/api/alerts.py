@@ -15,7 +15,8 @@ import structlog
 from fastapi import APIRouter, Depends, Request, Response
 
 from application.errors import ConflictError, NotFound
-from domain.cameras import Camera, CameraAlert
+from application.cameras import RaisedAlert
+from domain.cameras import Camera
 from domain.errors import InvalidInput
 from domain.incident import NAMESPACE
 from domain.patrol import check_code
@@ -32,7 +33,7 @@ router = APIRouter(prefix=PREFIX, dependencies=[Depends(known_query_only)])
 Raiser = Annotated[ApiCaller, Depends(API_ALERTS)]
 
 
-def _out(alert: CameraAlert) -> CameraAlertOut:
+def _out(alert: RaisedAlert) -> CameraAlertOut:
     return CameraAlertOut(id=alert.id, camera_code=alert.camera_code, kind=alert.kind, score=alert.score,
                           frame_at=alert.raised_at, snapshot_digest=alert.snapshot_digest)
 
@@ -61,8 +62,8 @@ def raise_alert(body: CameraAlertIn, request: Request, response: Response, calle
     app = request.app.state.container.app
     alert_id = uuid.uuid5(NAMESPACE, f"api-alert/{caller.user_id}/{idempotency_key}") if idempotency_key else uuid.uuid4()
 
-    def command() -> tuple[CameraAlert, bool]:
-        if idempotency_key and isinstance(known := app.load(alert_id, fresh=True), CameraAlert):
+    def command() -> tuple[RaisedAlert, bool]:
+        if idempotency_key and (known := app.raised_alert(alert_id)) is not None:
             return known, False
         digest = _snapshot(request, body)
         try:
@@ -74,10 +75,10 @@ def raise_alert(body: CameraAlertIn, request: Request, response: Response, calle
                              errors=[{"field": "camera_code", "message": error.message}]) from None
         except ConflictError:
             # Another request with the same Idempotency-Key raised it at the same moment.
-            if idempotency_key and isinstance(known := app.load(alert_id, fresh=True), CameraAlert):
+            if idempotency_key and (known := app.raised_alert(alert_id)) is not None:
                 return known, False
             raise
-        return app.load(alert_id, fresh=False), True
+        return app.raised_alert(alert_id), True
 
     alert, created = command()
     if not created:

@@ -108,7 +108,7 @@ def _run(request: Request, incident_id: UUID, reference: str, command: Callable[
     except (ConflictError, TransitionRefused) as error:
         version = getattr(error, "current_version", None)
         if version is None:
-            current = _container(request).app.load(incident_id, fresh=True)
+            current = _container(request).app.incident_state(incident_id)
             version = current.version if current is not None else None
         raise ApiProblem(409, "conflict", "Refused in the incident's current state", error.message,
                          current_version=version) from None
@@ -122,7 +122,7 @@ def _action(request: Request, reference: str, command: Callable[[UUID], CommandR
             aliases: dict[str, str] | None = None) -> ActionOut:
     incident_id = Incident.id_for(reference)
     result = _run(request, incident_id, reference, lambda: command(incident_id), aliases)
-    incident = _container(request).app.load(incident_id, fresh=False)
+    incident = _container(request).app.incident_state(incident_id)
     log.info("api.incident_action", reference=reference, status=incident.status.value, version=incident.version)
     return ActionOut(id=incident_id, reference=reference, status=incident.status, version=incident.version,
                      position=result.notification_id)
@@ -261,7 +261,7 @@ def _row(request: Request, reference: str) -> dict[str, Any]:
     container = _container(request)
     incident_id = Incident.id_for(reference)
     row = container.reads.incident(incident_id)
-    if row is None and container.app.load(incident_id, fresh=False) is not None:
+    if row is None and container.app.incident_state(incident_id) is not None:
         deadline = time.monotonic() + READ_YOUR_WRITES_SECONDS
         container.projections.wait(container.projections.head(), timeout=READ_YOUR_WRITES_SECONDS)
         while row is None and time.monotonic() < deadline:

@@ -214,12 +214,8 @@ async def dispatch(request: Request, reference: str, user: Dispatcher) -> Respon
             form.fail("unit_id", i18n.gettext("Please choose at least one unit."))
         if not form.ok:
             return None
-        app, result = _container(request).app, None
-        for unit_id in unit_ids:  # one command per unit: each is its own atomic save of incident and unit
-            result = app.dispatch_unit(incident["id"], unit_id, reassign=reassign, reason=reason, by=user.user_id,
-                                       expected_version=version)
-            version = None
-        return result
+        return _container(request).app.dispatch_units(incident["id"], unit_ids, reassign=reassign, reason=reason,
+                                                      by=user.user_id, expected_version=version)
     return await _act(request, user, reference, "dispatch", command)
 
 

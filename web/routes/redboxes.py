@@ -62,14 +62,15 @@ def _today(now: datetime) -> date:
 
 # --- the officer at the box ------------------------------------------------------------------------------
 def _check_in_page(request: Request, box: dict[str, Any] | None, token: str, *, status_code: int = 200,
-                   refusal: str = "", errors: dict[str, str] | None = None, values: dict[str, str] | None = None) -> Response:
+                   refusal: str = "", recorded: bool = False, errors: dict[str, str] | None = None,
+                   values: dict[str, str] | None = None) -> Response:
     return render(request, "redboxes/check_in.html", status_code=status_code, box=box, token=token, refusal=refusal,
-                  errors=errors or {}, values=values or {})
+                  recorded=recorded, errors=errors or {}, values=values or {})
 
 
 @router.get("/checkin/{code}")
 def check_in_page(request: Request, code: str, user: Patrol, t: str = "") -> Response:
-    """What the phone opens from the QR code. A refused code is said plainly here, and recorded as an attempt."""
+    """What the phone opens from the QR code. A refused code is said plainly here; it is recorded when posted."""
     container = _container(request)
     try:
         container.app.scan_code(code=code, token=t, by=user.user_id)
@@ -86,16 +87,13 @@ async def check_in(request: Request, code: str, user: Patrol) -> Response:
         token, observation, position = form.text("t"), form.text("observation"), form.position()
         if not form.ok:
             return None
-        reads = container.reads
-        unit = next((u for u in reads.units_of_officer(user.user_id) if u["status"] not in ("off_duty", "retired")), None)
-        return container.app.check_in(code=code, token=token, by=user.user_id, position=position, observation=observation,
-                                      unit_id=unit["id"] if unit else None, previous_visit_id=reads.last_visit_of(user.user_id))
+        return container.app.check_in(code=code, token=token, by=user.user_id, position=position, observation=observation)
 
     try:
         form, result = await submit(request, command, passes=(TokenRefused,))
     except TokenRefused as error:
         box = await run_in_threadpool(container.reads.red_box_by_code, code[:24])
-        return _check_in_page(request, box, "", status_code=422, refusal=message_of(error))
+        return _check_in_page(request, box, "", status_code=422, refusal=message_of(error), recorded=True)
     if result is None:
         box = await run_in_threadpool(_box, request, code)
         values = {k: form.raw(k) for k in ("observation", "lat", "lon")}
@@ -205,9 +203,9 @@ async def rotate_code(request: Request, code: str, user: Manager) -> Response:
 @router.get("/red-boxes/{code}/sheet")
 def sheet(request: Request, code: str, user: Manager) -> Response:
     """The A4 sheet to print and post in the box: the QR code of its current token, its names in Thai and English."""
-    box, token = _container(request).app.red_box_code(_box(request, code)["id"])
+    box = _container(request).app.red_box_code(_box(request, code)["id"])
     base = _container(request).settings.public_url or str(request.base_url)
-    url = f"{base.rstrip('/')}/checkin/{box.code}?t={token}"
+    url = f"{base.rstrip('/')}/checkin/{box.code}?t={box.token}"
     qr = segno.make(url, error="m").svg_inline(scale=8, border=0, omitsize=True, title=box.code)
     return render(request, "redboxes/sheet.html", box=box, url=url, qr=qr, printed_at=_container(request).app.clock())
 
