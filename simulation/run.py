@@ -28,6 +28,7 @@ from tqdm import tqdm
 from application.zone import ZoneApplication, utcnow
 from domain.accounts import UserAccount
 from domain.incident import ReferenceBook
+from domain.rounds import OfficerRound
 from domain.values import COMMUNITY_NAMES_EN, COMMUNITY_NAMES_TH, SYSTEM_USER_ID, GeoPoint, UnitStatus, be_year
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
@@ -115,13 +116,14 @@ def _exists(app: ZoneApplication, aggregate_id: UUID) -> bool:
 
 
 def _continuing_after(app: ZoneApplication, sim: Simulation, start_ts: int, until_ts: int) -> int:
-    """The start of a re-run: a minute after the last event of the reference data, the year's reference books and
-    the incidents the units are busy on (which `reconcile` clears)."""
+    """The start of a re-run: a minute after the last event of the reference data, the year's reference books, the
+    incidents the units are busy on (which `reconcile` clears) and the officers' rounds."""
     books = [ReferenceBook.id_for(be_year(instant(ts))) for ts in (start_ts, until_ts)]
     units = [app.repository.get(u.id) for u in sim.units]
     busy_on = [u.incident_id for u in units if u.status is UnitStatus.ASSIGNED]
+    rounds = [OfficerRound.id_for(officer) for crew in sim.officers for officer in crew]
     last = _last_occurred(app, [u.id for u in sim.units] + [b.id for b in sim.boxes] + [c.id for c in sim.cams]
-                          + books + busy_on)
+                          + books + busy_on + rounds)
     return last + MINUTE if last is not None and last + MINUTE > start_ts else start_ts
 
 
