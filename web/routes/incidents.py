@@ -112,20 +112,14 @@ def _filter(request: Request, form: Form) -> IncidentFilter:
                 form.fail(name, i18n.gettext("Please choose one of the options."))
         return chosen
 
-    def day(name: str) -> datetime | None:
-        value = request.query_params.get(name, "").strip()
-        if not value:
-            return None
-        try:
-            return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time(0), BANGKOK)
-        except ValueError:
-            form.fail(name, i18n.gettext("Please give a date."))
-            return None
+    def day_start(name: str) -> datetime | None:
+        found = form.day(name)
+        return datetime.combine(found, time(0), BANGKOK) if found else None
 
-    until = day("to")
+    until = day_start("to")
     return IncidentFilter(status=many("status", IncidentStatus), community=many("community", Community),
                           category=many("category", Category), priority=many("priority", Priority),
-                          channel=many("channel", Channel), reported_from=day("from"),
+                          channel=many("channel", Channel), reported_from=day_start("from"),
                           reported_to=until + timedelta(days=1) if until else None,
                           reference=request.query_params.get("ref", "")[:20])
 
@@ -134,7 +128,7 @@ def _filter(request: Request, form: Form) -> IncidentFilter:
 def incident_list(request: Request, user: Reader) -> Response:
     form = Form(request.query_params)  # type: ignore[arg-type]
     where = _filter(request, form)
-    page = form.integer("page", required=False) or 1
+    page = form.integer("page", required=False, low=1, high=100_000) or 1
     sort = request.query_params.get("sort", "reported_at")
     if sort not in SORTS:
         form.fail("sort", i18n.gettext("Please choose one of the options."))
@@ -191,7 +185,7 @@ def incident_page(request: Request, reference: str, user: Reader) -> Response:
 
 # --- lifecycle ----------------------------------------------------------------------------------
 def _version(form: Form) -> int | None:
-    return form.integer("expected_version", required=False)
+    return form.version()
 
 
 @router.post("/incidents/{reference}/triage")

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import segno
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
@@ -19,7 +19,7 @@ from domain.permissions import PERMISSIONS, Action
 from domain.values import BANGKOK, Community, Role
 from infrastructure.readmodels.patrol_queries import NIGHT_SLOTS_EVENING, NIGHT_SLOTS_MORNING
 from infrastructure.web_sessions import SignedIn
-from web import i18n
+from web import i18n, parse
 from web.access import guard, guard_action, not_found
 from web.forms import Form, submit
 from web.pages import message_of, render
@@ -51,8 +51,8 @@ def _box(request: Request, code: str) -> dict[str, Any]:
 
 def _day(value: str | None, today: date) -> date:
     try:
-        return date.fromisoformat(value) if value else today
-    except ValueError:
+        return parse.day(value) if value else today
+    except parse.Unreadable:
         raise not_found(i18n.gettext("There is no such day.")) from None
 
 
@@ -213,11 +213,14 @@ def sheet(request: Request, code: str, user: Manager) -> Response:
 
 
 @router.get("/coverage")
-def coverage_page(request: Request, user: Watcher, nights: int = 7, until: str = "") -> Response:
+def coverage_page(request: Request, user: Watcher, nights: str = "7", until: str = "") -> Response:
     """Night coverage (KPIS.md): for each box and night, which of the six night slots had a counting visit."""
     now = _container(request).app.clock()
     last = _day(until or None, _today(now))
-    nights = max(1, min(nights, MAX_NIGHTS))
+    try:
+        nights = parse.whole_number(nights or "7", low=1, high=MAX_NIGHTS)
+    except parse.Unreadable as error:
+        raise HTTPException(status_code=422, detail=error.message) from None
     first = last - timedelta(days=nights - 1)
     rows = _container(request).reads.night_coverage(first, last, now)
     covered, slots = sum(r.covered for r in rows), sum(r.slots for r in rows)
