@@ -58,9 +58,8 @@ async def login(request: Request, _: Public) -> Response:
         return render(request, "login.html", status_code=status, next=local_target(target, ""), username=username,
                       errors={"_": message})
 
-    wait = await run_in_threadpool(container.logons.retry_after, username, ip)
+    attempt, wait = await run_in_threadpool(container.logons.admit, username, ip)  # counted before the check
     if wait is not None:
-        await run_in_threadpool(container.logons.record, username, ip, accepted=False, cause="throttled")
         minutes = max(1, math.ceil(wait.total_seconds() / 60))
         response = refuse(429, i18n.ngettext("Too many failed sign-ins. Try again in %(num)d minute.",
                                              "Too many failed sign-ins. Try again in %(num)d minutes.", minutes) % {"num": minutes})
@@ -68,11 +67,11 @@ async def login(request: Request, _: Public) -> Response:
         return response
     actor = await run_in_threadpool(container.app.authenticate, username, password) if username and password else None
     if actor is None:
-        await run_in_threadpool(container.logons.record, username, ip, accepted=False, cause="bad_password")
+        await run_in_threadpool(container.logons.finish, attempt, username, ip, accepted=False, cause="bad_password")
         return refuse(401, i18n.gettext("Wrong username or password, or the account is disabled."))
     token = await run_in_threadpool(container.sessions.start, actor.user_id, ip=ip,
                                     user_agent=request.headers.get("user-agent", ""))
-    await run_in_threadpool(container.logons.record, username, ip, accepted=True, cause="ok", user_id=actor.user_id)
+    await run_in_threadpool(container.logons.finish, attempt, username, ip, accepted=True, cause="ok", user_id=actor.user_id)
     response = RedirectResponse(local_target(target, HOME[actor.role]), status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()), httponly=True,
                         samesite="lax", secure=secure_request(request), path="/")
