@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import DomainError, NotPermitted
 from infrastructure.bootstrap import Container, bootstrap
+from infrastructure.db import RETRY_AFTER_SECONDS, UNAVAILABLE, DatabaseUnavailable
 from infrastructure.vision.worker import camera_metrics
 from web import api, i18n
 from web.access import PUBLIC, CsrfRefused, Forbidden, SignInRequired, sign_in_url
@@ -32,6 +34,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 # the defaults every full collection walked all of it: under the JSON intake bench, full collections of ~140 ms
 # every second and a quarter of the CPU in the collector (bench/http.py).
 GC_THRESHOLDS = (50_000, 20, 100)
+READY_SECONDS = 0.8
 
 
 def settle_gc() -> None:
@@ -88,14 +91,21 @@ def _operations_routes(app: FastAPI) -> None:
         return {"status": "ok"}
 
     @app.get("/readyz", dependencies=[Depends(PUBLIC)], include_in_schema=False)
-    def readyz(request: Request) -> JSONResponse:
-        projections = request.app.state.container.projections
-        try:
-            head = projections.head()
-            positions = projections.positions()
+    async def readyz(request: Request) -> JSONResponse:
+        container = request.app.state.container
+        projections = container.projections
+        unreachable = JSONResponse({"status": "unavailable", "event_store": "unreachable"}, status_code=503,
+                                   headers={"retry-after": str(RETRY_AFTER_SECONDS)})
+        if container.gate is not None and container.gate.down:
+            return unreachable
+        try:  # a load balancer asks often: it is told within a second, however the database fails
+            head, positions = await asyncio.wait_for(
+                run_in_threadpool(lambda: (projections.head(), projections.positions())), READY_SECONDS)
         except Exception as error:  # any failure to reach the stores means "not ready", never a 500
-            log.warning("readyz.store_unreachable", error=str(error))
-            return JSONResponse({"status": "unavailable", "event_store": "unreachable"}, status_code=503)
+            log.warning("readyz.store_unreachable", error=repr(error))
+            if container.gate is not None and not isinstance(error, DatabaseUnavailable):
+                container.gate.suspect(error)
+            return unreachable
         return JSONResponse({"status": "ok", "event_store": "reachable", "log_head": head,
                              "projection_lag": {name: head - position for name, position in positions.items()}})
 
@@ -158,6 +168,16 @@ def _error_pages(app: FastAPI) -> None:
         if error.status_code == 405:
             return page(request, 405, i18n.gettext("Not done"), i18n.gettext("This page cannot be used that way."))
         return page(request, error.status_code, i18n.gettext("Not done"), str(error.detail))
+
+    async def unavailable(request: Request, error: Exception) -> Response:
+        log.warning("http.database_unavailable", error=repr(error))
+        response = page(request, 503, i18n.gettext("Database unreachable"),
+                        i18n.gettext("The system cannot reach its database; nothing was saved. Try again in a moment."))
+        response.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    for kind in UNAVAILABLE:
+        app.add_exception_handler(kind, unavailable)
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, error: Exception) -> Response:

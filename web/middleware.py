@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from infrastructure.db import UNAVAILABLE
 from infrastructure.web_sessions import SignedIn, WebSessions
 from web import i18n
 from web.access import CSRF_COOKIE, SESSION_COOKIE
@@ -79,11 +80,15 @@ class WebMiddleware:
         static = path.startswith("/static/")
         user: SignedIn | None = None
         token = cookies.get(SESSION_COOKIE)
+        state["session_unreadable"] = False
         if token and not static:
             sessions: WebSessions = scope["app"].state.container.sessions
             known, user = sessions.known(token)
             if not known:
-                user = await self._look_up(sessions, token)
+                try:
+                    user = await self._look_up(sessions, token)
+                except UNAVAILABLE:  # the guard of any route that needs a person answers 503 (web/access.py)
+                    state["session_unreadable"] = True
         state["user"] = user
         seed = cookies.get(CSRF_COOKIE)
         # The JSON API is called with keys, not from pages: it needs no form token, so no seed cookie either.

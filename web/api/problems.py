@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from application.errors import ConflictError, NotFound
 from domain.errors import DomainError, NotPermitted, TransitionRefused
+from infrastructure.db import RETRY_AFTER_SECONDS, UNAVAILABLE
 from web.access import ApiKeyRefused, ApiRateLimited, ApiScopeRefused
 
 log = structlog.get_logger()
@@ -131,6 +132,11 @@ def problem_for(request: Request, error: Exception) -> Response:
             return problem(request, 405, "method-not-allowed", "Method not allowed", "This resource cannot be used that way.",
                            headers=dict(error.headers or {}))
         return problem(request, error.status_code, "http", "Not done", str(error.detail), headers=dict(error.headers or {}))
+    if isinstance(error, UNAVAILABLE):
+        log.warning("api.database_unavailable", error=repr(error))
+        return problem(request, 503, "unavailable", "The database cannot be reached",
+                       "The system cannot reach its database; nothing was saved. Try again in a moment.",
+                       headers={"retry-after": str(RETRY_AFTER_SECONDS)})
     log.exception("api.unhandled_error", error=repr(error))
     return problem(request, 500, "internal", "Something went wrong",
                    "The system could not finish this. Nothing half-done was saved; please try again.")
