@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     # How long a web process waits to reach PostgreSQL (to connect, for a pooled connection, for unacknowledged data)
     # before it answers 503; and the server-side limit of one statement.
     db_timeout: float = Field(default=2.0, ge=0.5, le=60)
-    db_statement_timeout: float = Field(default=10.0, ge=0.5, le=3600)
+    db_statement_timeout: float = Field(default=30.0, ge=0.5, le=3600)
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:
