@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     # refilled at `api_rate_per_second`.
     api_rate_per_second: float = Field(default=10.0, gt=0, le=100_000)
     api_rate_burst: int = Field(default=20, ge=1, le=1_000_000)
+    # `/metrics` answers only a request with `Authorization: Bearer <this token>`; without a token it is not served.
+    metrics_token: SecretStr | None = None
     # How long a web process waits to reach PostgreSQL (to connect, for a pooled connection, for unacknowledged data)
     # before it answers 503; and the server-side limit of one statement.
     db_timeout: float = Field(default=2.0, ge=0.5, le=60)

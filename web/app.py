@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -110,7 +111,14 @@ def _operations_routes(app: FastAPI) -> None:
                              "projection_lag": {name: head - position for name, position in positions.items()}})
 
     @app.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(PUBLIC)], include_in_schema=False)
-    def metrics(request: Request) -> str:
+    def metrics(request: Request) -> Response:
+        token = request.app.state.container.settings.metrics_token
+        if token is None:
+            raise StarletteHTTPException(404)
+        sent = request.headers.get("authorization", "")
+        if not hmac.compare_digest(sent.encode(), f"Bearer {token.get_secret_value()}".encode()):
+            return PlainTextResponse("A metrics token is required.\n", status_code=401,
+                                     headers={"www-authenticate": 'Bearer realm="metrics"'})
         projections = request.app.state.container.projections
         head, positions = projections.head(), projections.positions()
         lines = ["# HELP ssz_log_head Notification id of the newest event in the log.", "# TYPE ssz_log_head gauge",
@@ -122,7 +130,7 @@ def _operations_routes(app: FastAPI) -> None:
                   "# TYPE ssz_projection_lag_events gauge"]
         lines += [f'ssz_projection_lag_events{{projection="{n}"}} {head - p}' for n, p in positions.items()]
         lines += camera_metrics(request.app.state.container.engine)
-        return "\n".join(lines) + "\n"
+        return PlainTextResponse("\n".join(lines) + "\n")
 
 
 def _error_pages(app: FastAPI) -> None:

@@ -302,9 +302,10 @@ def search(request: Request, caller: Reader,
 
 @router.get("/incidents/{reference}", response_model=IncidentOut, tags=["reads"], summary="One incident",
             responses=responses(401, 403, 404, 422, 429))
-def incident(reference: Reference, request: Request, caller: Reader) -> IncidentOut:
+def incident(reference: Reference, request: Request, response: Response, caller: Reader) -> IncidentOut:
     """With the `contacts` scope (and an account that may read them), `reporter` holds the reporter's name and phone;
     every such reading is logged. Otherwise `reporter` is null, always."""
+    response.headers["cache-control"] = "no-store"  # personal data: in no cache on the way
     row = _row(request, reference)
     reporter = None
     if Scope.CONTACTS in caller.scopes and row["has_contact"]:
@@ -316,8 +317,9 @@ def incident(reference: Reference, request: Request, caller: Reader) -> Incident
 
 @router.get("/incidents/{reference}/timeline", response_model=Timeline, tags=["reads"], summary="An incident's timeline",
             responses=responses(401, 403, 404, 422, 429))
-def timeline(reference: Reference, request: Request, caller: Reader) -> Timeline:
+def timeline(reference: Reference, request: Request, response: Response, caller: Reader) -> Timeline:
     """Every event of the incident, in order, with who did it, why, and when it happened and was recorded."""
+    response.headers["cache-control"] = "no-store"
     row = _row(request, reference)
     reads = _container(request).reads
     rows = reads.timeline(row["id"])

@@ -56,6 +56,8 @@ async def create_user(request: Request, user: Admin) -> Response:
 
     def command(form: Form) -> tuple[CommandResult, str] | None:
         username, name, role = form.text("username", required=True), form.text("display_name", required=True), form.choice("role", Role)
+        if role is Role.ADMIN and username.lower().startswith(ACCOUNT_PREFIX):
+            form.fail("role", _integration_admin())
         if not form.ok:
             return None
         return request.app.state.container.app.create_user(username=username, display_name=name, role=role, password=password,
@@ -64,10 +66,20 @@ async def create_user(request: Request, user: Admin) -> Response:
                                   secret=password)
 
 
+def _integration_admin() -> str:
+    return i18n.gettext("An integration's account (api-…) cannot be an administrator.")
+
+
+def _is_integration(request: Request, user_id: UUID) -> bool:
+    return any(str(u["id"]) == str(user_id) and u["username"].startswith(ACCOUNT_PREFIX) for u in request.app.state.container.reads.users())
+
+
 @router.post("/admin/users/{user_id}/role")
 async def change_role(request: Request, user_id: UUID, user: Admin) -> Response:
     def command(form: Form) -> tuple[CommandResult, str] | None:
         role, reason = form.choice("role", Role), form.text("reason", required=True)
+        if role is Role.ADMIN and _is_integration(request, user_id):
+            form.fail("role", _integration_admin())
         if not form.ok:
             return None
         return request.app.state.container.app.change_user_role(user_id, role=role, reason=reason, by=user.user_id), str(user_id)
@@ -157,6 +169,8 @@ async def create_api_key(request: Request, user: Admin) -> Response:
             form.fail("account", i18n.gettext("Please choose one of the options."))
     else:
         role = form.choice("role", Role)
+    if role is Role.ADMIN:
+        form.fail("account" if account else "role", _integration_admin())
     if form.ok and role is not None and (unusable := unusable_scopes(role, scopes)):
         form.fail("scope", i18n.gettext("An account with the role %(role)s cannot use: %(scopes)s.")
                   % {"role": label("role", role), "scopes": ", ".join(s.value for s in unusable)})

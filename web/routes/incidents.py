@@ -32,6 +32,7 @@ from web.timeline import timeline_in_words
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 REFERENCE = re.compile(r"^CR-\d{4}-\d{6}$")
 PAGE_SIZE = 25
+NO_STORE = "no-store"
 
 Reader = Annotated[SignedIn, Depends(READ_INCIDENTS)]
 Reporter = Annotated[SignedIn, Depends(guard_action(Action.REPORT_INCIDENT))]
@@ -72,10 +73,12 @@ def _detail(request: Request, user: SignedIn, incident: dict[str, Any], *, statu
     duplicates = [r["params"]["duplicate_reference"] for r in rows if r["event"] == "DuplicateLinked"]
     source_alert = reads.camera_alert(incident["source_alert_id"]) if incident.get("source_alert_id") else None
     allowed = {a.name for a in PERMISSIONS[Role(user.role)]}
-    return render(request, "incidents/detail.html", status_code=status_code, incident=incident,
-                  timeline=timeline_in_words(rows, names, call_signs), units=units, allowed=allowed,
-                  errors=errors or {}, open_form=open_form, banner=banner, duplicate_of=linked, duplicates=duplicates,
-                  contact=_contact(request, user, incident), source_alert=source_alert)
+    response = render(request, "incidents/detail.html", status_code=status_code, incident=incident,
+                      timeline=timeline_in_words(rows, names, call_signs), units=units, allowed=allowed,
+                      errors=errors or {}, open_form=open_form, banner=banner, duplicate_of=linked, duplicates=duplicates,
+                      contact=_contact(request, user, incident), source_alert=source_alert)
+    response.headers["cache-control"] = NO_STORE  # a reporter's name and phone, a victim's story: in no cache
+    return response
 
 
 def _contact(request: Request, user: SignedIn, incident: dict[str, Any]) -> dict[str, str] | None:
