@@ -32,8 +32,7 @@ log = structlog.get_logger()
 STATIC = Path(__file__).resolve().parent / "static"
 # The cyclic collector's thresholds in a serving process (Python's default: 700, 10, 10). Requests free almost all
 # they make by reference counting; what stays (the aggregate cache, up to 20,000 aggregates) is long-lived, and with
-# the defaults every full collection walked all of it: under the JSON intake bench, full collections of ~140 ms
-# every second and a quarter of the CPU in the collector (bench/http.py).
+# the defaults every full collection walks all of it.
 GC_THRESHOLDS = (50_000, 20, 100)
 READY_SECONDS = 0.8
 
@@ -78,7 +77,7 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (board, auth, incidents, units, accounts, alerts, cameras, redboxes):
         # The routes themselves, not include_router: FastAPI matches an included router's routes through an
-        # extra layer on every request (a third of the board fragment's time).
+        # extra layer on every request.
         app.router.routes.extend(module.router.routes)
     _operations_routes(app)
     _error_pages(app)

@@ -26,19 +26,13 @@ ACTING_ROLES = {Role.DISPATCHER.value, Role.SUPERVISOR.value}
 
 
 class Rendered:
-    """The panels of one cache key, with the CSRF placeholder still in them, and the whole fragment encoded once
-    and split where the token goes (so that a request costs one join, not a replace per panel and an encode)."""
+    """The panels of one cache key, with the CSRF placeholder still in them."""
 
     def __init__(self, panels: dict[str, str]):
         self.panels = panels
-        fragment = "".join(f'<section class="panel panel-{name}" id="panel-{name}">{panels[name]}</section>' for name in PANELS)
-        self.fragment = fragment.encode().split(CSRF_PLACEHOLDER.encode())
 
     def with_token(self, csrf_token: str) -> dict[str, str]:
         return {name: html.replace(CSRF_PLACEHOLDER, csrf_token) for name, html in self.panels.items()}
-
-    def fragment_with(self, csrf_token: str) -> bytes:
-        return csrf_token.encode().join(self.fragment)
 
 
 class BoardPanels:
@@ -52,14 +46,6 @@ class BoardPanels:
 
     def key(self, role: str, positions: tuple[int, ...]) -> tuple:
         return positions, i18n.current_locale(), role in ACTING_ROLES, int(time.time() // AGE_BUCKET_SECONDS)
-
-    def cached_fragment(self, role: str, csrf_token: str, positions: tuple[int, ...]) -> bytes | None:
-        """Every panel in one fragment (each in its section), if rendered already for these positions."""
-        rendered = self.cache.get(self.key(role, positions))
-        return None if rendered is None else rendered.fragment_with(csrf_token)
-
-    def fragment(self, role: str, csrf_token: str, positions: tuple[int, ...] | None = None) -> bytes:
-        return self._rendered(role, positions).fragment_with(csrf_token)
 
     def render(self, role: str, csrf_token: str, positions: tuple[int, ...] | None = None) -> dict[str, str]:
         return self._rendered(role, positions).with_token(csrf_token)
@@ -121,18 +107,6 @@ class BoardFeed:
                 if changed is not None:
                     changed.set()
             await asyncio.sleep(self.interval)
-
-    def latest(self) -> tuple[int, ...]:
-        """The positions as last polled; () until the first poll (which this starts if it is not running)."""
-        self._ensure_running()
-        return self.positions
-
-    async def current(self) -> tuple[int, ...]:
-        """The positions as last polled (the first call of a process waits for the first poll)."""
-        self._ensure_running()
-        if not self.positions:
-            self.positions = tuple((await run_in_threadpool(self.container.projections.positions)).values())
-        return self.positions
 
     async def next_change(self, seen: tuple[int, ...], timeout: float) -> tuple[int, ...]:
         """The positions once they differ from `seen`, or after `timeout` seconds."""
