@@ -21,6 +21,7 @@ from infrastructure.logging import configure_logging
 from infrastructure.qr_codes import HmacCodeSigner
 from infrastructure.readmodels.cameras import CamerasProjection
 from infrastructure.readmodels.queries import ReadModels
+from infrastructure.readmodels.read_side import ReadSide
 from infrastructure.readmodels.projections import all_projections
 from infrastructure.readmodels.redboxes import RedBoxesProjection, RefusedCheckInsProjection
 from infrastructure.readmodels.runner import Projections
@@ -43,6 +44,7 @@ class Container:
     logons: LogonGuard
     api_keys: ApiKeys
     camera_secrets: SqlCameraSecrets  # the application keeps sources' secrets in it; camera workers open sources with it
+    read_side: ReadSide  # read-your-writes: waits until the read models show a notification
     gate: DatabaseGate | None = None  # PostgreSQL: whether the database is worth trying now (infrastructure/db.py)
 
     def close(self) -> None:
@@ -87,4 +89,4 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
                                            CamerasProjection(), RedBoxesProjection(), RefusedCheckInsProjection()])
     return Container(settings=settings, engine=engine, app=app, projections=projections, reads=ReadModels(engine),
                      sessions=WebSessions(engine), logons=LogonGuard(engine), api_keys=ApiKeys(engine),
-                     camera_secrets=camera_secrets, gate=gate)
+                     camera_secrets=camera_secrets, read_side=ReadSide(projections), gate=gate)

@@ -16,6 +16,7 @@ from starlette.requests import Request
 
 from domain.errors import DomainError
 from domain.values import GeoPoint
+from infrastructure.bootstrap import Container
 from web import i18n, parse
 
 E = TypeVar("E", bound=Enum)
@@ -181,9 +182,23 @@ async def submit(request: Request, command: Callable[[Form], Any], *,
             form.refuse(error)
     if not form.ok or result is None:
         return form, None
-    projections = request.app.state.container.projections
     notification_id = getattr(result, "notification_id", None)
     if notification_id is None and isinstance(result, tuple):  # (result, what the page says about it)
         notification_id = result[0].notification_id
-    await run_in_threadpool(projections.wait, notification_id, timeout=READ_YOUR_WRITES_SECONDS)
+    await read_your_writes(request.app.state.container, notification_id)
     return form, result
+
+
+LATEST = -1
+
+
+async def read_your_writes(container: Container, notification_id: int | None = LATEST) -> bool:
+    """Waits (bounded) until the read models show `notification_id` (LATEST: the log's head now, as after a refusal
+    that another person's write caused). The one wait of the pages; the API's is `ReadSide.wait` in its thread."""
+    read_side = container.read_side
+
+    def wait() -> bool:
+        target = read_side.head() if notification_id == LATEST else notification_id
+        return read_side.wait(target, timeout=READ_YOUR_WRITES_SECONDS)
+
+    return await run_in_threadpool(wait)

@@ -4,7 +4,6 @@ log says which integration acted), and answers from the write itself; reads come
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
@@ -49,11 +48,11 @@ from web.api.models import (
     TriageIn,
 )
 from web.api.problems import ApiProblem, known_query_only, responses
+from web.forms import READ_YOUR_WRITES_SECONDS
 from web.timeline import plain
 
 log = structlog.get_logger()
 router = APIRouter(prefix=PREFIX, dependencies=[Depends(known_query_only)])
-READ_YOUR_WRITES_SECONDS = 2.0
 
 
 Intake = Annotated[ApiCaller, Depends(API_INTAKE)]
@@ -262,12 +261,8 @@ def _row(request: Request, reference: str) -> dict[str, Any]:
     incident_id = Incident.id_for(reference)
     row = container.reads.incident(incident_id)
     if row is None and container.app.load(incident_id, fresh=False) is not None:
-        deadline = time.monotonic() + READ_YOUR_WRITES_SECONDS
-        container.projections.wait(container.projections.head(), timeout=READ_YOUR_WRITES_SECONDS)
-        while row is None and time.monotonic() < deadline:
-            row = container.reads.incident(incident_id)
-            if row is None:
-                time.sleep(0.02)
+        container.read_side.wait(container.read_side.head(), timeout=READ_YOUR_WRITES_SECONDS)
+        row = container.reads.incident(incident_id)
     if row is None:
         raise _unknown(reference)
     return row

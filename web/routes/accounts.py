@@ -21,7 +21,7 @@ from infrastructure.web_sessions import SignedIn
 from web import i18n
 from web.access import ADMIN, unusable_scopes
 from web.i18n import N_
-from web.forms import Form, submit
+from web.forms import READ_YOUR_WRITES_SECONDS, Form, submit
 from web.pages import label, render
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
@@ -180,7 +180,7 @@ async def create_api_key(request: Request, user: Admin) -> Response:
             issued = await run_in_threadpool(lambda: issue_key(
                 container.app, container.api_keys, name=name, scopes=scopes, by=user.user_id,
                 role=None if account else role, account=account or None,
-                wait=lambda n: container.projections.wait(n, timeout=2.0)))
+                wait=lambda n: container.read_side.wait(n, timeout=READ_YOUR_WRITES_SECONDS)))
         except DomainError as error:
             form.refuse(error)
     if issued is None:

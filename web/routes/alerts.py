@@ -29,7 +29,7 @@ from infrastructure.vision.snapshots import SnapshotStore
 from infrastructure.web_sessions import SignedIn
 from web import i18n
 from web.access import BOARD, guard_action, not_found
-from web.forms import READ_YOUR_WRITES_SECONDS, Form, submit
+from web.forms import Form, read_your_writes, submit
 from web.pages import label, message_of, render
 from web.timeline import timeline_in_words
 
@@ -89,7 +89,7 @@ def _detail(request: Request, user: SignedIn, alert: dict[str, Any], *, status_c
 async def _conflict(request: Request, user: SignedIn, alert_id: str, error: DomainError) -> Response:
     """Someone else decided first (or the alert has moved on): say so, and show how it stands now."""
     container = _container(request)
-    await run_in_threadpool(container.projections.wait, container.projections.head(), timeout=READ_YOUR_WRITES_SECONDS)
+    await read_your_writes(container)
     fresh = await run_in_threadpool(_alert, request, alert_id)
     return await run_in_threadpool(lambda: _detail(request, user, fresh, status_code=409, banner=message_of(error)))
 
@@ -232,6 +232,6 @@ async def escalate(request: Request, alert_id: str, user: Triager) -> Response:
     if result is None:
         values = {k: form.raw(k) for k in ("category", "priority", "location", "description")}
         return await run_in_threadpool(lambda: _escalate_form(request, alert, values, status_code=422, errors=form.errors))
-    await run_in_threadpool(container.projections.wait, result.notification_id, timeout=READ_YOUR_WRITES_SECONDS)
+    await read_your_writes(container, result.notification_id)
     reference = (await run_in_threadpool(container.reads.incident, result.id) or {}).get("reference")
     return RedirectResponse(f"/incidents/{reference}" if reference else f"/alerts/{alert['id']}", status_code=303)

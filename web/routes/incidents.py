@@ -25,7 +25,7 @@ from infrastructure.readmodels.queries import SORTS, IncidentFilter
 from infrastructure.web_sessions import SignedIn
 from web import i18n
 from web.access import READ_INCIDENTS, guard_action, not_found
-from web.forms import READ_YOUR_WRITES_SECONDS, Form, submit
+from web.forms import Form, read_your_writes, submit
 from web.pages import message_of, render
 from web.timeline import timeline_in_words
 
@@ -95,7 +95,7 @@ async def _act(request: Request, user: SignedIn, reference: str, form_name: str,
         form, result = await submit(request, lambda f: command(f, incident), passes=(ConflictError, TransitionRefused))
     except (ConflictError, TransitionRefused) as error:
         # Someone else got there first, or the incident has moved on: say so, and show how it stands now.
-        await run_in_threadpool(container.projections.wait, container.projections.head(), timeout=READ_YOUR_WRITES_SECONDS)
+        await read_your_writes(container)
         fresh, banner = await run_in_threadpool(_incident, request, reference), message_of(error)
         return await run_in_threadpool(lambda: _detail(request, user, fresh, status_code=409, banner=banner))
     if result is None:
@@ -176,7 +176,7 @@ async def report(request: Request, user: Reporter) -> Response:
         values = {k: form.raw(k) for k in ("channel", "category", "priority", "community", "location", "description",
                                            "occurred_at", "lat", "lon", "reporter_name", "reporter_phone", "idempotency_key")}
         return render(request, "incidents/new.html", status_code=422, errors=form.errors, values=values)
-    await run_in_threadpool(container.projections.wait, result.notification_id, timeout=READ_YOUR_WRITES_SECONDS)
+    await read_your_writes(container, result.notification_id)
     reference = (await run_in_threadpool(container.reads.incident, result.id) or {}).get("reference")
     return RedirectResponse(f"/incidents/{reference}" if reference else "/incidents", status_code=303)
 
