@@ -23,6 +23,7 @@ from infrastructure.db import RETRY_AFTER_SECONDS, UNAVAILABLE, DatabaseUnavaila
 from infrastructure.vision.worker import camera_metrics
 from web import api, i18n
 from web.access import PUBLIC, CsrfRefused, Forbidden, SignInRequired, sign_in_url
+from web.deps import container_of
 from web.live import BoardFeed
 from web.middleware import WebMiddleware
 from web.pages import is_htmx, message_of, render
@@ -92,7 +93,7 @@ def _operations_routes(app: FastAPI) -> None:
 
     @app.get("/readyz", dependencies=[Depends(PUBLIC)], include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
-        container = request.app.state.container
+        container = container_of(request)
         projections = container.projections
         unreachable = JSONResponse({"status": "unavailable", "event_store": "unreachable"}, status_code=503,
                                    headers={"retry-after": str(RETRY_AFTER_SECONDS)})
@@ -111,14 +112,14 @@ def _operations_routes(app: FastAPI) -> None:
 
     @app.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(PUBLIC)], include_in_schema=False)
     def metrics(request: Request) -> Response:
-        token = request.app.state.container.settings.metrics_token
+        token = container_of(request).settings.metrics_token
         if token is None:
             raise StarletteHTTPException(404)
         sent = request.headers.get("authorization", "")
         if not hmac.compare_digest(sent.encode(), f"Bearer {token.get_secret_value()}".encode()):
             return PlainTextResponse("A metrics token is required.\n", status_code=401,
                                      headers={"www-authenticate": 'Bearer realm="metrics"'})
-        projections = request.app.state.container.projections
+        projections = container_of(request).projections
         head, positions = projections.head(), projections.positions()
         lines = ["# HELP ssz_log_head Notification id of the newest event in the log.", "# TYPE ssz_log_head gauge",
                  f"ssz_log_head {head}",
@@ -128,7 +129,7 @@ def _operations_routes(app: FastAPI) -> None:
         lines += ["# HELP ssz_projection_lag_events Events in the log that a projection has not applied yet.",
                   "# TYPE ssz_projection_lag_events gauge"]
         lines += [f'ssz_projection_lag_events{{projection="{n}"}} {head - p}' for n, p in positions.items()]
-        lines += camera_metrics(request.app.state.container.engine)
+        lines += camera_metrics(container_of(request).engine)
         return PlainTextResponse("\n".join(lines) + "\n")
 
 

@@ -18,6 +18,7 @@ from domain.errors import DomainError
 from domain.values import GeoPoint
 from infrastructure.bootstrap import Container
 from web import i18n, parse
+from web.deps import container_of
 
 E = TypeVar("E", bound=Enum)
 MAX_FIELD = 10_000  # longer than any field the domain accepts; the domain's own limits give the exact message
@@ -185,7 +186,7 @@ async def submit(request: Request, command: Callable[[Form], Any], *,
     notification_id = getattr(result, "notification_id", None)
     if notification_id is None and isinstance(result, tuple):  # (result, what the page says about it)
         notification_id = result[0].notification_id
-    await read_your_writes(request.app.state.container, notification_id)
+    await read_your_writes(container_of(request), notification_id)
     return form, result
 
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
@@ -17,20 +16,19 @@ from application.zone import CommandResult
 from domain.errors import DomainError
 from domain.values import Role
 from infrastructure.api_keys import ACCOUNT_PREFIX, IssuedKey, Scope, issue_key
-from infrastructure.web_sessions import SignedIn
 from web import i18n
-from web.access import ADMIN, unusable_scopes
+from web.access import unusable_scopes
 from web.i18n import N_
 from web.forms import READ_YOUR_WRITES_SECONDS, Form, submit
 from web.pages import label, render
+from web.deps import Admin, container_of
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
-Admin = Annotated[SignedIn, Depends(ADMIN)]
 
 
 def _page(request: Request, *, status_code: int = 200, errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
           notice: str = "", one_time_password: str = "") -> Response:
-    container = request.app.state.container
+    container = container_of(request)
     return render(request, "admin/users.html", status_code=status_code, users=container.reads.users(),
                   logons=container.logons.recent(50), errors=errors or {}, values=values or {}, notice=notice,
                   one_time_password=one_time_password)
@@ -60,7 +58,7 @@ async def create_user(request: Request, user: Admin) -> Response:
             form.fail("role", _integration_admin())
         if not form.ok:
             return None
-        return request.app.state.container.app.create_user(username=username, display_name=name, role=role, password=password,
+        return container_of(request).app.create_user(username=username, display_name=name, role=role, password=password,
                                                            by=user.user_id), username
     return await _account_command(request, command, i18n.gettext("Account %(who)s created. Give the person this one-time password:"),
                                   secret=password)
@@ -71,7 +69,7 @@ def _integration_admin() -> str:
 
 
 def _is_integration(request: Request, user_id: UUID) -> bool:
-    return any(str(u["id"]) == str(user_id) and u["username"].startswith(ACCOUNT_PREFIX) for u in request.app.state.container.reads.users())
+    return any(str(u["id"]) == str(user_id) and u["username"].startswith(ACCOUNT_PREFIX) for u in container_of(request).reads.users())
 
 
 @router.post("/admin/users/{user_id}/role")
@@ -82,7 +80,7 @@ async def change_role(request: Request, user_id: UUID, user: Admin) -> Response:
             form.fail("role", _integration_admin())
         if not form.ok:
             return None
-        return request.app.state.container.app.change_user_role(user_id, role=role, reason=reason, by=user.user_id), str(user_id)
+        return container_of(request).app.change_user_role(user_id, role=role, reason=reason, by=user.user_id), str(user_id)
     return await _account_command(request, command, i18n.gettext("Role changed."))
 
 
@@ -92,7 +90,7 @@ async def disable(request: Request, user_id: UUID, user: Admin) -> Response:
         reason = form.text("reason", required=True)
         if not form.ok:
             return None
-        container = request.app.state.container
+        container = container_of(request)
         result = container.app.disable_user(user_id, reason=reason, by=user.user_id)
         container.sessions.end_all(user_id)
         return result, str(user_id)
@@ -105,7 +103,7 @@ async def enable(request: Request, user_id: UUID, user: Admin) -> Response:
         reason = form.text("reason", required=True)
         if not form.ok:
             return None
-        return request.app.state.container.app.enable_user(user_id, reason=reason, by=user.user_id), str(user_id)
+        return container_of(request).app.enable_user(user_id, reason=reason, by=user.user_id), str(user_id)
     return await _account_command(request, command, i18n.gettext("Account enabled."))
 
 
@@ -117,7 +115,7 @@ async def reset_password(request: Request, user_id: UUID, user: Admin) -> Respon
         reason = form.text("reason", required=True)
         if not form.ok:
             return None
-        container = request.app.state.container
+        container = container_of(request)
         result = container.app.reset_password(user_id, new_password=password, reason=reason, by=user.user_id)
         container.sessions.end_all(user_id)
         return result, str(user_id)
@@ -139,7 +137,7 @@ SCOPE_HELP = {
 
 def _keys_page(request: Request, *, status_code: int = 200, errors: dict[str, str] | None = None,
                values: dict[str, object] | None = None, notice: str = "", issued: IssuedKey | None = None) -> Response:
-    container = request.app.state.container
+    container = container_of(request)
     accounts = [u for u in container.reads.users(enabled_only=True) if u["username"].startswith(ACCOUNT_PREFIX)]
     return render(request, "admin/api_keys.html", status_code=status_code, keys=container.api_keys.listing(),
                   accounts=accounts, scopes=[(s.value, SCOPE_HELP[s]) for s in Scope], errors=errors or {},
@@ -154,7 +152,7 @@ def api_keys_page(request: Request, user: Admin) -> Response:
 @router.post("/admin/api-keys")
 async def create_api_key(request: Request, user: Admin) -> Response:
     form = Form(await request.form())
-    container = request.app.state.container
+    container = container_of(request)
     name = form.text("name", required=True)
     chosen = [str(v) for v in form.data.getlist("scope")]
     scopes = frozenset(Scope(v) for v in chosen if v in {s.value for s in Scope})
@@ -195,7 +193,7 @@ async def create_api_key(request: Request, user: Admin) -> Response:
 @router.post("/admin/api-keys/{key_id}/revoke")
 async def revoke_api_key(request: Request, key_id: UUID, user: Admin) -> Response:
     form = Form(await request.form())
-    container = request.app.state.container
+    container = container_of(request)
     reason = form.text("reason", required=True)
     if form.ok:
         try:

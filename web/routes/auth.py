@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from domain.values import Role
-from infrastructure.web_sessions import SESSION_LIFETIME, SignedIn
+from infrastructure.web_sessions import SESSION_LIFETIME
 from web import i18n
-from web.access import ANY_SIGNED_IN, SESSION_COOKIE, Public
+from web.access import SESSION_COOKIE, Public
+from web.deps import SignedInPerson, container_of
 from web.forms import Form
 from web.middleware import LANG_COOKIE, secure_request
 from web.pages import render
@@ -35,7 +35,7 @@ def client_ip(request: Request) -> str:
 
 
 @router.get("/")
-def home(user: Annotated[SignedIn, Depends(ANY_SIGNED_IN)]) -> RedirectResponse:
+def home(user: SignedInPerson) -> RedirectResponse:
     return RedirectResponse(HOME[Role(user.role)], status_code=303)
 
 
@@ -51,7 +51,7 @@ async def login(request: Request, _: Public) -> Response:
     form = Form(await request.form())
     username, password = form.text("username")[:64], form.raw("password")[:1000]
     target = form.raw("next")
-    container = request.app.state.container
+    container = container_of(request)
     ip = client_ip(request)
 
     def refuse(status: int, message: str) -> Response:
@@ -79,9 +79,9 @@ async def login(request: Request, _: Public) -> Response:
 
 
 @router.post("/logout")
-def logout(request: Request, user: Annotated[SignedIn, Depends(ANY_SIGNED_IN)]) -> Response:
-    request.app.state.container.sessions.end(request.cookies[SESSION_COOKIE])
-    request.app.state.container.logons.record(user.username, client_ip(request), accepted=True, cause="logout",
+def logout(request: Request, user: SignedInPerson) -> Response:
+    container_of(request).sessions.end(request.cookies[SESSION_COOKIE])
+    container_of(request).logons.record(user.username, client_ip(request), accepted=True, cause="logout",
                                               user_id=user.user_id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -100,7 +100,7 @@ async def set_language(request: Request, _: Public) -> Response:
 
 
 @router.get("/account")
-def account(request: Request, user: Annotated[SignedIn, Depends(ANY_SIGNED_IN)]) -> Response:
+def account(request: Request, user: SignedInPerson) -> Response:
     return render(request, "account.html")
 
 

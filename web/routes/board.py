@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
 from infrastructure.web_sessions import SignedIn
-from web.access import BOARD, csrf_token
+from web.access import csrf_token
 from web.live import PANELS
 from web.pages import render
+from web.deps import BoardViewer
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
-Viewer = Annotated[SignedIn, Depends(BOARD)]
 HEARTBEAT_SECONDS = 15
 
 
@@ -25,7 +24,7 @@ def _panels(request: Request, user: SignedIn) -> dict[str, str]:
 
 
 @router.get("/board")
-def board_page(request: Request, user: Viewer) -> Response:
+def board_page(request: Request, user: BoardViewer) -> Response:
     return render(request, "board/page.html", panels=_panels(request, user))
 
 
@@ -34,7 +33,7 @@ def _event(name: str, html: str) -> str:
 
 
 @router.get("/board/stream")
-async def board_stream(request: Request, user: Viewer) -> StreamingResponse:
+async def board_stream(request: Request, user: BoardViewer) -> StreamingResponse:
     """Server-sent events: one event per panel whose content changed, named after the panel."""
     feed = request.app.state.feed
     token = csrf_token(request)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
@@ -24,37 +24,25 @@ from domain.values import BANGKOK, CancelReason, Category, Channel, Community, G
 from infrastructure.readmodels.queries import SORTS, IncidentFilter
 from infrastructure.web_sessions import SignedIn
 from web import i18n
-from web.access import READ_INCIDENTS, guard_action, not_found
+from web.access import not_found
 from web.forms import Form, read_your_writes, submit
 from web.pages import message_of, render
 from web.timeline import timeline_in_words
+from web.deps import Canceller, Closer, Crew, Dispatcher, NoteTaker, Reader, Reopener, Reporter, Resolver, Triager, container_of
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 REFERENCE = re.compile(r"^CR-\d{4}-\d{6}$")
 PAGE_SIZE = 25
 NO_STORE = "no-store"
 
-Reader = Annotated[SignedIn, Depends(READ_INCIDENTS)]
-Reporter = Annotated[SignedIn, Depends(guard_action(Action.REPORT_INCIDENT))]
 
 
-Triager = Annotated[SignedIn, Depends(guard_action(Action.TRIAGE_INCIDENT))]
-Dispatcher = Annotated[SignedIn, Depends(guard_action(Action.DISPATCH_UNIT))]
-Crew = Annotated[SignedIn, Depends(guard_action(Action.UPDATE_ASSIGNMENT))]
-Resolver = Annotated[SignedIn, Depends(guard_action(Action.RESOLVE_INCIDENT))]
-Closer = Annotated[SignedIn, Depends(guard_action(Action.CLOSE_INCIDENT))]
-Reopener = Annotated[SignedIn, Depends(guard_action(Action.REOPEN_INCIDENT))]
-Canceller = Annotated[SignedIn, Depends(guard_action(Action.CANCEL_INCIDENT))]
-NoteTaker = Annotated[SignedIn, Depends(guard_action(Action.ADD_NOTE))]
 
-
-def _container(request: Request) -> Any:
-    return request.app.state.container
 
 
 def _incident(request: Request, reference: str) -> dict[str, Any]:
     reference = reference.strip().upper()
-    row = _container(request).reads.incident(Incident.id_for(reference)) if REFERENCE.match(reference) else None
+    row = container_of(request).reads.incident(Incident.id_for(reference)) if REFERENCE.match(reference) else None
     if row is None:
         raise not_found(i18n.gettext("There is no incident %(reference)s.") % {"reference": reference[:40]})
     return row
@@ -62,7 +50,7 @@ def _incident(request: Request, reference: str) -> dict[str, Any]:
 
 def _detail(request: Request, user: SignedIn, incident: dict[str, Any], *, status_code: int = 200,
             errors: dict[str, str] | None = None, open_form: str = "", banner: str = "") -> Response:
-    reads = _container(request).reads
+    reads = container_of(request).reads
     units = reads.units()
     call_signs = {str(u["id"]): u["call_sign"] for u in units}
     rows = reads.timeline(incident["id"])
@@ -84,13 +72,13 @@ def _detail(request: Request, user: SignedIn, incident: dict[str, Any], *, statu
 def _contact(request: Request, user: SignedIn, incident: dict[str, Any]) -> dict[str, str] | None:
     if not incident["has_contact"] or Action.READ_REPORTER_CONTACT not in PERMISSIONS[Role(user.role)]:
         return None
-    return _container(request).app.reporter_contact(incident["id"], by=user.user_id)
+    return container_of(request).app.reporter_contact(incident["id"], by=user.user_id)
 
 
 async def _act(request: Request, user: SignedIn, reference: str, form_name: str,
                command: Callable[[Form, dict[str, Any]], CommandResult | None]) -> Response:
     incident = await run_in_threadpool(_incident, request, reference)
-    container = _container(request)
+    container = container_of(request)
     try:
         form, result = await submit(request, lambda f: command(f, incident), passes=(ConflictError, TransitionRefused))
     except (ConflictError, TransitionRefused) as error:
@@ -138,7 +126,7 @@ def incident_list(request: Request, user: Reader) -> Response:
     direction = "asc" if request.query_params.get("dir") == "asc" else "desc"
     results = None
     if form.ok:
-        results = _container(request).reads.search_incidents(where, page=page, page_size=PAGE_SIZE, sort=sort,
+        results = container_of(request).reads.search_incidents(where, page=page, page_size=PAGE_SIZE, sort=sort,
                                                              direction=direction)
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
     return render(request, "incidents/list.html", status_code=200 if form.ok else 422, results=results,
@@ -153,7 +141,7 @@ def new_incident(request: Request, user: Reporter) -> Response:
 @router.post("/incidents")
 async def report(request: Request, user: Reporter) -> Response:
     form = Form(await request.form())
-    container = _container(request)
+    container = container_of(request)
     fields = dict(channel=form.choice("channel", Channel), category=form.choice("category", Category),
                   priority=form.choice("priority", Priority), community=form.choice("community", Community),
                   location=form.text("location", required=True), description=form.text("description", required=True),
@@ -198,7 +186,7 @@ async def triage(request: Request, reference: str, user: Triager) -> Response:
         reason, version = form.text("reason", required=True), _version(form)
         if not form.ok:
             return None
-        return _container(request).app.triage_incident(incident["id"], category=category, priority=priority, reason=reason,
+        return container_of(request).app.triage_incident(incident["id"], category=category, priority=priority, reason=reason,
                                                        by=user.user_id, expected_version=version)
     return await _act(request, user, reference, "triage", command)
 
@@ -211,7 +199,7 @@ async def dispatch(request: Request, reference: str, user: Dispatcher) -> Respon
             form.fail("unit_id", i18n.gettext("Please choose at least one unit."))
         if not form.ok:
             return None
-        app, result = _container(request).app, None
+        app, result = container_of(request).app, None
         for unit_id in unit_ids:  # one command per unit: each is its own atomic save of incident and unit
             result = app.dispatch_unit(incident["id"], unit_id, reassign=reassign, reason=reason, by=user.user_id,
                                        expected_version=version)
@@ -224,7 +212,7 @@ def _unit_step(step: str) -> Callable[..., Any]:
     async def progress(request: Request, reference: str, unit_id: UUID,
                        user: Crew) -> Response:
         def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
-            app = _container(request).app
+            app = container_of(request).app
             if step == "en-route":
                 return app.mark_en_route(incident["id"], unit_id, by=user.user_id)
             if step == "on-scene":
@@ -245,7 +233,7 @@ async def resolve(request: Request, reference: str, user: Resolver) -> Response:
         outcome, summary, version = form.choice("outcome", Outcome), form.text("summary", required=True), _version(form)
         if not form.ok:
             return None
-        return _container(request).app.resolve_incident(incident["id"], outcome=outcome, summary=summary, by=user.user_id,
+        return container_of(request).app.resolve_incident(incident["id"], outcome=outcome, summary=summary, by=user.user_id,
                                                         expected_version=version)
     return await _act(request, user, reference, "resolve", command)
 
@@ -256,7 +244,7 @@ async def close(request: Request, reference: str, user: Closer) -> Response:
         reason, version = form.text("reason"), _version(form)
         if not form.ok:
             return None
-        return _container(request).app.close_incident(incident["id"], reason=reason, by=user.user_id, expected_version=version)
+        return container_of(request).app.close_incident(incident["id"], reason=reason, by=user.user_id, expected_version=version)
     return await _act(request, user, reference, "close", command)
 
 
@@ -266,7 +254,7 @@ async def reopen(request: Request, reference: str, user: Reopener) -> Response:
         reason, version = form.text("reason", required=True), _version(form)
         if not form.ok:
             return None
-        return _container(request).app.reopen_incident(incident["id"], reason=reason, by=user.user_id, expected_version=version)
+        return container_of(request).app.reopen_incident(incident["id"], reason=reason, by=user.user_id, expected_version=version)
     return await _act(request, user, reference, "reopen", command)
 
 
@@ -281,11 +269,11 @@ async def cancel(request: Request, reference: str, user: Canceller) -> Response:
                 form.fail("duplicate_of", i18n.gettext("Give the other incident's reference, like CR-2569-000123."))
             else:
                 duplicate_of = Incident.id_for(original)
-                if _container(request).reads.incident(duplicate_of) is None:
+                if container_of(request).reads.incident(duplicate_of) is None:
                     form.fail("duplicate_of", i18n.gettext("There is no incident %(reference)s.") % {"reference": original})
         if not form.ok:
             return None
-        return _container(request).app.cancel_incident(incident["id"], cancel_reason=why, note=note, duplicate_of=duplicate_of,
+        return container_of(request).app.cancel_incident(incident["id"], cancel_reason=why, note=note, duplicate_of=duplicate_of,
                                                        by=user.user_id, expected_version=version)
     return await _act(request, user, reference, "cancel", command)
 
@@ -296,5 +284,5 @@ async def add_note(request: Request, reference: str, user: NoteTaker) -> Respons
         text = form.text("text", required=True)
         if not form.ok:
             return None
-        return _container(request).app.add_incident_note(incident["id"], text=text, by=user.user_id)
+        return container_of(request).app.add_incident_note(incident["id"], text=text, by=user.user_id)
     return await _act(request, user, reference, "note", command)
