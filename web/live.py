@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 from fastapi.concurrency import run_in_threadpool
+from jinja2_fragments import render_block
 
 from domain.values import Role
 from infrastructure.bootstrap import Container
@@ -19,7 +20,8 @@ from web.pages import ENV
 
 log = structlog.get_logger()
 
-PANELS = ("pending", "active", "units", "alerts", "closed")
+PANELS = ("pending", "active", "units", "alerts", "closed")  # the blocks of the board's page
+BOARD_TEMPLATE = "board/page.html"
 CSRF_PLACEHOLDER = "\x00csrf\x00"
 AGE_BUCKET_SECONDS = 15  # the server-rendered ages and tints are at most this old; the page ticks them itself
 ACTING_ROLES = {Role.DISPATCHER.value, Role.SUPERVISOR.value}
@@ -62,18 +64,19 @@ class BoardPanels:
         return rendered
 
     def _render(self, can_act: bool) -> dict[str, str]:
-        now = datetime.now(timezone.utc)
-        board = self.container.reads.board(now=now)
-        context: dict[str, Any] = {
-            "t": i18n.current(), "lang": i18n.current().locale, "now": now, "can_act": can_act,
-            "csrf_token": CSRF_PLACEHOLDER,
+        context = {**board_context(self.container, can_act), "csrf_token": CSRF_PLACEHOLDER}
+        return {name: render_block(ENV, BOARD_TEMPLATE, name, context) for name in PANELS}
+
+
+def board_context(container: Container, can_act: bool) -> dict[str, Any]:
+    """What the board's panels show, from the read models."""
+    now = datetime.now(timezone.utc)
+    board = container.reads.board(now=now)
+    return {"t": i18n.current(), "lang": i18n.current().locale, "now": now, "can_act": can_act,
             "pending": [i for i in board.incidents if i["status"] == "reported"],
             "active": [i for i in board.incidents if i["status"] != "reported"],
             "units": board.units, "alerts": board.alerts, "closed": board.recently_closed,
-            "available_units": [u for u in board.units if u["status"] == "available"],
-        }
-        template = ENV.get_template("board/panels.html")
-        return {name: "".join(template.blocks[name](template.new_context(context))) for name in PANELS}
+            "available_units": [u for u in board.units if u["status"] == "available"]}
 
 
 class BoardFeed:

@@ -9,23 +9,19 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
-from infrastructure.web_sessions import SignedIn
 from web.access import csrf_token
-from web.live import PANELS
+from web.deps import BoardViewer, Zone
+from web.live import ACTING_ROLES, BOARD_TEMPLATE, PANELS, board_context
 from web.pages import render
-from web.deps import BoardViewer
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 HEARTBEAT_SECONDS = 15
 
 
-def _panels(request: Request, user: SignedIn) -> dict[str, str]:
-    return request.app.state.feed.panels.render(user.role, csrf_token(request))
-
-
 @router.get("/board")
-def board_page(request: Request, user: BoardViewer) -> Response:
-    return render(request, "board/page.html", panels=_panels(request, user))
+def board_page(request: Request, user: BoardViewer, zone: Zone) -> Response:
+    """The whole page; the stream below sends its panels, each a block of the same template."""
+    return render(request, BOARD_TEMPLATE, **board_context(zone, user.role in ACTING_ROLES))
 
 
 def _event(name: str, html: str) -> str:
