@@ -23,7 +23,7 @@ from infrastructure.vision.snapshots import SnapshotStore
 from web.api.incidents import IdempotencyKey
 from web.api.models import PREFIX, CameraAlertIn, CameraAlertOut
 from web.api.problems import ApiProblem, known_query_only, responses
-from web.deps import ApiAlertRaiser, container_of
+from web.deps import ApiAlertRaiser, Zone, container_of
 
 log = structlog.get_logger()
 router = APIRouter(prefix=PREFIX, dependencies=[Depends(known_query_only)])
@@ -51,11 +51,11 @@ def _snapshot(request: Request, body: CameraAlertIn) -> str:
              summary="Raise a camera alert",
              responses={200: {"model": CameraAlertOut, "description": "A retry with the same Idempotency-Key: the same alert"},
                         **responses(400, 401, 403, 409, 422, 429)})
-def raise_alert(body: CameraAlertIn, request: Request, response: Response, caller: ApiAlertRaiser,
+def raise_alert(body: CameraAlertIn, request: Request, zone: Zone, response: Response, caller: ApiAlertRaiser,
                 idempotency_key: IdempotencyKey = None) -> CameraAlertOut:
     """The alert reaches the dispatchers' board like one from the zone's own cameras. Send an `Idempotency-Key`
     (e.g. the camera and the episode's start) so that a retry raises it once."""
-    app = container_of(request).app
+    app = zone.app
     alert_id = uuid.uuid5(NAMESPACE, f"api-alert/{caller.user_id}/{idempotency_key}") if idempotency_key else uuid.uuid4()
 
     def command() -> tuple[CameraAlert, bool]:

@@ -21,7 +21,7 @@ from web.access import unusable_scopes
 from web.i18n import N_
 from web.forms import READ_YOUR_WRITES_SECONDS, Form, submit
 from web.pages import label, render
-from web.deps import Admin, container_of
+from web.deps import Admin, Zone, container_of
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 
@@ -49,7 +49,7 @@ async def _account_command(request: Request, command: Callable[[Form], tuple[Com
 
 
 @router.post("/admin/users")
-async def create_user(request: Request, user: Admin) -> Response:
+async def create_user(request: Request, zone: Zone, user: Admin) -> Response:
     password = secrets.token_urlsafe(9)
 
     def command(form: Form) -> tuple[CommandResult, str] | None:
@@ -58,7 +58,7 @@ async def create_user(request: Request, user: Admin) -> Response:
             form.fail("role", _integration_admin())
         if not form.ok:
             return None
-        return container_of(request).app.create_user(username=username, display_name=name, role=role, password=password,
+        return zone.app.create_user(username=username, display_name=name, role=role, password=password,
                                                            by=user.user_id), username
     return await _account_command(request, command, i18n.gettext("Account %(who)s created. Give the person this one-time password:"),
                                   secret=password)
@@ -73,24 +73,24 @@ def _is_integration(request: Request, user_id: UUID) -> bool:
 
 
 @router.post("/admin/users/{user_id}/role")
-async def change_role(request: Request, user_id: UUID, user: Admin) -> Response:
+async def change_role(request: Request, zone: Zone, user_id: UUID, user: Admin) -> Response:
     def command(form: Form) -> tuple[CommandResult, str] | None:
         role, reason = form.choice("role", Role), form.text("reason", required=True)
         if role is Role.ADMIN and _is_integration(request, user_id):
             form.fail("role", _integration_admin())
         if not form.ok:
             return None
-        return container_of(request).app.change_user_role(user_id, role=role, reason=reason, by=user.user_id), str(user_id)
+        return zone.app.change_user_role(user_id, role=role, reason=reason, by=user.user_id), str(user_id)
     return await _account_command(request, command, i18n.gettext("Role changed."))
 
 
 @router.post("/admin/users/{user_id}/disable")
-async def disable(request: Request, user_id: UUID, user: Admin) -> Response:
+async def disable(request: Request, zone: Zone, user_id: UUID, user: Admin) -> Response:
     def command(form: Form) -> tuple[CommandResult, str] | None:
         reason = form.text("reason", required=True)
         if not form.ok:
             return None
-        container = container_of(request)
+        container = zone
         result = container.app.disable_user(user_id, reason=reason, by=user.user_id)
         container.sessions.end_all(user_id)
         return result, str(user_id)
@@ -98,24 +98,24 @@ async def disable(request: Request, user_id: UUID, user: Admin) -> Response:
 
 
 @router.post("/admin/users/{user_id}/enable")
-async def enable(request: Request, user_id: UUID, user: Admin) -> Response:
+async def enable(request: Request, zone: Zone, user_id: UUID, user: Admin) -> Response:
     def command(form: Form) -> tuple[CommandResult, str] | None:
         reason = form.text("reason", required=True)
         if not form.ok:
             return None
-        return container_of(request).app.enable_user(user_id, reason=reason, by=user.user_id), str(user_id)
+        return zone.app.enable_user(user_id, reason=reason, by=user.user_id), str(user_id)
     return await _account_command(request, command, i18n.gettext("Account enabled."))
 
 
 @router.post("/admin/users/{user_id}/reset-password")
-async def reset_password(request: Request, user_id: UUID, user: Admin) -> Response:
+async def reset_password(request: Request, zone: Zone, user_id: UUID, user: Admin) -> Response:
     password = secrets.token_urlsafe(9)
 
     def command(form: Form) -> tuple[CommandResult, str] | None:
         reason = form.text("reason", required=True)
         if not form.ok:
             return None
-        container = container_of(request)
+        container = zone
         result = container.app.reset_password(user_id, new_password=password, reason=reason, by=user.user_id)
         container.sessions.end_all(user_id)
         return result, str(user_id)
@@ -150,9 +150,9 @@ def api_keys_page(request: Request, user: Admin) -> Response:
 
 
 @router.post("/admin/api-keys")
-async def create_api_key(request: Request, user: Admin) -> Response:
+async def create_api_key(request: Request, zone: Zone, user: Admin) -> Response:
     form = Form(await request.form())
-    container = container_of(request)
+    container = zone
     name = form.text("name", required=True)
     chosen = [str(v) for v in form.data.getlist("scope")]
     scopes = frozenset(Scope(v) for v in chosen if v in {s.value for s in Scope})
@@ -191,9 +191,9 @@ async def create_api_key(request: Request, user: Admin) -> Response:
 
 
 @router.post("/admin/api-keys/{key_id}/revoke")
-async def revoke_api_key(request: Request, key_id: UUID, user: Admin) -> Response:
+async def revoke_api_key(request: Request, zone: Zone, key_id: UUID, user: Admin) -> Response:
     form = Form(await request.form())
-    container = container_of(request)
+    container = zone
     reason = form.text("reason", required=True)
     if form.ok:
         try:

@@ -32,7 +32,7 @@ from web.access import not_found
 from web.forms import Form, read_your_writes, submit
 from web.pages import label, message_of, render
 from web.timeline import timeline_in_words
-from web.deps import AlertCloser, AlertTriager, BoardViewer, container_of
+from web.deps import AlertCloser, AlertTriager, BoardViewer, Zone, container_of
 
 log = structlog.get_logger()
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
@@ -110,7 +110,7 @@ def alert_page(request: Request, alert_id: str, user: BoardViewer) -> Response:
 
 
 @router.get("/alerts/{alert_id}/snapshot.jpg")
-def snapshot(request: Request, alert_id: str, user: BoardViewer, size: str = "") -> Response:
+def snapshot(request: Request, zone: Zone, alert_id: str, user: BoardViewer, size: str = "") -> Response:
     """The alert's picture, found by the digest its read model recorded (never by a path from the URL).
     `?size=thumb` gives a small copy for the board."""
     alert = _alert(request, alert_id)
@@ -118,7 +118,7 @@ def snapshot(request: Request, alert_id: str, user: BoardViewer, size: str = "")
     if not digest:
         raise not_found(i18n.gettext("This alert came without a snapshot (the camera was offline)."))
     try:
-        path = SnapshotStore(container_of(request).settings.snapshot_dir).path(digest)
+        path = SnapshotStore(zone.settings.snapshot_dir).path(digest)
         data = path.read_bytes()
     except (ValueError, OSError):
         log.warning("alert.snapshot_missing", alert_id=str(alert["id"]), digest=digest)
@@ -149,29 +149,29 @@ def _thumbnail(path: Path, digest: str) -> bytes:
 
 # --- deciding ------------------------------------------------------------------------------------
 @router.post("/alerts/{alert_id}/acknowledge")
-async def acknowledge(request: Request, alert_id: str, user: AlertTriager) -> Response:
+async def acknowledge(request: Request, zone: Zone, alert_id: str, user: AlertTriager) -> Response:
     def command(form: Form, alert: dict[str, Any]) -> CommandResult | None:
-        return container_of(request).app.acknowledge_alert(alert["id"], by=user.user_id)
+        return zone.app.acknowledge_alert(alert["id"], by=user.user_id)
     return await _act(request, user, alert_id, "acknowledge", command)
 
 
 @router.post("/alerts/{alert_id}/dismiss")
-async def dismiss(request: Request, alert_id: str, user: AlertTriager) -> Response:
+async def dismiss(request: Request, zone: Zone, alert_id: str, user: AlertTriager) -> Response:
     def command(form: Form, alert: dict[str, Any]) -> CommandResult | None:
         reason, note = form.choice("reason", FalseAlarmReason), form.text("note")
         if not form.ok:
             return None
-        return container_of(request).app.dismiss_alert(alert["id"], reason=reason, note=note, by=user.user_id)
+        return zone.app.dismiss_alert(alert["id"], reason=reason, note=note, by=user.user_id)
     return await _act(request, user, alert_id, "dismiss", command)
 
 
 @router.post("/alerts/{alert_id}/close")
-async def close(request: Request, alert_id: str, user: AlertCloser) -> Response:
+async def close(request: Request, zone: Zone, alert_id: str, user: AlertCloser) -> Response:
     def command(form: Form, alert: dict[str, Any]) -> CommandResult | None:
         reason = form.text("reason")
         if not form.ok:
             return None
-        return container_of(request).app.close_alert(alert["id"], reason=reason, by=user.user_id)
+        return zone.app.close_alert(alert["id"], reason=reason, by=user.user_id)
     return await _act(request, user, alert_id, "close", command)
 
 
@@ -210,10 +210,10 @@ def escalate_form(request: Request, alert_id: str, user: AlertTriager) -> Respon
 
 
 @router.post("/alerts/{alert_id}/escalate")
-async def escalate(request: Request, alert_id: str, user: AlertTriager) -> Response:
+async def escalate(request: Request, zone: Zone, alert_id: str, user: AlertTriager) -> Response:
     form = Form(await request.form())
     alert = await run_in_threadpool(_alert, request, alert_id)
-    container = container_of(request)
+    container = zone
     fields = dict(category=form.choice("category", Category), priority=form.choice("priority", Priority),
                   location=form.text("location", required=True), description=form.text("description", required=True))
     result = None

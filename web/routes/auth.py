@@ -12,7 +12,7 @@ from domain.values import Role
 from infrastructure.web_sessions import SESSION_LIFETIME
 from web import i18n
 from web.access import SESSION_COOKIE, Public
-from web.deps import SignedInPerson, container_of
+from web.deps import SignedInPerson, Zone
 from web.forms import Form
 from web.middleware import LANG_COOKIE, secure_request
 from web.pages import render
@@ -47,11 +47,11 @@ def login_page(request: Request, user: Public, next: str = "") -> Response:
 
 
 @router.post("/login")
-async def login(request: Request, _: Public) -> Response:
+async def login(request: Request, zone: Zone, _: Public) -> Response:
     form = Form(await request.form())
     username, password = form.text("username")[:64], form.raw("password")[:1000]
     target = form.raw("next")
-    container = container_of(request)
+    container = zone
     ip = client_ip(request)
 
     def refuse(status: int, message: str) -> Response:
@@ -79,9 +79,9 @@ async def login(request: Request, _: Public) -> Response:
 
 
 @router.post("/logout")
-def logout(request: Request, user: SignedInPerson) -> Response:
-    container_of(request).sessions.end(request.cookies[SESSION_COOKIE])
-    container_of(request).logons.record(user.username, client_ip(request), accepted=True, cause="logout",
+def logout(request: Request, zone: Zone, user: SignedInPerson) -> Response:
+    zone.sessions.end(request.cookies[SESSION_COOKIE])
+    zone.logons.record(user.username, client_ip(request), accepted=True, cause="logout",
                                               user_id=user.user_id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")

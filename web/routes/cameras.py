@@ -24,7 +24,7 @@ from web.access import Guard, not_found, roles_for
 from web.forms import Form, submit
 from web.pages import label, render
 from web.timeline import plain, timeline_in_words
-from web.deps import CameraManager, CameraViewer, container_of
+from web.deps import CameraManager, CameraViewer, Zone, container_of
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 # Who manages cameras, who triages their alerts (and so needs their health), and the auditors, who read everything.
@@ -112,7 +112,7 @@ def camera_page(request: Request, camera_id: str, user: CameraViewer) -> Respons
 
 
 @router.post("/cameras")
-async def register_camera(request: Request, user: CameraManager) -> Response:
+async def register_camera(request: Request, zone: Zone, user: CameraManager) -> Response:
     def command(form: Form) -> CommandResult | None:
         fields = dict(code=form.text("code", required=True), name=form.text("name", required=True),
                       community=form.choice("community", Community), owner=form.choice("owner", PartnerSector),
@@ -122,7 +122,7 @@ async def register_camera(request: Request, user: CameraManager) -> Response:
         position = form.position()
         if not form.ok:
             return None
-        return container_of(request).app.register_camera(**fields, position=position, by=user.user_id)
+        return zone.app.register_camera(**fields, position=position, by=user.user_id)
 
     form, result = await submit(request, command)
     if result is None:
@@ -132,12 +132,12 @@ async def register_camera(request: Request, user: CameraManager) -> Response:
 
 
 @router.post("/cameras/{camera_id}/retire")
-async def retire_camera(request: Request, camera_id: str, user: CameraManager) -> Response:
+async def retire_camera(request: Request, zone: Zone, camera_id: str, user: CameraManager) -> Response:
     camera = await run_in_threadpool(_camera, request, camera_id)
 
     def command(form: Form) -> CommandResult | None:
         reason = form.text("reason", required=True)
-        return container_of(request).app.retire_camera(camera["id"], reason=reason, by=user.user_id) if form.ok else None
+        return zone.app.retire_camera(camera["id"], reason=reason, by=user.user_id) if form.ok else None
 
     form, result = await submit(request, command)
     if result is None:

@@ -28,7 +28,7 @@ from web.access import not_found
 from web.forms import Form, read_your_writes, submit
 from web.pages import message_of, render
 from web.timeline import timeline_in_words
-from web.deps import Canceller, Closer, Crew, Dispatcher, NoteTaker, Reader, Reopener, Reporter, Resolver, Triager, container_of
+from web.deps import Canceller, Closer, Crew, Dispatcher, NoteTaker, Reader, Reopener, Reporter, Resolver, Triager, Zone, container_of
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 REFERENCE = re.compile(r"^CR-\d{4}-\d{6}$")
@@ -116,7 +116,7 @@ def _filter(request: Request, form: Form) -> IncidentFilter:
 
 
 @router.get("/incidents")
-def incident_list(request: Request, user: Reader) -> Response:
+def incident_list(request: Request, zone: Zone, user: Reader) -> Response:
     form = Form(request.query_params)  # type: ignore[arg-type]
     where = _filter(request, form)
     page = form.integer("page", required=False, low=1, high=100_000) or 1
@@ -126,7 +126,7 @@ def incident_list(request: Request, user: Reader) -> Response:
     direction = "asc" if request.query_params.get("dir") == "asc" else "desc"
     results = None
     if form.ok:
-        results = container_of(request).reads.search_incidents(where, page=page, page_size=PAGE_SIZE, sort=sort,
+        results = zone.reads.search_incidents(where, page=page, page_size=PAGE_SIZE, sort=sort,
                                                              direction=direction)
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
     return render(request, "incidents/list.html", status_code=200 if form.ok else 422, results=results,
@@ -139,9 +139,9 @@ def new_incident(request: Request, user: Reporter) -> Response:
 
 
 @router.post("/incidents")
-async def report(request: Request, user: Reporter) -> Response:
+async def report(request: Request, zone: Zone, user: Reporter) -> Response:
     form = Form(await request.form())
-    container = container_of(request)
+    container = zone
     fields = dict(channel=form.choice("channel", Channel), category=form.choice("category", Category),
                   priority=form.choice("priority", Priority), community=form.choice("community", Community),
                   location=form.text("location", required=True), description=form.text("description", required=True),
@@ -180,13 +180,13 @@ def _version(form: Form) -> int | None:
 
 
 @router.post("/incidents/{reference}/triage")
-async def triage(request: Request, reference: str, user: Triager) -> Response:
+async def triage(request: Request, zone: Zone, reference: str, user: Triager) -> Response:
     def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
         category, priority = form.choice("category", Category), form.choice("priority", Priority)
         reason, version = form.text("reason", required=True), _version(form)
         if not form.ok:
             return None
-        return container_of(request).app.triage_incident(incident["id"], category=category, priority=priority, reason=reason,
+        return zone.app.triage_incident(incident["id"], category=category, priority=priority, reason=reason,
                                                        by=user.user_id, expected_version=version)
     return await _act(request, user, reference, "triage", command)
 
@@ -228,38 +228,38 @@ for _step in ("en-route", "on-scene", "clear"):
 
 
 @router.post("/incidents/{reference}/resolve")
-async def resolve(request: Request, reference: str, user: Resolver) -> Response:
+async def resolve(request: Request, zone: Zone, reference: str, user: Resolver) -> Response:
     def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
         outcome, summary, version = form.choice("outcome", Outcome), form.text("summary", required=True), _version(form)
         if not form.ok:
             return None
-        return container_of(request).app.resolve_incident(incident["id"], outcome=outcome, summary=summary, by=user.user_id,
+        return zone.app.resolve_incident(incident["id"], outcome=outcome, summary=summary, by=user.user_id,
                                                         expected_version=version)
     return await _act(request, user, reference, "resolve", command)
 
 
 @router.post("/incidents/{reference}/close")
-async def close(request: Request, reference: str, user: Closer) -> Response:
+async def close(request: Request, zone: Zone, reference: str, user: Closer) -> Response:
     def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
         reason, version = form.text("reason"), _version(form)
         if not form.ok:
             return None
-        return container_of(request).app.close_incident(incident["id"], reason=reason, by=user.user_id, expected_version=version)
+        return zone.app.close_incident(incident["id"], reason=reason, by=user.user_id, expected_version=version)
     return await _act(request, user, reference, "close", command)
 
 
 @router.post("/incidents/{reference}/reopen")
-async def reopen(request: Request, reference: str, user: Reopener) -> Response:
+async def reopen(request: Request, zone: Zone, reference: str, user: Reopener) -> Response:
     def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
         reason, version = form.text("reason", required=True), _version(form)
         if not form.ok:
             return None
-        return container_of(request).app.reopen_incident(incident["id"], reason=reason, by=user.user_id, expected_version=version)
+        return zone.app.reopen_incident(incident["id"], reason=reason, by=user.user_id, expected_version=version)
     return await _act(request, user, reference, "reopen", command)
 
 
 @router.post("/incidents/{reference}/cancel")
-async def cancel(request: Request, reference: str, user: Canceller) -> Response:
+async def cancel(request: Request, zone: Zone, reference: str, user: Canceller) -> Response:
     def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
         why, note, version = form.choice("cancel_reason", CancelReason), form.text("note"), _version(form)
         original = form.text("duplicate_of").upper()
@@ -269,20 +269,20 @@ async def cancel(request: Request, reference: str, user: Canceller) -> Response:
                 form.fail("duplicate_of", i18n.gettext("Give the other incident's reference, like CR-2569-000123."))
             else:
                 duplicate_of = Incident.id_for(original)
-                if container_of(request).reads.incident(duplicate_of) is None:
+                if zone.reads.incident(duplicate_of) is None:
                     form.fail("duplicate_of", i18n.gettext("There is no incident %(reference)s.") % {"reference": original})
         if not form.ok:
             return None
-        return container_of(request).app.cancel_incident(incident["id"], cancel_reason=why, note=note, duplicate_of=duplicate_of,
+        return zone.app.cancel_incident(incident["id"], cancel_reason=why, note=note, duplicate_of=duplicate_of,
                                                        by=user.user_id, expected_version=version)
     return await _act(request, user, reference, "cancel", command)
 
 
 @router.post("/incidents/{reference}/notes")
-async def add_note(request: Request, reference: str, user: NoteTaker) -> Response:
+async def add_note(request: Request, zone: Zone, reference: str, user: NoteTaker) -> Response:
     def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
         text = form.text("text", required=True)
         if not form.ok:
             return None
-        return container_of(request).app.add_incident_note(incident["id"], text=text, by=user.user_id)
+        return zone.app.add_incident_note(incident["id"], text=text, by=user.user_id)
     return await _act(request, user, reference, "note", command)

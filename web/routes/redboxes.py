@@ -24,7 +24,7 @@ from web.access import not_found
 from web.forms import Form, submit
 from web.pages import message_of, render
 from web.timeline import flag_reason, timeline_in_words
-from web.deps import Patrol, RedBoxManager, RedBoxWatcher, VisitReader, Voider, container_of
+from web.deps import Patrol, RedBoxManager, RedBoxWatcher, VisitReader, Voider, Zone, container_of
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 MAX_NIGHTS = 31
@@ -125,18 +125,18 @@ async def _visit_command(request: Request, user: SignedIn, visit_id: UUID, comma
 
 
 @router.post("/visits/{visit_id}/void")
-async def void_visit(request: Request, visit_id: UUID, user: Voider) -> Response:
+async def void_visit(request: Request, zone: Zone, visit_id: UUID, user: Voider) -> Response:
     def command(form: Form) -> CommandResult | None:
         reason = form.text("reason", required=True)
-        return container_of(request).app.void_visit(visit_id, reason=reason, by=user.user_id) if form.ok else None
+        return zone.app.void_visit(visit_id, reason=reason, by=user.user_id) if form.ok else None
     return await _visit_command(request, user, visit_id, command)
 
 
 @router.post("/visits/{visit_id}/observations")
-async def add_observation(request: Request, visit_id: UUID, user: Patrol) -> Response:
+async def add_observation(request: Request, zone: Zone, visit_id: UUID, user: Patrol) -> Response:
     def command(form: Form) -> CommandResult | None:
         text = form.text("observation", required=True)
-        return container_of(request).app.add_visit_observation(visit_id, text=text, by=user.user_id) if form.ok else None
+        return zone.app.add_visit_observation(visit_id, text=text, by=user.user_id) if form.ok else None
     return await _visit_command(request, user, visit_id, command)
 
 
@@ -164,13 +164,13 @@ def red_boxes_page(request: Request, user: RedBoxWatcher, day: str = "") -> Resp
 
 
 @router.post("/red-boxes")
-async def register_red_box(request: Request, user: RedBoxManager) -> Response:
+async def register_red_box(request: Request, zone: Zone, user: RedBoxManager) -> Response:
     def command(form: Form) -> CommandResult | None:
         code, name_th, name_en = form.text("code", required=True), form.text("name_th", required=True), form.text("name_en", required=True)
         community, position = form.choice("community", Community), form.position(required=True)
         if not form.ok:
             return None
-        return container_of(request).app.register_red_box(code=code, name_th=name_th, name_en=name_en, community=community,
+        return zone.app.register_red_box(code=code, name_th=name_th, name_en=name_en, community=community,
                                                         position=position, by=user.user_id)
 
     form, result = await submit(request, command)
@@ -181,12 +181,12 @@ async def register_red_box(request: Request, user: RedBoxManager) -> Response:
 
 
 @router.post("/red-boxes/{code}/rotate")
-async def rotate_code(request: Request, code: str, user: RedBoxManager) -> Response:
+async def rotate_code(request: Request, zone: Zone, code: str, user: RedBoxManager) -> Response:
     box = await run_in_threadpool(_box, request, code)
 
     def command(form: Form) -> CommandResult | None:
         reason = form.text("reason", required=True)
-        return container_of(request).app.rotate_red_box_token(box["id"], reason=reason, by=user.user_id) if form.ok else None
+        return zone.app.rotate_red_box_token(box["id"], reason=reason, by=user.user_id) if form.ok else None
 
     form, result = await submit(request, command)
     if result is None:
@@ -196,26 +196,26 @@ async def rotate_code(request: Request, code: str, user: RedBoxManager) -> Respo
 
 
 @router.get("/red-boxes/{code}/sheet")
-def sheet(request: Request, code: str, user: RedBoxManager) -> Response:
+def sheet(request: Request, zone: Zone, code: str, user: RedBoxManager) -> Response:
     """The A4 sheet to print and post in the box: the QR code of its current token, its names in Thai and English."""
-    box, token = container_of(request).app.red_box_code(_box(request, code)["id"])
-    base = container_of(request).settings.public_url or str(request.base_url)
+    box, token = zone.app.red_box_code(_box(request, code)["id"])
+    base = zone.settings.public_url or str(request.base_url)
     url = f"{base.rstrip('/')}/checkin/{box.code}?t={token}"
     qr = segno.make(url, error="m").svg_inline(scale=8, border=0, omitsize=True, title=box.code)
-    return render(request, "redboxes/sheet.html", box=box, url=url, qr=qr, printed_at=container_of(request).app.clock())
+    return render(request, "redboxes/sheet.html", box=box, url=url, qr=qr, printed_at=zone.app.clock())
 
 
 @router.get("/coverage")
-def coverage_page(request: Request, user: RedBoxWatcher, nights: str = "7", until: str = "") -> Response:
+def coverage_page(request: Request, zone: Zone, user: RedBoxWatcher, nights: str = "7", until: str = "") -> Response:
     """Night coverage (KPIS.md): for each box and night, which of the six night slots had a counting visit."""
-    now = container_of(request).app.clock()
+    now = zone.app.clock()
     last = _day(until or None, _today(now))
     try:
         nights = parse.whole_number(nights or "7", low=1, high=MAX_NIGHTS)
     except parse.Unreadable as error:
         raise HTTPException(status_code=422, detail=error.message) from None
     first = last - timedelta(days=nights - 1)
-    rows = container_of(request).reads.night_coverage(first, last, now)
+    rows = zone.reads.night_coverage(first, last, now)
     covered, slots = sum(r.covered for r in rows), sum(r.slots for r in rows)
     return render(request, "redboxes/coverage.html", rows=rows, first=first, last=last, nights=nights,
                   share=covered / slots if slots else None, covered=covered, slots=slots,

@@ -17,7 +17,7 @@ from domain.values import Role, UnitKind
 from infrastructure.web_sessions import SignedIn
 from web.forms import Form, submit
 from web.pages import render
-from web.deps import DutyChanger, Officer, UnitManager, UnitViewer, container_of
+from web.deps import DutyChanger, Officer, UnitManager, UnitViewer, Zone, container_of
 
 router = APIRouter(include_in_schema=False)
 MY_CHECK_INS = timedelta(hours=12)  # an officer's own red-box check-ins of the shift, on the phone page  # HTML pages: not part of the API description
@@ -45,43 +45,43 @@ async def _unit_command(request: Request, user: SignedIn, command: Callable[[For
 
 
 @router.post("/units")
-async def register_unit(request: Request, user: UnitManager) -> Response:
+async def register_unit(request: Request, zone: Zone, user: UnitManager) -> Response:
     def command(form: Form) -> CommandResult | None:
         call_sign, kind = form.text("call_sign", required=True), form.choice("kind", UnitKind)
-        return container_of(request).app.register_unit(call_sign=call_sign, kind=kind, by=user.user_id) if form.ok else None
+        return zone.app.register_unit(call_sign=call_sign, kind=kind, by=user.user_id) if form.ok else None
     return await _unit_command(request, user, command)
 
 
 @router.post("/units/{unit_id}/on-duty")
-async def on_duty(request: Request, unit_id: UUID, user: DutyChanger) -> Response:
+async def on_duty(request: Request, zone: Zone, unit_id: UUID, user: DutyChanger) -> Response:
     def command(form: Form) -> CommandResult | None:
         officers = form.uuids("officer_id")
         if Role(user.role) is Role.OFFICER and user.user_id not in officers:
             officers.append(user.user_id)  # an officer who takes a unit out is on its crew
-        return container_of(request).app.unit_on_duty(unit_id, officer_ids=officers, by=user.user_id) if form.ok else None
+        return zone.app.unit_on_duty(unit_id, officer_ids=officers, by=user.user_id) if form.ok else None
     return await _unit_command(request, user, command)
 
 
 @router.post("/units/{unit_id}/off-duty")
-async def off_duty(request: Request, unit_id: UUID, user: DutyChanger) -> Response:
+async def off_duty(request: Request, zone: Zone, unit_id: UUID, user: DutyChanger) -> Response:
     def command(form: Form) -> CommandResult | None:
         reason = form.text("reason")
-        return container_of(request).app.unit_off_duty(unit_id, reason=reason, by=user.user_id) if form.ok else None
+        return zone.app.unit_off_duty(unit_id, reason=reason, by=user.user_id) if form.ok else None
     return await _unit_command(request, user, command)
 
 
 @router.post("/units/{unit_id}/retire")
-async def retire(request: Request, unit_id: UUID, user: UnitManager) -> Response:
+async def retire(request: Request, zone: Zone, unit_id: UUID, user: UnitManager) -> Response:
     def command(form: Form) -> CommandResult | None:
         reason = form.text("reason", required=True)
-        return container_of(request).app.retire_unit(unit_id, reason=reason, by=user.user_id) if form.ok else None
+        return zone.app.retire_unit(unit_id, reason=reason, by=user.user_id) if form.ok else None
     return await _unit_command(request, user, command)
 
 
 @router.get("/my")
-def my_assignments(request: Request, user: Officer) -> Response:
+def my_assignments(request: Request, zone: Zone, user: Officer) -> Response:
     """The officer's phone page: the incidents of the units they crew, next steps as big buttons."""
-    reads = container_of(request).reads
+    reads = zone.reads
     units = reads.units_of_officer(user.user_id)
     incidents: dict[Any, dict[str, Any]] = {}
     for unit in units:
@@ -89,7 +89,7 @@ def my_assignments(request: Request, user: Officer) -> Response:
             incident = reads.incident(unit["incident_id"])
             if incident is not None:
                 incidents[unit["incident_id"]] = incident
-    now = container_of(request).app.clock()
+    now = zone.app.clock()
     return render(request, "my.html", units=units, incidents=incidents,
                   idle_units=[u for u in reads.units() if u["status"] == "off_duty"],
                   check_ins=reads.visits_between(now - MY_CHECK_INS, now + timedelta(minutes=5), officer_id=user.user_id))
