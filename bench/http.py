@@ -1,4 +1,4 @@
-"""HTTP under load: the board fragment (`GET /board/panels`, a signed-in dispatcher) and the JSON API's intake
+"""HTTP under load: the board fragment (`GET /board`, a signed-in dispatcher) and the JSON API's intake
 (`POST /api/v1/incidents`, an integration's key) under 50 concurrent connections, against a bare Starlette
 hello-world served with the same uvicorn settings in the same run.
 
@@ -522,11 +522,11 @@ def check_board_fragment(server: Server, zone: Zone) -> int:
 
     from web.live import PANELS
 
-    response = httpx.get(server.base + "/board/panels", headers=zone.headers, follow_redirects=False, timeout=30)
+    response = httpx.get(server.base + "/board", headers=zone.headers, follow_redirects=False, timeout=30)
     html = response.text
     missing = [name for name in PANELS if f'id="panel-{name}"' not in html]
     if response.status_code != 200 or missing or "hx-redirect" in response.headers or 'name="password"' in html:
-        raise SystemExit(f"GET /board/panels is not the board: status {response.status_code}, headers "
+        raise SystemExit(f"GET /board is not the board: status {response.status_code}, headers "
                          f"{dict(response.headers)}, missing panels {missing}\n{html[:2000]}\n{server.tail()}")
     sections = re.split(r'<section class="panel panel-', html)[1:]
     rows = {s.split('"', 1)[0]: len(re.findall(r'<tr class="incident|<li[ >]', s)) for s in sections}
@@ -560,7 +560,7 @@ def main() -> None:
         print("# the app with SSZ_LOG_LEVEL=WARNING: its per-request info log is off for these figures", flush=True)
         with serve("app", APP_FACTORY, {**zone.env, **INTAKE_ENV}, ready_path="/healthz", logs=logs) as app:
             check_board_fragment(app, zone)
-            board = measure(app, "board fragment", "/board/panels", headers=zone.headers, database_url=database_url)
+            board = measure(app, "board fragment", "/board", headers=zone.headers, database_url=database_url)
             check_board_fragment(app, zone)   # still signed in after the load
             check_intake(app, intake_headers)
             raw_env = prepare_raw_intake(database_url)
@@ -605,7 +605,7 @@ def main() -> None:
 
         # The same, with the production log: one JSON line per request at info, to a file.
         with serve("app-info-log", APP_FACTORY, {**zone.env, "SSZ_LOG_LEVEL": "INFO"}, ready_path="/healthz", logs=logs) as app:
-            logged = measure(app, "board fragment, request log on (info, JSON to a file)", "/board/panels", headers=zone.headers)
+            logged = measure(app, "board fragment, request log on (info, JSON to a file)", "/board", headers=zone.headers)
         metric("http.board_fragment_info_log_rps", round(logged.rps))
         metric("http.board_fragment_info_log_p95_ms", round(logged.p95_ms, 1))
 

@@ -212,12 +212,16 @@ def issue_key(app: ZoneApplication, keys: ApiKeys, *, name: str, scopes: Iterabl
             raise InvalidInput("An API key acts as an integration's own account (its username starts with {prefix}).",
                                field="account", prefix=ACCOUNT_PREFIX)
         user = app.get_user(UserAccount.id_for(username))
+        if Role(user.role) is Role.ADMIN:
+            raise InvalidInput("An integration's account cannot be an administrator.", field="account")
         if user.disabled:
             raise TransitionRefused("The account '{username}' is disabled and cannot act.", username=username)
         user_id = user.id
     else:
         if role is None:
             raise InvalidInput("Choose the role the integration's account acts with.", field="role")
+        if role is Role.ADMIN:  # a key that leaks must not be able to make accounts or hand out keys
+            raise InvalidInput("An integration's account cannot be an administrator.", field="role")
         username = account_name_for(name)
         result = app.create_user(username=username, display_name=f"{name} (API)", role=role,
                                  password=secrets.token_urlsafe(32), by=by)

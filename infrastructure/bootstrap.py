@@ -16,12 +16,13 @@ from application.zone import ZoneApplication, utcnow
 from infrastructure.api_keys import ApiKeys
 from infrastructure.camera_secrets import SqlCameraSecrets
 from infrastructure.credentials import SqlCredentials
-from infrastructure.db import make_engine
+from infrastructure.db import DatabaseGate, gate_event_store, make_engine, make_gate
 from infrastructure.logging import configure_logging
 from infrastructure.qr_codes import HmacCodeSigner
 from infrastructure.readmodels.cameras import CamerasProjection
 from infrastructure.readmodels.ledger import ledger_projection
 from infrastructure.readmodels.queries import ReadModels
+from infrastructure.readmodels.read_side import ReadSide
 from infrastructure.readmodels.projections import all_projections
 from infrastructure.readmodels.redboxes import RedBoxesProjection, RefusedCheckInsProjection
 from infrastructure.readmodels.runner import Projections
@@ -44,8 +45,12 @@ class Container:
     logons: LogonGuard
     api_keys: ApiKeys
     camera_secrets: SqlCameraSecrets  # the application keeps sources' secrets in it; camera workers open sources with it
+    read_side: ReadSide  # read-your-writes: waits until the read models show a notification
+    gate: DatabaseGate | None = None  # PostgreSQL: whether the database is worth trying now (infrastructure/db.py)
 
     def close(self) -> None:
+        if self.gate is not None:
+            self.gate.close()
         self.projections.stop()
         self.app.close()
         self.engine.dispose()
@@ -70,17 +75,20 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if run_migrations:
         migrate(settings)
-    engine = make_engine(settings)
+    gate = make_gate(settings)
+    engine = make_engine(settings, gate)
     secret = hashlib.sha256(b"ssz/reporter-subject/" + settings.secret_key.get_secret_value().encode()).digest()
     camera_secrets = SqlCameraSecrets.for_settings(engine, settings)
     app = ZoneApplication(settings.event_store_env(), vault=SqlContactVault(engine, secret),
                           credentials=SqlCredentials(engine),
                           codes=HmacCodeSigner(settings.secret_key.get_secret_value().encode()),
                           camera_secrets=camera_secrets, clock=clock)
+    if gate is not None:
+        gate_event_store(app.recorder.datastore.pool, settings, gate)
     projections = Projections(app, engine, settings, page_size=settings.projection_page_size,
                               projections=[*all_projections(app.recorder.events_table_name), UsersProjection(),
                                            CamerasProjection(), RedBoxesProjection(), RefusedCheckInsProjection(),
                                            ledger_projection(settings, app.recorder.events_table_name)])
     return Container(settings=settings, engine=engine, app=app, projections=projections, reads=ReadModels(engine),
                      sessions=WebSessions(engine), logons=LogonGuard(engine), api_keys=ApiKeys(engine),
-                     camera_secrets=camera_secrets)
+                     camera_secrets=camera_secrets, read_side=ReadSide(projections), gate=gate)

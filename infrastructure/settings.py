@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
+import psycopg.conninfo
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -36,6 +37,12 @@ class Settings(BaseSettings):
     # refilled at `api_rate_per_second`.
     api_rate_per_second: float = Field(default=10.0, gt=0, le=100_000)
     api_rate_burst: int = Field(default=20, ge=1, le=1_000_000)
+    # `/metrics` answers only a request with `Authorization: Bearer <this token>`; without a token it is not served.
+    metrics_token: SecretStr | None = None
+    # How long a web process waits to reach PostgreSQL (to connect, for a pooled connection, for unacknowledged data)
+    # before it answers 503; and the server-side limit of one statement.
+    db_timeout: float = Field(default=2.0, ge=0.5, le=60)
+    db_statement_timeout: float = Field(default=30.0, ge=0.5, le=3600)
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:
@@ -75,9 +82,14 @@ class Settings(BaseSettings):
         if self.uses_postgres:
             return {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_POOL_SIZE": "8", "POSTGRES_MAX_OVERFLOW": "8",
                     "APPLICATION_RECORDER_TOPIC": "infrastructure.pg_recorder:OneTripPostgresRecorder",
-                    "POSTGRES_CONNECT_TIMEOUT": "5", **self.postgres_params()}
+                    "POSTGRES_CONNECT_TIMEOUT": str(max(1, round(self.db_timeout))), **self.postgres_params()}
         return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(self.sqlite_path),
                 "SQLITE_LOCK_TIMEOUT": "10"}
+
+    def libpq_conninfo(self) -> str:
+        p = self.postgres_params()
+        return psycopg.conninfo.make_conninfo(dbname=p["POSTGRES_DBNAME"], host=p["POSTGRES_HOST"], port=p["POSTGRES_PORT"],
+                                              user=p["POSTGRES_USER"], password=p["POSTGRES_PASSWORD"] or None)
 
     def sqlalchemy_url(self) -> str:
         if self.uses_postgres:

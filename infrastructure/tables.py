@@ -96,7 +96,7 @@ login_attempts = Table(
     Column("ip", String(64), nullable=False),
     Column("at", TS, nullable=False),
     Column("accepted", Boolean, nullable=False),
-    Column("cause", String(32), nullable=False),  # ok | bad_password | throttled | disabled
+    Column("cause", String(32), nullable=False),  # checking (until decided) | ok | bad_password | throttled | logout
     Index("ix_login_attempts_username_at", "username", "at"),
     Index("ix_login_attempts_ip_at", "ip", "at"),
 )

@@ -26,6 +26,10 @@ RECHECK_SECONDS = 2.0
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_USERNAME = 5
 MAX_FAILURES_PER_IP = 20
+# An attempt whose password is being checked counts against the limits like a failure until it is decided; one left
+# so by a process that died mid-check counts until it leaves the window.
+CHECKING = "checking"
+COUNTED = (CHECKING, "bad_password")
 
 
 def _digest(token: str) -> str:
@@ -118,27 +122,51 @@ class WebSessions:
 
 
 class LogonGuard:
-    """Throttles guessing (per username and per address) and records every attempt."""
+    """Throttles guessing (per username and per address) and records every attempt.
+
+    An attempt is counted before its password is checked: `admit` commits the attempt's row, then counts, in a
+    transaction of its own, the recent failures and the attempts still being checked. Of two attempts counting at
+    once, the one that committed later sees the other, so however many arrive together, no more than the limit are
+    ever let through to the password check."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def retry_after(self, username: str, ip: str) -> timedelta | None:
-        """How long this username (or address) must wait before trying again, or None."""
+    def admit(self, username: str, ip: str) -> tuple[int, timedelta | None]:
+        """Records an attempt as being checked; returns its id and, when it is over a limit, how long this username
+        (or address) must wait — the attempt is then recorded as throttled, and its password must not be checked."""
+        name, address = username.lower()[:64], ip[:64]
+        with self.engine.begin() as conn:
+            attempt_id = conn.execute(insert(login_attempts).values(username=name, ip=address, at=_now(), accepted=False,
+                                                                    cause=CHECKING).returning(login_attempts.c.id)).scalar_one()
+        wait = self._wait(attempt_id, name, address)
+        if wait is not None:
+            self.finish(attempt_id, username, ip, accepted=False, cause="throttled")
+        return attempt_id, wait
+
+    def _wait(self, attempt_id: int, username: str, ip: str) -> timedelta | None:
         a = login_attempts.c
         since = _now() - THROTTLE_WINDOW
         with self.engine.connect() as conn:
-            def oldest_of_recent_failures(condition, limit: int) -> datetime | None:  # noqa: ANN001
-                failures = (select(a.at).where(condition, a.at > since, a.accepted.is_(False), a.cause == "bad_password")
-                            .order_by(a.at.desc()).limit(limit).subquery())
-                count, oldest = conn.execute(select(func.count(), func.min(failures.c.at))).one()
+            def oldest_of_recent(condition, limit: int) -> datetime | None:  # noqa: ANN001
+                others = (select(a.at).where(condition, a.id != attempt_id, a.at > since, a.cause.in_(COUNTED))
+                          .order_by(a.at.desc()).limit(limit).subquery())
+                count, oldest = conn.execute(select(func.count(), func.min(others.c.at))).one()
                 return oldest if count >= limit else None
-            oldest = (oldest_of_recent_failures(a.username == username.lower()[:64], MAX_FAILURES_PER_USERNAME)
-                      or oldest_of_recent_failures(a.ip == ip[:64], MAX_FAILURES_PER_IP))
+            oldest = (oldest_of_recent(a.username == username, MAX_FAILURES_PER_USERNAME)
+                      or oldest_of_recent(a.ip == ip, MAX_FAILURES_PER_IP))
         if oldest is None:
             return None
         oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=timezone.utc)
         return max(timedelta(seconds=1), oldest + THROTTLE_WINDOW - _now())
+
+    def finish(self, attempt_id: int, username: str, ip: str, *, accepted: bool, cause: str,
+               user_id: UUID | None = None) -> None:
+        """What became of an admitted attempt (ok, bad_password, throttled)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(login_attempts).where(login_attempts.c.id == attempt_id).values(accepted=accepted, cause=cause))
+        log.info("audit.logon", username=username.lower()[:64], ip=ip, accepted=accepted, cause=cause,
+                 user_id=str(user_id) if user_id else None)
 
     def record(self, username: str, ip: str, *, accepted: bool, cause: str, user_id: UUID | None = None) -> None:
         with self.engine.begin() as conn:
@@ -151,6 +179,3 @@ class LogonGuard:
         with self.engine.connect() as conn:
             rows = conn.execute(select(login_attempts).order_by(login_attempts.c.at.desc()).limit(limit)).mappings().all()
         return [dict(r) for r in rows]
-
-
-

@@ -20,6 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from domain.permissions import PERMISSIONS, Action
 from domain.values import Role
 from infrastructure.api_keys import ApiCaller, RateLimiter, Scope
+from infrastructure.db import DatabaseUnavailable
 from infrastructure.web_sessions import SignedIn
 
 SESSION_COOKIE = "ssz_session"
@@ -90,6 +91,8 @@ class Guard:
         user: SignedIn | None = request.state.user
         if self.roles is None:
             return user
+        if request.state.session_unreadable:
+            raise DatabaseUnavailable()
         if user is None:
             raise SignInRequired()
         if Role(user.role) not in self.roles:

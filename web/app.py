@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,9 +19,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import DomainError, NotPermitted
 from infrastructure.bootstrap import Container, bootstrap
+from infrastructure.db import RETRY_AFTER_SECONDS, UNAVAILABLE, DatabaseUnavailable
 from infrastructure.vision.worker import camera_metrics
 from web import api, i18n
 from web.access import PUBLIC, CsrfRefused, Forbidden, SignInRequired, sign_in_url
+from web.deps import container_of
 from web.live import BoardFeed
 from web.middleware import WebMiddleware
 from web.pages import is_htmx, message_of, render
@@ -29,9 +33,9 @@ log = structlog.get_logger()
 STATIC = Path(__file__).resolve().parent / "static"
 # The cyclic collector's thresholds in a serving process (Python's default: 700, 10, 10). Requests free almost all
 # they make by reference counting; what stays (the aggregate cache, up to 20,000 aggregates) is long-lived, and with
-# the defaults every full collection walked all of it: under the JSON intake bench, full collections of ~140 ms
-# every second and a quarter of the CPU in the collector (bench/http.py).
+# the defaults every full collection walks all of it.
 GC_THRESHOLDS = (50_000, 20, 100)
+READY_SECONDS = 0.8
 
 
 def settle_gc() -> None:
@@ -74,7 +78,7 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (board, auth, incidents, units, accounts, alerts, cameras, redboxes):
         # The routes themselves, not include_router: FastAPI matches an included router's routes through an
-        # extra layer on every request (a third of the board fragment's time).
+        # extra layer on every request.
         app.router.routes.extend(module.router.routes)
     _operations_routes(app)
     _error_pages(app)
@@ -88,20 +92,34 @@ def _operations_routes(app: FastAPI) -> None:
         return {"status": "ok"}
 
     @app.get("/readyz", dependencies=[Depends(PUBLIC)], include_in_schema=False)
-    def readyz(request: Request) -> JSONResponse:
-        projections = request.app.state.container.projections
-        try:
-            head = projections.head()
-            positions = projections.positions()
+    async def readyz(request: Request) -> JSONResponse:
+        container = container_of(request)
+        projections = container.projections
+        unreachable = JSONResponse({"status": "unavailable", "event_store": "unreachable"}, status_code=503,
+                                   headers={"retry-after": str(RETRY_AFTER_SECONDS)})
+        if container.gate is not None and container.gate.down:
+            return unreachable
+        try:  # a load balancer asks often: it is told within a second, however the database fails
+            head, positions = await asyncio.wait_for(
+                run_in_threadpool(lambda: (projections.head(), projections.positions())), READY_SECONDS)
         except Exception as error:  # any failure to reach the stores means "not ready", never a 500
-            log.warning("readyz.store_unreachable", error=str(error))
-            return JSONResponse({"status": "unavailable", "event_store": "unreachable"}, status_code=503)
+            log.warning("readyz.store_unreachable", error=repr(error))
+            if container.gate is not None and not isinstance(error, DatabaseUnavailable):
+                container.gate.suspect(error)
+            return unreachable
         return JSONResponse({"status": "ok", "event_store": "reachable", "log_head": head,
                              "projection_lag": {name: head - position for name, position in positions.items()}})
 
     @app.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(PUBLIC)], include_in_schema=False)
-    def metrics(request: Request) -> str:
-        projections = request.app.state.container.projections
+    def metrics(request: Request) -> Response:
+        token = container_of(request).settings.metrics_token
+        if token is None:
+            raise StarletteHTTPException(404)
+        sent = request.headers.get("authorization", "")
+        if not hmac.compare_digest(sent.encode(), f"Bearer {token.get_secret_value()}".encode()):
+            return PlainTextResponse("A metrics token is required.\n", status_code=401,
+                                     headers={"www-authenticate": 'Bearer realm="metrics"'})
+        projections = container_of(request).projections
         head, positions = projections.head(), projections.positions()
         lines = ["# HELP ssz_log_head Notification id of the newest event in the log.", "# TYPE ssz_log_head gauge",
                  f"ssz_log_head {head}",
@@ -111,8 +129,8 @@ def _operations_routes(app: FastAPI) -> None:
         lines += ["# HELP ssz_projection_lag_events Events in the log that a projection has not applied yet.",
                   "# TYPE ssz_projection_lag_events gauge"]
         lines += [f'ssz_projection_lag_events{{projection="{n}"}} {head - p}' for n, p in positions.items()]
-        lines += camera_metrics(request.app.state.container.engine)
-        return "\n".join(lines) + "\n"
+        lines += camera_metrics(container_of(request).engine)
+        return PlainTextResponse("\n".join(lines) + "\n")
 
 
 def _error_pages(app: FastAPI) -> None:
@@ -158,6 +176,16 @@ def _error_pages(app: FastAPI) -> None:
         if error.status_code == 405:
             return page(request, 405, i18n.gettext("Not done"), i18n.gettext("This page cannot be used that way."))
         return page(request, error.status_code, i18n.gettext("Not done"), str(error.detail))
+
+    async def unavailable(request: Request, error: Exception) -> Response:
+        log.warning("http.database_unavailable", error=repr(error))
+        response = page(request, 503, i18n.gettext("Database unreachable"),
+                        i18n.gettext("The system cannot reach its database; nothing was saved. Try again in a moment."))
+        response.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    for kind in UNAVAILABLE:
+        app.add_exception_handler(kind, unavailable)
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, error: Exception) -> Response:

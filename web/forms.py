@@ -4,9 +4,9 @@ application while a form has errors."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from enum import Enum
 from collections.abc import Callable
+from datetime import date, datetime
+from enum import Enum
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -15,8 +15,10 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from domain.errors import DomainError
-from domain.values import BANGKOK, GeoPoint
-from web import i18n
+from domain.values import GeoPoint
+from infrastructure.bootstrap import Container
+from web import i18n, parse
+from web.deps import container_of
 
 E = TypeVar("E", bound=Enum)
 MAX_FIELD = 10_000  # longer than any field the domain accepts; the domain's own limits give the exact message
@@ -74,14 +76,28 @@ class Form:
                 self.fail(name, i18n.gettext("Please choose one of the options."))
         return found
 
-    def integer(self, name: str, *, required: bool = True) -> int | None:
+    def integer(self, name: str, *, required: bool = True, low: int = 0, high: int = parse.MAX_VERSION) -> int | None:
         value = self.raw(name).strip()
         if not value and not required:
             return None
-        if not value.isdigit() or len(value) > 12:
-            self.fail(name, i18n.gettext("Please give a whole number."))
+        try:
+            return parse.whole_number(value, low=low, high=high)
+        except parse.Unreadable as error:
+            self.fail(name, error.message)
             return None
-        return int(value)
+
+    def version(self) -> int | None:
+        """The hidden `expected_version` a page sends with a decision: nobody typed it, so a bad one is told as a
+        page to reload, above the form, rather than at a field nobody sees."""
+        value = self.raw("expected_version").strip()
+        if not value:
+            return None
+        try:
+            return parse.whole_number(value, low=1)
+        except parse.Unreadable:
+            self.fail("_", i18n.gettext("This page was altered or is out of date: reload it and try again. "
+                                        "Nothing was saved."))
+            return None
 
     def number(self, name: str) -> float | None:
         value = self.raw(name).strip()
@@ -103,13 +119,21 @@ class Form:
         if not value:
             return None
         try:
-            local = datetime.fromisoformat(value)
-        except ValueError:
-            self.fail(name, i18n.gettext("Please give a date and time."))
+            return parse.local_instant(value)
+        except parse.Unreadable as error:
+            self.fail(name, error.message)
             return None
-        if local.tzinfo is None:
-            local = local.replace(tzinfo=BANGKOK)
-        return local.astimezone(timezone.utc)
+
+    def day(self, name: str) -> date | None:
+        """A `YYYY-MM-DD` day; empty means none."""
+        value = self.raw(name).strip()
+        if not value:
+            return None
+        try:
+            return parse.day(value)
+        except parse.Unreadable as error:
+            self.fail(name, error.message)
+            return None
 
     def position(self, *, required: bool = False) -> GeoPoint | None:
         """A position from the `lat` and `lon` fields: both, or (unless required) neither; a position out of range
@@ -159,9 +183,23 @@ async def submit(request: Request, command: Callable[[Form], Any], *,
             form.refuse(error)
     if not form.ok or result is None:
         return form, None
-    projections = request.app.state.container.projections
     notification_id = getattr(result, "notification_id", None)
     if notification_id is None and isinstance(result, tuple):  # (result, what the page says about it)
         notification_id = result[0].notification_id
-    await run_in_threadpool(projections.wait, notification_id, timeout=READ_YOUR_WRITES_SECONDS)
+    await read_your_writes(container_of(request), notification_id)
     return form, result
+
+
+LATEST = -1
+
+
+async def read_your_writes(container: Container, notification_id: int | None = LATEST) -> bool:
+    """Waits (bounded) until the read models show `notification_id` (LATEST: the log's head now, as after a refusal
+    that another person's write caused). The one wait of the pages; the API's is `ReadSide.wait` in its thread."""
+    read_side = container.read_side
+
+    def wait() -> bool:
+        target = read_side.head() if notification_id == LATEST else notification_id
+        return read_side.wait(target, timeout=READ_YOUR_WRITES_SECONDS)
+
+    return await run_in_threadpool(wait)

@@ -400,6 +400,10 @@ class Translator:
     def _year(self, year: int) -> int:
         return year + BE_OFFSET if self.thai else year
 
+    def year(self, year: int) -> int:
+        """A year of the common era as this language counts it (Buddhist era in Thai)."""
+        return self._year(year)
+
     def date(self, day: Date | DateTime) -> str:
         """``25 พ.ย. 2569`` / ``25 Nov 2026``; an instant is first taken to Bangkok."""
         if isinstance(day, DateTime):

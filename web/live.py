@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 from fastapi.concurrency import run_in_threadpool
+from jinja2_fragments import render_block
 
 from domain.values import Role
 from infrastructure.bootstrap import Container
@@ -19,26 +20,21 @@ from web.pages import ENV
 
 log = structlog.get_logger()
 
-PANELS = ("pending", "active", "units", "alerts", "closed")
+PANELS = ("pending", "active", "units", "alerts", "closed")  # the blocks of the board's page
+BOARD_TEMPLATE = "board/page.html"
 CSRF_PLACEHOLDER = "\x00csrf\x00"
 AGE_BUCKET_SECONDS = 15  # the server-rendered ages and tints are at most this old; the page ticks them itself
 ACTING_ROLES = {Role.DISPATCHER.value, Role.SUPERVISOR.value}
 
 
 class Rendered:
-    """The panels of one cache key, with the CSRF placeholder still in them, and the whole fragment encoded once
-    and split where the token goes (so that a request costs one join, not a replace per panel and an encode)."""
+    """The panels of one cache key, with the CSRF placeholder still in them."""
 
     def __init__(self, panels: dict[str, str]):
         self.panels = panels
-        fragment = "".join(f'<section class="panel panel-{name}" id="panel-{name}">{panels[name]}</section>' for name in PANELS)
-        self.fragment = fragment.encode().split(CSRF_PLACEHOLDER.encode())
 
     def with_token(self, csrf_token: str) -> dict[str, str]:
         return {name: html.replace(CSRF_PLACEHOLDER, csrf_token) for name, html in self.panels.items()}
-
-    def fragment_with(self, csrf_token: str) -> bytes:
-        return csrf_token.encode().join(self.fragment)
 
 
 class BoardPanels:
@@ -52,14 +48,6 @@ class BoardPanels:
 
     def key(self, role: str, positions: tuple[int, ...]) -> tuple:
         return positions, i18n.current_locale(), role in ACTING_ROLES, int(time.time() // AGE_BUCKET_SECONDS)
-
-    def cached_fragment(self, role: str, csrf_token: str, positions: tuple[int, ...]) -> bytes | None:
-        """Every panel in one fragment (each in its section), if rendered already for these positions."""
-        rendered = self.cache.get(self.key(role, positions))
-        return None if rendered is None else rendered.fragment_with(csrf_token)
-
-    def fragment(self, role: str, csrf_token: str, positions: tuple[int, ...] | None = None) -> bytes:
-        return self._rendered(role, positions).fragment_with(csrf_token)
 
     def render(self, role: str, csrf_token: str, positions: tuple[int, ...] | None = None) -> dict[str, str]:
         return self._rendered(role, positions).with_token(csrf_token)
@@ -76,18 +64,19 @@ class BoardPanels:
         return rendered
 
     def _render(self, can_act: bool) -> dict[str, str]:
-        now = datetime.now(timezone.utc)
-        board = self.container.reads.board(now=now)
-        context: dict[str, Any] = {
-            "t": i18n.current(), "lang": i18n.current().locale, "now": now, "can_act": can_act,
-            "csrf_token": CSRF_PLACEHOLDER,
+        context = {**board_context(self.container, can_act), "csrf_token": CSRF_PLACEHOLDER}
+        return {name: render_block(ENV, BOARD_TEMPLATE, name, context) for name in PANELS}
+
+
+def board_context(container: Container, can_act: bool) -> dict[str, Any]:
+    """What the board's panels show, from the read models."""
+    now = datetime.now(timezone.utc)
+    board = container.reads.board(now=now)
+    return {"t": i18n.current(), "lang": i18n.current().locale, "now": now, "can_act": can_act,
             "pending": [i for i in board.incidents if i["status"] == "reported"],
             "active": [i for i in board.incidents if i["status"] != "reported"],
             "units": board.units, "alerts": board.alerts, "closed": board.recently_closed,
-            "available_units": [u for u in board.units if u["status"] == "available"],
-        }
-        template = ENV.get_template("board/panels.html")
-        return {name: "".join(template.blocks[name](template.new_context(context))) for name in PANELS}
+            "available_units": [u for u in board.units if u["status"] == "available"]}
 
 
 class BoardFeed:
@@ -121,18 +110,6 @@ class BoardFeed:
                 if changed is not None:
                     changed.set()
             await asyncio.sleep(self.interval)
-
-    def latest(self) -> tuple[int, ...]:
-        """The positions as last polled; () until the first poll (which this starts if it is not running)."""
-        self._ensure_running()
-        return self.positions
-
-    async def current(self) -> tuple[int, ...]:
-        """The positions as last polled (the first call of a process waits for the first poll)."""
-        self._ensure_running()
-        if not self.positions:
-            self.positions = tuple((await run_in_threadpool(self.container.projections.positions)).values())
-        return self.positions
 
     async def next_change(self, seen: tuple[int, ...], timeout: float) -> tuple[int, ...]:
         """The positions once they differ from `seen`, or after `timeout` seconds."""

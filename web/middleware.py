@@ -1,9 +1,6 @@
 """One ASGI middleware for every request: a request id in the logs, the signed-in user, the language,
-the CSRF seed cookie, and the security headers.
-
-It works on the raw ASGI scope and messages (no Request object, headers encoded once at import), and answers
-the few requests that have a fast path (FAST_PATHS: the board's fragment, polled by every open board) itself,
-without FastAPI's routing and dependency resolution, when the fast path can; otherwise, the route does."""
+the CSRF seed cookie, and the security headers. It works on the raw ASGI scope and messages (no Request object,
+headers encoded once at import)."""
 
 from __future__ import annotations
 
@@ -19,10 +16,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from infrastructure.db import UNAVAILABLE
 from infrastructure.web_sessions import SignedIn, WebSessions
 from web import i18n
 from web.access import CSRF_COOKIE, SESSION_COOKIE
-from web.routes.board import FAST_PATHS
 
 log = structlog.get_logger()
 
@@ -79,11 +76,15 @@ class WebMiddleware:
         static = path.startswith("/static/")
         user: SignedIn | None = None
         token = cookies.get(SESSION_COOKIE)
+        state["session_unreadable"] = False
         if token and not static:
             sessions: WebSessions = scope["app"].state.container.sessions
             known, user = sessions.known(token)
             if not known:
-                user = await self._look_up(sessions, token)
+                try:
+                    user = await self._look_up(sessions, token)
+                except UNAVAILABLE:  # the guard of any route that needs a person answers 503 (web/access.py)
+                    state["session_unreadable"] = True
         state["user"] = user
         seed = cookies.get(CSRF_COOKIE)
         # The JSON API is called with keys, not from pages: it needs no form token, so no seed cookie either.
@@ -121,14 +122,7 @@ class WebMiddleware:
         bound = structlog.contextvars.bind_contextvars(request_id=rid)
         try:
             with i18n.use_locale(locale):
-                fast = FAST_PATHS.get(path) if scope["method"] == "GET" and not scope.get("root_path") else None
-                body = fast(scope, user, seed or state["new_csrf_seed"]) if fast is not None else None
-                if body is not None:
-                    await send_with_headers({"type": "http.response.start", "status": 200, "headers": [
-                        (b"content-length", str(len(body)).encode()), (b"content-type", b"text/html; charset=utf-8")]})
-                    await send_with_headers({"type": "http.response.body", "body": body})
-                else:
-                    await self.app(scope, receive, send_with_headers)
+                await self.app(scope, receive, send_with_headers)
         finally:
             if not static:
                 who = state.get("user")

@@ -42,6 +42,9 @@ class LostOwnership(Exception):
 class Projections:
     """The projections of one process: positions, lag, read-your-writes, rebuilds, and the worker."""
 
+    # Told the positions after each page this process commits (infrastructure/readmodels/read_side.py wakes on it).
+    notifier: Callable[[dict[str, int]], None] | None = None
+
     def __init__(self, app: ZoneApplication, engine: Engine, settings: Settings, *,
                  projections: list[Projection] | None = None, page_size: int = 2000):
         self.app = app
@@ -158,6 +161,8 @@ class Projections:
                     raise
                 for name in positions:
                     positions[name] = max(positions[name], last)
+                if self.notifier is not None:
+                    self.notifier(dict(positions))
                 read += len(page)
                 if progress:
                     progress(len(page))

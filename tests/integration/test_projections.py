@@ -23,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 from eventsourcing.persistence import StoredEvent
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from application.ports import Contact
 from domain.incident import Incident
@@ -609,11 +610,12 @@ def lag_from_metrics(text: str) -> tuple[int, dict[str, int], dict[str, int]]:
 
 def test_readyz_and_metrics_show_each_projections_lag_as_the_head_minus_its_position(container: Container) -> None:
     world = build_world(container.app)
+    container.settings.metrics_token = SecretStr("scraper-token")
     with TestClient(create_app(container)) as client:
         def observed() -> tuple[int, dict[str, int], dict[str, int]]:
             ready = client.get("/readyz")
             assert ready.status_code == 200
-            metrics = client.get("/metrics")
+            metrics = client.get("/metrics", headers={"authorization": "Bearer scraper-token"})
             assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
             head, positions, lags = lag_from_metrics(metrics.text)
             assert ready.json()["log_head"] == head

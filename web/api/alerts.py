@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Depends, Request, Response
@@ -21,16 +20,14 @@ from domain.errors import InvalidInput
 from domain.incident import NAMESPACE
 from domain.patrol import check_code
 from domain.values import SYSTEM_USER_ID
-from infrastructure.api_keys import ApiCaller
 from infrastructure.vision.snapshots import SnapshotStore
-from web.access import API_ALERTS
 from web.api.incidents import IdempotencyKey
 from web.api.models import PREFIX, CameraAlertIn, CameraAlertOut
 from web.api.problems import ApiProblem, known_query_only, responses
+from web.deps import ApiAlertRaiser, Zone, container_of
 
 log = structlog.get_logger()
 router = APIRouter(prefix=PREFIX, dependencies=[Depends(known_query_only)])
-Raiser = Annotated[ApiCaller, Depends(API_ALERTS)]
 
 
 def _out(alert: RaisedAlert) -> CameraAlertOut:
@@ -43,7 +40,7 @@ def _snapshot(request: Request, body: CameraAlertIn) -> str:
         return body.snapshot_digest or ""
     try:
         data = base64.b64decode(body.snapshot_jpeg_base64, validate=True)
-        digest = SnapshotStore(request.app.state.container.settings.snapshot_dir).put_jpeg(data)
+        digest = SnapshotStore(container_of(request).settings.snapshot_dir).put_jpeg(data)
     except (binascii.Error, ValueError):
         raise InvalidInput("The snapshot is not a JPEG in base64.", field="snapshot_jpeg_base64") from None
     if body.snapshot_digest and body.snapshot_digest != digest:
@@ -55,11 +52,11 @@ def _snapshot(request: Request, body: CameraAlertIn) -> str:
              summary="Raise a camera alert",
              responses={200: {"model": CameraAlertOut, "description": "A retry with the same Idempotency-Key: the same alert"},
                         **responses(400, 401, 403, 409, 422, 429)})
-def raise_alert(body: CameraAlertIn, request: Request, response: Response, caller: Raiser,
+def raise_alert(body: CameraAlertIn, request: Request, zone: Zone, response: Response, caller: ApiAlertRaiser,
                 idempotency_key: IdempotencyKey = None) -> CameraAlertOut:
     """The alert reaches the dispatchers' board like one from the zone's own cameras. Send an `Idempotency-Key`
     (e.g. the camera and the episode's start) so that a retry raises it once."""
-    app = request.app.state.container.app
+    app = zone.app
     alert_id = uuid.uuid5(NAMESPACE, f"api-alert/{caller.user_id}/{idempotency_key}") if idempotency_key else uuid.uuid4()
 
     def command() -> tuple[RaisedAlert, bool]:

@@ -4,7 +4,6 @@ log says which integration acted), and answers from the write itself; reads come
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
@@ -18,11 +17,9 @@ from application.zone import CommandResult
 from domain.errors import DomainError, TransitionRefused
 from domain.incident import Incident
 from domain.patrol import PatrolUnit, check_code
-from domain.permissions import Action
 from domain.values import Category, Channel, Community, GeoPoint, IncidentStatus, Priority
-from infrastructure.api_keys import ApiCaller, Scope
+from infrastructure.api_keys import Scope
 from infrastructure.readmodels.queries import IncidentFilter
-from web.access import API_INTAKE, API_READ, api_action
 from web.api.models import (
     PREFIX,
     REFERENCE_EXAMPLE,
@@ -49,23 +46,14 @@ from web.api.models import (
     TriageIn,
 )
 from web.api.problems import ApiProblem, known_query_only, responses
+from web.forms import READ_YOUR_WRITES_SECONDS
 from web.timeline import plain
+from web.deps import ApiCanceller, ApiCloser, ApiCrew, ApiDispatcher, ApiIntake, ApiNoteTaker, ApiReader, ApiReopener, ApiResolver, ApiTriager, Zone, container_of
 
 log = structlog.get_logger()
 router = APIRouter(prefix=PREFIX, dependencies=[Depends(known_query_only)])
-READ_YOUR_WRITES_SECONDS = 2.0
 
 
-Intake = Annotated[ApiCaller, Depends(API_INTAKE)]
-Reader = Annotated[ApiCaller, Depends(API_READ)]
-Triager = Annotated[ApiCaller, Depends(api_action(Action.TRIAGE_INCIDENT))]
-Dispatcher = Annotated[ApiCaller, Depends(api_action(Action.DISPATCH_UNIT))]
-Crew = Annotated[ApiCaller, Depends(api_action(Action.UPDATE_ASSIGNMENT))]
-Resolver = Annotated[ApiCaller, Depends(api_action(Action.RESOLVE_INCIDENT))]
-Closer = Annotated[ApiCaller, Depends(api_action(Action.CLOSE_INCIDENT))]
-Reopener = Annotated[ApiCaller, Depends(api_action(Action.REOPEN_INCIDENT))]
-Canceller = Annotated[ApiCaller, Depends(api_action(Action.CANCEL_INCIDENT))]
-NoteTaker = Annotated[ApiCaller, Depends(api_action(Action.ADD_NOTE))]
 
 Reference = Annotated[str, Path(pattern=REFERENCE_PATTERN, examples=[REFERENCE_EXAMPLE], description="The incident's reference")]
 UnitName = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{2,36}$", examples=["M-01"],
@@ -80,9 +68,6 @@ READ = (401, 403, 422, 429)
 INTAKE_FIELDS = {"reporter_name": "reporter.name", "reporter_phone": "reporter.phone"}
 NOT_FOUND_FIELDS = {RecordKind.PATROL_UNIT: "unit", RecordKind.INCIDENT: "duplicate_of", RecordKind.CAMERA: "camera_code"}
 
-
-def _container(request: Request) -> Any:
-    return request.app.state.container
 
 
 def href(reference: str) -> str:
@@ -108,7 +93,7 @@ def _run(request: Request, incident_id: UUID, reference: str, command: Callable[
     except (ConflictError, TransitionRefused) as error:
         version = getattr(error, "current_version", None)
         if version is None:
-            current = _container(request).app.incident_state(incident_id)
+            current = container_of(request).app.incident_state(incident_id)
             version = current.version if current is not None else None
         raise ApiProblem(409, "conflict", "Refused in the incident's current state", error.message,
                          current_version=version) from None
@@ -122,7 +107,7 @@ def _action(request: Request, reference: str, command: Callable[[UUID], CommandR
             aliases: dict[str, str] | None = None) -> ActionOut:
     incident_id = Incident.id_for(reference)
     result = _run(request, incident_id, reference, lambda: command(incident_id), aliases)
-    incident = _container(request).app.incident_state(incident_id)
+    incident = container_of(request).app.incident_state(incident_id)
     log.info("api.incident_action", reference=reference, status=incident.status.value, version=incident.version)
     return ActionOut(id=incident_id, reference=reference, status=incident.status, version=incident.version,
                      position=result.notification_id)
@@ -139,11 +124,11 @@ def _unit_id(name: str) -> UUID:
 @router.post("/incidents", status_code=201, response_model=IntakeOut, tags=["intake"], summary="Report an incident",
              responses={200: {"model": IntakeOut, "description": "A retry with the same Idempotency-Key: the same body"},
                         **responses(400, 401, 403, 409, 422, 429)})
-async def report_incident(body: IncidentIn, request: Request, response: Response, caller: Intake,
+async def report_incident(body: IncidentIn, request: Request, zone: Zone, response: Response, caller: ApiIntake,
                           idempotency_key: IdempotencyKey = None) -> IntakeOut:
     """For the mobile app's SOS and partners' systems. Reported as the key's account, which needs a role that may
     report incidents. Send an `Idempotency-Key` so that a retry after a lost answer never reports twice."""
-    app = _container(request).app
+    app = zone.app
     reporter = body.reporter
     contact = Contact(reporter.name, reporter.phone) if reporter and (reporter.name or reporter.phone) else None
     # Scoped to the integration's account: two integrations that happen to pick the same key never meet.
@@ -171,81 +156,81 @@ async def report_incident(body: IncidentIn, request: Request, response: Response
 # --- lifecycle --------------------------------------------------------------------------------------------------
 @router.post("/incidents/{reference}/triage", response_model=ActionOut, tags=["lifecycle"], summary="Triage",
              responses=responses(*WRITE))
-def triage(reference: Reference, body: TriageIn, request: Request, caller: Triager) -> ActionOut:
-    return _action(request, reference, lambda i: _container(request).app.triage_incident(
+def triage(reference: Reference, body: TriageIn, request: Request, zone: Zone, caller: ApiTriager) -> ActionOut:
+    return _action(request, reference, lambda i: zone.app.triage_incident(
         i, category=body.category, priority=body.priority, reason=body.reason, by=caller.user_id,
         expected_version=body.expected_version))
 
 
 @router.post("/incidents/{reference}/dispatch", response_model=ActionOut, tags=["lifecycle"], summary="Dispatch a unit",
              responses=responses(*WRITE))
-def dispatch(reference: Reference, body: DispatchIn, request: Request, caller: Dispatcher) -> ActionOut:
+def dispatch(reference: Reference, body: DispatchIn, request: Request, zone: Zone, caller: ApiDispatcher) -> ActionOut:
     """One unit per call. A unit busy on another incident is refused (409) unless `reassign` is true."""
     unit_id = body.unit_id or PatrolUnit.id_for(check_code(body.call_sign or "", "call_sign"))
-    return _action(request, reference, lambda i: _container(request).app.dispatch_unit(
+    return _action(request, reference, lambda i: zone.app.dispatch_unit(
         i, unit_id, reassign=body.reassign, reason=body.reason, by=caller.user_id, expected_version=body.expected_version),
         aliases={"unit": "unit_id" if body.unit_id is not None else "call_sign"})
 
 
 @router.post("/incidents/{reference}/units/{unit}/en-route", response_model=ActionOut, tags=["lifecycle"],
              summary="A unit is en route", responses=responses(*WRITE))
-def unit_en_route(reference: Reference, unit: UnitName, request: Request, caller: Crew, body: StepIn | None = None) -> ActionOut:
+def unit_en_route(reference: Reference, unit: UnitName, request: Request, zone: Zone, caller: ApiCrew, body: StepIn | None = None) -> ActionOut:
     unit_id, version = _unit_id(unit), body.expected_version if body else None
-    return _action(request, reference, lambda i: _container(request).app.mark_en_route(
+    return _action(request, reference, lambda i: zone.app.mark_en_route(
         i, unit_id, by=caller.user_id, expected_version=version))
 
 
 @router.post("/incidents/{reference}/units/{unit}/on-scene", response_model=ActionOut, tags=["lifecycle"],
              summary="A unit is on scene", responses=responses(*WRITE))
-def unit_on_scene(reference: Reference, unit: UnitName, request: Request, caller: Crew, body: StepIn | None = None) -> ActionOut:
+def unit_on_scene(reference: Reference, unit: UnitName, request: Request, zone: Zone, caller: ApiCrew, body: StepIn | None = None) -> ActionOut:
     unit_id, version = _unit_id(unit), body.expected_version if body else None
-    return _action(request, reference, lambda i: _container(request).app.mark_on_scene(
+    return _action(request, reference, lambda i: zone.app.mark_on_scene(
         i, unit_id, by=caller.user_id, expected_version=version))
 
 
 @router.post("/incidents/{reference}/units/{unit}/clear", response_model=ActionOut, tags=["lifecycle"],
              summary="Clear a unit from the incident", responses=responses(*WRITE))
-def unit_clear(reference: Reference, unit: UnitName, request: Request, caller: Crew, body: ClearIn | None = None) -> ActionOut:
+def unit_clear(reference: Reference, unit: UnitName, request: Request, zone: Zone, caller: ApiCrew, body: ClearIn | None = None) -> ActionOut:
     unit_id, body = _unit_id(unit), body or ClearIn()
-    return _action(request, reference, lambda i: _container(request).app.clear_unit(
+    return _action(request, reference, lambda i: zone.app.clear_unit(
         i, unit_id, reason=body.reason, by=caller.user_id, expected_version=body.expected_version))
 
 
 @router.post("/incidents/{reference}/resolve", response_model=ActionOut, tags=["lifecycle"], summary="Resolve",
              responses=responses(*WRITE))
-def resolve(reference: Reference, body: ResolveIn, request: Request, caller: Resolver) -> ActionOut:
-    return _action(request, reference, lambda i: _container(request).app.resolve_incident(
+def resolve(reference: Reference, body: ResolveIn, request: Request, zone: Zone, caller: ApiResolver) -> ActionOut:
+    return _action(request, reference, lambda i: zone.app.resolve_incident(
         i, outcome=body.outcome, summary=body.summary, by=caller.user_id, expected_version=body.expected_version))
 
 
 @router.post("/incidents/{reference}/close", response_model=ActionOut, tags=["lifecycle"], summary="Close (supervisors)",
              responses=responses(*WRITE))
-def close(reference: Reference, request: Request, caller: Closer, body: CloseIn | None = None) -> ActionOut:
+def close(reference: Reference, request: Request, zone: Zone, caller: ApiCloser, body: CloseIn | None = None) -> ActionOut:
     body = body or CloseIn()
-    return _action(request, reference, lambda i: _container(request).app.close_incident(
+    return _action(request, reference, lambda i: zone.app.close_incident(
         i, reason=body.reason, by=caller.user_id, expected_version=body.expected_version))
 
 
 @router.post("/incidents/{reference}/reopen", response_model=ActionOut, tags=["lifecycle"], summary="Reopen (supervisors)",
              responses=responses(*WRITE))
-def reopen(reference: Reference, body: ReopenIn, request: Request, caller: Reopener) -> ActionOut:
-    return _action(request, reference, lambda i: _container(request).app.reopen_incident(
+def reopen(reference: Reference, body: ReopenIn, request: Request, zone: Zone, caller: ApiReopener) -> ActionOut:
+    return _action(request, reference, lambda i: zone.app.reopen_incident(
         i, reason=body.reason, by=caller.user_id, expected_version=body.expected_version))
 
 
 @router.post("/incidents/{reference}/cancel", response_model=ActionOut, tags=["lifecycle"], summary="Cancel",
              responses=responses(*WRITE))
-def cancel(reference: Reference, body: CancelIn, request: Request, caller: Canceller) -> ActionOut:
+def cancel(reference: Reference, body: CancelIn, request: Request, zone: Zone, caller: ApiCanceller) -> ActionOut:
     original = Incident.id_for(body.duplicate_of) if body.duplicate_of else None
-    return _action(request, reference, lambda i: _container(request).app.cancel_incident(
+    return _action(request, reference, lambda i: zone.app.cancel_incident(
         i, cancel_reason=body.cancel_reason, note=body.note, duplicate_of=original, by=caller.user_id,
         expected_version=body.expected_version))
 
 
 @router.post("/incidents/{reference}/notes", response_model=ActionOut, tags=["lifecycle"], summary="Add a note",
              responses=responses(*WRITE))
-def add_note(reference: Reference, body: NoteIn, request: Request, caller: NoteTaker) -> ActionOut:
-    return _action(request, reference, lambda i: _container(request).app.add_incident_note(i, text=body.text, by=caller.user_id),
+def add_note(reference: Reference, body: NoteIn, request: Request, zone: Zone, caller: ApiNoteTaker) -> ActionOut:
+    return _action(request, reference, lambda i: zone.app.add_incident_note(i, text=body.text, by=caller.user_id),
                    aliases={"note": "text"})
 
 
@@ -258,16 +243,12 @@ def _incident_out(row: dict[str, Any], reporter: ReporterOut | None = None) -> I
 def _row(request: Request, reference: str) -> dict[str, Any]:
     """The incident's read-model row. Just after it was reported (the read models not there yet), waits for
     them briefly, so that a client that reports and then reads finds it."""
-    container = _container(request)
+    container = container_of(request)
     incident_id = Incident.id_for(reference)
     row = container.reads.incident(incident_id)
     if row is None and container.app.incident_state(incident_id) is not None:
-        deadline = time.monotonic() + READ_YOUR_WRITES_SECONDS
-        container.projections.wait(container.projections.head(), timeout=READ_YOUR_WRITES_SECONDS)
-        while row is None and time.monotonic() < deadline:
-            row = container.reads.incident(incident_id)
-            if row is None:
-                time.sleep(0.02)
+        container.read_side.wait(container.read_side.head(), timeout=READ_YOUR_WRITES_SECONDS)
+        row = container.reads.incident(incident_id)
     if row is None:
         raise _unknown(reference)
     return row
@@ -275,7 +256,7 @@ def _row(request: Request, reference: str) -> dict[str, Any]:
 
 @router.get("/incidents", response_model=IncidentPage, tags=["reads"], summary="Search incidents",
             responses=responses(*READ))
-def search(request: Request, caller: Reader,
+def search(request: Request, zone: Zone, caller: ApiReader,
            status: Annotated[list[IncidentStatus], Query()] = [],  # noqa: B006 — FastAPI copies defaults
            community: Annotated[list[Community], Query()] = [],  # noqa: B006
            category: Annotated[list[Category], Query()] = [],  # noqa: B006
@@ -294,7 +275,7 @@ def search(request: Request, caller: Reader,
                            category=tuple(c.value for c in category), priority=tuple(p.value for p in priority),
                            channel=tuple(c.value for c in channel), reported_from=reported_from, reported_to=reported_to,
                            reference=reference)
-    found = _container(request).reads.search_incidents(where, page=page, page_size=page_size, sort=sort,
+    found = zone.reads.search_incidents(where, page=page, page_size=page_size, sort=sort,
                                                        direction="asc" if direction == "asc" else "desc")
     return IncidentPage(items=[_incident_out(r) for r in found.items], total=found.total, page=found.page,
                         page_size=found.page_size, pages=found.pages)
@@ -302,13 +283,14 @@ def search(request: Request, caller: Reader,
 
 @router.get("/incidents/{reference}", response_model=IncidentOut, tags=["reads"], summary="One incident",
             responses=responses(401, 403, 404, 422, 429))
-def incident(reference: Reference, request: Request, caller: Reader) -> IncidentOut:
+def incident(reference: Reference, request: Request, zone: Zone, response: Response, caller: ApiReader) -> IncidentOut:
     """With the `contacts` scope (and an account that may read them), `reporter` holds the reporter's name and phone;
     every such reading is logged. Otherwise `reporter` is null, always."""
+    response.headers["cache-control"] = "no-store"  # personal data: in no cache on the way
     row = _row(request, reference)
     reporter = None
     if Scope.CONTACTS in caller.scopes and row["has_contact"]:
-        contact = _container(request).app.reporter_contact(row["id"], by=caller.user_id)
+        contact = zone.app.reporter_contact(row["id"], by=caller.user_id)
         if contact is not None:
             reporter = ReporterOut(erased=True) if contact.get("erased") else ReporterOut(**contact)
     return _incident_out(row, reporter)
@@ -316,10 +298,11 @@ def incident(reference: Reference, request: Request, caller: Reader) -> Incident
 
 @router.get("/incidents/{reference}/timeline", response_model=Timeline, tags=["reads"], summary="An incident's timeline",
             responses=responses(401, 403, 404, 422, 429))
-def timeline(reference: Reference, request: Request, caller: Reader) -> Timeline:
+def timeline(reference: Reference, request: Request, zone: Zone, response: Response, caller: ApiReader) -> Timeline:
     """Every event of the incident, in order, with who did it, why, and when it happened and was recorded."""
+    response.headers["cache-control"] = "no-store"
     row = _row(request, reference)
-    reads = _container(request).reads
+    reads = zone.reads
     rows = reads.timeline(row["id"])
     names = reads.user_names(r["actor_id"] for r in rows)
     events = []

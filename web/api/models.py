@@ -67,7 +67,12 @@ Instant = Annotated[AwareDatetime, BeforeValidator(_written_out), AfterValidator
 # Numbers and booleans in bodies are JSON's own: "0.5" or "true" as text are refused, as the description says.
 Number = Annotated[float, Strict()]
 Flag = Annotated[bool, Strict()]
-Version = Annotated[int, Strict(), Field(ge=1, le=1_000_000_000, description="The incident's version this decision was made on; "
+def _whole(value: object) -> object:
+    # JSON has one number type, and JSON Schema counts 3.0 as an integer: the schema says integer, so 3.0 is taken.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Version = Annotated[int, BeforeValidator(_whole), Strict(), Field(ge=1, le=1_000_000_000, description="The incident's version this decision was made on; "
                                                                   "409 with `current_version` if it has changed since.")]
 
 

@@ -15,9 +15,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from application.errors import ConflictError, NotFound
 from domain.errors import DomainError, NotPermitted, TransitionRefused
+from infrastructure.db import RETRY_AFTER_SECONDS, UNAVAILABLE
 from web.access import ApiKeyRefused, ApiRateLimited, ApiScopeRefused
 
 log = structlog.get_logger()
@@ -128,12 +130,31 @@ def problem_for(request: Request, error: Exception) -> Response:
         if error.status_code == 404:
             return problem(request, 404, "not-found", "Not found", "There is no such resource in this API.")
         if error.status_code == 405:
+            allow = ", ".join(allowed_methods(request))
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers={"allow": allow})
             return problem(request, 405, "method-not-allowed", "Method not allowed", "This resource cannot be used that way.",
-                           headers=dict(error.headers or {}))
+                           headers={"allow": allow})
         return problem(request, error.status_code, "http", "Not done", str(error.detail), headers=dict(error.headers or {}))
+    if isinstance(error, UNAVAILABLE):
+        log.warning("api.database_unavailable", error=repr(error))
+        return problem(request, 503, "unavailable", "The database cannot be reached",
+                       "The system cannot reach its database; nothing was saved. Try again in a moment.",
+                       headers={"retry-after": str(RETRY_AFTER_SECONDS)})
     log.exception("api.unhandled_error", error=repr(error))
     return problem(request, 500, "internal", "Something went wrong",
                    "The system could not finish this. Nothing half-done was saved; please try again.")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method of every route at this path (Starlette's 405 names only the first route's)."""
+    scope = {**request.scope, "method": "OPTIONS"}
+    methods = {"OPTIONS"}
+    for route in request.app.router.routes:
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def is_api(request: Request) -> bool:

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
@@ -17,20 +16,19 @@ from application.zone import CommandResult
 from domain.errors import DomainError
 from domain.values import Role
 from infrastructure.api_keys import ACCOUNT_PREFIX, IssuedKey, Scope, issue_key
-from infrastructure.web_sessions import SignedIn
 from web import i18n
-from web.access import ADMIN, unusable_scopes
+from web.access import unusable_scopes
 from web.i18n import N_
-from web.forms import Form, submit
+from web.forms import READ_YOUR_WRITES_SECONDS, Form, submit
 from web.pages import label, render
+from web.deps import Admin, Zone, container_of
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
-Admin = Annotated[SignedIn, Depends(ADMIN)]
 
 
 def _page(request: Request, *, status_code: int = 200, errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
           notice: str = "", one_time_password: str = "") -> Response:
-    container = request.app.state.container
+    container = container_of(request)
     return render(request, "admin/users.html", status_code=status_code, users=container.reads.users(),
                   logons=container.logons.recent(50), errors=errors or {}, values=values or {}, notice=notice,
                   one_time_password=one_time_password)
@@ -51,36 +49,48 @@ async def _account_command(request: Request, command: Callable[[Form], tuple[Com
 
 
 @router.post("/admin/users")
-async def create_user(request: Request, user: Admin) -> Response:
+async def create_user(request: Request, zone: Zone, user: Admin) -> Response:
     password = secrets.token_urlsafe(9)
 
     def command(form: Form) -> tuple[CommandResult, str] | None:
         username, name, role = form.text("username", required=True), form.text("display_name", required=True), form.choice("role", Role)
+        if role is Role.ADMIN and username.lower().startswith(ACCOUNT_PREFIX):
+            form.fail("role", _integration_admin())
         if not form.ok:
             return None
-        return request.app.state.container.app.create_user(username=username, display_name=name, role=role, password=password,
+        return zone.app.create_user(username=username, display_name=name, role=role, password=password,
                                                            by=user.user_id), username
     return await _account_command(request, command, i18n.gettext("Account %(who)s created. Give the person this one-time password:"),
                                   secret=password)
 
 
+def _integration_admin() -> str:
+    return i18n.gettext("An integration's account (api-…) cannot be an administrator.")
+
+
+def _is_integration(request: Request, user_id: UUID) -> bool:
+    return any(str(u["id"]) == str(user_id) and u["username"].startswith(ACCOUNT_PREFIX) for u in container_of(request).reads.users())
+
+
 @router.post("/admin/users/{user_id}/role")
-async def change_role(request: Request, user_id: UUID, user: Admin) -> Response:
+async def change_role(request: Request, zone: Zone, user_id: UUID, user: Admin) -> Response:
     def command(form: Form) -> tuple[CommandResult, str] | None:
         role, reason = form.choice("role", Role), form.text("reason", required=True)
+        if role is Role.ADMIN and _is_integration(request, user_id):
+            form.fail("role", _integration_admin())
         if not form.ok:
             return None
-        return request.app.state.container.app.change_user_role(user_id, role=role, reason=reason, by=user.user_id), str(user_id)
+        return zone.app.change_user_role(user_id, role=role, reason=reason, by=user.user_id), str(user_id)
     return await _account_command(request, command, i18n.gettext("Role changed."))
 
 
 @router.post("/admin/users/{user_id}/disable")
-async def disable(request: Request, user_id: UUID, user: Admin) -> Response:
+async def disable(request: Request, zone: Zone, user_id: UUID, user: Admin) -> Response:
     def command(form: Form) -> tuple[CommandResult, str] | None:
         reason = form.text("reason", required=True)
         if not form.ok:
             return None
-        container = request.app.state.container
+        container = zone
         result = container.app.disable_user(user_id, reason=reason, by=user.user_id)
         container.sessions.end_all(user_id)
         return result, str(user_id)
@@ -88,24 +98,24 @@ async def disable(request: Request, user_id: UUID, user: Admin) -> Response:
 
 
 @router.post("/admin/users/{user_id}/enable")
-async def enable(request: Request, user_id: UUID, user: Admin) -> Response:
+async def enable(request: Request, zone: Zone, user_id: UUID, user: Admin) -> Response:
     def command(form: Form) -> tuple[CommandResult, str] | None:
         reason = form.text("reason", required=True)
         if not form.ok:
             return None
-        return request.app.state.container.app.enable_user(user_id, reason=reason, by=user.user_id), str(user_id)
+        return zone.app.enable_user(user_id, reason=reason, by=user.user_id), str(user_id)
     return await _account_command(request, command, i18n.gettext("Account enabled."))
 
 
 @router.post("/admin/users/{user_id}/reset-password")
-async def reset_password(request: Request, user_id: UUID, user: Admin) -> Response:
+async def reset_password(request: Request, zone: Zone, user_id: UUID, user: Admin) -> Response:
     password = secrets.token_urlsafe(9)
 
     def command(form: Form) -> tuple[CommandResult, str] | None:
         reason = form.text("reason", required=True)
         if not form.ok:
             return None
-        container = request.app.state.container
+        container = zone
         result = container.app.reset_password(user_id, new_password=password, reason=reason, by=user.user_id)
         container.sessions.end_all(user_id)
         return result, str(user_id)
@@ -127,7 +137,7 @@ SCOPE_HELP = {
 
 def _keys_page(request: Request, *, status_code: int = 200, errors: dict[str, str] | None = None,
                values: dict[str, object] | None = None, notice: str = "", issued: IssuedKey | None = None) -> Response:
-    container = request.app.state.container
+    container = container_of(request)
     accounts = [u for u in container.reads.users(enabled_only=True) if u["username"].startswith(ACCOUNT_PREFIX)]
     return render(request, "admin/api_keys.html", status_code=status_code, keys=container.api_keys.listing(),
                   accounts=accounts, scopes=[(s.value, SCOPE_HELP[s]) for s in Scope], errors=errors or {},
@@ -140,9 +150,9 @@ def api_keys_page(request: Request, user: Admin) -> Response:
 
 
 @router.post("/admin/api-keys")
-async def create_api_key(request: Request, user: Admin) -> Response:
+async def create_api_key(request: Request, zone: Zone, user: Admin) -> Response:
     form = Form(await request.form())
-    container = request.app.state.container
+    container = zone
     name = form.text("name", required=True)
     chosen = [str(v) for v in form.data.getlist("scope")]
     scopes = frozenset(Scope(v) for v in chosen if v in {s.value for s in Scope})
@@ -157,6 +167,8 @@ async def create_api_key(request: Request, user: Admin) -> Response:
             form.fail("account", i18n.gettext("Please choose one of the options."))
     else:
         role = form.choice("role", Role)
+    if role is Role.ADMIN:
+        form.fail("account" if account else "role", _integration_admin())
     if form.ok and role is not None and (unusable := unusable_scopes(role, scopes)):
         form.fail("scope", i18n.gettext("An account with the role %(role)s cannot use: %(scopes)s.")
                   % {"role": label("role", role), "scopes": ", ".join(s.value for s in unusable)})
@@ -166,7 +178,7 @@ async def create_api_key(request: Request, user: Admin) -> Response:
             issued = await run_in_threadpool(lambda: issue_key(
                 container.app, container.api_keys, name=name, scopes=scopes, by=user.user_id,
                 role=None if account else role, account=account or None,
-                wait=lambda n: container.projections.wait(n, timeout=2.0)))
+                wait=lambda n: container.read_side.wait(n, timeout=READ_YOUR_WRITES_SECONDS)))
         except DomainError as error:
             form.refuse(error)
     if issued is None:
@@ -179,9 +191,9 @@ async def create_api_key(request: Request, user: Admin) -> Response:
 
 
 @router.post("/admin/api-keys/{key_id}/revoke")
-async def revoke_api_key(request: Request, key_id: UUID, user: Admin) -> Response:
+async def revoke_api_key(request: Request, zone: Zone, key_id: UUID, user: Admin) -> Response:
     form = Form(await request.form())
-    container = request.app.state.container
+    container = zone
     reason = form.text("reason", required=True)
     if form.ok:
         try:

@@ -9,13 +9,13 @@ import hashlib
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import cv2
 import numpy as np
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
@@ -23,15 +23,16 @@ from application.errors import ConflictError
 from application.zone import CommandResult
 from domain.cameras import SELF_CLEARING_KINDS
 from domain.errors import DomainError, TransitionRefused
-from domain.permissions import PERMISSIONS, Action
+from domain.permissions import PERMISSIONS
 from domain.values import AlertKind, Category, FalseAlarmReason, Priority, Role
 from infrastructure.vision.snapshots import SnapshotStore
 from infrastructure.web_sessions import SignedIn
 from web import i18n
-from web.access import BOARD, guard_action, not_found
-from web.forms import READ_YOUR_WRITES_SECONDS, Form, submit
+from web.access import not_found
+from web.forms import Form, read_your_writes, submit
 from web.pages import label, message_of, render
 from web.timeline import timeline_in_words
+from web.deps import AlertCloser, AlertTriager, BoardViewer, Zone, container_of
 
 log = structlog.get_logger()
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
@@ -39,9 +40,6 @@ WAITING = ("raised", "acknowledged")
 DECIDED = ("dismissed", "escalated")
 THUMBNAIL_WIDTH = 320  # the board's thumbnails are shown at most 10rem wide; twice that for sharp wall screens
 
-Viewer = Annotated[SignedIn, Depends(BOARD)]  # who sees the board sees its alerts and their pictures
-Triager = Annotated[SignedIn, Depends(guard_action(Action.TRIAGE_ALERT))]
-Closer = Annotated[SignedIn, Depends(guard_action(Action.CLOSE_ALERT))]
 
 # What an escalated alert most likely is: the form starts there, the dispatcher decides.
 SUGGESTED: dict[str, tuple[Category, Priority]] = {
@@ -53,16 +51,13 @@ SUGGESTED: dict[str, tuple[Category, Priority]] = {
 }
 
 
-def _container(request: Request) -> Any:
-    return request.app.state.container
-
 
 def _alert(request: Request, alert_id: str) -> dict[str, Any]:
     try:
         key: UUID | None = UUID(alert_id.strip())
     except ValueError:
         key = None
-    row = _container(request).reads.camera_alert(key) if key is not None else None
+    row = container_of(request).reads.camera_alert(key) if key is not None else None
     if row is None:
         raise not_found(i18n.gettext("There is no such camera alert."))
     return row
@@ -76,7 +71,7 @@ def closable(alert: dict[str, Any]) -> bool:
 def _detail(request: Request, user: SignedIn, alert: dict[str, Any], *, status_code: int = 200,
             errors: dict[str, str] | None = None, open_form: str = "", banner: str = "",
             values: dict[str, str] | None = None) -> Response:
-    reads = _container(request).reads
+    reads = container_of(request).reads
     rows = reads.timeline(alert["id"])
     names = reads.user_names(r["actor_id"] for r in rows)
     incident = reads.incident(alert["incident_id"]) if alert["incident_id"] else None
@@ -88,8 +83,8 @@ def _detail(request: Request, user: SignedIn, alert: dict[str, Any], *, status_c
 
 async def _conflict(request: Request, user: SignedIn, alert_id: str, error: DomainError) -> Response:
     """Someone else decided first (or the alert has moved on): say so, and show how it stands now."""
-    container = _container(request)
-    await run_in_threadpool(container.projections.wait, container.projections.head(), timeout=READ_YOUR_WRITES_SECONDS)
+    container = container_of(request)
+    await read_your_writes(container)
     fresh = await run_in_threadpool(_alert, request, alert_id)
     return await run_in_threadpool(lambda: _detail(request, user, fresh, status_code=409, banner=message_of(error)))
 
@@ -110,12 +105,12 @@ async def _act(request: Request, user: SignedIn, alert_id: str, form_name: str,
 
 # --- reading -----------------------------------------------------------------------------------
 @router.get("/alerts/{alert_id}")
-def alert_page(request: Request, alert_id: str, user: Viewer) -> Response:
+def alert_page(request: Request, alert_id: str, user: BoardViewer) -> Response:
     return _detail(request, user, _alert(request, alert_id))
 
 
 @router.get("/alerts/{alert_id}/snapshot.jpg")
-def snapshot(request: Request, alert_id: str, user: Viewer, size: str = "") -> Response:
+def snapshot(request: Request, zone: Zone, alert_id: str, user: BoardViewer, size: str = "") -> Response:
     """The alert's picture, found by the digest its read model recorded (never by a path from the URL).
     `?size=thumb` gives a small copy for the board."""
     alert = _alert(request, alert_id)
@@ -123,7 +118,7 @@ def snapshot(request: Request, alert_id: str, user: Viewer, size: str = "") -> R
     if not digest:
         raise not_found(i18n.gettext("This alert came without a snapshot (the camera was offline)."))
     try:
-        path = SnapshotStore(_container(request).settings.snapshot_dir).path(digest)
+        path = SnapshotStore(zone.settings.snapshot_dir).path(digest)
         data = path.read_bytes()
     except (ValueError, OSError):
         log.warning("alert.snapshot_missing", alert_id=str(alert["id"]), digest=digest)
@@ -154,36 +149,36 @@ def _thumbnail(path: Path, digest: str) -> bytes:
 
 # --- deciding ------------------------------------------------------------------------------------
 @router.post("/alerts/{alert_id}/acknowledge")
-async def acknowledge(request: Request, alert_id: str, user: Triager) -> Response:
+async def acknowledge(request: Request, zone: Zone, alert_id: str, user: AlertTriager) -> Response:
     def command(form: Form, alert: dict[str, Any]) -> CommandResult | None:
-        return _container(request).app.acknowledge_alert(alert["id"], by=user.user_id)
+        return zone.app.acknowledge_alert(alert["id"], by=user.user_id)
     return await _act(request, user, alert_id, "acknowledge", command)
 
 
 @router.post("/alerts/{alert_id}/dismiss")
-async def dismiss(request: Request, alert_id: str, user: Triager) -> Response:
+async def dismiss(request: Request, zone: Zone, alert_id: str, user: AlertTriager) -> Response:
     def command(form: Form, alert: dict[str, Any]) -> CommandResult | None:
         reason, note = form.choice("reason", FalseAlarmReason), form.text("note")
         if not form.ok:
             return None
-        return _container(request).app.dismiss_alert(alert["id"], reason=reason, note=note, by=user.user_id)
+        return zone.app.dismiss_alert(alert["id"], reason=reason, note=note, by=user.user_id)
     return await _act(request, user, alert_id, "dismiss", command)
 
 
 @router.post("/alerts/{alert_id}/close")
-async def close(request: Request, alert_id: str, user: Closer) -> Response:
+async def close(request: Request, zone: Zone, alert_id: str, user: AlertCloser) -> Response:
     def command(form: Form, alert: dict[str, Any]) -> CommandResult | None:
         reason = form.text("reason")
         if not form.ok:
             return None
-        return _container(request).app.close_alert(alert["id"], reason=reason, by=user.user_id)
+        return zone.app.close_alert(alert["id"], reason=reason, by=user.user_id)
     return await _act(request, user, alert_id, "close", command)
 
 
 # --- escalating: a prefilled incident form --------------------------------------------------------
 def _camera_name(request: Request, alert: dict[str, Any]) -> str:
     """Where the camera looks (its registered name, e.g. "Clock tower east"): the best start for a location."""
-    camera = _container(request).reads.camera(alert["camera_id"])
+    camera = container_of(request).reads.camera(alert["camera_id"])
     return camera["name"] if camera else ""
 
 
@@ -207,7 +202,7 @@ def _escalate_form(request: Request, alert: dict[str, Any], values: dict[str, st
 
 
 @router.get("/alerts/{alert_id}/escalate")
-def escalate_form(request: Request, alert_id: str, user: Triager) -> Response:
+def escalate_form(request: Request, alert_id: str, user: AlertTriager) -> Response:
     alert = _alert(request, alert_id)
     if alert["status"] not in WAITING:  # decided meanwhile: the alert page says how
         return RedirectResponse(f"/alerts/{alert['id']}", status_code=303)
@@ -215,10 +210,10 @@ def escalate_form(request: Request, alert_id: str, user: Triager) -> Response:
 
 
 @router.post("/alerts/{alert_id}/escalate")
-async def escalate(request: Request, alert_id: str, user: Triager) -> Response:
+async def escalate(request: Request, zone: Zone, alert_id: str, user: AlertTriager) -> Response:
     form = Form(await request.form())
     alert = await run_in_threadpool(_alert, request, alert_id)
-    container = _container(request)
+    container = zone
     fields = dict(category=form.choice("category", Category), priority=form.choice("priority", Priority),
                   location=form.text("location", required=True), description=form.text("description", required=True))
     result = None
@@ -232,6 +227,6 @@ async def escalate(request: Request, alert_id: str, user: Triager) -> Response:
     if result is None:
         values = {k: form.raw(k) for k in ("category", "priority", "location", "description")}
         return await run_in_threadpool(lambda: _escalate_form(request, alert, values, status_code=422, errors=form.errors))
-    await run_in_threadpool(container.projections.wait, result.notification_id, timeout=READ_YOUR_WRITES_SECONDS)
+    await read_your_writes(container, result.notification_id)
     reference = (await run_in_threadpool(container.reads.incident, result.id) or {}).get("reference")
     return RedirectResponse(f"/incidents/{reference}" if reference else f"/alerts/{alert['id']}", status_code=303)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from domain.values import Role
-from infrastructure.web_sessions import SESSION_LIFETIME, SignedIn
+from infrastructure.web_sessions import SESSION_LIFETIME
 from web import i18n
-from web.access import ANY_SIGNED_IN, SESSION_COOKIE, Public
+from web.access import SESSION_COOKIE, Public
+from web.deps import SignedInPerson, Zone
 from web.forms import Form
 from web.middleware import LANG_COOKIE, secure_request
 from web.pages import render
@@ -35,7 +35,7 @@ def client_ip(request: Request) -> str:
 
 
 @router.get("/")
-def home(user: Annotated[SignedIn, Depends(ANY_SIGNED_IN)]) -> RedirectResponse:
+def home(user: SignedInPerson) -> RedirectResponse:
     return RedirectResponse(HOME[Role(user.role)], status_code=303)
 
 
@@ -47,20 +47,19 @@ def login_page(request: Request, user: Public, next: str = "") -> Response:
 
 
 @router.post("/login")
-async def login(request: Request, _: Public) -> Response:
+async def login(request: Request, zone: Zone, _: Public) -> Response:
     form = Form(await request.form())
     username, password = form.text("username")[:64], form.raw("password")[:1000]
     target = form.raw("next")
-    container = request.app.state.container
+    container = zone
     ip = client_ip(request)
 
     def refuse(status: int, message: str) -> Response:
         return render(request, "login.html", status_code=status, next=local_target(target, ""), username=username,
                       errors={"_": message})
 
-    wait = await run_in_threadpool(container.logons.retry_after, username, ip)
+    attempt, wait = await run_in_threadpool(container.logons.admit, username, ip)  # counted before the check
     if wait is not None:
-        await run_in_threadpool(container.logons.record, username, ip, accepted=False, cause="throttled")
         minutes = max(1, math.ceil(wait.total_seconds() / 60))
         response = refuse(429, i18n.ngettext("Too many failed sign-ins. Try again in %(num)d minute.",
                                              "Too many failed sign-ins. Try again in %(num)d minutes.", minutes) % {"num": minutes})
@@ -68,11 +67,11 @@ async def login(request: Request, _: Public) -> Response:
         return response
     actor = await run_in_threadpool(container.app.authenticate, username, password) if username and password else None
     if actor is None:
-        await run_in_threadpool(container.logons.record, username, ip, accepted=False, cause="bad_password")
+        await run_in_threadpool(container.logons.finish, attempt, username, ip, accepted=False, cause="bad_password")
         return refuse(401, i18n.gettext("Wrong username or password, or the account is disabled."))
     token = await run_in_threadpool(container.sessions.start, actor.user_id, ip=ip,
                                     user_agent=request.headers.get("user-agent", ""))
-    await run_in_threadpool(container.logons.record, username, ip, accepted=True, cause="ok", user_id=actor.user_id)
+    await run_in_threadpool(container.logons.finish, attempt, username, ip, accepted=True, cause="ok", user_id=actor.user_id)
     response = RedirectResponse(local_target(target, HOME[actor.role]), status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()), httponly=True,
                         samesite="lax", secure=secure_request(request), path="/")
@@ -80,9 +79,9 @@ async def login(request: Request, _: Public) -> Response:
 
 
 @router.post("/logout")
-def logout(request: Request, user: Annotated[SignedIn, Depends(ANY_SIGNED_IN)]) -> Response:
-    request.app.state.container.sessions.end(request.cookies[SESSION_COOKIE])
-    request.app.state.container.logons.record(user.username, client_ip(request), accepted=True, cause="logout",
+def logout(request: Request, zone: Zone, user: SignedInPerson) -> Response:
+    zone.sessions.end(request.cookies[SESSION_COOKIE])
+    zone.logons.record(user.username, client_ip(request), accepted=True, cause="logout",
                                               user_id=user.user_id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -101,7 +100,7 @@ async def set_language(request: Request, _: Public) -> Response:
 
 
 @router.get("/account")
-def account(request: Request, user: Annotated[SignedIn, Depends(ANY_SIGNED_IN)]) -> Response:
+def account(request: Request, user: SignedInPerson) -> Response:
     return render(request, "account.html")
 
 

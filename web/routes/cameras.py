@@ -7,10 +7,10 @@ encrypted outside the log), the read model keeps the source masked, and only tho
 from __future__ import annotations
 
 from datetime import time
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
@@ -20,21 +20,17 @@ from domain.permissions import PERMISSIONS, Action
 from domain.values import Community, PartnerSector, Role
 from infrastructure.web_sessions import SignedIn
 from web import i18n
-from web.access import Guard, guard_action, not_found, roles_for
+from web.access import Guard, not_found, roles_for
 from web.forms import Form, submit
 from web.pages import label, render
 from web.timeline import plain, timeline_in_words
+from web.deps import CameraManager, CameraViewer, Zone, container_of
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 # Who manages cameras, who triages their alerts (and so needs their health), and the auditors, who read everything.
 CAMERAS = Guard(roles_for(Action.MANAGE_CAMERAS, Action.TRIAGE_ALERT) | {Role.AUDITOR})
-Viewer = Annotated[SignedIn, Depends(CAMERAS)]
-Manager = Annotated[SignedIn, Depends(guard_action(Action.MANAGE_CAMERAS))]
 FORM_FIELDS = ("code", "name", "community", "owner", "owner_name", "consent_reference", "lat", "lon")  # not the source: never echoed
 
-
-def _container(request: Request) -> Any:
-    return request.app.state.container
 
 
 def _sector(value: str) -> str:
@@ -57,7 +53,7 @@ def _camera(request: Request, camera_id: str) -> dict[str, Any]:
         key = UUID(value)
     except ValueError:
         key = Camera.id_for(value.upper()) if 0 < len(value) <= 24 else None
-    row = _container(request).reads.camera(key) if key is not None else None
+    row = container_of(request).reads.camera(key) if key is not None else None
     if row is None:
         raise not_found(i18n.gettext("There is no such camera."))
     return row
@@ -69,7 +65,7 @@ def _allowed(user: SignedIn) -> set[str]:
 
 def _page(request: Request, user: SignedIn, *, status_code: int = 200, errors: dict[str, str] | None = None,
           values: dict[str, str] | None = None) -> Response:
-    return render(request, "cameras/list.html", status_code=status_code, cameras=_container(request).reads.cameras(),
+    return render(request, "cameras/list.html", status_code=status_code, cameras=container_of(request).reads.cameras(),
                   allowed=_allowed(user), errors=errors or {}, values=values or {}, sector=_sector, schedule=_schedule,
                   sectors=i18n.current().choices(PartnerSector))
 
@@ -95,7 +91,7 @@ def _words(row: dict[str, Any]) -> str | None:
 
 def _detail(request: Request, user: SignedIn, camera: dict[str, Any], *, status_code: int = 200,
             errors: dict[str, str] | None = None) -> Response:
-    reads = _container(request).reads
+    reads = container_of(request).reads
     rows = reads.timeline(camera["id"])
     timeline = timeline_in_words(rows, reads.user_names(r["actor_id"] for r in rows), {})
     for entry in timeline:
@@ -106,17 +102,17 @@ def _detail(request: Request, user: SignedIn, camera: dict[str, Any], *, status_
 
 
 @router.get("/cameras")
-def cameras_page(request: Request, user: Viewer) -> Response:
+def cameras_page(request: Request, user: CameraViewer) -> Response:
     return _page(request, user)
 
 
 @router.get("/cameras/{camera_id}")
-def camera_page(request: Request, camera_id: str, user: Viewer) -> Response:
+def camera_page(request: Request, camera_id: str, user: CameraViewer) -> Response:
     return _detail(request, user, _camera(request, camera_id))
 
 
 @router.post("/cameras")
-async def register_camera(request: Request, user: Manager) -> Response:
+async def register_camera(request: Request, zone: Zone, user: CameraManager) -> Response:
     def command(form: Form) -> CommandResult | None:
         fields = dict(code=form.text("code", required=True), name=form.text("name", required=True),
                       community=form.choice("community", Community), owner=form.choice("owner", PartnerSector),
@@ -126,7 +122,7 @@ async def register_camera(request: Request, user: Manager) -> Response:
         position = form.position()
         if not form.ok:
             return None
-        return _container(request).app.register_camera(**fields, position=position, by=user.user_id)
+        return zone.app.register_camera(**fields, position=position, by=user.user_id)
 
     form, result = await submit(request, command)
     if result is None:
@@ -136,12 +132,12 @@ async def register_camera(request: Request, user: Manager) -> Response:
 
 
 @router.post("/cameras/{camera_id}/retire")
-async def retire_camera(request: Request, camera_id: str, user: Manager) -> Response:
+async def retire_camera(request: Request, zone: Zone, camera_id: str, user: CameraManager) -> Response:
     camera = await run_in_threadpool(_camera, request, camera_id)
 
     def command(form: Form) -> CommandResult | None:
         reason = form.text("reason", required=True)
-        return _container(request).app.retire_camera(camera["id"], reason=reason, by=user.user_id) if form.ok else None
+        return zone.app.retire_camera(camera["id"], reason=reason, by=user.user_id) if form.ok else None
 
     form, result = await submit(request, command)
     if result is None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
@@ -24,36 +24,25 @@ from domain.values import BANGKOK, CancelReason, Category, Channel, Community, G
 from infrastructure.readmodels.queries import SORTS, IncidentFilter
 from infrastructure.web_sessions import SignedIn
 from web import i18n
-from web.access import READ_INCIDENTS, guard_action, not_found
-from web.forms import READ_YOUR_WRITES_SECONDS, Form, submit
+from web.access import not_found
+from web.forms import Form, read_your_writes, submit
 from web.pages import message_of, render
 from web.timeline import timeline_in_words
+from web.deps import Canceller, Closer, Crew, Dispatcher, NoteTaker, Reader, Reopener, Reporter, Resolver, Triager, Zone, container_of
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 REFERENCE = re.compile(r"^CR-\d{4}-\d{6}$")
 PAGE_SIZE = 25
-
-Reader = Annotated[SignedIn, Depends(READ_INCIDENTS)]
-Reporter = Annotated[SignedIn, Depends(guard_action(Action.REPORT_INCIDENT))]
+NO_STORE = "no-store"
 
 
-Triager = Annotated[SignedIn, Depends(guard_action(Action.TRIAGE_INCIDENT))]
-Dispatcher = Annotated[SignedIn, Depends(guard_action(Action.DISPATCH_UNIT))]
-Crew = Annotated[SignedIn, Depends(guard_action(Action.UPDATE_ASSIGNMENT))]
-Resolver = Annotated[SignedIn, Depends(guard_action(Action.RESOLVE_INCIDENT))]
-Closer = Annotated[SignedIn, Depends(guard_action(Action.CLOSE_INCIDENT))]
-Reopener = Annotated[SignedIn, Depends(guard_action(Action.REOPEN_INCIDENT))]
-Canceller = Annotated[SignedIn, Depends(guard_action(Action.CANCEL_INCIDENT))]
-NoteTaker = Annotated[SignedIn, Depends(guard_action(Action.ADD_NOTE))]
 
 
-def _container(request: Request) -> Any:
-    return request.app.state.container
 
 
 def _incident(request: Request, reference: str) -> dict[str, Any]:
     reference = reference.strip().upper()
-    row = _container(request).reads.incident(Incident.id_for(reference)) if REFERENCE.match(reference) else None
+    row = container_of(request).reads.incident(Incident.id_for(reference)) if REFERENCE.match(reference) else None
     if row is None:
         raise not_found(i18n.gettext("There is no incident %(reference)s.") % {"reference": reference[:40]})
     return row
@@ -61,7 +50,7 @@ def _incident(request: Request, reference: str) -> dict[str, Any]:
 
 def _detail(request: Request, user: SignedIn, incident: dict[str, Any], *, status_code: int = 200,
             errors: dict[str, str] | None = None, open_form: str = "", banner: str = "") -> Response:
-    reads = _container(request).reads
+    reads = container_of(request).reads
     units = reads.units()
     call_signs = {str(u["id"]): u["call_sign"] for u in units}
     rows = reads.timeline(incident["id"])
@@ -72,27 +61,29 @@ def _detail(request: Request, user: SignedIn, incident: dict[str, Any], *, statu
     duplicates = [r["params"]["duplicate_reference"] for r in rows if r["event"] == "DuplicateLinked"]
     source_alert = reads.camera_alert(incident["source_alert_id"]) if incident.get("source_alert_id") else None
     allowed = {a.name for a in PERMISSIONS[Role(user.role)]}
-    return render(request, "incidents/detail.html", status_code=status_code, incident=incident,
-                  timeline=timeline_in_words(rows, names, call_signs), units=units, allowed=allowed,
-                  errors=errors or {}, open_form=open_form, banner=banner, duplicate_of=linked, duplicates=duplicates,
-                  contact=_contact(request, user, incident), source_alert=source_alert)
+    response = render(request, "incidents/detail.html", status_code=status_code, incident=incident,
+                      timeline=timeline_in_words(rows, names, call_signs), units=units, allowed=allowed,
+                      errors=errors or {}, open_form=open_form, banner=banner, duplicate_of=linked, duplicates=duplicates,
+                      contact=_contact(request, user, incident), source_alert=source_alert)
+    response.headers["cache-control"] = NO_STORE  # a reporter's name and phone, a victim's story: in no cache
+    return response
 
 
 def _contact(request: Request, user: SignedIn, incident: dict[str, Any]) -> dict[str, str] | None:
     if not incident["has_contact"] or Action.READ_REPORTER_CONTACT not in PERMISSIONS[Role(user.role)]:
         return None
-    return _container(request).app.reporter_contact(incident["id"], by=user.user_id)
+    return container_of(request).app.reporter_contact(incident["id"], by=user.user_id)
 
 
 async def _act(request: Request, user: SignedIn, reference: str, form_name: str,
                command: Callable[[Form, dict[str, Any]], CommandResult | None]) -> Response:
     incident = await run_in_threadpool(_incident, request, reference)
-    container = _container(request)
+    container = container_of(request)
     try:
         form, result = await submit(request, lambda f: command(f, incident), passes=(ConflictError, TransitionRefused))
     except (ConflictError, TransitionRefused) as error:
         # Someone else got there first, or the incident has moved on: say so, and show how it stands now.
-        await run_in_threadpool(container.projections.wait, container.projections.head(), timeout=READ_YOUR_WRITES_SECONDS)
+        await read_your_writes(container)
         fresh, banner = await run_in_threadpool(_incident, request, reference), message_of(error)
         return await run_in_threadpool(lambda: _detail(request, user, fresh, status_code=409, banner=banner))
     if result is None:
@@ -112,36 +103,30 @@ def _filter(request: Request, form: Form) -> IncidentFilter:
                 form.fail(name, i18n.gettext("Please choose one of the options."))
         return chosen
 
-    def day(name: str) -> datetime | None:
-        value = request.query_params.get(name, "").strip()
-        if not value:
-            return None
-        try:
-            return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time(0), BANGKOK)
-        except ValueError:
-            form.fail(name, i18n.gettext("Please give a date."))
-            return None
+    def day_start(name: str) -> datetime | None:
+        found = form.day(name)
+        return datetime.combine(found, time(0), BANGKOK) if found else None
 
-    until = day("to")
+    until = day_start("to")
     return IncidentFilter(status=many("status", IncidentStatus), community=many("community", Community),
                           category=many("category", Category), priority=many("priority", Priority),
-                          channel=many("channel", Channel), reported_from=day("from"),
+                          channel=many("channel", Channel), reported_from=day_start("from"),
                           reported_to=until + timedelta(days=1) if until else None,
                           reference=request.query_params.get("ref", "")[:20])
 
 
 @router.get("/incidents")
-def incident_list(request: Request, user: Reader) -> Response:
+def incident_list(request: Request, zone: Zone, user: Reader) -> Response:
     form = Form(request.query_params)  # type: ignore[arg-type]
     where = _filter(request, form)
-    page = form.integer("page", required=False) or 1
+    page = form.integer("page", required=False, low=1, high=100_000) or 1
     sort = request.query_params.get("sort", "reported_at")
     if sort not in SORTS:
         form.fail("sort", i18n.gettext("Please choose one of the options."))
     direction = "asc" if request.query_params.get("dir") == "asc" else "desc"
     results = None
     if form.ok:
-        results = _container(request).reads.search_incidents(where, page=page, page_size=PAGE_SIZE, sort=sort,
+        results = zone.reads.search_incidents(where, page=page, page_size=PAGE_SIZE, sort=sort,
                                                              direction=direction)
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
     return render(request, "incidents/list.html", status_code=200 if form.ok else 422, results=results,
@@ -154,9 +139,9 @@ def new_incident(request: Request, user: Reporter) -> Response:
 
 
 @router.post("/incidents")
-async def report(request: Request, user: Reporter) -> Response:
+async def report(request: Request, zone: Zone, user: Reporter) -> Response:
     form = Form(await request.form())
-    container = _container(request)
+    container = zone
     fields = dict(channel=form.choice("channel", Channel), category=form.choice("category", Category),
                   priority=form.choice("priority", Priority), community=form.choice("community", Community),
                   location=form.text("location", required=True), description=form.text("description", required=True),
@@ -179,7 +164,7 @@ async def report(request: Request, user: Reporter) -> Response:
         values = {k: form.raw(k) for k in ("channel", "category", "priority", "community", "location", "description",
                                            "occurred_at", "lat", "lon", "reporter_name", "reporter_phone", "idempotency_key")}
         return render(request, "incidents/new.html", status_code=422, errors=form.errors, values=values)
-    await run_in_threadpool(container.projections.wait, result.notification_id, timeout=READ_YOUR_WRITES_SECONDS)
+    await read_your_writes(container, result.notification_id)
     reference = (await run_in_threadpool(container.reads.incident, result.id) or {}).get("reference")
     return RedirectResponse(f"/incidents/{reference}" if reference else "/incidents", status_code=303)
 
@@ -191,17 +176,17 @@ def incident_page(request: Request, reference: str, user: Reader) -> Response:
 
 # --- lifecycle ----------------------------------------------------------------------------------
 def _version(form: Form) -> int | None:
-    return form.integer("expected_version", required=False)
+    return form.version()
 
 
 @router.post("/incidents/{reference}/triage")
-async def triage(request: Request, reference: str, user: Triager) -> Response:
+async def triage(request: Request, zone: Zone, reference: str, user: Triager) -> Response:
     def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
         category, priority = form.choice("category", Category), form.choice("priority", Priority)
         reason, version = form.text("reason", required=True), _version(form)
         if not form.ok:
             return None
-        return _container(request).app.triage_incident(incident["id"], category=category, priority=priority, reason=reason,
+        return zone.app.triage_incident(incident["id"], category=category, priority=priority, reason=reason,
                                                        by=user.user_id, expected_version=version)
     return await _act(request, user, reference, "triage", command)
 
@@ -214,8 +199,8 @@ async def dispatch(request: Request, reference: str, user: Dispatcher) -> Respon
             form.fail("unit_id", i18n.gettext("Please choose at least one unit."))
         if not form.ok:
             return None
-        return _container(request).app.dispatch_units(incident["id"], unit_ids, reassign=reassign, reason=reason,
-                                                      by=user.user_id, expected_version=version)
+        return container_of(request).app.dispatch_units(incident["id"], unit_ids, reassign=reassign, reason=reason,
+                                                         by=user.user_id, expected_version=version)
     return await _act(request, user, reference, "dispatch", command)
 
 
@@ -223,7 +208,7 @@ def _unit_step(step: str) -> Callable[..., Any]:
     async def progress(request: Request, reference: str, unit_id: UUID,
                        user: Crew) -> Response:
         def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
-            app = _container(request).app
+            app = container_of(request).app
             if step == "en-route":
                 return app.mark_en_route(incident["id"], unit_id, by=user.user_id)
             if step == "on-scene":
@@ -239,38 +224,38 @@ for _step in ("en-route", "on-scene", "clear"):
 
 
 @router.post("/incidents/{reference}/resolve")
-async def resolve(request: Request, reference: str, user: Resolver) -> Response:
+async def resolve(request: Request, zone: Zone, reference: str, user: Resolver) -> Response:
     def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
         outcome, summary, version = form.choice("outcome", Outcome), form.text("summary", required=True), _version(form)
         if not form.ok:
             return None
-        return _container(request).app.resolve_incident(incident["id"], outcome=outcome, summary=summary, by=user.user_id,
+        return zone.app.resolve_incident(incident["id"], outcome=outcome, summary=summary, by=user.user_id,
                                                         expected_version=version)
     return await _act(request, user, reference, "resolve", command)
 
 
 @router.post("/incidents/{reference}/close")
-async def close(request: Request, reference: str, user: Closer) -> Response:
+async def close(request: Request, zone: Zone, reference: str, user: Closer) -> Response:
     def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
         reason, version = form.text("reason"), _version(form)
         if not form.ok:
             return None
-        return _container(request).app.close_incident(incident["id"], reason=reason, by=user.user_id, expected_version=version)
+        return zone.app.close_incident(incident["id"], reason=reason, by=user.user_id, expected_version=version)
     return await _act(request, user, reference, "close", command)
 
 
 @router.post("/incidents/{reference}/reopen")
-async def reopen(request: Request, reference: str, user: Reopener) -> Response:
+async def reopen(request: Request, zone: Zone, reference: str, user: Reopener) -> Response:
     def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
         reason, version = form.text("reason", required=True), _version(form)
         if not form.ok:
             return None
-        return _container(request).app.reopen_incident(incident["id"], reason=reason, by=user.user_id, expected_version=version)
+        return zone.app.reopen_incident(incident["id"], reason=reason, by=user.user_id, expected_version=version)
     return await _act(request, user, reference, "reopen", command)
 
 
 @router.post("/incidents/{reference}/cancel")
-async def cancel(request: Request, reference: str, user: Canceller) -> Response:
+async def cancel(request: Request, zone: Zone, reference: str, user: Canceller) -> Response:
     def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
         why, note, version = form.choice("cancel_reason", CancelReason), form.text("note"), _version(form)
         original = form.text("duplicate_of").upper()
@@ -280,20 +265,20 @@ async def cancel(request: Request, reference: str, user: Canceller) -> Response:
                 form.fail("duplicate_of", i18n.gettext("Give the other incident's reference, like CR-2569-000123."))
             else:
                 duplicate_of = Incident.id_for(original)
-                if _container(request).reads.incident(duplicate_of) is None:
+                if zone.reads.incident(duplicate_of) is None:
                     form.fail("duplicate_of", i18n.gettext("There is no incident %(reference)s.") % {"reference": original})
         if not form.ok:
             return None
-        return _container(request).app.cancel_incident(incident["id"], cancel_reason=why, note=note, duplicate_of=duplicate_of,
+        return zone.app.cancel_incident(incident["id"], cancel_reason=why, note=note, duplicate_of=duplicate_of,
                                                        by=user.user_id, expected_version=version)
     return await _act(request, user, reference, "cancel", command)
 
 
 @router.post("/incidents/{reference}/notes")
-async def add_note(request: Request, reference: str, user: NoteTaker) -> Response:
+async def add_note(request: Request, zone: Zone, reference: str, user: NoteTaker) -> Response:
     def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
         text = form.text("text", required=True)
         if not form.ok:
             return None
-        return _container(request).app.add_incident_note(incident["id"], text=text, by=user.user_id)
+        return zone.app.add_incident_note(incident["id"], text=text, by=user.user_id)
     return await _act(request, user, reference, "note", command)

@@ -5,37 +5,30 @@ codes) and patrol coverage over recent nights; a visit's own page, where a super
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import segno
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from application.zone import CommandResult
 from domain.errors import TokenRefused
-from domain.permissions import PERMISSIONS, Action
+from domain.permissions import PERMISSIONS
 from domain.values import BANGKOK, Community, Role
 from infrastructure.readmodels.patrol_queries import NIGHT_SLOTS_EVENING, NIGHT_SLOTS_MORNING
 from infrastructure.web_sessions import SignedIn
-from web import i18n
-from web.access import guard, guard_action, not_found
+from web import i18n, parse
+from web.access import not_found
 from web.forms import Form, submit
 from web.pages import message_of, render
 from web.timeline import flag_reason, timeline_in_words
+from web.deps import Patrol, RedBoxManager, RedBoxWatcher, VisitReader, Voider, Zone, container_of
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
-Watcher = Annotated[SignedIn, Depends(guard(Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN, Role.AUDITOR))]
-Manager = Annotated[SignedIn, Depends(guard_action(Action.MANAGE_RED_BOXES))]
-Patrol = Annotated[SignedIn, Depends(guard_action(Action.LOG_VISIT))]
-Voider = Annotated[SignedIn, Depends(guard_action(Action.VOID_VISIT))]
-VisitReader = Annotated[SignedIn, Depends(guard(Role.SUPERVISOR, Role.DISPATCHER, Role.OFFICER, Role.ADMIN, Role.AUDITOR))]
 MAX_NIGHTS = 31
 
-
-def _container(request: Request) -> Any:
-    return request.app.state.container
 
 
 def _allowed(user: SignedIn) -> set[str]:
@@ -43,7 +36,7 @@ def _allowed(user: SignedIn) -> set[str]:
 
 
 def _box(request: Request, code: str) -> dict[str, Any]:
-    box = _container(request).reads.red_box_by_code(code) if len(code) <= 24 else None
+    box = container_of(request).reads.red_box_by_code(code) if len(code) <= 24 else None
     if box is None:
         raise not_found(i18n.gettext("There is no red box %(code)s.") % {"code": code[:24]})
     return box
@@ -51,8 +44,8 @@ def _box(request: Request, code: str) -> dict[str, Any]:
 
 def _day(value: str | None, today: date) -> date:
     try:
-        return date.fromisoformat(value) if value else today
-    except ValueError:
+        return parse.day(value) if value else today
+    except parse.Unreadable:
         raise not_found(i18n.gettext("There is no such day.")) from None
 
 
@@ -71,7 +64,7 @@ def _check_in_page(request: Request, box: dict[str, Any] | None, token: str, *, 
 @router.get("/checkin/{code}")
 def check_in_page(request: Request, code: str, user: Patrol, t: str = "") -> Response:
     """What the phone opens from the QR code. A refused code is said plainly here; it is recorded when posted."""
-    container = _container(request)
+    container = container_of(request)
     try:
         container.app.scan_code(code=code, token=t, by=user.user_id)
     except TokenRefused as error:
@@ -81,7 +74,7 @@ def check_in_page(request: Request, code: str, user: Patrol, t: str = "") -> Res
 
 @router.post("/checkin/{code}")
 async def check_in(request: Request, code: str, user: Patrol) -> Response:
-    container = _container(request)
+    container = container_of(request)
 
     def command(form: Form) -> CommandResult | None:
         token, observation, position = form.text("t"), form.text("observation"), form.position()
@@ -104,7 +97,7 @@ async def check_in(request: Request, code: str, user: Patrol) -> Response:
 # --- a visit ---------------------------------------------------------------------------------------------
 def _visit_page(request: Request, user: SignedIn, visit_id: UUID, *, status_code: int = 200,
                 errors: dict[str, str] | None = None, values: dict[str, str] | None = None) -> Response:
-    reads = _container(request).reads
+    reads = container_of(request).reads
     visit = reads.visit(visit_id)
     if visit is None:
         raise not_found(i18n.gettext("There is no such visit."))
@@ -130,26 +123,26 @@ async def _visit_command(request: Request, user: SignedIn, visit_id: UUID, comma
 
 
 @router.post("/visits/{visit_id}/void")
-async def void_visit(request: Request, visit_id: UUID, user: Voider) -> Response:
+async def void_visit(request: Request, zone: Zone, visit_id: UUID, user: Voider) -> Response:
     def command(form: Form) -> CommandResult | None:
         reason = form.text("reason", required=True)
-        return _container(request).app.void_visit(visit_id, reason=reason, by=user.user_id) if form.ok else None
+        return zone.app.void_visit(visit_id, reason=reason, by=user.user_id) if form.ok else None
     return await _visit_command(request, user, visit_id, command)
 
 
 @router.post("/visits/{visit_id}/observations")
-async def add_observation(request: Request, visit_id: UUID, user: Patrol) -> Response:
+async def add_observation(request: Request, zone: Zone, visit_id: UUID, user: Patrol) -> Response:
     def command(form: Form) -> CommandResult | None:
         text = form.text("observation", required=True)
-        return _container(request).app.add_visit_observation(visit_id, text=text, by=user.user_id) if form.ok else None
+        return zone.app.add_visit_observation(visit_id, text=text, by=user.user_id) if form.ok else None
     return await _visit_command(request, user, visit_id, command)
 
 
 # --- the supervisors' pages -------------------------------------------------------------------------------
 def _boxes_page(request: Request, user: SignedIn, day_value: str | None = None, *, status_code: int = 200,
                 errors: dict[str, str] | None = None, values: dict[str, str] | None = None) -> Response:
-    reads = _container(request).reads
-    now = _container(request).app.clock()
+    reads = container_of(request).reads
+    now = container_of(request).app.clock()
     today = _today(now)
     day = _day(day_value, today)
     start = datetime.combine(day, datetime.min.time(), tzinfo=BANGKOK)
@@ -164,18 +157,18 @@ def _boxes_page(request: Request, user: SignedIn, day_value: str | None = None, 
 
 
 @router.get("/red-boxes")
-def red_boxes_page(request: Request, user: Watcher, day: str = "") -> Response:
+def red_boxes_page(request: Request, user: RedBoxWatcher, day: str = "") -> Response:
     return _boxes_page(request, user, day or None)
 
 
 @router.post("/red-boxes")
-async def register_red_box(request: Request, user: Manager) -> Response:
+async def register_red_box(request: Request, zone: Zone, user: RedBoxManager) -> Response:
     def command(form: Form) -> CommandResult | None:
         code, name_th, name_en = form.text("code", required=True), form.text("name_th", required=True), form.text("name_en", required=True)
         community, position = form.choice("community", Community), form.position(required=True)
         if not form.ok:
             return None
-        return _container(request).app.register_red_box(code=code, name_th=name_th, name_en=name_en, community=community,
+        return zone.app.register_red_box(code=code, name_th=name_th, name_en=name_en, community=community,
                                                         position=position, by=user.user_id)
 
     form, result = await submit(request, command)
@@ -186,12 +179,12 @@ async def register_red_box(request: Request, user: Manager) -> Response:
 
 
 @router.post("/red-boxes/{code}/rotate")
-async def rotate_code(request: Request, code: str, user: Manager) -> Response:
+async def rotate_code(request: Request, zone: Zone, code: str, user: RedBoxManager) -> Response:
     box = await run_in_threadpool(_box, request, code)
 
     def command(form: Form) -> CommandResult | None:
         reason = form.text("reason", required=True)
-        return _container(request).app.rotate_red_box_token(box["id"], reason=reason, by=user.user_id) if form.ok else None
+        return zone.app.rotate_red_box_token(box["id"], reason=reason, by=user.user_id) if form.ok else None
 
     form, result = await submit(request, command)
     if result is None:
@@ -201,23 +194,26 @@ async def rotate_code(request: Request, code: str, user: Manager) -> Response:
 
 
 @router.get("/red-boxes/{code}/sheet")
-def sheet(request: Request, code: str, user: Manager) -> Response:
+def sheet(request: Request, zone: Zone, code: str, user: RedBoxManager) -> Response:
     """The A4 sheet to print and post in the box: the QR code of its current token, its names in Thai and English."""
-    box = _container(request).app.red_box_code(_box(request, code)["id"])
-    base = _container(request).settings.public_url or str(request.base_url)
+    box = zone.app.red_box_code(_box(request, code)["id"])
+    base = zone.settings.public_url or str(request.base_url)
     url = f"{base.rstrip('/')}/checkin/{box.code}?t={box.token}"
     qr = segno.make(url, error="m").svg_inline(scale=8, border=0, omitsize=True, title=box.code)
-    return render(request, "redboxes/sheet.html", box=box, url=url, qr=qr, printed_at=_container(request).app.clock())
+    return render(request, "redboxes/sheet.html", box=box, url=url, qr=qr, printed_at=zone.app.clock())
 
 
 @router.get("/coverage")
-def coverage_page(request: Request, user: Watcher, nights: int = 7, until: str = "") -> Response:
+def coverage_page(request: Request, zone: Zone, user: RedBoxWatcher, nights: str = "7", until: str = "") -> Response:
     """Night coverage (KPIS.md): for each box and night, which of the six night slots had a counting visit."""
-    now = _container(request).app.clock()
+    now = zone.app.clock()
     last = _day(until or None, _today(now))
-    nights = max(1, min(nights, MAX_NIGHTS))
+    try:
+        nights = parse.whole_number(nights or "7", low=1, high=MAX_NIGHTS)
+    except parse.Unreadable as error:
+        raise HTTPException(status_code=422, detail=error.message) from None
     first = last - timedelta(days=nights - 1)
-    rows = _container(request).reads.night_coverage(first, last, now)
+    rows = zone.reads.night_coverage(first, last, now)
     covered, slots = sum(r.covered for r in rows), sum(r.slots for r in rows)
     return render(request, "redboxes/coverage.html", rows=rows, first=first, last=last, nights=nights,
                   share=covered / slots if slots else None, covered=covered, slots=slots,

@@ -4,39 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from application.zone import CommandResult
-from domain.permissions import PERMISSIONS, Action
+from domain.permissions import PERMISSIONS
 from domain.values import Role, UnitKind
 from infrastructure.web_sessions import SignedIn
-from web.access import UNITS, guard, guard_action
 from web.forms import Form, submit
 from web.pages import render
+from web.deps import DutyChanger, Officer, UnitManager, UnitViewer, Zone, container_of
 
 router = APIRouter(include_in_schema=False)
 MY_CHECK_INS = timedelta(hours=12)  # an officer's own red-box check-ins of the shift, on the phone page  # HTML pages: not part of the API description
-Viewer = Annotated[SignedIn, Depends(UNITS)]
-DutyChanger = Annotated[SignedIn, Depends(guard_action(Action.CHANGE_DUTY))]
-Manager = Annotated[SignedIn, Depends(guard_action(Action.MANAGE_UNITS))]
-Officer = Annotated[SignedIn, Depends(guard(Role.OFFICER))]
 
 
 def _page(request: Request, user: SignedIn, *, status_code: int = 200, errors: dict[str, str] | None = None,
           values: dict[str, str] | None = None) -> Response:
-    reads = request.app.state.container.reads
+    reads = container_of(request).reads
     return render(request, "units.html", status_code=status_code, units=reads.units(include_retired=True),
                   officers=reads.users(role=Role.OFFICER.value, enabled_only=True), errors=errors or {},
                   values=values or {}, allowed={a.name for a in PERMISSIONS[Role(user.role)]})
 
 
 @router.get("/units")
-def units_page(request: Request, user: Viewer) -> Response:
+def units_page(request: Request, user: UnitViewer) -> Response:
     return _page(request, user)
 
 
@@ -49,43 +45,43 @@ async def _unit_command(request: Request, user: SignedIn, command: Callable[[For
 
 
 @router.post("/units")
-async def register_unit(request: Request, user: Manager) -> Response:
+async def register_unit(request: Request, zone: Zone, user: UnitManager) -> Response:
     def command(form: Form) -> CommandResult | None:
         call_sign, kind = form.text("call_sign", required=True), form.choice("kind", UnitKind)
-        return request.app.state.container.app.register_unit(call_sign=call_sign, kind=kind, by=user.user_id) if form.ok else None
+        return zone.app.register_unit(call_sign=call_sign, kind=kind, by=user.user_id) if form.ok else None
     return await _unit_command(request, user, command)
 
 
 @router.post("/units/{unit_id}/on-duty")
-async def on_duty(request: Request, unit_id: UUID, user: DutyChanger) -> Response:
+async def on_duty(request: Request, zone: Zone, unit_id: UUID, user: DutyChanger) -> Response:
     def command(form: Form) -> CommandResult | None:
         officers = form.uuids("officer_id")
         if Role(user.role) is Role.OFFICER and user.user_id not in officers:
             officers.append(user.user_id)  # an officer who takes a unit out is on its crew
-        return request.app.state.container.app.unit_on_duty(unit_id, officer_ids=officers, by=user.user_id) if form.ok else None
+        return zone.app.unit_on_duty(unit_id, officer_ids=officers, by=user.user_id) if form.ok else None
     return await _unit_command(request, user, command)
 
 
 @router.post("/units/{unit_id}/off-duty")
-async def off_duty(request: Request, unit_id: UUID, user: DutyChanger) -> Response:
+async def off_duty(request: Request, zone: Zone, unit_id: UUID, user: DutyChanger) -> Response:
     def command(form: Form) -> CommandResult | None:
         reason = form.text("reason")
-        return request.app.state.container.app.unit_off_duty(unit_id, reason=reason, by=user.user_id) if form.ok else None
+        return zone.app.unit_off_duty(unit_id, reason=reason, by=user.user_id) if form.ok else None
     return await _unit_command(request, user, command)
 
 
 @router.post("/units/{unit_id}/retire")
-async def retire(request: Request, unit_id: UUID, user: Manager) -> Response:
+async def retire(request: Request, zone: Zone, unit_id: UUID, user: UnitManager) -> Response:
     def command(form: Form) -> CommandResult | None:
         reason = form.text("reason", required=True)
-        return request.app.state.container.app.retire_unit(unit_id, reason=reason, by=user.user_id) if form.ok else None
+        return zone.app.retire_unit(unit_id, reason=reason, by=user.user_id) if form.ok else None
     return await _unit_command(request, user, command)
 
 
 @router.get("/my")
-def my_assignments(request: Request, user: Officer) -> Response:
+def my_assignments(request: Request, zone: Zone, user: Officer) -> Response:
     """The officer's phone page: the incidents of the units they crew, next steps as big buttons."""
-    reads = request.app.state.container.reads
+    reads = zone.reads
     units = reads.units_of_officer(user.user_id)
     incidents: dict[Any, dict[str, Any]] = {}
     for unit in units:
@@ -93,7 +89,7 @@ def my_assignments(request: Request, user: Officer) -> Response:
             incident = reads.incident(unit["incident_id"])
             if incident is not None:
                 incidents[unit["incident_id"]] = incident
-    now = request.app.state.container.app.clock()
+    now = zone.app.clock()
     return render(request, "my.html", units=units, incidents=incidents,
                   idle_units=[u for u in reads.units() if u["status"] == "off_duty"],
                   check_ins=reads.visits_between(now - MY_CHECK_INS, now + timedelta(minutes=5), officer_id=user.user_id))
