@@ -32,22 +32,27 @@ class OfficerRound(ZoneAggregate):
         self.officer_id = officer_id
         self.unit_id: UUID | None = None
         self.recent_visit_ids: list[UUID] = []
+        self.last_at = occurred_at
 
+    # A backdated visit or shift (entered after the fact) is recorded on the round when it is entered: the round's
+    # own events keep their order in time, as every aggregate's do.
     def join(self, unit_id: UUID, *, actor: Actor, occurred_at: datetime) -> None:
         if self.unit_id != unit_id:
-            self._crewed(unit_id=unit_id, actor=actor, occurred_at=occurred_at)
+            self._crewed(unit_id=unit_id, actor=actor, occurred_at=max(occurred_at, self.last_at))
 
     def leave(self, unit_id: UUID, *, actor: Actor, occurred_at: datetime) -> None:
         if self.unit_id == unit_id:
-            self._crewed(unit_id=None, actor=actor, occurred_at=occurred_at)
+            self._crewed(unit_id=None, actor=actor, occurred_at=max(occurred_at, self.last_at))
 
     @event("Crewed")
     def _crewed(self, unit_id: UUID | None, actor: Actor, occurred_at: datetime) -> None:
         self.unit_id = unit_id
+        self.last_at = occurred_at
 
     def visited(self, visit_id: UUID, *, actor: Actor, occurred_at: datetime) -> None:
-        self._visited(visit_id=visit_id, actor=actor, occurred_at=occurred_at)
+        self._visited(visit_id=visit_id, actor=actor, occurred_at=max(occurred_at, self.last_at))
 
     @event("Visited")
     def _visited(self, visit_id: UUID, actor: Actor, occurred_at: datetime) -> None:
         self.recent_visit_ids = [*self.recent_visit_ids, visit_id][-RECENT_VISITS:]
+        self.last_at = occurred_at
