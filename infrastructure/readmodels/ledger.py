@@ -23,7 +23,7 @@ from sqlalchemy import BigInteger, Column, Connection, DateTime, Engine, Index, 
 from domain import ledger
 from infrastructure.checkpoints import Checkpoint, LedgerSettings, Signer, configured_signer
 from infrastructure.readmodels.base import Projection
-from infrastructure.readmodels.rows import column_types, driver, insert_values
+from infrastructure.readmodels.rows import aware, column_types, driver, insert_values
 from infrastructure.readmodels.stored import Page
 from infrastructure.readmodels.tables import projection_positions
 from infrastructure.settings import Settings
@@ -233,13 +233,13 @@ class LedgerReads:
     def latest_checkpoint(self) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(checkpoints).order_by(checkpoints.c.tree_size.desc()).limit(1)).mappings().first()
-        return dict(row) if row else None
+        return _aware(row) if row else None
 
     def checkpoints(self, since: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(checkpoints).where(checkpoints.c.tree_size >= since)
                                 .order_by(checkpoints.c.tree_size).limit(limit)).mappings().all()
-        return [dict(row) for row in rows]
+        return [_aware(row) for row in rows]
 
     def root(self, size: int) -> bytes:
         with self.engine.connect() as conn:
@@ -296,3 +296,7 @@ def ledger_projection(settings: Settings, events_table: str) -> LedgerProjection
     options = LedgerSettings()
     return LedgerProjection(events_table, configured_signer(settings, options), checkpoint_every_events=options.checkpoint_every_events,
                             checkpoint_every_seconds=options.checkpoint_every_seconds)
+
+
+def _aware(row: Any) -> dict[str, Any]:
+    return {key: aware(value) for key, value in row.items()}

@@ -322,7 +322,8 @@ def test_the_openapi_description_covers_the_api_and_not_the_pages(api: Api) -> N
         "/api/v1/incidents", "/api/v1/incidents/{reference}", "/api/v1/incidents/{reference}/timeline",
         "/api/v1/camera-alerts", *(f"/api/v1/incidents/{{reference}}/{a}" for a in
                                    ("triage", "dispatch", "resolve", "close", "reopen", "cancel", "notes")),
-        *(f"/api/v1/incidents/{{reference}}/units/{{unit}}/{s}" for s in ("en-route", "on-scene", "clear"))}
+        *(f"/api/v1/incidents/{{reference}}/units/{{unit}}/{s}" for s in ("en-route", "on-scene", "clear")),
+        *(f"/api/v1/ledger/{p}" for p in ("checkpoint", "checkpoint/note", "checkpoints", "inclusion", "consistency"))}
     intake = spec["paths"]["/api/v1/incidents"]["post"]
     assert {"201", "200", "401", "403", "409", "422", "429"} <= set(intake["responses"])
     assert PROBLEM in intake["responses"]["422"]["content"]

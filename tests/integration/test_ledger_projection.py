@@ -10,7 +10,7 @@ import uuid
 import psycopg
 import pytest
 
-from application.zone import Contact
+from application.ports import Contact
 from domain import ledger
 from domain.values import Priority
 from infrastructure.bootstrap import Container
