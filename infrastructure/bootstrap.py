@@ -21,6 +21,7 @@ from infrastructure.logging import configure_logging
 from infrastructure.qr_codes import HmacCodeSigner
 from infrastructure.readmodels.cameras import CamerasProjection
 from infrastructure.readmodels.queries import ReadModels
+from infrastructure.readmodels.kpi_marks import KpiMarksProjection
 from infrastructure.readmodels.projections import all_projections
 from infrastructure.readmodels.redboxes import RedBoxesProjection, RefusedCheckInsProjection
 from infrastructure.readmodels.runner import Projections
@@ -78,7 +79,8 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
                           camera_secrets=camera_secrets, clock=clock)
     projections = Projections(app, engine, settings, page_size=settings.projection_page_size,
                               projections=[*all_projections(app.recorder.events_table_name), UsersProjection(),
-                                           CamerasProjection(), RedBoxesProjection(), RefusedCheckInsProjection()])
+                                           CamerasProjection(), RedBoxesProjection(), RefusedCheckInsProjection(),
+                                           KpiMarksProjection()])
     return Container(settings=settings, engine=engine, app=app, projections=projections, reads=ReadModels(engine),
                      sessions=WebSessions(engine), logons=LogonGuard(engine), api_keys=ApiKeys(engine),
                      camera_secrets=camera_secrets)
