@@ -11,7 +11,9 @@ from datetime import date, datetime, time, timedelta
 from application.kpi.figures import (
     AlertFigures, IncidentFigures, PatrolFigures, Rate, Summary, alert_figures, incident_figures, is_night, patrol_figures,
 )
-from application.kpi.marks import IncidentFact, KpiMarks, fold_alerts, fold_boxes, fold_incidents, fold_visits
+from application.kpi.marks import (
+    AlertFact, IncidentFact, KpiMarks, VisitFact, fold_alerts, fold_boxes, fold_incidents, fold_visits,
+)
 from domain.errors import InvalidInput
 from domain.values import BANGKOK, BE_OFFSET, Category, Channel, Community, Priority
 
@@ -145,6 +147,16 @@ class KpiEngine:
     def incidents(self, period: Period, position: int, filters: Filters = Filters()) -> list[IncidentFact]:
         start, end = period.instants()
         return [f for f in fold_incidents(self.marks.incident_marks(start, end, position)) if filters.admits(f)]
+
+    def visits(self, period: Period, position: int, filters: Filters = Filters()) -> list[VisitFact]:
+        start, end = period.instants()
+        return [v for v in fold_visits(self.marks.visit_marks(start, end, position))
+                if filters.community is None or v.community == filters.community]
+
+    def alerts(self, period: Period, position: int, filters: Filters = Filters()) -> list[AlertFact]:
+        start, end = period.instants()
+        return [a for a in fold_alerts(self.marks.alert_marks(start, end, position))
+                if filters.community is None or a.community == filters.community]
 
     def figures(self, period: Period, position: int, filters: Filters = Filters(), *, cut_off: datetime) -> Figures:
         start, end = period.instants()
