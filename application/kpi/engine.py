@@ -15,7 +15,7 @@ from application.kpi.marks import (
     AlertFact, IncidentFact, KpiMarks, VisitFact, fold_alerts, fold_boxes, fold_incidents, fold_visits,
 )
 from domain.errors import InvalidInput
-from domain.values import BANGKOK, BE_OFFSET, Category, Channel, Community, Priority
+from domain.values import BANGKOK, BE_OFFSET, Category, Channel, Community, PartnerSector, Priority
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
@@ -41,6 +41,13 @@ class Period:
         if last < first:
             raise InvalidInput("The range ends before it starts.", field="range")
         return cls(first, last + timedelta(days=1))
+
+    @classmethod
+    def between_text(cls, first: str, last: str) -> Period:
+        try:
+            return cls.between(date.fromisoformat(first), date.fromisoformat(last))
+        except (TypeError, ValueError):
+            raise InvalidInput("A date is written YYYY-MM-DD, for example 2026-05-31.", field="range") from None
 
     @property
     def days(self) -> list[date]:
@@ -76,6 +83,15 @@ class Filters:
             value = getattr(self, name)
             if value is not None and value not in {m.value for m in kind}:
                 raise InvalidInput("There is no {field} called {value}.", field=name, value=value)
+
+    @classmethod
+    def of(cls, *, community: str | None = None, priority: str | None = None, category: str | None = None,
+           channel: str | None = None, time: str | None = None) -> Filters:
+        """From a form's text: empty means all; `time` is day, night or empty."""
+        if time not in (None, "", "day", "night"):
+            raise InvalidInput("There is no {field} called {value}.", field="time", value=time)
+        return cls(community or None, priority or None, category or None, channel or None,
+                   None if not time else time == "night")
 
     def admits(self, fact: IncidentFact) -> bool:
         return ((self.community is None or fact.community == self.community)
@@ -240,3 +256,12 @@ def headline(figures: Figures) -> list[tuple[str, float | None]]:
         out += [(f"alerts.camera.{camera.camera_code}.offline", camera.offline),
                 (f"alerts.camera.{camera.camera_code}.tampered", camera.tampered)]
     return out
+
+
+def sector_of(value: str | None) -> PartnerSector | None:
+    if not value:
+        return None
+    try:
+        return PartnerSector(value)
+    except ValueError:
+        raise InvalidInput("There is no {field} called {value}.", field="sector", value=value) from None

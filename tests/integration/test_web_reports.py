@@ -96,8 +96,11 @@ def test_bad_months_and_filters_are_a_clear_4xx_in_the_users_language(container:
     supervisor = signed_in(app, container, people[Role.SUPERVISOR])
     partner = signed_in(app, container, people[Role.PARTNER])
     cases = [(partner, "/reports/2099-01?lang=en", "has not begun"), (partner, "/reports/2020-01?lang=en", "starts later"),
-             (partner, "/reports/May?lang=en", "YYYY-MM"), (supervisor, "/kpi?month=2025-02&community=atlantis", ""),
-             (supervisor, "/kpi?first=2025-02-10&last=2025-02-01", ""), (supervisor, "/kpi?month=2025-02&time=noon", "")]
+             (partner, "/reports/2020-01", "บันทึกเหตุการณ์เริ่มหลังจากนั้น"), (partner, "/reports/May", "ปปปป-ดด"),
+             (partner, "/reports/2025-02/pdf?sector=aliens&lang=en", "sector called aliens"),
+             (supervisor, "/kpi?month=2025-02&community=atlantis", "atlantis"),
+             (supervisor, "/kpi?first=2025-02-10&last=2025-02-01", "ช่วงวันที่สิ้นสุดก่อนวันเริ่มต้น"),
+             (supervisor, "/kpi?month=2025-02&time=noon", "noon"), (supervisor, "/kpi?first=yesterday&last=2025-02-01", "YYYY-MM-DD")]
     for who, path, words in cases:
         response = who.get(path)
         assert response.status_code == 422, (path, response.status_code)

@@ -42,18 +42,12 @@ VISIT_ROWS = {"counting": "valid", "flagged": "flagged", "voided": "voided"}
 
 def _filters(community: str | None, priority: str | None, category: str | None, channel: str | None,
              time: str | None) -> Filters:
-    if time not in (None, "", "day", "night"):
-        raise InvalidInput("There is no {field} called {value}.", field="time", value=time)
-    return Filters(community=community or None, priority=priority or None, category=category or None,
-                   channel=channel or None, night=None if not time else time == "night")
+    return Filters.of(community=community, priority=priority, category=category, channel=channel, time=time)
 
 
 def _period(month: str | None, first: str | None, last: str | None) -> Period:
     if first or last:
-        try:
-            return Period.between(datetime.strptime(first or "", "%Y-%m-%d").date(), datetime.strptime(last or "", "%Y-%m-%d").date())
-        except ValueError:
-            raise InvalidInput("A date is written YYYY-MM-DD.", field="range") from None
+        return Period.between_text(first or "", last or "")
     return Period.month(month or datetime.now(BANGKOK).strftime("%Y-%m"))
 
 

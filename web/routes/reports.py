@@ -10,15 +10,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from application.kpi.engine import KpiEngine, Period
-from domain.errors import InvalidInput
-from domain.values import BANGKOK, PartnerSector, Role
+from application.kpi.engine import KpiEngine, Period, sector_of
+from domain.errors import DomainError
+from domain.values import BANGKOK, Role
 from infrastructure.readmodels.kpi_queries import SqlKpiMarks
 from infrastructure.web_sessions import SignedIn
 from web import i18n
 from web.access import guard
 from web.kpi_charts import stylesheet
-from web.pages import render
+from web.pages import message_of, render
 from web.report_files import Report, context, csv_bytes, month_name, pdf_bytes
 
 log = structlog.get_logger()
@@ -38,19 +38,10 @@ def _lang(lang: str | None) -> str:
     return lang if lang in i18n.LOCALES else "th"  # a report is Thai unless English is asked for
 
 
-def _sector(value: str | None) -> PartnerSector | None:
-    if not value:
-        return None
-    try:
-        return PartnerSector(value)
-    except ValueError:
-        raise InvalidInput("There is no {field} called {value}.", field="sector", value=value) from None
-
-
 def build_report(engine: KpiEngine, month: str, position: int | None, sector: str | None) -> Report:
     period = Period.month(month)
     edition = engine.edition(period, position=position)
-    return Report(edition, engine.trend(period, position=edition.position), _sector(sector))
+    return Report(edition, engine.trend(period, position=edition.position), sector_of(sector))
 
 
 def _months(engine: KpiEngine) -> list[dict]:
@@ -67,6 +58,11 @@ def _months(engine: KpiEngine) -> list[dict]:
     return found[::-1]
 
 
+def _refused(request: Request, error: DomainError) -> Response:
+    """In the report's language (the app's handler would answer in the browser's)."""
+    return render(request, "error.html", status_code=422, title=i18n.gettext("Not done"), message=message_of(error))
+
+
 @router.get("/reports")
 def reports_page(request: Request, user: Reader) -> Response:
     return render(request, "reports/index.html", months=_months(kpi_engine(request)))
@@ -76,7 +72,10 @@ def reports_page(request: Request, user: Reader) -> Response:
 def report_page(request: Request, month: str, user: Reader, lang: str | None = None, position: int | None = None,
                 sector: str | None = None) -> Response:
     with i18n.use_locale(_lang(lang)):
-        report = build_report(kpi_engine(request), month, position, sector)
+        try:
+            report = build_report(kpi_engine(request), month, position, sector)
+        except DomainError as error:
+            return _refused(request, error)
         rest = (f"&position={report.edition.position}") + (f"&sector={report.sector.value}" if report.sector else "")
         return render(request, "reports/page.html", **context(report), query_rest=rest)
 
@@ -84,7 +83,10 @@ def report_page(request: Request, month: str, user: Reader, lang: str | None = N
 def _download(request: Request, user: SignedIn, month: str, lang: str | None, position: int | None, sector: str | None,
               kind: str) -> Response:
     with i18n.use_locale(_lang(lang)) as t:
-        report = build_report(kpi_engine(request), month, position, sector)
+        try:
+            report = build_report(kpi_engine(request), month, position, sector)
+        except DomainError as error:
+            return _refused(request, error)
         body = pdf_bytes(report) if kind == "pdf" else csv_bytes(report)
         locale = t.locale
     log.info("report.downloaded", user_id=str(user.user_id), role=user.role, month=report.month,
