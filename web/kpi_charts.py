@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import html
 import re
 from functools import lru_cache
 
@@ -13,7 +14,8 @@ import pygal
 from markupsafe import Markup
 from pygal.style import Style
 
-from application.kpi.engine import Figures, Period
+from application.kpi.engine import Period
+from application.kpi.figures import IncidentFigures
 from web import i18n
 from web.i18n import N_
 
@@ -28,16 +30,17 @@ _STYLE_ELEMENT = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
 _TOOLTIP = ' style="opacity: 0" class="tooltip"'
 
 
-def _svg(chart: pygal.graph.graph.Graph) -> Markup:
+def _svg(chart: pygal.graph.graph.Graph, *, styled: bool = False) -> Markup:
+    """`styled`: with the chart's own <style> (for WeasyPrint, whose SVG renderer reads only that)."""
     svg = chart.render(is_unicode=True, disable_xml_declaration=True)
-    return Markup(_STYLE_ELEMENT.sub("", svg).replace(_TOOLTIP, ' class="tooltip"'))
+    return Markup(svg if styled else _STYLE_ELEMENT.sub("", svg).replace(_TOOLTIP, ' class="tooltip"'))
 
 
 @lru_cache(maxsize=1)
 def stylesheet() -> str:
     chart = pygal.Bar(style=STYLE, js=[], no_prefix=True)
     chart.add("", [1])
-    css = "".join(_STYLE_ELEMENT.findall(chart.render(is_unicode=True, disable_xml_declaration=True)))
+    css = html.unescape("".join(_STYLE_ELEMENT.findall(chart.render(is_unicode=True, disable_xml_declaration=True))))
     scoped = re.sub(r"(^|})([^{}@]*)\{", lambda m: m[1] + ",".join(
         f".pygal-chart {sel.strip()}".rstrip() for sel in m[2].split(",")) + "{", css)
     return scoped + "\n.pygal-chart .tooltip { opacity: 0 }\n"
@@ -48,23 +51,23 @@ def _month_label(period: Period) -> str:
     return f"{t.month(period.start.year, period.start.month).split(' ')[0][:3]} {str(t._year(period.start.year))[-2:]}"
 
 
-def trend_charts(trend: Sequence[tuple[Period, Figures]], *, partner: bool) -> list[Markup]:
+def trend_charts(trend: Sequence[tuple[Period, IncidentFigures]], *, partner: bool, styled: bool = False) -> list[Markup]:
     """Incidents counted and the response time's median, month by month (a month under 5 incidents, for a partner,
     is left as a gap)."""
     t = i18n.current()
     labels = [_month_label(p) for p, _ in trend]
-    counted = [f.incidents.counted if not partner or f.incidents.counted == 0 or f.incidents.counted >= 5 else None
+    counted = [f.counted if not partner or f.counted == 0 or f.counted >= 5 else None
                for _, f in trend]
-    medians = [round(f.incidents.response.median / 60, 1) if f.incidents.response.median is not None
-               and (not partner or f.incidents.response.count >= 5) else None for _, f in trend]
-    common = dict(style=STYLE, js=[], no_prefix=True, width=760, height=300, show_legend=False, x_label_rotation=0, explicit_size=True)
+    medians = [round(f.response.median / 60, 1) if f.response.median is not None
+               and (not partner or f.response.count >= 5) else None for _, f in trend]
+    common = dict(style=STYLE, js=[], no_prefix=not styled, width=760, height=300, show_legend=False, x_label_rotation=0, explicit_size=True)
     incidents = pygal.Bar(title=t.pgettext("kpi", N_("Incidents counted, month by month", "kpi")), **common)
     incidents.x_labels = labels
     incidents.add(t.pgettext("kpi", N_("Incidents", "kpi")), counted)
     response = pygal.Line(title=t.pgettext("kpi", N_("Response time, median (minutes)", "kpi")), **common)
     response.x_labels = labels
     response.add(t.pgettext("kpi", N_("Minutes", "kpi")), medians)
-    return [_svg(incidents), _svg(response)]
+    return [_svg(incidents, styled=styled), _svg(response, styled=styled)]
 
 
 BUCKETS = (60, 120, 180, 300, 420, 600, 900, 1200, 1800)

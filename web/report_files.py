@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from application.kpi.engine import Edition, Figures, Period
+from application.kpi.engine import Edition, Period
+from application.kpi.figures import IncidentFigures
 from application.kpi.tables import Table, tables
 from domain.values import PartnerSector
 from web import i18n, kpi_view
 from web.i18n import N_
-from web.kpi_charts import stylesheet, trend_charts
+from web.kpi_charts import trend_charts
 from web.pages import ENV
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -25,7 +26,7 @@ ALL_SECTORS = N_("All six Big 6 partner sectors", "kpi")
 @dataclass(frozen=True)
 class Report:
     edition: Edition
-    trend: list[tuple[Period, Figures]]
+    trend: list[tuple[Period, IncidentFigures]]
     sector: PartnerSector | None = None
 
     @property
@@ -42,9 +43,9 @@ def month_name(period: Period) -> str:
     return name if t.thai else f"{name} (B.E. {period.start.year + 543})"
 
 
-def context(report: Report) -> dict[str, Any]:
+def context(report: Report, *, for_pdf: bool = False) -> dict[str, Any]:
     t = i18n.current()
-    return {"edition": report.edition, "tables": report.tables(), "charts": trend_charts(report.trend, partner=True),
+    return {"edition": report.edition, "tables": report.tables(), "charts": trend_charts(report.trend, partner=True, styled=for_pdf),
             "kv": kpi_view, "t": t, "lang": t.locale, "month": report.month, "month_name": month_name(report.edition.period),
             "sector_name": t.label(report.sector) if report.sector else t.pgettext("kpi", ALL_SECTORS)}
 
@@ -52,7 +53,7 @@ def context(report: Report) -> dict[str, Any]:
 def pdf_bytes(report: Report) -> bytes:
     from weasyprint import HTML  # imported on first use: it takes a second to load Pango
 
-    html = ENV.get_template("reports/pdf.html").render({**context(report), "chart_css": stylesheet()})
+    html = ENV.get_template("reports/pdf.html").render({**context(report, for_pdf=True)})
     return HTML(string=html, base_url=str(STATIC) + "/").write_pdf()
 
 

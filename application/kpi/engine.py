@@ -204,14 +204,13 @@ class KpiEngine:
                        self.figures(period.previous(), position, filters, cut_off=cut_off))
 
     def trend(self, period: Period, *, months: int = 12, position: int | None = None,
-              filters: Filters = Filters()) -> list[tuple[Period, Figures]]:
-        """The zone's figures for the `months` months up to the one starting `period`, oldest first."""
+              filters: Filters = Filters()) -> list[tuple[Period, IncidentFigures]]:
+        """The incident figures of the `months` months up to the one starting `period`, oldest first."""
         position = self._checked_position(position)
-        cut_off = self.marks.cut_off(position) or datetime.now(BANGKOK)
         periods = [Period.month(period.start.strftime("%Y-%m"))]
         while len(periods) < months:
             periods.insert(0, periods[0].previous())
-        return [(p, self.figures(p, position, filters, cut_off=cut_off)) for p in periods]
+        return [(p, incident_figures(self.incidents(p, position, filters))) for p in periods]
 
 
 def _values(prefix: str, value: object) -> list[tuple[str, float | None]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -184,7 +185,8 @@ def patrol_figures(visits: Iterable[VisitFact], boxes: Iterable[BoxFact], days: 
             for slot, start, end in slots:
                 if end > cut_off or not _active(box, start, end):
                     continue
-                hit = any(start <= at < end for at in times)
+                first = bisect_left(times, start)
+                hit = first < len(times) and times[first] < end
                 covered, possible = covered + hit, possible + 1
                 cell = heat.setdefault((box.code, slot), [0, 0])
                 cell[0] += hit
@@ -192,7 +194,7 @@ def patrol_figures(visits: Iterable[VisitFact], boxes: Iterable[BoxFact], days: 
             dusk, dawn = slots[0][1], slots[-1][2]
             if dawn > cut_off or box.registered_at > dusk or (box.retired_at is not None and box.retired_at < dawn):
                 continue
-            marks = [dusk, *(at for at in times if dusk <= at < dawn), dawn]
+            marks = [dusk, *times[bisect_left(times, dusk):bisect_left(times, dawn)], dawn]
             longest = max(seconds(a, b) for a, b in zip(marks, marks[1:]))
             entry = gaps.setdefault(box.code, [0, None])
             entry[0] += 1
