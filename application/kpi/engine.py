@@ -12,7 +12,7 @@ from application.kpi.figures import (
     AlertFigures, IncidentFigures, PatrolFigures, Rate, Summary, alert_figures, incident_figures, is_night, patrol_figures,
 )
 from application.kpi.marks import (
-    AlertFact, IncidentFact, KpiMarks, VisitFact, fold_alerts, fold_boxes, fold_incidents, fold_visits,
+    AlertFact, IncidentFact, KpiMarks, VisitFact, fold_alerts, fold_boxes, fold_incidents,
 )
 from domain.errors import InvalidInput
 from domain.values import BANGKOK, BE_OFFSET, Category, Channel, Community, PartnerSector, Priority
@@ -166,7 +166,7 @@ class KpiEngine:
 
     def visits(self, period: Period, position: int, filters: Filters = Filters()) -> list[VisitFact]:
         start, end = period.instants()
-        return [v for v in fold_visits(self.marks.visit_marks(start, end, position))
+        return [v for v in self.marks.visits(start, end, position)
                 if filters.community is None or v.community == filters.community]
 
     def alerts(self, period: Period, position: int, filters: Filters = Filters()) -> list[AlertFact]:
@@ -177,7 +177,7 @@ class KpiEngine:
     def figures(self, period: Period, position: int, filters: Filters = Filters(), *, cut_off: datetime) -> Figures:
         start, end = period.instants()
         facts = self.incidents(period, position, filters)
-        visits = fold_visits(self.marks.visit_marks(start, end + timedelta(hours=6), position))
+        visits = self.marks.visits(start, end + timedelta(hours=6), position)
         boxes = fold_boxes(self.marks.box_marks(position))
         alerts = fold_alerts(self.marks.alert_marks(start, end, position))
         if filters.community is not None:

@@ -41,6 +41,9 @@ class KpiMarks(Protocol):
     def visit_marks(self, start: datetime, end: datetime, position: int) -> list[Mark]:
         """Every mark up to `position` of the patrol visits logged in [start, end), in log order."""
 
+    def visits(self, start: datetime, end: datetime, position: int) -> list[VisitFact]:
+        """The patrol visits logged in [start, end) as they stood at `position`: fold_visits(visit_marks(...))."""
+
     def box_marks(self, position: int) -> list[Mark]:
         """Every red box's registration and retirement up to `position`, in log order."""
 
