@@ -3,7 +3,7 @@ independent recomputation from the raw log), as of several positions of the log.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, UTC
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,10 +27,6 @@ def engine_of(container: Container) -> KpiEngine:
 
 def figures_of(engine: KpiEngine, period: Period, position: int, filters: Filters = Filters()) -> dict:
     return dict(headline(engine.edition(period, position=position, filters=filters).figures))
-
-
-def without_zeros(figures: dict) -> dict:
-    return figures
 
 
 def assert_equal_figures(actual: dict, expected: dict) -> None:

@@ -89,6 +89,13 @@ def test_partners_reach_the_reports_and_nothing_else_and_supervisors_reach_the_d
     assert dashboard.status_code == 200 and "<svg" in dashboard.text
     drill = supervisor.get("/kpi/drill?month=2025-02&what=incidents&which=counted")
     assert drill.status_code == 200 and re.search(r'href="/incidents/CR-\d{4}-\d{6}"', drill.text)
+    assert 'href="/kpi/drill?' in dashboard.text
+    visits = supervisor.get("/kpi/drill?month=2025-02&what=visits&which=counting")
+    assert visits.status_code == 200 and re.search(r'href="/visits/[0-9a-f-]{36}"', visits.text)
+    kinds = [k for k in ("motion_in_zone", "person_at_night", "loitering") if 'href="/alerts/' in
+             supervisor.get(f"/kpi/drill?month=2025-02&what=alerts&which={k}").text]
+    assert kinds, "no alert of the demo's February drills down to its page"
+    assert supervisor.get("/kpi/drill?month=2025-02&what=names&which=all").status_code == 422
 
 
 def test_bad_months_and_filters_are_a_clear_4xx_in_the_users_language(container: Container, site) -> None:
