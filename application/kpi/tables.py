@@ -51,12 +51,24 @@ def _change(now: Shown, before: Shown) -> Shown:
     return Shown(now.value - before.value, now.unit)
 
 
+def zone_counts(i: IncidentFigures, partner: bool) -> dict[str, Shown]:
+    """The zone's incident counts as shown, decided once: every table that repeats one of them shows it the same
+    way, so that a count hidden in one table is not given away by another. Reported = cancelled + counted: when
+    either of those is small, the total (reported) is the one hidden, so that the counted incidents stay shown."""
+    small = partner and any(0 < n < d.MIN_SHOWN for n in (i.cancelled, i.counted))
+    reported = Shown(d.HIDDEN, "count") if small else _count(i.reported, partner)
+    (day, night), _ = _protected([i.day, i.night], i.counted, partner)
+    return {"reported": reported, "cancelled": _count(i.cancelled, partner), "counted": _count(i.counted, partner),
+            "day": day, "night": night}
+
+
 def _headline(f: Figures, partner: bool) -> list[tuple[str, Shown]]:
     i, p, a = f.incidents, f.patrol, f.alerts
     ratio = p.visits_per_box_day
-    (cancelled, counted), reported = _protected([i.cancelled, i.counted], i.reported, partner)
+    zone = zone_counts(i, partner)
     return [
-        ("reported", reported), ("cancelled", cancelled), ("counted", counted), ("night_share", _rate(i.night_share, partner)),
+        ("reported", zone["reported"]), ("cancelled", zone["cancelled"]), ("counted", zone["counted"]),
+        ("night_share", _rate(i.night_share, partner)),
         ("response_median", _pct(i.response, "median", partner)), ("response_p90", _pct(i.response, "p90", partner)),
         ("resolution", _rate(i.resolution, partner)), ("arrest", _rate(i.arrest, partner)),
         ("reopened", _count(i.reopened, partner)),
@@ -79,9 +91,8 @@ def _protected(values: list[int], total: int, partner: bool) -> tuple[list[Shown
 
 
 def incidents_table(i: IncidentFigures, partner: bool) -> Table:
-    (cancelled, counted), reported = _protected([i.cancelled, i.counted], i.reported, partner)
-    (day, night), _ = _protected([i.day, i.night], i.counted, partner)
-    rows = [("reported", reported), ("cancelled", cancelled), ("counted", counted), ("day", day), ("night", night),
+    zone = zone_counts(i, partner)
+    rows = [*((name, zone[name]) for name in ("reported", "cancelled", "counted", "day", "night")),
             ("reopened", _count(i.reopened, partner))]
     return Table("incidents", "figure", ("value",), tuple(Row(name, (cell,)) for name, cell in rows))
 
@@ -89,7 +100,8 @@ def incidents_table(i: IncidentFigures, partner: bool) -> Table:
 def channels_table(i: IncidentFigures, partner: bool) -> Table:
     counts = dict(i.by_channel)
     names = [c.value for c in Channel]
-    cells, total = _protected([counts.get(n, 0) for n in names], i.counted, partner)
+    cells, _ = _protected([counts.get(n, 0) for n in names], i.counted, partner)
+    total = zone_counts(i, partner)["counted"]
     return Table("channels", "channel", ("incidents",), (*(Row(n, (c,)) for n, c in zip(names, cells)), Row("total", (total,))))
 
 
@@ -101,8 +113,10 @@ def intervals_table(i: IncidentFigures, partner: bool) -> Table:
 
 def breakdown_table(key: str, labels: str, groups: tuple[tuple[str, IncidentFigures], ...], zone: IncidentFigures,
                     partner: bool) -> Table:
-    counted, counted_total = _protected([g.counted for _, g in groups], zone.counted, partner)
-    night, night_total = _protected([g.night for _, g in groups], zone.night, partner)
+    counted, _ = _protected([g.counted for _, g in groups], zone.counted, partner)
+    night, _ = _protected([g.night for _, g in groups], zone.night, partner)
+    shown = zone_counts(zone, partner)
+    counted_total, night_total = shown["counted"], shown["night"]
     rows = [Row(name, (counted[n], night[n], _pct(g.response, "median", partner), _pct(g.response, "p90", partner),
                        _rate(g.resolution, partner), _rate(g.arrest, partner)))
             for n, (name, g) in enumerate(groups)]
@@ -143,8 +157,11 @@ def alert_tables(f: Figures, partner: bool) -> list[Table]:
         Row("acknowledge_p90", (_pct(a.acknowledge, "p90", partner),)),
         Row("within_60s", (_rate(a.within_60s, partner),)), Row("false_alarm", (_rate(a.false_alarm, partner),)),
         Row("escalation", (_rate(a.escalation, partner),))))
+    # Each column adds up to a kind's count of the table above: protected against it like any other group.
+    offline, _ = _protected([c.offline for c in a.by_camera], counts.get("offline", 0), partner)
+    tampered, _ = _protected([c.tampered for c in a.by_camera], counts.get("tampered", 0), partner)
     cameras = Table("cameras", "camera", ("offline", "tampered"), tuple(
-        Row(c.camera_code, (_count(c.offline, partner), _count(c.tampered, partner))) for c in a.by_camera))
+        Row(c.camera_code, (offline[n], tampered[n])) for n, c in enumerate(a.by_camera)))
     return [kinds, handling, cameras]
 
 

@@ -47,3 +47,32 @@ def test_no_small_cell_of_a_group_can_be_recovered_by_subtraction_from_the_total
 def test_a_group_with_no_small_cell_is_shown_whole_and_supervisors_see_every_figure() -> None:
     assert protect([5, 0, 12], 17, partner=True) == ([5, 0, 12], 17)
     assert protect([3, 40, 12], 55, partner=False) == ([3, 40, 12], 55)
+
+
+def test_a_zone_count_hidden_in_one_table_is_hidden_in_every_table_that_repeats_it() -> None:
+    from datetime import datetime, timezone
+
+    from application.kpi.engine import Edition, Figures, Filters, Period
+    from application.kpi.figures import alert_figures, incident_figures, patrol_figures
+    from application.kpi.marks import IncidentFact
+    from application.kpi.tables import tables
+    from uuid import uuid4
+
+    def incident(hour: int, cancelled: bool = False) -> IncidentFact:
+        at = datetime(2025, 2, 3, hour, tzinfo=timezone.utc)  # 03:00 UTC is 10:00 in Bangkok: day; 13:00 UTC is night
+        return IncidentFact(uuid4(), "CR", at, "ko_loi", "theft", "P2", "phone_191", None, None, None, None, None,
+                            "withdrawn" if cancelled else None, 0)
+    facts = [incident(3) for _ in range(40)] + [incident(13) for _ in range(2)] + [incident(3, True) for _ in range(3)]
+    figures = incident_figures(facts)
+    whole = Figures(figures, (("ko_loi", figures),), (("P2", figures),), (("theft", figures),),
+                    patrol_figures([], [], [], datetime(2025, 3, 1, tzinfo=timezone.utc)), alert_figures([]))
+    edition = Edition(Period.month("2025-02"), Filters(), 1, datetime(2025, 3, 1, tzinfo=timezone.utc), whole, whole)
+    shown = {t.key: {r.label: r.cells for r in t.rows} for t in tables(edition, partner=True)}
+    night = shown["incidents"]["night"][0].value
+    assert night == SMALL and shown["incidents"]["day"][0].value == HIDDEN  # 2 at night: the day's 40 hidden too
+    assert shown["communities"]["total"][1].value == SMALL  # the zone's night count: not given away here either
+    # 3 cancelled: with 42 counted shown everywhere (also as the breakdowns' total), the 45 reported are hidden.
+    for table, row in (("summary", "counted"), ("incidents", "counted"), ("channels", "total"), ("communities", "total")):
+        assert shown[table][row][0].value == 42, (table, row)
+    assert shown["summary"]["cancelled"][0].value == SMALL and shown["incidents"]["cancelled"][0].value == SMALL
+    assert shown["summary"]["reported"][0].value == HIDDEN and shown["incidents"]["reported"][0].value == HIDDEN
