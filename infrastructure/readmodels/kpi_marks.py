@@ -38,6 +38,8 @@ kpi_marks = Table(
     Column("parent_id", Uuid),  # a visit's red box, an alert's camera
     Index("ix_kpi_marks_mark_at", "mark", "occurred_at"),
     Index("ix_kpi_marks_subject", "subject_id", "position"),
+    Index("ix_kpi_marks_occurred_at", "occurred_at"),
+    Index("ix_kpi_marks_recorded_at", "recorded_at"),
 )
 
 Fields = Callable[[dict[str, Any]], dict[str, Any]]
