@@ -15,6 +15,7 @@ from domain.values import SYSTEM_USER_ID, Role
 from infrastructure.bootstrap import Container, bootstrap, migrate
 from infrastructure.settings import Settings
 from entrypoints.ledger_cli import ledger_cli
+from entrypoints.report_cli import report_cli
 
 cli = typer.Typer(help="Smart Safety Zone 4.0 — CCOC operations system.", no_args_is_help=True)
 user_cli = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
@@ -26,6 +27,7 @@ cli.add_typer(cameras_cli, name="cameras")
 apikey_cli = typer.Typer(help="The integrations' API keys (the JSON API under /api/v1).", no_args_is_help=True)
 cli.add_typer(apikey_cli, name="apikey")
 cli.add_typer(ledger_cli, name="ledger")
+cli.add_typer(report_cli, name="report")
 
 
 def _container() -> Container:

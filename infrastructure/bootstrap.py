@@ -23,6 +23,7 @@ from infrastructure.readmodels.cameras import CamerasProjection
 from infrastructure.readmodels.ledger import ledger_projection
 from infrastructure.readmodels.queries import ReadModels
 from infrastructure.readmodels.read_side import ReadSide
+from infrastructure.readmodels.kpi_marks import KpiMarksProjection
 from infrastructure.readmodels.projections import all_projections
 from infrastructure.readmodels.redboxes import RedBoxesProjection, RefusedCheckInsProjection
 from infrastructure.readmodels.runner import Projections
@@ -88,7 +89,8 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
     projections = Projections(app, engine, settings, page_size=settings.projection_page_size,
                               projections=[*all_projections(app.recorder.events_table_name), UsersProjection(),
                                            CamerasProjection(), RedBoxesProjection(), RefusedCheckInsProjection(),
-                                           ledger_projection(settings, app.recorder.events_table_name)])
+                                           ledger_projection(settings, app.recorder.events_table_name),
+                                           KpiMarksProjection()])
     return Container(settings=settings, engine=engine, app=app, projections=projections, reads=ReadModels(engine),
                      sessions=WebSessions(engine), logons=LogonGuard(engine), api_keys=ApiKeys(engine),
                      camera_secrets=camera_secrets, read_side=ReadSide(projections), gate=gate)

@@ -247,6 +247,11 @@ FIELDS: dict[str, str] = {
     "consent_reference": N_("Consent reference", "field"),
     "source": N_("Video source", "field"),
     "false_alarm_reason": N_("False-alarm reason", "field"),
+    "month": N_("Month", "field"),
+    "range": N_("Date range", "field"),
+    "time": N_("Day or night", "field"),
+    "sector": N_("Partner sector", "field"),
+    "figure": N_("Figure", "field"),
 }
 
 # --- durations --------------------------------------------------------------------------------------------

@@ -43,8 +43,8 @@ from tests.integration.recompute import (
 from web.app import create_app
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
-PROJECTIONS = {"incidents", "units", "alerts", "kpi_incidents", "kpi_visits", "timeline", "users", "cameras", "red_boxes",
-               "refused_check_ins", "ledger"}
+PROJECTIONS = {"incidents", "units", "alerts", "kpi_incidents", "kpi_visits", "kpi_marks", "timeline", "users", "cameras",
+               "red_boxes", "refused_check_ins", "ledger"}
 DEMO_UNTIL = datetime(2025, 3, 1, 5, 0, tzinfo=UTC)
 DEMO_MONTHS = 0.25  # 7½ days (generate() takes a fraction of a month): most kinds of event, a module well under 90 s
 REPORTER = Contact("Khun Wanpen Testreporter", "081-555-0199")

@@ -12,7 +12,7 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from domain.incident import Incident
-from domain.values import SYSTEM_USER_ID, AlertKind, Community, GeoPoint, PartnerSector, Role
+from domain.values import BANGKOK, SYSTEM_USER_ID, AlertKind, Community, GeoPoint, PartnerSector, Role
 from infrastructure.api_keys import Scope, issue_key
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.settings import Settings
@@ -58,6 +58,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
                "camera_id": str(camera)}
     samples["key_id"] = str(UUID(int=1))  # an API key, for the administrator's revoke form
     samples.update(code="RB-01", visit_id=str(visit))  # a red box, and a patrol visit to it
+    samples["month"] = datetime.now(timezone.utc).astimezone(BANGKOK).strftime("%Y-%m")  # a report's month
     yield app, container, people, samples
     container.close()
 
@@ -84,6 +85,7 @@ def test_every_route_declares_who_may_use_it(site: tuple) -> None:
 def test_the_matrix_covers_the_pages_people_use(site: tuple) -> None:
     paths = {r.path for r in routes(site[0])}
     assert {"/board", "/incidents", "/incidents/{reference}", "/units", "/admin/users", "/login"} <= paths
+    assert {"/kpi", "/kpi/drill", "/reports", "/reports/{month}", "/reports/{month}/csv", "/reports/{month}/pdf"} <= paths
 
 
 def _cases(app, kind: type = Guard) -> list[tuple[str, str, APIRoute]]:  # noqa: ANN001

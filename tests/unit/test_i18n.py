@@ -59,7 +59,7 @@ def _field_names_in_the_domain() -> set[str]:
     clean_text(value, field), check_code(code, field) and parse_enum(cls, value, field)."""
     names = set()
     positions = {"clean_text": 1, "check_code": 1, "parse_enum": 2}
-    for path in [*ROOT.joinpath("domain").glob("*.py"), *ROOT.joinpath("application").glob("*.py")]:
+    for path in [*ROOT.joinpath("domain").glob("*.py"), *ROOT.joinpath("application").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call):
                 continue

@@ -20,7 +20,7 @@ from web.pages import render
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 
 HOME = {Role.DISPATCHER: "/board", Role.SUPERVISOR: "/board", Role.OFFICER: "/my", Role.AUDITOR: "/incidents",
-        Role.ADMIN: "/admin/users", Role.PARTNER: "/account"}
+        Role.ADMIN: "/admin/users", Role.PARTNER: "/reports"}
 
 
 def local_target(target: str | None, fallback: str) -> str:

@@ -1,0 +1,86 @@
+"""Charts as SVG made on the server with pygal (no browser, no CDN, no script: `js=[]`), inline in the
+dashboard, the report page and the PDF. Labels are set in the vendored Sarabun: the page's CSS names the
+families (the PDF's own two, see reports/report.html; the browser's one)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import html
+import re
+from functools import lru_cache
+
+import pygal
+from markupsafe import Markup
+from pygal.style import Style
+
+from application.kpi.engine import Period
+from application.kpi.figures import IncidentFigures
+from web import i18n
+from web.i18n import N_
+
+FONTS = "SarabunLatin, SarabunThai, Sarabun, sans-serif"
+STYLE = Style(font_family=FONTS, background="transparent", plot_background="transparent", colors=("#b3261e", "#1d4e89", "#2e7d32"),
+              label_font_size=12, major_label_font_size=12, legend_font_size=13, title_font_size=15, value_font_size=11)
+
+
+# The app's CSP allows no inline style: the charts' CSS (the same for every chart: `no_prefix`) is served as a
+# stylesheet of its own (`stylesheet()`), and the SVG goes inline without it; the PDF gets it in its <style>.
+_STYLE_ELEMENT = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
+_TOOLTIP = ' style="opacity: 0" class="tooltip"'
+
+
+def _svg(chart: pygal.graph.graph.Graph, *, styled: bool = False) -> Markup:
+    """`styled`: with the chart's own <style> (for WeasyPrint, whose SVG renderer reads only that)."""
+    svg = chart.render(is_unicode=True, disable_xml_declaration=True)
+    return Markup(svg if styled else _STYLE_ELEMENT.sub("", svg).replace(_TOOLTIP, ' class="tooltip"'))
+
+
+@lru_cache(maxsize=1)
+def stylesheet() -> str:
+    chart = pygal.Bar(style=STYLE, js=[], no_prefix=True)
+    chart.add("", [1])
+    css = html.unescape("".join(_STYLE_ELEMENT.findall(chart.render(is_unicode=True, disable_xml_declaration=True))))
+    scoped = re.sub(r"(^|})([^{}@]*)\{", lambda m: m[1] + ",".join(
+        f".pygal-chart {sel.strip()}".rstrip() for sel in m[2].split(",")) + "{", css)
+    return scoped + "\n.pygal-chart .tooltip { opacity: 0 }\n"
+
+
+def _month_label(period: Period) -> str:
+    t = i18n.current()
+    return f"{t.month(period.start.year, period.start.month).split(' ')[0][:3]} {str(t._year(period.start.year))[-2:]}"
+
+
+def trend_charts(trend: Sequence[tuple[Period, IncidentFigures]], *, partner: bool, styled: bool = False) -> list[Markup]:
+    """Incidents counted and the response time's median, month by month (a month under 5 incidents, for a partner,
+    is left as a gap)."""
+    t = i18n.current()
+    labels = [_month_label(p) for p, _ in trend]
+    counted = [f.counted if not partner or f.counted == 0 or f.counted >= 5 else None
+               for _, f in trend]
+    medians = [round(f.response.median / 60, 1) if f.response.median is not None
+               and (not partner or f.response.count >= 5) else None for _, f in trend]
+    common = dict(style=STYLE, js=[], no_prefix=not styled, width=760, height=300, show_legend=False, x_label_rotation=0, explicit_size=True)
+    incidents = pygal.Bar(title=t.pgettext("kpi", N_("Incidents counted, month by month", "kpi")), **common)
+    incidents.x_labels = labels
+    incidents.add(t.pgettext("kpi", N_("Incidents", "kpi")), counted)
+    response = pygal.Line(title=t.pgettext("kpi", N_("Response time, median (minutes)", "kpi")), **common)
+    response.x_labels = labels
+    response.add(t.pgettext("kpi", N_("Minutes", "kpi")), medians)
+    return [_svg(incidents, styled=styled), _svg(response, styled=styled)]
+
+
+BUCKETS = (60, 120, 180, 300, 420, 600, 900, 1200, 1800)
+
+
+def distribution_chart(seconds: Sequence[int]) -> Markup:
+    """How many incidents had each response time (supervisors only: small bars are not suppressed)."""
+    t = i18n.current()
+    counts = [0] * (len(BUCKETS) + 1)
+    for value in seconds:
+        counts[next((n for n, edge in enumerate(BUCKETS) if value < edge), len(BUCKETS))] += 1
+    chart = pygal.Bar(title=t.pgettext("kpi", N_("Response times", "kpi")), style=STYLE, js=[], no_prefix=True, width=760, height=280,
+                      show_legend=False, explicit_size=True)
+    chart.x_labels = [f"< {edge // 60}′" for edge in BUCKETS] + [f"≥ {BUCKETS[-1] // 60}′"]
+    chart.add(t.pgettext("kpi", N_("Incidents", "kpi")), counts)
+    return _svg(chart)

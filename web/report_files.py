@@ -1,0 +1,77 @@
+"""A month's partner report as an HTML page, a CSV of every table and a PDF made with WeasyPrint from the
+same template. Only figures go in (application.kpi.tables with the partners' suppression): no name, phone,
+description, note, location or free text can reach these files."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from application.kpi.engine import Edition, Period
+from application.kpi.figures import IncidentFigures
+from application.kpi.tables import Table, tables
+from domain.values import PartnerSector
+from web import i18n, kpi_view
+from web.i18n import N_
+from web.kpi_charts import trend_charts
+from web.pages import ENV
+
+STATIC = Path(__file__).resolve().parent / "static"
+ALL_SECTORS = N_("All six Big 6 partner sectors", "kpi")
+
+
+@dataclass(frozen=True)
+class Report:
+    edition: Edition
+    trend: list[tuple[Period, IncidentFigures]]
+    sector: PartnerSector | None = None
+
+    @property
+    def month(self) -> str:
+        return self.edition.period.label
+
+    def tables(self) -> list[Table]:
+        return tables(self.edition, partner=True)
+
+
+def month_name(period: Period) -> str:
+    t = i18n.current()
+    name = t.month(period.start.year, period.start.month)
+    return name if t.thai else f"{name} (B.E. {period.start.year + 543})"
+
+
+def context(report: Report, *, for_pdf: bool = False) -> dict[str, Any]:
+    t = i18n.current()
+    return {"edition": report.edition, "tables": report.tables(), "charts": trend_charts(report.trend, partner=True, styled=for_pdf),
+            "kv": kpi_view, "t": t, "lang": t.locale, "month": report.month, "month_name": month_name(report.edition.period),
+            "sector_name": t.label(report.sector) if report.sector else t.pgettext("kpi", ALL_SECTORS)}
+
+
+def pdf_bytes(report: Report) -> bytes:
+    from weasyprint import HTML  # imported on first use: it takes a second to load Pango
+
+    html = ENV.get_template("reports/pdf.html").render({**context(report, for_pdf=True)})
+    return HTML(string=html, base_url=str(STATIC) + "/").write_pdf()
+
+
+def csv_bytes(report: Report) -> bytes:
+    """Every table, one after another, in the request's language; UTF-8 with a BOM so that Excel reads Thai.
+    The first lines say which month, which position of the log and which checkpoint (empty until the ledger)."""
+    edition = report.edition
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(["month", edition.period.label])
+    w.writerow(["position", edition.position])
+    w.writerow(["checkpoint", edition.checkpoint or ""])
+    w.writerow(["language", i18n.current().locale])
+    for table in report.tables():
+        w.writerow([])
+        w.writerow([kpi_view.title(table)])
+        w.writerow(["", *(kpi_view.column(name) for name in table.columns)])
+        for row in table.rows:
+            w.writerow([kpi_view.row_label(table, row.label),
+                         *(kpi_view.cell(shown, change=table.columns[n] == "change") for n, shown in enumerate(row.cells))])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
