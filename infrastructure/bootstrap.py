@@ -12,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from application.kpi.engine import KpiEngine
 from application.zone import ZoneApplication, utcnow
 from infrastructure.api_keys import ApiKeys
 from infrastructure.camera_secrets import SqlCameraSecrets
@@ -20,7 +21,8 @@ from infrastructure.db import DatabaseGate, gate_event_store, make_engine, make_
 from infrastructure.logging import configure_logging
 from infrastructure.qr_codes import HmacCodeSigner
 from infrastructure.readmodels.cameras import CamerasProjection
-from infrastructure.readmodels.ledger import ledger_projection
+from infrastructure.readmodels.kpi_queries import SqlKpiMarks
+from infrastructure.readmodels.ledger import LedgerReads, ledger_projection
 from infrastructure.readmodels.queries import ReadModels
 from infrastructure.readmodels.read_side import ReadSide
 from infrastructure.readmodels.kpi_marks import KpiMarksProjection
@@ -47,6 +49,8 @@ class Container:
     api_keys: ApiKeys
     camera_secrets: SqlCameraSecrets  # the application keeps sources' secrets in it; camera workers open sources with it
     read_side: ReadSide  # read-your-writes: waits until the read models show a notification
+    kpi: KpiEngine  # the figures of KPIS.md as of a log position, for the dashboard and the partner reports
+    ledger: LedgerReads  # the Merkle ledger's checkpoints, roots and proofs
     gate: DatabaseGate | None = None  # PostgreSQL: whether the database is worth trying now (infrastructure/db.py)
 
     def close(self) -> None:
@@ -93,4 +97,5 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
                                            KpiMarksProjection()])
     return Container(settings=settings, engine=engine, app=app, projections=projections, reads=ReadModels(engine),
                      sessions=WebSessions(engine), logons=LogonGuard(engine), api_keys=ApiKeys(engine),
-                     camera_secrets=camera_secrets, read_side=ReadSide(projections), gate=gate)
+                     camera_secrets=camera_secrets, read_side=ReadSide(projections), kpi=KpiEngine(SqlKpiMarks(engine)),
+                     ledger=LedgerReads(engine, app.recorder.events_table_name), gate=gate)

@@ -17,6 +17,7 @@ from infrastructure.readmodels.ledger import LedgerReads
 from web.access import API_READ
 from web.api.models import PREFIX
 from web.api.problems import ApiProblem, known_query_only, responses
+from web.deps import container_of
 
 router = APIRouter(prefix=f"{PREFIX}/ledger", dependencies=[Depends(known_query_only)], tags=["ledger"])
 Reader = Annotated[ApiCaller, Depends(API_READ)]
@@ -49,8 +50,7 @@ def _b64(value: bytes) -> str:
 
 
 def _reads(request: Request) -> LedgerReads:
-    container = request.app.state.container
-    return LedgerReads(container.engine, container.app.recorder.events_table_name)
+    return container_of(request).ledger
 
 
 def _refused(error: ValueError, field: str) -> ApiProblem:

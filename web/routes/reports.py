@@ -13,10 +13,10 @@ from fastapi.responses import Response
 from application.kpi.engine import KpiEngine, Period, sector_of
 from domain.errors import DomainError
 from domain.values import BANGKOK, Role
-from infrastructure.readmodels.kpi_queries import SqlKpiMarks
 from infrastructure.web_sessions import SignedIn
 from web import i18n
 from web.access import guard
+from web.deps import container_of
 from web.kpi_charts import stylesheet
 from web.pages import message_of, render
 from web.report_files import Report, context, csv_bytes, month_name, pdf_bytes
@@ -28,10 +28,7 @@ Reader = Annotated[SignedIn, Depends(REPORTS)]
 
 
 def kpi_engine(request: Request) -> KpiEngine:
-    engine = getattr(request.app.state, "kpi_engine", None)
-    if engine is None:
-        engine = request.app.state.kpi_engine = KpiEngine(SqlKpiMarks(request.app.state.container.engine))
-    return engine
+    return container_of(request).kpi
 
 
 def _lang(lang: str | None) -> str:
