@@ -1,6 +1,6 @@
 # make run   — install, migrate, start the app on the embedded SQLite store (http://127.0.0.1:8000)
 # make test  — install and run the whole suite (SQLite, real PostgreSQL, real footage)
-# make lint  — ruff and the import contracts (layers point inward)
+# make lint  — the import contracts (layers point inward), ruff's checks and its formatting (part of make test)
 # make bench [NAME=append] — the benchmarks, one line per figure: "metric <name> <value>"
 # make faults [FAULTS_ARGS=...] — the fault suite on a throwaway PostgreSQL cluster (minutes; not part of make test)
 
@@ -23,13 +23,14 @@ install: $(STAMP)
 run: install
 	$(BIN)/ssz serve
 
-test: install
+test: lint
 	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: install
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: install
 	test -x /usr/bin/wrk || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)

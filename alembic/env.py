@@ -1,9 +1,8 @@
+import infrastructure.readmodels.ledger  # noqa: F401 — registers the ledger's tables
+import infrastructure.readmodels.tables  # noqa: F401 — registers the read-model tables
 from alembic import context
-
 from infrastructure.db import make_engine
 from infrastructure.settings import Settings
-import infrastructure.readmodels.tables  # noqa: F401 — registers the read-model tables
-import infrastructure.readmodels.ledger  # noqa: F401 — registers the ledger's tables
 from infrastructure.tables import metadata
 
 settings = context.config.attributes.get("settings") or Settings()
@@ -17,8 +16,12 @@ def owned_by_alembic(obj, name, type_, reflected, compare_to) -> bool:  # noqa: 
 def run_migrations_online() -> None:
     engine = make_engine(settings)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=metadata, include_object=owned_by_alembic,
-                          render_as_batch=engine.dialect.name == "sqlite")
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            include_object=owned_by_alembic,
+            render_as_batch=engine.dialect.name == "sqlite",
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

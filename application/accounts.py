@@ -17,7 +17,9 @@ MIN_PASSWORD = 10
 
 def check_password(password: str) -> None:
     if not (MIN_PASSWORD <= len(password or "") <= 200):
-        raise InvalidInput("A password needs at least {min_length} characters.", field="password", min_length=MIN_PASSWORD)
+        raise InvalidInput(
+            "A password needs at least {min_length} characters.", field="password", min_length=MIN_PASSWORD
+        )
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,16 @@ class Account:
 
 
 class AccountCommands(UnitOfWork):
-    def create_user(self, *, username: str, display_name: str, role: Role, password: str, by: UUID,
-                    occurred_at: datetime | None = None) -> CommandResult:
+    def create_user(
+        self,
+        *,
+        username: str,
+        display_name: str,
+        role: Role,
+        password: str,
+        by: UUID,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
         check_password(password)
         at = self._at(occurred_at)
 
@@ -47,7 +57,9 @@ class AccountCommands(UnitOfWork):
             actor = work.actor(by)
             if work.find(UserAccount.id_for(username), UserAccount) is not None:
                 raise InvalidInput("The username '{username}' is taken.", field="username", username=username)
-            user = UserAccount.create(username=username, display_name=display_name, role=role, actor=actor, occurred_at=at)
+            user = UserAccount.create(
+                username=username, display_name=display_name, role=role, actor=actor, occurred_at=at
+            )
             work.add(user)
             return user.id
 
@@ -67,31 +79,53 @@ class AccountCommands(UnitOfWork):
             username=username, display_name="Administrator", role=Role.ADMIN, password=password, by=SYSTEM_USER_ID
         )
 
-    def change_user_role(self, user_id: UUID, *, role: Role, reason: str, by: UUID,
-                         occurred_at: datetime | None = None) -> CommandResult:
+    def change_user_role(
+        self, user_id: UUID, *, role: Role, reason: str, by: UUID, occurred_at: datetime | None = None
+    ) -> CommandResult:
         at = self._at(occurred_at)
-        return self._run_on("change_user_role", user_id, UserAccount, by,
-                            lambda user, actor, work: user.change_role(role=role, reason=reason, actor=actor, occurred_at=at))
+        return self._run_on(
+            "change_user_role",
+            user_id,
+            UserAccount,
+            by,
+            lambda user, actor, work: user.change_role(role=role, reason=reason, actor=actor, occurred_at=at),
+        )
 
-    def disable_user(self, user_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+    def disable_user(
+        self, user_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None
+    ) -> CommandResult:
         at = self._at(occurred_at)
-        return self._run_on("disable_user", user_id, UserAccount, by,
-                            lambda user, actor, work: user.disable(reason=reason, actor=actor, occurred_at=at))
+        return self._run_on(
+            "disable_user",
+            user_id,
+            UserAccount,
+            by,
+            lambda user, actor, work: user.disable(reason=reason, actor=actor, occurred_at=at),
+        )
 
-    def enable_user(self, user_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+    def enable_user(
+        self, user_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None
+    ) -> CommandResult:
         at = self._at(occurred_at)
-        return self._run_on("enable_user", user_id, UserAccount, by,
-                            lambda user, actor, work: user.enable(reason=reason, actor=actor, occurred_at=at))
+        return self._run_on(
+            "enable_user",
+            user_id,
+            UserAccount,
+            by,
+            lambda user, actor, work: user.enable(reason=reason, actor=actor, occurred_at=at),
+        )
 
-    def reset_password(self, user_id: UUID, *, new_password: str, reason: str, by: UUID,
-                       occurred_at: datetime | None = None) -> CommandResult:
+    def reset_password(
+        self, user_id: UUID, *, new_password: str, reason: str, by: UUID, occurred_at: datetime | None = None
+    ) -> CommandResult:
         check_password(new_password)
         at = self._at(occurred_at)
 
         def command(work: Work) -> UUID:
             actor = work.actor(by)
             work.get(user_id, UserAccount, RecordKind.USER_ACCOUNT).record_password_reset(
-                reason=reason, actor=actor, occurred_at=at)
+                reason=reason, actor=actor, occurred_at=at
+            )
             return user_id
 
         result = self._run("reset_password", command)
@@ -101,7 +135,9 @@ class AccountCommands(UnitOfWork):
     def get_user(self, user_id: UUID) -> Account:
         user = self.load(user_id, fresh=True)
         if not isinstance(user, UserAccount):
-            raise NotFound("There is no {what} with id {aggregate_id}.", what=RecordKind.USER_ACCOUNT, aggregate_id=user_id)
+            raise NotFound(
+                "There is no {what} with id {aggregate_id}.", what=RecordKind.USER_ACCOUNT, aggregate_id=user_id
+            )
         return Account(user.id, user.username, user.display_name, user.role, user.disabled)
 
     def authenticate(self, username: str, password: str) -> Actor | None:

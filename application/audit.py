@@ -19,7 +19,15 @@ from domain.values import MAX_SHORT_TEXT, Role, SealedContact, clean_text
 
 log = structlog.get_logger()
 ERASED = {"erased": True}
-_NOT_DETAILS = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "occurred_at", "reason"}
+_NOT_DETAILS = {
+    "originator_id",
+    "originator_version",
+    "timestamp",
+    "originator_topic",
+    "actor",
+    "occurred_at",
+    "reason",
+}
 
 
 @dataclass(frozen=True)
@@ -60,20 +68,28 @@ class AuditQueries(UnitOfWork):
             return ERASED if contact is None else {"name": contact.name, "phone": contact.phone}
         return value
 
-    def state_at(self, aggregate_id: UUID, *, version: int | None = None, recorded_at: datetime | None = None) -> dict[str, Any]:
+    def state_at(
+        self, aggregate_id: UUID, *, version: int | None = None, recorded_at: datetime | None = None
+    ) -> dict[str, Any]:
         """The aggregate as it stood at a version, or as the store knew it at an instant, as plain data."""
         if recorded_at is not None:
             known = [e.originator_version for e in self.events.get(aggregate_id) if e.timestamp <= recorded_at]
             if not known:
-                raise NotFound("Nothing with id {aggregate_id} had been recorded by {recorded_at}.",
-                               aggregate_id=aggregate_id, recorded_at=recorded_at)
+                raise NotFound(
+                    "Nothing with id {aggregate_id} had been recorded by {recorded_at}.",
+                    aggregate_id=aggregate_id,
+                    recorded_at=recorded_at,
+                )
             version = known[-1] if version is None else min(version, known[-1])
         try:
             aggregate = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
             raise NotFound("Nothing with id {aggregate_id} was ever recorded.", aggregate_id=aggregate_id) from None
-        state = {name.lstrip("_"): self._readable(value) for name, value in aggregate.__dict__.items()
-                 if name != "_pending_events"}
+        state = {
+            name.lstrip("_"): self._readable(value)
+            for name, value in aggregate.__dict__.items()
+            if name != "_pending_events"
+        }
         state["aggregate"] = type(aggregate).__name__
         if isinstance(aggregate, Incident):
             state["status"] = aggregate.status

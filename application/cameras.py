@@ -50,18 +50,38 @@ def _acknowledged(work: Work, alert_id: UUID, actor: Actor, at: datetime) -> Cam
 
 
 class CameraCommands(UnitOfWork):
-    def register_camera(self, *, code: str, name: str, community: Community, owner: PartnerSector, owner_name: str,
-                        consent_reference: str, source: str, by: UUID, position: GeoPoint | None = None,
-                        occurred_at: datetime | None = None) -> CommandResult:
+    def register_camera(
+        self,
+        *,
+        code: str,
+        name: str,
+        community: Community,
+        owner: PartnerSector,
+        owner_name: str,
+        consent_reference: str,
+        source: str,
+        by: UUID,
+        position: GeoPoint | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
         """The log records the source without its secret part (a password, credential-like query values), which the
         camera secrets' store keeps outside it once the camera is saved."""
         address, secret = self.camera_secrets.split(source)
         at = self._at(occurred_at)
 
         def register(work: Work) -> UUID:
-            camera = Camera.register(code=code, name=name, community=community, owner=owner, owner_name=owner_name,
-                                     consent_reference=consent_reference, source=address, actor=work.actor(by),
-                                     occurred_at=at, position=position)
+            camera = Camera.register(
+                code=code,
+                name=name,
+                community=community,
+                owner=owner,
+                owner_name=owner_name,
+                consent_reference=consent_reference,
+                source=address,
+                actor=work.actor(by),
+                occurred_at=at,
+                position=position,
+            )
             if work.find(camera.id, Camera) is not None:
                 raise InvalidInput("A camera with code {code} exists already.", field="code", code=camera.code)
             work.add(camera)
@@ -72,31 +92,69 @@ class CameraCommands(UnitOfWork):
             self.camera_secrets.keep(result.id, secret)
         return result
 
-    def set_camera_zones(self, camera_id: UUID, *, zones: list[Zone], by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+    def set_camera_zones(
+        self, camera_id: UUID, *, zones: list[Zone], by: UUID, occurred_at: datetime | None = None
+    ) -> CommandResult:
         at = self._at(occurred_at)
-        return self._run_on("set_camera_zones", camera_id, Camera, by,
-                            lambda camera, actor, work: camera.set_zones(zones=zones, actor=actor, occurred_at=at))
+        return self._run_on(
+            "set_camera_zones",
+            camera_id,
+            Camera,
+            by,
+            lambda camera, actor, work: camera.set_zones(zones=zones, actor=actor, occurred_at=at),
+        )
 
-    def set_camera_rules(self, camera_id: UUID, *, rules: list[DetectionRule], by: UUID,
-                         occurred_at: datetime | None = None) -> CommandResult:
+    def set_camera_rules(
+        self, camera_id: UUID, *, rules: list[DetectionRule], by: UUID, occurred_at: datetime | None = None
+    ) -> CommandResult:
         at = self._at(occurred_at)
-        return self._run_on("set_camera_rules", camera_id, Camera, by,
-                            lambda camera, actor, work: camera.set_rules(rules=rules, actor=actor, occurred_at=at))
+        return self._run_on(
+            "set_camera_rules",
+            camera_id,
+            Camera,
+            by,
+            lambda camera, actor, work: camera.set_rules(rules=rules, actor=actor, occurred_at=at),
+        )
 
-    def retire_camera(self, camera_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+    def retire_camera(
+        self, camera_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None
+    ) -> CommandResult:
         at = self._at(occurred_at)
-        return self._run_on("retire_camera", camera_id, Camera, by,
-                            lambda camera, actor, work: camera.retire(reason=reason, actor=actor, occurred_at=at))
+        return self._run_on(
+            "retire_camera",
+            camera_id,
+            Camera,
+            by,
+            lambda camera, actor, work: camera.retire(reason=reason, actor=actor, occurred_at=at),
+        )
 
-    def raise_camera_alert(self, *, camera_id: UUID, kind: AlertKind, score: float, snapshot_digest: str,
-                           frame_at: datetime, zone: str = "", detail: str = "", by: UUID = SYSTEM_USER_ID,
-                           id: UUID | None = None) -> CommandResult:
+    def raise_camera_alert(
+        self,
+        *,
+        camera_id: UUID,
+        kind: AlertKind,
+        score: float,
+        snapshot_digest: str,
+        frame_at: datetime,
+        zone: str = "",
+        detail: str = "",
+        by: UUID = SYSTEM_USER_ID,
+        id: UUID | None = None,
+    ) -> CommandResult:
         at = self._at(frame_at)
 
         def raise_alert(work: Work) -> UUID:
-            alert = CameraAlert.raise_alert(id=id or uuid.uuid4(), camera=work.get(camera_id, Camera, RecordKind.CAMERA),
-                                            kind=kind, score=score, snapshot_digest=snapshot_digest, actor=work.actor(by),
-                                            occurred_at=at, zone=zone, detail=detail)
+            alert = CameraAlert.raise_alert(
+                id=id or uuid.uuid4(),
+                camera=work.get(camera_id, Camera, RecordKind.CAMERA),
+                kind=kind,
+                score=score,
+                snapshot_digest=snapshot_digest,
+                actor=work.actor(by),
+                occurred_at=at,
+                zone=zone,
+                detail=detail,
+            )
             work.add(alert)
             return alert.id
 
@@ -110,11 +168,17 @@ class CameraCommands(UnitOfWork):
 
     def acknowledge_alert(self, alert_id: UUID, *, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
         at = self._at(occurred_at)
-        return self._run_on("acknowledge_alert", alert_id, CameraAlert, by,
-                            lambda alert, actor, work: alert.acknowledge(actor=actor, occurred_at=at))
+        return self._run_on(
+            "acknowledge_alert",
+            alert_id,
+            CameraAlert,
+            by,
+            lambda alert, actor, work: alert.acknowledge(actor=actor, occurred_at=at),
+        )
 
-    def dismiss_alert(self, alert_id: UUID, *, reason: FalseAlarmReason, note: str = "", by: UUID,
-                      occurred_at: datetime | None = None) -> CommandResult:
+    def dismiss_alert(
+        self, alert_id: UUID, *, reason: FalseAlarmReason, note: str = "", by: UUID, occurred_at: datetime | None = None
+    ) -> CommandResult:
         at = self._at(occurred_at)
 
         def dismiss(work: Work) -> UUID:
@@ -124,8 +188,17 @@ class CameraCommands(UnitOfWork):
 
         return self._run("dismiss_alert", dismiss)
 
-    def escalate_alert(self, alert_id: UUID, *, category: Category, priority: Priority, location: str, description: str,
-                       by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+    def escalate_alert(
+        self,
+        alert_id: UUID,
+        *,
+        category: Category,
+        priority: Priority,
+        location: str,
+        description: str,
+        by: UUID,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
         """Opens an incident from the alert; both record the link, in one atomic save. Returns the incident."""
         at = self._at(occurred_at)
 
@@ -133,16 +206,34 @@ class CameraCommands(UnitOfWork):
             actor = work.actor(by)
             alert = _acknowledged(work, alert_id, actor, at)
             alert.check_can_escalate(actor)
-            incident = new_incident(work, actor, self.clock(), channel=Channel.CCTV, category=category,
-                                    priority=priority, community=alert.community, location=location,
-                                    description=description, occurred_at=alert.raised_at, position=None, contact=None,
-                                    source_alert_id=alert.id)
+            incident = new_incident(
+                work,
+                actor,
+                self.clock(),
+                channel=Channel.CCTV,
+                category=category,
+                priority=priority,
+                community=alert.community,
+                location=location,
+                description=description,
+                occurred_at=alert.raised_at,
+                position=None,
+                contact=None,
+                source_alert_id=alert.id,
+            )
             alert.escalate(incident_id=incident.id, reference=incident.reference, actor=actor, occurred_at=at)
             return incident.id
 
         return self._run("escalate_alert", escalate)
 
-    def close_alert(self, alert_id: UUID, *, reason: str = "", by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+    def close_alert(
+        self, alert_id: UUID, *, reason: str = "", by: UUID, occurred_at: datetime | None = None
+    ) -> CommandResult:
         at = self._at(occurred_at)
-        return self._run_on("close_alert", alert_id, CameraAlert, by,
-                            lambda alert, actor, work: alert.close(reason=reason, actor=actor, occurred_at=at))
+        return self._run_on(
+            "close_alert",
+            alert_id,
+            CameraAlert,
+            by,
+            lambda alert, actor, work: alert.close(reason=reason, actor=actor, occurred_at=at),
+        )

@@ -31,8 +31,9 @@ class ConflictError(DomainError):
     `cause` (``ConflictError("Someone else acted first: {cause}", cause=error)``); `cause_error` gives it,
     so that the web layer can translate it too."""
 
-    def __init__(self, template: str, *, aggregate_id: UUID | None = None, current_version: int | None = None,
-                 **params: Any):
+    def __init__(
+        self, template: str, *, aggregate_id: UUID | None = None, current_version: int | None = None, **params: Any
+    ):
         super().__init__(template, **params)
         self.aggregate_id = aggregate_id
         self.current_version = current_version

@@ -88,7 +88,7 @@ class GroupCommit(Generic[I, R]):
 
     def _lead(self) -> None:
         with self._lock:
-            group, self._queue = self._queue[: self.max_group], self._queue[self.max_group:]
+            group, self._queue = self._queue[: self.max_group], self._queue[self.max_group :]
         try:
             try:
                 outcomes = list(self._commit([s.item for s in group]))

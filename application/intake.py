@@ -84,7 +84,9 @@ def checked_contact(contact: Contact | None) -> Contact | None:
 
 
 def _logged(result: Reported) -> Reported:
-    log.info("command.done", command="report_incident", aggregate_id=str(result.id), notification_id=result.notification_id)
+    log.info(
+        "command.done", command="report_incident", aggregate_id=str(result.id), notification_id=result.notification_id
+    )
     return result
 
 
@@ -112,14 +114,25 @@ class IntakeCommands(UnitOfWork):
         """Reports made at the same time in this process are committed together (`_commit_reports`).
         A retry with the same `idempotency_key` returns the incident the key first reported (no notification id).
         Inside a batch, the result is a plain CommandResult."""
-        report = self._checked_report(channel=channel, category=category, priority=priority, community=community,
-                                      location=location, description=description, by=by, occurred_at=occurred_at,
-                                      position=position, contact=contact, idempotency_key=idempotency_key,
-                                      source_alert_id=source_alert_id)
+        report = self._checked_report(
+            channel=channel,
+            category=category,
+            priority=priority,
+            community=community,
+            location=location,
+            description=description,
+            by=by,
+            occurred_at=occurred_at,
+            position=position,
+            contact=contact,
+            idempotency_key=idempotency_key,
+            source_alert_id=source_alert_id,
+        )
         if self._in_batch():
             sealed = self.vault.seal(report.contact) if report.contact is not None else None
-            return self._run("report_incident",
-                             lambda work: self._take_in(work, report, look_up=True, contact=sealed)[0])
+            return self._run(
+                "report_incident", lambda work: self._take_in(work, report, look_up=True, contact=sealed)[0]
+            )
         if report.key is not None:  # a retry of a report this process saved is answered at once, without a group
             claimed = self._claimed(None, report.key, look_up=False)
             if claimed is not None:
@@ -133,22 +146,48 @@ class IntakeCommands(UnitOfWork):
         and no thread waits for the report while it is committed."""
         return _logged(await self._intakes.submit_async(self._checked_report(**command)))
 
-    def _checked_report(self, *, channel: Channel, category: Category, priority: Priority, community: Community,
-                        location: str, description: str, by: UUID, occurred_at: datetime | None = None,
-                        position: GeoPoint | None = None, contact: Contact | None = None,
-                        idempotency_key: str | None = None, source_alert_id: UUID | None = None) -> PendingReport:
+    def _checked_report(
+        self,
+        *,
+        channel: Channel,
+        category: Category,
+        priority: Priority,
+        community: Community,
+        location: str,
+        description: str,
+        by: UUID,
+        occurred_at: datetime | None = None,
+        position: GeoPoint | None = None,
+        contact: Contact | None = None,
+        idempotency_key: str | None = None,
+        source_alert_id: UUID | None = None,
+    ) -> PendingReport:
         """A report checked cheaply before anything touches the vault or the store: a refusal here never joins a group."""
         description = clean_text(description, "description", required=True)
         location = clean_text(location, "location", required=True, max_len=MAX_SHORT_TEXT)
         occurred_at = self._at(occurred_at)
         contact = checked_contact(contact)
         key = clean_text(idempotency_key, "idempotency_key", required=False, max_len=200) or None
-        return PendingReport(by, key, contact, dict(
-            channel=channel, category=category, priority=priority, community=community, location=location,
-            description=description, occurred_at=occurred_at, position=position, source_alert_id=source_alert_id))
+        return PendingReport(
+            by,
+            key,
+            contact,
+            dict(
+                channel=channel,
+                category=category,
+                priority=priority,
+                community=community,
+                location=location,
+                description=description,
+                occurred_at=occurred_at,
+                position=position,
+                source_alert_id=source_alert_id,
+            ),
+        )
 
-    def _take_in(self, work: Work, report: PendingReport, *, look_up: bool,
-                 contact: SealedContact | None = None) -> tuple[UUID, bool]:
+    def _take_in(
+        self, work: Work, report: PendingReport, *, look_up: bool, contact: SealedContact | None = None
+    ) -> tuple[UUID, bool]:
         """One report in a command's work: the incident's id, and whether it is new. An idempotency key is looked for
         in the work (a retry in the same group) and in this process's cache; with `look_up`, in the store too."""
         if report.key is not None:
@@ -218,12 +257,15 @@ class IntakeCommands(UnitOfWork):
                 self._remember(work.aggregates, recordings)
                 positions = {r.domain_event.originator_id: r.notification.id for r in recordings}
                 log.info("command.group_saved", group=len(reports), events=len(recordings), attempt=attempt)
-                return [self._answer(work, report, outcome, positions)
-                        for report, outcome in zip(reports, outcomes, strict=True)]
+                return [
+                    self._answer(work, report, outcome, positions)
+                    for report, outcome in zip(reports, outcomes, strict=True)
+                ]
         raise ConflictError("Too many people changed this at the same moment; please try again.")
 
-    def _answer(self, work: Work, report: PendingReport, outcome: tuple[UUID, bool] | DomainError,
-                positions: dict[UUID, int]) -> Reported | DomainError:
+    def _answer(
+        self, work: Work, report: PendingReport, outcome: tuple[UUID, bool] | DomainError, positions: dict[UUID, int]
+    ) -> Reported | DomainError:
         if isinstance(outcome, DomainError):
             return outcome
         incident_id, new = outcome

@@ -11,8 +11,8 @@ from application.errors import NotFound, RecordKind
 from application.unit_of_work import CommandResult, UnitOfWork, Work
 from domain.errors import InvalidInput
 from domain.patrol import PatrolVisit, RedBox, RefusedCheckIn, VisitStatus, check_code, refused
-from domain.rounds import OfficerRound
 from domain.permissions import Action, authorize
+from domain.rounds import OfficerRound
 from domain.values import SYSTEM, CheckInRefusal, Community, GeoPoint
 
 
@@ -48,13 +48,29 @@ def _latest_standing(work: Work, visit_ids: list[UUID]) -> PatrolVisit | None:
 
 
 class PatrolCommands(UnitOfWork):
-    def register_red_box(self, *, code: str, name_th: str, name_en: str, community: Community, position: GeoPoint,
-                         by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+    def register_red_box(
+        self,
+        *,
+        code: str,
+        name_th: str,
+        name_en: str,
+        community: Community,
+        position: GeoPoint,
+        by: UUID,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
         at = self._at(occurred_at)
 
         def register(work: Work) -> UUID:
-            box = RedBox.register(code=code, name_th=name_th, name_en=name_en, community=community, position=position,
-                                  actor=work.actor(by), occurred_at=at)
+            box = RedBox.register(
+                code=code,
+                name_th=name_th,
+                name_en=name_en,
+                community=community,
+                position=position,
+                actor=work.actor(by),
+                occurred_at=at,
+            )
             if work.find(box.id, RedBox) is not None:
                 raise InvalidInput("A red box with code {code} exists already.", field="code", code=box.code)
             work.add(box)
@@ -62,21 +78,41 @@ class PatrolCommands(UnitOfWork):
 
         return self._run("register_red_box", register)
 
-    def rotate_red_box_token(self, box_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+    def rotate_red_box_token(
+        self, box_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None
+    ) -> CommandResult:
         at = self._at(occurred_at)
-        return self._run_on("rotate_red_box_token", box_id, RedBox, by,
-                            lambda box, actor, work: box.rotate_token(reason=reason, actor=actor, occurred_at=at))
+        return self._run_on(
+            "rotate_red_box_token",
+            box_id,
+            RedBox,
+            by,
+            lambda box, actor, work: box.rotate_token(reason=reason, actor=actor, occurred_at=at),
+        )
 
-    def move_red_box(self, box_id: UUID, *, position: GeoPoint, reason: str, by: UUID,
-                     occurred_at: datetime | None = None) -> CommandResult:
+    def move_red_box(
+        self, box_id: UUID, *, position: GeoPoint, reason: str, by: UUID, occurred_at: datetime | None = None
+    ) -> CommandResult:
         at = self._at(occurred_at)
-        return self._run_on("move_red_box", box_id, RedBox, by,
-                            lambda box, actor, work: box.move(position=position, reason=reason, actor=actor, occurred_at=at))
+        return self._run_on(
+            "move_red_box",
+            box_id,
+            RedBox,
+            by,
+            lambda box, actor, work: box.move(position=position, reason=reason, actor=actor, occurred_at=at),
+        )
 
-    def retire_red_box(self, box_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+    def retire_red_box(
+        self, box_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None
+    ) -> CommandResult:
         at = self._at(occurred_at)
-        return self._run_on("retire_red_box", box_id, RedBox, by,
-                            lambda box, actor, work: box.retire(reason=reason, actor=actor, occurred_at=at))
+        return self._run_on(
+            "retire_red_box",
+            box_id,
+            RedBox,
+            by,
+            lambda box, actor, work: box.retire(reason=reason, actor=actor, occurred_at=at),
+        )
 
     def log_patrol_visit(
         self,
@@ -99,12 +135,23 @@ class PatrolCommands(UnitOfWork):
             box = work.get(box_id, RedBox, RecordKind.RED_BOX)
             actor = work.actor(by)
             officer_round = work.find(OfficerRound.id_for(by), OfficerRound) or OfficerRound.begin(by, actor, at)
-            visit = PatrolVisit.log(id=id or uuid.uuid4(), box=box, token_version=token_version,
-                                    unit_id=unit_id if unit_id is not None else officer_round.unit_id, actor=actor,
-                                    occurred_at=at, now=self.clock(), position=position, observation=observation)
+            visit = PatrolVisit.log(
+                id=id or uuid.uuid4(),
+                box=box,
+                token_version=token_version,
+                unit_id=unit_id if unit_id is not None else officer_round.unit_id,
+                actor=actor,
+                occurred_at=at,
+                now=self.clock(),
+                position=position,
+                observation=observation,
+            )
             work.add(visit)
-            previous = (work.find(previous_visit_id, PatrolVisit) if previous_visit_id is not None
-                        else _latest_standing(work, officer_round.recent_visit_ids))
+            previous = (
+                work.find(previous_visit_id, PatrolVisit)
+                if previous_visit_id is not None
+                else _latest_standing(work, officer_round.recent_visit_ids)
+            )
             previous_box = work.find(previous.box_id, RedBox) if previous else None
             finding = visit.implausibility(box, previous, previous_box)
             if finding:
@@ -153,37 +200,79 @@ class PatrolCommands(UnitOfWork):
             at = self._at(None)
 
             def record(work: Work) -> UUID:
-                attempt = RefusedCheckIn.record(id=uuid.uuid4(), box=box, code=code, refusal=refusal,
-                                                token_version=version, position=position, actor=work.actor(by),
-                                                occurred_at=at)
+                attempt = RefusedCheckIn.record(
+                    id=uuid.uuid4(),
+                    box=box,
+                    code=code,
+                    refusal=refusal,
+                    token_version=version,
+                    position=position,
+                    actor=work.actor(by),
+                    occurred_at=at,
+                )
                 work.add(attempt)
                 return attempt.id
 
             self._run("record_refused_check_in", record)
             raise refused(refusal, box.code if box else code)
         authorize(self.get_user(by).as_actor, Action.LOG_VISIT)
-        return self.log_patrol_visit(box_id=box.id, token_version=version, by=by, unit_id=unit_id, position=position,
-                                     observation=observation, previous_visit_id=previous_visit_id)
+        return self.log_patrol_visit(
+            box_id=box.id,
+            token_version=version,
+            by=by,
+            unit_id=unit_id,
+            position=position,
+            observation=observation,
+            previous_visit_id=previous_visit_id,
+        )
 
     def red_box_code(self, box_id: UUID) -> PrintedCode:
         """A red box and the token its QR code carries now (for its printed sheet)."""
         box = self.load(box_id, fresh=True)
         if not isinstance(box, RedBox):
             raise NotFound("There is no {what} with id {aggregate_id}.", what=RecordKind.RED_BOX, aggregate_id=box_id)
-        return PrintedCode(box.id, box.code, box.name_th, box.name_en, box.community, box.token_version,
-                           self.codes.token(box.id, box.token_version))
+        return PrintedCode(
+            box.id,
+            box.code,
+            box.name_th,
+            box.name_en,
+            box.community,
+            box.token_version,
+            self.codes.token(box.id, box.token_version),
+        )
 
-    def add_visit_observation(self, visit_id: UUID, *, text: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+    def add_visit_observation(
+        self, visit_id: UUID, *, text: str, by: UUID, occurred_at: datetime | None = None
+    ) -> CommandResult:
         at = self._at(occurred_at)
-        return self._run_on("add_visit_observation", visit_id, PatrolVisit, by,
-                            lambda visit, actor, work: visit.add_observation(text=text, actor=actor, occurred_at=at))
+        return self._run_on(
+            "add_visit_observation",
+            visit_id,
+            PatrolVisit,
+            by,
+            lambda visit, actor, work: visit.add_observation(text=text, actor=actor, occurred_at=at),
+        )
 
-    def flag_visit(self, visit_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+    def flag_visit(
+        self, visit_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None
+    ) -> CommandResult:
         at = self._at(occurred_at)
-        return self._run_on("flag_visit", visit_id, PatrolVisit, by,
-                            lambda visit, actor, work: visit.flag(reason=reason, actor=actor, occurred_at=at))
+        return self._run_on(
+            "flag_visit",
+            visit_id,
+            PatrolVisit,
+            by,
+            lambda visit, actor, work: visit.flag(reason=reason, actor=actor, occurred_at=at),
+        )
 
-    def void_visit(self, visit_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
+    def void_visit(
+        self, visit_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None
+    ) -> CommandResult:
         at = self._at(occurred_at)
-        return self._run_on("void_visit", visit_id, PatrolVisit, by,
-                            lambda visit, actor, work: visit.void(reason=reason, actor=actor, occurred_at=at))
+        return self._run_on(
+            "void_visit",
+            visit_id,
+            PatrolVisit,
+            by,
+            lambda visit, actor, work: visit.void(reason=reason, actor=actor, occurred_at=at),
+        )

@@ -62,9 +62,25 @@ def _points(data: list[list[float]]) -> tuple[tuple[float, float], ...]:
     return tuple((float(x), float(y)) for x, y in data)
 
 
-ENUMS = [v.Priority, v.Category, v.Channel, v.Community, v.Outcome, v.CancelReason, v.IncidentStatus, v.Assignment,
-         v.UnitKind, v.UnitStatus, v.Role, v.AlertKind, v.AlertStatus, v.FalseAlarmReason, v.PartnerSector, v.VisitStatus,
-         v.CheckInRefusal]
+ENUMS = [
+    v.Priority,
+    v.Category,
+    v.Channel,
+    v.Community,
+    v.Outcome,
+    v.CancelReason,
+    v.IncidentStatus,
+    v.Assignment,
+    v.UnitKind,
+    v.UnitStatus,
+    v.Role,
+    v.AlertKind,
+    v.AlertStatus,
+    v.FalseAlarmReason,
+    v.PartnerSector,
+    v.VisitStatus,
+    v.CheckInRefusal,
+]
 
 
 def register_all(transcoder: Transcoder) -> None:

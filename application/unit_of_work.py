@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -53,7 +53,7 @@ _LONG_LIVED = (UserAccount, PatrolUnit, RedBox, Camera, ReferenceBook)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,9 @@ class CommandResult:
 class Work:
     """The aggregates one command reads and changes; saved together in one atomic save."""
 
-    def __init__(self, app: UnitOfWork, aggregates: dict[UUID, Aggregate] | None = None, *,
-                 latest: Collection[UUID] | bool = ()):
+    def __init__(
+        self, app: UnitOfWork, aggregates: dict[UUID, Aggregate] | None = None, *, latest: Collection[UUID] | bool = ()
+    ):
         self.app = app
         self.aggregates: dict[UUID, Aggregate] = {} if aggregates is None else aggregates
         self.latest = latest
@@ -92,8 +93,11 @@ class Work:
     def unproven(self) -> dict[UUID, int]:
         """The aggregates served from the cache that this work does not change (a save would not notice that they
         are stale), with their versions."""
-        return {aggregate_id: self.aggregates[aggregate_id].version for aggregate_id in self.from_cache
-                if not self.aggregates[aggregate_id].pending_events}
+        return {
+            aggregate_id: self.aggregates[aggregate_id].version
+            for aggregate_id in self.from_cache
+            if not self.aggregates[aggregate_id].pending_events
+        }
 
     def get(self, aggregate_id: UUID, cls: type[T], what: RecordKind, expected_version: int | None = None) -> T:
         aggregate = self.find(aggregate_id, cls)
@@ -212,7 +216,9 @@ class UnitOfWork(Application[UUID]):
                     continue
                 self._remember(work.aggregates, recordings)
                 notification_id = recordings[-1].notification.id if recordings else None
-                log.info("command.done", aggregate_id=str(result), events=len(recordings), notification_id=notification_id)
+                log.info(
+                    "command.done", aggregate_id=str(result), events=len(recordings), notification_id=notification_id
+                )
                 return CommandResult(result, notification_id)
         raise ConflictError("Too many people changed this at the same moment; please try again.")
 
@@ -225,8 +231,11 @@ class UnitOfWork(Application[UUID]):
         if max_versions is not None:
             stored = max_versions(list(versions))
             return {aggregate_id for aggregate_id, version in versions.items() if stored.get(aggregate_id, 0) > version}
-        return {aggregate_id for aggregate_id, version in versions.items()
-                if self.recorder.select_events(aggregate_id, gt=version, limit=1)}
+        return {
+            aggregate_id
+            for aggregate_id, version in versions.items()
+            if self.recorder.select_events(aggregate_id, gt=version, limit=1)
+        }
 
     def _run_on(
         self,
@@ -300,7 +309,9 @@ class UnitOfWork(Application[UUID]):
         recordings = self.save(*batch.aggregates.values())
         self._remember(batch.aggregates, recordings)
         batch.events += len(recordings)
-        for aggregate_id in [key for key, aggregate in batch.aggregates.items() if not isinstance(aggregate, _LONG_LIVED)]:
+        for aggregate_id in [
+            key for key, aggregate in batch.aggregates.items() if not isinstance(aggregate, _LONG_LIVED)
+        ]:
             del batch.aggregates[aggregate_id]
 
     def _at(self, occurred_at: datetime | None) -> datetime:
@@ -308,4 +319,4 @@ class UnitOfWork(Application[UUID]):
         if occurred_at is None:
             return now
         check_occurred_at(occurred_at, now)
-        return occurred_at.astimezone(timezone.utc)
+        return occurred_at.astimezone(UTC)

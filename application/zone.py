@@ -30,4 +30,3 @@ class ZoneApplication(IntakeCommands, IncidentCommands, PatrolCommands, CameraCo
     env = {"AGGREGATE_CACHE_MAXSIZE": "20000", "IS_SNAPSHOTTING_ENABLED": "y"}
     # Units are touched by every dispatch: without snapshots, a cold read would replay a year of them.
     snapshotting_intervals = {ReferenceBook: 200, PatrolUnit: 500, OfficerRound: 500}
-

@@ -55,9 +55,15 @@ def command_path(settings: Settings) -> Measured:
     app, unit = container.app, world.units[0]
 
     def cycle() -> None:
-        incident = app.report_incident(channel=Channel.PHONE_191, category=Category.THEFT, priority=Priority.P2,
-                                       community=Community.KO_LOI, location="Soi 3, near the market",
-                                       description="A bag was snatched from a woman walking home.", by=world.dispatcher).id
+        incident = app.report_incident(
+            channel=Channel.PHONE_191,
+            category=Category.THEFT,
+            priority=Priority.P2,
+            community=Community.KO_LOI,
+            location="Soi 3, near the market",
+            description="A bag was snatched from a woman walking home.",
+            by=world.dispatcher,
+        ).id
         app.dispatch_unit(incident, unit, by=world.dispatcher)
         app.mark_on_scene(incident, unit, by=world.officer)
         app.resolve_incident(incident, outcome=Outcome.ARREST, summary="Suspect held", by=world.officer)
@@ -76,8 +82,11 @@ def command_path(settings: Settings) -> Measured:
 def transactions_of(url: str, table: str, after: int) -> list[list[Row]]:
     """The rows the application stored after `after`, grouped by the transaction that wrote them (its xmin)."""
     with psycopg.connect(url) as conn:
-        rows = conn.execute(f"SELECT xmin::text, originator_id, originator_version, topic, state FROM {table} "
-                            "WHERE notification_id > %s ORDER BY notification_id", (after,)).fetchall()
+        rows = conn.execute(
+            f"SELECT xmin::text, originator_id, originator_version, topic, state FROM {table} "
+            "WHERE notification_id > %s ORDER BY notification_id",
+            (after,),
+        ).fetchall()
     return [[row[1:] for row in group] for _, group in itertools.groupby(rows, key=lambda row: row[0])]
 
 
@@ -86,13 +95,20 @@ def raw_transactions(url: str, measured: Measured) -> float:
     holds what the application's held before the measured commands."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"CREATE TABLE raw_transactions (LIKE {measured.table} INCLUDING ALL)")
-        conn.execute(f"INSERT INTO raw_transactions SELECT * FROM {measured.table} WHERE notification_id <= %s", (measured.start,))
+        conn.execute(
+            f"INSERT INTO raw_transactions SELECT * FROM {measured.table} WHERE notification_id <= %s",
+            (measured.start,),
+        )
         conn.execute("VACUUM ANALYZE raw_transactions")
         transactions = measured.transactions
         conn.prepare_threshold = 0  # every statement prepared from its first use
-        read = ("SELECT originator_id, max(originator_version) FROM raw_transactions WHERE originator_id = ANY(%s) "
-                "GROUP BY originator_id")
-        insert = "INSERT INTO raw_transactions (originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s)"
+        read = (
+            "SELECT originator_id, max(originator_version) FROM raw_transactions WHERE originator_id = ANY(%s) "
+            "GROUP BY originator_id"
+        )
+        insert = (
+            "INSERT INTO raw_transactions (originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s)"
+        )
 
         def run() -> None:
             with conn.cursor() as cursor:
@@ -105,21 +121,28 @@ def raw_transactions(url: str, measured: Measured) -> float:
                         raise RuntimeError("a version moved under the bench")
                     with conn.pipeline(), conn.transaction():
                         cursor.executemany(insert, rows)
+
         return timed(run)
 
 
 def raw_postgres(url: str, payloads: list[bytes]) -> float:
     with psycopg.connect(url) as conn:
-        conn.execute("CREATE TABLE raw_events (originator_id uuid, originator_version bigint, topic text, state bytea, "
-                     "notification_id bigserial, PRIMARY KEY (originator_id, originator_version))")
+        conn.execute(
+            "CREATE TABLE raw_events (originator_id uuid, originator_version bigint, topic text, state bytea, "
+            "notification_id bigserial, PRIMARY KEY (originator_id, originator_version))"
+        )
         conn.commit()
         import uuid
 
         def run() -> None:
             for payload in payloads:
-                conn.execute("INSERT INTO raw_events (originator_id, originator_version, topic, state) VALUES (%s, 1, %s, %s)",
-                             (uuid.uuid4(), "bench:Event", payload), prepare=True)
+                conn.execute(
+                    "INSERT INTO raw_events (originator_id, originator_version, topic, state) VALUES (%s, 1, %s, %s)",
+                    (uuid.uuid4(), "bench:Event", payload),
+                    prepare=True,
+                )
                 conn.commit()
+
         return timed(run)
 
 
@@ -128,14 +151,17 @@ def raw_sqlite(path: Path, payloads: list[bytes]) -> float:
 
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("CREATE TABLE raw_events (originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB, "
-                 "PRIMARY KEY (originator_id, originator_version))")
+    conn.execute(
+        "CREATE TABLE raw_events (originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB, "
+        "PRIMARY KEY (originator_id, originator_version))"
+    )
 
     def run() -> None:
         for payload in payloads:
             conn.execute("BEGIN")
             conn.execute("INSERT INTO raw_events VALUES (?, 1, ?, ?)", (uuid.uuid4().hex, "bench:Event", payload))
             conn.execute("COMMIT")
+
     seconds = timed(run)
     conn.close()
     return seconds
@@ -162,7 +188,9 @@ def main() -> None:
     with fresh_postgres() as url, fresh_dir() as tmp:
         measured = command_path(Settings(environment="test", data_dir=tmp, database_url=url))
         if len(measured.transactions) != CYCLES * 4:
-            raise SystemExit(f"expected {CYCLES * 4} transactions in the application's log, found {len(measured.transactions)}")
+            raise SystemExit(
+                f"expected {CYCLES * 4} transactions in the application's log, found {len(measured.transactions)}"
+            )
         report_transactions(measured, raw_transactions(url, measured))
         report("postgres", measured, raw_postgres(url, measured.payloads))
     with fresh_dir() as tmp:

@@ -71,8 +71,19 @@ WARMUP_SECONDS = 3
 SECONDS = int(os.environ.get("SSZ_BENCH_HTTP_SECONDS", "12"))
 MONTHS = int(os.environ.get("SSZ_BENCH_HTTP_MONTHS", "1"))
 SEED = 2569
-UVICORN_ARGS = ["--host", "127.0.0.1", "--workers", "1", "--http", "httptools", "--loop", "uvloop",
-                "--log-level", "warning", "--no-access-log"]
+UVICORN_ARGS = [
+    "--host",
+    "127.0.0.1",
+    "--workers",
+    "1",
+    "--http",
+    "httptools",
+    "--loop",
+    "uvloop",
+    "--log-level",
+    "warning",
+    "--no-access-log",
+]
 APP_FACTORY = "web.app:create_app"
 BASELINE_FACTORY = "bench.http:starlette_app"
 RAW_FACTORY = "bench.http:raw_intake_app"
@@ -109,17 +120,20 @@ def raw_intake_app():
     from starlette.routing import Route
 
     url = os.environ["SSZ_BENCH_RAW_URL"]
-    with psycopg.connect(url) as conn:   # the rows an intake of the app wrote: topic and state of each
+    with psycopg.connect(url) as conn:  # the rows an intake of the app wrote: topic and state of each
         rows = conn.execute(f"SELECT topic, state FROM {RAW_TABLE}_sample ORDER BY n").fetchall()
     numbers = itertools.count(1)
     required = ("channel", "category", "priority", "community", "location", "description")
-    insert = (f"INSERT INTO {RAW_TABLE} (originator_id, originator_version, topic, state) VALUES "
-              + ", ".join(["(%s, %s, %s, %s)"] * len(rows)))
+    insert = f"INSERT INTO {RAW_TABLE} (originator_id, originator_version, topic, state) VALUES " + ", ".join(
+        ["(%s, %s, %s, %s)"] * len(rows)
+    )
 
     # The reporter's key, as the vault keeps it: found by a hash of the phone's digits, made for a new reporter.
-    reporter_key = (f"WITH found AS (SELECT key FROM {RAW_TABLE}_keys WHERE subject = %(s)s), "
-                    f"made AS (INSERT INTO {RAW_TABLE}_keys (subject, key) SELECT %(s)s, %(k)s WHERE NOT EXISTS (SELECT FROM found) "
-                    "ON CONFLICT (subject) DO NOTHING RETURNING key) SELECT key FROM found UNION ALL SELECT key FROM made")
+    reporter_key = (
+        f"WITH found AS (SELECT key FROM {RAW_TABLE}_keys WHERE subject = %(s)s), "
+        f"made AS (INSERT INTO {RAW_TABLE}_keys (subject, key) SELECT %(s)s, %(k)s WHERE NOT EXISTS (SELECT FROM found) "
+        "ON CONFLICT (subject) DO NOTHING RETURNING key) SELECT key FROM found UNION ALL SELECT key FROM made"
+    )
 
     async def intake(request):
         body = json.loads(await request.body())
@@ -130,7 +144,7 @@ def raw_intake_app():
         for topic, state in rows:
             params += [uuid_.uuid4(), 1, topic, state]
         digits = "".join(c for c in (body.get("reporter") or {}).get("phone", "") if c.isdigit())
-        async with pool.connection() as conn:   # committed when the block ends
+        async with pool.connection() as conn:  # committed when the block ends
             if digits:
                 subject = hashlib.sha256(digits.encode()).hexdigest()
                 await conn.execute(reporter_key, {"s": subject, "k": os.urandom(32)})
@@ -157,12 +171,16 @@ def prepare_raw_intake(database_url: str) -> dict[str, str]:
     import psycopg
 
     with psycopg.connect(database_url) as conn:
-        conn.execute(f"CREATE TABLE {RAW_TABLE} (notification_id bigserial PRIMARY KEY, originator_id uuid NOT NULL, "
-                     "originator_version integer NOT NULL, topic text NOT NULL, state bytea NOT NULL, "
-                     "UNIQUE (originator_id, originator_version))")
+        conn.execute(
+            f"CREATE TABLE {RAW_TABLE} (notification_id bigserial PRIMARY KEY, originator_id uuid NOT NULL, "
+            "originator_version integer NOT NULL, topic text NOT NULL, state bytea NOT NULL, "
+            "UNIQUE (originator_id, originator_version))"
+        )
         conn.execute(f"CREATE TABLE {RAW_TABLE}_keys (subject text PRIMARY KEY, key bytea NOT NULL)")
-        conn.execute(f"CREATE TABLE {RAW_TABLE}_sample AS SELECT row_number() OVER (ORDER BY notification_id) AS n, topic, state "
-                     "FROM (SELECT * FROM ssz_events ORDER BY notification_id DESC LIMIT 2) AS last")
+        conn.execute(
+            f"CREATE TABLE {RAW_TABLE}_sample AS SELECT row_number() OVER (ORDER BY notification_id) AS n, topic, state "
+            "FROM (SELECT * FROM ssz_events ORDER BY notification_id DESC LIMIT 2) AS last"
+        )
         topics = [t for (t,) in conn.execute(f"SELECT topic FROM {RAW_TABLE}_sample ORDER BY n")]
     if sorted(t.rsplit(".", 1)[-1] for t in topics) != ["ReferenceIssued", "Reported"]:
         raise SystemExit(f"the app's last intake did not write a report and a reference: {topics}")
@@ -170,6 +188,7 @@ def prepare_raw_intake(database_url: str) -> dict[str, str]:
 
 
 # --- servers -------------------------------------------------------------------------------------
+
 
 @dataclass
 class Server:
@@ -194,9 +213,13 @@ def serve(name: str, factory: str, env: Mapping[str, str], *, ready_path: str = 
     port = _free_port()
     log = logs / f"{name}.log"
     with open(log, "wb") as err:
-        process = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(port), *UVICORN_ARGS],
-                                   cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
-                                   stdout=subprocess.DEVNULL, stderr=err)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(port), *UVICORN_ARGS],
+            cwd=ROOT,
+            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
     server = Server(name, f"http://127.0.0.1:{port}", process, log)
     try:
         _wait_ready(server, ready_path)
@@ -228,6 +251,7 @@ def _wait_ready(server: Server, path: str, timeout: float = 90) -> None:
 
 # --- load ----------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Load:
     requests: int
@@ -237,7 +261,7 @@ class Load:
     p95_ms: float
     p99_ms: float
     max_ms: float
-    server_cpu: tuple[float, float] | None = None   # the server process's user and system CPU seconds in the window
+    server_cpu: tuple[float, float] | None = None  # the server process's user and system CPU seconds in the window
 
     @property
     def rps(self) -> float:
@@ -250,12 +274,16 @@ class Load:
 
     def describe(self) -> str:
         size = self.bytes / self.requests / 1024
-        text = (f"{self.rps:,.0f} req/s ({self.requests:,} in {self.seconds:.1f} s, {size:,.1f} KiB each); "
-                f"latency p50 {self.p50_ms:.1f} ms, p95 {self.p95_ms:.1f} ms, p99 {self.p99_ms:.1f} ms, max {self.max_ms:.1f} ms")
+        text = (
+            f"{self.rps:,.0f} req/s ({self.requests:,} in {self.seconds:.1f} s, {size:,.1f} KiB each); "
+            f"latency p50 {self.p50_ms:.1f} ms, p95 {self.p95_ms:.1f} ms, p99 {self.p99_ms:.1f} ms, max {self.max_ms:.1f} ms"
+        )
         if self.server_cpu:
             user, system = (1e6 * c / self.requests for c in self.server_cpu)
-            text += (f"; server CPU {sum(self.server_cpu) / self.seconds:.0%} of a core, {user + system:,.0f} µs a request "
-                     f"(user {user:,.0f}, system {system:,.0f})")
+            text += (
+                f"; server CPU {sum(self.server_cpu) / self.seconds:.0%} of a core, {user + system:,.0f} µs a request "
+                f"(user {user:,.0f}, system {system:,.0f})"
+            )
         return text
 
 
@@ -312,9 +340,18 @@ PHONE_PLACEHOLDER = "@PHONE@"
 _phone_series = iter(range(100, 1000))  # each load's new reporters have phones of their own (09<series> ...)
 
 
-def load(url: str, *, method: str = "GET", headers: Mapping[str, str] | None = None, body: bytes | None = None,
-         expect: int = 200, connections: int = CONNECTIONS, seconds: float = SECONDS, threads: int = 1,
-         unique_header: str | None = None) -> Load:
+def load(
+    url: str,
+    *,
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+    expect: int = 200,
+    connections: int = CONNECTIONS,
+    seconds: float = SECONDS,
+    threads: int = 1,
+    unique_header: str | None = None,
+) -> Load:
     """A closed-loop load of `connections` connections for `seconds` against one (method, url, headers, body);
     fails loudly on any socket error, time-out or response whose status is not `expect`. With `unique_header`,
     every request carries that header with a value of its own; a body holding PHONE_PLACEHOLDER gets the reporters'
@@ -332,39 +369,79 @@ def load(url: str, *, method: str = "GET", headers: Mapping[str, str] | None = N
         if unique_header is not None or phones:
             if threads != 1:
                 raise ValueError("requests that differ are counted in one wrk thread")
-            request_lua = REQUEST_LUA % {"header": unique_header or "", "prefix": f"bench-{uuid.uuid4().hex[:12]}",
-                                         "series": str(next(_phone_series)) if phones else ""}
+            request_lua = REQUEST_LUA % {
+                "header": unique_header or "",
+                "prefix": f"bench-{uuid.uuid4().hex[:12]}",
+                "series": str(next(_phone_series)) if phones else "",
+            }
         script.write_text(LUA % {"method": method, "body": body_lua, "request": request_lua, "expect": expect})
-        command = [WRK, "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "30s", "-s", str(script)]
+        command = [
+            WRK,
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(script),
+        ]
         for name, value in (headers or {}).items():
             command += ["-H", f"{name}: {value}"]
-        out = subprocess.run([*command, url], capture_output=True, text=True, check=False,
-                             timeout=seconds + 120)
+        out = subprocess.run([*command, url], capture_output=True, text=True, check=False, timeout=seconds + 120)
     found = re.search(r"^WRK (\{.*\})$", out.stdout, re.MULTILINE)
     if out.returncode != 0 or not found:
         raise SystemExit(f"wrk failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
     r = json.loads(found.group(1))
     errors = {k: r[k] for k in ("connect", "read", "write", "timeout") if r[k]}
     if errors or r["unexpected"] or r["requests"] == 0:
-        raise SystemExit(f"{method} {url}: {r['unexpected']} responses other than {expect} (last: {r['last_unexpected']}), "
-                         f"socket errors {errors}, {r['requests']} requests\n{out.stdout}")
-    return Load(requests=r["requests"], seconds=r["duration_us"] / 1e6, bytes=r["bytes"], p50_ms=r["p50"] / 1000,
-                p95_ms=r["p95"] / 1000, p99_ms=r["p99"] / 1000, max_ms=r["max"] / 1000)
+        raise SystemExit(
+            f"{method} {url}: {r['unexpected']} responses other than {expect} (last: {r['last_unexpected']}), "
+            f"socket errors {errors}, {r['requests']} requests\n{out.stdout}"
+        )
+    return Load(
+        requests=r["requests"],
+        seconds=r["duration_us"] / 1e6,
+        bytes=r["bytes"],
+        p50_ms=r["p50"] / 1000,
+        p95_ms=r["p95"] / 1000,
+        p99_ms=r["p99"] / 1000,
+        max_ms=r["max"] / 1000,
+    )
 
 
 @contextmanager
 def _profiled(server: Server, label: str, seconds: float) -> Iterator[None]:
     """With SSZ_BENCH_PROFILE=DIR and py-spy installed: a flame graph of the server during the window."""
     where = os.environ.get("SSZ_BENCH_PROFILE")
-    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))  # the venv's, unactivated
+    spy = shutil.which("py-spy") or shutil.which(
+        "py-spy", path=str(Path(sys.executable).parent)
+    )  # the venv's, unactivated
     if not (where and spy):
         yield
         return
     Path(where).mkdir(parents=True, exist_ok=True)
     out = Path(where) / f"{label}.svg"
-    recorder = subprocess.Popen([spy, "record", "--pid", str(server.process.pid), "--duration", str(int(seconds)),
-                                 "--rate", "250", "--threads", "--nonblocking", "--output", str(out)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    recorder = subprocess.Popen(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(server.process.pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            "250",
+            "--threads",
+            "--nonblocking",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         yield
     finally:
@@ -381,9 +458,11 @@ def _cpu_seconds(pid: int) -> tuple[float, float]:
 
 def machine_busy(seconds: float = 2.0) -> float:
     """The share of the machine's CPU time that was not idle over `seconds` (Linux /proc/stat)."""
+
     def sample() -> tuple[int, int]:
         values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        return sum(values), values[3] + values[4]   # idle + iowait
+        return sum(values), values[3] + values[4]  # idle + iowait
+
     total0, idle0 = sample()
     time.sleep(seconds)
     total1, idle1 = sample()
@@ -395,21 +474,40 @@ def _database_activity(database_url: str) -> dict[str, float]:
     import psycopg
 
     with psycopg.connect(database_url, autocommit=True) as conn:
-        row = conn.execute("SELECT sessions, xact_commit + xact_rollback, active_time FROM pg_stat_database "
-                           "WHERE datname = current_database()").fetchone()
+        row = conn.execute(
+            "SELECT sessions, xact_commit + xact_rollback, active_time FROM pg_stat_database "
+            "WHERE datname = current_database()"
+        ).fetchone()
     return {"sessions": row[0], "transactions": row[1], "active_ms": row[2]}
 
 
-def measure(server: Server, label: str, path: str, *, method: str = "GET", headers: Mapping[str, str] | None = None,
-            body: bytes | None = None, expect: int = 200, database_url: str | None = None,
-            unique_header: str | None = None) -> Load:
+def measure(
+    server: Server,
+    label: str,
+    path: str,
+    *,
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+    expect: int = 200,
+    database_url: str | None = None,
+    unique_header: str | None = None,
+) -> Load:
     """Warm-up, then the measured window, against one request of one server; prints the absolute figures
     (with the server process's CPU time per request, which the other processes of the machine disturb less
     than its throughput, and with `database_url`, what the database did per request)."""
     url = server.base + path
-    load(url, method=method, headers=headers, body=body, expect=expect, seconds=WARMUP_SECONDS, unique_header=unique_header)
+    load(
+        url,
+        method=method,
+        headers=headers,
+        body=body,
+        expect=expect,
+        seconds=WARMUP_SECONDS,
+        unique_header=unique_header,
+    )
     if database_url:
-        time.sleep(1.5)   # PostgreSQL's backends report their counters at most once a second
+        time.sleep(1.5)  # PostgreSQL's backends report their counters at most once a second
         db_before = _database_activity(database_url)
     with _profiled(server, label, SECONDS):
         before = _cpu_seconds(server.process.pid)
@@ -420,20 +518,24 @@ def measure(server: Server, label: str, path: str, *, method: str = "GET", heade
     if database_url:
         time.sleep(1.5)
         db = {k: v - db_before[k] for k, v in _database_activity(database_url).items()}
-        print(f"# {label}, in PostgreSQL a request: {db['transactions'] / result.requests:.2f} transactions, "
-              f"{1000 * db['active_ms'] / result.requests:,.0f} µs running statements; "
-              f"{db['sessions']:,.0f} connections opened and closed in the window", flush=True)
+        print(
+            f"# {label}, in PostgreSQL a request: {db['transactions'] / result.requests:.2f} transactions, "
+            f"{1000 * db['active_ms'] / result.requests:,.0f} µs running statements; "
+            f"{db['sessions']:,.0f} connections opened and closed in the window",
+            flush=True,
+        )
     return result
 
 
 # --- the zone ------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Zone:
-    env: dict[str, str]          # the app server's environment
-    headers: dict[str, str]      # a signed-in dispatcher's browser: session and CSRF seed cookies, language
-    csrf_token: str              # what the app expects in a form's csrf_token or the x-csrf-token header
-    panels: dict[str, int]       # rows in each panel of the board, from the read model
+    env: dict[str, str]  # the app server's environment
+    headers: dict[str, str]  # a signed-in dispatcher's browser: session and CSRF seed cookies, language
+    csrf_token: str  # what the app expects in a form's csrf_token or the x-csrf-token header
+    panels: dict[str, int]  # rows in each panel of the board, from the read model
 
     @property
     def write_headers(self) -> dict[str, str]:
@@ -446,45 +548,74 @@ def prepare_zone(database_url: str, data_dir: Path) -> Zone:
     from bench._common import metric
     from domain.values import SYSTEM_USER_ID, Role
     from infrastructure.bootstrap import bootstrap
-    from simulation import generate
     from infrastructure.settings import Settings
+    from simulation import generate
 
     settings = Settings(environment="test", data_dir=data_dir, database_url=database_url, log_level="WARNING")
     container = bootstrap(settings)
     try:
         summary = generate(container.settings, months=MONTHS, seed=SEED, progress=False)
-        print(f"# demo history: {MONTHS} month(s) ending now, {summary.events:,} events, {summary.incidents:,} incidents, "
-              f"{summary.alerts:,} alerts, {summary.visits:,} visits, written in {summary.seconds:.1f} s", flush=True)
-        user = container.app.create_user(username="bench.dispatcher", display_name="Bench Dispatcher", role=Role.DISPATCHER,
-                                         password="bench-password-2569", by=SYSTEM_USER_ID)
+        print(
+            f"# demo history: {MONTHS} month(s) ending now, {summary.events:,} events, {summary.incidents:,} incidents, "
+            f"{summary.alerts:,} alerts, {summary.visits:,} visits, written in {summary.seconds:.1f} s",
+            flush=True,
+        )
+        user = container.app.create_user(
+            username="bench.dispatcher",
+            display_name="Bench Dispatcher",
+            role=Role.DISPATCHER,
+            password="bench-password-2569",
+            by=SYSTEM_USER_ID,
+        )
         started = time.perf_counter()
         container.projections.catch_up()
-        print(f"# projections caught up to {container.projections.head():,} in {time.perf_counter() - started:.1f} s", flush=True)
+        print(
+            f"# projections caught up to {container.projections.head():,} in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
         token = container.sessions.start(user.id, ip="127.0.0.1", user_agent="ssz-bench/wrk")
         board = container.reads.board()
         pending = sum(1 for i in board.incidents if i["status"] == "reported")
-        panels = {"pending": pending, "active": len(board.incidents) - pending, "units": len(board.units),
-                  "units_on_duty": sum(1 for u in board.units if u["status"] != "off_duty"), "alerts": len(board.alerts),
-                  "closed": len(board.recently_closed)}
+        panels = {
+            "pending": pending,
+            "active": len(board.incidents) - pending,
+            "units": len(board.units),
+            "units_on_duty": sum(1 for u in board.units if u["status"] != "off_duty"),
+            "alerts": len(board.alerts),
+            "closed": len(board.recently_closed),
+        }
     finally:
         container.close()
     metric("http.history_events", summary.events)
-    env = {"DATABASE_URL": database_url, "SSZ_DATA_DIR": str(data_dir), "SSZ_ENVIRONMENT": "test",
-           "SSZ_LOG_LEVEL": "WARNING", "SSZ_LOG_FORMAT": "json"}
+    env = {
+        "DATABASE_URL": database_url,
+        "SSZ_DATA_DIR": str(data_dir),
+        "SSZ_ENVIRONMENT": "test",
+        "SSZ_LOG_LEVEL": "WARNING",
+        "SSZ_LOG_FORMAT": "json",
+    }
     # What a signed-in browser sends: the session cookie, the CSRF seed cookie, Thai by default.
     seed = "bench-csrf-seed-0123456789abcdef"
     headers = {"Cookie": f"ssz_session={token}; ssz_csrf={seed}", "Accept-Language": "th"}
     # As web.access.csrf_token: the server reads the same secret from the same environment.
-    csrf = hmac.new(settings.secret_key.get_secret_value().encode(), b"csrf/" + seed.encode(), hashlib.sha256).hexdigest()[:40]
+    csrf = hmac.new(
+        settings.secret_key.get_secret_value().encode(), b"csrf/" + seed.encode(), hashlib.sha256
+    ).hexdigest()[:40]
     return Zone(env, headers, csrf, panels)
 
 
 # The JSON intake: an SOS as the police app sends it, by an integration's key; no rate limit in the way. Most from
 # new reporters (INTAKE_BODY: the phone filled in per request); the figures before 2026-12-08 sent one reporter's
 # phone every time, so that the vault only ever found an existing key (SAME_REPORTER_BODY, `http.intake_same_reporter_*`).
-_SOS = {"channel": "mobile_sos", "category": "sexual_harassment", "priority": "P1", "community": "chet_yot",
-        "location": "Night market, Chet Yot road", "description": "SOS button pressed in the app; the caller is being followed.",
-        "position": {"lat": 19.9105, "lon": 99.8406}}
+_SOS = {
+    "channel": "mobile_sos",
+    "category": "sexual_harassment",
+    "priority": "P1",
+    "community": "chet_yot",
+    "location": "Night market, Chet Yot road",
+    "description": "SOS button pressed in the app; the caller is being followed.",
+    "position": {"lat": 19.9105, "lon": 99.8406},
+}
 INTAKE_BODY = json.dumps({**_SOS, "reporter": {"name": "Malee", "phone": PHONE_PLACEHOLDER}}).encode()
 SAME_REPORTER_BODY = json.dumps({**_SOS, "reporter": {"name": "Malee", "phone": "081 234 5678"}}).encode()
 INTAKE_ENV = {"SSZ_API_RATE_PER_SECOND": "100000", "SSZ_API_RATE_BURST": "1000000"}
@@ -500,8 +631,15 @@ def prepare_intake(database_url: str, data_dir: Path) -> dict[str, str]:
     settings = Settings(environment="test", data_dir=data_dir, database_url=database_url, log_level="WARNING")
     container = bootstrap(settings, run_migrations=False)
     try:
-        issued = issue_key(container.app, container.api_keys, name="Bench SOS", scopes={Scope.INTAKE}, role=Role.DISPATCHER,
-                           by=SYSTEM_USER_ID, wait=lambda _: container.projections.catch_up())
+        issued = issue_key(
+            container.app,
+            container.api_keys,
+            name="Bench SOS",
+            scopes={Scope.INTAKE},
+            role=Role.DISPATCHER,
+            by=SYSTEM_USER_ID,
+            wait=lambda _: container.projections.catch_up(),
+        )
     finally:
         container.close()
     return {"Authorization": f"Bearer {issued.key}", "Content-Type": "application/json"}
@@ -511,9 +649,13 @@ def check_intake(server: Server, headers: Mapping[str, str]) -> None:
     """One intake before the load: a 201 with the new incident's reference."""
     import httpx
 
-    response = httpx.post(server.base + "/api/v1/incidents", headers=dict(headers), content=SAME_REPORTER_BODY, timeout=30)
+    response = httpx.post(
+        server.base + "/api/v1/incidents", headers=dict(headers), content=SAME_REPORTER_BODY, timeout=30
+    )
     if response.status_code != 201 or not re.match(r"^CR-\d{4}-\d{6}$", response.json().get("reference", "")):
-        raise SystemExit(f"POST /api/v1/incidents is not an intake: {response.status_code} {response.text[:2000]}\n{server.tail()}")
+        raise SystemExit(
+            f"POST /api/v1/incidents is not an intake: {response.status_code} {response.text[:2000]}\n{server.tail()}"
+        )
 
 
 def check_board_fragment(server: Server, zone: Zone) -> int:
@@ -526,18 +668,26 @@ def check_board_fragment(server: Server, zone: Zone) -> int:
     html = response.text
     missing = [name for name in PANELS if f'id="panel-{name}"' not in html]
     if response.status_code != 200 or missing or "hx-redirect" in response.headers or 'name="password"' in html:
-        raise SystemExit(f"GET /board is not the board: status {response.status_code}, headers "
-                         f"{dict(response.headers)}, missing panels {missing}\n{html[:2000]}\n{server.tail()}")
+        raise SystemExit(
+            f"GET /board is not the board: status {response.status_code}, headers "
+            f"{dict(response.headers)}, missing panels {missing}\n{html[:2000]}\n{server.tail()}"
+        )
     sections = re.split(r'<section class="panel panel-', html)[1:]
     rows = {s.split('"', 1)[0]: len(re.findall(r'<tr class="incident|<li[ >]', s)) for s in sections}
-    print(f"# board fragment: {len(response.content) / 1024:,.1f} KiB; panels in the read model: "
-          + ", ".join(f"{k} {v}" for k, v in zone.panels.items())
-          + "; rows in the HTML: " + ", ".join(f"{k} {v}" for k, v in rows.items()), flush=True)
+    print(
+        f"# board fragment: {len(response.content) / 1024:,.1f} KiB; panels in the read model: "
+        + ", ".join(f"{k} {v}" for k, v in zone.panels.items())
+        + "; rows in the HTML: "
+        + ", ".join(f"{k} {v}" for k, v in rows.items()),
+        flush=True,
+    )
     if zone.panels["units_on_duty"] == 0 or zone.panels["closed"] == 0:
         raise SystemExit(f"the board is not a realistic one: {zone.panels}")
     if zone.panels["pending"] + zone.panels["active"] == 0:
-        print("# no incident is open at this moment of the simulated day (a quiet hour): the board is smaller than at peak",
-              flush=True)
+        print(
+            "# no incident is open at this moment of the simulated day (a quiet hour): the board is smaller than at peak",
+            flush=True,
+        )
     return len(response.content)
 
 
@@ -550,10 +700,16 @@ def main() -> None:
         logs = data_dir / "logs"
         logs.mkdir()
         busy = machine_busy()
-        print(f"# machine: {os.cpu_count()} cores, {busy:.0%} busy with other processes before the servers start"
-              + (" (the figures are noisy; the CPU time per request less so)" if busy > 0.1 else ""), flush=True)
-        print(f"# servers: python -m uvicorn --factory <app> {' '.join(UVICORN_ARGS)}; load: wrk, 1 thread, "
-              f"{CONNECTIONS} connections, {WARMUP_SECONDS} s warm-up then {SECONDS} s", flush=True)
+        print(
+            f"# machine: {os.cpu_count()} cores, {busy:.0%} busy with other processes before the servers start"
+            + (" (the figures are noisy; the CPU time per request less so)" if busy > 0.1 else ""),
+            flush=True,
+        )
+        print(
+            f"# servers: python -m uvicorn --factory <app> {' '.join(UVICORN_ARGS)}; load: wrk, 1 thread, "
+            f"{CONNECTIONS} connections, {WARMUP_SECONDS} s warm-up then {SECONDS} s",
+            flush=True,
+        )
         with serve("starlette", BASELINE_FACTORY, {}, logs=logs) as hello:
             baseline = measure(hello, "starlette hello-world", "/")
 
@@ -561,20 +717,51 @@ def main() -> None:
         with serve("app", APP_FACTORY, {**zone.env, **INTAKE_ENV}, ready_path="/healthz", logs=logs) as app:
             check_board_fragment(app, zone)
             board = measure(app, "board fragment", "/board", headers=zone.headers, database_url=database_url)
-            check_board_fragment(app, zone)   # still signed in after the load
+            check_board_fragment(app, zone)  # still signed in after the load
             check_intake(app, intake_headers)
             raw_env = prepare_raw_intake(database_url)
-            intake = measure(app, "JSON intake", "/api/v1/incidents", method="POST", headers=intake_headers, body=INTAKE_BODY,
-                             expect=201, database_url=database_url)
-            keyed = measure(app, "JSON intake, each with its own Idempotency-Key", "/api/v1/incidents", method="POST",
-                            headers=intake_headers, body=INTAKE_BODY, expect=201, database_url=database_url,
-                            unique_header="Idempotency-Key")
-            same = measure(app, "JSON intake, every report from one reporter's phone", "/api/v1/incidents", method="POST",
-                           headers=intake_headers, body=SAME_REPORTER_BODY, expect=201, database_url=database_url)
+            intake = measure(
+                app,
+                "JSON intake",
+                "/api/v1/incidents",
+                method="POST",
+                headers=intake_headers,
+                body=INTAKE_BODY,
+                expect=201,
+                database_url=database_url,
+            )
+            keyed = measure(
+                app,
+                "JSON intake, each with its own Idempotency-Key",
+                "/api/v1/incidents",
+                method="POST",
+                headers=intake_headers,
+                body=INTAKE_BODY,
+                expect=201,
+                database_url=database_url,
+                unique_header="Idempotency-Key",
+            )
+            same = measure(
+                app,
+                "JSON intake, every report from one reporter's phone",
+                "/api/v1/incidents",
+                method="POST",
+                headers=intake_headers,
+                body=SAME_REPORTER_BODY,
+                expect=201,
+                database_url=database_url,
+            )
         with serve("raw-intake", RAW_FACTORY, raw_env, logs=logs) as raw:
-            raw_intake = measure(raw, "raw intake (Starlette + psycopg, the same rows)", "/intake", method="POST",
-                                 headers={"Content-Type": "application/json"}, body=INTAKE_BODY, expect=201,
-                                 database_url=database_url)
+            raw_intake = measure(
+                raw,
+                "raw intake (Starlette + psycopg, the same rows)",
+                "/intake",
+                method="POST",
+                headers={"Content-Type": "application/json"},
+                body=INTAKE_BODY,
+                expect=201,
+                database_url=database_url,
+            )
         metric("http.starlette_rps", round(baseline.rps))
         metric("http.board_fragment_rps", round(board.rps))
         metric("http.board_fragment_p50_ms", round(board.p50_ms, 1))
@@ -599,13 +786,19 @@ def main() -> None:
         metric("http.intake_same_reporter_rps", round(same.rps))
         metric("http.intake_same_reporter_p95_ms", round(same.p95_ms, 1))
         metric("http.intake_same_reporter_cpu_us", round(same.cpu_us))
-        print(f"# CPU time a request: starlette {baseline.cpu_us:,.0f} µs, board fragment {board.cpu_us:,.0f} µs "
-              f"(ratio {baseline.cpu_us / board.cpu_us:.3f}: what the req/s ratio would be if both had a core to themselves)",
-              flush=True)
+        print(
+            f"# CPU time a request: starlette {baseline.cpu_us:,.0f} µs, board fragment {board.cpu_us:,.0f} µs "
+            f"(ratio {baseline.cpu_us / board.cpu_us:.3f}: what the req/s ratio would be if both had a core to themselves)",
+            flush=True,
+        )
 
         # The same, with the production log: one JSON line per request at info, to a file.
-        with serve("app-info-log", APP_FACTORY, {**zone.env, "SSZ_LOG_LEVEL": "INFO"}, ready_path="/healthz", logs=logs) as app:
-            logged = measure(app, "board fragment, request log on (info, JSON to a file)", "/board", headers=zone.headers)
+        with serve(
+            "app-info-log", APP_FACTORY, {**zone.env, "SSZ_LOG_LEVEL": "INFO"}, ready_path="/healthz", logs=logs
+        ) as app:
+            logged = measure(
+                app, "board fragment, request log on (info, JSON to a file)", "/board", headers=zone.headers
+            )
         metric("http.board_fragment_info_log_rps", round(logged.rps))
         metric("http.board_fragment_info_log_p95_ms", round(logged.p95_ms, 1))
 

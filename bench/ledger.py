@@ -42,8 +42,14 @@ def fill(url: str) -> None:
                 oid = aggregates[rng.randrange(len(aggregates))]
                 versions[oid] = versions.get(oid, 0) + 1
                 size = rng.randrange(400, 600)
-                copy.write_row((oid, versions[oid], "domain.incident:Incident.Triaged",
-                                b'{"n":' + str(n).encode() + b',"pad":"' + filler[:size] + b'"}'))
+                copy.write_row(
+                    (
+                        oid,
+                        versions[oid],
+                        "domain.incident:Incident.Triaged",
+                        b'{"n":' + str(n).encode() + b',"pad":"' + filler[:size] + b'"}',
+                    )
+                )
         conn.commit()
 
 
@@ -54,7 +60,9 @@ def main() -> None:
         fill(url)
         engine = make_engine(settings)
         with engine.begin() as conn:
-            conn.exec_driver_sql("INSERT INTO projection_positions (name, position, updated_at) VALUES ('ledger', 0, now())")
+            conn.exec_driver_sql(
+                "INSERT INTO projection_positions (name, position, updated_at) VALUES ('ledger', 0, now())"
+            )
         projection = LedgerProjection("ssz_events", Signer.generate())
         started = time.perf_counter()
         projection.rebuild(engine, EVENTS)

@@ -35,7 +35,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
@@ -47,14 +47,22 @@ import psycopg  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from bench._common import ADMIN_URL, fresh_dir, metric  # noqa: E402
-from domain.values import Community  # noqa: E402
-from infrastructure.bootstrap import bootstrap  # noqa: E402
-from simulation import generate  # noqa: E402
-from infrastructure.settings import Settings  # noqa: E402
-from domain.cameras import Camera  # noqa: E402
 from domain.accounts import UserAccount  # noqa: E402
+from domain.cameras import Camera  # noqa: E402
 from domain.errors import InvalidInput  # noqa: E402
-from domain.values import SYSTEM_USER_ID, AlertKind, Category, Channel, PartnerSector, Priority, Role  # noqa: E402
+from domain.values import (  # noqa: E402
+    SYSTEM_USER_ID,
+    AlertKind,
+    Category,
+    Channel,
+    Community,  # noqa: E402
+    PartnerSector,
+    Priority,
+    Role,
+)
+from infrastructure.bootstrap import bootstrap  # noqa: E402
+from infrastructure.settings import Settings  # noqa: E402
+from simulation import generate  # noqa: E402
 
 DB = "ssz_bench_history"
 TARGET_EVENTS = int(os.environ.get("SSZ_BENCH_EVENTS", "1000000"))
@@ -121,8 +129,12 @@ class BackendsCpu:
 
     def _sample(self, into: dict[int, float]) -> None:
         with psycopg.connect(self.url, autocommit=True) as conn:
-            pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                                               "AND pid <> pg_backend_pid()")]
+            pids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ]
         for pid in pids:
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -163,8 +175,11 @@ def rebuild(settings: Settings, *, rows_after: bool = True) -> tuple[int, float,
         cpu, start = python_cpu(), time.perf_counter()
         projections.rebuild()
         seconds, cpu = time.perf_counter() - start, python_cpu() - cpu
-    print(f"# CPU: Python {cpu:.1f} s, PostgreSQL backends {backends.seconds:.1f} s "
-          f"(total {cpu + backends.seconds:.1f} s for {seconds:.1f} s of wall time)", flush=True)
+    print(
+        f"# CPU: Python {cpu:.1f} s, PostgreSQL backends {backends.seconds:.1f} s "
+        f"(total {cpu + backends.seconds:.1f} s for {seconds:.1f} s of wall time)",
+        flush=True,
+    )
     rows = {}
     if rows_after:  # (not kept otherwise: a rebuild's second process is a fork of this one)
         with container.engine.connect() as conn:
@@ -188,13 +203,21 @@ def raw_projector(url: str, head: int, rows: dict[str, list[dict]]) -> float:
         conn.commit()
         types = {}
         for table in rows:
-            types[table] = dict(conn.execute("SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass "
-                                             "AND attnum > 0 AND NOT attisdropped", (f"raw_{table}",)).fetchall())
+            types[table] = dict(
+                conn.execute(
+                    "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass "
+                    "AND attnum > 0 AND NOT attisdropped",
+                    (f"raw_{table}",),
+                ).fetchall()
+            )
         conn.commit()
         start = time.perf_counter()
         with conn.cursor(name="raw", binary=True) as cursor:
-            cursor.execute("SELECT notification_id, originator_id, originator_version, topic, state FROM ssz_events "
-                           "WHERE notification_id <= %s ORDER BY notification_id", (head,))
+            cursor.execute(
+                "SELECT notification_id, originator_id, originator_version, topic, state FROM ssz_events "
+                "WHERE notification_id <= %s ORDER BY notification_id",
+                (head,),
+            )
             while records := cursor.fetchmany(10_000):
                 for record in records:
                     json.loads(record[4])
@@ -202,7 +225,10 @@ def raw_projector(url: str, head: int, rows: dict[str, list[dict]]) -> float:
             if not table_rows:
                 continue
             columns = list(table_rows[0])
-            with conn.cursor() as cursor, cursor.copy(f"COPY raw_{table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+            with (
+                conn.cursor() as cursor,
+                cursor.copy(f"COPY raw_{table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy,
+            ):
                 copy.set_types([types[table][c] for c in columns])
                 for row in table_rows:
                     copy.write_row(tuple(row.values()))
@@ -218,8 +244,16 @@ def raw_projector(url: str, head: int, rows: dict[str, list[dict]]) -> float:
 def bench_camera(app) -> object:  # noqa: ANN001
     camera_id = Camera.id_for("BENCH-CAM")
     if camera_id not in app.repository:
-        app.register_camera(code="BENCH-CAM", name="Load generator", community=Community.KO_LOI, owner=PartnerSector.POLICE,
-                            owner_name="CCOC", consent_reference="bench", source="bench://", by=SYSTEM_USER_ID)
+        app.register_camera(
+            code="BENCH-CAM",
+            name="Load generator",
+            community=Community.KO_LOI,
+            owner=PartnerSector.POLICE,
+            owner_name="CCOC",
+            consent_reference="bench",
+            source="bench://",
+            by=SYSTEM_USER_ID,
+        )
     return camera_id
 
 
@@ -249,7 +283,9 @@ def observed_lags(committed: list[tuple[int, float]], seen: list[tuple[float, in
     command's thread took its time count as the first read after it)."""
     times = [t for t, _ in seen]
     positions = [p for _, p in seen]
-    assert all(a <= b for a, b in zip(positions, positions[1:])), "a tracking position went back during the run"
+    assert all(a <= b for a, b in zip(positions, positions[1:], strict=False)), (
+        "a tracking position went back during the run"
+    )
     lags = []
     for notification_id, at in committed:
         first = max(bisect.bisect_left(times, at), bisect.bisect_left(positions, notification_id))
@@ -261,8 +297,13 @@ def observed_lags(committed: list[tuple[int, float]], seen: list[tuple[float, in
 def bench_dispatcher(app) -> UUID:  # noqa: ANN001
     """The account the bench's reports are made by."""
     try:
-        return app.create_user(username="bench.dispatcher", display_name="Bench dispatcher", role=Role.DISPATCHER,
-                               password="bench-password-2569", by=SYSTEM_USER_ID).id
+        return app.create_user(
+            username="bench.dispatcher",
+            display_name="Bench dispatcher",
+            role=Role.DISPATCHER,
+            password="bench-password-2569",
+            by=SYSTEM_USER_ID,
+        ).id
     except InvalidInput:  # made by an earlier run
         return UserAccount.id_for("bench.dispatcher")
 
@@ -272,23 +313,39 @@ def lag_under_load(settings: Settings, events_per_s: int = 1000, seconds: float 
     app, projections = container.app, container.projections
     camera = bench_camera(app)
     dispatcher = bench_dispatcher(app)
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "SSZ_DATA_DIR": str(settings.data_dir),
-           "SSZ_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "SSZ_DATA_DIR": str(settings.data_dir),
+        "SSZ_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
     spawned = time.monotonic()
     worker = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "projections", "run"], cwd=ROOT, env=env)
     observer = None
 
     def alert() -> int:
         """A camera alert (one event): the zone's most frequent command."""
-        return app.raise_camera_alert(camera_id=camera, kind=AlertKind.MOTION_IN_ZONE, score=0.5,
-                                      snapshot_digest="0" * 64, frame_at=datetime.now(timezone.utc)).notification_id
+        return app.raise_camera_alert(
+            camera_id=camera,
+            kind=AlertKind.MOTION_IN_ZONE,
+            score=0.5,
+            snapshot_digest="0" * 64,
+            frame_at=datetime.now(UTC),
+        ).notification_id
 
     def intake() -> int:
         """An SOS reported (two events: the reference issued, the incident reported): the command whose visibility
         on the board matters most."""
-        return app.report_incident(channel=Channel.MOBILE_SOS, category=Category.SEXUAL_HARASSMENT, priority=Priority.P1,
-                                   community=Community.CHET_YOT, location="Night market", description="SOS (bench)",
-                                   by=dispatcher).notification_id
+        return app.report_incident(
+            channel=Channel.MOBILE_SOS,
+            category=Category.SEXUAL_HARASSMENT,
+            priority=Priority.P1,
+            community=Community.CHET_YOT,
+            location="Night market",
+            description="SOS (bench)",
+            by=dispatcher,
+        ).notification_id
 
     committed: list[tuple[int, float]] = []  # (notification id, time.monotonic(): the same clock in every process)
     stop = threading.Event()
@@ -309,10 +366,18 @@ def lag_under_load(settings: Settings, events_per_s: int = 1000, seconds: float 
         # the head would not do: the read models may already stand there, left by a rebuild or a previous run).
         if not projections.wait(alert(), timeout=600):
             raise RuntimeError("the projection worker did not process a command within 10 minutes")
-        print(f"# projection worker following the log {time.monotonic() - spawned:.1f} s after it was started; "
-              f"then {WRITERS} writers for {seconds:.0f} s", flush=True)
-        observer = subprocess.Popen([sys.executable, "-c", OBSERVER, projections.dsn, *projections.by_name], cwd=ROOT,
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        print(
+            f"# projection worker following the log {time.monotonic() - spawned:.1f} s after it was started; "
+            f"then {WRITERS} writers for {seconds:.0f} s",
+            flush=True,
+        )
+        observer = subprocess.Popen(
+            [sys.executable, "-c", OBSERVER, projections.dsn, *projections.by_name],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         if observer.stdout.readline().strip() != "ready":
             raise RuntimeError("the observer of the positions did not start")
         writers = [threading.Thread(target=write, args=(events_per_s / WRITERS,)) for _ in range(WRITERS)]
@@ -347,20 +412,34 @@ def main() -> None:
     with fresh_dir() as tmp:
         settings = Settings(environment="test", data_dir=tmp, database_url=url)
         ensure_history(settings)
-        print("# rebuild: Projections.rebuild() of every read model; two processes, each replaying the stored JSON of "
-              "half of the aggregates (each event decoded once), stage every table's rows with binary COPY (the "
-              "timeline's as they are made); each table then gets only the rows that differ", flush=True)
-        print("# raw: by hand, one transaction: every event read (server-side cursor, binary) and json.loads'ed; the "
-              "rebuild's rows (not computed) written with binary COPY into empty copies of the tables", flush=True)
+        print(
+            "# rebuild: Projections.rebuild() of every read model; two processes, each replaying the stored JSON of "
+            "half of the aggregates (each event decoded once), stage every table's rows with binary COPY (the "
+            "timeline's as they are made); each table then gets only the rows that differ",
+            flush=True,
+        )
+        print(
+            "# raw: by hand, one transaction: every event read (server-side cursor, binary) and json.loads'ed; the "
+            "rebuild's rows (not computed) written with binary COPY into empty copies of the tables",
+            flush=True,
+        )
         empty_read_models(settings, url)
         head, first_seconds, _ = rebuild(settings, rows_after=False)
-        print(f"# first build (read models emptied and vacuumed first, every row written): {first_seconds:.1f} s; "
-              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+        print(
+            f"# first build (read models emptied and vacuumed first, every row written): {first_seconds:.1f} s; "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+            flush=True,
+        )
         head, seconds, rows = rebuild(settings)
-        print(f"# rebuild over the built read models: {seconds:.1f} s; load average {os.getloadavg()[0]:.1f}", flush=True)
+        print(
+            f"# rebuild over the built read models: {seconds:.1f} s; load average {os.getloadavg()[0]:.1f}", flush=True
+        )
         raw_seconds = raw_projector(url, head, rows)
-        print(f"# raw projector, {head:,} events read, {sum(map(len, rows.values())):,} rows written: {raw_seconds:.1f} s; "
-              f"load average {os.getloadavg()[0]:.1f}", flush=True)
+        print(
+            f"# raw projector, {head:,} events read, {sum(map(len, rows.values())):,} rows written: {raw_seconds:.1f} s; "
+            f"load average {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
         metric("projection.history_events", head)
         metric("projection.rebuild_seconds.postgres", round(seconds, 1))
         metric("projection.rebuild_events_per_s.postgres", round(head / seconds))

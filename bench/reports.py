@@ -32,10 +32,10 @@ from application.kpi.marks import Mark, fold_visits  # noqa: E402
 from bench._common import ADMIN_URL, fresh_dir, metric  # noqa: E402
 from domain.values import BANGKOK  # noqa: E402
 from infrastructure.bootstrap import bootstrap  # noqa: E402
-from simulation import generate  # noqa: E402
 from infrastructure.readmodels.kpi_marks import MARKS  # noqa: E402
 from infrastructure.readmodels.kpi_queries import SqlKpiMarks  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
+from simulation import generate  # noqa: E402
 from web import i18n  # noqa: E402
 from web.report_files import Report, pdf_bytes  # noqa: E402
 
@@ -94,11 +94,27 @@ class ReplayedMarks:
     def _mark(position: int, e, name: str) -> Mark:  # noqa: ANN001
         value = getattr(e, "outcome", None) or getattr(e, "cancel_reason", None) or getattr(e, "kind", None)
         parent = getattr(e, "box_id", None) or getattr(e, "camera_id", None)
-        label = getattr(e, "reference", None) or getattr(e, "box_code", None) or getattr(e, "camera_code", None) or getattr(e, "code", None)
+        label = (
+            getattr(e, "reference", None)
+            or getattr(e, "box_code", None)
+            or getattr(e, "camera_code", None)
+            or getattr(e, "code", None)
+        )
         plain = lambda v: getattr(v, "value", v)  # noqa: E731
-        return Mark(position, e.originator_id, name, e.occurred_at, e.timestamp, plain(getattr(e, "community", None)),
-                    plain(getattr(e, "category", None)), plain(getattr(e, "priority", None)), plain(getattr(e, "channel", None)),
-                    plain(value), label if name != "alert_escalated" else None, parent if name in ("visit", "alert_raised") else None)
+        return Mark(
+            position,
+            e.originator_id,
+            name,
+            e.occurred_at,
+            e.timestamp,
+            plain(getattr(e, "community", None)),
+            plain(getattr(e, "category", None)),
+            plain(getattr(e, "priority", None)),
+            plain(getattr(e, "channel", None)),
+            plain(value),
+            label if name != "alert_escalated" else None,
+            parent if name in ("visit", "alert_raised") else None,
+        )
 
     def position(self) -> int:
         return self.head
@@ -110,7 +126,11 @@ class ReplayedMarks:
         return min(m.occurred_at for m in self.marks if m.position <= position)
 
     def _of(self, first: str, start, end, position: int) -> list[Mark]:  # noqa: ANN001
-        subjects = {m.subject_id for m in self.marks if m.mark == first and start <= m.occurred_at < end and m.position <= position}
+        subjects = {
+            m.subject_id
+            for m in self.marks
+            if m.mark == first and start <= m.occurred_at < end and m.position <= position
+        }
         return [m for m in self.marks if m.subject_id in subjects and m.position <= position]
 
     def incident_marks(self, start, end, position):  # noqa: ANN001, ANN201
@@ -149,20 +169,30 @@ def main() -> None:
             engine = KpiEngine(SqlKpiMarks(container.engine))
             position = engine.position()
             last = engine.marks.cut_off(position).astimezone(BANGKOK)
-            month = Period.month(datetime(last.year, last.month, 1).strftime("%Y-%m")).previous()  # the last whole month
-            print(f"# history: {position:,} events; month {month.label}; load average {os.getloadavg()[0]:.1f} "
-                  f"on {os.cpu_count()} cores", flush=True)
+            month = Period.month(
+                datetime(last.year, last.month, 1).strftime("%Y-%m")
+            ).previous()  # the last whole month
+            print(
+                f"# history: {position:,} events; month {month.label}; load average {os.getloadavg()[0]:.1f} "
+                f"on {os.cpu_count()} cores",
+                flush=True,
+            )
             edition = engine.edition(month, position=position)
-            print(f"# the month: {edition.figures.incidents.reported:,} incidents, {edition.figures.patrol.counting:,} "
-                  f"counting visits, {sum(n for _, n in edition.figures.alerts.by_kind):,} alerts", flush=True)
+            print(
+                f"# the month: {edition.figures.incidents.reported:,} incidents, {edition.figures.patrol.counting:,} "
+                f"counting visits, {sum(n for _, n in edition.figures.alerts.by_kind):,} alerts",
+                flush=True,
+            )
             engine_s = statistics.median(timed(lambda: engine.edition(month, position=position), 7))
             metric("report.month_ms", round(engine_s * 1000, 1))
 
             def replay() -> object:
                 return KpiEngine(ReplayedMarks(container.app, position)).edition(month, position=position)
+
             replayed = replay()
-            assert replayed.figures == edition.figures and replayed.previous == edition.previous, \
+            assert replayed.figures == edition.figures and replayed.previous == edition.previous, (
                 "the replay gave other figures than the read models"
+            )
             started = time.perf_counter()
             replay()
             replay_s = time.perf_counter() - started

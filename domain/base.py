@@ -10,5 +10,7 @@ class ZoneAggregate(Aggregate):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> "ZoneAggregate":
         clone = object.__new__(type(self))
-        clone.__dict__.update({k: v.copy() if isinstance(v, (list, dict, set)) else v for k, v in self.__dict__.items()})
+        clone.__dict__.update(
+            {k: v.copy() if isinstance(v, (list, dict, set)) else v for k, v in self.__dict__.items()}
+        )
         return clone

@@ -7,14 +7,22 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import event
 
 from domain.base import ZoneAggregate
-
 from domain.errors import InvalidInput, TransitionRefused
 from domain.incident import NAMESPACE
 from domain.patrol import check_code
 from domain.permissions import Action, authorize
 from domain.values import (
-    MAX_SHORT_TEXT, Actor, AlertKind, AlertStatus, Community, DetectionRule, FalseAlarmReason, GeoPoint,
-    PartnerSector, Zone, clean_text,
+    MAX_SHORT_TEXT,
+    Actor,
+    AlertKind,
+    AlertStatus,
+    Community,
+    DetectionRule,
+    FalseAlarmReason,
+    GeoPoint,
+    PartnerSector,
+    Zone,
+    clean_text,
 )
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
@@ -29,20 +37,50 @@ class Camera(ZoneAggregate):
         return uuid5(NAMESPACE, f"camera/{code}")
 
     @classmethod
-    def register(cls, *, code: str, name: str, community: Community, owner: PartnerSector, owner_name: str,
-                 consent_reference: str, source: str, actor: Actor, occurred_at: datetime,
-                 position: GeoPoint | None = None) -> Camera:
+    def register(
+        cls,
+        *,
+        code: str,
+        name: str,
+        community: Community,
+        owner: PartnerSector,
+        owner_name: str,
+        consent_reference: str,
+        source: str,
+        actor: Actor,
+        occurred_at: datetime,
+        position: GeoPoint | None = None,
+    ) -> Camera:
         authorize(actor, Action.MANAGE_CAMERAS)
         code = check_code(code)
-        return cls(id=cls.id_for(code), code=code, name=clean_text(name, "name", required=True, max_len=MAX_SHORT_TEXT),
-                   community=community, owner=owner, owner_name=clean_text(owner_name, "owner_name", required=True, max_len=MAX_SHORT_TEXT),
-                   consent_reference=clean_text(consent_reference, "consent_reference", required=True, max_len=MAX_SHORT_TEXT),
-                   source=clean_text(source, "source", required=True, max_len=1000), position=position,
-                   actor=actor, occurred_at=occurred_at)
+        return cls(
+            id=cls.id_for(code),
+            code=code,
+            name=clean_text(name, "name", required=True, max_len=MAX_SHORT_TEXT),
+            community=community,
+            owner=owner,
+            owner_name=clean_text(owner_name, "owner_name", required=True, max_len=MAX_SHORT_TEXT),
+            consent_reference=clean_text(consent_reference, "consent_reference", required=True, max_len=MAX_SHORT_TEXT),
+            source=clean_text(source, "source", required=True, max_len=1000),
+            position=position,
+            actor=actor,
+            occurred_at=occurred_at,
+        )
 
     @event("Registered")
-    def __init__(self, code: str, name: str, community: Community, owner: PartnerSector, owner_name: str,
-                 consent_reference: str, source: str, position: GeoPoint | None, actor: Actor, occurred_at: datetime):
+    def __init__(
+        self,
+        code: str,
+        name: str,
+        community: Community,
+        owner: PartnerSector,
+        owner_name: str,
+        consent_reference: str,
+        source: str,
+        position: GeoPoint | None,
+        actor: Actor,
+        occurred_at: datetime,
+    ):
         self.code = code
         self.name = name
         self.community = community
@@ -83,7 +121,11 @@ class Camera(ZoneAggregate):
     def retire(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.MANAGE_CAMERAS)
         self._check_active()
-        self._retired(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+        self._retired(
+            reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT),
+            actor=actor,
+            occurred_at=occurred_at,
+        )
 
     @event("Retired")
     def _retired(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
@@ -94,8 +136,19 @@ class CameraAlert(ZoneAggregate):
     id: UUID
 
     @classmethod
-    def raise_alert(cls, *, id: UUID, camera: Camera, kind: AlertKind, score: float, snapshot_digest: str,
-                    actor: Actor, occurred_at: datetime, zone: str = "", detail: str = "") -> CameraAlert:
+    def raise_alert(
+        cls,
+        *,
+        id: UUID,
+        camera: Camera,
+        kind: AlertKind,
+        score: float,
+        snapshot_digest: str,
+        actor: Actor,
+        occurred_at: datetime,
+        zone: str = "",
+        detail: str = "",
+    ) -> CameraAlert:
         """`detail` says what the analytics saw beyond the kind, e.g. a tamper's cause (dark, covered, blurred, moved)."""
         authorize(actor, Action.RAISE_ALERT)
         camera._check_active()
@@ -105,14 +158,34 @@ class CameraAlert(ZoneAggregate):
             raise InvalidInput("A snapshot digest is the 64 hex digits of its SHA-256.", field="snapshot_digest")
         if not snapshot_digest and kind is not AlertKind.OFFLINE:
             raise InvalidInput("Only an offline alert comes without a snapshot.", field="snapshot_digest")
-        return cls(id=id, camera_id=camera.id, camera_code=camera.code, community=camera.community, kind=kind,
-                   score=float(score), zone=clean_text(zone, "zone", required=False, max_len=MAX_SHORT_TEXT),
-                   detail=clean_text(detail, "detail", required=False, max_len=MAX_SHORT_TEXT),
-                   snapshot_digest=snapshot_digest, actor=actor, occurred_at=occurred_at)
+        return cls(
+            id=id,
+            camera_id=camera.id,
+            camera_code=camera.code,
+            community=camera.community,
+            kind=kind,
+            score=float(score),
+            zone=clean_text(zone, "zone", required=False, max_len=MAX_SHORT_TEXT),
+            detail=clean_text(detail, "detail", required=False, max_len=MAX_SHORT_TEXT),
+            snapshot_digest=snapshot_digest,
+            actor=actor,
+            occurred_at=occurred_at,
+        )
 
     @event("Raised")
-    def __init__(self, camera_id: UUID, camera_code: str, community: Community, kind: AlertKind, score: float, zone: str,
-                 detail: str, snapshot_digest: str, actor: Actor, occurred_at: datetime):
+    def __init__(
+        self,
+        camera_id: UUID,
+        camera_code: str,
+        community: Community,
+        kind: AlertKind,
+        score: float,
+        zone: str,
+        detail: str,
+        snapshot_digest: str,
+        actor: Actor,
+        occurred_at: datetime,
+    ):
         self.camera_id = camera_id
         self.camera_code = camera_code
         self.community = community
@@ -132,8 +205,9 @@ class CameraAlert(ZoneAggregate):
     def acknowledge(self, *, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.TRIAGE_ALERT)
         if self.status is not AlertStatus.RAISED:
-            raise TransitionRefused("This {kind} alert from camera {camera_code} is {status}; it cannot be acknowledged.",
-                                    **self._about())
+            raise TransitionRefused(
+                "This {kind} alert from camera {camera_code} is {status}; it cannot be acknowledged.", **self._about()
+            )
         self._acknowledged(actor=actor, occurred_at=occurred_at)
 
     @event("Acknowledged")
@@ -143,8 +217,9 @@ class CameraAlert(ZoneAggregate):
     def dismiss(self, *, reason: FalseAlarmReason, note: str, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.TRIAGE_ALERT)
         if self.status is not AlertStatus.ACKNOWLEDGED:
-            raise TransitionRefused("This {kind} alert from camera {camera_code} is {status}; it cannot be dismissed.",
-                                    **self._about())
+            raise TransitionRefused(
+                "This {kind} alert from camera {camera_code} is {status}; it cannot be dismissed.", **self._about()
+            )
         note = clean_text(note, "note", required=reason is FalseAlarmReason.OTHER, max_len=MAX_SHORT_TEXT)
         # The event's `reason` is the person's words, as on every event; the category is `false_alarm`.
         self._dismissed(false_alarm=reason, reason=note, actor=actor, occurred_at=occurred_at)
@@ -157,8 +232,9 @@ class CameraAlert(ZoneAggregate):
     def check_can_escalate(self, actor: Actor) -> None:
         authorize(actor, Action.TRIAGE_ALERT)
         if self.status is not AlertStatus.ACKNOWLEDGED:
-            raise TransitionRefused("This {kind} alert from camera {camera_code} is {status}; it cannot be escalated.",
-                                    **self._about())
+            raise TransitionRefused(
+                "This {kind} alert from camera {camera_code} is {status}; it cannot be escalated.", **self._about()
+            )
 
     def escalate(self, *, incident_id: UUID, reference: str, actor: Actor, occurred_at: datetime) -> None:
         self.check_can_escalate(actor)
@@ -172,15 +248,25 @@ class CameraAlert(ZoneAggregate):
     def close(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.CLOSE_ALERT)
         if self.status is AlertStatus.CLOSED:
-            raise TransitionRefused("This alert from camera {camera_code} is already closed.", camera_code=self.camera_code)
+            raise TransitionRefused(
+                "This alert from camera {camera_code} is already closed.", camera_code=self.camera_code
+            )
         decided = self.status in (AlertStatus.DISMISSED, AlertStatus.ESCALATED)
-        cleared_by_itself = self.kind in SELF_CLEARING_KINDS and self.status in (AlertStatus.RAISED, AlertStatus.ACKNOWLEDGED)
+        cleared_by_itself = self.kind in SELF_CLEARING_KINDS and self.status in (
+            AlertStatus.RAISED,
+            AlertStatus.ACKNOWLEDGED,
+        )
         if not (decided or cleared_by_itself):
             raise TransitionRefused(
                 "This {kind} alert from camera {camera_code} is {status}; "
                 "it cannot be closed before it is dismissed or escalated.",
-                **self._about())
-        self._closed(reason=clean_text(reason, "reason", required=False, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+                **self._about(),
+            )
+        self._closed(
+            reason=clean_text(reason, "reason", required=False, max_len=MAX_SHORT_TEXT),
+            actor=actor,
+            occurred_at=occurred_at,
+        )
 
     @event("Closed")
     def _closed(self, reason: str, actor: Actor, occurred_at: datetime) -> None:

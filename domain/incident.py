@@ -6,12 +6,26 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import event
 
 from domain.base import ZoneAggregate
-
 from domain.errors import InvalidInput, TransitionRefused
 from domain.permissions import Action, authorize
 from domain.values import (
-    MAX_SHORT_TEXT, OPEN_INCIDENT_STATUSES, Actor, Assignment, CancelReason, Category, Channel, Community,
-    GeoPoint, IncidentStatus, Outcome, Priority, SealedContact, be_year, check_occurred_at, clean_text, incident_status,
+    MAX_SHORT_TEXT,
+    OPEN_INCIDENT_STATUSES,
+    Actor,
+    Assignment,
+    CancelReason,
+    Category,
+    Channel,
+    Community,
+    GeoPoint,
+    IncidentStatus,
+    Outcome,
+    Priority,
+    SealedContact,
+    be_year,
+    check_occurred_at,
+    clean_text,
+    incident_status,
 )
 
 NAMESPACE = UUID("6f1c2a0e-9b7d-4c59-a1f3-52b3c1d0e8a4")
@@ -27,25 +41,56 @@ class Incident(ZoneAggregate):
 
     @classmethod
     def report(
-        cls, *, id: UUID, reference: str, channel: Channel, category: Category, priority: Priority,
-        community: Community, location: str, description: str, occurred_at: datetime, now: datetime,
-        actor: Actor, position: GeoPoint | None = None, contact: SealedContact | None = None,
+        cls,
+        *,
+        id: UUID,
+        reference: str,
+        channel: Channel,
+        category: Category,
+        priority: Priority,
+        community: Community,
+        location: str,
+        description: str,
+        occurred_at: datetime,
+        now: datetime,
+        actor: Actor,
+        position: GeoPoint | None = None,
+        contact: SealedContact | None = None,
         source_alert_id: UUID | None = None,
     ) -> Incident:
         authorize(actor, Action.REPORT_INCIDENT)
         check_occurred_at(occurred_at, now)
         return cls(
-            id=id, reference=reference, channel=channel, category=category, priority=priority,
-            community=community, location=clean_text(location, "location", required=True, max_len=MAX_SHORT_TEXT),
-            description=clean_text(description, "description", required=True), position=position,
-            contact=contact, source_alert_id=source_alert_id, actor=actor, occurred_at=occurred_at,
+            id=id,
+            reference=reference,
+            channel=channel,
+            category=category,
+            priority=priority,
+            community=community,
+            location=clean_text(location, "location", required=True, max_len=MAX_SHORT_TEXT),
+            description=clean_text(description, "description", required=True),
+            position=position,
+            contact=contact,
+            source_alert_id=source_alert_id,
+            actor=actor,
+            occurred_at=occurred_at,
         )
 
     @event("Reported")
     def __init__(
-        self, reference: str, channel: Channel, category: Category, priority: Priority, community: Community,
-        location: str, description: str, position: GeoPoint | None, contact: SealedContact | None,
-        source_alert_id: UUID | None, actor: Actor, occurred_at: datetime,
+        self,
+        reference: str,
+        channel: Channel,
+        category: Category,
+        priority: Priority,
+        community: Community,
+        location: str,
+        description: str,
+        position: GeoPoint | None,
+        contact: SealedContact | None,
+        source_alert_id: UUID | None,
+        actor: Actor,
+        occurred_at: datetime,
     ):
         self.reference = reference
         self.channel = channel
@@ -85,21 +130,36 @@ class Incident(ZoneAggregate):
         return self.call_signs.get(unit_id, str(unit_id)[:8])
 
     # --- triage -------------------------------------------------------------
-    def triage(self, *, actor: Actor, occurred_at: datetime, reason: str,
-               category: Category | None = None, priority: Priority | None = None) -> None:
+    def triage(
+        self,
+        *,
+        actor: Actor,
+        occurred_at: datetime,
+        reason: str,
+        category: Category | None = None,
+        priority: Priority | None = None,
+    ) -> None:
         authorize(actor, Action.TRIAGE_INCIDENT)
         if not self.is_open:
-            raise TransitionRefused("Incident {reference} is {status}; it cannot be triaged.",
-                                    reference=self.reference, status=self.status)
+            raise TransitionRefused(
+                "Incident {reference} is {status}; it cannot be triaged.", reference=self.reference, status=self.status
+            )
         category = category if category is not None else self.category
         priority = priority if priority is not None else self.priority
         if (category, priority) == (self.category, self.priority):
             raise InvalidInput("Triage changes nothing: category and priority are already these.", field="priority")
-        self._triaged(category=category, priority=priority, reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT),
-                      actor=actor, occurred_at=occurred_at)
+        self._triaged(
+            category=category,
+            priority=priority,
+            reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT),
+            actor=actor,
+            occurred_at=occurred_at,
+        )
 
     @event("Triaged")
-    def _triaged(self, category: Category, priority: Priority, reason: str, actor: Actor, occurred_at: datetime) -> None:
+    def _triaged(
+        self, category: Category, priority: Priority, reason: str, actor: Actor, occurred_at: datetime
+    ) -> None:
         self.category = category
         self.priority = priority
 
@@ -107,11 +167,17 @@ class Incident(ZoneAggregate):
     def check_dispatch(self, *, unit_id: UUID, call_sign: str, actor: Actor) -> None:
         authorize(actor, Action.DISPATCH_UNIT)
         if not self.is_open:
-            raise TransitionRefused("Incident {reference} is {status}; it cannot be dispatched to.",
-                                    reference=self.reference, status=self.status)
+            raise TransitionRefused(
+                "Incident {reference} is {status}; it cannot be dispatched to.",
+                reference=self.reference,
+                status=self.status,
+            )
         if self.assignments.get(unit_id) in _ACTIVE:
-            raise TransitionRefused("Unit {call_sign} is already assigned to incident {reference}.",
-                                    call_sign=call_sign, reference=self.reference)
+            raise TransitionRefused(
+                "Unit {call_sign} is already assigned to incident {reference}.",
+                call_sign=call_sign,
+                reference=self.reference,
+            )
 
     def dispatch(self, *, unit_id: UUID, call_sign: str, actor: Actor, occurred_at: datetime, reason: str = "") -> None:
         self.check_dispatch(unit_id=unit_id, call_sign=call_sign, actor=actor)
@@ -147,8 +213,9 @@ class Incident(ZoneAggregate):
 
     def _check_open_for_update(self) -> None:
         if not self.is_open:
-            raise TransitionRefused("Incident {reference} is {status}; it cannot be updated.",
-                                    reference=self.reference, status=self.status)
+            raise TransitionRefused(
+                "Incident {reference} is {status}; it cannot be updated.", reference=self.reference, status=self.status
+            )
 
     def _not_dispatched(self, unit_id: UUID, *, arriving: bool) -> TransitionRefused:
         state = self.assignments.get(unit_id)
@@ -158,16 +225,27 @@ class Incident(ZoneAggregate):
         if state is Assignment.EN_ROUTE and not arriving:
             return TransitionRefused("Unit {call_sign} is already en route to {reference}.", **about)
         if arriving:
-            return TransitionRefused("Unit {call_sign} has not been dispatched to {reference}, so it cannot arrive.", **about)
-        return TransitionRefused("Unit {call_sign} has not been dispatched to {reference}, so it cannot go en route.", **about)
+            return TransitionRefused(
+                "Unit {call_sign} has not been dispatched to {reference}, so it cannot arrive.", **about
+            )
+        return TransitionRefused(
+            "Unit {call_sign} has not been dispatched to {reference}, so it cannot go en route.", **about
+        )
 
     def clear_unit(self, *, unit_id: UUID, actor: Actor, occurred_at: datetime, reason: str = "") -> None:
         authorize(actor, Action.UPDATE_ASSIGNMENT)
         if self.assignments.get(unit_id) not in _ACTIVE:
-            raise TransitionRefused("Unit {call_sign} is not assigned to {reference}.",
-                                    call_sign=self._call_sign(unit_id), reference=self.reference)
-        self._unit_cleared(unit_id=unit_id, reason=clean_text(reason, "reason", required=False, max_len=MAX_SHORT_TEXT),
-                           actor=actor, occurred_at=occurred_at)
+            raise TransitionRefused(
+                "Unit {call_sign} is not assigned to {reference}.",
+                call_sign=self._call_sign(unit_id),
+                reference=self.reference,
+            )
+        self._unit_cleared(
+            unit_id=unit_id,
+            reason=clean_text(reason, "reason", required=False, max_len=MAX_SHORT_TEXT),
+            actor=actor,
+            occurred_at=occurred_at,
+        )
 
     @event("UnitCleared")
     def _unit_cleared(self, unit_id: UUID, reason: str, actor: Actor, occurred_at: datetime) -> None:
@@ -180,10 +258,16 @@ class Incident(ZoneAggregate):
         if self.phase is IncidentStatus.RESOLVED:
             raise TransitionRefused("Incident {reference} is already resolved.", reference=self.reference)
         if not self.is_open:
-            raise TransitionRefused("Incident {reference} is {status}; it cannot be resolved.",
-                                    reference=self.reference, status=self.status)
+            raise TransitionRefused(
+                "Incident {reference} is {status}; it cannot be resolved.", reference=self.reference, status=self.status
+            )
         released = self.active_unit_ids
-        self._resolved(outcome=outcome, summary=clean_text(summary, "summary", required=False), actor=actor, occurred_at=occurred_at)
+        self._resolved(
+            outcome=outcome,
+            summary=clean_text(summary, "summary", required=False),
+            actor=actor,
+            occurred_at=occurred_at,
+        )
         return released
 
     @event("Resolved")
@@ -203,9 +287,15 @@ class Incident(ZoneAggregate):
         if self.phase is IncidentStatus.CANCELLED:
             raise TransitionRefused("Incident {reference} is cancelled; it cannot be closed.", reference=self.reference)
         if self.phase is not IncidentStatus.RESOLVED:
-            raise TransitionRefused("Incident {reference} must be resolved with an outcome before it can be closed.",
-                                    reference=self.reference)
-        self._closed(reason=clean_text(reason, "reason", required=False, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+            raise TransitionRefused(
+                "Incident {reference} must be resolved with an outcome before it can be closed.",
+                reference=self.reference,
+            )
+        self._closed(
+            reason=clean_text(reason, "reason", required=False, max_len=MAX_SHORT_TEXT),
+            actor=actor,
+            occurred_at=occurred_at,
+        )
 
     @event("Closed")
     def _closed(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
@@ -214,9 +304,16 @@ class Incident(ZoneAggregate):
     def reopen(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.REOPEN_INCIDENT)
         if self.phase not in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED):
-            raise TransitionRefused("Only a resolved or closed incident can be reopened; {reference} is {status}.",
-                                    reference=self.reference, status=self.status)
-        self._reopened(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+            raise TransitionRefused(
+                "Only a resolved or closed incident can be reopened; {reference} is {status}.",
+                reference=self.reference,
+                status=self.status,
+            )
+        self._reopened(
+            reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT),
+            actor=actor,
+            occurred_at=occurred_at,
+        )
 
     @event("Reopened")
     def _reopened(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
@@ -224,39 +321,63 @@ class Incident(ZoneAggregate):
         self.outcome = None
         self.reopen_count += 1
 
-    def cancel(self, *, cancel_reason: CancelReason, actor: Actor, occurred_at: datetime, note: str = "",
-               duplicate_of: Incident | None = None) -> list[UUID]:
+    def cancel(
+        self,
+        *,
+        cancel_reason: CancelReason,
+        actor: Actor,
+        occurred_at: datetime,
+        note: str = "",
+        duplicate_of: Incident | None = None,
+    ) -> list[UUID]:
         """Cancels and clears every unit still on the incident; returns those units."""
         authorize(actor, Action.CANCEL_INCIDENT)
         if not self.is_open:
-            raise TransitionRefused("Incident {reference} is {status}; it cannot be cancelled.",
-                                    reference=self.reference, status=self.status)
+            raise TransitionRefused(
+                "Incident {reference} is {status}; it cannot be cancelled.",
+                reference=self.reference,
+                status=self.status,
+            )
         if cancel_reason is CancelReason.DUPLICATE:
             if duplicate_of is None:
                 raise InvalidInput("Say which incident this one duplicates.", field="duplicate_of")
             if duplicate_of.id == self.id:
                 raise InvalidInput("An incident cannot be a duplicate of itself.", field="duplicate_of")
             if duplicate_of.phase is IncidentStatus.CANCELLED:
-                raise InvalidInput("Incident {reference} is itself cancelled; link to the incident that stands.",
-                                   field="duplicate_of", reference=duplicate_of.reference)
+                raise InvalidInput(
+                    "Incident {reference} is itself cancelled; link to the incident that stands.",
+                    field="duplicate_of",
+                    reference=duplicate_of.reference,
+                )
         elif duplicate_of is not None:
             raise InvalidInput("Only a duplicate names another incident.", field="duplicate_of")
         released = self.active_unit_ids
-        self._cancelled(cancel_reason=cancel_reason, duplicate_of=duplicate_of.id if duplicate_of else None,
-                        reason=clean_text(note, "note", required=False, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+        self._cancelled(
+            cancel_reason=cancel_reason,
+            duplicate_of=duplicate_of.id if duplicate_of else None,
+            reason=clean_text(note, "note", required=False, max_len=MAX_SHORT_TEXT),
+            actor=actor,
+            occurred_at=occurred_at,
+        )
         if duplicate_of is not None:
-            duplicate_of._duplicate_linked(duplicate_id=self.id, duplicate_reference=self.reference, actor=actor, occurred_at=occurred_at)
+            duplicate_of._duplicate_linked(
+                duplicate_id=self.id, duplicate_reference=self.reference, actor=actor, occurred_at=occurred_at
+            )
         return released
 
     @event("Cancelled")
-    def _cancelled(self, cancel_reason: CancelReason, duplicate_of: UUID | None, reason: str, actor: Actor, occurred_at: datetime) -> None:
+    def _cancelled(
+        self, cancel_reason: CancelReason, duplicate_of: UUID | None, reason: str, actor: Actor, occurred_at: datetime
+    ) -> None:
         self._clear_all()
         self.phase = IncidentStatus.CANCELLED
         self.cancel_reason = cancel_reason
         self.duplicate_of = duplicate_of
 
     @event("DuplicateLinked")
-    def _duplicate_linked(self, duplicate_id: UUID, duplicate_reference: str, actor: Actor, occurred_at: datetime) -> None:
+    def _duplicate_linked(
+        self, duplicate_id: UUID, duplicate_reference: str, actor: Actor, occurred_at: datetime
+    ) -> None:
         self.duplicates.append(duplicate_id)
 
     def add_note(self, *, text: str, actor: Actor, occurred_at: datetime) -> None:
@@ -270,8 +391,8 @@ class Incident(ZoneAggregate):
 
 class ReferenceBook(ZoneAggregate):
     """Issues the zone's incident references of one Buddhist-era year, in order, without gaps."""
-    id: UUID
 
+    id: UUID
 
     @staticmethod
     def id_for(year_be: int) -> UUID:
@@ -310,8 +431,8 @@ class ReferenceBook(ZoneAggregate):
 
 class IntakeKey(ZoneAggregate):
     """Remembers which incident an idempotency key created, so a retried intake returns it."""
-    id: UUID
 
+    id: UUID
 
     @staticmethod
     def id_for(key: str) -> UUID:

@@ -29,15 +29,25 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return _sha256(b"\x01" + left + right).digest()
 
 
-def leaf_entry(notification_id: int, originator_id: UUID | bytes, originator_version: int, topic: str, state: bytes) -> bytes:
+def leaf_entry(
+    notification_id: int, originator_id: UUID | bytes, originator_version: int, topic: str, state: bytes
+) -> bytes:
     """A stored event's canonical bytes (README, "Tamper-evident log"): the notification id and the originator
     version as 8-byte big-endian unsigned integers, the originator id as its 16 bytes, then the topic (UTF-8)
     and the state as stored, each after its length as a 4-byte big-endian unsigned integer. The recorded time
     is the `timestamp` inside the state (the event store has no column of its own for it)."""
     topic_bytes = topic.encode()
     oid = originator_id.bytes if isinstance(originator_id, UUID) else originator_id  # (or its 16 bytes already)
-    return b"".join((struct.pack(">QQ", notification_id, originator_version), oid,
-                     struct.pack(">I", len(topic_bytes)), topic_bytes, struct.pack(">I", len(state)), state))
+    return b"".join(
+        (
+            struct.pack(">QQ", notification_id, originator_version),
+            oid,
+            struct.pack(">I", len(topic_bytes)),
+            topic_bytes,
+            struct.pack(">I", len(state)),
+            state,
+        )
+    )
 
 
 def _split(n: int) -> int:
@@ -165,6 +175,7 @@ def nodes_needed(compute: Callable[[Perfect], object]) -> list[Node]:
     def record(level: int, index: int) -> bytes:
         wanted.append((level, index))
         return EMPTY_ROOT
+
     compute(record)
     return wanted
 
@@ -187,7 +198,9 @@ class Frontier:
     def __init__(self, size: int = 0, hashes: Sequence[bytes] = ()):
         levels = [level for level, _ in frontier_nodes(size)]
         if len(levels) != len(hashes):
-            raise ValueError(f"a tree of {size} leaves has {len(levels)} perfect subtrees on its edge, not {len(hashes)}")
+            raise ValueError(
+                f"a tree of {size} leaves has {len(levels)} perfect subtrees on its edge, not {len(hashes)}"
+            )
         self.size = size
         self.levels = levels
         self.hashes = list(hashes)

@@ -8,12 +8,20 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import event
 
 from domain.base import ZoneAggregate
-
 from domain.errors import InvalidInput, TokenRefused, TransitionRefused, UnitUnavailable
 from domain.incident import NAMESPACE
 from domain.permissions import Action, authorize
 from domain.values import (
-    MAX_SHORT_TEXT, Actor, CheckInRefusal, Community, GeoPoint, UnitKind, UnitStatus, VisitStatus, check_occurred_at, clean_text,
+    MAX_SHORT_TEXT,
+    Actor,
+    CheckInRefusal,
+    Community,
+    GeoPoint,
+    UnitKind,
+    UnitStatus,
+    VisitStatus,
+    check_occurred_at,
+    clean_text,
 )
 
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,23}$")
@@ -50,7 +58,9 @@ class PatrolUnit(ZoneAggregate):
     def go_on_duty(self, *, officer_ids: list[UUID], actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.CHANGE_DUTY)
         if self.status is not UnitStatus.OFF_DUTY:
-            raise TransitionRefused("Unit {call_sign} is {status}, not off duty.", call_sign=self.call_sign, status=self.status)
+            raise TransitionRefused(
+                "Unit {call_sign} is {status}, not off duty.", call_sign=self.call_sign, status=self.status
+            )
         if not officer_ids:
             raise InvalidInput("A unit goes on duty with at least one officer.", field="officer_ids")
         self._went_on_duty(officer_ids=list(dict.fromkeys(officer_ids)), actor=actor, occurred_at=occurred_at)
@@ -60,22 +70,34 @@ class PatrolUnit(ZoneAggregate):
         self.status = UnitStatus.AVAILABLE
         self.officer_ids = officer_ids
 
-    def assign(self, *, incident_id: UUID, reference: str, actor: Actor, occurred_at: datetime, reassign: bool = False) -> UUID | None:
+    def assign(
+        self, *, incident_id: UUID, reference: str, actor: Actor, occurred_at: datetime, reassign: bool = False
+    ) -> UUID | None:
         """Assigns the unit; returns the incident it was taken from when reassigned."""
         authorize(actor, Action.DISPATCH_UNIT)
         if self.status is UnitStatus.ASSIGNED and self.incident_id == incident_id:
-            raise TransitionRefused("Unit {call_sign} is already assigned to {reference}.",
-                                    call_sign=self.call_sign, reference=reference)
+            raise TransitionRefused(
+                "Unit {call_sign} is already assigned to {reference}.", call_sign=self.call_sign, reference=reference
+            )
         if self.status is UnitStatus.ASSIGNED and reassign:
             previous = self.incident_id
-            self._reassigned(from_incident_id=previous, incident_id=incident_id, reference=reference, actor=actor, occurred_at=occurred_at)
+            self._reassigned(
+                from_incident_id=previous,
+                incident_id=incident_id,
+                reference=reference,
+                actor=actor,
+                occurred_at=occurred_at,
+            )
             return previous
         if self.status is UnitStatus.ASSIGNED:
-            raise UnitUnavailable("Unit {call_sign} is busy on another incident; reassign it explicitly to take it off that one.",
-                                  call_sign=self.call_sign)
+            raise UnitUnavailable(
+                "Unit {call_sign} is busy on another incident; reassign it explicitly to take it off that one.",
+                call_sign=self.call_sign,
+            )
         if self.status is not UnitStatus.AVAILABLE:
-            raise UnitUnavailable("Unit {call_sign} is {status} and cannot be dispatched.",
-                                  call_sign=self.call_sign, status=self.status)
+            raise UnitUnavailable(
+                "Unit {call_sign} is {status} and cannot be dispatched.", call_sign=self.call_sign, status=self.status
+            )
         self._assigned(incident_id=incident_id, reference=reference, actor=actor, occurred_at=occurred_at)
         return None
 
@@ -85,7 +107,9 @@ class PatrolUnit(ZoneAggregate):
         self.incident_id = incident_id
 
     @event("Reassigned")
-    def _reassigned(self, from_incident_id: UUID, incident_id: UUID, reference: str, actor: Actor, occurred_at: datetime) -> None:
+    def _reassigned(
+        self, from_incident_id: UUID, incident_id: UUID, reference: str, actor: Actor, occurred_at: datetime
+    ) -> None:
         self.incident_id = incident_id
 
     def release(self, *, incident_id: UUID, actor: Actor, occurred_at: datetime) -> bool:
@@ -104,11 +128,18 @@ class PatrolUnit(ZoneAggregate):
     def go_off_duty(self, *, actor: Actor, occurred_at: datetime, reason: str = "") -> None:
         authorize(actor, Action.CHANGE_DUTY)
         if self.status is UnitStatus.ASSIGNED:
-            raise TransitionRefused("Unit {call_sign} is still assigned to an incident; clear it first.",
-                                    call_sign=self.call_sign)
+            raise TransitionRefused(
+                "Unit {call_sign} is still assigned to an incident; clear it first.", call_sign=self.call_sign
+            )
         if self.status is not UnitStatus.AVAILABLE:
-            raise TransitionRefused("Unit {call_sign} is {status}, not on duty.", call_sign=self.call_sign, status=self.status)
-        self._went_off_duty(reason=clean_text(reason, "reason", required=False, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+            raise TransitionRefused(
+                "Unit {call_sign} is {status}, not on duty.", call_sign=self.call_sign, status=self.status
+            )
+        self._went_off_duty(
+            reason=clean_text(reason, "reason", required=False, max_len=MAX_SHORT_TEXT),
+            actor=actor,
+            occurred_at=occurred_at,
+        )
 
     @event("WentOffDuty")
     def _went_off_duty(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
@@ -121,7 +152,11 @@ class PatrolUnit(ZoneAggregate):
             raise TransitionRefused("Unit {call_sign} is already retired.", call_sign=self.call_sign)
         if self.status is not UnitStatus.OFF_DUTY:
             raise TransitionRefused("Unit {call_sign} must be off duty before it is retired.", call_sign=self.call_sign)
-        self._retired(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+        self._retired(
+            reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT),
+            actor=actor,
+            occurred_at=occurred_at,
+        )
 
     @event("Retired")
     def _retired(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
@@ -131,24 +166,49 @@ class PatrolUnit(ZoneAggregate):
 class RedBox(ZoneAggregate):
     """A red patrol box (ตู้แดง). Its QR carries a token of the current `token_version`;
     rotating the token makes every printed older code void."""
-    id: UUID
 
+    id: UUID
 
     @staticmethod
     def id_for(code: str) -> UUID:
         return uuid5(NAMESPACE, f"red-box/{code}")
 
     @classmethod
-    def register(cls, *, code: str, name_th: str, name_en: str, community: Community, position: GeoPoint,
-                 actor: Actor, occurred_at: datetime) -> RedBox:
+    def register(
+        cls,
+        *,
+        code: str,
+        name_th: str,
+        name_en: str,
+        community: Community,
+        position: GeoPoint,
+        actor: Actor,
+        occurred_at: datetime,
+    ) -> RedBox:
         authorize(actor, Action.MANAGE_RED_BOXES)
         code = check_code(code)
-        return cls(id=cls.id_for(code), code=code, name_th=clean_text(name_th, "name_th", required=True, max_len=MAX_SHORT_TEXT),
-                   name_en=clean_text(name_en, "name_en", required=True, max_len=MAX_SHORT_TEXT),
-                   community=community, position=position, actor=actor, occurred_at=occurred_at)
+        return cls(
+            id=cls.id_for(code),
+            code=code,
+            name_th=clean_text(name_th, "name_th", required=True, max_len=MAX_SHORT_TEXT),
+            name_en=clean_text(name_en, "name_en", required=True, max_len=MAX_SHORT_TEXT),
+            community=community,
+            position=position,
+            actor=actor,
+            occurred_at=occurred_at,
+        )
 
     @event("Registered")
-    def __init__(self, code: str, name_th: str, name_en: str, community: Community, position: GeoPoint, actor: Actor, occurred_at: datetime):
+    def __init__(
+        self,
+        code: str,
+        name_th: str,
+        name_en: str,
+        community: Community,
+        position: GeoPoint,
+        actor: Actor,
+        occurred_at: datetime,
+    ):
         self.code = code
         self.name_th = name_th
         self.name_en = name_en
@@ -164,8 +224,12 @@ class RedBox(ZoneAggregate):
     def rotate_token(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.MANAGE_RED_BOXES)
         self._check_active()
-        self._token_rotated(token_version=self.token_version + 1, reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT),
-                            actor=actor, occurred_at=occurred_at)
+        self._token_rotated(
+            token_version=self.token_version + 1,
+            reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT),
+            actor=actor,
+            occurred_at=occurred_at,
+        )
 
     @event("TokenRotated")
     def _token_rotated(self, token_version: int, reason: str, actor: Actor, occurred_at: datetime) -> None:
@@ -176,7 +240,12 @@ class RedBox(ZoneAggregate):
         self._check_active()
         if position == self.position:
             raise InvalidInput("Red box {code} is already at that position.", field="position", code=self.code)
-        self._moved(position=position, reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+        self._moved(
+            position=position,
+            reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT),
+            actor=actor,
+            occurred_at=occurred_at,
+        )
 
     @event("Moved")
     def _moved(self, position: GeoPoint, reason: str, actor: Actor, occurred_at: datetime) -> None:
@@ -185,7 +254,11 @@ class RedBox(ZoneAggregate):
     def retire(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.MANAGE_RED_BOXES)
         self._check_active()
-        self._retired(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+        self._retired(
+            reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT),
+            actor=actor,
+            occurred_at=occurred_at,
+        )
 
     @event("Retired")
     def _retired(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
@@ -214,7 +287,9 @@ def refused(refusal: CheckInRefusal, code: str) -> TokenRefused:
     elif refusal is CheckInRefusal.INVALID:
         error = TokenRefused("This QR code of red box {code} is not valid; scan the code posted on the box.", code=code)
     elif refusal is CheckInRefusal.OUTDATED:
-        error = TokenRefused("This QR code of red box {code} is out of date; scan the code now posted on the box.", code=code)
+        error = TokenRefused(
+            "This QR code of red box {code} is out of date; scan the code now posted on the box.", code=code
+        )
     else:
         error = TokenRefused("Red box {code} is retired.", code=code)
     error.refusal = refusal
@@ -224,18 +299,45 @@ def refused(refusal: CheckInRefusal, code: str) -> TokenRefused:
 class RefusedCheckIn(ZoneAggregate):
     """One refused attempt to check in at a red box: a wrong, damaged, out-of-date or forged QR code, or a
     retired box. Kept so that a supervisor sees who tried which code when, and where."""
+
     id: UUID
 
     @classmethod
-    def record(cls, *, id: UUID, box: RedBox | None, code: str, refusal: CheckInRefusal, token_version: int | None,
-               position: GeoPoint | None, actor: Actor, occurred_at: datetime) -> RefusedCheckIn:
+    def record(
+        cls,
+        *,
+        id: UUID,
+        box: RedBox | None,
+        code: str,
+        refusal: CheckInRefusal,
+        token_version: int | None,
+        position: GeoPoint | None,
+        actor: Actor,
+        occurred_at: datetime,
+    ) -> RefusedCheckIn:
         authorize(actor, Action.LOG_VISIT)
-        return cls(id=id, box_id=box.id if box else None, box_code=(box.code if box else re.sub(r"[^A-Z0-9-]", "", code.upper())[:24]),
-                   refusal=refusal, token_version=token_version, position=position, actor=actor, occurred_at=occurred_at)
+        return cls(
+            id=id,
+            box_id=box.id if box else None,
+            box_code=(box.code if box else re.sub(r"[^A-Z0-9-]", "", code.upper())[:24]),
+            refusal=refusal,
+            token_version=token_version,
+            position=position,
+            actor=actor,
+            occurred_at=occurred_at,
+        )
 
     @event("Recorded")
-    def __init__(self, box_id: UUID | None, box_code: str, refusal: CheckInRefusal, token_version: int | None,
-                 position: GeoPoint | None, actor: Actor, occurred_at: datetime):
+    def __init__(
+        self,
+        box_id: UUID | None,
+        box_code: str,
+        refusal: CheckInRefusal,
+        token_version: int | None,
+        position: GeoPoint | None,
+        actor: Actor,
+        occurred_at: datetime,
+    ):
         self.box_id = box_id
         self.box_code = box_code
         self.refusal = refusal
@@ -248,34 +350,66 @@ MAX_SPEED_M_PER_S = 15.0  # ≈ 54 km/h, fast for a town-centre patrol
 
 
 # The kinds of an implausible check-in's finding (PatrolVisit.implausibility).
-FAR_FROM_BOX = "far_from_box"   # metres, box
-TOO_FAST = "too_fast"           # metres, from_box, seconds
+FAR_FROM_BOX = "far_from_box"  # metres, box
+TOO_FAST = "too_fast"  # metres, from_box, seconds
 
 
 def finding_text(finding: dict[str, Any]) -> str:
     """A finding in English."""
     if finding["kind"] == FAR_FROM_BOX:
         return f"scanned {finding['metres']} m from red box {finding['box']}"
-    return (f"{finding['metres']} m from red box {finding['from_box']} in {timedelta(seconds=finding['seconds'])}, "
-            "faster than a patrol can travel")
+    return (
+        f"{finding['metres']} m from red box {finding['from_box']} in {timedelta(seconds=finding['seconds'])}, "
+        "faster than a patrol can travel"
+    )
 
 
 class PatrolVisit(ZoneAggregate):
     id: UUID
 
     @classmethod
-    def log(cls, *, id: UUID, box: RedBox, token_version: int | None, unit_id: UUID | None, actor: Actor,
-            occurred_at: datetime, now: datetime, position: GeoPoint | None = None, observation: str = "") -> PatrolVisit:
+    def log(
+        cls,
+        *,
+        id: UUID,
+        box: RedBox,
+        token_version: int | None,
+        unit_id: UUID | None,
+        actor: Actor,
+        occurred_at: datetime,
+        now: datetime,
+        position: GeoPoint | None = None,
+        observation: str = "",
+    ) -> PatrolVisit:
         authorize(actor, Action.LOG_VISIT)
         check_occurred_at(occurred_at, now)
         box.check_token(token_version)
-        return cls(id=id, box_id=box.id, box_code=box.code, community=box.community, token_version=token_version,
-                   unit_id=unit_id, position=position, observation=clean_text(observation, "observation", required=False),
-                   actor=actor, occurred_at=occurred_at)
+        return cls(
+            id=id,
+            box_id=box.id,
+            box_code=box.code,
+            community=box.community,
+            token_version=token_version,
+            unit_id=unit_id,
+            position=position,
+            observation=clean_text(observation, "observation", required=False),
+            actor=actor,
+            occurred_at=occurred_at,
+        )
 
     @event("Logged")
-    def __init__(self, box_id: UUID, box_code: str, community: Community, token_version: int, unit_id: UUID | None,
-                 position: GeoPoint | None, observation: str, actor: Actor, occurred_at: datetime):
+    def __init__(
+        self,
+        box_id: UUID,
+        box_code: str,
+        community: Community,
+        token_version: int,
+        unit_id: UUID | None,
+        position: GeoPoint | None,
+        observation: str,
+        actor: Actor,
+        occurred_at: datetime,
+    ):
         self.box_id = box_id
         self.box_code = box_code
         self.community = community
@@ -287,7 +421,9 @@ class PatrolVisit(ZoneAggregate):
         self.status = VisitStatus.LOGGED
         self.flags: list[str] = []
 
-    def implausibility(self, box: RedBox, previous: PatrolVisit | None, previous_box: RedBox | None) -> dict[str, Any] | None:
+    def implausibility(
+        self, box: RedBox, previous: PatrolVisit | None, previous_box: RedBox | None
+    ) -> dict[str, Any] | None:
         """Why this check-in looks wrong, as a finding (its kind and figures, so that every reader words it in their
         language: `finding_text` in English), or None: scanned far from the box, or too soon after a visit at a
         distant box for anyone to have made the trip."""
@@ -299,7 +435,12 @@ class PatrolVisit(ZoneAggregate):
             distance = previous_box.position.metres_to(box.position)
             seconds = max((self.visited_at - previous.visited_at).total_seconds(), 1.0)
             if previous.visited_at <= self.visited_at and distance / seconds > MAX_SPEED_M_PER_S:
-                return {"kind": TOO_FAST, "metres": round(distance), "from_box": previous_box.code, "seconds": int(seconds)}
+                return {
+                    "kind": TOO_FAST,
+                    "metres": round(distance),
+                    "from_box": previous_box.code,
+                    "seconds": int(seconds),
+                }
         return None
 
     def add_observation(self, *, text: str, actor: Actor, occurred_at: datetime) -> None:
@@ -307,7 +448,9 @@ class PatrolVisit(ZoneAggregate):
         if actor.user_id != self.officer_id:
             raise TransitionRefused("Only the officer who checked in can add observations to this visit.")
         self._check_not_voided()
-        self._observation_added(text=clean_text(text, "observation", required=True), actor=actor, occurred_at=occurred_at)
+        self._observation_added(
+            text=clean_text(text, "observation", required=True), actor=actor, occurred_at=occurred_at
+        )
 
     @event("ObservationAdded")
     def _observation_added(self, text: str, actor: Actor, occurred_at: datetime) -> None:
@@ -321,8 +464,12 @@ class PatrolVisit(ZoneAggregate):
         """A supervisor's flag, in their own words."""
         authorize(actor, Action.FLAG_VISIT)
         self._check_not_voided()
-        self._flagged(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), finding=None, actor=actor,
-                      occurred_at=occurred_at)
+        self._flagged(
+            reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT),
+            finding=None,
+            actor=actor,
+            occurred_at=occurred_at,
+        )
 
     def flag_finding(self, finding: dict[str, Any], *, actor: Actor, occurred_at: datetime) -> None:
         """The system's flag of an implausible check-in: the finding, and its English wording as the reason (what a
@@ -340,7 +487,11 @@ class PatrolVisit(ZoneAggregate):
         authorize(actor, Action.VOID_VISIT)
         if self.status is VisitStatus.VOIDED:
             raise TransitionRefused("This visit to red box {code} is already voided.", code=self.box_code)
-        self._voided(reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT), actor=actor, occurred_at=occurred_at)
+        self._voided(
+            reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT),
+            actor=actor,
+            occurred_at=occurred_at,
+        )
 
     @event("Voided")
     def _voided(self, reason: str, actor: Actor, occurred_at: datetime) -> None:

@@ -32,22 +32,56 @@ class Action(Enum):
 
 
 _DISPATCHER = {
-    Action.REPORT_INCIDENT, Action.TRIAGE_INCIDENT, Action.DISPATCH_UNIT, Action.UPDATE_ASSIGNMENT,
-    Action.RESOLVE_INCIDENT, Action.CANCEL_INCIDENT, Action.ADD_NOTE, Action.CHANGE_DUTY, Action.READ_REPORTER_CONTACT,
-    Action.TRIAGE_ALERT, Action.CLOSE_ALERT,
+    Action.REPORT_INCIDENT,
+    Action.TRIAGE_INCIDENT,
+    Action.DISPATCH_UNIT,
+    Action.UPDATE_ASSIGNMENT,
+    Action.RESOLVE_INCIDENT,
+    Action.CANCEL_INCIDENT,
+    Action.ADD_NOTE,
+    Action.CHANGE_DUTY,
+    Action.READ_REPORTER_CONTACT,
+    Action.TRIAGE_ALERT,
+    Action.CLOSE_ALERT,
 }
 _OFFICER = {
-    Action.REPORT_INCIDENT, Action.UPDATE_ASSIGNMENT, Action.RESOLVE_INCIDENT, Action.ADD_NOTE, Action.READ_REPORTER_CONTACT,
-    Action.CHANGE_DUTY, Action.LOG_VISIT,
+    Action.REPORT_INCIDENT,
+    Action.UPDATE_ASSIGNMENT,
+    Action.RESOLVE_INCIDENT,
+    Action.ADD_NOTE,
+    Action.READ_REPORTER_CONTACT,
+    Action.CHANGE_DUTY,
+    Action.LOG_VISIT,
 }
-_SUPERVISOR = _DISPATCHER | _OFFICER | {
-    Action.CLOSE_INCIDENT, Action.REOPEN_INCIDENT, Action.MANAGE_UNITS, Action.FLAG_VISIT,
-    Action.VOID_VISIT, Action.MANAGE_RED_BOXES,
+_SUPERVISOR = (
+    _DISPATCHER
+    | _OFFICER
+    | {
+        Action.CLOSE_INCIDENT,
+        Action.REOPEN_INCIDENT,
+        Action.MANAGE_UNITS,
+        Action.FLAG_VISIT,
+        Action.VOID_VISIT,
+        Action.MANAGE_RED_BOXES,
+    }
+)
+_ADMIN = {
+    Action.MANAGE_USERS,
+    Action.ERASE_PERSONAL_DATA,
+    Action.MANAGE_CAMERAS,
+    Action.MANAGE_RED_BOXES,
+    Action.MANAGE_UNITS,
 }
-_ADMIN = {Action.MANAGE_USERS, Action.ERASE_PERSONAL_DATA, Action.MANAGE_CAMERAS, Action.MANAGE_RED_BOXES, Action.MANAGE_UNITS}
 _SYSTEM = {
-    Action.REPORT_INCIDENT, Action.RAISE_ALERT, Action.CLOSE_ALERT, Action.FLAG_VISIT, Action.MANAGE_USERS,
-    Action.MANAGE_CAMERAS, Action.MANAGE_RED_BOXES, Action.MANAGE_UNITS, Action.CHANGE_DUTY,
+    Action.REPORT_INCIDENT,
+    Action.RAISE_ALERT,
+    Action.CLOSE_ALERT,
+    Action.FLAG_VISIT,
+    Action.MANAGE_USERS,
+    Action.MANAGE_CAMERAS,
+    Action.MANAGE_RED_BOXES,
+    Action.MANAGE_UNITS,
+    Action.CHANGE_DUTY,
 }
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {

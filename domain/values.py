@@ -133,8 +133,11 @@ class Assignment(Enum):
     CLEARED = "cleared"
 
 
-_FURTHEST_FIRST = ((Assignment.ON_SCENE, IncidentStatus.ON_SCENE), (Assignment.EN_ROUTE, IncidentStatus.EN_ROUTE),
-                   (Assignment.DISPATCHED, IncidentStatus.DISPATCHED))
+_FURTHEST_FIRST = (
+    (Assignment.ON_SCENE, IncidentStatus.ON_SCENE),
+    (Assignment.EN_ROUTE, IncidentStatus.EN_ROUTE),
+    (Assignment.DISPATCHED, IncidentStatus.DISPATCHED),
+)
 
 
 def incident_status(phase: IncidentStatus, assignments: Iterable[Assignment]) -> IncidentStatus:
@@ -217,6 +220,7 @@ class VisitStatus(Enum):
 
 class CheckInRefusal(Enum):
     """Why a red-box QR code was refused at check-in."""
+
     UNKNOWN_BOX = "unknown_box"  # the code names no registered red box
     INVALID = "invalid"  # not a code this system signed (typed in, damaged, forged)
     OUTDATED = "outdated"  # signed, but the box's code has been rotated since it was printed
@@ -242,7 +246,9 @@ class GeoPoint:
 
     def __post_init__(self) -> None:
         if not (-90.0 <= self.lat <= 90.0) or not (-180.0 <= self.lon <= 180.0):
-            raise InvalidInput("A position needs a latitude between -90 and 90 and a longitude between -180 and 180.", field="position")
+            raise InvalidInput(
+                "A position needs a latitude between -90 and 90 and a longitude between -180 and 180.", field="position"
+            )
 
     def metres_to(self, other: GeoPoint) -> float:
         r = 6_371_000.0
@@ -316,8 +322,12 @@ def clean_text(value: str | None, field: str, *, required: bool, max_len: int = 
     if required and not text:
         raise InvalidInput("The {field} must not be empty.", field=field)
     if len(text) > max_len:
-        raise InvalidInput("The {field} is too long ({length} characters; at most {max_len}).",
-                           field=field, length=len(text), max_len=max_len)
+        raise InvalidInput(
+            "The {field} is too long ({length} characters; at most {max_len}).",
+            field=field,
+            length=len(text),
+            max_len=max_len,
+        )
     if _CONTROL.search(text):
         raise InvalidInput("The {field} contains invisible control characters.", field=field)
     if _SURROGATE.search(text):
@@ -346,5 +356,6 @@ def parse_enum(enum_cls: type[Enum], value: object, field: str):
         return enum_cls(value)
     except ValueError:
         allowed = ", ".join(m.value for m in enum_cls)
-        raise InvalidInput("Unknown {field} '{value}'; expected one of: {allowed}.", field=field, value=value,
-                           allowed=allowed) from None
+        raise InvalidInput(
+            "Unknown {field} '{value}'; expected one of: {allowed}.", field=field, value=value, allowed=allowed
+        ) from None

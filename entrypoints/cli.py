@@ -12,10 +12,10 @@ import typer
 from domain.accounts import UserAccount
 from domain.errors import DomainError
 from domain.values import SYSTEM_USER_ID, Role
-from infrastructure.bootstrap import Container, bootstrap, migrate
-from infrastructure.settings import Settings
 from entrypoints.ledger_cli import ledger_cli
 from entrypoints.report_cli import report_cli
+from infrastructure.bootstrap import Container, bootstrap, migrate
+from infrastructure.settings import Settings
 
 cli = typer.Typer(help="Smart Safety Zone 4.0 — CCOC operations system.", no_args_is_help=True)
 user_cli = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
@@ -46,14 +46,21 @@ def ensure_first_admin(container: Container) -> None:
     if container.app.ensure_first_admin(username=settings.admin_username, password=password) is None:
         return
     if given:
-        typer.echo(f"First administrator '{settings.admin_username}' created with the password from SSZ_ADMIN_PASSWORD.")
+        typer.echo(
+            f"First administrator '{settings.admin_username}' created with the password from SSZ_ADMIN_PASSWORD."
+        )
     else:
-        typer.secho(f"First administrator created — username: {settings.admin_username}  one-time password: {password}",
-                    fg=typer.colors.YELLOW, bold=True)
+        typer.secho(
+            f"First administrator created — username: {settings.admin_username}  one-time password: {password}",
+            fg=typer.colors.YELLOW,
+            bold=True,
+        )
 
 
 @cli.command()
-def serve(host: Annotated[str | None, typer.Option()] = None, port: Annotated[int | None, typer.Option()] = None) -> None:
+def serve(
+    host: Annotated[str | None, typer.Option()] = None, port: Annotated[int | None, typer.Option()] = None
+) -> None:
     """Migrate, create the first administrator if none exists, and serve the web app."""
     import uvicorn
 
@@ -76,17 +83,24 @@ def migrate_command() -> None:
 
 
 @user_cli.command("create")
-def user_create(username: str, role: Annotated[Role, typer.Option(case_sensitive=False)],
-                name: Annotated[str, typer.Option(help="Display name")],
-                password: Annotated[str | None, typer.Option(help="Omitted: a one-time password is generated")] = None) -> None:
+def user_create(
+    username: str,
+    role: Annotated[Role, typer.Option(case_sensitive=False)],
+    name: Annotated[str, typer.Option(help="Display name")],
+    password: Annotated[str | None, typer.Option(help="Omitted: a one-time password is generated")] = None,
+) -> None:
     """Create a user with a role (recorded as done by the system)."""
     container = _container()
     one_time = password or secrets.token_urlsafe(12)
     try:
-        result = container.app.create_user(username=username, display_name=name, role=role, password=one_time, by=SYSTEM_USER_ID)
+        result = container.app.create_user(
+            username=username, display_name=name, role=role, password=one_time, by=SYSTEM_USER_ID
+        )
     except DomainError as error:
         _fail(error)
-    typer.echo(f"Created {username} ({role.value}) id={result.id}" + ("" if password else f" one-time password: {one_time}"))
+    typer.echo(
+        f"Created {username} ({role.value}) id={result.id}" + ("" if password else f" one-time password: {one_time}")
+    )
 
 
 @user_cli.command("disable")
@@ -110,7 +124,9 @@ def demo(months: Annotated[int, typer.Option(min=1, max=60)] = 3, seed: Annotate
 
 
 @cli.command()
-def history(aggregate: Annotated[str, typer.Argument(help="An incident reference (CR-2569-000123) or an aggregate id")]) -> None:
+def history(
+    aggregate: Annotated[str, typer.Argument(help="An incident reference (CR-2569-000123) or an aggregate id")],
+) -> None:
     """Show an aggregate's full history: events in order with actor, reason, occurred and recorded times."""
     container = _container()
     zone = container.app
@@ -122,9 +138,12 @@ def history(aggregate: Annotated[str, typer.Argument(help="An incident reference
         raise typer.Exit(1) from None
     for e in entries:
         details = ", ".join(f"{k}={getattr(v, 'value', v)}" for k, v in e.details.items() if v not in (None, "", []))
-        typer.echo(f"v{e.version:<3} {e.event:<16} occurred {_local(e.occurred_at)}  recorded {_local(e.recorded_at)}  "
-                   f"by {e.actor_role.value}:{str(e.actor_id)[:8]}" + (f"  reason: {e.reason}" if e.reason else "")
-                   + (f"\n     {details}" if details else ""))
+        typer.echo(
+            f"v{e.version:<3} {e.event:<16} occurred {_local(e.occurred_at)}  recorded {_local(e.recorded_at)}  "
+            f"by {e.actor_role.value}:{str(e.actor_id)[:8]}"
+            + (f"  reason: {e.reason}" if e.reason else "")
+            + (f"\n     {details}" if details else "")
+        )
 
 
 @projections_cli.command("run")
@@ -141,14 +160,20 @@ def projections_run() -> None:
 
 
 @projections_cli.command("rebuild")
-def projections_rebuild(name: Annotated[str | None, typer.Argument(help="One projection; all when omitted")] = None) -> None:
+def projections_rebuild(
+    name: Annotated[str | None, typer.Argument(help="One projection; all when omitted")] = None,
+) -> None:
     """Empty a projection (or all) and replay the whole log into it, with a progress bar."""
     from tqdm import tqdm
 
     container = _container()
     names = [name] if name else None
     if name and name not in container.projections.by_name:
-        typer.secho(f"No projection named {name!r}; have: {', '.join(container.projections.by_name)}", fg=typer.colors.RED, err=True)
+        typer.secho(
+            f"No projection named {name!r}; have: {', '.join(container.projections.by_name)}",
+            fg=typer.colors.RED,
+            err=True,
+        )
         raise typer.Exit(2)
     with tqdm(total=container.projections.head(), unit="ev", desc=f"rebuild {name or 'all'}") as bar:
         container.projections.rebuild(names, progress=bar.update)
@@ -166,10 +191,16 @@ def projections_status() -> None:
 
 @cameras_cli.command("run")
 def cameras_run(
-    lease_seconds: Annotated[float, typer.Option(help="A dead worker's cameras are taken over this long after its last renewal")] = 10.0,
-    tick_seconds: Annotated[float, typer.Option(help="Heartbeat, lease renewal, health and rebalancing, this often")] = 2.0,
+    lease_seconds: Annotated[
+        float, typer.Option(help="A dead worker's cameras are taken over this long after its last renewal")
+    ] = 10.0,
+    tick_seconds: Annotated[
+        float, typer.Option(help="Heartbeat, lease renewal, health and rebalancing, this often")
+    ] = 2.0,
     backoff_max: Annotated[float, typer.Option(help="Longest wait between attempts to reopen a broken source")] = 30.0,
-    worker_id: Annotated[str | None, typer.Option(help="This worker's name in the leases (default: host:pid:random)")] = None,
+    worker_id: Annotated[
+        str | None, typer.Option(help="This worker's name in the leases (default: host:pid:random)")
+    ] = None,
 ) -> None:
     """Watch the cameras and raise their alerts (a worker process; start several to share the cameras)."""
     import signal
@@ -183,8 +214,14 @@ def cameras_run(
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     options = WorkerOptions(lease_seconds=lease_seconds, tick_seconds=tick_seconds, backoff_max=backoff_max)
     try:
-        CameraWorker(container.app, container.engine, container.settings, secrets=container.camera_secrets, options=options,
-                     worker_id=worker_id).run(stop)
+        CameraWorker(
+            container.app,
+            container.engine,
+            container.settings,
+            secrets=container.camera_secrets,
+            options=options,
+            worker_id=worker_id,
+        ).run(stop)
     finally:
         container.close()
 
@@ -193,8 +230,12 @@ def cameras_run(
 def apikey_create(
     name: Annotated[str, typer.Argument(help="The integration, e.g. 'Police app SOS'")],
     scope: Annotated[list[str], typer.Option(help="intake, alerts, lifecycle, read, contacts (repeat the option)")],
-    role: Annotated[Role | None, typer.Option(case_sensitive=False, help="Role of the integration's new account")] = None,
-    account: Annotated[str | None, typer.Option(help="An existing integration account (api-…) instead of a new one")] = None,
+    role: Annotated[
+        Role | None, typer.Option(case_sensitive=False, help="Role of the integration's new account")
+    ] = None,
+    account: Annotated[
+        str | None, typer.Option(help="An existing integration account (api-…) instead of a new one")
+    ] = None,
 ) -> None:
     """Create a key (recorded as done by the system); the key is printed once."""
     from infrastructure.api_keys import Scope, issue_key
@@ -209,11 +250,22 @@ def apikey_create(
     try:
         acting = role if account is None else container.app.get_user(UserAccount.id_for(account)).role
         if acting is not None and (unusable := unusable_scopes(acting, scopes)):
-            typer.secho(f"An account with the role {acting.value} cannot use: {', '.join(s.value for s in unusable)}",
-                        fg=typer.colors.RED, err=True)
+            typer.secho(
+                f"An account with the role {acting.value} cannot use: {', '.join(s.value for s in unusable)}",
+                fg=typer.colors.RED,
+                err=True,
+            )
             raise typer.Exit(2)
-        issued = issue_key(container.app, container.api_keys, name=name, scopes=scopes, role=role, account=account,
-                           by=SYSTEM_USER_ID, wait=lambda n: container.projections.catch_up())
+        issued = issue_key(
+            container.app,
+            container.api_keys,
+            name=name,
+            scopes=scopes,
+            role=role,
+            account=account,
+            by=SYSTEM_USER_ID,
+            wait=lambda n: container.projections.catch_up(),
+        )
     except DomainError as error:
         _fail(error)
     typer.echo(f"Created API key {issued.key_id} for {name}, acting as {issued.username}. The key (shown once):")
@@ -221,13 +273,19 @@ def apikey_create(
 
 
 @apikey_cli.command("revoke")
-def apikey_revoke(key: Annotated[str, typer.Argument(help="The key's id, or the prefix shown by `ssz apikey list`")],
-                  reason: Annotated[str, typer.Option()]) -> None:
+def apikey_revoke(
+    key: Annotated[str, typer.Argument(help="The key's id, or the prefix shown by `ssz apikey list`")],
+    reason: Annotated[str, typer.Option()],
+) -> None:
     """Revoke a key: it is refused from now on."""
     container = _container()
     found = container.api_keys.find(key.rstrip("…"))
     if len(found) != 1:
-        typer.secho("No such key." if not found else "More than one key matches; give more of it.", fg=typer.colors.RED, err=True)
+        typer.secho(
+            "No such key." if not found else "More than one key matches; give more of it.",
+            fg=typer.colors.RED,
+            err=True,
+        )
         raise typer.Exit(1)
     try:
         container.api_keys.revoke(found[0]["key_id"], reason=reason, by=SYSTEM_USER_ID)
@@ -243,8 +301,10 @@ def apikey_list() -> None:
     for k in container.api_keys.listing():
         state = f"revoked {_local(k['revoked_at'])}" if k["revoked_at"] else "active"
         used = _local(k["last_used_at"]) if k["last_used_at"] else "never"
-        typer.echo(f"{k['prefix']}…  {k['name']:<28} {k['username'] or '?':<24} {' '.join(s.value for s in k['scopes']):<32} "
-                   f"{state}  last used {used}  id={k['key_id']}")
+        typer.echo(
+            f"{k['prefix']}…  {k['name']:<28} {k['username'] or '?':<24} {' '.join(s.value for s in k['scopes']):<32} "
+            f"{state}  last used {used}  id={k['key_id']}"
+        )
 
 
 def _local(instant: datetime) -> str:

@@ -17,7 +17,9 @@ from infrastructure.settings import Settings
 
 VERIFIER = Path(__file__).resolve().parent.parent / "tools" / "verify_ledger.py"
 
-ledger_cli = typer.Typer(help="The tamper-evident log: its public key, checkpoints, the verifier.", no_args_is_help=True)
+ledger_cli = typer.Typer(
+    help="The tamper-evident log: its public key, checkpoints, the verifier.", no_args_is_help=True
+)
 
 
 def verifier_module() -> ModuleType:
@@ -52,7 +54,9 @@ def ledger_checkpoint() -> None:
 
 @ledger_cli.command("verify")
 def ledger_verify(
-    database_url: Annotated[str | None, typer.Option(help="postgresql://… or sqlite:///…; the configured store if omitted")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="postgresql://… or sqlite:///…; the configured store if omitted")
+    ] = None,
     from_checkpoint: Annotated[Path | None, typer.Option(help="a checkpoint kept elsewhere (a witness copy)")] = None,
     key: Annotated[str | None, typer.Option(help="the verifier key; this installation's own if omitted")] = None,
 ) -> None:

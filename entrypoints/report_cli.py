@@ -23,8 +23,9 @@ report_cli = typer.Typer(help="The monthly partner reports: build them, verify a
 FORMATS = ("pdf", "csv", "html")
 
 
-def build_files(container: Container, month: str, *, langs: list[str], formats: list[str], out: Path,
-                position: int | None = None) -> list[Path]:
+def build_files(
+    container: Container, month: str, *, langs: list[str], formats: list[str], out: Path, position: int | None = None
+) -> list[Path]:
     from web.pages import ENV
     from web.report_files import context
 
@@ -43,7 +44,9 @@ def build_files(container: Container, month: str, *, langs: list[str], formats: 
                 elif kind == "csv":
                     path.write_bytes(csv_bytes(report))
                 else:
-                    path.write_text(ENV.get_template("reports/pdf.html").render(context(report, for_pdf=True)), encoding="utf-8")
+                    path.write_text(
+                        ENV.get_template("reports/pdf.html").render(context(report, for_pdf=True)), encoding="utf-8"
+                    )
                 written.append(path)
     return written
 
@@ -61,10 +64,14 @@ def verify_csv(container: Container, data: bytes) -> list[str]:
     cites (empty when equal)."""
     rows = _rows(data)
     head = {row[0]: row[1] for row in rows[:4] if len(row) == 2}
-    if set(head) != {"month", "position", "checkpoint", "language"} or not head["position"].isdigit() \
-            or head["language"] not in i18n.LOCALES:
-        raise InvalidInput("The file is not a report's CSV: it does not start with its month, position and language.",
-                           field="file")
+    if (
+        set(head) != {"month", "position", "checkpoint", "language"}
+        or not head["position"].isdigit()
+        or head["language"] not in i18n.LOCALES
+    ):
+        raise InvalidInput(
+            "The file is not a report's CSV: it does not start with its month, position and language.", field="file"
+        )
     engine = KpiEngine(SqlKpiMarks(container.engine))
     period = Period.month(head["month"])
     with i18n.use_locale(head["language"]):
@@ -80,19 +87,27 @@ def verify_csv(container: Container, data: bytes) -> list[str]:
 
 
 @report_cli.command("build")
-def build(month: Annotated[str, typer.Option(help="2569-05 (Buddhist era) or 2026-05")],
-          lang: Annotated[str | None, typer.Option(help="th or en (default: both)")] = None,
-          format: Annotated[str | None, typer.Option("--format", help="pdf, csv or html (default: all)")] = None,  # noqa: A002
-          out: Annotated[Path, typer.Option(help="the directory to write to")] = Path("."),
-          position: Annotated[int | None, typer.Option(help="the log position (default: the latest)")] = None) -> None:
+def build(
+    month: Annotated[str, typer.Option(help="2569-05 (Buddhist era) or 2026-05")],
+    lang: Annotated[str | None, typer.Option(help="th or en (default: both)")] = None,
+    format: Annotated[str | None, typer.Option("--format", help="pdf, csv or html (default: all)")] = None,  # noqa: A002
+    out: Annotated[Path, typer.Option(help="the directory to write to")] = Path("."),
+    position: Annotated[int | None, typer.Option(help="the log position (default: the latest)")] = None,
+) -> None:
     """Write a month's report (PDF, CSV, HTML) in Thai and English."""
     if lang not in (None, *i18n.LOCALES) or format not in (None, *FORMATS):
         typer.secho("Refused: --lang is th or en; --format is pdf, csv or html.", fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
     container = bootstrap()
     try:
-        for path in build_files(container, month, langs=[lang] if lang else list(i18n.LOCALES),
-                                formats=[format] if format else list(FORMATS), out=out, position=position):
+        for path in build_files(
+            container,
+            month,
+            langs=[lang] if lang else list(i18n.LOCALES),
+            formats=[format] if format else list(FORMATS),
+            out=out,
+            position=position,
+        ):
             typer.echo(str(path))
     except DomainError as error:
         typer.secho(f"Refused: {error.message}", fg=typer.colors.RED, err=True)

@@ -25,9 +25,9 @@ from faults.hostile import Browser, HostileLog, bad_forms_beside_intakes, run_ho
 from faults.load import IntakeLoad
 from faults.races import run_races
 from faults.verdict import Verdict, judge
+from infrastructure.api_keys import IssuedKey, Scope
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
-from infrastructure.api_keys import IssuedKey, Scope
 from testkit.api import Integration, new_key
 from testkit.servers import Server, free_port, running, start_projection_worker
 from testkit.world import PASSWORD, build_world
@@ -47,10 +47,13 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m faults", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m faults", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--pairs", type=int, default=300, help="racing pairs across the two servers")
-    parser.add_argument("--restarts", type=int, default=10, help="PostgreSQL restarts under load (fast and immediate in turn)")
+    parser.add_argument(
+        "--restarts", type=int, default=10, help="PostgreSQL restarts under load (fast and immediate in turn)"
+    )
     parser.add_argument("--outages", type=int, default=2, help="times PostgreSQL is taken down under load")
     parser.add_argument("--outage-seconds", type=float, default=12.0, help="how long each outage lasts")
     parser.add_argument("--fuzz-cases", type=int, default=2000, help="schemathesis cases over the JSON API (at least)")
@@ -82,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace, cluster: Cluster, work: Path, started: float) -> int:
     url = cluster.create_database("ssz")
     secret = secrets.token_urlsafe(32)
-    settings = Settings(environment="test", data_dir=work / "suite", database_url=url, secret_key=secret, log_level="WARNING")
+    settings = Settings(
+        environment="test", data_dir=work / "suite", database_url=url, secret_key=secret, log_level="WARNING"
+    )
     container = bootstrap(settings)
     world = build_world(container.app, units=args.units)
     load_key = new_key(container, world, "Fault load", {Scope.INTAKE, Scope.LIFECYCLE, Scope.READ})
@@ -131,8 +136,10 @@ def _run(args: argparse.Namespace, cluster: Cluster, work: Path, started: float)
     metric("unavailable_answers_not_503", sum(1 for a in down if a.status != 503))
     metric("unavailable_readyz_p95_ms", percentile([r.seconds * 1000 for r in load.readiness], 0.95))
     metric("unavailable_readyz_not_503", sum(1 for r in load.readiness if r.status != 503))
-    metric("recovery_after_outage_max_s", max((_recovery(load, end) for spans in windows.values() for _, end in spans),
-                                              default=0.0))
+    metric(
+        "recovery_after_outage_max_s",
+        max((_recovery(load, end) for spans in windows.values() for _, end in spans), default=0.0),
+    )
     metric("projections_behind_after_faults", behind)
     metric("race_pairs", sum(races.outcomes.values()))
     metric("race_pairs_one_winner", races.outcomes["one winner"])
@@ -148,35 +155,50 @@ def _run(args: argparse.Namespace, cluster: Cluster, work: Path, started: float)
     return 0
 
 
-def _findings(verdict: Verdict, windows: dict[str, list[tuple[float, float]]], load: IntakeLoad, hostile: HostileLog,
-              died: list[str]) -> None:
+def _findings(
+    verdict: Verdict,
+    windows: dict[str, list[tuple[float, float]]],
+    load: IntakeLoad,
+    hostile: HostileLog,
+    died: list[str],
+) -> None:
     """What the metrics count, item by item, for whoever fixes it."""
     for line in verdict.details[:40]:
         say(line)
     for kind, spans in windows.items():
         if not spans:
             continue
-        probes = [p.attempts[0] for p in load.probes if p.attempts and any(a <= p.attempts[0].started < b for a, b in spans)]
+        probes = [
+            p.attempts[0] for p in load.probes if p.attempts and any(a <= p.attempts[0].started < b for a, b in spans)
+        ]
         ready = [r for r in load.readiness if any(a <= r.started < b for a, b in spans)]
         for what, attempts in (("intakes", probes), ("/readyz", ready)):
             times = [a.seconds * 1000 for a in attempts]
-            say(f"database {kind}, {what}: {len(times)} asked, p50 {percentile(times, 0.5):.0f} ms, p95 {percentile(times, 0.95):.0f} ms, "
-                f"max {max(times, default=0):.0f} ms; answers {dict(Counter(a.status or a.error or 'none' for a in attempts))}")
-    say(f"load: {len(load.sent)} intakes ({sum(s.keyed for s in load.sent)} keyed), {sum(s.acknowledged for s in load.sent)} "
-        "acknowledged (an answer 0 or 'none' above: no answer within the client's 30 s, or the connection failed)")
+            say(
+                f"database {kind}, {what}: {len(times)} asked, p50 {percentile(times, 0.5):.0f} ms, p95 {percentile(times, 0.95):.0f} ms, "
+                f"max {max(times, default=0):.0f} ms; answers {dict(Counter(a.status or a.error or 'none' for a in attempts))}"
+            )
+    say(
+        f"load: {len(load.sent)} intakes ({sum(s.keyed for s in load.sent)} keyed), {sum(s.acknowledged for s in load.sent)} "
+        "acknowledged (an answer 0 or 'none' above: no answer within the client's 30 s, or the connection failed)"
+    )
     if verdict.stuck_units:
         say(f"stuck units: {', '.join(verdict.stuck_units)}")
     if hostile.refused_but_stored:
         say(f"refused but stored: {hostile.refused_but_stored}")
     for what, status, events in hostile.answers:
         say(f"hostile: {status} {what}" + (f" (stored {events} events)" if events else ""))
-    say(f"bad forms beside intakes: {dict(Counter(hostile.beside_forms))}; "
-        f"the intakes: {dict(Counter(hostile.intake_answers))}")
+    say(
+        f"bad forms beside intakes: {dict(Counter(hostile.beside_forms))}; "
+        f"the intakes: {dict(Counter(hostile.intake_answers))}"
+    )
     if died:
         say(f"processes that died: {died}")
 
 
-def _database_faults(cluster: Cluster, load: IntakeLoad, args: argparse.Namespace) -> dict[str, list[tuple[float, float]]]:
+def _database_faults(
+    cluster: Cluster, load: IntakeLoad, args: argparse.Namespace
+) -> dict[str, list[tuple[float, float]]]:
     """Restarts (fast and immediate in turn) and outages while the intakes go on; returns the outages' windows by kind:
     the server stopped (connections refused at once) and the server hung (connections accepted, nothing answers)."""
     windows: dict[str, list[tuple[float, float]]] = {"stopped": [], "hung": []}
@@ -209,8 +231,12 @@ def _database_faults(cluster: Cluster, load: IntakeLoad, args: argparse.Namespac
 
 def _recovery(load: IntakeLoad, back: float) -> float:
     """Seconds from the database's return to the first intake acknowledged that was sent after it."""
-    answered = [a.started + a.seconds for s in load.sent for a in s.attempts
-                if a.started >= back and a.status is not None and 200 <= a.status < 300]
+    answered = [
+        a.started + a.seconds
+        for s in load.sent
+        for a in s.attempts
+        if a.started >= back and a.status is not None and 200 <= a.status < 300
+    ]
     return min(answered, default=float("inf")) - back
 
 

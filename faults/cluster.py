@@ -49,7 +49,9 @@ class Cluster:
             command = ["runuser", "-u", "postgres", "--", *command]
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
         if result.returncode != 0:
-            raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}\n{self.log_tail()}")
+            raise RuntimeError(
+                f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}\n{self.log_tail()}"
+            )
         return result
 
     def log_tail(self, lines: int = 30) -> str:
@@ -61,8 +63,18 @@ class Cluster:
     def create(self) -> None:
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync",
-                  "--locale=C.UTF-8")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--locale=C.UTF-8",
+        )
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write(SETTINGS.format(port=self.port, socket_dir=self.root))
         self.start()

@@ -30,18 +30,45 @@ def run_schemathesis(base_url: str, key: str, cases: int, report_dir: Path, *, s
             statuses[status] = statuses.get(status, 0) + n
         if sum(statuses.values()) >= cases:
             break
-    return FuzzLog(cases=sum(statuses.values()), server_errors=sum(n for s, n in statuses.items() if s >= 500 or s <= 0),
-                   statuses=dict(sorted(statuses.items())))
+    return FuzzLog(
+        cases=sum(statuses.values()),
+        server_errors=sum(n for s, n in statuses.items() if s >= 500 or s <= 0),
+        statuses=dict(sorted(statuses.items())),
+    )
 
 
 def _one_run(base_url: str, key: str, cases: int, report_dir: Path, seed: int) -> dict[int, int]:
     har = report_dir / f"schemathesis-{seed}.har"
     per_operation = max(1, -(-cases // (OPERATIONS_HINT * MODES)))
-    command = [str(Path(sys.executable).with_name("st")), "run", f"{base_url}/api/v1/openapi.json",
-               "--header", f"Authorization: Bearer {key}", "--max-examples", str(per_operation), "--seed", str(seed),
-               "--checks", "not_a_server_error", "--phases", "examples,coverage,fuzzing", "--workers", "2", "--no-shrink",
-               "--continue-on-failure", "--request-timeout", "30", "--suppress-health-check", "all",
-               "--report", "har", "--report-har-path", str(har), "--warnings", "off"]
+    command = [
+        str(Path(sys.executable).with_name("st")),
+        "run",
+        f"{base_url}/api/v1/openapi.json",
+        "--header",
+        f"Authorization: Bearer {key}",
+        "--max-examples",
+        str(per_operation),
+        "--seed",
+        str(seed),
+        "--checks",
+        "not_a_server_error",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--workers",
+        "2",
+        "--no-shrink",
+        "--continue-on-failure",
+        "--request-timeout",
+        "30",
+        "--suppress-health-check",
+        "all",
+        "--report",
+        "har",
+        "--report-har-path",
+        str(har),
+        "--warnings",
+        "off",
+    ]
     with (report_dir / f"schemathesis-{seed}.log").open("w") as out:
         # In the report directory: schemathesis keeps a cache of its own in the working directory.
         subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False, timeout=1800, cwd=report_dir)

@@ -46,7 +46,9 @@ class Sent:
 
 
 class IntakeLoad:
-    def __init__(self, integrations: list[Integration], *, keyed_senders: int, keyless_senders: int, give_up_after: float = 120):
+    def __init__(
+        self, integrations: list[Integration], *, keyed_senders: int, keyless_senders: int, give_up_after: float = 120
+    ):
         self.integrations = integrations
         self.senders = [True] * keyed_senders + [False] * keyless_senders
         self.sent: list[Sent] = []

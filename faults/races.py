@@ -70,14 +70,21 @@ def run_races(a: Integration, b: Integration, call_signs: list[str], pairs: int,
         if kind == "one unit to two incidents":
             left, right = first.reported(), second.reported()
             log.references += [left, right]
-            codes = _judge(log, at_once(lambda: first.dispatch(left, call_sign), lambda: second.dispatch(right, call_sign)))
-            log.acknowledged_dispatches += [(ref, call_sign) for ref, code in zip((left, right), codes, strict=True) if code == 200]
+            codes = _judge(
+                log, at_once(lambda: first.dispatch(left, call_sign), lambda: second.dispatch(right, call_sign))
+            )
+            log.acknowledged_dispatches += [
+                (ref, call_sign) for ref, code in zip((left, right), codes, strict=True) if code == 200
+            ]
             for reference in (left, right):  # frees the unit for the rounds to come (whoever holds it)
                 cleaner.resolve(reference)
         elif kind == "one dispatch twice":
             reference = first.reported()
             log.references.append(reference)
-            codes = _judge(log, at_once(lambda: first.dispatch(reference, call_sign), lambda: second.dispatch(reference, call_sign)))
+            codes = _judge(
+                log,
+                at_once(lambda: first.dispatch(reference, call_sign), lambda: second.dispatch(reference, call_sign)),
+            )
             if 200 in codes:
                 log.acknowledged_dispatches.append((reference, call_sign))
             cleaner.resolve(reference)

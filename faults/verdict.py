@@ -64,8 +64,10 @@ def judge(app: ZoneApplication, sent: list[Sent], races: RaceLog, unit_ids: list
     for marker, references in stored.items():
         if len(references) > 1:
             duplicated += len(references) - 1
-            details.append(f"one {'keyed' if keyed.get(marker) else 'keyless'} request stored {len(references)} times: "
-                           f"{', '.join(references)}")
+            details.append(
+                f"one {'keyed' if keyed.get(marker) else 'keyless'} request stored {len(references)} times: "
+                f"{', '.join(references)}"
+            )
     stuck = []
     for unit_id in unit_ids:
         unit = app.repository.get(unit_id)

@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 from uuid import UUID
@@ -64,7 +64,7 @@ def _digest(key: str) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -89,26 +89,38 @@ class IssuedKey:
 
 
 class ApiKeys:
-    def __init__(self, engine: Engine, *, recheck_seconds: float = RECHECK_SECONDS,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, engine: Engine, *, recheck_seconds: float = RECHECK_SECONDS, clock: Callable[[], float] = time.monotonic
+    ):
         self.engine = engine
         self.recheck_seconds = recheck_seconds
         self.clock = clock
         self._touched: dict[UUID, float] = {}
         self._known: dict[str, tuple[float, ApiCaller]] = {}  # digest -> (trusted until, caller)
         k, u = api_keys.c, users.c
-        self._lookup = (select(k.key_id, k.name, k.prefix, k.scopes, k.user_id, u.username, u.role)
-                        .join_from(api_keys, users, u.id == k.user_id)
-                        .where(k.secret_hash == bindparam("digest"), k.revoked_at.is_(None), u.disabled.is_(False)))
+        self._lookup = (
+            select(k.key_id, k.name, k.prefix, k.scopes, k.user_id, u.username, u.role)
+            .join_from(api_keys, users, u.id == k.user_id)
+            .where(k.secret_hash == bindparam("digest"), k.revoked_at.is_(None), u.disabled.is_(False))
+        )
 
     def create(self, *, name: str, scopes: Iterable[Scope], user_id: UUID, created_by: UUID) -> tuple[UUID, str]:
         """A new key for this account; returns its id and the key itself (only its digest is stored)."""
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         key_id = uuid.uuid4()
         with self.engine.begin() as conn:
-            conn.execute(insert(api_keys).values(
-                key_id=key_id, name=name, prefix=key[:SHOWN_PREFIX], secret_hash=_digest(key),
-                scopes=" ".join(sorted(s.value for s in scopes)), user_id=user_id, created_at=_now(), created_by=created_by))
+            conn.execute(
+                insert(api_keys).values(
+                    key_id=key_id,
+                    name=name,
+                    prefix=key[:SHOWN_PREFIX],
+                    secret_hash=_digest(key),
+                    scopes=" ".join(sorted(s.value for s in scopes)),
+                    user_id=user_id,
+                    created_at=_now(),
+                    created_by=created_by,
+                )
+            )
         return key_id, key
 
     def resolve(self, key: str | None) -> ApiCaller | None:
@@ -125,8 +137,9 @@ class ApiKeys:
             if row is None:
                 self._known.pop(digest, None)
                 return None
-            caller = ApiCaller(row.key_id, row.name, row.prefix, parse_scopes(row.scopes), row.user_id, row.username,
-                               Role(row.role))
+            caller = ApiCaller(
+                row.key_id, row.name, row.prefix, parse_scopes(row.scopes), row.user_id, row.username, Role(row.role)
+            )
             if len(self._known) > 10_000:
                 self._known.clear()
             self._known[digest] = (now + self.recheck_seconds, caller)
@@ -163,29 +176,51 @@ class ApiKeys:
                 raise InvalidInput("There is no API key {key_id}.", field="key_id", key_id=key_id)
             if row["revoked_at"] is not None:
                 raise TransitionRefused("The API key {name} is already revoked.", name=row["name"])
-            conn.execute(update(api_keys).where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
-                         .values(revoked_at=_now(), revoked_by=by, revoke_reason=reason))
+            conn.execute(
+                update(api_keys)
+                .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=_now(), revoked_by=by, revoke_reason=reason)
+            )
         for digest, (_, caller) in list(self._known.items()):
             if caller.key_id == key_id:
                 self._known.pop(digest, None)
-        log.info("audit.api_key", action="revoked", key_id=str(key_id), name=row["name"], prefix=row["prefix"], by=str(by),
-                 reason=reason)
+        log.info(
+            "audit.api_key",
+            action="revoked",
+            key_id=str(key_id),
+            name=row["name"],
+            prefix=row["prefix"],
+            by=str(by),
+            reason=reason,
+        )
         return dict(row)
 
     def find(self, key_id_or_prefix: str) -> list[dict[str, Any]]:
         """Keys whose id, or whose shown prefix, starts with this (for the command line)."""
         text = key_id_or_prefix.strip()
-        return [k for k in self.listing() if str(k["key_id"]).startswith(text.lower()) or k["prefix"].startswith(text)] if text else []
+        return (
+            [k for k in self.listing() if str(k["key_id"]).startswith(text.lower()) or k["prefix"].startswith(text)]
+            if text
+            else []
+        )
 
     def listing(self) -> list[dict[str, Any]]:
         """Every key, live ones first, newest first, with its account's username and role."""
         k, u = api_keys.c, users.c
         with self.engine.connect() as conn:
-            rows = conn.execute(select(api_keys, u.username, u.role, u.disabled)
-                                .join_from(api_keys, users, u.id == k.user_id, isouter=True)
-                                .order_by(k.revoked_at.is_not(None), k.created_at.desc())).mappings().all()
-        aware = [{n: v.replace(tzinfo=timezone.utc) if isinstance(v, datetime) and v.tzinfo is None else v for n, v in r.items()}
-                 for r in rows]
+            rows = (
+                conn.execute(
+                    select(api_keys, u.username, u.role, u.disabled)
+                    .join_from(api_keys, users, u.id == k.user_id, isouter=True)
+                    .order_by(k.revoked_at.is_not(None), k.created_at.desc())
+                )
+                .mappings()
+                .all()
+            )
+        aware = [
+            {n: v.replace(tzinfo=UTC) if isinstance(v, datetime) and v.tzinfo is None else v for n, v in r.items()}
+            for r in rows
+        ]
         return [{**r, "scopes": sorted(parse_scopes(r["scopes"]), key=lambda s: list(Scope).index(s))} for r in aware]
 
 
@@ -195,9 +230,17 @@ def account_name_for(name: str) -> str:
     return ACCOUNT_PREFIX + (slug if len(slug) >= 2 else secrets.token_hex(4))
 
 
-def issue_key(app: ZoneApplication, keys: ApiKeys, *, name: str, scopes: Iterable[Scope], by: UUID,
-              role: Role | None = None, account: str | None = None,
-              wait: Callable[[int | None], Any] | None = None) -> IssuedKey:
+def issue_key(
+    app: ZoneApplication,
+    keys: ApiKeys,
+    *,
+    name: str,
+    scopes: Iterable[Scope],
+    by: UUID,
+    role: Role | None = None,
+    account: str | None = None,
+    wait: Callable[[int | None], Any] | None = None,
+) -> IssuedKey:
     """A key for an integration: for its existing account (`account`, an `api-…` username: a second key, e.g. to
     rotate), or for a new account with `role` (created here, as done by `by`; its password is never shown, so it
     cannot sign in). `wait` is given the new account's notification id (the key resolves once the accounts read
@@ -209,8 +252,11 @@ def issue_key(app: ZoneApplication, keys: ApiKeys, *, name: str, scopes: Iterabl
     if account:
         username = account.strip().lower()
         if not username.startswith(ACCOUNT_PREFIX):
-            raise InvalidInput("An API key acts as an integration's own account (its username starts with {prefix}).",
-                               field="account", prefix=ACCOUNT_PREFIX)
+            raise InvalidInput(
+                "An API key acts as an integration's own account (its username starts with {prefix}).",
+                field="account",
+                prefix=ACCOUNT_PREFIX,
+            )
         user = app.get_user(UserAccount.id_for(username))
         if Role(user.role) is Role.ADMIN:
             raise InvalidInput("An integration's account cannot be an administrator.", field="account")
@@ -223,14 +269,23 @@ def issue_key(app: ZoneApplication, keys: ApiKeys, *, name: str, scopes: Iterabl
         if role is Role.ADMIN:  # a key that leaks must not be able to make accounts or hand out keys
             raise InvalidInput("An integration's account cannot be an administrator.", field="role")
         username = account_name_for(name)
-        result = app.create_user(username=username, display_name=f"{name} (API)", role=role,
-                                 password=secrets.token_urlsafe(32), by=by)
+        result = app.create_user(
+            username=username, display_name=f"{name} (API)", role=role, password=secrets.token_urlsafe(32), by=by
+        )
         user_id = result.id
         if wait is not None:
             wait(result.notification_id)
     key_id, key = keys.create(name=name, scopes=scopes, user_id=user_id, created_by=by)
-    log.info("audit.api_key", action="created", key_id=str(key_id), name=name, prefix=key[:SHOWN_PREFIX], account=username,
-             scopes=sorted(s.value for s in scopes), by=str(by))
+    log.info(
+        "audit.api_key",
+        action="created",
+        key_id=str(key_id),
+        name=name,
+        prefix=key[:SHOWN_PREFIX],
+        account=username,
+        scopes=sorted(s.value for s in scopes),
+        by=str(by),
+    )
     return IssuedKey(key_id, key, user_id, username)
 
 

@@ -24,8 +24,10 @@ CHECKPOINTS_TABLE = "ledger_checkpoints"
 
 # The library's SQLiteApplicationRecorder.construct_create_table_statements (eventsourcing 9.5); a test compares
 # the table this makes with the one the library makes.
-SQLITE_EVENTS_TABLE = ("CREATE TABLE IF NOT EXISTS stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT, "
-                       "state BLOB, PRIMARY KEY (originator_id, originator_version))")
+SQLITE_EVENTS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT, "
+    "state BLOB, PRIMARY KEY (originator_id, originator_version))"
+)
 
 
 def sqlite_statements(table: str = "stored_events", *, events: bool = True) -> list[str]:
@@ -63,7 +65,10 @@ def postgres_statements(table: str = "ssz_events") -> list[str]:
 
 
 def postgres_drop_statements(table: str = "ssz_events") -> list[str]:
-    return [f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}", f"DROP FUNCTION IF EXISTS {table}_refuse_rewrite()"]
+    return [
+        f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
+        f"DROP FUNCTION IF EXISTS {table}_refuse_rewrite()",
+    ]
 
 
 def create_event_store(settings: Settings) -> None:
@@ -93,8 +98,11 @@ def install(conn: Connection, settings: Settings) -> None:
 
 
 def install_on_checkpoints(conn: Connection) -> None:
-    statements = postgres_statements(CHECKPOINTS_TABLE) if conn.dialect.name == "postgresql" \
+    statements = (
+        postgres_statements(CHECKPOINTS_TABLE)
+        if conn.dialect.name == "postgresql"
         else sqlite_statements(CHECKPOINTS_TABLE, events=False)
+    )
     for statement in statements:
         conn.exec_driver_sql(statement)
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from alembic import command
 from application.kpi.engine import KpiEngine
 from application.zone import ZoneApplication, utcnow
 from infrastructure.api_keys import ApiKeys
@@ -21,12 +21,12 @@ from infrastructure.db import DatabaseGate, gate_event_store, make_engine, make_
 from infrastructure.logging import configure_logging
 from infrastructure.qr_codes import HmacCodeSigner
 from infrastructure.readmodels.cameras import CamerasProjection
+from infrastructure.readmodels.kpi_marks import KpiMarksProjection
 from infrastructure.readmodels.kpi_queries import SqlKpiMarks
 from infrastructure.readmodels.ledger import LedgerReads, ledger_projection
+from infrastructure.readmodels.projections import all_projections
 from infrastructure.readmodels.queries import ReadModels
 from infrastructure.readmodels.read_side import ReadSide
-from infrastructure.readmodels.kpi_marks import KpiMarksProjection
-from infrastructure.readmodels.projections import all_projections
 from infrastructure.readmodels.redboxes import RedBoxesProjection, RefusedCheckInsProjection
 from infrastructure.readmodels.runner import Projections
 from infrastructure.readmodels.users import UsersProjection
@@ -47,7 +47,9 @@ class Container:
     sessions: WebSessions
     logons: LogonGuard
     api_keys: ApiKeys
-    camera_secrets: SqlCameraSecrets  # the application keeps sources' secrets in it; camera workers open sources with it
+    camera_secrets: (
+        SqlCameraSecrets  # the application keeps sources' secrets in it; camera workers open sources with it
+    )
     read_side: ReadSide  # read-your-writes: waits until the read models show a notification
     kpi: KpiEngine  # the figures of KPIS.md as of a log position, for the dashboard and the partner reports
     ledger: LedgerReads  # the Merkle ledger's checkpoints, roots and proofs
@@ -72,11 +74,14 @@ def migrate(settings: Settings) -> None:
     command.upgrade(alembic_config(settings), "head")
 
 
-def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
-              clock: Callable[[], datetime] = utcnow) -> Container:
+def bootstrap(
+    settings: Settings | None = None, *, run_migrations: bool = True, clock: Callable[[], datetime] = utcnow
+) -> Container:
     settings = settings or Settings()
-    configure_logging(json=(settings.log_format or ("json" if settings.environment == "production" else "console")) == "json",
-                      level=settings.log_level)
+    configure_logging(
+        json=(settings.log_format or ("json" if settings.environment == "production" else "console")) == "json",
+        level=settings.log_level,
+    )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if run_migrations:
         migrate(settings)
@@ -84,18 +89,43 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
     engine = make_engine(settings, gate)
     secret = hashlib.sha256(b"ssz/reporter-subject/" + settings.secret_key.get_secret_value().encode()).digest()
     camera_secrets = SqlCameraSecrets.for_settings(engine, settings)
-    app = ZoneApplication(settings.event_store_env(), vault=SqlContactVault(engine, secret),
-                          credentials=SqlCredentials(engine),
-                          codes=HmacCodeSigner(settings.secret_key.get_secret_value().encode()),
-                          camera_secrets=camera_secrets, clock=clock)
+    app = ZoneApplication(
+        settings.event_store_env(),
+        vault=SqlContactVault(engine, secret),
+        credentials=SqlCredentials(engine),
+        codes=HmacCodeSigner(settings.secret_key.get_secret_value().encode()),
+        camera_secrets=camera_secrets,
+        clock=clock,
+    )
     if gate is not None:
         gate_event_store(app.recorder.datastore.pool, settings, gate)
-    projections = Projections(app, engine, settings, page_size=settings.projection_page_size,
-                              projections=[*all_projections(app.recorder.events_table_name), UsersProjection(),
-                                           CamerasProjection(), RedBoxesProjection(), RefusedCheckInsProjection(),
-                                           ledger_projection(settings, app.recorder.events_table_name),
-                                           KpiMarksProjection()])
-    return Container(settings=settings, engine=engine, app=app, projections=projections, reads=ReadModels(engine),
-                     sessions=WebSessions(engine), logons=LogonGuard(engine), api_keys=ApiKeys(engine),
-                     camera_secrets=camera_secrets, read_side=ReadSide(projections), kpi=KpiEngine(SqlKpiMarks(engine)),
-                     ledger=LedgerReads(engine, app.recorder.events_table_name), gate=gate)
+    projections = Projections(
+        app,
+        engine,
+        settings,
+        page_size=settings.projection_page_size,
+        projections=[
+            *all_projections(app.recorder.events_table_name),
+            UsersProjection(),
+            CamerasProjection(),
+            RedBoxesProjection(),
+            RefusedCheckInsProjection(),
+            ledger_projection(settings, app.recorder.events_table_name),
+            KpiMarksProjection(),
+        ],
+    )
+    return Container(
+        settings=settings,
+        engine=engine,
+        app=app,
+        projections=projections,
+        reads=ReadModels(engine),
+        sessions=WebSessions(engine),
+        logons=LogonGuard(engine),
+        api_keys=ApiKeys(engine),
+        camera_secrets=camera_secrets,
+        read_side=ReadSide(projections),
+        kpi=KpiEngine(SqlKpiMarks(engine)),
+        ledger=LedgerReads(engine, app.recorder.events_table_name),
+        gate=gate,
+    )

@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import UUID
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -22,8 +22,9 @@ from infrastructure.tables import camera_secrets
 
 MASK = "***"
 # Query parameters that commonly carry credentials in camera URLs (…?user=admin&password=…, ?token=…).
-_SECRET_PARAMETER = re.compile(r"([?&;#])([^=&;#]*(?:user|login|pass|pwd|secret|token|key|auth|sig|cred)[^=&;#]*)=([^&;#]*)",
-                               re.IGNORECASE)
+_SECRET_PARAMETER = re.compile(
+    r"([?&;#])([^=&;#]*(?:user|login|pass|pwd|secret|token|key|auth|sig|cred)[^=&;#]*)=([^&;#]*)", re.IGNORECASE
+)
 
 
 def masked_source(address: str) -> str:
@@ -52,7 +53,9 @@ def split_source(source: str) -> tuple[str, str]:
     if not password and not any(values):
         return source, ""
     location = _SECRET_PARAMETER.sub(r"\1\2=", location)
-    return f"{scheme}://{user if password else userinfo}{at}{location}", json.dumps({"password": password, "values": values})
+    return f"{scheme}://{user if password else userinfo}{at}{location}", json.dumps(
+        {"password": password, "values": values}
+    )
 
 
 def join_source(address: str, secret: str, *, mask: str | None = None) -> str:
@@ -104,14 +107,18 @@ class SqlCameraSecrets:
         sealed = nonce + self._aead.encrypt(nonce, secret.encode(), camera_id.bytes)
         with self.engine.begin() as conn:
             insert = _insert(conn)
-            conn.execute(insert.values(camera_id=camera_id, sealed=sealed, updated_at=datetime.now(timezone.utc))
-                         .on_conflict_do_update(index_elements=["camera_id"],
-                                                set_={"sealed": sealed, "updated_at": insert.excluded.updated_at}))
+            conn.execute(
+                insert.values(camera_id=camera_id, sealed=sealed, updated_at=datetime.now(UTC)).on_conflict_do_update(
+                    index_elements=["camera_id"], set_={"sealed": sealed, "updated_at": insert.excluded.updated_at}
+                )
+            )
 
     def secret_of(self, camera_id: UUID) -> str:
         """The camera's secret part; "" when none was kept (no secret, or registered before secrets were kept apart)."""
         with self.engine.connect() as conn:
-            sealed = conn.execute(select(camera_secrets.c.sealed).where(camera_secrets.c.camera_id == camera_id)).scalar()
+            sealed = conn.execute(
+                select(camera_secrets.c.sealed).where(camera_secrets.c.camera_id == camera_id)
+            ).scalar()
         if sealed is None:
             return ""
         return self._aead.decrypt(sealed[:12], sealed[12:], camera_id.bytes).decode()

@@ -16,14 +16,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infrastructure.settings import Settings
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 ED25519 = 0x01
 DASH = "\u2014"
@@ -160,7 +159,9 @@ class Checkpoint:
     def parse(cls, text: str) -> Checkpoint:
         lines = text.split("\n")
         if len(lines) < 4 or lines[-1] != "":
-            raise NoteError("a checkpoint is an origin, a tree size and a root hash, each on a line ending in a newline")
+            raise NoteError(
+                "a checkpoint is an origin, a tree size and a root hash, each on a line ending in a newline"
+            )
         origin, size, root = lines[0], lines[1], lines[2]
         if not origin:
             raise NoteError("the checkpoint has no origin")
@@ -197,5 +198,8 @@ def load_signer(key: str | None, key_file: Path, *, production: bool) -> Signer:
 
 def configured_signer(settings: Settings, options: LedgerSettings | None = None) -> Signer:
     options = options or LedgerSettings()
-    return load_signer(options.key.get_secret_value() if options.key else None,
-                       options.key_file or settings.data_dir / "ledger.key", production=settings.environment == "production")
+    return load_signer(
+        options.key.get_secret_value() if options.key else None,
+        options.key_file or settings.data_dir / "ledger.key",
+        production=settings.environment == "production",
+    )

@@ -1,6 +1,6 @@
 """Password hashes (argon2) live here, outside the log; the log only says that a password was set."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import UUID
 
 from argon2 import PasswordHasher
@@ -20,19 +20,28 @@ class SqlCredentials:
         self.engine = engine
 
     def set_password(self, user_id: UUID, username: str, password: str) -> None:
-        values = {"user_id": user_id, "username": username, "password_hash": _hasher.hash(password),
-                  "updated_at": datetime.now(timezone.utc)}
+        values = {
+            "user_id": user_id,
+            "username": username,
+            "password_hash": _hasher.hash(password),
+            "updated_at": datetime.now(UTC),
+        }
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         statement = dialect.insert(credentials).values(**values)
-        statement = statement.on_conflict_do_update(index_elements=["user_id"], set_={
-            "password_hash": statement.excluded.password_hash, "updated_at": statement.excluded.updated_at})
+        statement = statement.on_conflict_do_update(
+            index_elements=["user_id"],
+            set_={"password_hash": statement.excluded.password_hash, "updated_at": statement.excluded.updated_at},
+        )
         with self.engine.begin() as conn:
             conn.execute(statement)
 
     def verify(self, username: str, password: str) -> UUID | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(credentials.c.user_id, credentials.c.password_hash)
-                               .where(credentials.c.username == username.strip().lower())).first()
+            row = conn.execute(
+                select(credentials.c.user_id, credentials.c.password_hash).where(
+                    credentials.c.username == username.strip().lower()
+                )
+            ).first()
         try:
             _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
         except (VerificationError, InvalidHashError):

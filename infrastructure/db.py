@@ -36,19 +36,29 @@ class DatabaseUnavailable(Exception):
 # What reaches a caller when the database cannot be reached (or did not answer in time), from each layer that talks
 # to it: the web answers all of them with 503 and Retry-After.
 UNAVAILABLE: tuple[type[Exception], ...] = (
-    DatabaseUnavailable, psycopg.OperationalError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.TimeoutError,
-    eventsourcing.persistence.OperationalError, eventsourcing.persistence.InterfaceError)
+    DatabaseUnavailable,
+    psycopg.OperationalError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.TimeoutError,
+    eventsourcing.persistence.OperationalError,
+    eventsourcing.persistence.InterfaceError,
+)
 RETRY_AFTER_SECONDS = 2
 
 
 def libpq_options(settings: Settings) -> dict[str, Any]:
     """The limits every PostgreSQL connection of a web process gets."""
     seconds = settings.db_timeout
-    return {"connect_timeout": max(2, round(seconds)),  # libpq's minimum is 2
-            "tcp_user_timeout": int(seconds * 1000),  # unacknowledged data: the peer is gone
-            "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 1, "keepalives_count": 2,
-            "options": f"-c statement_timeout={int(settings.db_statement_timeout * 1000)}"
-                       f" -c lock_timeout={int(settings.db_statement_timeout * 1000)}"}
+    return {
+        "connect_timeout": max(2, round(seconds)),  # libpq's minimum is 2
+        "tcp_user_timeout": int(seconds * 1000),  # unacknowledged data: the peer is gone
+        "keepalives": 1,
+        "keepalives_idle": 5,
+        "keepalives_interval": 1,
+        "keepalives_count": 2,
+        "options": f"-c statement_timeout={int(settings.db_statement_timeout * 1000)}"
+        f" -c lock_timeout={int(settings.db_statement_timeout * 1000)}",
+    }
 
 
 class DatabaseGate:
@@ -110,8 +120,12 @@ class DatabaseGate:
 
 
 # Operational errors that a reachable server sends; any other one means the connection (or the pool) failed.
-_ANSWERED = (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable, psycopg.errors.SerializationFailure,
-             psycopg.errors.DeadlockDetected)
+_ANSWERED = (
+    psycopg.errors.QueryCanceled,
+    psycopg.errors.LockNotAvailable,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.DeadlockDetected,
+)
 
 
 def _connection_lost(error: BaseException) -> bool:
@@ -137,8 +151,14 @@ def make_engine(settings: Settings, gate: DatabaseGate | None = None) -> Engine:
         # bursts, so that a busy minute does not open and close a connection per request. Not 40 kept: two web
         # processes and a projection worker, with the event store's own pools, must stay well under PostgreSQL's
         # default of 100 connections.
-        engine = create_engine(settings.sqlalchemy_url(), pool_size=20, max_overflow=20, pool_pre_ping=True,
-                               pool_timeout=settings.db_timeout, connect_args=libpq_options(settings))
+        engine = create_engine(
+            settings.sqlalchemy_url(),
+            pool_size=20,
+            max_overflow=20,
+            pool_pre_ping=True,
+            pool_timeout=settings.db_timeout,
+            connect_args=libpq_options(settings),
+        )
         if gate is not None:
             _gate_engine(engine, gate)
             gate.on_recovery(engine.pool.dispose)

@@ -16,7 +16,9 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
     _configured = True
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations speak only when something is wrong
-    renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    renderer = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

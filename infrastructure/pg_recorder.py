@@ -36,46 +36,54 @@ class OneTripPostgresRecorder(PostgresApplicationRecorder):
             "channel": Identifier(self.channel_name),
             "writes": Identifier(f"{events_table_name}_writes"),
         }
-        self.sql_create_statements.append(SQL(
-            "CREATE TABLE IF NOT EXISTS {schema}.{writes} ("
-            "  write_id uuid PRIMARY KEY, notification_ids bigint[] NOT NULL,"
-            "  recorded_at timestamptz NOT NULL DEFAULT now())"
-        ).format(**names))
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{writes} ("
+                "  write_id uuid PRIMARY KEY, notification_ids bigint[] NOT NULL,"
+                "  recorded_at timestamptz NOT NULL DEFAULT now())"
+            ).format(**names)
+        )
         # Earlier forms of the function: one array of the stored-event type, then four arrays without a write id.
-        self.sql_create_statements.append(SQL("DROP FUNCTION IF EXISTS {schema}.{function}({schema}.{event}[])").format(**names))
-        self.sql_create_statements.append(SQL(
-            "DROP FUNCTION IF EXISTS {schema}.{function}(uuid[], integer[], text[], bytea[])").format(**names))
-        self.sql_create_statements.append(SQL(
-            "CREATE OR REPLACE FUNCTION {schema}.{function}("
-            "  write uuid, ids uuid[], versions integer[], topics text[], states bytea[]) "
-            # SECURITY DEFINER: the application's role holds only INSERT and SELECT on the log, too little for the lock.
-            "RETURNS SETOF bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $BODY$ "
-            "DECLARE made bigint[]; "
-            "BEGIN "
-            "  SET LOCAL lock_timeout = '" + str(int(self.datastore.lock_timeout)) + "s'; "
-            "  LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
-            "  SELECT notification_ids INTO made FROM {schema}.{writes} WHERE write_id = write; "
-            "  IF FOUND THEN RETURN QUERY SELECT unnest(made); RETURN; END IF; "
-            "  NOTIFY {channel}; "
-            "  WITH inserted AS ("
-            "    INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
-            "    SELECT * FROM unnest(ids, versions, topics, states) RETURNING notification_id) "
-            "  SELECT array_agg(notification_id ORDER BY notification_id) INTO made FROM inserted; "
-            "  INSERT INTO {schema}.{writes} (write_id, notification_ids) VALUES (write, made); "
-            # A write is retried within seconds: older records only take room.
-            "  IF random() < 0.001 THEN "
-            "    DELETE FROM {schema}.{writes} WHERE recorded_at < now() - interval '1 hour'; "
-            "  END IF; "
-            "  RETURN QUERY SELECT unnest(made); "
-            "END; $BODY$"
-        ).format(**names))
+        self.sql_create_statements.append(
+            SQL("DROP FUNCTION IF EXISTS {schema}.{function}({schema}.{event}[])").format(**names)
+        )
+        self.sql_create_statements.append(
+            SQL("DROP FUNCTION IF EXISTS {schema}.{function}(uuid[], integer[], text[], bytea[])").format(**names)
+        )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.{function}("
+                "  write uuid, ids uuid[], versions integer[], topics text[], states bytea[]) "
+                # SECURITY DEFINER: the application's role holds only INSERT and SELECT on the log, too little for the lock.
+                "RETURNS SETOF bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $BODY$ "
+                "DECLARE made bigint[]; "
+                "BEGIN "
+                "  SET LOCAL lock_timeout = '" + str(int(self.datastore.lock_timeout)) + "s'; "
+                "  LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
+                "  SELECT notification_ids INTO made FROM {schema}.{writes} WHERE write_id = write; "
+                "  IF FOUND THEN RETURN QUERY SELECT unnest(made); RETURN; END IF; "
+                "  NOTIFY {channel}; "
+                "  WITH inserted AS ("
+                "    INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+                "    SELECT * FROM unnest(ids, versions, topics, states) RETURNING notification_id) "
+                "  SELECT array_agg(notification_id ORDER BY notification_id) INTO made FROM inserted; "
+                "  INSERT INTO {schema}.{writes} (write_id, notification_ids) VALUES (write, made); "
+                # A write is retried within seconds: older records only take room.
+                "  IF random() < 0.001 THEN "
+                "    DELETE FROM {schema}.{writes} WHERE recorded_at < now() - interval '1 hour'; "
+                "  END IF; "
+                "  RETURN QUERY SELECT unnest(made); "
+                "END; $BODY$"
+            ).format(**names)
+        )
         self.sql_max_versions = SQL(
             "SELECT originator_id, max(originator_version) AS version FROM {schema}.{table} "
             "WHERE originator_id = ANY(%s::uuid[]) GROUP BY originator_id"
         ).format(**names)
         self.sql_append = SQL(
             "SELECT notification_id FROM {schema}.{function}(%b::uuid, %b::uuid[], %b::integer[], %b::text[], %b::bytea[])"
-            " AS notification_id").format(**names)
+            " AS notification_id"
+        ).format(**names)
 
     def _create_table(self, curs: Cursor[DictRow]) -> None:
         # Processes that start together would race to replace the function ("tuple concurrently updated"):
@@ -86,8 +94,12 @@ class OneTripPostgresRecorder(PostgresApplicationRecorder):
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         if kwargs.get("tracking") is not None or not stored_events:
             return super().insert_events(stored_events, **kwargs)
-        columns = ([e.originator_id for e in stored_events], [e.originator_version for e in stored_events],
-                   [e.topic for e in stored_events], [e.state for e in stored_events])
+        columns = (
+            [e.originator_id for e in stored_events],
+            [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events],
+            [e.state for e in stored_events],
+        )
         return self._append(uuid4(), columns)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)

@@ -80,16 +80,29 @@ class Settings(BaseSettings):
 
     def event_store_env(self) -> dict[str, str]:
         if self.uses_postgres:
-            return {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_POOL_SIZE": "8", "POSTGRES_MAX_OVERFLOW": "8",
-                    "APPLICATION_RECORDER_TOPIC": "infrastructure.pg_recorder:OneTripPostgresRecorder",
-                    "POSTGRES_CONNECT_TIMEOUT": str(max(1, round(self.db_timeout))), **self.postgres_params()}
-        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(self.sqlite_path),
-                "SQLITE_LOCK_TIMEOUT": "10"}
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_POOL_SIZE": "8",
+                "POSTGRES_MAX_OVERFLOW": "8",
+                "APPLICATION_RECORDER_TOPIC": "infrastructure.pg_recorder:OneTripPostgresRecorder",
+                "POSTGRES_CONNECT_TIMEOUT": str(max(1, round(self.db_timeout))),
+                **self.postgres_params(),
+            }
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(self.sqlite_path),
+            "SQLITE_LOCK_TIMEOUT": "10",
+        }
 
     def libpq_conninfo(self) -> str:
         p = self.postgres_params()
-        return psycopg.conninfo.make_conninfo(dbname=p["POSTGRES_DBNAME"], host=p["POSTGRES_HOST"], port=p["POSTGRES_PORT"],
-                                              user=p["POSTGRES_USER"], password=p["POSTGRES_PASSWORD"] or None)
+        return psycopg.conninfo.make_conninfo(
+            dbname=p["POSTGRES_DBNAME"],
+            host=p["POSTGRES_HOST"],
+            port=p["POSTGRES_PORT"],
+            user=p["POSTGRES_USER"],
+            password=p["POSTGRES_PASSWORD"] or None,
+        )
 
     def sqlalchemy_url(self) -> str:
         if self.uses_postgres:

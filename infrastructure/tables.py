@@ -1,12 +1,27 @@
 """Tables that live beside the event store and belong to Alembic (never to the library)."""
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Float, Index, Integer, LargeBinary, MetaData, String, Table, Text, Uuid
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
 
 metadata = MetaData()
 TS = DateTime(timezone=True)
 
 credentials = Table(
-    "credentials", metadata,
+    "credentials",
+    metadata,
     Column("user_id", Uuid, primary_key=True),
     Column("username", String(32), nullable=False, unique=True),
     Column("password_hash", Text, nullable=False),
@@ -15,7 +30,8 @@ credentials = Table(
 
 # One key per reporter. Destroying a key (key = NULL) erases that reporter's contact everywhere.
 reporter_keys = Table(
-    "reporter_keys", metadata,
+    "reporter_keys",
+    metadata,
     Column("key_id", String(64), primary_key=True),
     Column("subject", String(64), nullable=True, unique=True),
     Column("key", LargeBinary, nullable=True),
@@ -30,7 +46,8 @@ reporter_keys = Table(
 # health as its owner last wrote it; `camera_workers` holds heartbeats, so each worker knows how many share
 # the cameras; `camera_catalog` remembers how far into the log the list of cameras has been brought.
 camera_leases = Table(
-    "camera_leases", metadata,
+    "camera_leases",
+    metadata,
     Column("camera_id", Uuid, primary_key=True),
     Column("code", String(24), nullable=False),
     Column("source", Text, nullable=False),
@@ -51,7 +68,8 @@ camera_leases = Table(
 )
 
 camera_workers = Table(
-    "camera_workers", metadata,
+    "camera_workers",
+    metadata,
     Column("worker_id", String(128), primary_key=True),
     Column("host", String(255), nullable=False),
     Column("pid", Integer, nullable=False),
@@ -60,7 +78,8 @@ camera_workers = Table(
 )
 
 camera_catalog = Table(
-    "camera_catalog", metadata,
+    "camera_catalog",
+    metadata,
     Column("name", String(32), primary_key=True),
     Column("position", BigInteger, nullable=False),  # notification id up to which Camera events are in camera_leases
     Column("updated_at", TS, nullable=False),
@@ -69,7 +88,8 @@ camera_catalog = Table(
 # The secret part of each camera's video source (migration 0008): a URL's password and the values of its
 # credential-like query parameters, which the log does not record; sealed (nonce + AES-GCM ciphertext).
 camera_secrets = Table(
-    "camera_secrets", metadata,
+    "camera_secrets",
+    metadata,
     Column("camera_id", Uuid, primary_key=True),
     Column("sealed", LargeBinary, nullable=False),
     Column("updated_at", TS, nullable=False),
@@ -78,7 +98,8 @@ camera_secrets = Table(
 # The web's own tables (migration 0004). A session is a row, so logging out or disabling an account ends it
 # at once; every logon attempt (accepted or refused) is kept, both as the throttle's memory and as a record.
 web_sessions = Table(
-    "web_sessions", metadata,
+    "web_sessions",
+    metadata,
     Column("session_id", String(64), primary_key=True),  # SHA-256 of the cookie's secret part
     Column("user_id", Uuid, nullable=False),
     Column("created_at", TS, nullable=False),
@@ -90,7 +111,8 @@ web_sessions = Table(
 )
 
 login_attempts = Table(
-    "login_attempts", metadata,
+    "login_attempts",
+    metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("username", String(64), nullable=False),
     Column("ip", String(64), nullable=False),
@@ -104,7 +126,8 @@ login_attempts = Table(
 # The integrations' API keys (migration 0005). A key is shown once; only the SHA-256 of the whole key is kept.
 # Each key acts as one UserAccount (the integration's own), so the domain's permissions and the log say who acted.
 api_keys = Table(
-    "api_keys", metadata,
+    "api_keys",
+    metadata,
     Column("key_id", Uuid, primary_key=True),
     Column("name", String(100), nullable=False),
     Column("prefix", String(16), nullable=False),  # the key's first characters, to recognise it in lists and logs

@@ -10,7 +10,7 @@ import hmac
 import json
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -42,11 +42,14 @@ class SqlContactVault:
         keys found, and new ones for the reporters not seen before or erased since (who start afresh)."""
         wanted = {s for s in subjects if s is not None}
         keys: dict[str, tuple[str, bytes]] = {}
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self.engine.begin() as conn:
             if wanted:
-                rows = conn.execute(select(reporter_keys.c.key_id, reporter_keys.c.key, reporter_keys.c.subject)
-                                    .where(reporter_keys.c.subject.in_(sorted(wanted)))).all()
+                rows = conn.execute(
+                    select(reporter_keys.c.key_id, reporter_keys.c.key, reporter_keys.c.subject).where(
+                        reporter_keys.c.subject.in_(sorted(wanted))
+                    )
+                ).all()
                 keys = {row.subject: (row.key_id, row.key) for row in rows if row.key is not None}
                 erased = [row.key_id for row in rows if row.key is None]
                 if erased:
@@ -103,7 +106,8 @@ class SqlContactVault:
             return 0
         with self.engine.begin() as conn:
             result = conn.execute(
-                update(reporter_keys).where(reporter_keys.c.subject == subject, reporter_keys.c.key.is_not(None))
-                .values(key=None, erased_at=datetime.now(timezone.utc), erased_by=erased_by, erasure_reason=reason)
+                update(reporter_keys)
+                .where(reporter_keys.c.subject == subject, reporter_keys.c.key.is_not(None))
+                .values(key=None, erased_at=datetime.now(UTC), erased_by=erased_by, erasure_reason=reason)
             )
         return result.rowcount

@@ -8,7 +8,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import structlog
@@ -37,7 +37,7 @@ def _digest(token: str) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,16 @@ class WebSessions:
         self.generation = 0
         self._lock = threading.Lock()
         s, u = web_sessions.c, users.c
-        self._lookup = (select(s.session_id, u.id, u.username, u.display_name, u.role)
-                        .join_from(web_sessions, users, u.id == s.user_id)
-                        .where(s.session_id == bindparam("digest"), s.ended_at.is_(None), s.expires_at > bindparam("now"),
-                               u.disabled.is_(False)))
+        self._lookup = (
+            select(s.session_id, u.id, u.username, u.display_name, u.role)
+            .join_from(web_sessions, users, u.id == s.user_id)
+            .where(
+                s.session_id == bindparam("digest"),
+                s.ended_at.is_(None),
+                s.expires_at > bindparam("now"),
+                u.disabled.is_(False),
+            )
+        )
 
     def known(self, token: str | None) -> tuple[bool, SignedIn | None]:
         """(True, who) when this process looked the session up less than `recheck_seconds` ago."""
@@ -78,9 +84,17 @@ class WebSessions:
         token = secrets.token_urlsafe(32)
         now = _now()
         with self.engine.begin() as conn:
-            conn.execute(insert(web_sessions).values(session_id=_digest(token), user_id=user_id, created_at=now,
-                                                     expires_at=now + SESSION_LIFETIME, ended_at=None, ip=ip[:64],
-                                                     user_agent=user_agent[:200]))
+            conn.execute(
+                insert(web_sessions).values(
+                    session_id=_digest(token),
+                    user_id=user_id,
+                    created_at=now,
+                    expires_at=now + SESSION_LIFETIME,
+                    ended_at=None,
+                    ip=ip[:64],
+                    user_agent=user_agent[:200],
+                )
+            )
         return token
 
     def resolve(self, token: str | None) -> SignedIn | None:
@@ -103,16 +117,22 @@ class WebSessions:
         digest = _digest(token)
         self._known.pop(digest, None)
         with self.engine.begin() as conn:
-            conn.execute(update(web_sessions).where(web_sessions.c.session_id == digest,
-                                                    web_sessions.c.ended_at.is_(None)).values(ended_at=_now()))
+            conn.execute(
+                update(web_sessions)
+                .where(web_sessions.c.session_id == digest, web_sessions.c.ended_at.is_(None))
+                .values(ended_at=_now())
+            )
         with self._lock:
             self.generation += 1
             self._known.pop(digest, None)  # kept by a lookup that read the session before it ended
 
     def end_all(self, user_id: UUID) -> int:
         with self.engine.begin() as conn:
-            ended = conn.execute(update(web_sessions).where(web_sessions.c.user_id == user_id,
-                                                            web_sessions.c.ended_at.is_(None)).values(ended_at=_now())).rowcount
+            ended = conn.execute(
+                update(web_sessions)
+                .where(web_sessions.c.user_id == user_id, web_sessions.c.ended_at.is_(None))
+                .values(ended_at=_now())
+            ).rowcount
         with self._lock:
             self.generation += 1
             for digest, (_, who) in list(self._known.items()):
@@ -137,8 +157,11 @@ class LogonGuard:
         (or address) must wait — the attempt is then recorded as throttled, and its password must not be checked."""
         name, address = username.lower()[:64], ip[:64]
         with self.engine.begin() as conn:
-            attempt_id = conn.execute(insert(login_attempts).values(username=name, ip=address, at=_now(), accepted=False,
-                                                                    cause=CHECKING).returning(login_attempts.c.id)).scalar_one()
+            attempt_id = conn.execute(
+                insert(login_attempts)
+                .values(username=name, ip=address, at=_now(), accepted=False, cause=CHECKING)
+                .returning(login_attempts.c.id)
+            ).scalar_one()
         wait = self._wait(attempt_id, name, address)
         if wait is not None:
             self.finish(attempt_id, username, ip, accepted=False, cause="throttled")
@@ -148,34 +171,62 @@ class LogonGuard:
         a = login_attempts.c
         since = _now() - THROTTLE_WINDOW
         with self.engine.connect() as conn:
+
             def oldest_of_recent(condition, limit: int) -> datetime | None:  # noqa: ANN001
-                others = (select(a.at).where(condition, a.id != attempt_id, a.at > since, a.cause.in_(COUNTED))
-                          .order_by(a.at.desc()).limit(limit).subquery())
+                others = (
+                    select(a.at)
+                    .where(condition, a.id != attempt_id, a.at > since, a.cause.in_(COUNTED))
+                    .order_by(a.at.desc())
+                    .limit(limit)
+                    .subquery()
+                )
                 count, oldest = conn.execute(select(func.count(), func.min(others.c.at))).one()
                 return oldest if count >= limit else None
-            oldest = (oldest_of_recent(a.username == username, MAX_FAILURES_PER_USERNAME)
-                      or oldest_of_recent(a.ip == ip, MAX_FAILURES_PER_IP))
+
+            oldest = oldest_of_recent(a.username == username, MAX_FAILURES_PER_USERNAME) or oldest_of_recent(
+                a.ip == ip, MAX_FAILURES_PER_IP
+            )
         if oldest is None:
             return None
-        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=timezone.utc)
+        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
         return max(timedelta(seconds=1), oldest + THROTTLE_WINDOW - _now())
 
-    def finish(self, attempt_id: int, username: str, ip: str, *, accepted: bool, cause: str,
-               user_id: UUID | None = None) -> None:
+    def finish(
+        self, attempt_id: int, username: str, ip: str, *, accepted: bool, cause: str, user_id: UUID | None = None
+    ) -> None:
         """What became of an admitted attempt (ok, bad_password, throttled)."""
         with self.engine.begin() as conn:
-            conn.execute(update(login_attempts).where(login_attempts.c.id == attempt_id).values(accepted=accepted, cause=cause))
-        log.info("audit.logon", username=username.lower()[:64], ip=ip, accepted=accepted, cause=cause,
-                 user_id=str(user_id) if user_id else None)
+            conn.execute(
+                update(login_attempts).where(login_attempts.c.id == attempt_id).values(accepted=accepted, cause=cause)
+            )
+        log.info(
+            "audit.logon",
+            username=username.lower()[:64],
+            ip=ip,
+            accepted=accepted,
+            cause=cause,
+            user_id=str(user_id) if user_id else None,
+        )
 
     def record(self, username: str, ip: str, *, accepted: bool, cause: str, user_id: UUID | None = None) -> None:
         with self.engine.begin() as conn:
-            conn.execute(insert(login_attempts).values(username=username.lower()[:64], ip=ip[:64], at=_now(),
-                                                       accepted=accepted, cause=cause))
-        log.info("audit.logon", username=username.lower()[:64], ip=ip, accepted=accepted, cause=cause,
-                 user_id=str(user_id) if user_id else None)
+            conn.execute(
+                insert(login_attempts).values(
+                    username=username.lower()[:64], ip=ip[:64], at=_now(), accepted=accepted, cause=cause
+                )
+            )
+        log.info(
+            "audit.logon",
+            username=username.lower()[:64],
+            ip=ip,
+            accepted=accepted,
+            cause=cause,
+            user_id=str(user_id) if user_id else None,
+        )
 
     def recent(self, limit: int = 100) -> list[dict]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(login_attempts).order_by(login_attempts.c.at.desc()).limit(limit)).mappings().all()
+            rows = (
+                conn.execute(select(login_attempts).order_by(login_attempts.c.at.desc()).limit(limit)).mappings().all()
+            )
         return [dict(r) for r in rows]

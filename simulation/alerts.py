@@ -30,8 +30,15 @@ class CameraWatch(Incidents):
     def _raise(self, t: int, cam: Cam, kind: AlertKind, score: float, with_snapshot: bool = True) -> Alert:
         aid = self.uuid()
         zone = self.rng.choice(cam.zones).name if kind in DETECTION_ALERT_KINDS else ""
-        self.app.raise_camera_alert(camera_id=cam.id, kind=kind, score=round(score, 3), zone=zone, id=aid,
-                                    snapshot_digest=self._digest(aid) if with_snapshot else "", frame_at=self.now)
+        self.app.raise_camera_alert(
+            camera_id=cam.id,
+            kind=kind,
+            score=round(score, 3),
+            zone=zone,
+            id=aid,
+            snapshot_digest=self._digest(aid) if with_snapshot else "",
+            frame_at=self.now,
+        )
         self.alerts += 1
         return Alert(aid, cam, kind, t)
 
@@ -40,13 +47,13 @@ class CameraWatch(Incidents):
         return int(self.logn(48 if night else 38, 0.8, 4, 20 * MINUTE))
 
     def raise_alert(self, t: int, cam: Cam, kind: AlertKind) -> None:
-        if t < cam.offline_until:      # a camera that is down sees nothing
+        if t < cam.offline_until:  # a camera that is down sees nothing
             return
         rng = self.rng
         escalate = rng.random() < ESCALATE_SHARE[kind]
         score = rng.uniform(0.62, 0.98) if escalate else rng.uniform(0.35, 0.9)
         alert = self._raise(t, cam, kind, score)
-        if rng.random() < 0.04:       # nobody looked in time; decided later in one go
+        if rng.random() < 0.04:  # nobody looked in time; decided later in one go
             self.at(t + self.uniform(5 * MINUTE, 40 * MINUTE), self.decide, alert, escalate)
             return
         ack = t + self._ack_delay(t)
@@ -72,15 +79,20 @@ class CameraWatch(Incidents):
         if reason is None:
             night = is_night_hour(((t + LOCAL_OFFSET) % DAY) // HOUR)
             month = instant(t + LOCAL_OFFSET).month
-            weights = {FalseAlarmReason.HEADLIGHTS: 30 if night else 8, FalseAlarmReason.ANIMAL: 25,
-                       FalseAlarmReason.SHADOW: 6 if night else 22,
-                       FalseAlarmReason.WEATHER: 30 if 5 <= month <= 10 else 10,
-                       FalseAlarmReason.AUTHORISED_PERSON: 10, FalseAlarmReason.OTHER: 5}
+            weights = {
+                FalseAlarmReason.HEADLIGHTS: 30 if night else 8,
+                FalseAlarmReason.ANIMAL: 25,
+                FalseAlarmReason.SHADOW: 6 if night else 22,
+                FalseAlarmReason.WEATHER: 30 if 5 <= month <= 10 else 10,
+                FalseAlarmReason.AUTHORISED_PERSON: 10,
+                FalseAlarmReason.OTHER: 5,
+            }
             reasons = list(weights)
             reason = self.pick((reasons, cumulative([weights[r] for r in reasons])))
             if reason is FalseAlarmReason.OTHER:
-                note = rng.choice(("Reflection on the wet road", "Cleaning staff at work", "Flag moving in the wind",
-                                   "ใบไม้ไหว"))
+                note = rng.choice(
+                    ("Reflection on the wet road", "Cleaning staff at work", "Flag moving in the wind", "ใบไม้ไหว")
+                )
             elif rng.random() < 0.2:
                 note = rng.choice(("Checked the live view", "ตรวจสอบภาพสดแล้ว", "Known resident"))
         self.app.dismiss_alert(alert.id, reason=reason, note=note, by=self.dispatcher(t), occurred_at=self.now)
@@ -95,14 +107,21 @@ class CameraWatch(Incidents):
         if priority is Priority.P1 and rng.random() < 0.6:
             priority = Priority.P2
         description = f"CCTV {alert.cam.code}: {CCTV_TEXTS.get(category, 'activity needing a check')}"
-        result = self.app.escalate_alert(alert.id, category=category, priority=priority, location=alert.cam.name,
-                                         description=description, by=self.dispatcher(t), occurred_at=self.now)
+        result = self.app.escalate_alert(
+            alert.id,
+            category=category,
+            priority=priority,
+            location=alert.cam.name,
+            description=description,
+            by=self.dispatcher(t),
+            occurred_at=self.now,
+        )
         self.incidents += 1
         alert.status = AlertStatus.ESCALATED
         self.at(t + self.uniform(2 * MINUTE, 20 * MINUTE), self.close_alert, alert, "Handed over to the incident", None)
         inc = Inc(result.id, category, priority, alert.cam.community, Channel.CCTV, t)
         same = [i for i in self.recent[inc.community] if i.phase is OPEN and i.reported >= t - 45 * MINUTE]
-        if same and rng.random() < 0.6:      # the camera saw what someone had already called in
+        if same and rng.random() < 0.6:  # the camera saw what someone had already called in
             self.at(t + self.uniform(MINUTE, 4 * MINUTE), self.cancel, inc, CancelReason.DUPLICATE, same[-1])
             return
         self._remember(inc, t)
@@ -154,4 +173,3 @@ class CameraWatch(Incidents):
     def escalate_tamper(self, t: int, alert: Alert) -> None:
         if alert.status in (AlertStatus.RAISED, AlertStatus.ACKNOWLEDGED):
             self.escalate(t, alert, Category.VANDALISM)
-

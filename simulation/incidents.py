@@ -73,7 +73,7 @@ class Incidents(World):
             else:
                 channel = Channel.PHONE_191
         occurred = t
-        if channel is Channel.WALK_IN and rng.random() < 0.5:     # happened a while before it was reported
+        if channel is Channel.WALK_IN and rng.random() < 0.5:  # happened a while before it was reported
             occurred = max(self.start, t - self.uniform(10 * MINUTE, 2 * HOUR))
         contact = None
         if channel in (Channel.PHONE_191, Channel.WALK_IN, Channel.MOBILE_SOS) and rng.random() < 0.06:
@@ -83,9 +83,17 @@ class Incidents(World):
             prefix = "ผู้แจ้งอีกรายแจ้งเหตุเดียวกัน: " if rng.random() < 0.5 else "Another caller reports the same: "
             description = prefix + description
         result = self.app.report_incident(
-            channel=channel, category=category, priority=priority, community=community,
-            location=self._location(community), description=description, by=by, occurred_at=instant(occurred),
-            position=self._position(community), contact=contact)
+            channel=channel,
+            category=category,
+            priority=priority,
+            community=community,
+            location=self._location(community),
+            description=description,
+            by=by,
+            occurred_at=instant(occurred),
+            position=self._position(community),
+            contact=contact,
+        )
         self.incidents += 1
         inc = Inc(result.id, category, priority, community, channel, t)
         if duplicate_of is not None:
@@ -123,11 +131,13 @@ class Incidents(World):
             dispatch_at = t + self.uniform(20, 90)
         elif inc.channel is Channel.WALK_IN and inc.category in DESK_CATEGORIES and rng.random() < 0.6:
             outcome = Outcome.REPORT_FILED if rng.random() < 0.8 else Outcome.REFERRED
-            self.at(t + int(self.logn(35 * MINUTE, 0.5, 10 * MINUTE, 3 * HOUR)), self.desk_resolve, inc, inc.epoch,
-                    outcome)
+            self.at(
+                t + int(self.logn(35 * MINUTE, 0.5, 10 * MINUTE, 3 * HOUR)), self.desk_resolve, inc, inc.epoch, outcome
+            )
         elif inc.priority is Priority.P4 and rng.random() < 0.12:
-            self.at(t + self.uniform(5 * MINUTE, 15 * MINUTE), self.desk_resolve, inc, inc.epoch,
-                    Outcome.ASSISTANCE_GIVEN)
+            self.at(
+                t + self.uniform(5 * MINUTE, 15 * MINUTE), self.desk_resolve, inc, inc.epoch, Outcome.ASSISTANCE_GIVEN
+            )
         else:
             median, lo, hi = CALL_TO_DISPATCH[inc.priority]
             dispatch_at = t + int(self.logn(median * MINUTE, 0.4, lo * MINUTE, hi * MINUTE))
@@ -152,14 +162,22 @@ class Incidents(World):
             reason = "Reclassified after calling the reporter back"
         elif (r < 0.7 and i > 0) or i == 3:
             priority = order[i - 1]
-            reason = rng.choice(("Caller reports a weapon", "Victim injured; ambulance requested",
-                                 "Suspect still at the scene", "ผู้แจ้งแจ้งว่ามีผู้บาดเจ็บ"))
+            reason = rng.choice(
+                (
+                    "Caller reports a weapon",
+                    "Victim injured; ambulance requested",
+                    "Suspect still at the scene",
+                    "ผู้แจ้งแจ้งว่ามีผู้บาดเจ็บ",
+                )
+            )
         else:
             priority = order[i + 1]
-            reason = rng.choice(("Suspect has left; nobody injured", "Caller confirms the situation is calm",
-                                 "ผู้แจ้งแจ้งว่าเหตุสงบแล้ว"))
-        self.app.triage_incident(inc.id, reason=reason, by=self.dispatcher(t), category=category, priority=priority,
-                                 occurred_at=self.now)
+            reason = rng.choice(
+                ("Suspect has left; nobody injured", "Caller confirms the situation is calm", "ผู้แจ้งแจ้งว่าเหตุสงบแล้ว")
+            )
+        self.app.triage_incident(
+            inc.id, reason=reason, by=self.dispatcher(t), category=category, priority=priority, occurred_at=self.now
+        )
         inc.category = category or inc.category
         inc.priority = priority or inc.priority
 
@@ -176,10 +194,16 @@ class Incidents(World):
 
     def _takeable(self, inc: Inc) -> Unit | None:
         """A unit busy on a low-priority call that a dispatcher would take for an emergency."""
-        candidates = [u for u in self.units
-                      if u.status is UnitStatus.ASSIGNED and not u.leaving and u.incident is not inc
-                      and u.incident is not None and u.incident.priority in (Priority.P3, Priority.P4)
-                      and (u.beat is None or inc.community in u.beat)]
+        candidates = [
+            u
+            for u in self.units
+            if u.status is UnitStatus.ASSIGNED
+            and not u.leaving
+            and u.incident is not inc
+            and u.incident is not None
+            and u.incident.priority in (Priority.P3, Priority.P4)
+            and (u.beat is None or inc.community in u.beat)
+        ]
         return self.rng.choice(candidates) if candidates else None
 
     def dispatch(self, t: int, inc: Inc) -> None:
@@ -190,7 +214,7 @@ class Incidents(World):
         if reporter is not None and reporter.status is UnitStatus.AVAILABLE and not reporter.leaving:
             unit = reporter
         if unit is None and inc.priority is Priority.P1 and self.rng.random() < 0.2:
-            unit = self._takeable(inc)       # the nearest unit is busy on a minor call: take it off that one
+            unit = self._takeable(inc)  # the nearest unit is busy on a minor call: take it off that one
         unit = unit or self._choose(inc)
         if unit is None and (inc.priority is Priority.P1 or (inc.priority is Priority.P2 and self.rng.random() < 0.5)):
             unit = self._takeable(inc)
@@ -214,8 +238,9 @@ class Incidents(World):
         reason = ""
         if previous is not None:
             reason = f"Taken from a {previous.priority.value} call for a {inc.priority.value} emergency"
-        self.app.dispatch_unit(inc.id, unit.id, by=self.dispatcher(t), reassign=previous is not None, reason=reason,
-                               occurred_at=self.now)
+        self.app.dispatch_unit(
+            inc.id, unit.id, by=self.dispatcher(t), reassign=previous is not None, reason=reason, occurred_at=self.now
+        )
         idx = unit.idx
         if previous is not None:
             previous.units[idx] = Assignment.CLEARED
@@ -236,8 +261,7 @@ class Incidents(World):
         self.at(t + travel, self.on_scene, inc, unit, unit.job)
 
     def _still(self, inc: Inc, unit: Unit, job: int, states: tuple[str, ...]) -> bool:
-        return (unit.job == job and unit.incident is inc and inc.phase is OPEN
-                and inc.units.get(unit.idx) in states)
+        return unit.job == job and unit.incident is inc and inc.phase is OPEN and inc.units.get(unit.idx) in states
 
     def en_route(self, t: int, inc: Inc, unit: Unit, job: int) -> None:
         if self._still(inc, unit, job, (Assignment.DISPATCHED,)):
@@ -270,8 +294,9 @@ class Incidents(World):
         idx = unit.idx
         if not any(s in ACTIVE for i, s in inc.units.items() if i != idx):
             return
-        self.app.clear_unit(inc.id, unit.id, by=unit.crew[0], reason="Not needed any more; back on patrol",
-                            occurred_at=self.now)
+        self.app.clear_unit(
+            inc.id, unit.id, by=unit.crew[0], reason="Not needed any more; back on patrol", occurred_at=self.now
+        )
         inc.units[idx] = Assignment.CLEARED
         self.free(t, unit)
 
@@ -291,15 +316,25 @@ class Incidents(World):
             inc.resolve_pending = False
             return
         outcome = self.pick(self.outcome_table[inc.category])
-        self.app.resolve_incident(inc.id, outcome=outcome, summary=self.text(OUTCOME_SUMMARIES[outcome], 0.5),
-                                  by=on_scene[0].crew[0], occurred_at=self.now)
+        self.app.resolve_incident(
+            inc.id,
+            outcome=outcome,
+            summary=self.text(OUTCOME_SUMMARIES[outcome], 0.5),
+            by=on_scene[0].crew[0],
+            occurred_at=self.now,
+        )
         self._resolved(t, inc)
 
     def desk_resolve(self, t: int, inc: Inc, epoch: int, outcome: Outcome) -> None:
         if inc.phase is not OPEN or inc.epoch != epoch or inc.active():
             return
-        self.app.resolve_incident(inc.id, outcome=outcome, summary=self.text(OUTCOME_SUMMARIES[outcome], 0.5),
-                                  by=self.dispatcher(t), occurred_at=self.now)
+        self.app.resolve_incident(
+            inc.id,
+            outcome=outcome,
+            summary=self.text(OUTCOME_SUMMARIES[outcome], 0.5),
+            by=self.dispatcher(t),
+            occurred_at=self.now,
+        )
         self._resolved(t, inc)
 
     def _resolved(self, t: int, inc: Inc) -> None:
@@ -320,8 +355,9 @@ class Incidents(World):
     def reopen(self, t: int, inc: Inc) -> None:
         if inc.phase not in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED):
             return
-        self.app.reopen_incident(inc.id, reason=self.rng.choice(REOPEN_REASONS), by=self.supervisor(t),
-                                 occurred_at=self.now)
+        self.app.reopen_incident(
+            inc.id, reason=self.rng.choice(REOPEN_REASONS), by=self.supervisor(t), occurred_at=self.now
+        )
         inc.phase, inc.resolve_pending, inc.arrived, inc.cancel_plan = OPEN, False, False, None
         inc.epoch += 1
         if self.rng.random() < 0.5:
@@ -340,8 +376,13 @@ class Incidents(World):
             note = self.rng.choice(("Nothing found at the address; caller unreachable", "Prank call", "แจ้งเหตุเท็จ"))
         elif reason is CancelReason.WITHDRAWN:
             note = note or self.rng.choice(("Caller called back: no longer needed", "ผู้แจ้งขอยกเลิก"))
-        self.app.cancel_incident(inc.id, cancel_reason=reason, by=self.dispatcher(t), note=note,
-                                 duplicate_of=original.id if reason is CancelReason.DUPLICATE and original else None,
-                                 occurred_at=self.now)
+        self.app.cancel_incident(
+            inc.id,
+            cancel_reason=reason,
+            by=self.dispatcher(t),
+            note=note,
+            duplicate_of=original.id if reason is CancelReason.DUPLICATE and original else None,
+            occurred_at=self.now,
+        )
         self._release_all(t, inc)
         inc.phase = IncidentStatus.CANCELLED

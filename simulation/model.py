@@ -13,7 +13,7 @@ from simulation.patrol import Patrols
 from simulation.scheduler import DAY, HOUR, LOCAL_OFFSET, MINUTE, instant
 
 SLOT = 2 * HOUR
-NIGHT_SLOTS = frozenset({0, 1, 2, 9, 10, 11})   # 00–06 and 18–24 local
+NIGHT_SLOTS = frozenset({0, 1, 2, 9, 10, 11})  # 00–06 and 18–24 local
 
 
 class Simulation(CameraWatch, Patrols):
@@ -25,8 +25,12 @@ class Simulation(CameraWatch, Patrols):
             if day + hour * HOUR > start:
                 self.at(day + hour * HOUR, self.shift_change)
         # Incidents reported by people.
-        lam = (INCIDENTS_PER_DAY * WEEKDAY_FACTOR[local.weekday()] * MONTH_FACTOR.get(local.month, 1.0)
-               * rng.gammavariate(25, 1 / 25))     # some days are busier than others
+        lam = (
+            INCIDENTS_PER_DAY
+            * WEEKDAY_FACTOR[local.weekday()]
+            * MONTH_FACTOR.get(local.month, 1.0)
+            * rng.gammavariate(25, 1 / 25)
+        )  # some days are busier than others
         for _ in range(self.poisson(lam)):
             category = self.pick(self.cat_table)
             hour = bisect(self.hour_tables[category], rng.random() * self.hour_tables[category][-1])
@@ -47,7 +51,7 @@ class Simulation(CameraWatch, Patrols):
                     n = 0 if r < 0.50 else 1 if r < 0.92 else 2
                 for _ in range(n):
                     t = slot_start + rng.randint(5 * MINUTE, 110 * MINUTE)
-                    if rng.random() < 0.08:          # late
+                    if rng.random() < 0.08:  # late
                         t += rng.randint(20 * MINUTE, 75 * MINUTE)
                     if t >= start:
                         self.at(t, self.visit, box)
@@ -79,7 +83,7 @@ class Simulation(CameraWatch, Patrols):
 
     def _in_window(self, day: int, start: time, end: time) -> int:
         rng = self.rng
-        if start == end:     # all day, busier in the evening
+        if start == end:  # all day, busier in the evening
             hours = self.hour_tables[Category.SUSPICIOUS_PERSON]
             hour = bisect(hours, rng.random() * hours[-1])
             return day + hour * HOUR + rng.randrange(HOUR)
@@ -100,18 +104,20 @@ class Simulation(CameraWatch, Patrols):
             elif unit.status is UnitStatus.ASSIGNED:
                 incident = repo.get(unit.incident_id)
                 if u.id in incident.active_unit_ids:
-                    self.app.clear_unit(incident.id, u.id, by=self.supervisor(t), reason="Demo history restarted",
-                                        occurred_at=self.now)
-                    self.app.unit_off_duty(u.id, by=self.supervisor(t), reason="Demo history restarted",
-                                           occurred_at=self.now)
-                else:   # busy on an incident that does not count it: the simulation leaves it alone
+                    self.app.clear_unit(
+                        incident.id, u.id, by=self.supervisor(t), reason="Demo history restarted", occurred_at=self.now
+                    )
+                    self.app.unit_off_duty(
+                        u.id, by=self.supervisor(t), reason="Demo history restarted", occurred_at=self.now
+                    )
+                else:  # busy on an incident that does not count it: the simulation leaves it alone
                     u.status = UnitStatus.RETIRED
             elif unit.status is UnitStatus.AVAILABLE:
-                self.app.unit_off_duty(u.id, by=self.supervisor(t), reason="Demo history restarted",
-                                       occurred_at=self.now)
+                self.app.unit_off_duty(
+                    u.id, by=self.supervisor(t), reason="Demo history restarted", occurred_at=self.now
+                )
         for b in self.boxes:
             box = repo.get(b.id)
             b.token_version, b.retired = box.token_version, box.retired
         for c in self.cams:
             c.retired = repo.get(c.id).retired
-

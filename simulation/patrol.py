@@ -35,7 +35,7 @@ class Patrols(World):
         unit, officer, previous = chosen
         r = rng.random()
         far = r < 0.012
-        if far:      # scanned nowhere near the box (a photo of the code): the domain flags it
+        if far:  # scanned nowhere near the box (a photo of the code): the domain flags it
             position = GeoPoint(*offset(box.lat, box.lon, rng.uniform(400, 900), rng.uniform(0, 2 * math.pi)))
         elif r < 0.80:
             position = GeoPoint(*offset(box.lat, box.lon, rng.uniform(0, 25), rng.uniform(0, 2 * math.pi)))
@@ -43,9 +43,17 @@ class Patrols(World):
             position = None
         observation = rng.choice(VISIT_OBSERVATIONS) if rng.random() < 0.12 else ""
         vid = self.uuid()
-        self.app.log_patrol_visit(box_id=box.id, token_version=box.token_version, by=officer, unit_id=unit.id,
-                                  position=position, observation=observation, occurred_at=self.now,
-                                  previous_visit_id=previous[2] if previous else None, id=vid)
+        self.app.log_patrol_visit(
+            box_id=box.id,
+            token_version=box.token_version,
+            by=officer,
+            unit_id=unit.id,
+            position=position,
+            observation=observation,
+            occurred_at=self.now,
+            previous_visit_id=previous[2] if previous else None,
+            id=vid,
+        )
         self.visits += 1
         self.last_visit[officer] = (t, box, vid)
         r = rng.random()
@@ -63,22 +71,26 @@ class Patrols(World):
 
     def observe(self, t: int, visit: Visit) -> None:
         if not visit.voided:
-            self.app.add_visit_observation(visit.id, text=self.rng.choice(VISIT_OBSERVATIONS), by=visit.officer,
-                                           occurred_at=self.now)
+            self.app.add_visit_observation(
+                visit.id, text=self.rng.choice(VISIT_OBSERVATIONS), by=visit.officer, occurred_at=self.now
+            )
 
     def flag_visit(self, t: int, visit: Visit) -> None:
         if not visit.voided:
-            self.app.flag_visit(visit.id, reason=self.rng.choice(FLAG_REASONS), by=self.supervisor(t),
-                                occurred_at=self.now)
+            self.app.flag_visit(
+                visit.id, reason=self.rng.choice(FLAG_REASONS), by=self.supervisor(t), occurred_at=self.now
+            )
 
     def void_visit(self, t: int, visit: Visit) -> None:
         if not visit.voided:
-            self.app.void_visit(visit.id, reason=self.rng.choice(VOID_REASONS), by=self.supervisor(t),
-                                occurred_at=self.now)
+            self.app.void_visit(
+                visit.id, reason=self.rng.choice(VOID_REASONS), by=self.supervisor(t), occurred_at=self.now
+            )
             visit.voided = True
 
     def rotate(self, t: int, box: Box) -> None:
         if not box.retired:
-            self.app.rotate_red_box_token(box.id, reason=self.rng.choice(ROTATION_REASONS), by=self.supervisor(t),
-                                          occurred_at=self.now)
+            self.app.rotate_red_box_token(
+                box.id, reason=self.rng.choice(ROTATION_REASONS), by=self.supervisor(t), occurred_at=self.now
+            )
             box.token_version += 1

@@ -56,12 +56,15 @@ class DemoSummary:
         return self.events / self.seconds if self.seconds > 0 else 0.0
 
     def __str__(self) -> str:
-        return (f"{self.incidents} incidents, {self.visits} patrol visits, {self.alerts} camera alerts: "
-                f"{self.events} events in {self.seconds:.1f} s ({self.events_per_second:,.0f} events/s)")
+        return (
+            f"{self.incidents} incidents, {self.visits} patrol visits, {self.alerts} camera alerts: "
+            f"{self.events} events in {self.seconds:.1f} s ({self.events_per_second:,.0f} events/s)"
+        )
 
 
-def generate(settings: Settings, *, months: float, seed: int, until: datetime | None = None,
-             progress: bool = True) -> DemoSummary:
+def generate(
+    settings: Settings, *, months: float, seed: int, until: datetime | None = None, progress: bool = True
+) -> DemoSummary:
     """Writes `months` × 30 days of history ending at `until` (default: now, to the minute) into the store the
     settings name; returns what it wrote and how fast."""
     if months <= 0:
@@ -84,11 +87,11 @@ def generate(settings: Settings, *, months: float, seed: int, until: datetime | 
         first_notification = app.recorder.max_notification_id() or 0
         sim = Simulation(app, clock, random.Random(seed), seed, first_notification, start_ts, until_ts)
         rerun = first_notification > 0 and _exists(app, sim.units[0].id)
-        if rerun:   # continue after what is there, so that every aggregate's events stay in time order
+        if rerun:  # continue after what is there, so that every aggregate's events stay in time order
             start_ts = sim.start = _continuing_after(app, sim, start_ts, until_ts)
         if start_ts >= until_ts:
             return DemoSummary(0, 0, 0, 0, wallclock.perf_counter() - began)
-        _create_users(app, clock, start_ts - 3 * DAY)    # one by one: a password is kept once its user is saved
+        _create_users(app, clock, start_ts - 3 * DAY)  # one by one: a password is kept once its user is saved
         with app.batch(flush_every=sys.maxsize):
             _register(app, sim, start_ts - 2 * DAY)
             clock.now = instant(start_ts)
@@ -100,7 +103,7 @@ def generate(settings: Settings, *, months: float, seed: int, until: datetime | 
         with tqdm(total=len(days), unit="day", desc="demo history", disable=not progress) as bar:
             for i in range(0, len(days), DAYS_PER_SAVE):
                 with app.batch(flush_every=sys.maxsize):
-                    for day in days[i:i + DAYS_PER_SAVE]:
+                    for day in days[i : i + DAYS_PER_SAVE]:
                         sim.plan_day(day)
                         sim.run_until(min(day + DAY, until_ts + 1))
                         bar.update(1)
@@ -122,8 +125,9 @@ def _continuing_after(app: ZoneApplication, sim: Simulation, start_ts: int, unti
     units = [app.repository.get(u.id) for u in sim.units]
     busy_on = [u.incident_id for u in units if u.status is UnitStatus.ASSIGNED]
     rounds = [OfficerRound.id_for(officer) for crew in sim.officers for officer in crew]
-    last = _last_occurred(app, [u.id for u in sim.units] + [b.id for b in sim.boxes] + [c.id for c in sim.cams]
-                          + books + busy_on + rounds)
+    last = _last_occurred(
+        app, [u.id for u in sim.units] + [b.id for b in sim.boxes] + [c.id for c in sim.cams] + books + busy_on + rounds
+    )
     return last + MINUTE if last is not None and last + MINUTE > start_ts else start_ts
 
 
@@ -141,8 +145,14 @@ def _create_users(app: ZoneApplication, clock: SimulatedClock, at: int) -> None:
         if _exists(app, UserAccount.id_for(username)):
             continue
         clock.now = instant(at + i)
-        app.create_user(username=username, display_name=display_name, role=role, password=DEMO_PASSWORD,
-                        by=SYSTEM_USER_ID, occurred_at=clock.now)
+        app.create_user(
+            username=username,
+            display_name=display_name,
+            role=role,
+            password=DEMO_PASSWORD,
+            by=SYSTEM_USER_ID,
+            occurred_at=clock.now,
+        )
 
 
 def _register(app: ZoneApplication, sim: Simulation, at: int) -> None:
@@ -154,18 +164,32 @@ def _register(app: ZoneApplication, sim: Simulation, at: int) -> None:
     for i, b in enumerate(sim.boxes):
         if not _exists(app, b.id):
             th, en = BOX_PLACES[(i * 3) % len(BOX_PLACES)]
-            app.register_red_box(code=b.code, name_th=f"ตู้แดง {th} {COMMUNITY_NAMES_TH[b.community]}",
-                                 name_en=f"Red box {en}, {COMMUNITY_NAMES_EN[b.community]}", community=b.community,
-                                 position=GeoPoint(b.lat, b.lon), by=admin, occurred_at=clock.now)
+            app.register_red_box(
+                code=b.code,
+                name_th=f"ตู้แดง {th} {COMMUNITY_NAMES_TH[b.community]}",
+                name_en=f"Red box {en}, {COMMUNITY_NAMES_EN[b.community]}",
+                community=b.community,
+                position=GeoPoint(b.lat, b.lon),
+                by=admin,
+                occurred_at=clock.now,
+            )
     clock.now = instant(at + HOUR)
     for i, c in enumerate(sim.cams):
         if _exists(app, c.id):
             continue
         owner, owner_name = CAMERA_OWNERS[i % len(CAMERA_OWNERS)]
         lat, lon = spread(CENTRES[c.community], i % 6, 90.0)
-        app.register_camera(code=c.code, name=c.name, community=c.community, owner=owner, owner_name=owner_name,
-                            consent_reference=f"MOU-CCTV-CR-2568/{i + 1:03d}",
-                            source=f"rtsp://10.71.{COMMUNITIES.index(c.community) + 1}.{i + 11}:554/stream1",
-                            by=SYSTEM_USER_ID, position=GeoPoint(lat, lon), occurred_at=clock.now)
+        app.register_camera(
+            code=c.code,
+            name=c.name,
+            community=c.community,
+            owner=owner,
+            owner_name=owner_name,
+            consent_reference=f"MOU-CCTV-CR-2568/{i + 1:03d}",
+            source=f"rtsp://10.71.{COMMUNITIES.index(c.community) + 1}.{i + 11}:554/stream1",
+            by=SYSTEM_USER_ID,
+            position=GeoPoint(lat, lon),
+            occurred_at=clock.now,
+        )
         app.set_camera_zones(c.id, zones=list(c.zones), by=SYSTEM_USER_ID, occurred_at=clock.now)
         app.set_camera_rules(c.id, rules=c.rules, by=SYSTEM_USER_ID, occurred_at=clock.now)

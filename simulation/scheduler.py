@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 DEMO_NAMESPACE = UUID("3b0f6d52-7a55-4c1e-9d0e-5c2a9b8e4f17")
-LOCAL_OFFSET = 7 * 3600          # Asia/Bangkok: UTC+7 all year
+LOCAL_OFFSET = 7 * 3600  # Asia/Bangkok: UTC+7 all year
 DAY = 86_400
 HOUR = 3600
 MINUTE = 60

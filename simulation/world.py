@@ -57,7 +57,7 @@ from simulation.reference import (
 )
 from simulation.scheduler import HOUR, LOCAL_OFFSET, MINUTE, Scheduler, SimulatedClock
 
-SHIFT = 8 * HOUR                 # shifts start at 06:00, 14:00 and 22:00 local
+SHIFT = 8 * HOUR  # shifts start at 06:00, 14:00 and 22:00 local
 SHIFT_ORIGIN = 6 * HOUR
 ACTIVE = (Assignment.DISPATCHED, Assignment.EN_ROUTE, Assignment.ON_SCENE)
 # An incident's phase is the domain's: REPORTED while it is open, then RESOLVED, CLOSED or CANCELLED.
@@ -65,8 +65,20 @@ OPEN = IncidentStatus.REPORTED
 
 
 class Unit:
-    __slots__ = ("idx", "id", "call_sign", "kind", "beat", "status", "incident", "crew", "next_crew", "planned",
-                 "leaving", "job")
+    __slots__ = (
+        "idx",
+        "id",
+        "call_sign",
+        "kind",
+        "beat",
+        "status",
+        "incident",
+        "crew",
+        "next_crew",
+        "planned",
+        "leaving",
+        "job",
+    )
 
     def __init__(self, idx: int, call_sign: str, kind: UnitKind):
         self.idx = idx
@@ -106,11 +118,26 @@ class Cam:
 
 
 class Inc:
-    __slots__ = ("id", "category", "priority", "community", "channel", "reported", "phase", "units", "epoch",
-                 "resolve_pending", "cancel_plan", "self_unit", "second", "arrived")
+    __slots__ = (
+        "id",
+        "category",
+        "priority",
+        "community",
+        "channel",
+        "reported",
+        "phase",
+        "units",
+        "epoch",
+        "resolve_pending",
+        "cancel_plan",
+        "self_unit",
+        "second",
+        "arrived",
+    )
 
-    def __init__(self, id: UUID, category: Category, priority: Priority, community: Community, channel: Channel,
-                 reported: int):
+    def __init__(
+        self, id: UUID, category: Category, priority: Priority, community: Community, channel: Channel, reported: int
+    ):
         self.id, self.category, self.priority, self.community, self.channel = id, category, priority, community, channel
         self.reported = reported
         self.phase = OPEN
@@ -142,8 +169,16 @@ class Visit:
 
 
 class World(Scheduler):
-    def __init__(self, app: ZoneApplication, clock: SimulatedClock, rng: random.Random, seed: int, salt: int,
-                 start: int, until: int):
+    def __init__(
+        self,
+        app: ZoneApplication,
+        clock: SimulatedClock,
+        rng: random.Random,
+        seed: int,
+        salt: int,
+        start: int,
+        until: int,
+    ):
         super().__init__(clock, rng, salt, start, until)
         self.app, self.seed = app, seed
         self.incidents = self.visits = self.alerts = self.missed_visits = 0
@@ -151,8 +186,12 @@ class World(Scheduler):
         self.dispatchers = [[ids[f"dispatcher{2 * c + i:02d}"] for i in (1, 2)] for c in range(3)]
         self.officers = [[ids[f"officer{8 * c + i:02d}"] for i in range(1, 9)] for c in range(3)]
         self.supervisors = [ids[f"supervisor{c + 1:02d}"] for c in range(3)]
-        self.units = [Unit(idx, call_sign, kind) for idx, (call_sign, kind) in enumerate(
-            (f"{prefix}-{i}", kind) for prefix, kind, n in UNITS for i in range(1, n + 1))]
+        self.units = [
+            Unit(idx, call_sign, kind)
+            for idx, (call_sign, kind) in enumerate(
+                (f"{prefix}-{i}", kind) for prefix, kind, n in UNITS for i in range(1, n + 1)
+            )
+        ]
         self.boxes = self._boxes()
         self.cams = self._cams()
         self.last_visit: dict[UUID, tuple[int, Box, UUID]] = {}
@@ -160,17 +199,27 @@ class World(Scheduler):
         # Precomputed weighted choices.
         cats = list(CATS)
         self.cat_table = (cats, cumulative([CATS[c].weight for c in cats]))
-        self.hour_tables = {c: cumulative([BASE_HOURLY[h] * (CATS[c].night if is_night_hour(h) else 1.0)
-                                           * (1.6 if c is Category.TRAFFIC_ACCIDENT and h in (7, 8, 16, 17) else 1.0)
-                                           for h in range(24)]) for c in cats}
+        self.hour_tables = {
+            c: cumulative(
+                [
+                    BASE_HOURLY[h]
+                    * (CATS[c].night if is_night_hour(h) else 1.0)
+                    * (1.6 if c is Category.TRAFFIC_ACCIDENT and h in (7, 8, 16, 17) else 1.0)
+                    for h in range(24)
+                ]
+            )
+            for c in cats
+        }
         channels = list(CHANNEL_BASE)
-        self.channel_tables = {c: (channels, cumulative([CHANNEL_BASE[ch] * CHANNEL_BIAS.get(c, {}).get(ch, 1.0)
-                                                         for ch in channels]))
-                               for c in cats}
+        self.channel_tables = {
+            c: (channels, cumulative([CHANNEL_BASE[ch] * CHANNEL_BIAS.get(c, {}).get(ch, 1.0) for ch in channels]))
+            for c in cats
+        }
         self.community_table = (COMMUNITIES, cumulative([COMMUNITY_WEIGHTS[c] for c in COMMUNITIES]))
         self.priority_table = {c: (list(Priority), cumulative(CATS[c].priorities)) for c in cats}
-        self.outcome_table = {c: ([o for o, _ in CATS[c].outcomes], cumulative([w for _, w in CATS[c].outcomes]))
-                              for c in cats}
+        self.outcome_table = {
+            c: ([o for o, _ in CATS[c].outcomes], cumulative([w for _, w in CATS[c].outcomes])) for c in cats
+        }
         self.escalation_table = {k: ([c for c, _ in v], cumulative([w for _, w in v])) for k, v in ESCALATION.items()}
         self.callers = [self.contact() for _ in range(25)]
 
@@ -190,21 +239,29 @@ class World(Scheduler):
             for k in range(n):
                 i = len(cams) + 1
                 rules = []
-                if i % 7 != 3:    # most cameras watch for people at night
+                if i % 7 != 3:  # most cameras watch for people at night
                     rules.append(DetectionRule(AlertKind.PERSON_AT_NIGHT, *NIGHT, min_score=0.5, min_area=0.01))
                 if i % 5 in (1, 3):
                     rules.append(DetectionRule(AlertKind.MOTION_IN_ZONE, *LATE_NIGHT, min_score=0.3, min_area=0.02))
                 if i % 4 == 2:
                     rules.append(DetectionRule(AlertKind.LOITERING, *ALL_DAY, min_score=0.6, min_area=0.01))
                 place = CAMERA_PLACES[(ci + 3 * k) % len(CAMERA_PLACES)]
-                cams.append(Cam(f"CAM-{i:02d}", f"{place.capitalize()}, {COMMUNITY_NAMES_EN[community]}", community,
-                                rules, ZONE_SETS[i % len(ZONE_SETS)]))
+                cams.append(
+                    Cam(
+                        f"CAM-{i:02d}",
+                        f"{place.capitalize()}, {COMMUNITY_NAMES_EN[community]}",
+                        community,
+                        rules,
+                        ZONE_SETS[i % len(ZONE_SETS)],
+                    )
+                )
         return cams
 
     def contact(self) -> Contact:
         rng = self.rng
-        return Contact(f"{rng.choice(REPORTER_FIRST)} {rng.choice(REPORTER_LAST)}",
-                       f"08{rng.randint(0, 99_999_999):08d}")
+        return Contact(
+            f"{rng.choice(REPORTER_FIRST)} {rng.choice(REPORTER_LAST)}", f"08{rng.randint(0, 99_999_999):08d}"
+        )
 
     # --- who is on shift --------------------------------------------------------------------------
     @staticmethod
@@ -213,7 +270,7 @@ class World(Scheduler):
 
     def crew_of(self, t: int) -> int:
         n = self.shift_no(t)
-        return (n % 3 + n // 21) % 3      # each crew takes every shift in turn, a week at a time
+        return (n % 3 + n // 21) % 3  # each crew takes every shift in turn, a week at a time
 
     def dispatcher(self, t: int) -> UUID:
         return self.rng.choice(self.dispatchers[self.crew_of(t)])
@@ -224,17 +281,19 @@ class World(Scheduler):
     def plan_shift(self, t: int) -> None:
         n = self.shift_no(t)
         s = n % 3
-        cars, mcs, foot, bikes = ([u for u in self.units if u.kind is k and u.status != UnitStatus.RETIRED]
-                                  for k in (UnitKind.CAR, UnitKind.MOTORCYCLE, UnitKind.FOOT, UnitKind.BICYCLE))
+        cars, mcs, foot, bikes = (
+            [u for u in self.units if u.kind is k and u.status != UnitStatus.RETIRED]
+            for k in (UnitKind.CAR, UnitKind.MOTORCYCLE, UnitKind.FOOT, UnitKind.BICYCLE)
+        )
 
         def rotate(units: list[Unit], k: int) -> list[Unit]:
             return [units[(n + j) % len(units)] for j in range(min(k, len(units)))]
 
-        if s == 0:       # 06–14
+        if s == 0:  # 06–14
             chosen = rotate(cars, 1) + rotate(mcs, 3) + rotate(foot, 2) + rotate(bikes, 1)
-        elif s == 1:     # 14–22
+        elif s == 1:  # 14–22
             chosen = rotate(cars, 2) + rotate(mcs, 3) + rotate(foot, 1)
-        else:            # 22–06
+        else:  # 22–06
             chosen = rotate(cars, 2) + rotate(mcs, 4)
         crew = self.rng.sample(self.officers[self.crew_of(t)], 8)
         for u in self.units:
@@ -242,7 +301,7 @@ class World(Scheduler):
         i = 0
         for u in chosen:
             k = 2 if u.kind is UnitKind.CAR else 1
-            u.planned, u.next_crew = True, crew[i:i + k] or crew[-1:]
+            u.planned, u.next_crew = True, crew[i : i + k] or crew[-1:]
             i += k
 
     def first_shift(self, t: int) -> None:
@@ -258,7 +317,7 @@ class World(Scheduler):
                 u.leaving = True
                 self.at(t + self.uniform(0, 10 * MINUTE), self.unit_off, u)
             elif u.status == UnitStatus.ASSIGNED:
-                u.leaving = True          # goes off duty once cleared
+                u.leaving = True  # goes off duty once cleared
             elif u.status == UnitStatus.OFF_DUTY and u.planned:
                 self.at(t + self.uniform(0, 8 * MINUTE), self.unit_on, u)
 
@@ -282,5 +341,10 @@ class World(Scheduler):
             self.at(t + self.uniform(MINUTE, 5 * MINUTE), self.unit_off, u)
 
     def free_units(self, community: Community | None = None) -> list[Unit]:
-        return [u for u in self.units if u.status == UnitStatus.AVAILABLE and not u.leaving
-                and (u.beat is None or community is None or community in u.beat)]
+        return [
+            u
+            for u in self.units
+            if u.status == UnitStatus.AVAILABLE
+            and not u.leaving
+            and (u.beat is None or community is None or community in u.beat)
+        ]

@@ -12,16 +12,30 @@ from infrastructure.api_keys import IssuedKey, Scope, issue_key
 from infrastructure.bootstrap import Container
 from testkit.world import World
 
-INCIDENT = {"channel": "mobile_sos", "category": "assault", "priority": "P1", "community": "ko_loi",
-            "location": "Soi 3, near the market", "description": "SOS pressed; two men are fighting outside the shop."}
+INCIDENT = {
+    "channel": "mobile_sos",
+    "category": "assault",
+    "priority": "P1",
+    "community": "ko_loi",
+    "location": "Soi 3, near the market",
+    "description": "SOS pressed; two men are fighting outside the shop.",
+}
 
 
-def new_key(container: Container, world: World, name: str, scopes: Iterable[Scope] = tuple(Scope),
-            role: Role = Role.SUPERVISOR) -> IssuedKey:
+def new_key(
+    container: Container, world: World, name: str, scopes: Iterable[Scope] = tuple(Scope), role: Role = Role.SUPERVISOR
+) -> IssuedKey:
     """A key for a new integration account; returns once the servers can resolve it (the accounts read model
     shows the account: this process brings the read models up to date itself)."""
-    return issue_key(container.app, container.api_keys, name=name, scopes=scopes, role=role, by=world.admin,
-                     wait=lambda _: container.projections.catch_up())
+    return issue_key(
+        container.app,
+        container.api_keys,
+        name=name,
+        scopes=scopes,
+        role=role,
+        by=world.admin,
+        wait=lambda _: container.projections.catch_up(),
+    )
 
 
 class Integration:
@@ -46,5 +60,7 @@ class Integration:
         return self.http.post(f"/api/v1/incidents/{reference}/dispatch", json={"call_sign": call_sign, **fields})
 
     def resolve(self, reference: str, **fields: Any) -> httpx.Response:
-        return self.http.post(f"/api/v1/incidents/{reference}/resolve",
-                              json={"outcome": "warning_given", "summary": "The men were separated and warned.", **fields})
+        return self.http.post(
+            f"/api/v1/incidents/{reference}/resolve",
+            json={"outcome": "warning_given", "summary": "The men were separated and warned.", **fields},
+        )

@@ -18,7 +18,15 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 90.0
 # Anything that could point a server at another store than the one given.
-FOREIGN_ENV = ("SSZ_", "POSTGRES_", "SQLITE_", "PERSISTENCE_MODULE", "DATABASE_URL", "APPLICATION_RECORDER_TOPIC", "CIPHER_")
+FOREIGN_ENV = (
+    "SSZ_",
+    "POSTGRES_",
+    "SQLITE_",
+    "PERSISTENCE_MODULE",
+    "DATABASE_URL",
+    "APPLICATION_RECORDER_TOPIC",
+    "CIPHER_",
+)
 
 
 @dataclass
@@ -57,23 +65,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def server_env(database_url: str, data_dir: Path, *, secret_key: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def server_env(
+    database_url: str, data_dir: Path, *, secret_key: str, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_ENV)}
-    env.update({
-        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
-        "PYTHONUNBUFFERED": "1",
-        "SSZ_ENVIRONMENT": "test",
-        "SSZ_DATA_DIR": str(data_dir),
-        "DATABASE_URL": database_url,
-        "SSZ_SECRET_KEY": secret_key,
-        "SSZ_ADMIN_USERNAME": "admin",
-        "SSZ_ADMIN_PASSWORD": secrets.token_urlsafe(16),
-        "SSZ_LOG_FORMAT": "console",
-        "SSZ_LOG_LEVEL": "WARNING",
-        # The integrations here send more than a key's default burst; the limiter has its own tests.
-        "SSZ_API_RATE_PER_SECOND": "100000",
-        "SSZ_API_RATE_BURST": "1000000",
-    })
+    env.update(
+        {
+            "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
+            "PYTHONUNBUFFERED": "1",
+            "SSZ_ENVIRONMENT": "test",
+            "SSZ_DATA_DIR": str(data_dir),
+            "DATABASE_URL": database_url,
+            "SSZ_SECRET_KEY": secret_key,
+            "SSZ_ADMIN_USERNAME": "admin",
+            "SSZ_ADMIN_PASSWORD": secrets.token_urlsafe(16),
+            "SSZ_LOG_FORMAT": "console",
+            "SSZ_LOG_LEVEL": "WARNING",
+            # The integrations here send more than a key's default burst; the limiter has its own tests.
+            "SSZ_API_RATE_PER_SECOND": "100000",
+            "SSZ_API_RATE_BURST": "1000000",
+        }
+    )
     env.update(extra or {})
     return env
 
@@ -89,13 +101,19 @@ def _launch(name: str, env: dict[str, str], data_dir: Path) -> Server:
     port = free_port()
     log_path = data_dir / f"{name}.log"
     with log_path.open("ab") as log:
-        process = subprocess.Popen([*ssz_command(), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                                   cwd=data_dir, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [*ssz_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=data_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     return Server(name, f"http://127.0.0.1:{port}", log_path, process)
 
 
-def start_servers(database_url: str, work_dir: Path, count: int, *, secret_key: str,
-                  env: Mapping[str, str] | None = None) -> list[Server]:
+def start_servers(
+    database_url: str, work_dir: Path, count: int, *, secret_key: str, env: Mapping[str, str] | None = None
+) -> list[Server]:
     """`count` servers started together on the database (already migrated: servers starting at once would race to
     migrate it), each with a data directory of its own; returns once each answers /healthz."""
     servers: list[Server] = []
@@ -117,8 +135,10 @@ def start_servers(database_url: str, work_dir: Path, count: int, *, secret_key: 
                         raise RuntimeError(f"server {name} exited {server.process.returncode}:\n{server.log_tail()}")
                     launched[name] = _launch(name, pending[name], Path(pending[name]["SSZ_DATA_DIR"]))
             if time.monotonic() > deadline:
-                raise RuntimeError("servers did not answer /healthz in time:\n"
-                                   + "\n".join(f"{s.name}:\n{s.log_tail()}" for s in launched.values()))
+                raise RuntimeError(
+                    "servers did not answer /healthz in time:\n"
+                    + "\n".join(f"{s.name}:\n{s.log_tail()}" for s in launched.values())
+                )
             time.sleep(0.2)
     except BaseException:
         for server in [*servers, *launched.values()]:
@@ -128,8 +148,9 @@ def start_servers(database_url: str, work_dir: Path, count: int, *, secret_key: 
 
 
 @contextmanager
-def running(database_url: str, work_dir: Path, count: int = 2, *, secret_key: str,
-            env: Mapping[str, str] | None = None) -> Iterator[list[Server]]:
+def running(
+    database_url: str, work_dir: Path, count: int = 2, *, secret_key: str, env: Mapping[str, str] | None = None
+) -> Iterator[list[Server]]:
     servers = start_servers(database_url, work_dir, count, secret_key=secret_key, env=env)
     try:
         yield servers
@@ -138,13 +159,19 @@ def running(database_url: str, work_dir: Path, count: int = 2, *, secret_key: st
             server.stop()
 
 
-def start_projection_worker(database_url: str, work_dir: Path, *, secret_key: str,
-                            env: Mapping[str, str] | None = None) -> Server:
+def start_projection_worker(
+    database_url: str, work_dir: Path, *, secret_key: str, env: Mapping[str, str] | None = None
+) -> Server:
     """`ssz projections run`: the read models' worker of a production deployment (the servers run none)."""
     data_dir = work_dir / "projections"
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "projections.log"
     with log_path.open("ab") as log:
-        process = subprocess.Popen([*ssz_command(), "projections", "run"], cwd=data_dir, stdout=log, stderr=subprocess.STDOUT,
-                                   env=server_env(database_url, data_dir, secret_key=secret_key, extra=env))
+        process = subprocess.Popen(
+            [*ssz_command(), "projections", "run"],
+            cwd=data_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=server_env(database_url, data_dir, secret_key=secret_key, extra=env),
+        )
     return Server("projections", "", log_path, process)

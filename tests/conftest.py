@@ -34,8 +34,12 @@ def _start_local_cluster() -> None:
     clusters = Path("/etc/postgresql")
     if shutil.which("pg_ctlcluster") and clusters.is_dir():
         for version in sorted(p.name for p in clusters.iterdir()):
-            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=False,
-                           capture_output=True, timeout=60)
+            subprocess.run(
+                ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
+                check=False,
+                capture_output=True,
+                timeout=60,
+            )
         for _ in range(30):
             if _reachable():
                 return
@@ -47,8 +51,11 @@ def postgres_admin_url() -> str:
     if not _reachable():
         _start_local_cluster()
     if not _reachable():
-        pytest.exit(f"PostgreSQL is not reachable at {ADMIN_URL} and could not be started here. Start a server "
-                    "(trust auth) or set SSZ_TEST_POSTGRES_URL; the PostgreSQL tests never skip.", returncode=3)
+        pytest.exit(
+            f"PostgreSQL is not reachable at {ADMIN_URL} and could not be started here. Start a server "
+            "(trust auth) or set SSZ_TEST_POSTGRES_URL; the PostgreSQL tests never skip.",
+            returncode=3,
+        )
     return ADMIN_URL
 
 

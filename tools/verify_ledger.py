@@ -41,8 +41,14 @@ def sha256(data: bytes, _new=hashlib.sha256) -> bytes:  # noqa: ANN001 — (boun
 def leaf_entry(notification_id: int, originator_id: bytes, version: int, topic: str, state: bytes) -> bytes:
     """The event's canonical bytes; `originator_id`: the UUID's 16 bytes."""
     topic_bytes = topic.encode()
-    return b"".join((struct.pack(">QQ16sI", notification_id, version, originator_id, len(topic_bytes)), topic_bytes,
-                     struct.pack(">I", len(state)), state))
+    return b"".join(
+        (
+            struct.pack(">QQ16sI", notification_id, version, originator_id, len(topic_bytes)),
+            topic_bytes,
+            struct.pack(">I", len(state)),
+            state,
+        )
+    )
 
 
 class Tree:
@@ -78,6 +84,7 @@ def mth(leaves: list[bytes], start: int, end: int) -> bytes:
 
 def consistency_proof(leaves: list[bytes], first: int, second: int) -> list[bytes]:
     """RFC 9162 §2.1.4.1 PROOF(first, D[second]), 0 < first < second."""
+
     def subproof(m: int, start: int, end: int, whole: bool) -> list[bytes]:
         if m == end - start:
             return [] if whole else [mth(leaves, start, end)]
@@ -85,6 +92,7 @@ def consistency_proof(leaves: list[bytes], first: int, second: int) -> list[byte
         if m <= k:
             return subproof(m, start, start + k, whole) + [mth(leaves, start + k, end)]
         return subproof(m - k, start + k, end, False) + [mth(leaves, start, start + k)]
+
     return subproof(first, 0, second, True)
 
 
@@ -160,6 +168,7 @@ class Store:
         self.postgres = url.startswith(("postgres://", "postgresql"))
         if self.postgres:
             import psycopg
+
             self.conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
             self.events = events_table or "ssz_events"
             self.nid = "notification_id"
@@ -172,8 +181,11 @@ class Store:
             self.nid = "rowid"
 
     def has_table(self, name: str) -> bool:
-        query = ("SELECT 1 FROM information_schema.tables WHERE table_name = %s" if self.postgres
-                 else "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
+        query = (
+            "SELECT 1 FROM information_schema.tables WHERE table_name = %s"
+            if self.postgres
+            else "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        )
         return self.conn.execute(query, (name,)).fetchone() is not None
 
     def rows(self, query: str, batch: int = 20_000) -> Iterator[tuple]:
@@ -188,20 +200,28 @@ class Store:
 
     def events_in_order(self) -> Iterator[tuple[int, bytes, int, str, bytes]]:
         if self.postgres:  # the originator id as its 16 bytes, made by the server
-            yield from self.rows(f"SELECT notification_id, uuid_send(originator_id), originator_version, topic, state "
-                                 f"FROM {self.events} ORDER BY notification_id")
+            yield from self.rows(
+                f"SELECT notification_id, uuid_send(originator_id), originator_version, topic, state "
+                f"FROM {self.events} ORDER BY notification_id"
+            )
             return
-        for nid, oid, version, topic, state in self.rows(f"SELECT rowid, originator_id, originator_version, topic, state "
-                                                         f"FROM {self.events} ORDER BY rowid"):
+        for nid, oid, version, topic, state in self.rows(
+            f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events} ORDER BY rowid"
+        ):
             # (SQLite keeps whatever it is given: a state rewritten as text is hashed as its UTF-8 bytes)
             yield nid, UUID(oid).bytes, version, topic, state.encode() if isinstance(state, str) else bytes(state)
 
     def recorded_leaves(self) -> Iterator[tuple[int, int, bytes]]:
-        for position, nid, digest in self.rows("SELECT position, notification_id, hash FROM ledger_leaves ORDER BY position"):
+        for position, nid, digest in self.rows(
+            "SELECT position, notification_id, hash FROM ledger_leaves ORDER BY position"
+        ):
             yield position, nid, bytes(digest)
 
     def checkpoints(self) -> list[tuple[int, str]]:
-        return [(size, note) for size, note in self.rows("SELECT tree_size, note FROM ledger_checkpoints ORDER BY tree_size")]
+        return [
+            (size, note)
+            for size, note in self.rows("SELECT tree_size, note FROM ledger_checkpoints ORDER BY tree_size")
+        ]
 
 
 @dataclass
@@ -221,8 +241,10 @@ def describe(event: tuple[int, bytes, int, str, bytes]) -> str:
 def verify(store: Store, key: Key, witness: str | None = None, progress: bool = False) -> Report:
     report = Report()
     if not store.has_table("ledger_leaves") or not store.has_table("ledger_checkpoints"):
-        raise SystemExit("this database has no ledger tables (ledger_leaves, ledger_checkpoints): it was not migrated to "
-                         "0009_ledger, or it is not the zone's database; nothing to verify against")
+        raise SystemExit(
+            "this database has no ledger tables (ledger_leaves, ledger_checkpoints): it was not migrated to "
+            "0009_ledger, or it is not the zone's database; nothing to verify against"
+        )
     recorded = store.recorded_leaves()
     stored_checkpoints = store.checkpoints()
     sizes = {size for size, _ in stored_checkpoints}
@@ -252,8 +274,10 @@ def verify(store: Store, key: Key, witness: str | None = None, progress: bool = 
             first_bad_leaf = position
             nid = record[1]
             if nid != event[0]:
-                what = (f"the ledger recorded notification {nid} at leaf {position}, the log now has {describe(event)} "
-                        f"there: " + ("an event is missing (deleted)" if nid < event[0] else "an event was inserted"))
+                what = (
+                    f"the ledger recorded notification {nid} at leaf {position}, the log now has {describe(event)} "
+                    f"there: " + ("an event is missing (deleted)" if nid < event[0] else "an event was inserted")
+                )
             else:
                 what = f"{describe(event)} at leaf {position} no longer matches its recorded leaf (it was edited)"
             report.bad(f"first event that differs: {what}")
@@ -265,8 +289,10 @@ def verify(store: Store, key: Key, witness: str | None = None, progress: bool = 
     size = tree.size
     beyond = 0 if record is None else 1 + sum(1 for _ in recorded)
     if first_bad_leaf is None and beyond:
-        report.bad(f"the ledger recorded {recorded_count + beyond} events, the log now holds {size}: events after "
-                   f"notification {nids[-1] if nids else 0} are gone (the log was truncated)")
+        report.bad(
+            f"the ledger recorded {recorded_count + beyond} events, the log now holds {size}: events after "
+            f"notification {nids[-1] if nids else 0} are gone (the log was truncated)"
+        )
     print(f"ok    {size} events read, {recorded_count + beyond} recorded in the ledger")
 
     previous = (0, sha256(b""))
@@ -282,39 +308,55 @@ def verify(store: Store, key: Key, witness: str | None = None, progress: bool = 
             report.bad(f"checkpoint of {checkpoint_size} events: its signed text says {claimed} events of {origin!r}")
             continue
         if claimed > size:
-            report.bad(f"checkpoint of {claimed} events was published, the log now holds {size}: it was truncated "
-                       f"back before a published checkpoint")
+            report.bad(
+                f"checkpoint of {claimed} events was published, the log now holds {size}: it was truncated "
+                f"back before a published checkpoint"
+            )
             continue
         if roots[claimed] != root:
             if not mismatched:
-                report.bad(f"checkpoint of {claimed} events: its root no longer matches the log; the change is among "
-                           f"the events at leaves {previous[0]}..{claimed - 1} (notifications {nids[previous[0]]}.."
-                           f"{nids[claimed - 1]}), after the checkpoint of {previous[0]} events, which still matches")
+                report.bad(
+                    f"checkpoint of {claimed} events: its root no longer matches the log; the change is among "
+                    f"the events at leaves {previous[0]}..{claimed - 1} (notifications {nids[previous[0]]}.."
+                    f"{nids[claimed - 1]}), after the checkpoint of {previous[0]} events, which still matches"
+                )
             mismatched = True
             continue
         previous = (claimed, root)
         latest = (claimed, root)
     if stored_checkpoints and not mismatched and latest:
-        print(f"ok    {len(stored_checkpoints)} checkpoints signed by {key.name}; the latest, of {latest[0]} events, "
-              f"and every one before it match the log")
+        print(
+            f"ok    {len(stored_checkpoints)} checkpoints signed by {key.name}; the latest, of {latest[0]} events, "
+            f"and every one before it match the log"
+        )
     if witness_checkpoint is not None:
         _check_witness(report, witness_checkpoint, roots, leaves, latest, size)
     print("the log verifies" if not report.findings else f"{len(report.findings)} finding(s): the log does not verify")
     return report
 
 
-def _check_witness(report: Report, witness: tuple[str, int, bytes], roots: dict[int, bytes], leaves: list[bytes],
-                   latest: tuple[int, bytes] | None, size: int) -> None:
+def _check_witness(
+    report: Report,
+    witness: tuple[str, int, bytes],
+    roots: dict[int, bytes],
+    leaves: list[bytes],
+    latest: tuple[int, bytes] | None,
+    size: int,
+) -> None:
     _, claimed, root = witness
     if claimed > size:
-        report.bad(f"the witness checkpoint is of {claimed} events, the log holds {size}: truncated since it was published")
+        report.bad(
+            f"the witness checkpoint is of {claimed} events, the log holds {size}: truncated since it was published"
+        )
     elif roots.get(claimed) != root:
         report.bad(f"the witness checkpoint of {claimed} events does not match the log: events before it were changed")
     elif latest and 0 < claimed < latest[0]:
         proof = consistency_proof(leaves, claimed, latest[0])
         if verify_consistency(claimed, latest[0], root, latest[1], proof):
-            print(f"ok    the latest checkpoint ({latest[0]} events) extends the witness's ({claimed} events): "
-                  f"consistency proof of {len(proof)} hashes verified")
+            print(
+                f"ok    the latest checkpoint ({latest[0]} events) extends the witness's ({claimed} events): "
+                f"consistency proof of {len(proof)} hashes verified"
+            )
         else:
             report.bad("the latest checkpoint is not consistent with the witness checkpoint")
     else:

@@ -71,12 +71,17 @@ async def check_csrf(request: Request) -> None:
         return
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
         try:
             sent = (await request.form()).get(CSRF_FIELD)
         except Exception:  # an unparsable body is refused like a missing token  # noqa: BLE001
             sent = None
-    if not request.cookies.get(CSRF_COOKIE) or not isinstance(sent, str) or not hmac.compare_digest(sent, csrf_token(request)):
+    if (
+        not request.cookies.get(CSRF_COOKIE)
+        or not isinstance(sent, str)
+        or not hmac.compare_digest(sent, csrf_token(request))
+    ):
         raise CsrfRefused()
 
 
@@ -137,6 +142,7 @@ def not_found(message: str) -> HTTPException:
 # have (derived from the domain's permissions, as for the pages). The key comes in `Authorization: Bearer …`;
 # cookies open nothing under /api, so there is no CSRF to check. A key's requests are rate-limited per process.
 
+
 class ApiKeyRefused(Exception):
     """No key, or not a live key of an enabled account (401)."""
 
@@ -155,8 +161,12 @@ class ApiRateLimited(Exception):
         self.retry_after = retry_after
 
 
-api_bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey", bearerFormat="ssz_…",
-                        description="An integration's API key, created by an administrator at /admin/api-keys.")
+api_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    bearerFormat="ssz_…",
+    description="An integration's API key, created by an administrator at /admin/api-keys.",
+)
 
 
 def _limiter(request: Request) -> RateLimiter:
@@ -174,8 +184,9 @@ class ApiGuard:
     scope: Scope
     roles: frozenset[Role] | None
 
-    async def __call__(self, request: Request,
-                       credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(api_bearer)]) -> ApiCaller:
+    async def __call__(
+        self, request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(api_bearer)]
+    ) -> ApiCaller:
         caller: ApiCaller | None = getattr(request.state, "api_caller", None)
         if caller is None:
             key = credentials.credentials if credentials is not None else None
@@ -185,21 +196,32 @@ class ApiGuard:
             if caller is None:
                 raise ApiKeyRefused()
             request.state.api_caller = caller
-            structlog.contextvars.bind_contextvars(api_key=caller.prefix, api_integration=caller.name,
-                                                   api_account=caller.username)
+            structlog.contextvars.bind_contextvars(
+                api_key=caller.prefix, api_integration=caller.name, api_account=caller.username
+            )
             wait = _limiter(request).take(caller.key_id)
             if wait is not None:
                 raise ApiRateLimited(wait)
         if self.scope not in caller.scopes:
             raise ApiScopeRefused(f"This API key's scopes do not include '{self.scope.value}'.")
         if self.roles is not None and caller.role not in self.roles:
-            raise ApiScopeRefused(f"The integration's account ({caller.username}) has the role {caller.role.value}, "
-                                  "which may not do this.")
+            raise ApiScopeRefused(
+                f"The integration's account ({caller.username}) has the role {caller.role.value}, "
+                "which may not do this."
+            )
         return caller
 
 
-LIFECYCLE_ACTIONS = (Action.TRIAGE_INCIDENT, Action.DISPATCH_UNIT, Action.UPDATE_ASSIGNMENT, Action.RESOLVE_INCIDENT,
-                     Action.CLOSE_INCIDENT, Action.REOPEN_INCIDENT, Action.CANCEL_INCIDENT, Action.ADD_NOTE)
+LIFECYCLE_ACTIONS = (
+    Action.TRIAGE_INCIDENT,
+    Action.DISPATCH_UNIT,
+    Action.UPDATE_ASSIGNMENT,
+    Action.RESOLVE_INCIDENT,
+    Action.CLOSE_INCIDENT,
+    Action.REOPEN_INCIDENT,
+    Action.CANCEL_INCIDENT,
+    Action.ADD_NOTE,
+)
 API_INTAKE = ApiGuard(Scope.INTAKE, roles_for(Action.REPORT_INCIDENT))
 API_ALERTS = ApiGuard(Scope.ALERTS, None)  # raised as the system actor, like the camera workers do
 API_READ = ApiGuard(Scope.READ, READ_INCIDENTS.roles)

@@ -68,9 +68,15 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
 
     # No CDN: no Swagger UI. FastAPI's own OpenTelemetry is off: nothing here configures a provider, and it would
     # still look for one on every request (the logs are structlog's, web/middleware.py).
-    app = FastAPI(title="Smart Safety Zone 4.0 — CCOC", version="0.1.0", lifespan=lifespan,
-                  openapi_url=f"{api.PREFIX}/openapi.json", docs_url=None, redoc_url=None,
-                  telemetry={"tracing": False, "metrics": False, "logs": False})
+    app = FastAPI(
+        title="Smart Safety Zone 4.0 — CCOC",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url=f"{api.PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     if container is not None:
         app.state.container = container  # usable before the lifespan ran (tests without it)
         app.state.feed = BoardFeed(container)
@@ -95,20 +101,30 @@ def _operations_routes(app: FastAPI) -> None:
     async def readyz(request: Request) -> JSONResponse:
         container = container_of(request)
         projections = container.projections
-        unreachable = JSONResponse({"status": "unavailable", "event_store": "unreachable"}, status_code=503,
-                                   headers={"retry-after": str(RETRY_AFTER_SECONDS)})
+        unreachable = JSONResponse(
+            {"status": "unavailable", "event_store": "unreachable"},
+            status_code=503,
+            headers={"retry-after": str(RETRY_AFTER_SECONDS)},
+        )
         if container.gate is not None and container.gate.down:
             return unreachable
         try:  # a load balancer asks often: it is told within a second, however the database fails
             head, positions = await asyncio.wait_for(
-                run_in_threadpool(lambda: (projections.head(), projections.positions())), READY_SECONDS)
+                run_in_threadpool(lambda: (projections.head(), projections.positions())), READY_SECONDS
+            )
         except Exception as error:  # any failure to reach the stores means "not ready", never a 500
             log.warning("readyz.store_unreachable", error=repr(error))
             if container.gate is not None and not isinstance(error, DatabaseUnavailable):
                 container.gate.suspect(error)
             return unreachable
-        return JSONResponse({"status": "ok", "event_store": "reachable", "log_head": head,
-                             "projection_lag": {name: head - position for name, position in positions.items()}})
+        return JSONResponse(
+            {
+                "status": "ok",
+                "event_store": "reachable",
+                "log_head": head,
+                "projection_lag": {name: head - position for name, position in positions.items()},
+            }
+        )
 
     @app.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(PUBLIC)], include_in_schema=False)
     def metrics(request: Request) -> Response:
@@ -117,17 +133,25 @@ def _operations_routes(app: FastAPI) -> None:
             raise StarletteHTTPException(404)
         sent = request.headers.get("authorization", "")
         if not hmac.compare_digest(sent.encode(), f"Bearer {token.get_secret_value()}".encode()):
-            return PlainTextResponse("A metrics token is required.\n", status_code=401,
-                                     headers={"www-authenticate": 'Bearer realm="metrics"'})
+            return PlainTextResponse(
+                "A metrics token is required.\n",
+                status_code=401,
+                headers={"www-authenticate": 'Bearer realm="metrics"'},
+            )
         projections = container_of(request).projections
         head, positions = projections.head(), projections.positions()
-        lines = ["# HELP ssz_log_head Notification id of the newest event in the log.", "# TYPE ssz_log_head gauge",
-                 f"ssz_log_head {head}",
-                 "# HELP ssz_projection_position Last notification id a projection has applied.",
-                 "# TYPE ssz_projection_position gauge"]
+        lines = [
+            "# HELP ssz_log_head Notification id of the newest event in the log.",
+            "# TYPE ssz_log_head gauge",
+            f"ssz_log_head {head}",
+            "# HELP ssz_projection_position Last notification id a projection has applied.",
+            "# TYPE ssz_projection_position gauge",
+        ]
         lines += [f'ssz_projection_position{{projection="{n}"}} {p}' for n, p in positions.items()]
-        lines += ["# HELP ssz_projection_lag_events Events in the log that a projection has not applied yet.",
-                  "# TYPE ssz_projection_lag_events gauge"]
+        lines += [
+            "# HELP ssz_projection_lag_events Events in the log that a projection has not applied yet.",
+            "# TYPE ssz_projection_lag_events gauge",
+        ]
         lines += [f'ssz_projection_lag_events{{projection="{n}"}} {head - p}' for n, p in positions.items()]
         lines += camera_metrics(container_of(request).engine)
         return PlainTextResponse("\n".join(lines) + "\n")
@@ -149,7 +173,9 @@ def _error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, _: Exception) -> Response:
-        return page(request, 403, i18n.gettext("Not allowed"), i18n.gettext("Your role does not give access to this page."))
+        return page(
+            request, 403, i18n.gettext("Not allowed"), i18n.gettext("Your role does not give access to this page.")
+        )
 
     @app.exception_handler(NotPermitted)
     async def not_permitted(request: Request, error: NotPermitted) -> Response:
@@ -157,8 +183,12 @@ def _error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(CsrfRefused)
     async def csrf(request: Request, _: Exception) -> Response:
-        return page(request, 403, i18n.gettext("Form expired"),
-                    i18n.gettext("This form is no longer valid. Reload the page and try again; nothing was changed."))
+        return page(
+            request,
+            403,
+            i18n.gettext("Form expired"),
+            i18n.gettext("This form is no longer valid. Reload the page and try again; nothing was changed."),
+        )
 
     @app.exception_handler(DomainError)
     async def refused(request: Request, error: DomainError) -> Response:
@@ -166,21 +196,31 @@ def _error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, _: RequestValidationError) -> Response:
-        return page(request, 422, i18n.gettext("Not done"), i18n.gettext("The request was not understood; nothing was changed."))
+        return page(
+            request, 422, i18n.gettext("Not done"), i18n.gettext("The request was not understood; nothing was changed.")
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         if error.status_code == 404:
-            return page(request, 404, i18n.gettext("Not found"), str(error.detail) if error.detail != "Not Found"
-                        else i18n.gettext("There is no such page."))
+            return page(
+                request,
+                404,
+                i18n.gettext("Not found"),
+                str(error.detail) if error.detail != "Not Found" else i18n.gettext("There is no such page."),
+            )
         if error.status_code == 405:
             return page(request, 405, i18n.gettext("Not done"), i18n.gettext("This page cannot be used that way."))
         return page(request, error.status_code, i18n.gettext("Not done"), str(error.detail))
 
     async def unavailable(request: Request, error: Exception) -> Response:
         log.warning("http.database_unavailable", error=repr(error))
-        response = page(request, 503, i18n.gettext("Database unreachable"),
-                        i18n.gettext("The system cannot reach its database; nothing was saved. Try again in a moment."))
+        response = page(
+            request,
+            503,
+            i18n.gettext("Database unreachable"),
+            i18n.gettext("The system cannot reach its database; nothing was saved. Try again in a moment."),
+        )
         response.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
         return response
 
@@ -190,5 +230,9 @@ def _error_pages(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def crashed(request: Request, error: Exception) -> Response:
         log.exception("http.unhandled_error", error=repr(error))
-        return page(request, 500, i18n.gettext("Something went wrong"),
-                    i18n.gettext("The system could not finish this. Nothing half-done was saved; please try again."))
+        return page(
+            request,
+            500,
+            i18n.gettext("Something went wrong"),
+            i18n.gettext("The system could not finish this. Nothing half-done was saved; please try again."),
+        )

@@ -20,9 +20,9 @@ from web.access import (
     API_INTAKE,
     API_READ,
     BOARD,
-    Guard,
     READ_INCIDENTS,
     UNITS,
+    Guard,
     api_action,
     guard,
     guard_action,
@@ -61,10 +61,14 @@ RedBoxWatcher = Annotated[SignedIn, Depends(guard(Role.SUPERVISOR, Role.DISPATCH
 RedBoxManager = Annotated[SignedIn, Depends(guard_action(Action.MANAGE_RED_BOXES))]
 Patrol = Annotated[SignedIn, Depends(guard_action(Action.LOG_VISIT))]
 Voider = Annotated[SignedIn, Depends(guard_action(Action.VOID_VISIT))]
-VisitReader = Annotated[SignedIn, Depends(guard(Role.SUPERVISOR, Role.DISPATCHER, Role.OFFICER, Role.ADMIN, Role.AUDITOR))]
+VisitReader = Annotated[
+    SignedIn, Depends(guard(Role.SUPERVISOR, Role.DISPATCHER, Role.OFFICER, Role.ADMIN, Role.AUDITOR))
+]
 CameraManager = Annotated[SignedIn, Depends(guard_action(Action.MANAGE_CAMERAS))]
 # The registry and each camera's health: who manages cameras or triages their alerts, and auditors.
-CameraViewer = Annotated[SignedIn, Depends(Guard(roles_for(Action.MANAGE_CAMERAS, Action.TRIAGE_ALERT) | {Role.AUDITOR}))]
+CameraViewer = Annotated[
+    SignedIn, Depends(Guard(roles_for(Action.MANAGE_CAMERAS, Action.TRIAGE_ALERT) | {Role.AUDITOR}))
+]
 
 # --- the JSON API: an integration's key ------------------------------------------------------------------------
 ApiIntake = Annotated[ApiCaller, Depends(API_INTAKE)]

@@ -54,7 +54,9 @@ class Form:
         try:
             return enum(value)
         except ValueError:
-            self.fail(name, i18n.gettext("Please choose one of the options.") if value else i18n.gettext("Please choose one."))
+            self.fail(
+                name, i18n.gettext("Please choose one of the options.") if value else i18n.gettext("Please choose one.")
+            )
             return None
 
     def uuid(self, name: str, *, required: bool = True) -> UUID | None:
@@ -64,7 +66,9 @@ class Form:
         try:
             return UUID(value)
         except ValueError:
-            self.fail(name, i18n.gettext("Please choose one of the options.") if value else i18n.gettext("Please choose one."))
+            self.fail(
+                name, i18n.gettext("Please choose one of the options.") if value else i18n.gettext("Please choose one.")
+            )
             return None
 
     def uuids(self, name: str) -> list[UUID]:
@@ -95,8 +99,10 @@ class Form:
         try:
             return parse.whole_number(value, low=1)
         except parse.Unreadable:
-            self.fail("_", i18n.gettext("This page was altered or is out of date: reload it and try again. "
-                                        "Nothing was saved."))
+            self.fail(
+                "_",
+                i18n.gettext("This page was altered or is out of date: reload it and try again. Nothing was saved."),
+            )
             return None
 
     def number(self, name: str) -> float | None:
@@ -147,7 +153,9 @@ class Form:
                 self.fail("lon", i18n.gettext("Please give a number."))
             return None
         if lat is None or lon is None:
-            self.fail("lat" if lat is None else "lon", i18n.gettext("Give both the latitude and the longitude, or neither."))
+            self.fail(
+                "lat" if lat is None else "lon", i18n.gettext("Give both the latitude and the longitude, or neither.")
+            )
             return None
         try:
             return GeoPoint(lat, lon)
@@ -166,8 +174,9 @@ class Form:
 READ_YOUR_WRITES_SECONDS = 2.0  # how long a page waits for the read models to show what it just did
 
 
-async def submit(request: Request, command: Callable[[Form], Any], *,
-                 passes: tuple[type[DomainError], ...] = ()) -> tuple[Form, Any]:
+async def submit(
+    request: Request, command: Callable[[Form], Any], *, passes: tuple[type[DomainError], ...] = ()
+) -> tuple[Form, Any]:
     """Reads the submitted form and runs `command` with it (in a worker thread) unless the form already has
     errors. A refusal becomes the message at its field (refusals of the `passes` kinds propagate instead,
     for pages that show them as conflicts); a success is waited for until the read models show it. Returns

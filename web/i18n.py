@@ -19,12 +19,12 @@ import gettext as _gettext
 import io
 import re
 from contextvars import ContextVar
+from datetime import UTC, timedelta
 from datetime import date as Date
 from datetime import datetime as DateTime
 from datetime import time as Time
-from datetime import timedelta, timezone
 from enum import Enum
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +38,27 @@ from application.errors import RecordKind
 from domain.errors import DomainError
 from domain.permissions import Action
 from domain.values import (
-    BANGKOK, BE_OFFSET, COMMUNITY_NAMES_EN, COMMUNITY_NAMES_TH, AlertKind, AlertStatus, Assignment, CancelReason, Category,
-    Channel, Community, FalseAlarmReason, IncidentStatus, Outcome, PartnerSector, Priority, Role, UnitKind, UnitStatus,
-    CheckInRefusal, VisitStatus,
+    BANGKOK,
+    BE_OFFSET,
+    COMMUNITY_NAMES_EN,
+    COMMUNITY_NAMES_TH,
+    AlertKind,
+    AlertStatus,
+    Assignment,
+    CancelReason,
+    Category,
+    Channel,
+    CheckInRefusal,
+    Community,
+    FalseAlarmReason,
+    IncidentStatus,
+    Outcome,
+    PartnerSector,
+    Priority,
+    Role,
+    UnitKind,
+    UnitStatus,
+    VisitStatus,
 )
 
 LOCALES = ("th", "en")
@@ -62,7 +80,6 @@ _LABELS: dict[Enum, str] = {
     Priority.P2: N_("P2 — urgent", "Priority"),
     Priority.P3: N_("P3 — routine", "Priority"),
     Priority.P4: N_("P4 — not urgent", "Priority"),
-
     Category.ASSAULT: N_("Assault", "Category"),
     Category.SEXUAL_HARASSMENT: N_("Sexual harassment", "Category"),
     Category.DOMESTIC_VIOLENCE: N_("Domestic violence", "Category"),
@@ -78,7 +95,6 @@ _LABELS: dict[Enum, str] = {
     Category.FIRE: N_("Fire", "Category"),
     Category.MEDICAL: N_("Medical emergency", "Category"),
     Category.OTHER: N_("Other", "Category"),
-
     Channel.PHONE_191: N_("Phone 191", "Channel"),
     Channel.WALK_IN: N_("Walk-in", "Channel"),
     Channel.MOBILE_SOS: N_("App SOS", "Channel"),
@@ -86,7 +102,6 @@ _LABELS: dict[Enum, str] = {
     Channel.RED_BOX: N_("Red box", "Channel"),
     Channel.PATROL: N_("Patrol observation", "Channel"),
     Channel.PARTNER: N_("Partner report", "Channel"),
-
     Outcome.ARREST: N_("Arrest made", "Outcome"),
     Outcome.WARNING_GIVEN: N_("Warning given", "Outcome"),
     Outcome.MEDIATED: N_("Mediated", "Outcome"),
@@ -95,11 +110,9 @@ _LABELS: dict[Enum, str] = {
     Outcome.REPORT_FILED: N_("Report filed", "Outcome"),
     Outcome.NO_OFFENCE_FOUND: N_("No offence found", "Outcome"),
     Outcome.GONE_ON_ARRIVAL: N_("Gone on arrival", "Outcome"),
-
     CancelReason.DUPLICATE: N_("Duplicate", "CancelReason"),
     CancelReason.FALSE_REPORT: N_("False report", "CancelReason"),
     CancelReason.WITHDRAWN: N_("Withdrawn by the reporter", "CancelReason"),
-
     IncidentStatus.REPORTED: N_("Reported", "IncidentStatus"),
     IncidentStatus.DISPATCHED: N_("Dispatched", "IncidentStatus"),
     IncidentStatus.EN_ROUTE: N_("En route", "IncidentStatus"),
@@ -107,22 +120,18 @@ _LABELS: dict[Enum, str] = {
     IncidentStatus.RESOLVED: N_("Resolved", "IncidentStatus"),
     IncidentStatus.CLOSED: N_("Closed", "IncidentStatus"),
     IncidentStatus.CANCELLED: N_("Cancelled", "IncidentStatus"),
-
     Assignment.DISPATCHED: N_("Dispatched", "Assignment"),
     Assignment.EN_ROUTE: N_("En route", "Assignment"),
     Assignment.ON_SCENE: N_("On scene", "Assignment"),
     Assignment.CLEARED: N_("Cleared", "Assignment"),
-
     UnitKind.MOTORCYCLE: N_("Motorcycle", "UnitKind"),
     UnitKind.CAR: N_("Patrol car", "UnitKind"),
     UnitKind.FOOT: N_("On foot", "UnitKind"),
     UnitKind.BICYCLE: N_("Bicycle", "UnitKind"),
-
     UnitStatus.OFF_DUTY: N_("Off duty", "UnitStatus"),
     UnitStatus.AVAILABLE: N_("Available", "UnitStatus"),
     UnitStatus.ASSIGNED: N_("Assigned", "UnitStatus"),
     UnitStatus.RETIRED: N_("Retired", "UnitStatus"),
-
     Role.DISPATCHER: N_("Dispatcher", "Role"),
     Role.OFFICER: N_("Patrol officer", "Role"),
     Role.SUPERVISOR: N_("Supervisor", "Role"),
@@ -130,42 +139,35 @@ _LABELS: dict[Enum, str] = {
     Role.PARTNER: N_("Partner", "Role"),
     Role.ADMIN: N_("Administrator", "Role"),
     Role.SYSTEM: N_("System", "Role"),
-
     AlertKind.MOTION_IN_ZONE: N_("Motion in zone", "AlertKind"),
     AlertKind.PERSON_AT_NIGHT: N_("Person at night", "AlertKind"),
     AlertKind.LOITERING: N_("Loitering", "AlertKind"),
     AlertKind.TAMPERED: N_("Camera tampered", "AlertKind"),
     AlertKind.OFFLINE: N_("Camera offline", "AlertKind"),
-
     AlertStatus.RAISED: N_("Raised", "AlertStatus"),
     AlertStatus.ACKNOWLEDGED: N_("Acknowledged", "AlertStatus"),
     AlertStatus.DISMISSED: N_("Dismissed", "AlertStatus"),
     AlertStatus.ESCALATED: N_("Escalated", "AlertStatus"),
     AlertStatus.CLOSED: N_("Closed", "AlertStatus"),
-
     FalseAlarmReason.HEADLIGHTS: N_("Headlights", "FalseAlarmReason"),
     FalseAlarmReason.ANIMAL: N_("Animal", "FalseAlarmReason"),
     FalseAlarmReason.WEATHER: N_("Weather", "FalseAlarmReason"),
     FalseAlarmReason.SHADOW: N_("Shadow", "FalseAlarmReason"),
     FalseAlarmReason.AUTHORISED_PERSON: N_("Authorised person", "FalseAlarmReason"),
     FalseAlarmReason.OTHER: N_("Other", "FalseAlarmReason"),
-
     PartnerSector.POLICE: N_("Police", "PartnerSector"),
     PartnerSector.CITIZENS: N_("Citizens", "PartnerSector"),
     PartnerSector.LOCAL_GOVERNMENT: N_("Local government", "PartnerSector"),
     PartnerSector.BUSINESS: N_("Business", "PartnerSector"),
     PartnerSector.STATE_AGENCY: N_("State agencies", "PartnerSector"),
     PartnerSector.MEDIA: N_("Media", "PartnerSector"),
-
     VisitStatus.LOGGED: N_("Logged", "VisitStatus"),
     VisitStatus.FLAGGED: N_("Flagged", "VisitStatus"),
     VisitStatus.VOIDED: N_("Voided", "VisitStatus"),
-
     CheckInRefusal.UNKNOWN_BOX: N_("Not a red box of the zone", "CheckInRefusal"),
     CheckInRefusal.INVALID: N_("Invalid code", "CheckInRefusal"),
     CheckInRefusal.OUTDATED: N_("Out-of-date code", "CheckInRefusal"),
     CheckInRefusal.RETIRED: N_("Box retired", "CheckInRefusal"),
-
     Action.REPORT_INCIDENT: N_("Report an incident", "Action"),
     Action.TRIAGE_INCIDENT: N_("Triage an incident", "Action"),
     Action.DISPATCH_UNIT: N_("Dispatch a unit", "Action"),
@@ -188,7 +190,6 @@ _LABELS: dict[Enum, str] = {
     Action.MANAGE_USERS: N_("Manage user accounts", "Action"),
     Action.ERASE_PERSONAL_DATA: N_("Erase a reporter's personal data", "Action"),
     Action.READ_REPORTER_CONTACT: N_("Read a reporter's name and phone", "Action"),
-
     RecordKind.INCIDENT: N_("Incident", "RecordKind"),
     RecordKind.PATROL_UNIT: N_("Patrol unit", "RecordKind"),
     RecordKind.RED_BOX: N_("Red box", "RecordKind"),
@@ -200,8 +201,25 @@ _LABELS: dict[Enum, str] = {
 }
 
 LABELLED_ENUMS: tuple[type[Enum], ...] = (
-    Priority, Category, Channel, Community, Outcome, CancelReason, IncidentStatus, Assignment, UnitKind, UnitStatus,
-    Role, AlertKind, AlertStatus, FalseAlarmReason, PartnerSector, VisitStatus, CheckInRefusal, Action, RecordKind,
+    Priority,
+    Category,
+    Channel,
+    Community,
+    Outcome,
+    CancelReason,
+    IncidentStatus,
+    Assignment,
+    UnitKind,
+    UnitStatus,
+    Role,
+    AlertKind,
+    AlertStatus,
+    FalseAlarmReason,
+    PartnerSector,
+    VisitStatus,
+    CheckInRefusal,
+    Action,
+    RecordKind,
 )
 
 # --- names of input fields (DomainError.field, and the forms' inputs) --------------------------------------
@@ -269,7 +287,7 @@ def po_path(locale: str, domain: str) -> Path:
     return TRANSLATIONS / locale / "LC_MESSAGES" / f"{domain}.po"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_catalog(locale: str, domain: str) -> Catalog | None:
     """The catalog of a locale and domain as read from its .po file; None when there is none (English)."""
     path = po_path(locale, domain)
@@ -306,7 +324,7 @@ def _supported(tag: str | None) -> str | None:
 
 def _bangkok(instant: DateTime) -> DateTime:
     if instant.tzinfo is None:  # read models hold UTC instants; a naive one is taken as UTC
-        instant = instant.replace(tzinfo=timezone.utc)
+        instant = instant.replace(tzinfo=UTC)
     return instant.astimezone(BANGKOK)
 
 
@@ -450,7 +468,8 @@ class Translator:
         else:
             template = _SECONDS
         return self.pgettext(DURATION_CONTEXT, template).format(
-            days=n(days), hours=n(hours), minutes=n(minutes), seconds=n(secs))
+            days=n(days), hours=n(hours), minutes=n(minutes), seconds=n(secs)
+        )
 
     def number(self, n: float, decimals: int | None = None) -> str:
         """``1,234,567`` (commas group thousands in both languages); `decimals` fixes the decimal places."""
@@ -460,7 +479,7 @@ class Translator:
         return format_decimal(n, format=pattern, locale=self.locale)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _translator(locale: str) -> Translator:
     return Translator(locale)
 

@@ -29,8 +29,13 @@ MAPPING = ROOT / "babel.cfg"
 DOMAINS: dict[str, tuple[str, ...]] = {"messages": ("web",), "errors": ("domain", "application")}
 TRANSLATED = tuple(locale for locale in LOCALES if locale != "en")  # English is the msgids themselves
 PROJECT = "Smart Safety Zone 4.0"
-HEADER = {"project": PROJECT, "version": "0.1", "copyright_holder": "Smart Safety Zone 4.0 CCOC", "charset": "utf-8",
-          "fuzzy": False}
+HEADER = {
+    "project": PROJECT,
+    "version": "0.1",
+    "copyright_holder": "Smart Safety Zone 4.0 CCOC",
+    "charset": "utf-8",
+    "fuzzy": False,
+}
 
 
 def _mapping() -> tuple[list[tuple[str, str]], dict[str, dict]]:
@@ -45,12 +50,16 @@ def extract(domain: str) -> Catalog:
     for top in DOMAINS[domain]:
         prefix = top + "/"
         # babel.cfg's patterns are relative to the repository root; walk only this directory.
-        methods = [(p[len(prefix):], m) for p, m in method_map if p.startswith(prefix)]
-        options = {p[len(prefix):]: o for p, o in options_map.items() if p.startswith(prefix)}
+        methods = [(p[len(prefix) :], m) for p, m in method_map if p.startswith(prefix)]
+        options = {p[len(prefix) :]: o for p, o in options_map.items() if p.startswith(prefix)}
         if not methods or not (ROOT / top).is_dir():
             continue
         for filename, lineno, message, comments, context in extract_from_dir(
-            ROOT / top, methods, options, keywords=DEFAULT_KEYWORDS, comment_tags=("TRANSLATORS:",),
+            ROOT / top,
+            methods,
+            options,
+            keywords=DEFAULT_KEYWORDS,
+            comment_tags=("TRANSLATORS:",),
             strip_comment_tags=True,
         ):
             catalog.add(message, None, [(f"{prefix}{filename}", lineno)], auto_comments=comments, context=context)
@@ -125,8 +134,14 @@ def problems(locale: str = "th") -> list[Problem]:
                 expected = set().union(*(placeholders(i) for i in ids))
                 for s in strings:
                     if placeholders(s) != expected:
-                        found.append(Problem(domain, msgid, message.context,
-                                             f"placeholders {sorted(placeholders(s))} instead of {sorted(expected)}"))
+                        found.append(
+                            Problem(
+                                domain,
+                                msgid,
+                                message.context,
+                                f"placeholders {sorted(placeholders(s))} instead of {sorted(expected)}",
+                            )
+                        )
                         break
     return found
 

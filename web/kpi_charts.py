@@ -4,10 +4,9 @@ families (the PDF's own two, see reports/report.html; the browser's one)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import html
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 
 import pygal
@@ -20,8 +19,17 @@ from web import i18n
 from web.i18n import N_
 
 FONTS = "SarabunLatin, SarabunThai, Sarabun, sans-serif"
-STYLE = Style(font_family=FONTS, background="transparent", plot_background="transparent", colors=("#b3261e", "#1d4e89", "#2e7d32"),
-              label_font_size=12, major_label_font_size=12, legend_font_size=13, title_font_size=15, value_font_size=11)
+STYLE = Style(
+    font_family=FONTS,
+    background="transparent",
+    plot_background="transparent",
+    colors=("#b3261e", "#1d4e89", "#2e7d32"),
+    label_font_size=12,
+    major_label_font_size=12,
+    legend_font_size=13,
+    title_font_size=15,
+    value_font_size=11,
+)
 
 
 # The app's CSP allows no inline style: the charts' CSS (the same for every chart: `no_prefix`) is served as a
@@ -41,8 +49,11 @@ def stylesheet() -> str:
     chart = pygal.Bar(style=STYLE, js=[], no_prefix=True)
     chart.add("", [1])
     css = html.unescape("".join(_STYLE_ELEMENT.findall(chart.render(is_unicode=True, disable_xml_declaration=True))))
-    scoped = re.sub(r"(^|})([^{}@]*)\{", lambda m: m[1] + ",".join(
-        f".pygal-chart {sel.strip()}".rstrip() for sel in m[2].split(",")) + "{", css)
+    scoped = re.sub(
+        r"(^|})([^{}@]*)\{",
+        lambda m: m[1] + ",".join(f".pygal-chart {sel.strip()}".rstrip() for sel in m[2].split(",")) + "{",
+        css,
+    )
     return scoped + "\n.pygal-chart .tooltip { opacity: 0 }\n"
 
 
@@ -51,16 +62,30 @@ def _month_label(period: Period) -> str:
     return f"{t.month(period.start.year, period.start.month).split(' ')[0][:3]} {str(t._year(period.start.year))[-2:]}"
 
 
-def trend_charts(trend: Sequence[tuple[Period, IncidentFigures]], *, partner: bool, styled: bool = False) -> list[Markup]:
+def trend_charts(
+    trend: Sequence[tuple[Period, IncidentFigures]], *, partner: bool, styled: bool = False
+) -> list[Markup]:
     """Incidents counted and the response time's median, month by month (a month under 5 incidents, for a partner,
     is left as a gap)."""
     t = i18n.current()
     labels = [_month_label(p) for p, _ in trend]
-    counted = [f.counted if not partner or f.counted == 0 or f.counted >= 5 else None
-               for _, f in trend]
-    medians = [round(f.response.median / 60, 1) if f.response.median is not None
-               and (not partner or f.response.count >= 5) else None for _, f in trend]
-    common = dict(style=STYLE, js=[], no_prefix=not styled, width=760, height=300, show_legend=False, x_label_rotation=0, explicit_size=True)
+    counted = [f.counted if not partner or f.counted == 0 or f.counted >= 5 else None for _, f in trend]
+    medians = [
+        round(f.response.median / 60, 1)
+        if f.response.median is not None and (not partner or f.response.count >= 5)
+        else None
+        for _, f in trend
+    ]
+    common = dict(
+        style=STYLE,
+        js=[],
+        no_prefix=not styled,
+        width=760,
+        height=300,
+        show_legend=False,
+        x_label_rotation=0,
+        explicit_size=True,
+    )
     incidents = pygal.Bar(title=t.pgettext("kpi", N_("Incidents counted, month by month", "kpi")), **common)
     incidents.x_labels = labels
     incidents.add(t.pgettext("kpi", N_("Incidents", "kpi")), counted)
@@ -79,8 +104,16 @@ def distribution_chart(seconds: Sequence[int]) -> Markup:
     counts = [0] * (len(BUCKETS) + 1)
     for value in seconds:
         counts[next((n for n, edge in enumerate(BUCKETS) if value < edge), len(BUCKETS))] += 1
-    chart = pygal.Bar(title=t.pgettext("kpi", N_("Response times", "kpi")), style=STYLE, js=[], no_prefix=True, width=760, height=280,
-                      show_legend=False, explicit_size=True)
+    chart = pygal.Bar(
+        title=t.pgettext("kpi", N_("Response times", "kpi")),
+        style=STYLE,
+        js=[],
+        no_prefix=True,
+        width=760,
+        height=280,
+        show_legend=False,
+        explicit_size=True,
+    )
     chart.x_labels = [f"< {edge // 60}′" for edge in BUCKETS] + [f"≥ {BUCKETS[-1] // 60}′"]
     chart.add(t.pgettext("kpi", N_("Incidents", "kpi")), counts)
     return _svg(chart)

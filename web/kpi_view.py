@@ -41,26 +41,55 @@ FIGURES = {
     "total": N_("Zone total", "kpi"),
 }
 COLUMNS = {
-    "this_month": N_("This month", "kpi"), "last_month": N_("Last month", "kpi"), "change": N_("Change", "kpi"),
-    "value": N_("Value", "kpi"), "incidents": N_("Incidents", "kpi"), "count": N_("Count", "kpi"),
-    "median": N_("Median", "kpi"), "p90": N_("90th percentile", "kpi"), "counted": N_("Incidents", "kpi"),
-    "night": N_("At night", "kpi"), "response_median": N_("Response, median", "kpi"),
-    "response_p90": N_("Response, p90", "kpi"), "resolution": N_("Resolved", "kpi"), "arrest": N_("Arrests", "kpi"),
-    "nights": N_("Nights", "kpi"), "longest_gap": N_("Longest night gap", "kpi"), "alerts": N_("Alerts", "kpi"),
-    "offline": N_("Offline", "kpi"), "tampered": N_("Tampered", "kpi"),
-    "slot_9": "18–20", "slot_10": "20–22", "slot_11": "22–24", "slot_0": "00–02", "slot_1": "02–04", "slot_2": "04–06",
+    "this_month": N_("This month", "kpi"),
+    "last_month": N_("Last month", "kpi"),
+    "change": N_("Change", "kpi"),
+    "value": N_("Value", "kpi"),
+    "incidents": N_("Incidents", "kpi"),
+    "count": N_("Count", "kpi"),
+    "median": N_("Median", "kpi"),
+    "p90": N_("90th percentile", "kpi"),
+    "counted": N_("Incidents", "kpi"),
+    "night": N_("At night", "kpi"),
+    "response_median": N_("Response, median", "kpi"),
+    "response_p90": N_("Response, p90", "kpi"),
+    "resolution": N_("Resolved", "kpi"),
+    "arrest": N_("Arrests", "kpi"),
+    "nights": N_("Nights", "kpi"),
+    "longest_gap": N_("Longest night gap", "kpi"),
+    "alerts": N_("Alerts", "kpi"),
+    "offline": N_("Offline", "kpi"),
+    "tampered": N_("Tampered", "kpi"),
+    "slot_9": "18–20",
+    "slot_10": "20–22",
+    "slot_11": "22–24",
+    "slot_0": "00–02",
+    "slot_1": "02–04",
+    "slot_2": "04–06",
 }
 TITLES = {
-    "summary": N_("Summary", "kpi"), "incidents": N_("Incidents", "kpi"), "channels": N_("Incidents by channel", "kpi"),
-    "intervals": N_("Response times", "kpi"), "communities": N_("By community", "kpi"),
-    "priorities": N_("By priority", "kpi"), "categories": N_("By category", "kpi"), "patrol": N_("Patrol coverage", "kpi"),
-    "night_gaps": N_("Longest night gap per red box", "kpi"), "night_heat": N_("Night coverage per red box and slot", "kpi"),
-    "alert_kinds": N_("Camera alerts by kind", "kpi"), "alert_handling": N_("Handling of detection alerts", "kpi"),
+    "summary": N_("Summary", "kpi"),
+    "incidents": N_("Incidents", "kpi"),
+    "channels": N_("Incidents by channel", "kpi"),
+    "intervals": N_("Response times", "kpi"),
+    "communities": N_("By community", "kpi"),
+    "priorities": N_("By priority", "kpi"),
+    "categories": N_("By category", "kpi"),
+    "patrol": N_("Patrol coverage", "kpi"),
+    "night_gaps": N_("Longest night gap per red box", "kpi"),
+    "night_heat": N_("Night coverage per red box and slot", "kpi"),
+    "alert_kinds": N_("Camera alerts by kind", "kpi"),
+    "alert_handling": N_("Handling of detection alerts", "kpi"),
     "cameras": N_("Offline and tamper alerts per camera", "kpi"),
 }
 _NOT_SHOWN = N_("not shown", "kpi")
-_LABEL_KINDS = {"community": "community", "priority": "priority", "category": "category", "channel": "channel",
-                "alert_kind": "alert_kind"}
+_LABEL_KINDS = {
+    "community": "community",
+    "priority": "priority",
+    "category": "category",
+    "channel": "channel",
+    "alert_kind": "alert_kind",
+}
 
 
 def _kpi(message: str) -> str:
@@ -111,6 +140,12 @@ def cell(shown: Shown, *, change: bool = False) -> str:
 
 
 def legend() -> str:
-    return i18n.current().pgettext("kpi", N_("“< 5”: from 1 to 4. “x”: hidden so that a small figure cannot be worked out "
-                                              "from its total. “—”: not shown (fewer than 5, or nothing to measure). "
-                                              "Times are m:ss or h:mm:ss.", "kpi"))
+    return i18n.current().pgettext(
+        "kpi",
+        N_(
+            "“< 5”: from 1 to 4. “x”: hidden so that a small figure cannot be worked out "
+            "from its total. “—”: not shown (fewer than 5, or nothing to measure). "
+            "Times are m:ss or h:mm:ss.",
+            "kpi",
+        ),
+    )

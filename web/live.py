@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -70,13 +70,20 @@ class BoardPanels:
 
 def board_context(container: Container, can_act: bool) -> dict[str, Any]:
     """What the board's panels show, from the read models."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     board = container.reads.board(now=now)
-    return {"t": i18n.current(), "lang": i18n.current().locale, "now": now, "can_act": can_act,
-            "pending": [i for i in board.incidents if i["status"] == "reported"],
-            "active": [i for i in board.incidents if i["status"] != "reported"],
-            "units": board.units, "alerts": board.alerts, "closed": board.recently_closed,
-            "available_units": [u for u in board.units if u["status"] == "available"]}
+    return {
+        "t": i18n.current(),
+        "lang": i18n.current().locale,
+        "now": now,
+        "can_act": can_act,
+        "pending": [i for i in board.incidents if i["status"] == "reported"],
+        "active": [i for i in board.incidents if i["status"] != "reported"],
+        "units": board.units,
+        "alerts": board.alerts,
+        "closed": board.recently_closed,
+        "available_units": [u for u in board.units if u["status"] == "available"],
+    }
 
 
 class BoardFeed:

@@ -24,8 +24,10 @@ from web.access import CSRF_COOKIE, SESSION_COOKIE
 log = structlog.get_logger()
 
 LANG_COOKIE = "ssz_lang"
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-       "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 HEADERS = {
     "content-security-policy": CSP,
     "x-content-type-options": "nosniff",
@@ -100,8 +102,13 @@ class WebMiddleware:
         if secure:
             owned.append(_HSTS_HEADER)
         if seed_missing:
-            owned.append((b"set-cookie", f"{CSRF_COOKIE}={state['new_csrf_seed']}; Path=/; HttpOnly; SameSite=Strict"
-                                         f"{'; Secure' if secure else ''}".encode("latin-1")))
+            owned.append(
+                (
+                    b"set-cookie",
+                    f"{CSRF_COOKIE}={state['new_csrf_seed']}; Path=/; HttpOnly; SameSite=Strict"
+                    f"{'; Secure' if secure else ''}".encode("latin-1"),
+                )
+            )
         status = 500
 
         async def send_with_headers(message: Message) -> None:
@@ -126,8 +133,14 @@ class WebMiddleware:
         finally:
             if not static:
                 who = state.get("user")
-                log.info("http.request", method=scope["method"], path=path, status=status,
-                         user=who.username if who else None, ms=round((time.perf_counter() - started) * 1000, 1))
+                log.info(
+                    "http.request",
+                    method=scope["method"],
+                    path=path,
+                    status=status,
+                    user=who.username if who else None,
+                    ms=round((time.perf_counter() - started) * 1000, 1),
+                )
             structlog.contextvars.reset_contextvars(**bound)
 
     async def _look_up(self, sessions: WebSessions, token: str) -> SignedIn | None:
@@ -136,5 +149,7 @@ class WebMiddleware:
         if lookup is None or lookup[0] != generation:  # none running, or one that began before a session ended
             future = asyncio.ensure_future(run_in_threadpool(sessions.resolve, token))
             lookup = self._lookups[token] = (generation, future)
-            future.add_done_callback(lambda _: self._lookups.pop(token, None) if self._lookups.get(token) is lookup else None)
+            future.add_done_callback(
+                lambda _: self._lookups.pop(token, None) if self._lookups.get(token) is lookup else None
+            )
         return await asyncio.shield(lookup[1])

@@ -4,7 +4,7 @@ domain word goes through the request's translator (Thai by default)."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,22 @@ from web.access import CSRF_FIELD, csrf_token
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 KINDS: dict[str, type] = {
-    "priority": values.Priority, "category": values.Category, "channel": values.Channel, "community": values.Community,
-    "outcome": values.Outcome, "cancel_reason": values.CancelReason, "status": values.IncidentStatus,
-    "assignment": values.Assignment, "unit_kind": values.UnitKind, "unit_status": values.UnitStatus, "role": values.Role,
-    "alert_kind": values.AlertKind, "alert_status": values.AlertStatus, "false_alarm": values.FalseAlarmReason,
-    "visit_status": values.VisitStatus, "refusal": values.CheckInRefusal,
+    "priority": values.Priority,
+    "category": values.Category,
+    "channel": values.Channel,
+    "community": values.Community,
+    "outcome": values.Outcome,
+    "cancel_reason": values.CancelReason,
+    "status": values.IncidentStatus,
+    "assignment": values.Assignment,
+    "unit_kind": values.UnitKind,
+    "unit_status": values.UnitStatus,
+    "role": values.Role,
+    "alert_kind": values.AlertKind,
+    "alert_status": values.AlertStatus,
+    "false_alarm": values.FalseAlarmReason,
+    "visit_status": values.VisitStatus,
+    "refusal": values.CheckInRefusal,
 }
 # How long a pending incident may wait for a unit before its row asks for attention (UX.md).
 AGING_SECONDS = {"P1": 60, "P2": 5 * 60, "P3": 15 * 60, "P4": 30 * 60}
@@ -45,22 +56,34 @@ def choices(kind: str) -> list[tuple[str, str]]:
 def seconds_since(instant: datetime | None, now: datetime | None = None) -> int:
     if instant is None:
         return 0
-    return max(0, int(((now or datetime.now(timezone.utc)) - instant).total_seconds()))
+    return max(0, int(((now or datetime.now(UTC)) - instant).total_seconds()))
 
 
 def _env() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.globals.update(label=label, choices=choices, AGING_SECONDS=AGING_SECONDS, PRIORITY_ICONS=PRIORITY_ICONS,
-                       ON_SCENE_CHECK_SECONDS=ON_SCENE_CHECK_SECONDS, seconds_since=seconds_since, CSRF_FIELD=CSRF_FIELD,
-                       uuid4=lambda: uuid.uuid4().hex)
+    env.globals.update(
+        label=label,
+        choices=choices,
+        AGING_SECONDS=AGING_SECONDS,
+        PRIORITY_ICONS=PRIORITY_ICONS,
+        ON_SCENE_CHECK_SECONDS=ON_SCENE_CHECK_SECONDS,
+        seconds_since=seconds_since,
+        CSRF_FIELD=CSRF_FIELD,
+        uuid4=lambda: uuid.uuid4().hex,
+    )
     env.filters["when"] = lambda dt: i18n.current().datetime(dt) if dt else ""
     env.filters["clock"] = lambda dt: i18n.current().time(dt) if dt else ""
     env.filters["since"] = lambda dt: i18n.current().duration(seconds_since(dt))
     env.filters["duration"] = lambda s: i18n.current().duration(s)
     env.filters["number"] = lambda n: i18n.current().number(n)
-    env.filters["iso"] = lambda dt: dt.astimezone(timezone.utc).isoformat() if dt else ""
+    env.filters["iso"] = lambda dt: dt.astimezone(UTC).isoformat() if dt else ""
     return env
 
 
@@ -68,8 +91,14 @@ ENV = _env()
 
 
 def context(request: Request) -> dict[str, Any]:
-    return {"request": request, "user": request.state.user, "t": i18n.current(), "lang": i18n.current().locale,
-            "csrf_token": csrf_token(request), "path": request.url.path}
+    return {
+        "request": request,
+        "user": request.state.user,
+        "t": i18n.current(),
+        "lang": i18n.current().locale,
+        "csrf_token": csrf_token(request),
+        "path": request.url.path,
+    }
 
 
 def render(request: Request, template: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:

@@ -6,7 +6,7 @@ date overflows once it is moved to another time zone or a day is added."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from domain.values import BANGKOK
 from web import i18n
@@ -30,15 +30,19 @@ def whole_number(text: str, *, low: int = 0, high: int = MAX_VERSION) -> int:
         raise Unreadable(i18n.gettext("Please give a whole number."))
     number = int(value)
     if not low <= number <= high:
-        raise Unreadable(i18n.gettext("Please give a whole number from %(low)s to %(high)s.")
-                         % {"low": i18n.current().number(low), "high": i18n.current().number(high)})
+        raise Unreadable(
+            i18n.gettext("Please give a whole number from %(low)s to %(high)s.")
+            % {"low": i18n.current().number(low), "high": i18n.current().number(high)}
+        )
     return number
 
 
 def _in_range(day: date) -> None:
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise Unreadable(i18n.gettext("Please give a date between the years %(first)s and %(last)s.")
-                         % {"first": i18n.current().year(FIRST_YEAR), "last": i18n.current().year(LAST_YEAR)})
+        raise Unreadable(
+            i18n.gettext("Please give a date between the years %(first)s and %(last)s.")
+            % {"first": i18n.current().year(FIRST_YEAR), "last": i18n.current().year(LAST_YEAR)}
+        )
 
 
 def day(text: str) -> date:
@@ -66,4 +70,4 @@ def local_instant(text: str) -> datetime:
     _in_range(parsed.date())
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=BANGKOK)
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)

@@ -45,9 +45,17 @@ def month_name(period: Period) -> str:
 
 def context(report: Report, *, for_pdf: bool = False) -> dict[str, Any]:
     t = i18n.current()
-    return {"edition": report.edition, "tables": report.tables(), "charts": trend_charts(report.trend, partner=True, styled=for_pdf),
-            "kv": kpi_view, "t": t, "lang": t.locale, "month": report.month, "month_name": month_name(report.edition.period),
-            "sector_name": t.label(report.sector) if report.sector else t.pgettext("kpi", ALL_SECTORS)}
+    return {
+        "edition": report.edition,
+        "tables": report.tables(),
+        "charts": trend_charts(report.trend, partner=True, styled=for_pdf),
+        "kv": kpi_view,
+        "t": t,
+        "lang": t.locale,
+        "month": report.month,
+        "month_name": month_name(report.edition.period),
+        "sector_name": t.label(report.sector) if report.sector else t.pgettext("kpi", ALL_SECTORS),
+    }
 
 
 def pdf_bytes(report: Report) -> bytes:
@@ -72,6 +80,10 @@ def csv_bytes(report: Report) -> bytes:
         w.writerow([kpi_view.title(table)])
         w.writerow(["", *(kpi_view.column(name) for name in table.columns)])
         for row in table.rows:
-            w.writerow([kpi_view.row_label(table, row.label),
-                         *(kpi_view.cell(shown, change=table.columns[n] == "change") for n, shown in enumerate(row.cells))])
+            w.writerow(
+                [
+                    kpi_view.row_label(table, row.label),
+                    *(kpi_view.cell(shown, change=table.columns[n] == "change") for n, shown in enumerate(row.cells)),
+                ]
+            )
     return ("\ufeff" + out.getvalue()).encode("utf-8")

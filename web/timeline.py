@@ -34,10 +34,16 @@ def flag_reason(reason: str | None, finding: dict[str, Any] | None) -> str:
         return reason or ""
     n = i18n.current().number
     if finding.get("kind") == FAR_FROM_BOX:
-        return _("Scanned %(metres)s m from red box %(code)s") % {"metres": n(finding["metres"]), "code": finding["box"]}
+        return _("Scanned %(metres)s m from red box %(code)s") % {
+            "metres": n(finding["metres"]),
+            "code": finding["box"],
+        }
     if finding.get("kind") == TOO_FAST:
         return _("%(metres)s m from red box %(code)s in %(duration)s: faster than a patrol can travel") % {
-            "metres": n(finding["metres"]), "code": finding["from_box"], "duration": i18n.current().duration(finding["seconds"])}
+            "metres": n(finding["metres"]),
+            "code": finding["from_box"],
+            "duration": i18n.current().duration(finding["seconds"]),
+        }
     return reason or ""
 
 
@@ -48,12 +54,17 @@ def describe(row: dict[str, Any], units: dict[str, str]) -> str:
     kind = f"{row['aggregate']}.{row['event']}"
     if kind == "Incident.Reported":
         return _("Reported by %(channel)s: %(category)s, %(priority)s, %(community)s — %(location)s") % {
-            "channel": label("channel", p.get("channel")), "category": label("category", p.get("category")),
-            "priority": label("priority", p.get("priority")), "community": label("community", p.get("community")),
-            "location": p.get("location", "")}
+            "channel": label("channel", p.get("channel")),
+            "category": label("category", p.get("category")),
+            "priority": label("priority", p.get("priority")),
+            "community": label("community", p.get("community")),
+            "location": p.get("location", ""),
+        }
     if kind == "Incident.Triaged":
-        return _("Triaged: %(category)s, %(priority)s") % {"category": label("category", p.get("category")),
-                                                          "priority": label("priority", p.get("priority"))}
+        return _("Triaged: %(category)s, %(priority)s") % {
+            "category": label("category", p.get("category")),
+            "priority": label("priority", p.get("priority")),
+        }
     if kind == "Incident.UnitDispatched":
         return _("Unit %(unit)s dispatched") % {"unit": _call_sign(p, units)}
     if kind == "Incident.UnitEnRoute":
@@ -63,8 +74,10 @@ def describe(row: dict[str, Any], units: dict[str, str]) -> str:
     if kind == "Incident.UnitCleared":
         return _("Unit %(unit)s cleared") % {"unit": _call_sign(p, units)}
     if kind == "Incident.Resolved":
-        return _("Resolved: %(outcome)s — %(summary)s") % {"outcome": label("outcome", p.get("outcome")),
-                                                          "summary": p.get("summary", "")}
+        return _("Resolved: %(outcome)s — %(summary)s") % {
+            "outcome": label("outcome", p.get("outcome")),
+            "summary": p.get("summary", ""),
+        }
     if kind == "Incident.Closed":
         return _("Closed")
     if kind == "Incident.Reopened":
@@ -72,13 +85,17 @@ def describe(row: dict[str, Any], units: dict[str, str]) -> str:
     if kind == "Incident.Cancelled":
         return _("Cancelled: %(why)s") % {"why": label("cancel_reason", p.get("cancel_reason"))}
     if kind == "Incident.DuplicateLinked":
-        return _("%(reference)s was cancelled as a duplicate of this incident") % {"reference": p.get("duplicate_reference", "")}
+        return _("%(reference)s was cancelled as a duplicate of this incident") % {
+            "reference": p.get("duplicate_reference", "")
+        }
     if kind == "Incident.NoteAdded":
         return _("Note: %(text)s") % {"text": p.get("text", "")}
     if kind == "CameraAlert.Raised":
         return _("Camera %(camera)s raised an alert: %(kind)s (score %(score)s %%)") % {
-            "camera": p.get("camera_code", ""), "kind": label("alert_kind", p.get("kind")),
-            "score": i18n.current().number(round(float(p.get("score") or 0) * 100))}
+            "camera": p.get("camera_code", ""),
+            "kind": label("alert_kind", p.get("kind")),
+            "score": i18n.current().number(round(float(p.get("score") or 0) * 100)),
+        }
     if kind == "CameraAlert.Acknowledged":
         return _("Alert acknowledged")
     if kind == "CameraAlert.Dismissed":
@@ -97,21 +114,39 @@ def describe(row: dict[str, Any], units: dict[str, str]) -> str:
     if kind == "PatrolVisit.Voided":
         return _("Visit voided")
     if kind == "RedBox.Registered":
-        return _("Red box %(code)s registered: %(name)s") % {"code": p.get("code", ""),
-                                                          "name": p.get("name_th" if i18n.current().locale == "th" else "name_en", "")}
+        return _("Red box %(code)s registered: %(name)s") % {
+            "code": p.get("code", ""),
+            "name": p.get("name_th" if i18n.current().locale == "th" else "name_en", ""),
+        }
     if kind == "RedBox.TokenRotated":
-        return _("New QR code (version %(version)s); printed older codes are void") % {"version": p.get("token_version", "")}
+        return _("New QR code (version %(version)s); printed older codes are void") % {
+            "version": p.get("token_version", "")
+        }
     if kind == "RedBox.Moved":
         return _("Red box moved")
     if kind == "RedBox.Retired":
         return _("Red box retired")
     if kind == "RefusedCheckIn.Recorded":
-        return _("Check-in refused at %(code)s: %(why)s") % {"code": p.get("box_code", ""), "why": label("refusal", p.get("refusal"))}
+        return _("Check-in refused at %(code)s: %(why)s") % {
+            "code": p.get("box_code", ""),
+            "why": label("refusal", p.get("refusal")),
+        }
     return _("%(what)s recorded") % {"what": f"{row['aggregate']} {row['event']}"}
 
 
-def timeline_in_words(rows: list[dict[str, Any]], names: dict[UUID, str], units: dict[str, str]) -> list[dict[str, Any]]:
-    return [{**row, "text": describe(row, units), "actor": names.get(row["actor_id"]) or label("role", row["actor_role"]),
-             **({"reason": flag_reason(row.get("reason"), plain(row["params"]).get("finding"))}
-                if row["aggregate"] == "PatrolVisit" and row["event"] == "Flagged" else {})}
-            for row in rows]
+def timeline_in_words(
+    rows: list[dict[str, Any]], names: dict[UUID, str], units: dict[str, str]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            **row,
+            "text": describe(row, units),
+            "actor": names.get(row["actor_id"]) or label("role", row["actor_role"]),
+            **(
+                {"reason": flag_reason(row.get("reason"), plain(row["params"]).get("finding"))}
+                if row["aggregate"] == "PatrolVisit" and row["event"] == "Flagged"
+                else {}
+            ),
+        }
+        for row in rows
+    ]

@@ -4,6 +4,7 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-28
 """
+
 import json
 import re
 
@@ -19,8 +20,9 @@ depends_on = None
 # A frozen copy of infrastructure/camera_secrets.py's masked_source as it stood at this revision: a migration must
 # do tomorrow what it did today, whatever becomes of the live code.
 _MASK = "***"
-_SECRET_PARAMETER = re.compile(r"([?&;#])([^=&;#]*(?:user|login|pass|pwd|secret|token|key|auth|sig|cred)[^=&;#]*)=([^&;#]*)",
-                               re.IGNORECASE)
+_SECRET_PARAMETER = re.compile(
+    r"([?&;#])([^=&;#]*(?:user|login|pass|pwd|secret|token|key|auth|sig|cred)[^=&;#]*)=([^&;#]*)", re.IGNORECASE
+)
 
 
 def masked_source(address: str) -> str:
@@ -47,16 +49,26 @@ def upgrade() -> None:
     for camera_id, source in conn.execute(sa.select(leases.c.camera_id, leases.c.source)).all():
         if masked_source(source) != source:
             conn.execute(sa.update(leases).where(leases.c.camera_id == camera_id).values(source=masked_source(source)))
-    timeline = sa.table("rm_timeline", sa.column("originator_id", sa.Uuid()), sa.column("version", sa.Integer()),
-                        sa.column("aggregate", sa.String()), sa.column("event", sa.String()), sa.column("params", sa.Text()))
-    registered = sa.select(timeline.c.originator_id, timeline.c.version, timeline.c.params) \
-        .where(timeline.c.aggregate == "Camera", timeline.c.event == "Registered")
+    timeline = sa.table(
+        "rm_timeline",
+        sa.column("originator_id", sa.Uuid()),
+        sa.column("version", sa.Integer()),
+        sa.column("aggregate", sa.String()),
+        sa.column("event", sa.String()),
+        sa.column("params", sa.Text()),
+    )
+    registered = sa.select(timeline.c.originator_id, timeline.c.version, timeline.c.params).where(
+        timeline.c.aggregate == "Camera", timeline.c.event == "Registered"
+    )
     for originator_id, version, text in conn.execute(registered).all():
         params = json.loads(text)
         if isinstance(params.get("source"), str) and masked_source(params["source"]) != params["source"]:
             params["source"] = masked_source(params["source"])
-            conn.execute(sa.update(timeline).where(timeline.c.originator_id == originator_id, timeline.c.version == version)
-                         .values(params=json.dumps(params, ensure_ascii=False, separators=(",", ":"))))
+            conn.execute(
+                sa.update(timeline)
+                .where(timeline.c.originator_id == originator_id, timeline.c.version == version)
+                .values(params=json.dumps(params, ensure_ascii=False, separators=(",", ":")))
+            )
 
 
 def downgrade() -> None:

@@ -5,6 +5,7 @@ Revision ID: 0009_ledger
 Revises: 0008
 Create Date: 2026-12-07
 """
+
 import sqlalchemy as sa
 
 from alembic import context, op

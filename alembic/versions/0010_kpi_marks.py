@@ -4,6 +4,7 @@ Revision ID: 0010_kpi
 Revises: 0009_ledger
 Create Date: 2026-12-07
 """
+
 import sqlalchemy as sa
 
 from alembic import op

@@ -9,10 +9,24 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 
 from application.kpi.figures import (
-    AlertFigures, IncidentFigures, PatrolFigures, Rate, Summary, alert_figures, incident_figures, is_night, patrol_figures,
+    AlertFigures,
+    IncidentFigures,
+    PatrolFigures,
+    Rate,
+    Summary,
+    alert_figures,
+    incident_figures,
+    is_night,
+    patrol_figures,
 )
 from application.kpi.marks import (
-    AlertFact, IncidentFact, KpiMarks, VisitFact, fold_alerts, fold_boxes, fold_incidents,
+    AlertFact,
+    IncidentFact,
+    KpiMarks,
+    VisitFact,
+    fold_alerts,
+    fold_boxes,
+    fold_incidents,
 )
 from domain.errors import InvalidInput
 from domain.values import BANGKOK, BE_OFFSET, Category, Channel, Community, PartnerSector, Priority
@@ -79,26 +93,45 @@ class Filters:
     night: bool | None = None  # None: day and night
 
     def __post_init__(self) -> None:
-        for name, kind in (("community", Community), ("priority", Priority), ("category", Category), ("channel", Channel)):
+        for name, kind in (
+            ("community", Community),
+            ("priority", Priority),
+            ("category", Category),
+            ("channel", Channel),
+        ):
             value = getattr(self, name)
             if value is not None and value not in {m.value for m in kind}:
                 raise InvalidInput("There is no {field} called {value}.", field=name, value=value)
 
     @classmethod
-    def of(cls, *, community: str | None = None, priority: str | None = None, category: str | None = None,
-           channel: str | None = None, time: str | None = None) -> Filters:
+    def of(
+        cls,
+        *,
+        community: str | None = None,
+        priority: str | None = None,
+        category: str | None = None,
+        channel: str | None = None,
+        time: str | None = None,
+    ) -> Filters:
         """From a form's text: empty means all; `time` is day, night or empty."""
         if time not in (None, "", "day", "night"):
             raise InvalidInput("There is no {field} called {value}.", field="time", value=time)
-        return cls(community or None, priority or None, category or None, channel or None,
-                   None if not time else time == "night")
+        return cls(
+            community or None,
+            priority or None,
+            category or None,
+            channel or None,
+            None if not time else time == "night",
+        )
 
     def admits(self, fact: IncidentFact) -> bool:
-        return ((self.community is None or fact.community == self.community)
-                and (self.priority is None or fact.priority == self.priority)
-                and (self.category is None or fact.category == self.category)
-                and (self.channel is None or fact.channel == self.channel)
-                and (self.night is None or is_night(fact.reported_at) == self.night))
+        return (
+            (self.community is None or fact.community == self.community)
+            and (self.priority is None or fact.priority == self.priority)
+            and (self.category is None or fact.category == self.category)
+            and (self.channel is None or fact.channel == self.channel)
+            and (self.night is None or is_night(fact.reported_at) == self.night)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +189,12 @@ class KpiEngine:
         if position is None:
             return held
         if not 0 < position <= held:
-            raise InvalidInput("The read models hold the log up to position {held}; {position} is not in it.",
-                               field="position", held=held, position=position)
+            raise InvalidInput(
+                "The read models hold the log up to position {held}; {position} is not in it.",
+                field="position",
+                held=held,
+                position=position,
+            )
         return position
 
     def incidents(self, period: Period, position: int, filters: Filters = Filters()) -> list[IncidentFact]:
@@ -166,13 +203,19 @@ class KpiEngine:
 
     def visits(self, period: Period, position: int, filters: Filters = Filters()) -> list[VisitFact]:
         start, end = period.instants()
-        return [v for v in self.marks.visits(start, end, position)
-                if filters.community is None or v.community == filters.community]
+        return [
+            v
+            for v in self.marks.visits(start, end, position)
+            if filters.community is None or v.community == filters.community
+        ]
 
     def alerts(self, period: Period, position: int, filters: Filters = Filters()) -> list[AlertFact]:
         start, end = period.instants()
-        return [a for a in fold_alerts(self.marks.alert_marks(start, end, position))
-                if filters.community is None or a.community == filters.community]
+        return [
+            a
+            for a in fold_alerts(self.marks.alert_marks(start, end, position))
+            if filters.community is None or a.community == filters.community
+        ]
 
     def figures(self, period: Period, position: int, filters: Filters = Filters(), *, cut_off: datetime) -> Figures:
         start, end = period.instants()
@@ -189,7 +232,9 @@ class KpiEngine:
             by_community=_grouped(facts, lambda f: f.community, [c.value for c in Community]),
             by_priority=_grouped(facts, lambda f: f.priority, [p.value for p in Priority]),
             by_category=_grouped(facts, lambda f: f.category, [c.value for c in Category]),
-            patrol=patrol_figures(visits, boxes, period.days, cut_off), alerts=alert_figures(alerts))
+            patrol=patrol_figures(visits, boxes, period.days, cut_off),
+            alerts=alert_figures(alerts),
+        )
 
     def edition(self, period: Period, *, position: int | None = None, filters: Filters = Filters()) -> Edition:
         position = self._checked_position(position)
@@ -197,14 +242,23 @@ class KpiEngine:
         first = self.marks.first_occurred(position)
         start, end = period.instants()
         if cut_off is None or first is None or end <= first:
-            raise InvalidInput("The log holds nothing for {period}: it starts later.", field="month", period=period.label)
+            raise InvalidInput(
+                "The log holds nothing for {period}: it starts later.", field="month", period=period.label
+            )
         if start > cut_off:
             raise InvalidInput("{period} has not begun yet.", field="month", period=period.label)
-        return Edition(period, filters, position, cut_off, self.figures(period, position, filters, cut_off=cut_off),
-                       self.figures(period.previous(), position, filters, cut_off=cut_off))
+        return Edition(
+            period,
+            filters,
+            position,
+            cut_off,
+            self.figures(period, position, filters, cut_off=cut_off),
+            self.figures(period.previous(), position, filters, cut_off=cut_off),
+        )
 
-    def trend(self, period: Period, *, months: int = 12, position: int | None = None,
-              filters: Filters = Filters()) -> list[tuple[Period, IncidentFigures]]:
+    def trend(
+        self, period: Period, *, months: int = 12, position: int | None = None, filters: Filters = Filters()
+    ) -> list[tuple[Period, IncidentFigures]]:
         """The incident figures of the `months` months up to the one starting `period`, oldest first."""
         position = self._checked_position(position)
         periods = [Period.month(period.start.strftime("%Y-%m"))]
@@ -217,8 +271,11 @@ def _values(prefix: str, value: object) -> list[tuple[str, float | None]]:
     if isinstance(value, Summary):
         return [(f"{prefix}.count", value.count), (f"{prefix}.median", value.median), (f"{prefix}.p90", value.p90)]
     if isinstance(value, Rate):
-        return [(f"{prefix}.numerator", value.numerator), (f"{prefix}.denominator", value.denominator),
-                (f"{prefix}.rate", value.value)]
+        return [
+            (f"{prefix}.numerator", value.numerator),
+            (f"{prefix}.denominator", value.denominator),
+            (f"{prefix}.rate", value.value),
+        ]
     if isinstance(value, int | float) or value is None:
         return [(prefix, value)]
     return []
@@ -242,18 +299,29 @@ def headline(figures: Figures) -> list[tuple[str, float | None]]:
         for name, part in getattr(figures, group):
             out += incident_headline(f"{group[3:]}.{name}", part)
     p = figures.patrol
-    out += [("patrol.counting", p.counting), ("patrol.flagged", p.flagged), ("patrol.voided", p.voided),
-            ("patrol.box_days", p.box_days), ("patrol.visits_per_box_day", p.visits_per_box_day),
-            *_values("patrol.night_coverage", p.night_coverage)]
+    out += [
+        ("patrol.counting", p.counting),
+        ("patrol.flagged", p.flagged),
+        ("patrol.voided", p.voided),
+        ("patrol.box_days", p.box_days),
+        ("patrol.visits_per_box_day", p.visits_per_box_day),
+        *_values("patrol.night_coverage", p.night_coverage),
+    ]
     out += [(f"patrol.longest_night_gap.{g.box_code}", g.longest_gap) for g in p.gaps]
     a = figures.alerts
     out += [(f"alerts.kind.{kind}", count) for kind, count in a.by_kind]
-    out += [("alerts.detection", a.detection), *_values("alerts.acknowledge", a.acknowledge),
-            *_values("alerts.within_60s", a.within_60s), *_values("alerts.false_alarm", a.false_alarm),
-            *_values("alerts.escalation", a.escalation)]
+    out += [
+        ("alerts.detection", a.detection),
+        *_values("alerts.acknowledge", a.acknowledge),
+        *_values("alerts.within_60s", a.within_60s),
+        *_values("alerts.false_alarm", a.false_alarm),
+        *_values("alerts.escalation", a.escalation),
+    ]
     for camera in a.by_camera:
-        out += [(f"alerts.camera.{camera.camera_code}.offline", camera.offline),
-                (f"alerts.camera.{camera.camera_code}.tampered", camera.tampered)]
+        out += [
+            (f"alerts.camera.{camera.camera_code}.offline", camera.offline),
+            (f"alerts.camera.{camera.camera_code}.tampered", camera.tampered),
+        ]
     return out
 
 

@@ -127,23 +127,38 @@ def incident_figures(facts: Iterable[IncidentFact]) -> IncidentFigures:
     night = sum(1 for f in counted if is_night(f.reported_at))
 
     def between(start: str, end: str) -> Summary:
-        return summary(seconds(getattr(f, start), getattr(f, end)) for f in counted
-                       if getattr(f, start) is not None and getattr(f, end) is not None)
+        return summary(
+            seconds(getattr(f, start), getattr(f, end))
+            for f in counted
+            if getattr(f, start) is not None and getattr(f, end) is not None
+        )
 
     with_outcome = [f for f in counted if f.outcome is not None]
     return IncidentFigures(
-        reported=len(facts), cancelled=len(facts) - len(counted), counted=len(counted),
-        by_channel=tuple(sorted(Counter(f.channel for f in counted).items())), day=len(counted) - night, night=night,
-        call_to_dispatch=between("reported_at", "dispatched_at"), travel=between("dispatched_at", "on_scene_at"),
-        response=between("reported_at", "on_scene_at"), resolve=between("reported_at", "resolved_at"),
+        reported=len(facts),
+        cancelled=len(facts) - len(counted),
+        counted=len(counted),
+        by_channel=tuple(sorted(Counter(f.channel for f in counted).items())),
+        day=len(counted) - night,
+        night=night,
+        call_to_dispatch=between("reported_at", "dispatched_at"),
+        travel=between("dispatched_at", "on_scene_at"),
+        response=between("reported_at", "on_scene_at"),
+        resolve=between("reported_at", "resolved_at"),
         close=between("reported_at", "closed_at"),
         resolution=Rate(sum(1 for f in counted if f.resolved_at is not None), len(counted)),
         arrest=Rate(sum(1 for f in with_outcome if f.outcome == "arrest"), len(with_outcome)),
-        night_share=Rate(night, len(counted)), reopened=sum(1 for f in counted if f.reopened))
+        night_share=Rate(night, len(counted)),
+        reopened=sum(1 for f in counted if f.reopened),
+    )
 
 
 def _local(day: date, hour: int) -> datetime:
-    return datetime.combine(day, time(hour), BANGKOK) if hour < 24 else datetime.combine(day + timedelta(days=1), time(0), BANGKOK)
+    return (
+        datetime.combine(day, time(hour), BANGKOK)
+        if hour < 24
+        else datetime.combine(day + timedelta(days=1), time(0), BANGKOK)
+    )
 
 
 def _active(box: BoxFact, start: datetime, end: datetime) -> bool:
@@ -160,14 +175,21 @@ def night_slots(night: date) -> list[tuple[int, datetime, datetime]]:
     return out
 
 
-def patrol_figures(visits: Iterable[VisitFact], boxes: Iterable[BoxFact], days: list[date], cut_off: datetime) -> PatrolFigures:
+def patrol_figures(
+    visits: Iterable[VisitFact], boxes: Iterable[BoxFact], days: list[date], cut_off: datetime
+) -> PatrolFigures:
     """`days`: the local dates of the period; `visits` may run into the morning after its last night."""
     visits, boxes = list(visits), list(boxes)
     first, after = (_local(days[0], 0), _local(days[-1], 24)) if days else (cut_off, cut_off)
     in_days = [v for v in visits if first <= v.at < after]
     status = Counter(v.status for v in in_days)
-    box_days = sum(1 for day in days if _local(day, 0) <= cut_off
-                   for box in boxes if _active(box, _local(day, 0), min(_local(day, 24), cut_off)))
+    box_days = sum(
+        1
+        for day in days
+        if _local(day, 0) <= cut_off
+        for box in boxes
+        if _active(box, _local(day, 0), min(_local(day, 24), cut_off))
+    )
     counting: dict[UUID, list[datetime]] = {}
     for v in visits:
         if v.status == "valid":
@@ -194,16 +216,20 @@ def patrol_figures(visits: Iterable[VisitFact], boxes: Iterable[BoxFact], days: 
             dusk, dawn = slots[0][1], slots[-1][2]
             if dawn > cut_off or box.registered_at > dusk or (box.retired_at is not None and box.retired_at < dawn):
                 continue
-            marks = [dusk, *times[bisect_left(times, dusk):bisect_left(times, dawn)], dawn]
-            longest = max(seconds(a, b) for a, b in zip(marks, marks[1:]))
+            marks = [dusk, *times[bisect_left(times, dusk) : bisect_left(times, dawn)], dawn]
+            longest = max(seconds(a, b) for a, b in zip(marks, marks[1:], strict=False))
             entry = gaps.setdefault(box.code, [0, None])
             entry[0] += 1
             entry[1] = longest if entry[1] is None else max(entry[1], longest)
     return PatrolFigures(
-        counting=status["valid"], flagged=status["flagged"], voided=status["voided"], box_days=box_days,
+        counting=status["valid"],
+        flagged=status["flagged"],
+        voided=status["voided"],
+        box_days=box_days,
         night_coverage=Rate(covered, possible),
         gaps=tuple(BoxNights(code, nights, longest) for code, (nights, longest) in sorted(gaps.items())),
-        heat=tuple(HeatCell(code, slot, c, p) for (code, slot), (c, p) in heat.items()))
+        heat=tuple(HeatCell(code, slot, c, p) for (code, slot), (c, p) in heat.items()),
+    )
 
 
 def alert_figures(alerts: Iterable[AlertFact]) -> AlertFigures:
@@ -216,8 +242,11 @@ def alert_figures(alerts: Iterable[AlertFact]) -> AlertFigures:
         if a.kind in OFFLINE_KINDS:
             cameras.setdefault(a.camera_code, Counter())[a.kind] += 1
     return AlertFigures(
-        by_kind=tuple(sorted(Counter(a.kind for a in alerts).items())), detection=len(detection),
-        acknowledge=summary(acked), within_60s=Rate(sum(1 for s in acked if s <= 60), len(detection)),
+        by_kind=tuple(sorted(Counter(a.kind for a in alerts).items())),
+        detection=len(detection),
+        acknowledge=summary(acked),
+        within_60s=Rate(sum(1 for s in acked if s <= 60), len(detection)),
         false_alarm=Rate(sum(1 for a in decided if a.decision == "false_alarm"), len(decided)),
         escalation=Rate(sum(1 for a in decided if a.decision == "escalated"), len(decided)),
-        by_camera=tuple(CameraCount(code, c["offline"], c["tampered"]) for code, c in sorted(cameras.items())))
+        by_camera=tuple(CameraCount(code, c["offline"], c["tampered"]) for code, c in sorted(cameras.items())),
+    )

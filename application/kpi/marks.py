@@ -107,10 +107,22 @@ def fold_incidents(marks: list[Mark]) -> list[IncidentFact]:
     rows: dict[UUID, dict] = {}
     for m in marks:
         if m.mark == "reported":
-            rows[m.subject_id] = dict(id=m.subject_id, reference=m.label, reported_at=m.occurred_at, community=m.community,
-                                      category=m.category, priority=m.priority, channel=m.channel, dispatched_at=None,
-                                      on_scene_at=None, resolved_at=None, closed_at=None, outcome=None, cancel_reason=None,
-                                      reopened=0)
+            rows[m.subject_id] = dict(
+                id=m.subject_id,
+                reference=m.label,
+                reported_at=m.occurred_at,
+                community=m.community,
+                category=m.category,
+                priority=m.priority,
+                channel=m.channel,
+                dispatched_at=None,
+                on_scene_at=None,
+                resolved_at=None,
+                closed_at=None,
+                outcome=None,
+                cancel_reason=None,
+                reopened=0,
+            )
             continue
         row = rows.get(m.subject_id)
         if row is None:
@@ -133,8 +145,14 @@ def fold_visits(marks: list[Mark]) -> list[VisitFact]:
     rows: dict[UUID, dict] = {}
     for m in marks:
         if m.mark == "visit":
-            rows[m.subject_id] = dict(id=m.subject_id, box_id=m.parent_id, box_code=m.label, community=m.community,
-                                      at=m.occurred_at, status="valid")
+            rows[m.subject_id] = dict(
+                id=m.subject_id,
+                box_id=m.parent_id,
+                box_code=m.label,
+                community=m.community,
+                at=m.occurred_at,
+                status="valid",
+            )
         elif m.subject_id in rows and rows[m.subject_id]["status"] != "voided":  # a voided visit stays voided
             rows[m.subject_id]["status"] = "voided" if m.mark == "visit_voided" else "flagged"
     return [VisitFact(**row) for row in rows.values()]
@@ -144,8 +162,9 @@ def fold_boxes(marks: list[Mark]) -> list[BoxFact]:
     rows: dict[UUID, dict] = {}
     for m in marks:
         if m.mark == "box_registered":
-            rows[m.subject_id] = dict(id=m.subject_id, code=m.label, community=m.community, registered_at=m.occurred_at,
-                                      retired_at=None)
+            rows[m.subject_id] = dict(
+                id=m.subject_id, code=m.label, community=m.community, registered_at=m.occurred_at, retired_at=None
+            )
         elif m.mark == "box_retired" and m.subject_id in rows:
             rows[m.subject_id]["retired_at"] = m.occurred_at
     return [BoxFact(**row) for row in rows.values()]
@@ -155,8 +174,15 @@ def fold_alerts(marks: list[Mark]) -> list[AlertFact]:
     rows: dict[UUID, dict] = {}
     for m in marks:
         if m.mark == "alert_raised":
-            rows[m.subject_id] = dict(id=m.subject_id, camera_code=m.label, community=m.community, kind=m.value,
-                                      raised_at=m.occurred_at, acknowledged_at=None, decision=None)
+            rows[m.subject_id] = dict(
+                id=m.subject_id,
+                camera_code=m.label,
+                community=m.community,
+                kind=m.value,
+                raised_at=m.occurred_at,
+                acknowledged_at=None,
+                decision=None,
+            )
             continue
         row = rows.get(m.subject_id)
         if row is None:

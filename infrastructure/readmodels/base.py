@@ -56,6 +56,7 @@ class Projection:
 
         def route(handler: Handler) -> Callable[[Record], None]:
             return lambda record: handler(record.event, rows)
+
         return {get_topic(cls): route(handler) for cls, handler in self.handlers.items()}
 
     def write_all(self, conn: Connection) -> None:
@@ -100,12 +101,14 @@ class JsonProjection(Projection):
 
         def route(handler: JsonHandler) -> Callable[[Record], None]:
             return lambda record: handler(record, record.state, rows)
+
         return {topic: route(handler) for topic, handler in self.handlers.items()}
 
 
 def updating(change: Callable[[Any, dict[str, Any]], Any], *, stamped: bool = False, versioned: bool = True) -> Handler:
     """A handler of domain events that changes the row of the event's originator; `stamped` also sets
     updated_at to the recording time, `versioned` the row's version to the event's."""
+
     def handle(e: Any, rows: RowSet) -> None:
         row = rows.get(e.originator_id)
         change(e, row)
@@ -114,12 +117,15 @@ def updating(change: Callable[[Any, dict[str, Any]], Any], *, stamped: bool = Fa
         if versioned:
             row["version"] = e.originator_version
         rows.put(row)
+
     return handle
 
 
-def changing(change: Callable[[dict[str, Any], dict[str, Any]], Any], *, stamped: bool = False,
-             versioned: bool = True) -> JsonHandler:
+def changing(
+    change: Callable[[dict[str, Any], dict[str, Any]], Any], *, stamped: bool = False, versioned: bool = True
+) -> JsonHandler:
     """The same for stored states: `change(state, row)`."""
+
     def handle(r: Record, s: dict[str, Any], rows: RowSet) -> None:
         row = rows.get(r.originator_id)
         change(s, row)
@@ -128,4 +134,5 @@ def changing(change: Callable[[dict[str, Any], dict[str, Any]], Any], *, stamped
         if versioned:
             row["version"] = r.originator_version
         rows.put(row)
+
     return handle

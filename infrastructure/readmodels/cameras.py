@@ -22,8 +22,18 @@ def zones_json(zones: list[Zone]) -> str:
 
 
 def rules_json(rules: list[DetectionRule]) -> str:
-    return json.dumps([{"kind": r.kind.value, "start": r.start.isoformat(), "end": r.end.isoformat(),
-                        "min_score": r.min_score, "min_area": r.min_area} for r in rules])
+    return json.dumps(
+        [
+            {
+                "kind": r.kind.value,
+                "start": r.start.isoformat(),
+                "end": r.end.isoformat(),
+                "min_score": r.min_score,
+                "min_area": r.min_area,
+            }
+            for r in rules
+        ]
+    )
 
 
 class CamerasProjection(Projection):
@@ -33,15 +43,32 @@ class CamerasProjection(Projection):
     def __init__(self) -> None:
         def registered(e: Any, rows: RowSet) -> None:
             position = e.position
-            rows.put({"id": e.originator_id, "code": e.code, "name": e.name, "community": e.community.value,
-                      "owner": e.owner.value, "owner_name": e.owner_name, "consent_reference": e.consent_reference,
-                      "source": masked_source(e.source), "lat": position.lat if position else None,
-                      "lon": position.lon if position else None, "zones": "[]", "rules": "[]", "retired": False,
-                      "retired_at": None, "registered_at": e.occurred_at, "updated_at": e.timestamp,
-                      "version": e.originator_version})
+            rows.put(
+                {
+                    "id": e.originator_id,
+                    "code": e.code,
+                    "name": e.name,
+                    "community": e.community.value,
+                    "owner": e.owner.value,
+                    "owner_name": e.owner_name,
+                    "consent_reference": e.consent_reference,
+                    "source": masked_source(e.source),
+                    "lat": position.lat if position else None,
+                    "lon": position.lon if position else None,
+                    "zones": "[]",
+                    "rules": "[]",
+                    "retired": False,
+                    "retired_at": None,
+                    "registered_at": e.occurred_at,
+                    "updated_at": e.timestamp,
+                    "version": e.originator_version,
+                }
+            )
 
         def update(**changes: Any) -> Handler:
-            return updating(lambda e, row: row.update({column: value(e) for column, value in changes.items()}), stamped=True)
+            return updating(
+                lambda e, row: row.update({column: value(e) for column, value in changes.items()}), stamped=True
+            )
 
         self.handlers = {
             Camera.Registered: registered,

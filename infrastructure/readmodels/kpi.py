@@ -25,18 +25,36 @@ class IncidentFactsProjection(JsonProjection):
             occurred_at = instant(s["occurred_at"])
             local = occurred_at.astimezone(BANGKOK)
             category, priority = plain(s["category"]), plain(s["priority"])
-            rows.put({"incident_id": r.originator_id, "reference": s["reference"], "report_month": local.strftime("%Y-%m"),
-                      "reported_at": occurred_at, "first_dispatched_at": None, "first_en_route_at": None,
-                      "first_on_scene_at": None, "first_resolved_at": None, "first_closed_at": None,
-                      "category_reported": category, "priority_reported": priority, "category": category, "priority": priority,
-                      "community": plain(s["community"]), "channel": plain(s["channel"]), "is_night": is_night(occurred_at),
-                      "outcome": None, "cancel_reason": None, "reopen_count": 0})
+            rows.put(
+                {
+                    "incident_id": r.originator_id,
+                    "reference": s["reference"],
+                    "report_month": local.strftime("%Y-%m"),
+                    "reported_at": occurred_at,
+                    "first_dispatched_at": None,
+                    "first_en_route_at": None,
+                    "first_on_scene_at": None,
+                    "first_resolved_at": None,
+                    "first_closed_at": None,
+                    "category_reported": category,
+                    "priority_reported": priority,
+                    "category": category,
+                    "priority": priority,
+                    "community": plain(s["community"]),
+                    "channel": plain(s["channel"]),
+                    "is_night": is_night(occurred_at),
+                    "outcome": None,
+                    "cancel_reason": None,
+                    "reopen_count": 0,
+                }
+            )
 
         def first(column: str) -> Callable[[dict[str, Any], dict[str, Any]], None]:
             def earliest(s: dict[str, Any], row: dict[str, Any]) -> None:
                 occurred_at = instant(s["occurred_at"])
                 if row[column] is None or occurred_at < row[column]:
                     row[column] = occurred_at
+
             return earliest
 
         def update(change: Callable[[dict[str, Any], dict[str, Any]], Any]) -> JsonHandler:
@@ -49,7 +67,9 @@ class IncidentFactsProjection(JsonProjection):
         on = get_topic
         self.handlers = {
             on(Incident.Reported): reported,
-            on(Incident.Triaged): update(lambda s, r: r.update(category=plain(s["category"]), priority=plain(s["priority"]))),
+            on(Incident.Triaged): update(
+                lambda s, r: r.update(category=plain(s["category"]), priority=plain(s["priority"]))
+            ),
             on(Incident.UnitDispatched): update(first("first_dispatched_at")),
             on(Incident.UnitEnRoute): update(first("first_en_route_at")),
             on(Incident.UnitOnScene): update(first("first_on_scene_at")),
@@ -71,15 +91,31 @@ class VisitFactsProjection(JsonProjection):
             visited_at = instant(s["occurred_at"])
             local = visited_at.astimezone(BANGKOK)
             slot = local.hour // 2
-            rows.put({"visit_id": r.originator_id, "box_id": uuid_of(s["box_id"]), "box_code": s["box_code"],
-                      "community": plain(s["community"]), "officer_id": actor_id(s), "visited_at": visited_at,
-                      "local_day": local.date(), "slot": slot, "is_night_slot": slot >= 9 or slot <= 2, "status": "valid"})
+            rows.put(
+                {
+                    "visit_id": r.originator_id,
+                    "box_id": uuid_of(s["box_id"]),
+                    "box_code": s["box_code"],
+                    "community": plain(s["community"]),
+                    "officer_id": actor_id(s),
+                    "visited_at": visited_at,
+                    "local_day": local.date(),
+                    "slot": slot,
+                    "is_night_slot": slot >= 9 or slot <= 2,
+                    "status": "valid",
+                }
+            )
 
         def status(value: str) -> JsonHandler:
             # A voided visit stays voided, whatever is said of it afterwards.
-            return changing(lambda s, row: row.update(status=value if row["status"] != "voided" else "voided"), versioned=False)
+            return changing(
+                lambda s, row: row.update(status=value if row["status"] != "voided" else "voided"), versioned=False
+            )
 
         on = get_topic
-        self.handlers = {on(PatrolVisit.Logged): logged, on(PatrolVisit.Flagged): status("flagged"),
-                         on(PatrolVisit.Voided): status("voided")}
+        self.handlers = {
+            on(PatrolVisit.Logged): logged,
+            on(PatrolVisit.Flagged): status("flagged"),
+            on(PatrolVisit.Voided): status("voided"),
+        }
         super().__init__()

@@ -25,7 +25,8 @@ from infrastructure.tables import metadata
 TS = DateTime(timezone=True)
 
 kpi_marks = Table(
-    "kpi_marks", metadata,
+    "kpi_marks",
+    metadata,
     Column("position", BigInteger, primary_key=True),  # the event's notification id
     Column("subject_id", Uuid, nullable=False),  # the incident, visit, red box or camera alert
     Column("mark", String(16), nullable=False),  # see MARKS
@@ -52,8 +53,13 @@ def _nothing(_: dict[str, Any]) -> dict[str, Any]:
 
 
 def _reported(s: dict[str, Any]) -> dict[str, Any]:
-    return {"community": plain(s["community"]), "category": plain(s["category"]), "priority": plain(s["priority"]),
-            "channel": plain(s["channel"]), "label": s["reference"]}
+    return {
+        "community": plain(s["community"]),
+        "category": plain(s["category"]),
+        "priority": plain(s["priority"]),
+        "channel": plain(s["channel"]),
+        "label": s["reference"],
+    }
 
 
 def _visit(s: dict[str, Any]) -> dict[str, Any]:
@@ -61,8 +67,12 @@ def _visit(s: dict[str, Any]) -> dict[str, Any]:
 
 
 def _alert(s: dict[str, Any]) -> dict[str, Any]:
-    return {"community": plain(s["community"]), "value": plain(s["kind"]), "label": s["camera_code"],
-            "parent_id": uuid_of(s["camera_id"])}
+    return {
+        "community": plain(s["community"]),
+        "value": plain(s["kind"]),
+        "label": s["camera_code"],
+        "parent_id": uuid_of(s["camera_id"]),
+    }
 
 
 MARKS: dict[type, tuple[str, Fields]] = {
@@ -88,8 +98,15 @@ _EMPTY = dict.fromkeys(("community", "category", "priority", "channel", "value",
 
 
 def mark_row(record: Record, state: dict[str, Any], mark: str, fields: Fields) -> dict[str, Any]:
-    return {**_EMPTY, "position": record.id, "subject_id": record.originator_id, "mark": mark,
-            "occurred_at": instant(state["occurred_at"]), "recorded_at": instant(state["timestamp"]), **fields(state)}
+    return {
+        **_EMPTY,
+        "position": record.id,
+        "subject_id": record.originator_id,
+        "mark": mark,
+        "occurred_at": instant(state["occurred_at"]),
+        "recorded_at": instant(state["timestamp"]),
+        **fields(state),
+    }
 
 
 class KpiMarksProjection(JsonProjection):

@@ -13,12 +13,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, Connection, DateTime, Engine, Index, LargeBinary, SmallInteger, Table, Text, insert, \
-    select, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    Table,
+    Text,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 
 from domain import ledger
 from infrastructure.checkpoints import Checkpoint, LedgerSettings, Signer, configured_signer
@@ -32,7 +46,8 @@ from infrastructure.tables import metadata
 TS = DateTime(timezone=True)
 
 leaves = Table(
-    "ledger_leaves", metadata,
+    "ledger_leaves",
+    metadata,
     Column("position", BigInteger, primary_key=True, autoincrement=False),  # the leaf's index in the tree, from 0
     Column("notification_id", BigInteger, nullable=False),
     Column("hash", LargeBinary, nullable=False),  # SHA-256(0x00 || leaf entry)
@@ -40,14 +55,16 @@ leaves = Table(
 )
 
 nodes = Table(
-    "ledger_nodes", metadata,
+    "ledger_nodes",
+    metadata,
     Column("level", SmallInteger, primary_key=True, autoincrement=False),  # ≥ 1: the subtree of 2^level leaves
     Column("position", BigInteger, primary_key=True, autoincrement=False),  # starting at leaf position * 2^level
     Column("hash", LargeBinary, nullable=False),
 )
 
 checkpoints = Table(
-    "ledger_checkpoints", metadata,
+    "ledger_checkpoints",
+    metadata,
     Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
     Column("root", LargeBinary, nullable=False),
     Column("note", Text, nullable=False),  # the signed note, exactly as signed
@@ -55,19 +72,24 @@ checkpoints = Table(
 )
 
 
-def event_rows(conn: Connection, events_table: str, after: int, stop: int, limit: int) -> list[tuple[int, UUID, int, str, bytes]]:
+def event_rows(
+    conn: Connection, events_table: str, after: int, stop: int, limit: int
+) -> list[tuple[int, UUID, int, str, bytes]]:
     """Stored events after notification id `after` up to `stop`, in order, as (notification id, originator id,
     originator version, topic, state as stored)."""
     notification = "notification_id" if conn.dialect.name == "postgresql" else "rowid"
     rows = conn.exec_driver_sql(
         f"SELECT {notification}, originator_id, originator_version, topic, state FROM {events_table} "
         f"WHERE {notification} > %(after)s AND {notification} <= %(stop)s ORDER BY {notification} LIMIT %(limit)s"
-        if conn.dialect.name == "postgresql" else
-        f"SELECT {notification}, originator_id, originator_version, topic, state FROM {events_table} "
+        if conn.dialect.name == "postgresql"
+        else f"SELECT {notification}, originator_id, originator_version, topic, state FROM {events_table} "
         f"WHERE {notification} > :after AND {notification} <= :stop ORDER BY {notification} LIMIT :limit",
-        {"after": after, "stop": stop, "limit": limit}).all()
-    return [(nid, oid if isinstance(oid, UUID) else UUID(oid), version, topic, bytes(state))
-            for nid, oid, version, topic, state in rows]
+        {"after": after, "stop": stop, "limit": limit},
+    ).all()
+    return [
+        (nid, oid if isinstance(oid, UUID) else UUID(oid), version, topic, bytes(state))
+        for nid, oid, version, topic, state in rows
+    ]
 
 
 def whole_log(conn: Connection, events_table: str, stop: int, batch: int) -> Iterator[list[tuple]]:
@@ -80,8 +102,11 @@ def whole_log(conn: Connection, events_table: str, stop: int, batch: int) -> Ite
             after = rows[-1][0]
         return
     with driver(conn).cursor(name="ledger_rebuild", binary=True) as cursor:
-        cursor.execute(f"SELECT notification_id, uuid_send(originator_id), originator_version, topic, state FROM {events_table} "
-                       f"WHERE notification_id <= %s ORDER BY notification_id", (stop,))
+        cursor.execute(
+            f"SELECT notification_id, uuid_send(originator_id), originator_version, topic, state FROM {events_table} "
+            f"WHERE notification_id <= %s ORDER BY notification_id",
+            (stop,),
+        )
         while rows := cursor.fetchmany(batch):
             yield rows
 
@@ -93,11 +118,21 @@ def stored_nodes(conn: Connection, wanted: Iterable[tuple[int, int]]) -> dict[tu
     leaf_places = [index for level, index in wanted if level == 0]
     inner = [(level, index) for level, index in wanted if level > 0]
     if leaf_places:
-        found.update(((0, p), h) for p, h in conn.execute(select(leaves.c.position, leaves.c.hash)
-                                                          .where(leaves.c.position.in_(leaf_places))).all())
+        found.update(
+            ((0, p), h)
+            for p, h in conn.execute(
+                select(leaves.c.position, leaves.c.hash).where(leaves.c.position.in_(leaf_places))
+            ).all()
+        )
     if inner:
-        found.update(((lv, p), h) for lv, p, h in conn.execute(select(nodes.c.level, nodes.c.position, nodes.c.hash)
-                                                               .where(tuple_(nodes.c.level, nodes.c.position).in_(inner))).all())
+        found.update(
+            ((lv, p), h)
+            for lv, p, h in conn.execute(
+                select(nodes.c.level, nodes.c.position, nodes.c.hash).where(
+                    tuple_(nodes.c.level, nodes.c.position).in_(inner)
+                )
+            ).all()
+        )
     return found
 
 
@@ -109,7 +144,9 @@ def computed(conn: Connection, compute: Callable[[ledger.Perfect], Any]) -> Any:
 
 def tree_size(conn: Connection) -> tuple[int, int]:
     """How many leaves the ledger holds, and the notification id of the last (0 when none)."""
-    last = conn.execute(select(leaves.c.position, leaves.c.notification_id).order_by(leaves.c.position.desc()).limit(1)).first()
+    last = conn.execute(
+        select(leaves.c.position, leaves.c.notification_id).order_by(leaves.c.position.desc()).limit(1)
+    ).first()
     return (0, 0) if last is None else (last[0] + 1, last[1])
 
 
@@ -118,9 +155,15 @@ class LedgerProjection(Projection):
     table = leaves
     handlers: dict[Any, Any] = {}
 
-    def __init__(self, events_table: str = "stored_events", signer: Signer | None = None, *,
-                 checkpoint_every_events: int = 10_000, checkpoint_every_seconds: float = 60.0,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+    def __init__(
+        self,
+        events_table: str = "stored_events",
+        signer: Signer | None = None,
+        *,
+        checkpoint_every_events: int = 10_000,
+        checkpoint_every_seconds: float = 60.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
         super().__init__()
         self.events_table = events_table
         self.signer = signer
@@ -152,8 +195,9 @@ class LedgerProjection(Projection):
         if not records:
             return
         frontier = self._frontier(conn, size)
-        leaf_rows, node_rows = self._append(frontier, ((r.id, r.originator_id, r.originator_version, r.topic, r.stored)
-                                                       for r in records))
+        leaf_rows, node_rows = self._append(
+            frontier, ((r.id, r.originator_id, r.originator_version, r.topic, r.stored) for r in records)
+        )
         self._insert(conn, leaves, leaf_rows)
         self._insert(conn, nodes, node_rows)
         if self.signer is not None and self._checkpoint_due(conn, frontier.size):
@@ -165,7 +209,9 @@ class LedgerProjection(Projection):
         insert_values(conn, table, rows, types=self._types.get(table.name))
 
     @staticmethod
-    def _append(frontier: ledger.Frontier, events: Iterable[tuple[int, UUID, int, str, bytes | str]]) -> tuple[list, list]:
+    def _append(
+        frontier: ledger.Frontier, events: Iterable[tuple[int, UUID, int, str, bytes | str]]
+    ) -> tuple[list, list]:
         leaf_rows, node_rows = [], []
         entry, leaf_hash, append = ledger.leaf_entry, ledger.leaf_hash, frontier.append
         for nid, oid, version, topic, state in events:
@@ -176,12 +222,16 @@ class LedgerProjection(Projection):
 
     def _checkpoint_due(self, conn: Connection, size: int) -> bool:
         if self.last_checkpoint is None:
-            latest = conn.execute(select(checkpoints.c.tree_size).order_by(checkpoints.c.tree_size.desc()).limit(1)).scalar()
+            latest = conn.execute(
+                select(checkpoints.c.tree_size).order_by(checkpoints.c.tree_size.desc()).limit(1)
+            ).scalar()
             self.last_checkpoint = (latest or 0, time.monotonic())
             if latest is None:
                 return True
         last_size, last_at = self.last_checkpoint
-        return size - last_size >= self.every_events or (size > last_size and time.monotonic() - last_at >= self.every_seconds)
+        return size - last_size >= self.every_events or (
+            size > last_size and time.monotonic() - last_at >= self.every_seconds
+        )
 
     def sign(self, conn: Connection, size: int, root: bytes) -> str:
         """Signs and stores the checkpoint of the tree at `size` (in the caller's transaction); returns the note."""
@@ -203,7 +253,9 @@ class LedgerProjection(Projection):
         super().reset(conn)
         self.frontier = None
 
-    def rebuild(self, engine: Engine, head: int, progress: Callable[[int], None] | None = None, *, batch: int = 20_000) -> None:
+    def rebuild(
+        self, engine: Engine, head: int, progress: Callable[[int], None] | None = None, *, batch: int = 20_000
+    ) -> None:
         """The tree made anew from the whole log up to `head`, in one transaction with the ledger's position."""
         with engine.begin() as conn:
             self.reset(conn)
@@ -214,8 +266,11 @@ class LedgerProjection(Projection):
                 self._insert(conn, nodes, node_rows)
                 if progress:
                     progress(len(rows))
-            conn.execute(update(projection_positions).where(projection_positions.c.name == self.name)
-                         .values(position=head, updated_at=datetime.now(timezone.utc)))
+            conn.execute(
+                update(projection_positions)
+                .where(projection_positions.c.name == self.name)
+                .values(position=head, updated_at=datetime.now(UTC))
+            )
             self.frontier = None
 
 
@@ -237,8 +292,16 @@ class LedgerReads:
 
     def checkpoints(self, since: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(checkpoints).where(checkpoints.c.tree_size >= since)
-                                .order_by(checkpoints.c.tree_size).limit(limit)).mappings().all()
+            rows = (
+                conn.execute(
+                    select(checkpoints)
+                    .where(checkpoints.c.tree_size >= since)
+                    .order_by(checkpoints.c.tree_size)
+                    .limit(limit)
+                )
+                .mappings()
+                .all()
+            )
         return [_aware(row) for row in rows]
 
     def root(self, size: int) -> bytes:
@@ -251,9 +314,17 @@ class LedgerReads:
             self._check_size(conn, size)
             if not 0 <= position < size:
                 raise ValueError(f"position {position} is not in a tree of {size} leaves")
-            leaf = conn.execute(select(leaves.c.notification_id, leaves.c.hash).where(leaves.c.position == position)).one()
+            leaf = conn.execute(
+                select(leaves.c.notification_id, leaves.c.hash).where(leaves.c.position == position)
+            ).one()
             path = computed(conn, lambda perfect: ledger.inclusion_path(position, size, perfect))
-            return {"position": position, "tree_size": size, "notification_id": leaf[0], "leaf_hash": leaf[1], "path": path}
+            return {
+                "position": position,
+                "tree_size": size,
+                "notification_id": leaf[0],
+                "leaf_hash": leaf[1],
+                "path": path,
+            }
 
     def position_of(self, notification_id: int) -> int | None:
         with self.engine.connect() as conn:
@@ -290,12 +361,15 @@ def take_checkpoint(engine: Engine, projection: LedgerProjection) -> str:
         return projection.sign(conn, size, root)
 
 
-
 def ledger_projection(settings: Settings, events_table: str) -> LedgerProjection:
     """The projection as the composition root makes it, with the signing key and intervals of the settings."""
     options = LedgerSettings()
-    return LedgerProjection(events_table, configured_signer(settings, options), checkpoint_every_events=options.checkpoint_every_events,
-                            checkpoint_every_seconds=options.checkpoint_every_seconds)
+    return LedgerProjection(
+        events_table,
+        configured_signer(settings, options),
+        checkpoint_every_events=options.checkpoint_every_events,
+        checkpoint_every_seconds=options.checkpoint_every_seconds,
+    )
 
 
 def _aware(row: Any) -> dict[str, Any]:

@@ -95,6 +95,7 @@ class Waker:
 
 def libpq_dsn(settings: Settings) -> str:
     p = settings.postgres_params()
-    return (f"dbname={p['POSTGRES_DBNAME']} host={p['POSTGRES_HOST']} port={p['POSTGRES_PORT']} "
-            f"user={p['POSTGRES_USER']}" + (f" password={p['POSTGRES_PASSWORD']}" if p["POSTGRES_PASSWORD"] else ""))
-
+    return (
+        f"dbname={p['POSTGRES_DBNAME']} host={p['POSTGRES_HOST']} port={p['POSTGRES_PORT']} "
+        f"user={p['POSTGRES_USER']}" + (f" password={p['POSTGRES_PASSWORD']}" if p["POSTGRES_PASSWORD"] else "")
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -29,7 +29,7 @@ def _aware(row: Any) -> dict[str, Any]:
 def _utc(instant: datetime) -> datetime:
     """Bounds of a query in UTC, as the read models store instants (SQLite compares them as text: a Bangkok
     instant would be compared by its local wall-clock digits)."""
-    return instant.astimezone(timezone.utc)
+    return instant.astimezone(UTC)
 
 
 def slot_start(day: date, slot: int) -> datetime:
@@ -38,12 +38,15 @@ def slot_start(day: date, slot: int) -> datetime:
 
 def night_slots(night_of: date) -> list[tuple[date, int]]:
     """The six (local day, slot) pairs of the night that begins at 18:00 on `night_of`."""
-    return [(night_of, s) for s in NIGHT_SLOTS_EVENING] + [(night_of + timedelta(days=1), s) for s in NIGHT_SLOTS_MORNING]
+    return [(night_of, s) for s in NIGHT_SLOTS_EVENING] + [
+        (night_of + timedelta(days=1), s) for s in NIGHT_SLOTS_MORNING
+    ]
 
 
 @dataclass
 class BoxDay:
     """One active box on one local day: per slot the counting / flagged / voided visits, and what is missing."""
+
     box: dict[str, Any]
     slots: list[dict[str, int]]  # 12 × {"valid", "flagged", "voided"}
     last_visit_at: datetime | None
@@ -82,8 +85,12 @@ class PatrolQueries:
         """The officer's latest visit that was not voided: the one the next check-in is judged against."""
         v = t.kpi_visits.c
         with self.engine.connect() as conn:
-            return conn.execute(select(v.visit_id).where(v.officer_id == officer_id, v.status != "voided")
-                                .order_by(v.visited_at.desc()).limit(1)).scalar()
+            return conn.execute(
+                select(v.visit_id)
+                .where(v.officer_id == officer_id, v.status != "voided")
+                .order_by(v.visited_at.desc())
+                .limit(1)
+            ).scalar()
 
     def _visit_rows(self, start: datetime, end: datetime, officer_id: UUID | None = None) -> list[dict[str, Any]]:
         v = t.kpi_visits.c
@@ -116,8 +123,11 @@ class PatrolQueries:
             entry = BoxDay(box, slots, last)
             for slot in (*NIGHT_SLOTS_MORNING, *NIGHT_SLOTS_EVENING):
                 ended = slot_start(day, slot) + timedelta(hours=SLOT_HOURS) <= now
-                if ended and slot_start(day, slot) >= box["registered_at"] - timedelta(hours=SLOT_HOURS) \
-                        and not slots[slot]["valid"]:
+                if (
+                    ended
+                    and slot_start(day, slot) >= box["registered_at"] - timedelta(hours=SLOT_HOURS)
+                    and not slots[slot]["valid"]
+                ):
                     entry.missed.append(slot)
             if slot_start(day, 0) <= now < slot_start(day, 0) + timedelta(days=1) and not box["retired"]:
                 since = last or box["registered_at"]
@@ -130,7 +140,9 @@ class PatrolQueries:
         a counting visit; slots not yet ended, or before the box was registered, are left out of the share."""
         start = slot_start(first_night, NIGHT_SLOTS_EVENING[0])
         end = slot_start(last_night + timedelta(days=1), NIGHT_SLOTS_MORNING[-1]) + timedelta(hours=SLOT_HOURS)
-        visited = {(v["box_id"], v["local_day"], v["slot"]) for v in self._visit_rows(start, end) if v["status"] == "valid"}
+        visited = {
+            (v["box_id"], v["local_day"], v["slot"]) for v in self._visit_rows(start, end) if v["status"] == "valid"
+        }
         result = []
         for box in self.red_boxes(include_retired=True):
             nights, covered, counted = [], 0, 0
@@ -139,8 +151,11 @@ class PatrolQueries:
                 cells = []
                 for day, slot in night_slots(night):
                     begins = slot_start(day, slot)
-                    counts = (begins + timedelta(hours=SLOT_HOURS) <= now and begins >= box["registered_at"] - timedelta(hours=SLOT_HOURS)
-                              and not (box["retired"] and box["updated_at"] <= begins))
+                    counts = (
+                        begins + timedelta(hours=SLOT_HOURS) <= now
+                        and begins >= box["registered_at"] - timedelta(hours=SLOT_HOURS)
+                        and not (box["retired"] and box["updated_at"] <= begins)
+                    )
                     hit = (box["id"], day, slot) in visited
                     cells.append(hit)
                     counted += counts
@@ -161,17 +176,22 @@ class PatrolQueries:
         ids = [r["visit_id"] for r in rows]
         tl = t.timeline.c
         with self.engine.connect() as conn:
-            for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-                for r in conn.execute(select(tl.originator_id, tl.event, tl.reason, tl.params)
-                                      .where(and_(tl.originator_id.in_(chunk), tl.event.in_(("Flagged", "Voided"))))
-                                      .order_by(tl.version)).mappings():
+            for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+                for r in conn.execute(
+                    select(tl.originator_id, tl.event, tl.reason, tl.params)
+                    .where(and_(tl.originator_id.in_(chunk), tl.event.in_(("Flagged", "Voided"))))
+                    .order_by(tl.version)
+                ).mappings():
                     reasons.setdefault(r["originator_id"], []).append(dict(r))
         names = self.user_names({r["officer_id"] for r in rows})  # type: ignore[attr-defined]
         for row in rows:
             events = reasons.get(row["visit_id"], [])
             # A flag's finding as recorded (the page words it: web.timeline.flag_reason); None before version 2.
-            row["flags"] = [{"reason": e["reason"], "finding": json.loads(e["params"]).get("finding")}
-                            for e in events if e["event"] == "Flagged"]
+            row["flags"] = [
+                {"reason": e["reason"], "finding": json.loads(e["params"]).get("finding")}
+                for e in events
+                if e["event"] == "Flagged"
+            ]
             row["void_reason"] = next((e["reason"] for e in events if e["event"] == "Voided"), None)
             row["officer"] = names.get(row["officer_id"], "")
         return rows
@@ -187,17 +207,25 @@ class PatrolQueries:
         params = logged["params"] if logged else {}
         position = (params.get("position") or {}).get("_data_") if isinstance(params.get("position"), dict) else None
         visit["position"] = position
-        visit["unit_id"] = (params.get("unit_id") or {}).get("_data_") if isinstance(params.get("unit_id"), dict) else None
+        visit["unit_id"] = (
+            (params.get("unit_id") or {}).get("_data_") if isinstance(params.get("unit_id"), dict) else None
+        )
         return visit
 
     def refused_check_ins(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         r = t.refused_check_ins.c
         start, end = _utc(start), _utc(end)
         with self.engine.connect() as conn:
-            rows = [_aware(x) for x in conn.execute(select(t.refused_check_ins).where(r.attempted_at >= start, r.attempted_at < end)
-                                                    .order_by(r.attempted_at.desc()).limit(500)).mappings()]
+            rows = [
+                _aware(x)
+                for x in conn.execute(
+                    select(t.refused_check_ins)
+                    .where(r.attempted_at >= start, r.attempted_at < end)
+                    .order_by(r.attempted_at.desc())
+                    .limit(500)
+                ).mappings()
+            ]
         names = self.user_names({x["officer_id"] for x in rows})  # type: ignore[attr-defined]
         for row in rows:
             row["officer"] = names.get(row["officer_id"], "")
         return rows
-

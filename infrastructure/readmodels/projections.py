@@ -60,6 +60,7 @@ def _set_unit_state(unit_id: UUID, state: Assignment, call_sign: str | None = No
                 unit["state"] = state
                 return
         units.append({"unit_id": unit_id, "call_sign": call_sign or "", "state": state})
+
     return change
 
 
@@ -71,6 +72,7 @@ def _clear_all(units: list[dict[str, Any]]) -> None:
 def _unit_state(state: Assignment) -> Callable[[dict[str, Any], dict[str, Any]], None]:
     def change(s: dict[str, Any], row: dict[str, Any]) -> None:
         _with_units(row, _set_unit_state(uuid_of(s["unit_id"]), state, s.get("call_sign")))
+
     return change
 
 
@@ -86,13 +88,32 @@ class IncidentsProjection(JsonProjection):
     def __init__(self) -> None:
         def reported(r: Record, s: dict[str, Any], rows: RowSet) -> None:
             recorded = instant(s["timestamp"])
-            rows.put({"id": r.originator_id, "reference": s["reference"], "status": _REPORTED,
-                      "priority": plain(s["priority"]), "category": plain(s["category"]), "community": plain(s["community"]),
-                      "channel": plain(s["channel"]), "location": s["location"], "description": s["description"],
-                      "has_contact": s["contact"] is not None, "units": "[]", "outcome": None, "cancel_reason": None,
-                      "duplicate_of": None, "source_alert_id": uuid_of(s["source_alert_id"]), "reopen_count": 0, "notes_count": 0,
-                      "reported_at": instant(s["occurred_at"]), "recorded_at": recorded, "updated_at": recorded,
-                      "closed_at": None, "version": r.originator_version})
+            rows.put(
+                {
+                    "id": r.originator_id,
+                    "reference": s["reference"],
+                    "status": _REPORTED,
+                    "priority": plain(s["priority"]),
+                    "category": plain(s["category"]),
+                    "community": plain(s["community"]),
+                    "channel": plain(s["channel"]),
+                    "location": s["location"],
+                    "description": s["description"],
+                    "has_contact": s["contact"] is not None,
+                    "units": "[]",
+                    "outcome": None,
+                    "cancel_reason": None,
+                    "duplicate_of": None,
+                    "source_alert_id": uuid_of(s["source_alert_id"]),
+                    "reopen_count": 0,
+                    "notes_count": 0,
+                    "reported_at": instant(s["occurred_at"]),
+                    "recorded_at": recorded,
+                    "updated_at": recorded,
+                    "closed_at": None,
+                    "version": r.originator_version,
+                }
+            )
 
         def update(change: Callable[[dict[str, Any], dict[str, Any]], Any]) -> JsonHandler:
             return changing(change, stamped=True)
@@ -148,22 +169,43 @@ class UnitsProjection(JsonProjection):
 
     def __init__(self) -> None:
         def registered(r: Record, s: dict[str, Any], rows: RowSet) -> None:
-            rows.put({"id": r.originator_id, "call_sign": s["call_sign"], "kind": plain(s["kind"]), "status": _OFF_DUTY,
-                      "incident_id": None, "incident_reference": None, "officer_ids": "[]", "updated_at": instant(s["timestamp"]),
-                      "version": r.originator_version})
+            rows.put(
+                {
+                    "id": r.originator_id,
+                    "call_sign": s["call_sign"],
+                    "kind": plain(s["kind"]),
+                    "status": _OFF_DUTY,
+                    "incident_id": None,
+                    "incident_reference": None,
+                    "officer_ids": "[]",
+                    "updated_at": instant(s["timestamp"]),
+                    "version": r.originator_version,
+                }
+            )
 
         def update(**changes: Callable[[dict[str, Any]], Any]) -> JsonHandler:
-            return changing(lambda s, row: row.update({column: value(s) for column, value in changes.items()}), stamped=True)
+            return changing(
+                lambda s, row: row.update({column: value(s) for column, value in changes.items()}), stamped=True
+            )
 
         on = get_topic
         self.handlers = {
             on(PatrolUnit.Registered): registered,
-            on(PatrolUnit.WentOnDuty): update(status=lambda s: _AVAILABLE,
-                                              officer_ids=lambda s: json.dumps([str(uuid_of(o)) for o in s["officer_ids"]])),
-            on(PatrolUnit.Assigned): update(status=lambda s: _ASSIGNED, incident_id=lambda s: uuid_of(s["incident_id"]),
-                                            incident_reference=lambda s: s["reference"]),
-            on(PatrolUnit.Reassigned): update(incident_id=lambda s: uuid_of(s["incident_id"]), incident_reference=lambda s: s["reference"]),
-            on(PatrolUnit.Released): update(status=lambda s: _AVAILABLE, incident_id=lambda s: None, incident_reference=lambda s: None),
+            on(PatrolUnit.WentOnDuty): update(
+                status=lambda s: _AVAILABLE,
+                officer_ids=lambda s: json.dumps([str(uuid_of(o)) for o in s["officer_ids"]]),
+            ),
+            on(PatrolUnit.Assigned): update(
+                status=lambda s: _ASSIGNED,
+                incident_id=lambda s: uuid_of(s["incident_id"]),
+                incident_reference=lambda s: s["reference"],
+            ),
+            on(PatrolUnit.Reassigned): update(
+                incident_id=lambda s: uuid_of(s["incident_id"]), incident_reference=lambda s: s["reference"]
+            ),
+            on(PatrolUnit.Released): update(
+                status=lambda s: _AVAILABLE, incident_id=lambda s: None, incident_reference=lambda s: None
+            ),
             on(PatrolUnit.WentOffDuty): update(status=lambda s: _OFF_DUTY, officer_ids=lambda s: "[]"),
             on(PatrolUnit.Retired): update(status=lambda s: _RETIRED),
         }
@@ -177,11 +219,28 @@ class CameraAlertsProjection(JsonProjection):
 
     def __init__(self) -> None:
         def raised(r: Record, s: dict[str, Any], rows: RowSet) -> None:
-            rows.put({"id": r.originator_id, "camera_id": uuid_of(s["camera_id"]), "camera_code": s["camera_code"],
-                      "community": plain(s["community"]), "kind": plain(s["kind"]), "score": s["score"], "zone": s["zone"],
-                      "detail": s["detail"], "snapshot_digest": s["snapshot_digest"], "status": AlertStatus.RAISED.value,
-                      "raised_at": instant(s["occurred_at"]), "acknowledged_at": None, "decided_at": None, "outcome": None,
-                      "false_alarm_reason": None, "incident_id": None, "closed_at": None, "version": r.originator_version})
+            rows.put(
+                {
+                    "id": r.originator_id,
+                    "camera_id": uuid_of(s["camera_id"]),
+                    "camera_code": s["camera_code"],
+                    "community": plain(s["community"]),
+                    "kind": plain(s["kind"]),
+                    "score": s["score"],
+                    "zone": s["zone"],
+                    "detail": s["detail"],
+                    "snapshot_digest": s["snapshot_digest"],
+                    "status": AlertStatus.RAISED.value,
+                    "raised_at": instant(s["occurred_at"]),
+                    "acknowledged_at": None,
+                    "decided_at": None,
+                    "outcome": None,
+                    "false_alarm_reason": None,
+                    "incident_id": None,
+                    "closed_at": None,
+                    "version": r.originator_version,
+                }
+            )
 
         update = changing
 
@@ -189,23 +248,41 @@ class CameraAlertsProjection(JsonProjection):
             row["status"], row["acknowledged_at"] = AlertStatus.ACKNOWLEDGED.value, instant(s["occurred_at"])
 
         def dismissed(s: dict[str, Any], row: dict[str, Any]) -> None:
-            row.update(status=AlertStatus.DISMISSED.value, decided_at=instant(s["occurred_at"]), outcome="false_alarm",
-                       false_alarm_reason=plain(s["false_alarm"]))
+            row.update(
+                status=AlertStatus.DISMISSED.value,
+                decided_at=instant(s["occurred_at"]),
+                outcome="false_alarm",
+                false_alarm_reason=plain(s["false_alarm"]),
+            )
 
         def escalated(s: dict[str, Any], row: dict[str, Any]) -> None:
-            row.update(status=AlertStatus.ESCALATED.value, decided_at=instant(s["occurred_at"]), outcome="escalated",
-                       incident_id=uuid_of(s["incident_id"]))
+            row.update(
+                status=AlertStatus.ESCALATED.value,
+                decided_at=instant(s["occurred_at"]),
+                outcome="escalated",
+                incident_id=uuid_of(s["incident_id"]),
+            )
 
         def closed(s: dict[str, Any], row: dict[str, Any]) -> None:
             row.update(status=AlertStatus.CLOSED.value, closed_at=instant(s["occurred_at"]))
 
         on = get_topic
-        self.handlers = {on(CameraAlert.Raised): raised, on(CameraAlert.Acknowledged): update(acknowledged),
-                         on(CameraAlert.Dismissed): update(dismissed), on(CameraAlert.Escalated): update(escalated),
-                         on(CameraAlert.Closed): update(closed)}
+        self.handlers = {
+            on(CameraAlert.Raised): raised,
+            on(CameraAlert.Acknowledged): update(acknowledged),
+            on(CameraAlert.Dismissed): update(dismissed),
+            on(CameraAlert.Escalated): update(escalated),
+            on(CameraAlert.Closed): update(closed),
+        }
         super().__init__()
 
 
 def all_projections(events_table: str = "stored_events") -> list[Projection]:
-    return [IncidentsProjection(), UnitsProjection(), CameraAlertsProjection(), IncidentFactsProjection(),
-            VisitFactsProjection(), TimelineProjection(events_table)]
+    return [
+        IncidentsProjection(),
+        UnitsProjection(),
+        CameraAlertsProjection(),
+        IncidentFactsProjection(),
+        VisitFactsProjection(),
+        TimelineProjection(events_table),
+    ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -61,7 +61,7 @@ class Board:
 
 
 def _aware(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.replace(tzinfo=timezone.utc) if isinstance(v, datetime) and v.tzinfo is None else v for k, v in row.items()}
+    return {k: v.replace(tzinfo=UTC) if isinstance(v, datetime) and v.tzinfo is None else v for k, v in row.items()}
 
 
 def _incident(row: Any) -> dict[str, Any]:
@@ -74,16 +74,31 @@ class ReadModels(PatrolQueries):
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def search_incidents(self, where: IncidentFilter = IncidentFilter(), *, page: int = 1, page_size: int = 50,
-                         sort: str = "reported_at", direction: Literal["asc", "desc"] = "desc") -> PageOf:
+    def search_incidents(
+        self,
+        where: IncidentFilter = IncidentFilter(),
+        *,
+        page: int = 1,
+        page_size: int = 50,
+        sort: str = "reported_at",
+        direction: Literal["asc", "desc"] = "desc",
+    ) -> PageOf:
         if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
             raise InvalidInput(f"Pages start at 1 and hold 1 to {MAX_PAGE_SIZE} incidents.", field="page")
         if sort not in SORTS:
             raise InvalidInput(f"Incidents can be sorted by {', '.join(SORTS)}.", field="sort")
         c = t.incidents.c
-        conditions = [column.in_(values) for column, values in (
-            (c.status, where.status), (c.community, where.community), (c.category, where.category),
-            (c.priority, where.priority), (c.channel, where.channel)) if values]
+        conditions = [
+            column.in_(values)
+            for column, values in (
+                (c.status, where.status),
+                (c.community, where.community),
+                (c.category, where.category),
+                (c.priority, where.priority),
+                (c.channel, where.channel),
+            )
+            if values
+        ]
         if where.reported_from is not None:
             conditions.append(c.reported_at >= where.reported_from)
         if where.reported_to is not None:
@@ -94,24 +109,62 @@ class ReadModels(PatrolQueries):
         order = SORTS[sort].asc() if direction == "asc" else SORTS[sort].desc()
         with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(t.incidents).where(condition)).scalar_one()
-            rows = conn.execute(select(t.incidents).where(condition).order_by(order, c.reference.desc())
-                                .limit(page_size).offset((page - 1) * page_size)).mappings().all()
+            rows = (
+                conn.execute(
+                    select(t.incidents)
+                    .where(condition)
+                    .order_by(order, c.reference.desc())
+                    .limit(page_size)
+                    .offset((page - 1) * page_size)
+                )
+                .mappings()
+                .all()
+            )
         return PageOf([_incident(r) for r in rows], total, page, page_size)
 
     def board(self, *, now: datetime | None = None) -> Board:
         c = t.incidents.c
-        since = (now or datetime.now(timezone.utc)).timestamp() - 24 * 3600
+        since = (now or datetime.now(UTC)).timestamp() - 24 * 3600
         with self.engine.connect() as conn:
-            incidents = conn.execute(select(t.incidents).where(c.status.in_(OPEN))
-                                     .order_by(c.priority, c.reported_at)).mappings().all()
-            closed = conn.execute(select(t.incidents).where(c.closed_at >= datetime.fromtimestamp(since, timezone.utc))
-                                  .order_by(c.closed_at.desc()).limit(50)).mappings().all()
-            units = conn.execute(select(t.units).where(t.units.c.status != "retired")
-                                 .order_by(case((t.units.c.status == "off_duty", 1), else_=0), t.units.c.call_sign)).mappings().all()
-            alerts = conn.execute(select(t.camera_alerts).where(t.camera_alerts.c.status.in_(("raised", "acknowledged")))
-                                  .order_by(t.camera_alerts.c.raised_at)).mappings().all()
-        return Board([_incident(r) for r in incidents], [_aware(dict(r)) for r in units],
-                     [_aware(dict(r)) for r in alerts], [_incident(r) for r in closed])
+            incidents = (
+                conn.execute(select(t.incidents).where(c.status.in_(OPEN)).order_by(c.priority, c.reported_at))
+                .mappings()
+                .all()
+            )
+            closed = (
+                conn.execute(
+                    select(t.incidents)
+                    .where(c.closed_at >= datetime.fromtimestamp(since, UTC))
+                    .order_by(c.closed_at.desc())
+                    .limit(50)
+                )
+                .mappings()
+                .all()
+            )
+            units = (
+                conn.execute(
+                    select(t.units)
+                    .where(t.units.c.status != "retired")
+                    .order_by(case((t.units.c.status == "off_duty", 1), else_=0), t.units.c.call_sign)
+                )
+                .mappings()
+                .all()
+            )
+            alerts = (
+                conn.execute(
+                    select(t.camera_alerts)
+                    .where(t.camera_alerts.c.status.in_(("raised", "acknowledged")))
+                    .order_by(t.camera_alerts.c.raised_at)
+                )
+                .mappings()
+                .all()
+            )
+        return Board(
+            [_incident(r) for r in incidents],
+            [_aware(dict(r)) for r in units],
+            [_aware(dict(r)) for r in alerts],
+            [_incident(r) for r in closed],
+        )
 
     def incident(self, incident_id: UUID) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
@@ -126,8 +179,13 @@ class ReadModels(PatrolQueries):
 
     def timeline(self, aggregate_id: UUID) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.timeline).where(t.timeline.c.originator_id == aggregate_id)
-                                .order_by(t.timeline.c.version)).mappings().all()
+            rows = (
+                conn.execute(
+                    select(t.timeline).where(t.timeline.c.originator_id == aggregate_id).order_by(t.timeline.c.version)
+                )
+                .mappings()
+                .all()
+            )
         return [{**_aware(dict(r)), "params": json.loads(r["params"])} for r in rows]
 
     def visit_slots(self, day_from: date, day_to: date) -> list[dict[str, Any]]:
@@ -135,10 +193,16 @@ class ReadModels(PatrolQueries):
         v = t.kpi_visits.c
         counts = [func.sum(case((v.status == s, 1), else_=0)).label(s) for s in ("valid", "flagged", "voided")]
         with self.engine.connect() as conn:
-            rows = conn.execute(select(v.box_id, v.box_code, v.local_day, v.slot, *counts)
-                                .where(v.local_day >= day_from, v.local_day <= day_to)
-                                .group_by(v.box_id, v.box_code, v.local_day, v.slot)
-                                .order_by(v.box_code, v.local_day, v.slot)).mappings().all()
+            rows = (
+                conn.execute(
+                    select(v.box_id, v.box_code, v.local_day, v.slot, *counts)
+                    .where(v.local_day >= day_from, v.local_day <= day_to)
+                    .group_by(v.box_id, v.box_code, v.local_day, v.slot)
+                    .order_by(v.box_code, v.local_day, v.slot)
+                )
+                .mappings()
+                .all()
+            )
         return [dict(r) for r in rows]
 
     # --- people and units, for the operations and admin pages ---------------------------------
@@ -163,7 +227,9 @@ class ReadModels(PatrolQueries):
     def units(self, *, include_retired: bool = False) -> list[dict[str, Any]]:
         """Every unit with its crew's names; on duty first."""
         u = t.units.c
-        query = select(t.units).order_by(case((u.status == "retired", 2), (u.status == "off_duty", 1), else_=0), u.call_sign)
+        query = select(t.units).order_by(
+            case((u.status == "retired", 2), (u.status == "off_duty", 1), else_=0), u.call_sign
+        )
         if not include_retired:
             query = query.where(u.status != "retired")
         with self.engine.connect() as conn:
@@ -189,28 +255,50 @@ class ReadModels(PatrolQueries):
         """A camera's latest alerts, newest first, whatever their status."""
         a = t.camera_alerts.c
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.camera_alerts).where(a.camera_id == camera_id)
-                                .order_by(a.raised_at.desc()).limit(limit)).mappings().all()
+            rows = (
+                conn.execute(
+                    select(t.camera_alerts).where(a.camera_id == camera_id).order_by(a.raised_at.desc()).limit(limit)
+                )
+                .mappings()
+                .all()
+            )
         return [_aware(dict(r)) for r in rows]
 
     def _cameras(self, camera_id: UUID | None, now: datetime | None) -> list[dict[str, Any]]:
         c, lease, a = t.cameras.c, camera_leases.c, t.camera_alerts.c
-        query = (select(t.cameras, lease.owner.label("lease_owner"), lease.lease_expires_at,
-                        lease.status.label("stream_status"), lease.fps, lease.last_frame_at, lease.health_at)
-                 .select_from(t.cameras.outerjoin(camera_leases, lease.camera_id == c.id))
-                 .order_by(c.retired, c.code))
-        problems = (select(a.id, a.camera_id, a.kind, a.detail, a.raised_at)
-                    .where(a.status.in_(WAITING_ALERTS), a.kind.in_(HEALTH_ALERT_KINDS)).order_by(a.raised_at))
+        query = (
+            select(
+                t.cameras,
+                lease.owner.label("lease_owner"),
+                lease.lease_expires_at,
+                lease.status.label("stream_status"),
+                lease.fps,
+                lease.last_frame_at,
+                lease.health_at,
+            )
+            .select_from(t.cameras.outerjoin(camera_leases, lease.camera_id == c.id))
+            .order_by(c.retired, c.code)
+        )
+        problems = (
+            select(a.id, a.camera_id, a.kind, a.detail, a.raised_at)
+            .where(a.status.in_(WAITING_ALERTS), a.kind.in_(HEALTH_ALERT_KINDS))
+            .order_by(a.raised_at)
+        )
         if camera_id is not None:
             query, problems = query.where(c.id == camera_id), problems.where(a.camera_id == camera_id)
         with self.engine.connect() as conn:
             # The workers write their leases in the database's clock on PostgreSQL: judge them by the same clock.
-            now = now or (conn.execute(select(func.now())).scalar_one() if conn.dialect.name == "postgresql"
-                          else datetime.now(timezone.utc))
+            now = now or (
+                conn.execute(select(func.now())).scalar_one()
+                if conn.dialect.name == "postgresql"
+                else datetime.now(UTC)
+            )
             rows = conn.execute(query).mappings().all()
             open_alerts: dict[UUID, dict[str, dict[str, Any]]] = {}
             for p in conn.execute(problems).mappings():
-                open_alerts.setdefault(p["camera_id"], {}).setdefault(p["kind"], _aware(dict(p)))  # the oldest of each kind
+                open_alerts.setdefault(p["camera_id"], {}).setdefault(
+                    p["kind"], _aware(dict(p))
+                )  # the oldest of each kind
         return [_camera(_aware(dict(r)), open_alerts.get(r["id"], {}), now) for r in rows]
 
 
@@ -235,9 +323,15 @@ def _camera(row: dict[str, Any], problems: dict[str, dict[str, Any]], now: datet
         state = "no_worker"
     else:
         state = {"streaming": "healthy", "offline": "offline", "ended": "ended"}.get(stream, "starting")
-    row["health"] = {"state": state, "watched": watched and not row["retired"], "since": alert["raised_at"] if alert else None,
-                     "alert_id": alert["id"] if alert else None, "detail": alert["detail"] if alert else "",
-                     "heartbeat_at": row.pop("health_at"), "last_frame_at": row.pop("last_frame_at"),
-                     "fps": fps if watched else 0.0}
+    row["health"] = {
+        "state": state,
+        "watched": watched and not row["retired"],
+        "since": alert["raised_at"] if alert else None,
+        "alert_id": alert["id"] if alert else None,
+        "detail": alert["detail"] if alert else "",
+        "heartbeat_at": row.pop("health_at"),
+        "last_frame_at": row.pop("last_frame_at"),
+        "fps": fps if watched else 0.0,
+    }
     row["zones"], row["rules"] = json.loads(row["zones"]), json.loads(row["rules"])
     return row

@@ -9,7 +9,7 @@ import multiprocessing
 import threading
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -78,8 +78,13 @@ class Rebuild:
             for projection in chosen:
                 projection.reset(conn)
             timeline = self._timeline(chosen)
-            self._replay(self._stored(head, self._topics(chosen)), chosen, head, progress,
-                         timeline.pending.append if timeline else None)
+            self._replay(
+                self._stored(head, self._topics(chosen)),
+                chosen,
+                head,
+                progress,
+                timeline.pending.append if timeline else None,
+            )
             for projection in chosen:
                 projection.write_all(conn)
             self._set_positions(conn, chosen, head)
@@ -103,8 +108,9 @@ class Rebuild:
                     if c is not None:  # hash joins of a million rows in memory; no JIT compiling for seconds
                         c.exec_driver_sql("SET LOCAL work_mem = '256MB'")
                         c.exec_driver_sql("SET LOCAL jit = off")
-                self._replay_part(driver(conn), driver(tconn) if timeline else None, chosen, head, stages, LOWER_HALF,
-                                  progress)
+                self._replay_part(
+                    driver(conn), driver(tconn) if timeline else None, chosen, head, stages, LOWER_HALF, progress
+                )
                 helper.join()
                 error = answer.recv() if answer.poll() else f"exit code {helper.exitcode}"
                 if error is not None:
@@ -117,6 +123,7 @@ class Rebuild:
                         self._set_positions(tconn, [timeline], head)
                     except BaseException as error:  # raised again in the caller's thread
                         failures.append(error)
+
                 side = threading.Thread(target=finish_timeline) if timeline else None
                 if side:
                     side.start()
@@ -167,25 +174,41 @@ class Rebuild:
             except BaseException as failure:
                 error = f"{type(failure).__name__}: {failure}"
             report.send(error)
+
         process = multiprocessing.get_context("fork").Process(target=run, name="ssz-rebuild", daemon=True)
         process.start()
         report.close()
         return process, answer
 
-    def _replay_part(self, read: psycopg.Connection, write: psycopg.Connection | None, chosen: list[Projection], head: int,
-                     stages: dict[str, str], part: str, progress: Callable[[int], None] | None) -> None:
+    def _replay_part(
+        self,
+        read: psycopg.Connection,
+        write: psycopg.Connection | None,
+        chosen: list[Projection],
+        head: int,
+        stages: dict[str, str],
+        part: str,
+        progress: Callable[[int], None] | None,
+    ) -> None:
         """One half of the aggregates replayed from the log (read on `read`) into the staging tables: the
         timeline's rows by COPY on `write` as they are made, the other projections' at the end, on `read`."""
         timeline = self._timeline(chosen)
         rest = [p for p in chosen if p is not timeline]
         columns = {p.name: [c.name for c in p.table.columns] for p in chosen}
         with ExitStack() as copy:
-            sink = copy.enter_context(copying(write, stages[timeline.name], columns[timeline.name], queued=True)) \
-                if timeline else None
+            sink = (
+                copy.enter_context(copying(write, stages[timeline.name], columns[timeline.name], queued=True))
+                if timeline
+                else None
+            )
             self._replay(self._stream(read, head, self._topics(chosen), part), rest, head, progress, sink)
         for projection in rest:
-            copy_rows(read, stages[projection.name], columns[projection.name],
-                      projection.rows.stored(projection.rows.rows.values()))
+            copy_rows(
+                read,
+                stages[projection.name],
+                columns[projection.name],
+                projection.rows.stored(projection.rows.rows.values()),
+            )
             projection.rows.forget()
 
     @staticmethod
@@ -195,11 +218,20 @@ class Rebuild:
     @staticmethod
     def _set_positions(conn: Connection, projections: list[Projection], head: int) -> None:
         if projections:
-            conn.execute(update(projection_positions).where(projection_positions.c.name.in_([p.name for p in projections]))
-                         .values(position=head, updated_at=datetime.now(timezone.utc)))
+            conn.execute(
+                update(projection_positions)
+                .where(projection_positions.c.name.in_([p.name for p in projections]))
+                .values(position=head, updated_at=datetime.now(UTC))
+            )
 
-    def _replay(self, stored: Iterable[tuple[int, UUID, int, str, bytes]], projections: list[Projection], head: int,
-                progress: Callable[[int], None] | None, timeline: Callable[[tuple], None] | None = None) -> None:
+    def _replay(
+        self,
+        stored: Iterable[tuple[int, UUID, int, str, bytes]],
+        projections: list[Projection],
+        head: int,
+        progress: Callable[[int], None] | None,
+        timeline: Callable[[tuple], None] | None = None,
+    ) -> None:
         """Applies stored events one by one to the projections' rows in memory: each event decoded once,
         in the form(s) its projections read, and dropped as soon as they have applied it. `timeline`, when
         given, takes the timeline row of every event (made from its state as stored, before any upcast)."""
@@ -219,9 +251,13 @@ class Rebuild:
         plans: dict[str, tuple[int, bool, list[Callable[[Record], None]]]] = {}
 
         def plan(topic: str) -> tuple[int, bool, list[Callable[[Record], None]]]:
-            found = plans[topic] = (class_version(topic) if topic in json_topics else 0, topic in event_topics,
-                                    routes.get(topic, []) + every)
+            found = plans[topic] = (
+                class_version(topic) if topic in json_topics else 0,
+                topic in event_topics,
+                routes.get(topic, []) + every,
+            )
             return found
+
         row = timeline_values
         position = reported = 0
         for position, oid, version, topic, data in stored:
@@ -260,23 +296,29 @@ class Rebuild:
         """The log up to the head, of the given topics (all when none), through the recorder."""
         position, limit = 0, max(self.page_size, 10_000)
         while position < head:
-            notifications = self.app.recorder.select_notifications(start=position + 1, limit=limit, stop=head, topics=topics)
+            notifications = self.app.recorder.select_notifications(
+                start=position + 1, limit=limit, stop=head, topics=topics
+            )
             for n in notifications:
                 yield n.id, n.originator_id, n.originator_version, n.topic, n.state
             if len(notifications) < limit:
                 return
             position = notifications[-1].id
 
-    def _stream(self, raw: psycopg.Connection, head: int, topics: list[str], part: str | None = None,
-                batch: int = 10_000) -> Iterable[tuple[int, UUID, int, str, bytes]]:
+    def _stream(
+        self, raw: psycopg.Connection, head: int, topics: list[str], part: str | None = None, batch: int = 10_000
+    ) -> Iterable[tuple[int, UUID, int, str, bytes]]:
         """PostgreSQL: the log up to the head, of the given topics (all when none) and aggregates (`part`:
         a condition on originator_id), through a server-side cursor in binary on the given connection, in its
         transaction (rows are made in C, a batch at a time: half the client time of COPY's row by row)."""
-        query = sql.SQL("SELECT notification_id::int8, originator_id::uuid, originator_version::int8, topic::text, "
-                        "state::bytea FROM {events} WHERE notification_id <= %s{topics}{part} ORDER BY notification_id").format(
+        query = sql.SQL(
+            "SELECT notification_id::int8, originator_id::uuid, originator_version::int8, topic::text, "
+            "state::bytea FROM {events} WHERE notification_id <= %s{topics}{part} ORDER BY notification_id"
+        ).format(
             events=sql.SQL(self.app.recorder.events_table_name),
             topics=sql.SQL(" AND topic = ANY(%s)") if topics else sql.SQL(""),
-            part=sql.SQL(f" AND {part}") if part else sql.SQL(""))
+            part=sql.SQL(f" AND {part}") if part else sql.SQL(""),
+        )
         with raw.cursor(name="ssz_rebuild", binary=True) as cursor:
             cursor.execute(query, (head, topics) if topics else (head,))
             while rows := cursor.fetchmany(batch):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 from uuid import UUID
@@ -19,13 +19,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 def aware(value: Any) -> Any:
     """SQLite gives back naive datetimes; every instant here is UTC."""
     if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 
 def utc(row: dict[str, Any]) -> dict[str, Any]:
     """SQLite keeps a datetime's wall-clock digits and drops its offset: hand it UTC only."""
-    return {k: v.astimezone(timezone.utc) if isinstance(v, datetime) and v.tzinfo is not None else v for k, v in row.items()}
+    return {k: v.astimezone(UTC) if isinstance(v, datetime) and v.tzinfo is not None else v for k, v in row.items()}
 
 
 def driver(conn: Connection | psycopg.Connection) -> psycopg.Connection:
@@ -35,13 +35,26 @@ def driver(conn: Connection | psycopg.Connection) -> psycopg.Connection:
 
 def column_types(conn: Connection | psycopg.Connection, table: str) -> dict[str, int]:
     """PostgreSQL: the type (oid) of each column of a table, by name."""
-    return dict(driver(conn).execute("SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass "
-                                     "AND attnum > 0 AND NOT attisdropped", (table,)).fetchall())
+    return dict(
+        driver(conn)
+        .execute(
+            "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass "
+            "AND attnum > 0 AND NOT attisdropped",
+            (table,),
+        )
+        .fetchall()
+    )
 
 
 @contextmanager
-def copying(conn: Connection | psycopg.Connection, table: str, columns: list[str], *, queued: bool = False,
-            types: dict[str, int] | None = None) -> Iterator[Callable[[Sequence[Any]], None]]:
+def copying(
+    conn: Connection | psycopg.Connection,
+    table: str,
+    columns: list[str],
+    *,
+    queued: bool = False,
+    types: dict[str, int] | None = None,
+) -> Iterator[Callable[[Sequence[Any]], None]]:
     """COPY in binary: gives `write(values)` for rows in the order of `columns`. No value is formatted as
     text by Python nor parsed by PostgreSQL (several times cheaper than text for UUIDs and instants).
     `queued`: the data is sent by a thread of its own, so that the caller does not wait while the server
@@ -55,7 +68,9 @@ def copying(conn: Connection | psycopg.Connection, table: str, columns: list[str
             yield copy.write_row
 
 
-def copy_rows(conn: Connection | psycopg.Connection, table: str, columns: list[str], rows: Iterable[dict[str, Any]]) -> None:
+def copy_rows(
+    conn: Connection | psycopg.Connection, table: str, columns: list[str], rows: Iterable[dict[str, Any]]
+) -> None:
     values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
     with copying(conn, table, columns) as write:
         for row in rows:
@@ -73,8 +88,9 @@ def insert_all(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -
         conn.execute(insert(table), rows)
 
 
-def insert_values(conn: Connection, table: Table, rows: Iterable[Sequence[Any]], *,
-                  types: dict[str, int] | None = None) -> None:
+def insert_values(
+    conn: Connection, table: Table, rows: Iterable[Sequence[Any]], *, types: dict[str, int] | None = None
+) -> None:
     """The same for rows given as values in the table's column order (`types`: as for `copying`)."""
     columns = [c.name for c in table.columns]
     if conn.dialect.name == "postgresql":
@@ -82,7 +98,7 @@ def insert_values(conn: Connection, table: Table, rows: Iterable[Sequence[Any]],
             for row in rows:
                 write(row)
         return
-    insert_all(conn, table, (dict(zip(columns, row)) for row in rows))
+    insert_all(conn, table, (dict(zip(columns, row, strict=False)) for row in rows))
 
 
 def staging(conn: Connection, table: Table) -> str:
@@ -110,7 +126,9 @@ def replace_with_stage(conn: Connection, table: Table, stage: str) -> None:
     # its pages.)
     conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
     conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
-    if not conn.exec_driver_sql(f"SELECT EXISTS (SELECT FROM {table.name})").scalar():  # a first build: every row is new
+    if not conn.exec_driver_sql(
+        f"SELECT EXISTS (SELECT FROM {table.name})"
+    ).scalar():  # a first build: every row is new
         deleted = 0
         inserted = conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {stage}").rowcount
         conn.exec_driver_sql(f"DROP TABLE {stage}")
@@ -122,15 +140,22 @@ def replace_with_stage(conn: Connection, table: Table, stage: str) -> None:
             f"CREATE TEMPORARY TABLE differ_{table.name} ON COMMIT DROP AS "
             f"SELECT s.place AS new, t.place AS old FROM (SELECT {digests} FROM {stage} AS x OFFSET 0) AS s "
             f"FULL JOIN (SELECT {digests} FROM {table.name} AS x OFFSET 0) AS t ON {same} "
-            f"WHERE s.place IS NULL OR t.place IS NULL")
-        deleted = conn.exec_driver_sql(f"DELETE FROM {table.name} WHERE ctid = ANY(ARRAY(SELECT old FROM differ_{table.name} "
-                                       f"WHERE old IS NOT NULL))").rowcount
-        inserted = conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {stage} WHERE ctid = ANY("
-                                        f"ARRAY(SELECT new FROM differ_{table.name} WHERE new IS NOT NULL))").rowcount
+            f"WHERE s.place IS NULL OR t.place IS NULL"
+        )
+        deleted = conn.exec_driver_sql(
+            f"DELETE FROM {table.name} WHERE ctid = ANY(ARRAY(SELECT old FROM differ_{table.name} "
+            f"WHERE old IS NOT NULL))"
+        ).rowcount
+        inserted = conn.exec_driver_sql(
+            f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {stage} WHERE ctid = ANY("
+            f"ARRAY(SELECT new FROM differ_{table.name} WHERE new IS NOT NULL))"
+        ).rowcount
         conn.exec_driver_sql(f"DROP TABLE {stage}, differ_{table.name}")
     # Where much of the table was written (a first build, say), fresh statistics for the readers' plans
     # (which the server would otherwise take only from autovacuum, some time later, if it runs at all).
-    size = conn.exec_driver_sql(f"SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = '{table.name}'::regclass").scalar()
+    size = conn.exec_driver_sql(
+        f"SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = '{table.name}'::regclass"
+    ).scalar()
     if deleted + inserted > max(1000, 0.1 * size):
         conn.exec_driver_sql(f"ANALYZE {table.name}")
 
@@ -152,7 +177,8 @@ def upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table)
     statement = statement.on_conflict_do_update(
-        index_elements=keys, set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys})
+        index_elements=keys, set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
+    )
     conn.execute(statement, rows)
 
 
@@ -176,7 +202,7 @@ class RowSet:
     def load(self, conn: Connection, keys: Iterable[Any]) -> None:
         missing = [k for k in dict.fromkeys(keys) if self._slot(k) not in self.rows]
         for start in range(0, len(missing), 900):
-            chunk = missing[start:start + 900]
+            chunk = missing[start : start + 900]
             for row in conn.execute(select(self.table).where(self.key.in_(chunk))).mappings():
                 self.rows[self._slot(row[self.key.name])] = {k: aware(v) for k, v in row.items()}
 

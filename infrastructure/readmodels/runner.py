@@ -13,7 +13,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -45,8 +45,15 @@ class Projections:
     # Told the positions after each page this process commits (infrastructure/readmodels/read_side.py wakes on it).
     notifier: Callable[[dict[str, int]], None] | None = None
 
-    def __init__(self, app: ZoneApplication, engine: Engine, settings: Settings, *,
-                 projections: list[Projection] | None = None, page_size: int = 2000):
+    def __init__(
+        self,
+        app: ZoneApplication,
+        engine: Engine,
+        settings: Settings,
+        *,
+        projections: list[Projection] | None = None,
+        page_size: int = 2000,
+    ):
         self.app = app
         self.engine = engine
         self.settings = settings
@@ -70,10 +77,12 @@ class Projections:
     # --- positions --------------------------------------------------------------------------
     def _ensure_positions(self) -> None:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self.engine.begin() as conn:
-            conn.execute(dialect.insert(projection_positions).on_conflict_do_nothing(index_elements=["name"]),
-                         [{"name": p.name, "position": 0, "updated_at": now} for p in self.projections])
+            conn.execute(
+                dialect.insert(projection_positions).on_conflict_do_nothing(index_elements=["name"]),
+                [{"name": p.name, "position": 0, "updated_at": now} for p in self.projections],
+            )
 
     def positions(self) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -125,15 +134,26 @@ class Projections:
         json_topics = {t for p in projections if p.reads_json for t in p.topics}
         event_topics = {t for p in projections if not p.reads_json for t in p.topics}
         decode, to_event = self._decode, self.app.mapper.to_domain_event
-        return [Record(nid, oid, version, topic, stored, decode(topic, stored) if topic in json_topics else None,
-                       to_event(StoredEvent(oid, version, topic, stored)) if topic in event_topics else None)
-                for nid, oid, version, topic, stored in rows]
+        return [
+            Record(
+                nid,
+                oid,
+                version,
+                topic,
+                stored,
+                decode(topic, stored) if topic in json_topics else None,
+                to_event(StoredEvent(oid, version, topic, stored)) if topic in event_topics else None,
+            )
+            for nid, oid, version, topic, stored in rows
+        ]
 
     def _read(self, start: int, stop: int, projections: list[Projection]) -> tuple[Page, int]:
         """A page of the log after `start`, up to `stop`. Returns the page and the position it brings the
         projections to."""
         notifications = self.app.recorder.select_notifications(start=start + 1, limit=self.page_size, stop=stop)
-        page = self._page(((n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications), projections)
+        page = self._page(
+            ((n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications), projections
+        )
         return page, notifications[-1].id if len(notifications) == self.page_size else stop
 
     def catch_up(self, *, until: int | None = None, progress: Callable[[int], None] | None = None) -> int:
@@ -171,22 +191,30 @@ class Projections:
         """In one transaction: the positions of the projections behind `last` moved to it (each only from
         where this worker saw it: one statement per position they start from, usually one), and the page
         applied to each from there."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         applied = [p for p in self.projections if positions[p.name] < last]
         starts: dict[int, list[str]] = {}
         for projection in applied:
             starts.setdefault(positions[projection.name], []).append(projection.name)
         with conn.begin():
             for old, names in starts.items():
-                moved = conn.execute(update(projection_positions)
-                                     .where(projection_positions.c.name.in_(names), projection_positions.c.position == old)
-                                     .values(position=last, updated_at=now))
+                moved = conn.execute(
+                    update(projection_positions)
+                    .where(projection_positions.c.name.in_(names), projection_positions.c.position == old)
+                    .values(position=last, updated_at=now)
+                )
                 if moved.rowcount != len(names):
                     raise LostOwnership(f"the position of a projection of {', '.join(names)} moved under this worker")
             for projection in applied:
                 old = positions[projection.name]
                 projection.apply_page(conn, page if not page or page[0].id > old else [r for r in page if r.id > old])
-        log.info("projection.batch", projections=[p.name for p in applied], first=page[0].id if page else last, last=last, events=len(page))
+        log.info(
+            "projection.batch",
+            projections=[p.name for p in applied],
+            first=page[0].id if page else last,
+            last=last,
+            events=len(page),
+        )
 
     def run(self, stop: threading.Event | None = None, *, poll_interval: float = 0.05) -> None:
         """Owns and follows the projections until stopped; waits its turn while another worker owns them."""
@@ -256,8 +284,11 @@ class Projections:
         with self.engine.begin() as conn:
             for projection in chosen:
                 projection.reset(conn)
-                conn.execute(update(projection_positions).where(projection_positions.c.name == projection.name)
-                             .values(position=0, updated_at=datetime.now(timezone.utc)))
+                conn.execute(
+                    update(projection_positions)
+                    .where(projection_positions.c.name == projection.name)
+                    .values(position=0, updated_at=datetime.now(UTC))
+                )
             if self.dsn:  # wake the owner
                 conn.exec_driver_sql(f"NOTIFY {self.app.recorder.channel_name}")
         head, seen = self.head(), 0

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
@@ -36,7 +36,7 @@ Handler = Callable[[Any, "RowSet"], None]  # (domain event, rows)
 JsonHandler = Callable[[Record, dict[str, Any], "RowSet"], None]  # (record, state, rows)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _event_class(topic: str) -> tuple[type, int]:
     cls = resolve_topic(topic)
     return cls, getattr(cls, "class_version", 1)

@@ -7,14 +7,16 @@ from infrastructure.tables import metadata
 TS = DateTime(timezone=True)
 
 projection_positions = Table(
-    "projection_positions", metadata,
+    "projection_positions",
+    metadata,
     Column("name", String(32), primary_key=True),
     Column("position", BigInteger, nullable=False),
     Column("updated_at", TS, nullable=False),
 )
 
 incidents = Table(
-    "rm_incidents", metadata,
+    "rm_incidents",
+    metadata,
     Column("id", Uuid, primary_key=True),
     Column("reference", String(20), nullable=False, unique=True),
     Column("status", String(16), nullable=False),
@@ -46,7 +48,8 @@ incidents = Table(
 )
 
 units = Table(
-    "rm_units", metadata,
+    "rm_units",
+    metadata,
     Column("id", Uuid, primary_key=True),
     Column("call_sign", String(24), nullable=False, unique=True),
     Column("kind", String(16), nullable=False),
@@ -59,7 +62,8 @@ units = Table(
 )
 
 camera_alerts = Table(
-    "rm_camera_alerts", metadata,
+    "rm_camera_alerts",
+    metadata,
     Column("id", Uuid, primary_key=True),
     Column("camera_id", Uuid, nullable=False),
     Column("camera_code", String(24), nullable=False),
@@ -84,7 +88,8 @@ camera_alerts = Table(
 )
 
 timeline = Table(
-    "rm_timeline", metadata,
+    "rm_timeline",
+    metadata,
     Column("originator_id", Uuid, primary_key=True),
     Column("version", Integer, primary_key=True),
     Column("notification_id", BigInteger, nullable=False, unique=True),
@@ -99,7 +104,8 @@ timeline = Table(
 )
 
 kpi_incidents = Table(
-    "kpi_incident_facts", metadata,
+    "kpi_incident_facts",
+    metadata,
     Column("incident_id", Uuid, primary_key=True),
     Column("reference", String(20), nullable=False),
     Column("report_month", String(7), nullable=False),  # YYYY-MM, Asia/Bangkok, of the first report
@@ -123,7 +129,8 @@ kpi_incidents = Table(
 )
 
 kpi_visits = Table(
-    "kpi_visit_facts", metadata,
+    "kpi_visit_facts",
+    metadata,
     Column("visit_id", Uuid, primary_key=True),
     Column("box_id", Uuid, nullable=False),
     Column("box_code", String(24), nullable=False),
@@ -139,7 +146,8 @@ kpi_visits = Table(
 )
 
 users = Table(
-    "rm_users", metadata,
+    "rm_users",
+    metadata,
     Column("id", Uuid, primary_key=True),
     Column("username", String(32), nullable=False, unique=True),
     Column("display_name", Text, nullable=False),
@@ -154,7 +162,8 @@ users = Table(
 # only masked (no userinfo, no credential-like query values): a read model holds no camera's password.
 # Health is not here: it is read beside it, from the workers' leases and the open tamper/offline alerts.
 cameras = Table(
-    "rm_cameras", metadata,
+    "rm_cameras",
+    metadata,
     Column("id", Uuid, primary_key=True),
     Column("code", String(24), nullable=False, unique=True),
     Column("name", Text, nullable=False),
@@ -166,7 +175,9 @@ cameras = Table(
     Column("lat", Float),
     Column("lon", Float),
     Column("zones", Text, nullable=False),  # JSON: [{"name", "points": [[x, y], ...]}]
-    Column("rules", Text, nullable=False),  # JSON: [{"kind", "start", "end", "min_score", "min_area"}], times HH:MM:SS local
+    Column(
+        "rules", Text, nullable=False
+    ),  # JSON: [{"kind", "start", "end", "min_score", "min_area"}], times HH:MM:SS local
     Column("retired", Boolean, nullable=False),
     Column("retired_at", TS),
     Column("registered_at", TS, nullable=False),
@@ -177,7 +188,8 @@ cameras = Table(
 # The red boxes (migration 0007): one row per box, as its RedBox events leave it; the QR token's version only
 # (the signed token itself is made from the secret when a sheet is printed, and never stored).
 red_boxes = Table(
-    "rm_red_boxes", metadata,
+    "rm_red_boxes",
+    metadata,
     Column("id", Uuid, primary_key=True),
     Column("code", String(24), nullable=False, unique=True),
     Column("name_th", Text, nullable=False),
@@ -195,7 +207,8 @@ red_boxes = Table(
 
 # Refused check-ins (migration 0007): one row per RefusedCheckIn, for the supervisors' red-box page.
 refused_check_ins = Table(
-    "rm_refused_check_ins", metadata,
+    "rm_refused_check_ins",
+    metadata,
     Column("id", Uuid, primary_key=True),
     Column("box_id", Uuid),  # none when the code named no registered box
     Column("box_code", String(24), nullable=False),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -30,7 +30,7 @@ _string = json.encoder.encode_basestring  # a str as JSON, as json.dumps(ensure_
 _CAMERA_REGISTERED = get_topic(Camera.Registered)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _aggregate_and_event(topic: str) -> tuple[str, str]:
     aggregate, _, event = topic.rpartition(":")[2].partition(".")
     return aggregate, event
@@ -59,7 +59,7 @@ def _params_text(text: str, state: dict[str, Any]) -> str | None:
     `class_version` after an upgrade), each checked to be the member that the decoded state holds, written
     in full; None when the text is laid out otherwise, or the contact must be cut."""
     start = len(_HEAD) + len(state["timestamp"]["_data_"]) + 2
-    if not text.startswith(_HEAD) or text[len(_HEAD):start] != f'{state["timestamp"]["_data_"]}"}}':
+    if not text.startswith(_HEAD) or text[len(_HEAD) : start] != f'{state["timestamp"]["_data_"]}"}}':
         return None
     topic = state.get("originator_topic")
     if topic is not None:
@@ -68,9 +68,11 @@ def _params_text(text: str, state: dict[str, Any]) -> str | None:
             return None
         start += len(member)
     actor = state["actor"]["_data_"]
-    tail = (f',"actor":{{"_type_":"actor","_data_":{{"user_id":{{"_type_":"uuid_hex","_data_":"{actor["user_id"]["_data_"]}"}},'
-            f'"role":{{"_type_":"enum:Role","_data_":"{actor["role"]["_data_"]}"}}}}}},'
-            f'"occurred_at":{{"_type_":"datetime_iso","_data_":"{state["occurred_at"]["_data_"]}"}}')
+    tail = (
+        f',"actor":{{"_type_":"actor","_data_":{{"user_id":{{"_type_":"uuid_hex","_data_":"{actor["user_id"]["_data_"]}"}},'
+        f'"role":{{"_type_":"enum:Role","_data_":"{actor["role"]["_data_"]}"}}}}}},'
+        f'"occurred_at":{{"_type_":"datetime_iso","_data_":"{state["occurred_at"]["_data_"]}"}}'
+    )
     if "class_version" in state:
         if type(state["class_version"]) is not int:
             return None
@@ -84,7 +86,7 @@ def _params_text(text: str, state: dict[str, Any]) -> str | None:
     if not text.endswith(tail) or (state.get("contact") and _sealed(state["contact"]) is not state["contact"]):
         return None
     end = len(text) - len(tail)
-    return "{" + text[start + 1:end] + "}" if end > start else "{}"
+    return "{" + text[start + 1 : end] + "}" if end > start else "{}"
 
 
 def _sealed(contact: Any) -> Any:
@@ -101,17 +103,27 @@ def timeline_params(state: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def timeline_values(position: int, originator_id: UUID, version: int, topic: str, state: dict[str, Any],
-                    params: str | None = None) -> tuple:
+def timeline_values(
+    position: int, originator_id: UUID, version: int, topic: str, state: dict[str, Any], params: str | None = None
+) -> tuple:
     """A timeline row, in the table's column order, from an event's state as stored (decoded, not upcast)
     and the text of its parameters (`recorded`; encoded from the state when not given); the state is left
     as it is (the other projections read it next)."""
     actor = state["actor"]["_data_"]
     if topic == _CAMERA_REGISTERED:  # a camera registered before its secrets were kept apart recorded its password
         params = _dumps({**timeline_params(state), "source": masked_source(state["source"])})
-    return (originator_id, version, position, *_aggregate_and_event(topic), uuid_of(actor["user_id"]),
-            actor["role"]["_data_"], _from_iso(state["occurred_at"]["_data_"]), _from_iso(state["timestamp"]["_data_"]),
-            state.get("reason") or None, _dumps(timeline_params(state)) if params is None else params)
+    return (
+        originator_id,
+        version,
+        position,
+        *_aggregate_and_event(topic),
+        uuid_of(actor["user_id"]),
+        actor["role"]["_data_"],
+        _from_iso(state["occurred_at"]["_data_"]),
+        _from_iso(state["timestamp"]["_data_"]),
+        state.get("reason") or None,
+        _dumps(timeline_params(state)) if params is None else params,
+    )
 
 
 class TimelineProjection(Projection):
@@ -140,8 +152,15 @@ class TimelineProjection(Projection):
             decode = self.decode
             if self._types is None and conn.dialect.name == "postgresql":
                 self._types = column_types(conn, self.table.name)
-            insert_values(conn, self.table, [timeline_values(r.id, r.originator_id, r.originator_version, r.topic,
-                                                             *decode(r.stored)) for r in page], types=self._types)
+            insert_values(
+                conn,
+                self.table,
+                [
+                    timeline_values(r.id, r.originator_id, r.originator_version, r.topic, *decode(r.stored))
+                    for r in page
+                ],
+                types=self._types,
+            )
 
     def routes(self) -> dict[str | None, Callable[[Record], None]]:
         return {}

@@ -17,11 +17,23 @@ class UsersProjection(Projection):
 
     def __init__(self) -> None:
         def created(e: Any, rows: RowSet) -> None:
-            rows.put({"id": e.originator_id, "username": e.username, "display_name": e.display_name, "role": e.role.value,
-                      "disabled": False, "created_at": e.timestamp, "updated_at": e.timestamp, "version": e.originator_version})
+            rows.put(
+                {
+                    "id": e.originator_id,
+                    "username": e.username,
+                    "display_name": e.display_name,
+                    "role": e.role.value,
+                    "disabled": False,
+                    "created_at": e.timestamp,
+                    "updated_at": e.timestamp,
+                    "version": e.originator_version,
+                }
+            )
 
         def update(**changes: Any) -> Handler:
-            return updating(lambda e, row: row.update({column: value(e) for column, value in changes.items()}), stamped=True)
+            return updating(
+                lambda e, row: row.update({column: value(e) for column, value in changes.items()}), stamped=True
+            )
 
         self.handlers = {
             UserAccount.Created: created,

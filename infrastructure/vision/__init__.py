@@ -17,7 +17,23 @@ from infrastructure.vision.sources import CameraSource, Frame, SourceBroken, Sou
 from infrastructure.vision.tamper import TamperDetector, TamperSettings
 
 __all__ = [
-    "AnalyserSettings", "BBox", "CameraAnalyser", "CameraMonitor", "CameraSource", "Debouncer", "Detection",
-    "EpisodeEnded", "EpisodeEvent", "EpisodePolicy", "EpisodeStarted", "Frame", "SnapshotStore", "SourceBroken",
-    "SourceKind", "TamperDetector", "TamperSettings", "UnreadablePhoto", "read_qr",
+    "AnalyserSettings",
+    "BBox",
+    "CameraAnalyser",
+    "CameraMonitor",
+    "CameraSource",
+    "Debouncer",
+    "Detection",
+    "EpisodeEnded",
+    "EpisodeEvent",
+    "EpisodePolicy",
+    "EpisodeStarted",
+    "Frame",
+    "SnapshotStore",
+    "SourceBroken",
+    "SourceKind",
+    "TamperDetector",
+    "TamperSettings",
+    "UnreadablePhoto",
+    "read_qr",
 ]

@@ -42,7 +42,9 @@ class CameraRunner:
     """Reads one camera's frames on its own thread until stopped; everything it knows about the camera
     is in memory, except the open self-clearing alerts, which it keeps in the lease row."""
 
-    def __init__(self, worker: CameraWorker, camera_id: UUID, code: str, *, reconnects: int, open_alerts: dict[str, UUID]):
+    def __init__(
+        self, worker: CameraWorker, camera_id: UUID, code: str, *, reconnects: int, open_alerts: dict[str, UUID]
+    ):
         self.worker = worker
         self.app = worker.app
         self.options = worker.options
@@ -200,7 +202,9 @@ class CameraRunner:
             return
         if frame.at - self.first_frame_at < self.options.inherited_grace:
             return
-        still = {f"tampered/{reason}" for kind, _, reason in monitor.debouncer.open_episodes if kind is AlertKind.TAMPERED}
+        still = {
+            f"tampered/{reason}" for kind, _, reason in monitor.debouncer.open_episodes if kind is AlertKind.TAMPERED
+        }
         for key in list(self.inherited):
             self.inherited.discard(key)
             if key not in still and key in self.open_alerts:
@@ -213,9 +217,18 @@ class CameraRunner:
                 self.log.info("camera.tampering_continues", reason=event.reason)
                 return
             digest = self.worker.snapshots.put(event.snapshot)
-            alert_id = uuid.uuid5(self.camera_id, f"{event.kind.value}/{event.zone}/{event.reason}/{event.started_at.isoformat()}")
-            raised = self._raise(alert_id, kind=event.kind, score=min(1.0, max(0.0, event.score)), snapshot_digest=digest,
-                                 frame_at=event.snapshot_at, zone=event.zone, detail=event.reason)
+            alert_id = uuid.uuid5(
+                self.camera_id, f"{event.kind.value}/{event.zone}/{event.reason}/{event.started_at.isoformat()}"
+            )
+            raised = self._raise(
+                alert_id,
+                kind=event.kind,
+                score=min(1.0, max(0.0, event.score)),
+                snapshot_digest=digest,
+                frame_at=event.snapshot_at,
+                zone=event.zone,
+                detail=event.reason,
+            )
             if raised and key:
                 self._remember(key, alert_id)
         elif isinstance(event, EpisodeEnded) and event.kind is AlertKind.TAMPERED:
@@ -231,7 +244,9 @@ class CameraRunner:
             return
         at = utc_now()
         alert_id = uuid.uuid5(self.camera_id, f"offline/{at.isoformat()}")
-        if self._raise(alert_id, kind=AlertKind.OFFLINE, score=1.0, snapshot_digest="", frame_at=at, zone="", detail=reason):
+        if self._raise(
+            alert_id, kind=AlertKind.OFFLINE, score=1.0, snapshot_digest="", frame_at=at, zone="", detail=reason
+        ):
             self._remember(OFFLINE_KEY, alert_id)
             self.log.warning("camera.offline", reason=reason, alert_id=str(alert_id))
 
@@ -246,8 +261,15 @@ class CameraRunner:
                 self.app.raise_camera_alert(camera_id=self.camera_id, id=alert_id, by=SYSTEM_USER_ID, **fields)
 
         if self._command("raise_camera_alert", command):
-            self.log.info("camera.alert_raised", alert_id=str(alert_id), kind=fields["kind"].value, zone=fields["zone"],
-                          score=round(fields["score"], 3), detail=fields["detail"], snapshot=fields["snapshot_digest"][:12])
+            self.log.info(
+                "camera.alert_raised",
+                alert_id=str(alert_id),
+                kind=fields["kind"].value,
+                zone=fields["zone"],
+                score=round(fields["score"], 3),
+                detail=fields["detail"],
+                snapshot=fields["snapshot_digest"][:12],
+            )
             return True
         return False
 
@@ -284,4 +306,3 @@ class CameraRunner:
                 wait *= 2
         self.log.error("camera.command_given_up", command=name)
         return False
-

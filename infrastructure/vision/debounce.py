@@ -194,8 +194,17 @@ class Debouncer:
         snapshot, track.best_frame = track.best_frame, None
         assert snapshot is not None
         best = track.best
-        return EpisodeStarted(kind=best.kind, zone=best.zone, reason=best.reason, score=best.score, bbox=best.bbox,
-                              snapshot=snapshot, snapshot_at=track.best_at, started_at=track.first_hit, confirmed_at=at)
+        return EpisodeStarted(
+            kind=best.kind,
+            zone=best.zone,
+            reason=best.reason,
+            score=best.score,
+            bbox=best.bbox,
+            snapshot=snapshot,
+            snapshot_at=track.best_at,
+            started_at=track.first_hit,
+            confirmed_at=at,
+        )
 
     def _miss(self, key: EpisodeKey, at: datetime) -> EpisodeEnded | None:
         track = self._tracks[key]
@@ -213,5 +222,12 @@ class Debouncer:
     @staticmethod
     def _end(key: EpisodeKey, track: _Track, ended_at: datetime) -> EpisodeEnded:
         kind, zone, reason = key
-        return EpisodeEnded(kind=kind, zone=zone, reason=reason, started_at=track.first_hit, ended_at=ended_at,
-                            best_score=track.best.score, hits=track.hits)
+        return EpisodeEnded(
+            kind=kind,
+            zone=zone,
+            reason=reason,
+            started_at=track.first_hit,
+            ended_at=ended_at,
+            best_score=track.best.score,
+            hits=track.hits,
+        )

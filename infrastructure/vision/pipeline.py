@@ -195,13 +195,20 @@ class PersonDetector:
         x0, y0 = max(0, box.x - pad_x), max(0, box.y - pad_y)
         x1, y1 = min(frame_width, box.x + box.w + pad_x), min(frame_height, box.y + box.h + pad_y)
         factor = min(self._TARGET_HEIGHT / max(box.h, 1), self._MAX_UPSCALE)
-        region = cv2.resize(frame[y0:y1, x0:x1], None, fx=factor, fy=factor,
-                            interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+        region = cv2.resize(
+            frame[y0:y1, x0:x1],
+            None,
+            fx=factor,
+            fy=factor,
+            interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR,
+        )
         short_y, short_x = max(0, 128 - region.shape[0]), max(0, 64 - region.shape[1])
         if short_x or short_y:
             region = cv2.copyMakeBorder(region, 0, short_y, 0, short_x, cv2.BORDER_REPLICATE)
         # A fine stride and pyramid cost little on a small region and find noticeably more people.
-        rects, weights = self._hog.detectMultiScale(region, hitThreshold=0.0, winStride=(4, 4), padding=(8, 8), scale=1.1)
+        rects, weights = self._hog.detectMultiScale(
+            region, hitThreshold=0.0, winStride=(4, 4), padding=(8, 8), scale=1.1
+        )
         best: PersonSighting | None = None
         for (rx, ry, rw, rh), weight in zip(rects, np.ravel(weights), strict=True):
             person = BBox(x0 + int(rx / factor), y0 + int(ry / factor), int(rw / factor), int(rh / factor))
@@ -246,8 +253,11 @@ class CameraAnalyser:
         self._motion = MotionDetector(zones, self.settings)
         self._people = PersonDetector(self.settings)
         self._next_person_check: datetime | None = None
-        self._loiterers = [(rule, LoiterTracker(self.settings.loiter_dwell, self.settings.loiter_gap))
-                           for rule in self.rules if rule.kind is AlertKind.LOITERING]
+        self._loiterers = [
+            (rule, LoiterTracker(self.settings.loiter_dwell, self.settings.loiter_gap))
+            for rule in self.rules
+            if rule.kind is AlertKind.LOITERING
+        ]
         self.person_checks = 0
 
     @property
@@ -269,16 +279,20 @@ class CameraAnalyser:
         detections: list[Detection] = []
         for rule in active:
             if rule.kind is AlertKind.MOTION_IN_ZONE:
-                detections += [Detection(rule.kind, blob.zone, blob.score, blob.bbox)
-                               for blob in blobs if blob.area >= rule.min_area and blob.score >= rule.min_score]
+                detections += [
+                    Detection(rule.kind, blob.zone, blob.score, blob.bbox)
+                    for blob in blobs
+                    if blob.area >= rule.min_area and blob.score >= rule.min_score
+                ]
         detections += self._people_seen(frame, blobs, [r for r in active if r.kind is AlertKind.PERSON_AT_NIGHT], at)
         for rule, tracker in self._loiterers:
             # Presence is tracked even outside the rule's hours, so a loiterer already there counts.
             detections += self._loitering(rule, tracker, blobs, at)
         return detections
 
-    def _people_seen(self, frame: np.ndarray, blobs: Sequence[MotionBlob], rules: Sequence[DetectionRule],
-                     at: datetime) -> list[Detection]:
+    def _people_seen(
+        self, frame: np.ndarray, blobs: Sequence[MotionBlob], rules: Sequence[DetectionRule], at: datetime
+    ) -> list[Detection]:
         if not rules or (self._next_person_check is not None and at < self._next_person_check):
             return []
         smallest = min(rule.min_area for rule in rules)
@@ -289,12 +303,17 @@ class CameraAnalyser:
         self._next_person_check = at + self.settings.person_check_interval
         self.person_checks += 1
         sightings = self._people.find(frame, candidates)
-        return [Detection(rule.kind, seen.blob.zone, seen.score, seen.bbox)
-                for rule in rules for seen in sightings
-                if seen.blob.area >= rule.min_area and seen.score >= rule.min_score]
+        return [
+            Detection(rule.kind, seen.blob.zone, seen.score, seen.bbox)
+            for rule in rules
+            for seen in sightings
+            if seen.blob.area >= rule.min_area and seen.score >= rule.min_score
+        ]
 
     @staticmethod
-    def _loitering(rule: DetectionRule, tracker: LoiterTracker, blobs: Sequence[MotionBlob], at: datetime) -> list[Detection]:
+    def _loitering(
+        rule: DetectionRule, tracker: LoiterTracker, blobs: Sequence[MotionBlob], at: datetime
+    ) -> list[Detection]:
         present: dict[str, MotionBlob] = {}
         for blob in blobs:
             if blob.area >= rule.min_area and (blob.zone not in present or blob.area > present[blob.zone].area):
@@ -302,15 +321,23 @@ class CameraAnalyser:
         loitering = tracker.update(present, at)
         if not rule.active_at(at):
             return []
-        return [Detection(rule.kind, blob.zone, blob.score, blob.bbox) for blob in loitering if blob.score >= rule.min_score]
+        return [
+            Detection(rule.kind, blob.zone, blob.score, blob.bbox) for blob in loitering if blob.score >= rule.min_score
+        ]
 
 
 class CameraMonitor:
     """The whole per-camera pipeline: tamper checks, detections, and debouncing into episodes."""
 
-    def __init__(self, zones: Sequence[Zone], rules: Sequence[DetectionRule], *,
-                 settings: AnalyserSettings | None = None, tamper_settings: TamperSettings | None = None,
-                 policies: Mapping[AlertKind, EpisodePolicy] | None = None):
+    def __init__(
+        self,
+        zones: Sequence[Zone],
+        rules: Sequence[DetectionRule],
+        *,
+        settings: AnalyserSettings | None = None,
+        tamper_settings: TamperSettings | None = None,
+        policies: Mapping[AlertKind, EpisodePolicy] | None = None,
+    ):
         self.analyser = CameraAnalyser(zones, rules, settings)
         self.tamper = TamperDetector(tamper_settings)
         self.debouncer = Debouncer({**DEFAULT_POLICIES, **(policies or {})})

@@ -62,8 +62,9 @@ def _renderings(image: np.ndarray) -> Iterator[np.ndarray]:
     yield grey
     if max(grey.shape) < SMALL_SIDE:
         yield cv2.resize(grey, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
-    yield cv2.adaptiveThreshold(cv2.GaussianBlur(grey, (3, 3), 0), 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C,
-                                cv2.THRESH_BINARY, 31, 5)
+    yield cv2.adaptiveThreshold(
+        cv2.GaussianBlur(grey, (3, 3), 0), 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 31, 5
+    )
 
 
 def _attempt(detect: Detect, image: np.ndarray) -> str:

@@ -94,8 +94,15 @@ class CameraSource:
     sequences are timed from `start` (default: when reading begins) at their frame rate (or `fps`);
     live streams by the clock when a frame arrives."""
 
-    def __init__(self, address: str, *, start: datetime | None = None, fps: float | None = None,
-                 clock: Callable[[], datetime] = utc_now, timeout: timedelta = timedelta(seconds=10)):
+    def __init__(
+        self,
+        address: str,
+        *,
+        start: datetime | None = None,
+        fps: float | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        timeout: timedelta = timedelta(seconds=10),
+    ):
         if start is not None and start.tzinfo is None:
             raise ValueError("The start time must say its time zone.")
         self.address = address
@@ -130,7 +137,11 @@ class CameraSource:
                 if not ok or image is None:
                     self._ended(index, expected)
                     return
-                at = self._clock().astimezone(UTC) if self.kind is SourceKind.STREAM else start + timedelta(seconds=index / fps)
+                at = (
+                    self._clock().astimezone(UTC)
+                    if self.kind is SourceKind.STREAM
+                    else start + timedelta(seconds=index / fps)
+                )
                 yield Frame(image=image, at=at, index=index)
                 index += 1
         finally:
@@ -166,7 +177,12 @@ class CameraSource:
     def _open(self) -> tuple[cv2.VideoCapture, int | None]:
         """The capture and how many frames a finite source should give (None: unknown or endless)."""
         if self.kind is SourceKind.STREAM:
-            params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, self._timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, self._timeout_ms]
+            params = [
+                cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+                self._timeout_ms,
+                cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+                self._timeout_ms,
+            ]
             capture = cv2.VideoCapture(self.address, cv2.CAP_FFMPEG, params)
             if not capture.isOpened():
                 raise self._broken("the stream cannot be opened (unreachable, refused or not a video)")

@@ -101,8 +101,16 @@ def new_worker_id() -> str:
 
 # --- the worker ---------------------------------------------------------------------------------------
 class CameraWorker:
-    def __init__(self, app: ZoneApplication, engine: Engine, settings: Settings, *, secrets: SqlCameraSecrets,
-                 options: WorkerOptions | None = None, worker_id: str | None = None):
+    def __init__(
+        self,
+        app: ZoneApplication,
+        engine: Engine,
+        settings: Settings,
+        *,
+        secrets: SqlCameraSecrets,
+        options: WorkerOptions | None = None,
+        worker_id: str | None = None,
+    ):
         self.app = app
         self.engine = engine
         self.settings = settings
@@ -131,15 +139,19 @@ class CameraWorker:
         value = _alerts_json(open_alerts)
         try:
             with self.engine.begin() as conn:
-                conn.execute(update(camera_leases)
-                             .where(camera_leases.c.camera_id == camera_id, camera_leases.c.owner == self.worker_id)
-                             .values(open_alerts=value, updated_at=utc_now()))
+                conn.execute(
+                    update(camera_leases)
+                    .where(camera_leases.c.camera_id == camera_id, camera_leases.c.owner == self.worker_id)
+                    .values(open_alerts=value, updated_at=utc_now())
+                )
         except Exception as error:  # noqa: BLE001 — written again with the next lease renewal
             self.log.warning("camera.open_alerts_not_saved", camera_id=str(camera_id), error=str(error))
 
     # --- the loop -----------------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        self.log.info("cameras.worker_started", lease_seconds=self.options.lease_seconds, tick_seconds=self.options.tick_seconds)
+        self.log.info(
+            "cameras.worker_started", lease_seconds=self.options.lease_seconds, tick_seconds=self.options.tick_seconds
+        )
         try:
             while not stop.is_set():
                 started = time.monotonic()
@@ -159,9 +171,12 @@ class CameraWorker:
         with self.engine.begin() as conn:
             now = _db_now(conn)
             self._heartbeat(conn, now)
-            live = conn.execute(select(func.count()).select_from(camera_workers)
-                                .where(camera_workers.c.heartbeat_at > now - self._ttl)).scalar_one()
-            rows = {r.camera_id: r for r in conn.execute(select(camera_leases).where(camera_leases.c.retired.is_(False)))}
+            live = conn.execute(
+                select(func.count()).select_from(camera_workers).where(camera_workers.c.heartbeat_at > now - self._ttl)
+            ).scalar_one()
+            rows = {
+                r.camera_id: r for r in conn.execute(select(camera_leases).where(camera_leases.c.retired.is_(False)))
+            }
         quota = math.ceil(len(rows) / max(1, live)) if rows else 0
         self._renew(rows, ticked)
         for camera_id in sorted(self.runners, key=str, reverse=True)[: max(0, len(self.runners) - quota)]:
@@ -175,9 +190,15 @@ class CameraWorker:
 
     def _heartbeat(self, conn: Connection, now: datetime) -> None:
         insert = _insert(conn, camera_workers)
-        conn.execute(insert.values(worker_id=self.worker_id, host=socket.gethostname()[:255], pid=os.getpid(),
-                                   started_at=self._started_at, heartbeat_at=now)
-                     .on_conflict_do_update(index_elements=["worker_id"], set_={"heartbeat_at": now}))
+        conn.execute(
+            insert.values(
+                worker_id=self.worker_id,
+                host=socket.gethostname()[:255],
+                pid=os.getpid(),
+                started_at=self._started_at,
+                heartbeat_at=now,
+            ).on_conflict_do_update(index_elements=["worker_id"], set_={"heartbeat_at": now})
+        )
         # Workers gone for long are forgotten (their leases expired long ago).
         conn.execute(delete(camera_workers).where(camera_workers.c.heartbeat_at < now - 100 * self._ttl))
 
@@ -196,9 +217,17 @@ class CameraWorker:
                 renewed = conn.execute(
                     update(camera_leases)
                     .where(camera_leases.c.camera_id == camera_id, camera_leases.c.owner == self.worker_id)
-                    .values(lease_expires_at=now + self._ttl, status=runner.status, fps=round(runner.fps, 2),
-                            last_frame_at=runner.last_frame_at, reconnects=runner.reconnects,
-                            open_alerts=_alerts_json(runner.open_alerts), health_at=now, updated_at=now))
+                    .values(
+                        lease_expires_at=now + self._ttl,
+                        status=runner.status,
+                        fps=round(runner.fps, 2),
+                        last_frame_at=runner.last_frame_at,
+                        reconnects=runner.reconnects,
+                        open_alerts=_alerts_json(runner.open_alerts),
+                        health_at=now,
+                        updated_at=now,
+                    )
+                )
                 if renewed.rowcount != 1:
                     lost.append(camera_id)
         for camera_id, runner in list(self.runners.items()):
@@ -213,8 +242,18 @@ class CameraWorker:
         busy = {r.camera_id for r in self._stopping if r.alive}
         with self.engine.connect() as conn:
             now = _db_now(conn)
-        free = [r for r in rows.values() if r.camera_id not in self.runners and r.camera_id not in busy
-                and (r.owner is None or r.owner == self.worker_id or _utc(r.lease_expires_at) is None or _utc(r.lease_expires_at) < now)]
+        free = [
+            r
+            for r in rows.values()
+            if r.camera_id not in self.runners
+            and r.camera_id not in busy
+            and (
+                r.owner is None
+                or r.owner == self.worker_id
+                or _utc(r.lease_expires_at) is None
+                or _utc(r.lease_expires_at) < now
+            )
+        ]
         # Cameras nobody holds first, then those of workers that died; in a stable order.
         free.sort(key=lambda r: (r.owner is not None, r.code))
         for row in free:
@@ -225,20 +264,38 @@ class CameraWorker:
                 now = _db_now(conn)
                 taken = conn.execute(
                     update(camera_leases)
-                    .where(camera_leases.c.camera_id == row.camera_id, camera_leases.c.retired.is_(False),
-                           or_(camera_leases.c.owner.is_(None), camera_leases.c.owner == self.worker_id,
-                               camera_leases.c.lease_expires_at < now))
-                    .values(owner=self.worker_id, lease_expires_at=now + self._ttl, status=STARTING, fps=0.0,
-                            health_at=now, updated_at=now))
+                    .where(
+                        camera_leases.c.camera_id == row.camera_id,
+                        camera_leases.c.retired.is_(False),
+                        or_(
+                            camera_leases.c.owner.is_(None),
+                            camera_leases.c.owner == self.worker_id,
+                            camera_leases.c.lease_expires_at < now,
+                        ),
+                    )
+                    .values(
+                        owner=self.worker_id,
+                        lease_expires_at=now + self._ttl,
+                        status=STARTING,
+                        fps=0.0,
+                        health_at=now,
+                        updated_at=now,
+                    )
+                )
                 if taken.rowcount != 1:
                     continue  # another worker was quicker
-                current = conn.execute(select(camera_leases.c.reconnects, camera_leases.c.open_alerts)
-                                       .where(camera_leases.c.camera_id == row.camera_id)).one()
+                current = conn.execute(
+                    select(camera_leases.c.reconnects, camera_leases.c.open_alerts).where(
+                        camera_leases.c.camera_id == row.camera_id
+                    )
+                ).one()
             self._hold(row.camera_id, ticked)
             open_alerts = {key: UUID(value) for key, value in json.loads(current.open_alerts or "{}").items()}
             runner = CameraRunner(self, row.camera_id, row.code, reconnects=current.reconnects, open_alerts=open_alerts)
             self.runners[row.camera_id] = runner
-            self.log.info("camera.lease_acquired", camera=row.code, previous_owner=row.owner, inherited_alerts=sorted(open_alerts))
+            self.log.info(
+                "camera.lease_acquired", camera=row.code, previous_owner=row.owner, inherited_alerts=sorted(open_alerts)
+            )
             runner.start()
 
     def _hold(self, camera_id: UUID, ticked: float) -> None:
@@ -258,12 +315,20 @@ class CameraWorker:
         runner = self.runners.get(camera_id)
         self._forget(camera_id)
         with self.engine.begin() as conn:
-            values: dict[str, Any] = {"owner": None, "lease_expires_at": None, "status": UNOWNED, "fps": 0.0,
-                                      "updated_at": utc_now()}
+            values: dict[str, Any] = {
+                "owner": None,
+                "lease_expires_at": None,
+                "status": UNOWNED,
+                "fps": 0.0,
+                "updated_at": utc_now(),
+            }
             if runner is not None:
                 values.update(reconnects=runner.reconnects, last_frame_at=runner.last_frame_at)
-            conn.execute(update(camera_leases)
-                         .where(camera_leases.c.camera_id == camera_id, camera_leases.c.owner == self.worker_id).values(**values))
+            conn.execute(
+                update(camera_leases)
+                .where(camera_leases.c.camera_id == camera_id, camera_leases.c.owner == self.worker_id)
+                .values(**values)
+            )
         self.log.info("camera.lease_released", camera=runner.code if runner else str(camera_id), why=why)
 
     def _drop_expired(self) -> None:
@@ -297,9 +362,14 @@ class CameraWorker:
         """Brings camera_leases up to the log's head from the remembered position; returns the number of
         Camera events read. Several workers may do it at once: the rows only move forward."""
         with self.engine.begin() as conn:
-            conn.execute(_insert(conn, camera_catalog).values(name=CATALOG, position=0, updated_at=utc_now())
-                         .on_conflict_do_nothing(index_elements=["name"]))
-            position = conn.execute(select(camera_catalog.c.position).where(camera_catalog.c.name == CATALOG)).scalar_one()
+            conn.execute(
+                _insert(conn, camera_catalog)
+                .values(name=CATALOG, position=0, updated_at=utc_now())
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+            position = conn.execute(
+                select(camera_catalog.c.position).where(camera_catalog.c.name == CATALOG)
+            ).scalar_one()
         read = 0
         recorder = self.app.recorder
         while True:
@@ -307,15 +377,24 @@ class CameraWorker:
             head = recorder.max_notification_id() or 0
             if head <= position:
                 return read
-            page = recorder.select_notifications(start=position + 1, limit=self.options.catalog_page, stop=head, topics=CAMERA_TOPICS)
+            page = recorder.select_notifications(
+                start=position + 1, limit=self.options.catalog_page, stop=head, topics=CAMERA_TOPICS
+            )
             reached = page[-1].id if len(page) == self.options.catalog_page else head
             cameras = {n.originator_id for n in page}
-            states = [camera for camera in (self.app.load(camera_id, fresh=True) for camera_id in cameras) if isinstance(camera, Camera)]
+            states = [
+                camera
+                for camera in (self.app.load(camera_id, fresh=True) for camera_id in cameras)
+                if isinstance(camera, Camera)
+            ]
             with self.engine.begin() as conn:
                 for camera in states:
                     self._upsert_camera(conn, camera)
-                conn.execute(update(camera_catalog).where(camera_catalog.c.name == CATALOG, camera_catalog.c.position < reached)
-                             .values(position=reached, updated_at=utc_now()))
+                conn.execute(
+                    update(camera_catalog)
+                    .where(camera_catalog.c.name == CATALOG, camera_catalog.c.position < reached)
+                    .values(position=reached, updated_at=utc_now())
+                )
             if states:
                 self.log.info("cameras.catalog", cameras=sorted(c.code for c in states), position=reached)
             read += len(page)
@@ -327,14 +406,34 @@ class CameraWorker:
         insert = _insert(conn, camera_leases)
         excluded = insert.excluded
         # Masked: a camera registered before its secrets were kept apart recorded its password in the log.
-        conn.execute(insert.values(camera_id=camera.id, code=camera.code, source=masked_source(camera.source),
-                                   retired=camera.retired, config_version=camera.version, owner=None, lease_expires_at=None,
-                                   status=UNOWNED, fps=0.0, last_frame_at=None, reconnects=0, open_alerts="{}", health_at=None,
-                                   updated_at=now)
-                     .on_conflict_do_update(index_elements=["camera_id"],
-                                            set_={"code": excluded.code, "source": excluded.source, "retired": excluded.retired,
-                                                  "config_version": excluded.config_version, "updated_at": excluded.updated_at},
-                                            where=camera_leases.c.config_version < excluded.config_version))
+        conn.execute(
+            insert.values(
+                camera_id=camera.id,
+                code=camera.code,
+                source=masked_source(camera.source),
+                retired=camera.retired,
+                config_version=camera.version,
+                owner=None,
+                lease_expires_at=None,
+                status=UNOWNED,
+                fps=0.0,
+                last_frame_at=None,
+                reconnects=0,
+                open_alerts="{}",
+                health_at=None,
+                updated_at=now,
+            ).on_conflict_do_update(
+                index_elements=["camera_id"],
+                set_={
+                    "code": excluded.code,
+                    "source": excluded.source,
+                    "retired": excluded.retired,
+                    "config_version": excluded.config_version,
+                    "updated_at": excluded.updated_at,
+                },
+                where=camera_leases.c.config_version < excluded.config_version,
+            )
+        )
 
 
 # --- metrics --------------------------------------------------------------------------------------------
@@ -350,9 +449,14 @@ def camera_metrics(engine: Engine) -> list[str]:
     """Prometheus text lines of each camera's health as its worker last wrote it (retired cameras left out)."""
     with engine.connect() as conn:
         now = _db_now(conn)
-        rows = conn.execute(select(camera_leases).where(camera_leases.c.retired.is_(False)).order_by(camera_leases.c.code)).all()
-        live = conn.execute(select(func.count()).select_from(camera_workers).where(
-            and_(camera_workers.c.heartbeat_at > now - timedelta(seconds=WorkerOptions.lease_seconds)))).scalar_one()
+        rows = conn.execute(
+            select(camera_leases).where(camera_leases.c.retired.is_(False)).order_by(camera_leases.c.code)
+        ).all()
+        live = conn.execute(
+            select(func.count())
+            .select_from(camera_workers)
+            .where(and_(camera_workers.c.heartbeat_at > now - timedelta(seconds=WorkerOptions.lease_seconds)))
+        ).scalar_one()
     families: list[tuple[str, str, str, list[tuple[str, float]]]] = [
         ("ssz_camera_up", "gauge", "1 when the camera's worker holds its lease and frames are arriving.", []),
         ("ssz_camera_fps", "gauge", "Frames per second the camera's worker receives.", []),
@@ -372,6 +476,9 @@ def camera_metrics(engine: Engine) -> list[str]:
     for name, kind, help_text, samples in families:
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
         lines += [f'{name}{{camera="{_label(code)}"}} {_number(value)}' for code, value in samples]
-    lines += ["# HELP ssz_camera_workers Camera workers with a recent heartbeat.", "# TYPE ssz_camera_workers gauge",
-              f"ssz_camera_workers {live}"]
+    lines += [
+        "# HELP ssz_camera_workers Camera workers with a recent heartbeat.",
+        "# TYPE ssz_camera_workers gauge",
+        f"ssz_camera_workers {live}",
+    ]
     return lines

@@ -34,8 +34,15 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 ARTIFACTS = HERE / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 DEFAULT_VIEWPORT = {"width": 1280, "height": 800}
 DEFAULT_LOCALE = "th-TH"
 STARTUP_TIMEOUT = 90.0
@@ -105,15 +112,29 @@ class LiveServer:
 
     def ssz(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run the `ssz` CLI against the same store as the server (same environment and working directory)."""
-        result = subprocess.run([*ssz_command(), *args], env=self.env, cwd=self.data_dir, capture_output=True,
-                                text=True, timeout=timeout, check=False)
+        result = subprocess.run(
+            [*ssz_command(), *args],
+            env=self.env,
+            cwd=self.data_dir,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"ssz {' '.join(args)} exited {result.returncode}\n"
-                                 f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+            raise AssertionError(
+                f"ssz {' '.join(args)} exited {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+            )
         return result
 
-    def create_user(self, role: str = "dispatcher", *, username: str | None = None, name: str | None = None,
-                    password: str | None = None) -> User:
+    def create_user(
+        self,
+        role: str = "dispatcher",
+        *,
+        username: str | None = None,
+        name: str | None = None,
+        password: str | None = None,
+    ) -> User:
         """`ssz user create USERNAME --role ROLE --name NAME --password PASSWORD` with a unique username."""
         username = username or unique_username(role)
         password = password or f"pw-{secrets.token_urlsafe(12)}"
@@ -148,22 +169,32 @@ def _free_port() -> int:
 
 def _server_env(data_dir: Path, port: int, admin_username: str, admin_password: str) -> dict[str, str]:
     # Drop anything that could point the server at another store (DATABASE_URL, POSTGRES_*, PERSISTENCE_MODULE...).
-    dropped = ("SSZ_", "POSTGRES_", "SQLITE_", "PERSISTENCE_MODULE", "DATABASE_URL", "APPLICATION_RECORDER_TOPIC", "CIPHER_")
+    dropped = (
+        "SSZ_",
+        "POSTGRES_",
+        "SQLITE_",
+        "PERSISTENCE_MODULE",
+        "DATABASE_URL",
+        "APPLICATION_RECORDER_TOPIC",
+        "CIPHER_",
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
-    env.update({
-        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
-        "PYTHONUNBUFFERED": "1",
-        "SSZ_ENVIRONMENT": "test",
-        "SSZ_DATA_DIR": str(data_dir),
-        "DATABASE_URL": f"sqlite:///{data_dir / 'ssz.sqlite3'}",
-        "SSZ_SECRET_KEY": secrets.token_urlsafe(32),
-        "SSZ_ADMIN_USERNAME": admin_username,
-        "SSZ_ADMIN_PASSWORD": admin_password,
-        "SSZ_HOST": "127.0.0.1",
-        "SSZ_PORT": str(port),
-        "SSZ_LOG_FORMAT": "console",
-        "SSZ_PROJECTIONS_IN_PROCESS": "true",
-    })
+    env.update(
+        {
+            "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
+            "PYTHONUNBUFFERED": "1",
+            "SSZ_ENVIRONMENT": "test",
+            "SSZ_DATA_DIR": str(data_dir),
+            "DATABASE_URL": f"sqlite:///{data_dir / 'ssz.sqlite3'}",
+            "SSZ_SECRET_KEY": secrets.token_urlsafe(32),
+            "SSZ_ADMIN_USERNAME": admin_username,
+            "SSZ_ADMIN_PASSWORD": admin_password,
+            "SSZ_HOST": "127.0.0.1",
+            "SSZ_PORT": str(port),
+            "SSZ_LOG_FORMAT": "console",
+            "SSZ_PROJECTIONS_IN_PROCESS": "true",
+        }
+    )
     return env
 
 
@@ -184,11 +215,22 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixtur
     for attempt in range(3):  # a free port can be taken between choosing it and binding it
         port = _free_port()
         env = _server_env(data_dir, port, admin_username, admin_password)
-        server = LiveServer(base_url=f"http://127.0.0.1:{port}", data_dir=data_dir, env=env, log_path=log_path,
-                            admin_username=admin_username, admin_password=admin_password)
+        server = LiveServer(
+            base_url=f"http://127.0.0.1:{port}",
+            data_dir=data_dir,
+            env=env,
+            log_path=log_path,
+            admin_username=admin_username,
+            admin_password=admin_password,
+        )
         with log_path.open("ab") as log:
-            server.process = subprocess.Popen([*ssz_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                              env=env, cwd=data_dir, stdout=log, stderr=subprocess.STDOUT)
+            server.process = subprocess.Popen(
+                [*ssz_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                env=env,
+                cwd=data_dir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline and server.process.poll() is None and not _healthy(server.url("/healthz")):
             time.sleep(0.2)
@@ -196,8 +238,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixtur
             break
         _stop(server.process)
         if attempt == 2 or "address already in use" not in server.log_tail(50).lower():
-            pytest.fail(f"`ssz serve` did not answer /healthz within {STARTUP_TIMEOUT:.0f}s "
-                        f"(exit code {server.process.returncode}). Log:\n{server.log_tail(300)}", pytrace=False)
+            pytest.fail(
+                f"`ssz serve` did not answer /healthz within {STARTUP_TIMEOUT:.0f}s "
+                f"(exit code {server.process.returncode}). Log:\n{server.log_tail(300)}",
+                pytrace=False,
+            )
     try:
         yield server
     finally:
@@ -240,8 +285,11 @@ def playwright_instance():  # noqa: ANN201
     from playwright.sync_api import sync_playwright
 
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make test` does it: "
-                    "apt-get update && apt-get install -y chromium).", pytrace=False)
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium (`make test` does it: "
+            "apt-get update && apt-get install -y chromium).",
+            pytrace=False,
+        )
     with sync_playwright() as p:
         yield p
 
@@ -315,8 +363,9 @@ def do_login(page, username: str, password: str, *, expect_success: bool = True,
     try:
         page.wait_for_url(lambda url: not urlsplit(url).path.rstrip("/").endswith("/login"), timeout=15_000)
     except Exception as error:
-        raise AssertionError(f"login as {username!r} did not leave /login; the page says:\n"
-                             f"{page.locator('body').inner_text()[:2000]}") from error
+        raise AssertionError(
+            f"login as {username!r} did not leave /login; the page says:\n{page.locator('body').inner_text()[:2000]}"
+        ) from error
     page.wait_for_load_state()
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import cv2
@@ -33,13 +33,25 @@ REFERENCE = re.compile(r"/incidents/(CR-\d{4}-\d{6})$")
 def raise_alert(live_server) -> Iterator[Callable[..., UUID]]:  # noqa: ANN001
     """raise_alert(kind, zone=..., detail=...) -> alert id: a new camera of this test raises it as the system does,
     on the live server's own store, with a snapshot written to the server's snapshot store."""
-    settings = Settings(environment="test", data_dir=live_server.data_dir, database_url=live_server.env["DATABASE_URL"],
-                        secret_key=live_server.env["SSZ_SECRET_KEY"], log_level="WARNING")
+    settings = Settings(
+        environment="test",
+        data_dir=live_server.data_dir,
+        database_url=live_server.env["DATABASE_URL"],
+        secret_key=live_server.env["SSZ_SECRET_KEY"],
+        log_level="WARNING",
+    )
     container = bootstrap(settings, run_migrations=False)
     code = f"CAM-{secrets.token_hex(3).upper()}"
-    camera = container.app.register_camera(code=code, name="ซอยหลังตลาด", community=Community.KO_LOI,
-                                           owner=PartnerSector.BUSINESS, owner_name="โรงแรมหอนาฬิกา",
-                                           consent_reference="MOU 2569/4", source="rtsp://e2e/stream", by=SYSTEM_USER_ID).id
+    camera = container.app.register_camera(
+        code=code,
+        name="ซอยหลังตลาด",
+        community=Community.KO_LOI,
+        owner=PartnerSector.BUSINESS,
+        owner_name="โรงแรมหอนาฬิกา",
+        consent_reference="MOU 2569/4",
+        source="rtsp://e2e/stream",
+        by=SYSTEM_USER_ID,
+    ).id
     store = SnapshotStore(settings.snapshot_dir)
 
     def raise_one(kind: AlertKind, *, zone: str = "back gate", detail: str = "") -> UUID:
@@ -48,9 +60,16 @@ def raise_alert(live_server) -> Iterator[Callable[..., UUID]]:  # noqa: ANN001
         cv2.rectangle(frame, (260, 120), (340, 330), (200, 200, 200), -1)  # someone by the wall
         cv2.putText(frame, f"{code} {kind.value}", (20, 40), cv2.FONT_HERSHEY_SIMPLEX, 1, (255, 255, 255), 2)
         digest = store.put(frame)
-        return container.app.raise_camera_alert(camera_id=camera, kind=kind, score=0.87, snapshot_digest=digest,
-                                                frame_at=datetime.now(timezone.utc) - timedelta(seconds=3), zone=zone,
-                                                detail=detail, by=SYSTEM_USER_ID).id
+        return container.app.raise_camera_alert(
+            camera_id=camera,
+            kind=kind,
+            score=0.87,
+            snapshot_digest=digest,
+            frame_at=datetime.now(UTC) - timedelta(seconds=3),
+            zone=zone,
+            detail=detail,
+            by=SYSTEM_USER_ID,
+        ).id
 
     raise_one.camera_code = code  # type: ignore[attr-defined]
     yield raise_one
@@ -74,8 +93,9 @@ def loaded(page: Page, selector: str) -> bool:
     return page.eval_on_selector(selector, "img => img.complete && img.naturalWidth > 0")
 
 
-def test_an_alert_dismissed_and_another_escalated_from_the_board(new_context, live_server, create_user, login,
-                                                                 raise_alert, screenshot) -> None:
+def test_an_alert_dismissed_and_another_escalated_from_the_board(
+    new_context, live_server, create_user, login, raise_alert, screenshot
+) -> None:
     dispatcher = create_user("dispatcher")
     board = board_page(new_context, login, dispatcher)
 
@@ -88,8 +108,9 @@ def test_an_alert_dismissed_and_another_escalated_from_the_board(new_context, li
     expect(second).to_contain_text(raise_alert.camera_code)
     expect(second).to_contain_text("เกาะลอย")  # the community, in Thai
     thumb = f"#panel-alerts li[data-alert='{person}'] img.snapshot.thumb"
-    board.wait_for_function("s => { const i = document.querySelector(s); return i && i.complete && i.naturalWidth > 0; }",
-                            arg=thumb)
+    board.wait_for_function(
+        "s => { const i = document.querySelector(s); return i && i.complete && i.naturalWidth > 0; }", arg=thumb
+    )
     assert loaded(board, thumb)
     screenshot(board, "board-1-two-alerts")
 

@@ -45,7 +45,11 @@ def _serve_vendor_from_disk(context, base_url: str) -> None:  # noqa: ANN001
         if VENDOR not in path.parents or not path.is_file():
             route.fulfill(status=404, body="not vendored")
             return
-        kind = "font/woff2" if path.suffix == ".woff2" else (mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+        kind = (
+            "font/woff2"
+            if path.suffix == ".woff2"
+            else (mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+        )
         route.fulfill(status=200, body=path.read_bytes(), headers={"content-type": kind})
 
     context.route(f"{base_url}/static/vendor/**", handle)
@@ -81,8 +85,12 @@ def test_vendored_sarabun_draws_thai_glyphs(new_context, live_server, screenshot
     if not _served_by_app(live_server.url("/static/vendor/sarabun/sarabun-thai-400-normal.woff2")):
         _serve_vendor_from_disk(context, live_server.base_url)
     test_page_url = live_server.url("/__e2e__/sarabun")  # same origin as the fonts: no CORS question
-    context.route(test_page_url, lambda route: route.fulfill(status=200, body=_page_html(),
-                                                             headers={"content-type": "text/html; charset=utf-8"}))
+    context.route(
+        test_page_url,
+        lambda route: route.fulfill(
+            status=200, body=_page_html(), headers={"content-type": "text/html; charset=utf-8"}
+        ),
+    )
     page = context.new_page()
     page.goto(test_page_url)
     loaded = page.evaluate("""async () => {

@@ -45,8 +45,16 @@ def signed_in(new_context, login, user, **context_options) -> Page:  # noqa: ANN
     return page
 
 
-def report_incident(page: Page, *, priority: str = "P2", category: str = "theft", community: str = "ko_loi",
-                    channel: str = "phone_191", location: str = "", description: str = "") -> tuple[str, float]:
+def report_incident(
+    page: Page,
+    *,
+    priority: str = "P2",
+    category: str = "theft",
+    community: str = "ko_loi",
+    channel: str = "phone_191",
+    location: str = "",
+    description: str = "",
+) -> tuple[str, float]:
     """Fill /incidents/new and submit it; returns the new reference and the moment the form was submitted."""
     page.goto("/incidents/new")
     form = page.locator("form[action='/incidents']")
@@ -140,14 +148,21 @@ def test_dispatch_lifecycle_in_real_browsers(new_context, live_server, create_us
 
     # A dispatcher at a desk reports an incident; the supervisor's board shows it without a reload.
     desk = signed_in(new_context, login, dispatcher)
-    reference, submitted = report_incident(desk, priority="P2", category="theft", community="ko_loi",
-                                           channel="phone_191", description="ลูกค้าแจ้งกระเป๋าสตางค์ถูกขโมยหน้าตลาด")
+    reference, submitted = report_incident(
+        desk,
+        priority="P2",
+        category="theft",
+        community="ko_loi",
+        channel="phone_191",
+        description="ลูกค้าแจ้งกระเป๋าสตางค์ถูกขโมยหน้าตลาด",
+    )
     pending_row = board.locator(f"#panel-pending tr[data-reference='{reference}']")
     expect(pending_row).to_be_visible(timeout=10_000)
     waited = time.monotonic() - submitted
     assert waited <= LIVE_WITHIN_SECONDS, (
         f"{reference} reached the open board {waited:.1f} s after the report was submitted "
-        f"(expected within {LIVE_WITHIN_SECONDS:.0f} s)")
+        f"(expected within {LIVE_WITHIN_SECONDS:.0f} s)"
+    )
     assert_same_document(board, marker, navigations)
     expect(pending_row).to_contain_text("เกาะลอย")  # Thai community name on a Thai board
     screenshot(board, "board-th-1-pending")
@@ -203,8 +218,11 @@ def test_dispatch_lifecycle_in_real_browsers(new_context, live_server, create_us
     expect(review.locator(".incident-head .status")).to_have_class(re.compile(r"\bstatus-closed\b"))
     closed_entry = board.locator(f"#panel-closed a[href='/incidents/{reference}']")
     expect(closed_entry).to_be_visible(timeout=5_000)
-    expect(board.locator(f"#panel-pending tr[data-reference='{reference}'], #panel-active tr[data-reference='{reference}']")
-           ).to_have_count(0)
+    expect(
+        board.locator(
+            f"#panel-pending tr[data-reference='{reference}'], #panel-active tr[data-reference='{reference}']"
+        )
+    ).to_have_count(0)
     expect(board_unit).to_have_class(re.compile(r"\bunit-available\b"))  # the unit is free again
     assert_same_document(board, marker, navigations)
     screenshot(board, "board-th-3-closed")
@@ -219,7 +237,9 @@ def test_dispatch_lifecycle_in_real_browsers(new_context, live_server, create_us
 def test_a_conflict_is_shown_plainly(new_context, create_user, login, screenshot) -> None:
     first_user, second_user = create_users(create_user, "dispatcher", "dispatcher")
     first = signed_in(new_context, login, first_user)
-    reference, _ = report_incident(first, priority="P3", category="disturbance", community="chet_yot", channel="walk_in")
+    reference, _ = report_incident(
+        first, priority="P3", category="disturbance", community="chet_yot", channel="walk_in"
+    )
     second = signed_in(new_context, login, second_user)
     second.goto(f"/incidents/{reference}")
     expect(second.locator(".incident-head .prio")).to_have_class(re.compile(r"\bprio-p3\b"))
@@ -239,7 +259,9 @@ def test_a_conflict_is_shown_plainly(new_context, create_user, login, screenshot
     stale.locator("select[name=category]").select_option("theft")
     stale.locator("select[name=priority]").select_option("P4")
     stale.locator("input[name=reason]").fill("ไม่เร่งด่วน")
-    with second.expect_response(lambda r: r.request.method == "POST" and r.url.endswith(f"/{reference}/triage")) as answer:
+    with second.expect_response(
+        lambda r: r.request.method == "POST" and r.url.endswith(f"/{reference}/triage")
+    ) as answer:
         stale.locator("button[type=submit]").click()
     assert answer.value.status == 409, f"the stale triage was answered {answer.value.status}, not 409 Conflict"
 
@@ -355,16 +377,20 @@ def test_board_reads_without_javascript(new_context, create_user, login, screens
     screenshot(page, "incident-note-no-js")
 
     if sound_button_shown:
-        pytest.fail("App bug: without JavaScript the board still shows the 'Sound off' button (#sound-toggle, "
-                    "class=\"button js-only\" in web/templates/board/page.html), which does nothing there: in "
-                    "web/static/css/app.css `.js-only { display: none; }` (line 23) is overridden by the later rule "
-                    "`button, .button { ... display: inline-block; }` (line 36) of the same specificity "
-                    "(the 'Night mode' button, class=\"link js-only\", is hidden correctly). "
-                    "The rest of the no-JavaScript board and forms passed.", pytrace=False)
+        pytest.fail(
+            "App bug: without JavaScript the board still shows the 'Sound off' button (#sound-toggle, "
+            'class="button js-only" in web/templates/board/page.html), which does nothing there: in '
+            "web/static/css/app.css `.js-only { display: none; }` (line 23) is overridden by the later rule "
+            "`button, .button { ... display: inline-block; }` (line 36) of the same specificity "
+            "(the 'Night mode' button, class=\"link js-only\", is hidden correctly). "
+            "The rest of the no-JavaScript board and forms passed.",
+            pytrace=False,
+        )
 
 
-def test_pages_reached_through_boosted_links_keep_their_language_and_layout(new_context, create_user, login,
-                                                                              screenshot) -> None:
+def test_pages_reached_through_boosted_links_keep_their_language_and_layout(
+    new_context, create_user, login, screenshot
+) -> None:
     """Links and forms are boosted (hx-boost on <body>): htmx swaps the body's content only. What a page says about
     itself (its language, its layout class, the words the ticking ages use) must still follow."""
     dispatcher = create_user("dispatcher")
@@ -390,8 +416,9 @@ def test_pages_reached_through_boosted_links_keep_their_language_and_layout(new_
     except AssertionError:
         problems.append(
             f"the board opened from the menu link receives live updates but its indicator says {live.inner_text()!r}: "
-            "web/static/js/app.js looks up #live once at page load (`var live = document.getElementById(\"live\")`), "
-            "so on a board swapped in by htmx setLive() updates a detached element (or null)")
+            'web/static/js/app.js looks up #live once at page load (`var live = document.getElementById("live")`), '
+            "so on a board swapped in by htmx setLive() updates a detached element (or null)"
+        )
     screenshot(page, "board-via-menu-link")
 
     # The language switch (a boosted form): the page says it is English and its live ages tick in English.
@@ -399,15 +426,19 @@ def test_pages_reached_through_boosted_links_keep_their_language_and_layout(new_
     expect(page.locator("#panel-pending h2")).to_contain_text("Pending")
     html_lang = page.evaluate("document.documentElement.lang")
     if html_lang != "en":
-        problems.append(f"after the language switch to English, <html lang> is still {html_lang!r} (the /lang form in "
-                        "web/templates/base.html is boosted; htmx keeps the old <html> and <body> attributes)")
+        problems.append(
+            f"after the language switch to English, <html lang> is still {html_lang!r} (the /lang form in "
+            "web/templates/base.html is boosted; htmx keeps the old <html> and <body> attributes)"
+        )
     age = page.locator(f"#panel-pending tr[data-reference='{reference}'] time.age")
     try:
         expect(age).to_have_text(re.compile(r"^\d+ (s|min|h|d)\b"), timeout=6_000)  # app.js ticks every 5 s
     except AssertionError:
-        problems.append(f"after the language switch to English, the board's ages tick in Thai ({age.inner_text()!r}): "
-                        "web/static/js/app.js reads its units once from <body data-unit-*> at load and tick() runs on "
-                        "every htmx:afterSwap, so the old language's words overwrite the server's English ages")
+        problems.append(
+            f"after the language switch to English, the board's ages tick in Thai ({age.inner_text()!r}): "
+            "web/static/js/app.js reads its units once from <body data-unit-*> at load and tick() runs on "
+            "every htmx:afterSwap, so the old language's words overwrite the server's English ages"
+        )
     screenshot(page, "board-en-after-switch")
 
     if problems:

@@ -15,8 +15,9 @@ from tests.e2e.test_dispatch_ui import report_incident
 pytestmark = pytest.mark.e2e
 
 
-def test_a_partner_signs_in_opens_this_months_report_and_downloads_its_csv_and_pdf(new_context, live_server, create_user,
-                                                                                   login, screenshot) -> None:
+def test_a_partner_signs_in_opens_this_months_report_and_downloads_its_csv_and_pdf(
+    new_context, live_server, create_user, login, screenshot
+) -> None:
     dispatcher, partner = create_user("dispatcher"), create_user("partner")
     secret_words = f"กระเป๋าสีแดงลายจุด {secrets.token_hex(4)}"
     desk = new_context().new_page()

@@ -31,8 +31,9 @@ def print_sheet(page: Page, code: str, screenshot) -> str:  # noqa: ANN001
     return read_qr(path.read_bytes())
 
 
-def test_an_officer_checks_in_by_the_printed_qr_code_and_a_rotated_code_is_refused(new_context, live_server, create_user,
-                                                                                  login, screenshot) -> None:
+def test_an_officer_checks_in_by_the_printed_qr_code_and_a_rotated_code_is_refused(
+    new_context, live_server, create_user, login, screenshot
+) -> None:
     supervisor, officer = create_user("supervisor"), create_user("officer")
     code = f"RB-{secrets.token_hex(2).upper()}"
 

@@ -20,10 +20,25 @@ from domain.patrol import PatrolVisit, RedBox
 from domain.values import Category, Community, Priority
 
 LOCAL = ZoneInfo("Asia/Bangkok")
-KPI_EVENTS = (Incident.Reported, Incident.Triaged, Incident.UnitDispatched, Incident.UnitOnScene, Incident.Resolved,
-              Incident.Closed, Incident.Reopened, Incident.Cancelled, PatrolVisit.Logged, PatrolVisit.Flagged,
-              PatrolVisit.Voided, RedBox.Registered, RedBox.Retired, CameraAlert.Raised, CameraAlert.Acknowledged,
-              CameraAlert.Dismissed, CameraAlert.Escalated)
+KPI_EVENTS = (
+    Incident.Reported,
+    Incident.Triaged,
+    Incident.UnitDispatched,
+    Incident.UnitOnScene,
+    Incident.Resolved,
+    Incident.Closed,
+    Incident.Reopened,
+    Incident.Cancelled,
+    PatrolVisit.Logged,
+    PatrolVisit.Flagged,
+    PatrolVisit.Voided,
+    RedBox.Registered,
+    RedBox.Retired,
+    CameraAlert.Raised,
+    CameraAlert.Acknowledged,
+    CameraAlert.Dismissed,
+    CameraAlert.Escalated,
+)
 
 
 def at(day: date, hour: int) -> datetime:
@@ -50,21 +65,33 @@ def rate(n: int, d: int, prefix: str) -> dict[str, Any]:
 
 
 def spread(values: list[int], prefix: str) -> dict[str, Any]:
-    return {f"{prefix}.count": len(values), f"{prefix}.median": percentile(values, 50), f"{prefix}.p90": percentile(values, 90)}
+    return {
+        f"{prefix}.count": len(values),
+        f"{prefix}.median": percentile(values, 50),
+        f"{prefix}.p90": percentile(values, 90),
+    }
 
 
 def incident_block(items: list[dict], prefix: str) -> dict[str, Any]:
     live = [i for i in items if not i["cancelled"]]
     nights = sum(1 for i in live if night(i["reported"]))
-    out: dict[str, Any] = {f"{prefix}.reported": len(items), f"{prefix}.cancelled": len(items) - len(live),
-                           f"{prefix}.counted": len(live)}
+    out: dict[str, Any] = {
+        f"{prefix}.reported": len(items),
+        f"{prefix}.cancelled": len(items) - len(live),
+        f"{prefix}.counted": len(live),
+    }
     channels: dict[str, int] = defaultdict(int)
     for i in live:
         channels[i["channel"]] += 1
     out.update({f"{prefix}.channel.{c}": n for c, n in channels.items()})
     out.update({f"{prefix}.day": len(live) - nights, f"{prefix}.night": nights})
-    pairs = {"call_to_dispatch": ("reported", "dispatched"), "travel": ("dispatched", "on_scene"),
-             "response": ("reported", "on_scene"), "resolve": ("reported", "resolved"), "close": ("reported", "closed")}
+    pairs = {
+        "call_to_dispatch": ("reported", "dispatched"),
+        "travel": ("dispatched", "on_scene"),
+        "response": ("reported", "on_scene"),
+        "resolve": ("reported", "resolved"),
+        "close": ("reported", "closed"),
+    }
     for name, (a, b) in pairs.items():
         out.update(spread([whole_seconds(i[a], i[b]) for i in live if i[a] and i[b]], f"{prefix}.{name}"))
     out.update(rate(sum(1 for i in live if i["resolved"]), len(live), f"{prefix}.resolution"))
@@ -75,7 +102,9 @@ def incident_block(items: list[dict], prefix: str) -> dict[str, Any]:
     return out
 
 
-def expected_figures(log: list[tuple[int, Any]], first: date, last: date, *, community: str | None = None) -> dict[str, Any]:
+def expected_figures(
+    log: list[tuple[int, Any]], first: date, last: date, *, community: str | None = None
+) -> dict[str, Any]:
     """Every figure for the local dates first..last (inclusive) from the given log (already cut at the position)."""
     kpi = [(n, e) for n, e in log if isinstance(e, KPI_EVENTS)]
     cut_off = max(e.timestamp for _, e in kpi)
@@ -92,10 +121,20 @@ def expected_figures(log: list[tuple[int, Any]], first: date, last: date, *, com
     for _, e in kpi:
         t = e.occurred_at
         if isinstance(e, Incident.Reported):
-            incidents[e.originator_id] = dict(reported=t, community=e.community.value, category=e.category.value,
-                                              priority=e.priority.value, channel=e.channel.value, dispatched=None,
-                                              on_scene=None, resolved=None, closed=None, outcome=None, cancelled=False,
-                                              reopened=False)
+            incidents[e.originator_id] = dict(
+                reported=t,
+                community=e.community.value,
+                category=e.category.value,
+                priority=e.priority.value,
+                channel=e.channel.value,
+                dispatched=None,
+                on_scene=None,
+                resolved=None,
+                closed=None,
+                outcome=None,
+                cancelled=False,
+                reopened=False,
+            )
         elif isinstance(e, Incident.Triaged):
             incidents[e.originator_id].update(category=e.category.value, priority=e.priority.value)
         elif isinstance(e, Incident.UnitDispatched):
@@ -112,7 +151,9 @@ def expected_figures(log: list[tuple[int, Any]], first: date, last: date, *, com
         elif isinstance(e, Incident.Cancelled):
             incidents[e.originator_id]["cancelled"] = True
         elif isinstance(e, PatrolVisit.Logged):
-            visits[e.originator_id] = dict(box=e.box_id, code=e.box_code, community=e.community.value, at=t, status="valid")
+            visits[e.originator_id] = dict(
+                box=e.box_id, code=e.box_code, community=e.community.value, at=t, status="valid"
+            )
         elif isinstance(e, PatrolVisit.Flagged | PatrolVisit.Voided):
             v = visits[e.originator_id]
             if v["status"] != "voided":
@@ -122,16 +163,20 @@ def expected_figures(log: list[tuple[int, Any]], first: date, last: date, *, com
         elif isinstance(e, RedBox.Retired):
             boxes[e.originator_id]["until"] = t
         elif isinstance(e, CameraAlert.Raised):
-            alerts[e.originator_id] = dict(camera=e.camera_code, community=e.community.value, kind=e.kind.value, raised=t,
-                                           ack=None, decision=None)
+            alerts[e.originator_id] = dict(
+                camera=e.camera_code, community=e.community.value, kind=e.kind.value, raised=t, ack=None, decision=None
+            )
         elif isinstance(e, CameraAlert.Acknowledged):
             earliest(alerts[e.originator_id], "ack", t)
         elif isinstance(e, CameraAlert.Dismissed | CameraAlert.Escalated):
             a = alerts[e.originator_id]
             a["decision"] = a["decision"] or ("false_alarm" if isinstance(e, CameraAlert.Dismissed) else "escalated")
 
-    mine = [i for i in incidents.values() if start <= i["reported"] < end
-            and (community is None or i["community"] == community)]
+    mine = [
+        i
+        for i in incidents.values()
+        if start <= i["reported"] < end and (community is None or i["community"] == community)
+    ]
     out = incident_block(mine, "incidents")
     for c in Community:
         out.update(incident_block([i for i in mine if i["community"] == c.value], f"community.{c.value}"))
@@ -171,14 +216,16 @@ def expected_figures(log: list[tuple[int, Any]], first: date, last: date, *, com
             dusk, dawn = at(d, 18), at(d, 30)
             if dawn <= cut_off and b["since"] <= dusk and (b["until"] is None or b["until"] >= dawn):
                 stops = [dusk] + [x for x in times if dusk <= x < dawn] + [dawn]
-                gap = max(whole_seconds(x, y) for x, y in zip(stops, stops[1:]))
+                gap = max(whole_seconds(x, y) for x, y in zip(stops, stops[1:], strict=False))
                 longest = gap if longest is None else max(longest, gap)
         if longest is not None:
             out[f"patrol.longest_night_gap.{b['code']}"] = longest
     out.update(rate(covered, possible, "patrol.night_coverage"))
 
     # camera alerts
-    mine_alerts = [a for a in alerts.values() if start <= a["raised"] < end and (community is None or a["community"] == community)]
+    mine_alerts = [
+        a for a in alerts.values() if start <= a["raised"] < end and (community is None or a["community"] == community)
+    ]
     kinds: dict[str, int] = defaultdict(int)
     for a in mine_alerts:
         kinds[a["kind"]] += 1

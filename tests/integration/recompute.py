@@ -10,7 +10,7 @@ import dataclasses
 import json
 import re
 from collections.abc import Iterable
-from datetime import date, datetime, time, UTC
+from datetime import UTC, date, datetime, time
 from enum import Enum
 from typing import Any
 from uuid import UUID
@@ -136,8 +136,9 @@ def coerce(expected_row: dict[str, Any], actual_row: dict[str, Any]) -> dict[str
     return out
 
 
-def differences(expected: dict[str, dict[tuple, dict[str, Any]]], actual: dict[str, dict[tuple, dict[str, Any]]],
-                limit: int = 12) -> list[str]:
+def differences(
+    expected: dict[str, dict[tuple, dict[str, Any]]], actual: dict[str, dict[tuple, dict[str, Any]]], limit: int = 12
+) -> list[str]:
     """Every table's missing, unexpected and different rows, described column by column."""
     problems: list[str] = []
     for name, rows in expected.items():
@@ -154,11 +155,17 @@ def differences(expected: dict[str, dict[tuple, dict[str, Any]]], actual: dict[s
                 continue
             have = coerce(want, got[key])
             columns = sorted(set(want) | set(have))
-            diff = {c: (want.get(c, "<absent>"), have.get(c, "<absent>")) for c in columns if want.get(c, "<absent>") != have.get(c, "<absent>")}
+            diff = {
+                c: (want.get(c, "<absent>"), have.get(c, "<absent>"))
+                for c in columns
+                if want.get(c, "<absent>") != have.get(c, "<absent>")
+            }
             if diff:
                 shown += 1
                 if shown <= limit:
-                    problems.append(f"{name} {key}: " + "; ".join(f"{c}: expected {w!r}, got {h!r}" for c, (w, h) in diff.items()))
+                    problems.append(
+                        f"{name} {key}: " + "; ".join(f"{c}: expected {w!r}, got {h!r}" for c, (w, h) in diff.items())
+                    )
         if shown > limit:
             problems.append(f"{name}: … {shown - limit} more rows differ")
     return problems
@@ -231,30 +238,66 @@ def expected_tables(log: Iterable[tuple[int, Any]]) -> dict[str, dict[tuple, dic
         if kind.__qualname__ == "Camera.Registered":  # an old registration recorded its source with its password
             params["source"] = shown_source(params["source"])
         timeline[(oid, e.originator_version)] = {
-            "originator_id": oid, "version": e.originator_version, "notification_id": notification_id,
-            "aggregate": kind.__qualname__.split(".")[0], "event": kind.__name__, "actor_id": e.actor.user_id,
-            "actor_role": e.actor.role.value, "occurred_at": at, "recorded_at": recorded, "reason": _reason(e),
+            "originator_id": oid,
+            "version": e.originator_version,
+            "notification_id": notification_id,
+            "aggregate": kind.__qualname__.split(".")[0],
+            "event": kind.__name__,
+            "actor_id": e.actor.user_id,
+            "actor_role": e.actor.role.value,
+            "occurred_at": at,
+            "recorded_at": recorded,
+            "reason": _reason(e),
             "params": canonical(params),
         }
 
         # incidents and their KPI facts
         if kind is Incident.Reported:
             incidents[oid] = {
-                "id": oid, "reference": e.reference, "status": "reported", "priority": e.priority.value,
-                "category": e.category.value, "community": e.community.value, "channel": e.channel.value,
-                "location": e.location, "description": e.description, "has_contact": e.contact is not None,
-                "units": [], "outcome": None, "cancel_reason": None, "duplicate_of": None,
-                "source_alert_id": e.source_alert_id, "reopen_count": 0, "notes_count": 0, "reported_at": at,
-                "recorded_at": recorded, "updated_at": recorded, "closed_at": None, "version": e.originator_version,
+                "id": oid,
+                "reference": e.reference,
+                "status": "reported",
+                "priority": e.priority.value,
+                "category": e.category.value,
+                "community": e.community.value,
+                "channel": e.channel.value,
+                "location": e.location,
+                "description": e.description,
+                "has_contact": e.contact is not None,
+                "units": [],
+                "outcome": None,
+                "cancel_reason": None,
+                "duplicate_of": None,
+                "source_alert_id": e.source_alert_id,
+                "reopen_count": 0,
+                "notes_count": 0,
+                "reported_at": at,
+                "recorded_at": recorded,
+                "updated_at": recorded,
+                "closed_at": None,
+                "version": e.originator_version,
             }
             assignments[oid], phase[oid] = {}, "reported"
             facts[oid] = {
-                "incident_id": oid, "reference": e.reference, "report_month": local(at).strftime("%Y-%m"),
-                "reported_at": at, "first_dispatched_at": None, "first_en_route_at": None, "first_on_scene_at": None,
-                "first_resolved_at": None, "first_closed_at": None, "category_reported": e.category.value,
-                "priority_reported": e.priority.value, "category": e.category.value, "priority": e.priority.value,
-                "community": e.community.value, "channel": e.channel.value, "is_night": reported_at_night(at),
-                "outcome": None, "cancel_reason": None, "reopen_count": 0,
+                "incident_id": oid,
+                "reference": e.reference,
+                "report_month": local(at).strftime("%Y-%m"),
+                "reported_at": at,
+                "first_dispatched_at": None,
+                "first_en_route_at": None,
+                "first_on_scene_at": None,
+                "first_resolved_at": None,
+                "first_closed_at": None,
+                "category_reported": e.category.value,
+                "priority_reported": e.priority.value,
+                "category": e.category.value,
+                "priority": e.priority.value,
+                "community": e.community.value,
+                "channel": e.channel.value,
+                "is_night": reported_at_night(at),
+                "outcome": None,
+                "cancel_reason": None,
+                "reopen_count": 0,
             }
         elif oid in incidents:
             row, fact, crew = incidents[oid], facts[oid], assignments[oid]
@@ -304,9 +347,17 @@ def expected_tables(log: Iterable[tuple[int, Any]]) -> dict[str, dict[tuple, dic
 
         # units
         if kind is PatrolUnit.Registered:
-            units[oid] = {"id": oid, "call_sign": e.call_sign, "kind": e.kind.value, "status": "off_duty",
-                          "incident_id": None, "incident_reference": None, "officer_ids": [], "updated_at": recorded,
-                          "version": e.originator_version}
+            units[oid] = {
+                "id": oid,
+                "call_sign": e.call_sign,
+                "kind": e.kind.value,
+                "status": "off_duty",
+                "incident_id": None,
+                "incident_reference": None,
+                "officer_ids": [],
+                "updated_at": recorded,
+                "version": e.originator_version,
+            }
         elif oid in units:
             row = units[oid]
             if kind is PatrolUnit.WentOnDuty:
@@ -325,17 +376,34 @@ def expected_tables(log: Iterable[tuple[int, Any]]) -> dict[str, dict[tuple, dic
 
         # camera alerts
         if kind is CameraAlert.Raised:
-            alerts[oid] = {"id": oid, "camera_id": e.camera_id, "camera_code": e.camera_code, "community": e.community.value,
-                           "kind": e.kind.value, "score": e.score, "zone": e.zone, "detail": e.detail,
-                           "snapshot_digest": e.snapshot_digest,
-                           "status": "raised", "raised_at": at, "acknowledged_at": None, "decided_at": None, "outcome": None,
-                           "false_alarm_reason": None, "incident_id": None, "closed_at": None, "version": e.originator_version}
+            alerts[oid] = {
+                "id": oid,
+                "camera_id": e.camera_id,
+                "camera_code": e.camera_code,
+                "community": e.community.value,
+                "kind": e.kind.value,
+                "score": e.score,
+                "zone": e.zone,
+                "detail": e.detail,
+                "snapshot_digest": e.snapshot_digest,
+                "status": "raised",
+                "raised_at": at,
+                "acknowledged_at": None,
+                "decided_at": None,
+                "outcome": None,
+                "false_alarm_reason": None,
+                "incident_id": None,
+                "closed_at": None,
+                "version": e.originator_version,
+            }
         elif oid in alerts:
             row = alerts[oid]
             if kind is CameraAlert.Acknowledged:
                 row.update(status="acknowledged", acknowledged_at=at)
             elif kind is CameraAlert.Dismissed:
-                row.update(status="dismissed", decided_at=at, outcome="false_alarm", false_alarm_reason=e.false_alarm.value)
+                row.update(
+                    status="dismissed", decided_at=at, outcome="false_alarm", false_alarm_reason=e.false_alarm.value
+                )
             elif kind is CameraAlert.Escalated:
                 row.update(status="escalated", decided_at=at, outcome="escalated", incident_id=e.incident_id)
             elif kind is CameraAlert.Closed:
@@ -345,9 +413,18 @@ def expected_tables(log: Iterable[tuple[int, Any]]) -> dict[str, dict[tuple, dic
         # patrol visits
         if kind is PatrolVisit.Logged:
             when = local(at)
-            visits[oid] = {"visit_id": oid, "box_id": e.box_id, "box_code": e.box_code, "community": e.community.value,
-                           "officer_id": e.actor.user_id, "visited_at": at, "local_day": when.date(),
-                           "slot": when.hour // 2, "is_night_slot": when.hour // 2 in NIGHT_SLOTS, "status": "valid"}
+            visits[oid] = {
+                "visit_id": oid,
+                "box_id": e.box_id,
+                "box_code": e.box_code,
+                "community": e.community.value,
+                "officer_id": e.actor.user_id,
+                "visited_at": at,
+                "local_day": when.date(),
+                "slot": when.hour // 2,
+                "is_night_slot": when.hour // 2 in NIGHT_SLOTS,
+                "status": "valid",
+            }
         elif oid in visits:
             row = visits[oid]
             if kind is PatrolVisit.Voided:
@@ -379,8 +456,14 @@ def expected_users(log: Iterable[tuple[int, Any]]) -> dict[tuple, dict[str, Any]
             continue
         kind = type(e).__qualname__.split(".")[1]
         if kind == "Created":
-            users[e.originator_id] = {"id": e.originator_id, "username": e.username, "display_name": e.display_name,
-                                      "role": e.role.value, "disabled": False, "created_at": e.timestamp}
+            users[e.originator_id] = {
+                "id": e.originator_id,
+                "username": e.username,
+                "display_name": e.display_name,
+                "role": e.role.value,
+                "disabled": False,
+                "created_at": e.timestamp,
+            }
         row = users[e.originator_id]
         row.update(updated_at=e.timestamp, version=e.originator_version)
         if kind == "RoleChanged":
@@ -417,10 +500,22 @@ def expected_cameras(log: Iterable[tuple[int, Any]]) -> dict[tuple, dict[str, An
         kind = type(e).__qualname__.split(".")[1]
         if kind == "Registered":
             cameras[e.originator_id] = {
-                "id": e.originator_id, "code": e.code, "name": e.name, "community": e.community.value, "owner": e.owner.value,
-                "owner_name": e.owner_name, "consent_reference": e.consent_reference, "source": shown_source(e.source),
-                "lat": e.position.lat if e.position else None, "lon": e.position.lon if e.position else None,
-                "zones": [], "rules": [], "retired": False, "retired_at": None, "registered_at": e.occurred_at}
+                "id": e.originator_id,
+                "code": e.code,
+                "name": e.name,
+                "community": e.community.value,
+                "owner": e.owner.value,
+                "owner_name": e.owner_name,
+                "consent_reference": e.consent_reference,
+                "source": shown_source(e.source),
+                "lat": e.position.lat if e.position else None,
+                "lon": e.position.lon if e.position else None,
+                "zones": [],
+                "rules": [],
+                "retired": False,
+                "retired_at": None,
+                "registered_at": e.occurred_at,
+            }
         row = cameras[e.originator_id]
         row.update(updated_at=e.timestamp, version=e.originator_version)
         if kind == "ZonesSet":
@@ -440,10 +535,19 @@ def expected_red_boxes(log: Iterable[tuple[int, Any]]) -> dict[tuple, dict[str, 
             continue
         kind = type(e).__qualname__.split(".")[1]
         if kind == "Registered":
-            boxes[e.originator_id] = {"id": e.originator_id, "code": e.code, "name_th": e.name_th, "name_en": e.name_en,
-                                      "community": e.community.value, "lat": e.position.lat, "lon": e.position.lon,
-                                      "token_version": 1, "token_rotated_at": None, "retired": False,
-                                      "registered_at": e.occurred_at}
+            boxes[e.originator_id] = {
+                "id": e.originator_id,
+                "code": e.code,
+                "name_th": e.name_th,
+                "name_en": e.name_en,
+                "community": e.community.value,
+                "lat": e.position.lat,
+                "lon": e.position.lon,
+                "token_version": 1,
+                "token_rotated_at": None,
+                "retired": False,
+                "registered_at": e.occurred_at,
+            }
         row = boxes[e.originator_id]
         row.update(updated_at=e.timestamp, version=e.originator_version)
         if kind == "TokenRotated":
@@ -460,7 +564,14 @@ def expected_refused_check_ins(log: Iterable[tuple[int, Any]]) -> dict[tuple, di
     for _, e in log:
         if type(e).__qualname__ == "RefusedCheckIn.Recorded":
             rows[(e.originator_id,)] = {
-                "id": e.originator_id, "box_id": e.box_id, "box_code": e.box_code, "refusal": e.refusal.value,
-                "token_version": e.token_version, "officer_id": e.actor.user_id, "attempted_at": e.occurred_at,
-                "lat": e.position.lat if e.position else None, "lon": e.position.lon if e.position else None}
+                "id": e.originator_id,
+                "box_id": e.box_id,
+                "box_code": e.box_code,
+                "refusal": e.refusal.value,
+                "token_version": e.token_version,
+                "officer_id": e.actor.user_id,
+                "attempted_at": e.occurred_at,
+                "lat": e.position.lat if e.position else None,
+                "lon": e.position.lon if e.position else None,
+            }
     return rows

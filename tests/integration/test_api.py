@@ -8,7 +8,7 @@ import base64
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -26,9 +26,16 @@ from tests.integration.web_support import head
 from web.app import create_app
 
 PROBLEM = "application/problem+json"
-SOS = {"channel": "mobile_sos", "category": "sexual_harassment", "priority": "P1", "community": "chet_yot",
-       "location": "Night market, Chet Yot road", "description": "SOS button pressed; the caller is being followed.",
-       "position": {"lat": 19.9105, "lon": 99.8406}, "reporter": {"name": "Malee", "phone": "081 234 5678"}}
+SOS = {
+    "channel": "mobile_sos",
+    "category": "sexual_harassment",
+    "priority": "P1",
+    "community": "chet_yot",
+    "location": "Night market, Chet Yot road",
+    "description": "SOS button pressed; the caller is being followed.",
+    "position": {"lat": 19.9105, "lon": 99.8406},
+    "reporter": {"name": "Malee", "phone": "081 234 5678"},
+}
 
 
 @dataclass
@@ -37,13 +44,29 @@ class Api:
     container: Container
     world: World
 
-    def key(self, scopes: Iterable[Scope] = tuple(Scope), *, role: Role = Role.SUPERVISOR, name: str | None = None,
-            account: str | None = None) -> IssuedKey:
+    def key(
+        self,
+        scopes: Iterable[Scope] = tuple(Scope),
+        *,
+        role: Role = Role.SUPERVISOR,
+        name: str | None = None,
+        account: str | None = None,
+    ) -> IssuedKey:
         self.keys = getattr(self, "keys", 0) + 1
-        return new_key(self.container, self.world, scopes, role=role, name=name or f"Integration {self.keys}", account=account)
+        return new_key(
+            self.container, self.world, scopes, role=role, name=name or f"Integration {self.keys}", account=account
+        )
 
-    def call(self, method: str, path: str, key: IssuedKey | str | None, *, json: Any = None,
-             headers: dict[str, str] | None = None, **kwargs: Any):  # noqa: ANN201
+    def call(
+        self,
+        method: str,
+        path: str,
+        key: IssuedKey | str | None,
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ):  # noqa: ANN201
         sent = dict(headers or {})
         if key is not None:
             sent["authorization"] = f"Bearer {key.key if isinstance(key, IssuedKey) else key}"
@@ -53,10 +76,25 @@ class Api:
         assert self.container.projections.wait(head(self.container), timeout=10)
 
 
-def new_key(container: Container, world: World, scopes: Iterable[Scope], *, role: Role = Role.SUPERVISOR,
-            name: str = "Integration", account: str | None = None) -> IssuedKey:
-    return issue_key(container.app, container.api_keys, name=name, scopes=scopes, role=None if account else role,
-                     account=account, by=world.admin, wait=lambda n: container.projections.wait(n, timeout=10))
+def new_key(
+    container: Container,
+    world: World,
+    scopes: Iterable[Scope],
+    *,
+    role: Role = Role.SUPERVISOR,
+    name: str = "Integration",
+    account: str | None = None,
+) -> IssuedKey:
+    return issue_key(
+        container.app,
+        container.api_keys,
+        name=name,
+        scopes=scopes,
+        role=None if account else role,
+        account=account,
+        by=world.admin,
+        wait=lambda n: container.projections.wait(n, timeout=10),
+    )
 
 
 def served(container: Container, *, rate_limited: bool = False) -> Iterator[Api]:
@@ -88,8 +126,12 @@ def assert_problem(response, status: int, *, field: str | None = None) -> dict[s
 
 # --- the life of an incident ------------------------------------------------------------------------------------
 
+
 def test_an_sos_is_reported_acted_on_and_read_through_the_api(api: Api) -> None:
-    sos_app, dispatch = api.key({Scope.INTAKE}, role=Role.OFFICER, name="Police app SOS"), api.key({Scope.LIFECYCLE, Scope.READ})
+    sos_app, dispatch = (
+        api.key({Scope.INTAKE}, role=Role.OFFICER, name="Police app SOS"),
+        api.key({Scope.LIFECYCLE, Scope.READ}),
+    )
     reported = api.call("POST", "/api/v1/incidents", sos_app, json=SOS, headers={"idempotency-key": "sos-1"})
     assert reported.status_code == 201, reported.text
     body = reported.json()
@@ -102,37 +144,69 @@ def test_an_sos_is_reported_acted_on_and_read_through_the_api(api: Api) -> None:
     assert incident["has_contact"] is True and incident["reporter"] is None  # no `contacts` scope: no name, no phone
 
     path = body["href"]
-    step = api.call("POST", f"{path}/triage", dispatch, json={"category": "assault", "reason": "Caller was grabbed",
-                                                              "expected_version": 1})
+    step = api.call(
+        "POST",
+        f"{path}/triage",
+        dispatch,
+        json={"category": "assault", "reason": "Caller was grabbed", "expected_version": 1},
+    )
     assert step.status_code == 200 and step.json()["version"] == 2 and step.json()["position"] > 0
-    dispatched = api.call("POST", f"{path}/dispatch", dispatch, json={"call_sign": "m-01", "expected_version": 2}).json()
+    dispatched = api.call(
+        "POST", f"{path}/dispatch", dispatch, json={"call_sign": "m-01", "expected_version": 2}
+    ).json()
     assert dispatched["status"] == "dispatched"
     assert api.call("POST", f"{path}/units/M-01/en-route", dispatch).json()["status"] == "en_route"
     unit_id = str(api.world.units[0])
     assert api.call("POST", f"{path}/units/{unit_id}/on-scene", dispatch, json={}).json()["status"] == "on_scene"
-    assert api.call("POST", f"{path}/notes", dispatch, json={"text": "The man ran towards the river."}).status_code == 200
-    resolved = api.call("POST", f"{path}/resolve", dispatch, json={"outcome": "warning_given", "summary": "Man warned."}).json()
+    assert (
+        api.call("POST", f"{path}/notes", dispatch, json={"text": "The man ran towards the river."}).status_code == 200
+    )
+    resolved = api.call(
+        "POST", f"{path}/resolve", dispatch, json={"outcome": "warning_given", "summary": "Man warned."}
+    ).json()
     assert resolved["status"] == "resolved"
-    closed = api.call("POST", f"{path}/close", dispatch, json={"reason": "Reviewed", "expected_version": resolved["version"]})
+    closed = api.call(
+        "POST", f"{path}/close", dispatch, json={"reason": "Reviewed", "expected_version": resolved["version"]}
+    )
     assert closed.json()["status"] == "closed"
     reopened = api.call("POST", f"{path}/reopen", dispatch, json={"reason": "Victim called back"}).json()
     assert reopened["status"] == "reported"
-    cancelled = api.call("POST", f"{path}/cancel", dispatch, json={"cancel_reason": "withdrawn", "note": "She is safe at home"})
+    cancelled = api.call(
+        "POST", f"{path}/cancel", dispatch, json={"cancel_reason": "withdrawn", "note": "She is safe at home"}
+    )
     assert cancelled.json()["status"] == "cancelled"
 
     api.settle()
     shown = api.call("GET", path, dispatch).json()
     assert shown["status"] == "cancelled" and shown["category"] == "assault" and shown["notes_count"] == 1
-    assert shown["units"][0]["call_sign"] == "M-01" and shown["reopen_count"] == 1 and shown["cancel_reason"] == "withdrawn"
+    assert (
+        shown["units"][0]["call_sign"] == "M-01"
+        and shown["reopen_count"] == 1
+        and shown["cancel_reason"] == "withdrawn"
+    )
     events = api.call("GET", f"{path}/timeline", dispatch).json()["events"]
-    assert [e["event"] for e in events] == ["Reported", "Triaged", "UnitDispatched", "UnitEnRoute", "UnitOnScene",
-                                             "NoteAdded", "Resolved", "Closed", "Reopened", "Cancelled"]
+    assert [e["event"] for e in events] == [
+        "Reported",
+        "Triaged",
+        "UnitDispatched",
+        "UnitEnRoute",
+        "UnitOnScene",
+        "NoteAdded",
+        "Resolved",
+        "Closed",
+        "Reopened",
+        "Cancelled",
+    ]
     assert events[0]["actor"]["name"] == "Police app SOS (API)" and events[0]["actor"]["role"] == "officer"
     assert events[1]["reason"] == "Caller was grabbed"
     assert "contact" not in events[0]["details"] and "Malee" not in str(events)
 
-    found = api.call("GET", "/api/v1/incidents", dispatch, params={"status": ["resolved", "cancelled"], "channel": "mobile_sos",
-                                                                    "sort": "reference", "direction": "asc"}).json()
+    found = api.call(
+        "GET",
+        "/api/v1/incidents",
+        dispatch,
+        params={"status": ["resolved", "cancelled"], "channel": "mobile_sos", "sort": "reference", "direction": "asc"},
+    ).json()
     assert [i["reference"] for i in found["items"]] == [reference] and found["total"] == 1 and found["pages"] == 1
     assert api.call("GET", "/api/v1/incidents", dispatch, params={"community": "ko_loi"}).json()["total"] == 0
     paged = api.call("GET", "/api/v1/incidents", dispatch, params={"page_size": 1, "page": 2}).json()
@@ -150,8 +224,9 @@ def test_a_retry_with_the_same_idempotency_key_answers_200_with_the_same_body_an
     other = api.call("POST", "/api/v1/incidents", key, json=SOS, headers={"Idempotency-Key": "app-77/sos/2"})
     assert other.status_code == 201 and other.json()["reference"] != first.json()["reference"]
     # Another integration's identical key is its own: it never sees the first one's incident.
-    elsewhere = api.call("POST", "/api/v1/incidents", api.key({Scope.INTAKE}), json=SOS,
-                         headers={"Idempotency-Key": "app-77/sos/1"})
+    elsewhere = api.call(
+        "POST", "/api/v1/incidents", api.key({Scope.INTAKE}), json=SOS, headers={"Idempotency-Key": "app-77/sos/1"}
+    )
     assert elsewhere.status_code == 201 and elsewhere.json()["reference"] != first.json()["reference"]
 
 
@@ -169,16 +244,34 @@ def test_contacts_are_read_only_with_the_contacts_scope_and_every_reading_is_log
 
 def test_a_camera_worker_raises_an_alert_with_its_snapshot_once(api: Api) -> None:
     app, world = api.container.app, api.world
-    app.register_camera(code="CAM-07", name="Clock tower east", community=Community.WAT_PHRA_KAEO, owner=PartnerSector.BUSINESS,
-                        owner_name="Tower Hotel", consent_reference="MOU 2569/4", source="rtsp://cam7/stream", by=world.admin)
+    app.register_camera(
+        code="CAM-07",
+        name="Clock tower east",
+        community=Community.WAT_PHRA_KAEO,
+        owner=PartnerSector.BUSINESS,
+        owner_name="Tower Hotel",
+        consent_reference="MOU 2569/4",
+        source="rtsp://cam7/stream",
+        by=world.admin,
+    )
     worker = api.key({Scope.ALERTS}, role=Role.AUDITOR, name="Tower Hotel cameras")
     ok, jpeg = cv2.imencode(".jpg", np.full((48, 64, 3), 90, np.uint8))
-    frame_at = (datetime.now(timezone.utc) - timedelta(seconds=5)).isoformat()
-    alert = {"camera_code": "CAM-07", "kind": "person_at_night", "score": 0.82, "frame_at": frame_at, "zone": "alley",
-             "snapshot_jpeg_base64": base64.b64encode(jpeg.tobytes()).decode()}
-    raised = api.call("POST", "/api/v1/camera-alerts", worker, json=alert, headers={"Idempotency-Key": "CAM-07/episode-1"})
+    frame_at = (datetime.now(UTC) - timedelta(seconds=5)).isoformat()
+    alert = {
+        "camera_code": "CAM-07",
+        "kind": "person_at_night",
+        "score": 0.82,
+        "frame_at": frame_at,
+        "zone": "alley",
+        "snapshot_jpeg_base64": base64.b64encode(jpeg.tobytes()).decode(),
+    }
+    raised = api.call(
+        "POST", "/api/v1/camera-alerts", worker, json=alert, headers={"Idempotency-Key": "CAM-07/episode-1"}
+    )
     assert raised.status_code == 201, raised.text
-    again = api.call("POST", "/api/v1/camera-alerts", worker, json=alert, headers={"Idempotency-Key": "CAM-07/episode-1"})
+    again = api.call(
+        "POST", "/api/v1/camera-alerts", worker, json=alert, headers={"Idempotency-Key": "CAM-07/episode-1"}
+    )
     assert again.status_code == 200 and again.json() == raised.json()
     digest = raised.json()["snapshot_digest"]
     assert (api.container.settings.snapshot_dir / digest[:2] / f"{digest[2:]}.jpg").is_file()
@@ -189,11 +282,15 @@ def test_a_camera_worker_raises_an_alert_with_its_snapshot_once(api: Api) -> Non
     assert history[0].actor_role is Role.SYSTEM  # raised as the system, like the zone's own workers
     unknown = api.call("POST", "/api/v1/camera-alerts", worker, json={**alert, "camera_code": "CAM-99"})
     assert_problem(unknown, 422, field="camera_code")
-    assert_problem(api.call("POST", "/api/v1/camera-alerts", worker, json={**alert, "snapshot_jpeg_base64": "bm90IGEganBlZw=="}),
-                   422, field="snapshot_jpeg_base64")
+    assert_problem(
+        api.call("POST", "/api/v1/camera-alerts", worker, json={**alert, "snapshot_jpeg_base64": "bm90IGEganBlZw=="}),
+        422,
+        field="snapshot_jpeg_base64",
+    )
 
 
 # --- refusals as problem details --------------------------------------------------------------------------------
+
 
 def test_keys_that_are_missing_wrong_revoked_or_of_a_disabled_account_are_refused_with_401(api: Api) -> None:
     key = api.key({Scope.READ})
@@ -218,17 +315,31 @@ def test_a_scope_not_granted_or_a_role_that_may_not_act_is_a_403_and_changes_not
     before = head(api.container)
     assert "intake" in assert_problem(api.call("POST", "/api/v1/incidents", reader, json=SOS), 403)["detail"]
     assert_problem(api.call("POST", f"/api/v1/incidents/{reference}/notes", reader, json={"text": "x"}), 403)
-    assert_problem(api.call("POST", f"/api/v1/incidents/{reference}/close", officer, json={}), 403)  # only supervisors close
-    assert_problem(api.call("POST", f"/api/v1/incidents/{reference}/triage", officer, json={"reason": "x", "priority": "P2"}), 403)
+    assert_problem(
+        api.call("POST", f"/api/v1/incidents/{reference}/close", officer, json={}), 403
+    )  # only supervisors close
+    assert_problem(
+        api.call("POST", f"/api/v1/incidents/{reference}/triage", officer, json={"reason": "x", "priority": "P2"}), 403
+    )
     assert head(api.container) == before
-    assert api.call("POST", f"/api/v1/incidents/{reference}/notes", officer, json={"text": "Seen on patrol"}).status_code == 200
+    assert (
+        api.call("POST", f"/api/v1/incidents/{reference}/notes", officer, json={"text": "Seen on patrol"}).status_code
+        == 200
+    )
 
 
 def test_a_decision_on_a_changed_incident_is_a_409_with_the_version_now(api: Api) -> None:
     key = api.key({Scope.INTAKE, Scope.LIFECYCLE})
     path = api.call("POST", "/api/v1/incidents", key, json=SOS).json()["href"]
-    assert api.call("POST", f"{path}/triage", key, json={"priority": "P2", "reason": "Calmer now", "expected_version": 1}).status_code == 200
-    stale = api.call("POST", f"{path}/triage", key, json={"priority": "P3", "reason": "Stale view", "expected_version": 1})
+    assert (
+        api.call(
+            "POST", f"{path}/triage", key, json={"priority": "P2", "reason": "Calmer now", "expected_version": 1}
+        ).status_code
+        == 200
+    )
+    stale = api.call(
+        "POST", f"{path}/triage", key, json={"priority": "P3", "reason": "Stale view", "expected_version": 1}
+    )
     assert "changed by someone else" in assert_problem(stale, 409)["detail"]
     assert stale.json()["current_version"] == 2
     too_early = api.call("POST", f"{path}/close", key, json={"reason": "Done?"})
@@ -244,34 +355,74 @@ def test_bad_input_is_a_422_naming_each_field_and_stores_nothing(api: Api) -> No
     missing = assert_problem(api.call("POST", "/api/v1/incidents", key, json={"channel": "fax"}), 422, field="channel")
     assert {"category", "priority", "community", "location", "description"} <= {e["field"] for e in missing["errors"]}
     assert_problem(api.call("POST", "/api/v1/incidents", key, json={**SOS, "location": "   "}), 422, field="location")
-    assert_problem(api.call("POST", "/api/v1/incidents", key, json={**SOS, "description": "bell\x07"}), 422, field="description")
+    assert_problem(
+        api.call("POST", "/api/v1/incidents", key, json={**SOS, "description": "bell\x07"}), 422, field="description"
+    )
     lone_surrogate = json.dumps({**SOS, "location": "\ud800"})  # escaped: valid JSON, but not text
-    assert_problem(api.call("POST", "/api/v1/incidents", key, content=lone_surrogate, headers={"content-type": "application/json"}),
-                   422, field="location")
-    assert_problem(api.call("POST", "/api/v1/incidents", key, json={**SOS, "reporter": {"phone": "call me"}}), 422,
-                   field="reporter.phone")
-    assert_problem(api.call("POST", "/api/v1/incidents", key, json={**SOS, "position": {"lat": 91, "lon": 0}}), 422,
-                   field="position.lat")
-    future = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
-    assert_problem(api.call("POST", "/api/v1/incidents", key, json={**SOS, "occurred_at": future}), 422, field="occurred_at")
-    assert_problem(api.call("POST", "/api/v1/incidents", key, json={**SOS, "occurred_at": "0001-01-01T00:00:00+05:00"}), 422,
-                   field="occurred_at")
-    assert_problem(api.call("POST", "/api/v1/incidents", key, json={**SOS, "occurred_at": "2026-11-25T10:00:00"}), 422,
-                   field="occurred_at")  # a time without its zone
+    assert_problem(
+        api.call(
+            "POST", "/api/v1/incidents", key, content=lone_surrogate, headers={"content-type": "application/json"}
+        ),
+        422,
+        field="location",
+    )
+    assert_problem(
+        api.call("POST", "/api/v1/incidents", key, json={**SOS, "reporter": {"phone": "call me"}}),
+        422,
+        field="reporter.phone",
+    )
+    assert_problem(
+        api.call("POST", "/api/v1/incidents", key, json={**SOS, "position": {"lat": 91, "lon": 0}}),
+        422,
+        field="position.lat",
+    )
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    assert_problem(
+        api.call("POST", "/api/v1/incidents", key, json={**SOS, "occurred_at": future}), 422, field="occurred_at"
+    )
+    assert_problem(
+        api.call("POST", "/api/v1/incidents", key, json={**SOS, "occurred_at": "0001-01-01T00:00:00+05:00"}),
+        422,
+        field="occurred_at",
+    )
+    assert_problem(
+        api.call("POST", "/api/v1/incidents", key, json={**SOS, "occurred_at": "2026-11-25T10:00:00"}),
+        422,
+        field="occurred_at",
+    )  # a time without its zone
     assert_problem(api.call("POST", "/api/v1/incidents", key, json={**SOS, "extra": 1}), 422, field="extra")
-    assert_problem(api.call("POST", "/api/v1/incidents", key, json=SOS, headers={"idempotency-key": "x" * 101}), 422,
-                   field="Idempotency-Key")
+    assert_problem(
+        api.call("POST", "/api/v1/incidents", key, json=SOS, headers={"idempotency-key": "x" * 101}),
+        422,
+        field="Idempotency-Key",
+    )
     assert_problem(api.call("POST", f"{path}/dispatch", key, json={"call_sign": "M-99"}), 422, field="call_sign")
-    assert_problem(api.call("POST", f"{path}/dispatch", key, json={"call_sign": "M-01", "unit_id": str(api.world.units[0])}), 422)
-    assert_problem(api.call("POST", f"{path}/cancel", key, json={"cancel_reason": "duplicate", "duplicate_of": "CR-2569-999999"}),
-                   422, field="duplicate_of")
+    assert_problem(
+        api.call("POST", f"{path}/dispatch", key, json={"call_sign": "M-01", "unit_id": str(api.world.units[0])}), 422
+    )
+    assert_problem(
+        api.call("POST", f"{path}/cancel", key, json={"cancel_reason": "duplicate", "duplicate_of": "CR-2569-999999"}),
+        422,
+        field="duplicate_of",
+    )
     assert_problem(api.call("POST", f"{path}/notes", key, json={"text": " "}), 422, field="text")
-    assert_problem(api.call("GET", "/api/v1/incidents", key, params={"page_size": 500, "status": "lost"}), 422, field="page_size")
-    assert_problem(api.call("GET", "/api/v1/incidents", key, params={"reported_from": "yesterday"}), 422, field="reported_from")
-    assert_problem(api.call("GET", "/api/v1/incidents", key, params={"reported_from": "1764000000"}), 422, field="reported_from")
-    assert_problem(api.call("GET", "/api/v1/incidents", key, params={"statuss": "reported"}), 422, field="statuss")  # a typo
-    assert_problem(api.call("POST", f"{path}/triage", key, json={"priority": "P2", "reason": "x", "expected_version": "1"}), 422,
-                   field="expected_version")  # JSON's numbers, not text
+    assert_problem(
+        api.call("GET", "/api/v1/incidents", key, params={"page_size": 500, "status": "lost"}), 422, field="page_size"
+    )
+    assert_problem(
+        api.call("GET", "/api/v1/incidents", key, params={"reported_from": "yesterday"}), 422, field="reported_from"
+    )
+    assert_problem(
+        api.call("GET", "/api/v1/incidents", key, params={"reported_from": "1764000000"}), 422, field="reported_from"
+    )
+    assert_problem(
+        api.call("GET", "/api/v1/incidents", key, params={"statuss": "reported"}), 422, field="statuss"
+    )  # a typo
+    assert_problem(
+        api.call("POST", f"{path}/triage", key, json={"priority": "P2", "reason": "x", "expected_version": "1"}),
+        422,
+        field="expected_version",
+    )  # JSON's numbers, not text
     assert_problem(api.call("POST", "/api/v1/incidents/cr-1/notes", key, json={"text": "x"}), 422, field="reference")
     assert_problem(api.call("POST", "/api/v1/incidents/CR-2569-999999/notes", key, json={"text": "x"}), 404)
     assert_problem(api.call("GET", "/api/v1/incidents/CR-2569-999999", key), 404)
@@ -281,12 +432,22 @@ def test_bad_input_is_a_422_naming_each_field_and_stores_nothing(api: Api) -> No
 
 def test_a_body_that_is_not_json_is_a_400_or_422_never_a_5xx(api: Api) -> None:
     key = api.key({Scope.INTAKE})
-    broken = api.call("POST", "/api/v1/incidents", key, content=b'{"channel": ', headers={"content-type": "application/json"})
+    broken = api.call(
+        "POST", "/api/v1/incidents", key, content=b'{"channel": ', headers={"content-type": "application/json"}
+    )
     assert_problem(broken, 400)
-    for content, kind in ((b"channel=phone_191", "application/x-www-form-urlencoded"), (b"\xff\xfe", "application/json"),
-                          (b"[1, 2]", "application/json"), (b"", "application/json"), (b"null", "application/json")):
+    for content, kind in (
+        (b"channel=phone_191", "application/x-www-form-urlencoded"),
+        (b"\xff\xfe", "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b"", "application/json"),
+        (b"null", "application/json"),
+    ):
         answer = api.call("POST", "/api/v1/incidents", key, content=content, headers={"content-type": kind})
-        assert answer.status_code in (400, 422) and answer.headers["content-type"].startswith(PROBLEM), (content, answer.text)
+        assert answer.status_code in (400, 422) and answer.headers["content-type"].startswith(PROBLEM), (
+            content,
+            answer.text,
+        )
     assert_problem(api.call("DELETE", "/api/v1/incidents", key), 405)
     assert_problem(api.call("GET", "/api/v1/no-such-thing", key), 404)
 
@@ -319,11 +480,17 @@ def test_a_key_over_its_rate_limit_gets_429_with_retry_after(settings: Settings)
 def test_the_openapi_description_covers_the_api_and_not_the_pages(api: Api) -> None:
     spec = api.client.get("/api/v1/openapi.json").json()
     assert set(spec["paths"]) == {
-        "/api/v1/incidents", "/api/v1/incidents/{reference}", "/api/v1/incidents/{reference}/timeline",
-        "/api/v1/camera-alerts", *(f"/api/v1/incidents/{{reference}}/{a}" for a in
-                                   ("triage", "dispatch", "resolve", "close", "reopen", "cancel", "notes")),
+        "/api/v1/incidents",
+        "/api/v1/incidents/{reference}",
+        "/api/v1/incidents/{reference}/timeline",
+        "/api/v1/camera-alerts",
+        *(
+            f"/api/v1/incidents/{{reference}}/{a}"
+            for a in ("triage", "dispatch", "resolve", "close", "reopen", "cancel", "notes")
+        ),
         *(f"/api/v1/incidents/{{reference}}/units/{{unit}}/{s}" for s in ("en-route", "on-scene", "clear")),
-        *(f"/api/v1/ledger/{p}" for p in ("checkpoint", "checkpoint/note", "checkpoints", "inclusion", "consistency"))}
+        *(f"/api/v1/ledger/{p}" for p in ("checkpoint", "checkpoint/note", "checkpoints", "inclusion", "consistency")),
+    }
     intake = spec["paths"]["/api/v1/incidents"]["post"]
     assert {"201", "200", "401", "403", "409", "422", "429"} <= set(intake["responses"])
     assert PROBLEM in intake["responses"]["422"]["content"]

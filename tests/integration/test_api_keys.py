@@ -54,7 +54,9 @@ def test_an_admin_creates_a_key_that_is_shown_once_works_at_once_and_is_refused_
     assert admin.post(f"/admin/api-keys/{key_id}/revoke", {"reason": "again"}).status_code == 422
 
     # A second key for the same integration (rotation) acts as the same account.
-    rotated = admin.post("/admin/api-keys", {"name": "Police app SOS 2027", "scope": "intake", "account": "api-police-app-sos"})
+    rotated = admin.post(
+        "/admin/api-keys", {"name": "Police app SOS 2027", "scope": "intake", "account": "api-police-app-sos"}
+    )
     second = KEY.search(rotated.text).group(1)
     made = api.post("/api/v1/incidents", json=SOS, headers={"authorization": f"Bearer {second}"}).json()
     container.projections.wait(head(container), timeout=5)
@@ -67,12 +69,14 @@ def test_a_key_is_not_created_without_a_scope_or_with_scopes_its_role_cannot_use
     app, container, world = admin_site
     admin = signed_in(app, container, world.admin)
     before = head(container)
-    for form in ({"name": "No scope", "role": "dispatcher"},
-                 {"name": "Bad scope", "scope": "everything", "role": "dispatcher"},
-                 {"name": "Reader", "scope": ["read"], "role": "partner"},  # partners never read incidents
-                 {"name": "Contacts", "scope": ["read", "contacts"], "role": "auditor"},
-                 {"name": "", "scope": "intake", "role": "officer"},
-                 {"name": "Person", "scope": "intake", "account": "dispatcher"}):  # never a person's account
+    for form in (
+        {"name": "No scope", "role": "dispatcher"},
+        {"name": "Bad scope", "scope": "everything", "role": "dispatcher"},
+        {"name": "Reader", "scope": ["read"], "role": "partner"},  # partners never read incidents
+        {"name": "Contacts", "scope": ["read", "contacts"], "role": "auditor"},
+        {"name": "", "scope": "intake", "role": "officer"},
+        {"name": "Person", "scope": "intake", "account": "dispatcher"},
+    ):  # never a person's account
         refused = admin.post("/admin/api-keys", form)
         assert refused.status_code == 422, form
         assert not KEY.search(refused.text)
@@ -81,8 +85,15 @@ def test_a_key_is_not_created_without_a_scope_or_with_scopes_its_role_cannot_use
 
 def test_keys_are_stored_only_as_digests(admin_site: tuple) -> None:
     _, container, world = admin_site
-    issued = issue_key(container.app, container.api_keys, name="Partner CAD", scopes={Scope.READ}, role=Role.DISPATCHER,
-                       by=world.admin, wait=lambda n: container.projections.wait(n, timeout=5))
+    issued = issue_key(
+        container.app,
+        container.api_keys,
+        name="Partner CAD",
+        scopes={Scope.READ},
+        role=Role.DISPATCHER,
+        by=world.admin,
+        wait=lambda n: container.projections.wait(n, timeout=5),
+    )
     with container.engine.connect() as conn:
         stored = " ".join(str(v) for row in conn.exec_driver_sql("SELECT * FROM api_keys") for v in row)
     assert issued.key not in stored and issued.key[12:] not in stored
@@ -93,8 +104,15 @@ def test_keys_are_stored_only_as_digests(admin_site: tuple) -> None:
 
 def test_a_process_trusts_a_live_key_for_seconds_and_revocation_reaches_it_then(admin_site: tuple) -> None:
     _, container, world = admin_site
-    issued = issue_key(container.app, container.api_keys, name="Police app SOS", scopes={Scope.INTAKE}, role=Role.DISPATCHER,
-                       by=world.admin, wait=lambda n: container.projections.wait(n, timeout=5))
+    issued = issue_key(
+        container.app,
+        container.api_keys,
+        name="Police app SOS",
+        scopes={Scope.INTAKE},
+        role=Role.DISPATCHER,
+        by=world.admin,
+        wait=lambda n: container.projections.wait(n, timeout=5),
+    )
     now = [1000.0]
     elsewhere = ApiKeys(container.engine, clock=lambda: now[0])  # another web process
     here = container.api_keys

@@ -28,8 +28,15 @@ from web.app import create_app
 @contextmanager
 def uvicorn_server(container: Container, *, run_projections: bool) -> Iterator[str]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(container, run_projections=run_projections), host="127.0.0.1",
-                                           port=port, log_config=None, lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(container, run_projections=run_projections),
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            lifespan="on",
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -56,7 +63,9 @@ def hold_first_save_of_the_process(app: Any, barrier: threading.Barrier) -> None
 
 
 @pytest.mark.postgres
-def test_eight_concurrent_retries_of_one_intake_across_two_web_processes_report_one_incident(pg_settings: Settings) -> None:
+def test_eight_concurrent_retries_of_one_intake_across_two_web_processes_report_one_incident(
+    pg_settings: Settings,
+) -> None:
     first = bootstrap(pg_settings)
     second = bootstrap(pg_settings, run_migrations=False)  # a second web worker: its own pool and cache
     try:
@@ -69,9 +78,15 @@ def test_eight_concurrent_retries_of_one_intake_across_two_web_processes_report_
             hold_first_save_of_the_process(container.app, barrier)
         before = head(first)
         with uvicorn_server(first, run_projections=True) as a, uvicorn_server(second, run_projections=False) as b:
+
             def post(base: str) -> httpx.Response:
-                return httpx.post(f"{base}/api/v1/incidents", json=SOS, timeout=30,
-                                  headers={"authorization": f"Bearer {key.key}", "idempotency-key": "sos/device-42/1"})
+                return httpx.post(
+                    f"{base}/api/v1/incidents",
+                    json=SOS,
+                    timeout=30,
+                    headers={"authorization": f"Bearer {key.key}", "idempotency-key": "sos/device-42/1"},
+                )
+
             with ThreadPoolExecutor(8) as pool:
                 answers = list(pool.map(post, [a, b] * 4))
         assert sorted(r.status_code for r in answers) == [200] * 7 + [201], [r.text for r in answers]
@@ -91,8 +106,10 @@ def test_an_intake_over_http_reaches_an_open_board_within_a_second(container: Co
     with uvicorn_server(container, run_projections=True) as base:
         assert container.projections.wait(head(container), timeout=30)
         session = container.sessions.start(world.dispatcher, ip="test", user_agent="pytest")
-        with httpx.Client(base_url=base, cookies={SESSION_COOKIE: session}, timeout=10) as board, \
-                httpx.Client(base_url=base, timeout=10) as integration:
+        with (
+            httpx.Client(base_url=base, cookies={SESSION_COOKIE: session}, timeout=10) as board,
+            httpx.Client(base_url=base, timeout=10) as integration,
+        ):
             with board.stream("GET", "/board/stream") as stream:
                 lines = stream.iter_lines()
                 panels = {}

@@ -34,8 +34,14 @@ from tests.integration.web_support import head
 from web.app import create_app
 
 EXAMPLES = 12  # per operation and generation mode: the whole run stays well under a minute
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance, negative_data_rejection]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 
 
 @dataclass
@@ -46,12 +52,25 @@ class Zone:
 
 @pytest.fixture(scope="module")
 def zone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zone]:
-    container = bootstrap(Settings(environment="test", data_dir=tmp_path_factory.mktemp("schema"),
-                                   api_rate_burst=1_000_000, api_rate_per_second=100_000))
+    container = bootstrap(
+        Settings(
+            environment="test",
+            data_dir=tmp_path_factory.mktemp("schema"),
+            api_rate_burst=1_000_000,
+            api_rate_per_second=100_000,
+        )
+    )
     world = build_world(container.app)
-    container.app.register_camera(code="CAM-07", name="Clock tower east", community=Community.WAT_PHRA_KAEO,
-                                  owner=PartnerSector.BUSINESS, owner_name="Tower Hotel", consent_reference="MOU 2569/4",
-                                  source="rtsp://cam7/stream", by=world.admin)
+    container.app.register_camera(
+        code="CAM-07",
+        name="Clock tower east",
+        community=Community.WAT_PHRA_KAEO,
+        owner=PartnerSector.BUSINESS,
+        owner_name="Tower Hotel",
+        consent_reference="MOU 2569/4",
+        source="rtsp://cam7/stream",
+        by=world.admin,
+    )
     for _ in range(3):
         world.report()
     with uvicorn_server(container, run_projections=True) as base:

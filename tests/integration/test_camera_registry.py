@@ -10,7 +10,8 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, time as clock_time, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -38,17 +39,23 @@ GATE = Zone("gate", ((0.1, 0.1), (0.9, 0.1), (0.5, 0.9)))
 class Site:
     def __init__(self, app, container: Container, world: World):  # noqa: ANN001
         self.app, self.container, self.world = app, container, world
-        self.auditor = container.app.create_user(username="auditor", display_name="Auditor", role=Role.AUDITOR,
-                                                 password=PASSWORD, by=world.admin).id
-        self.partner = container.app.create_user(username="partner", display_name="Partner", role=Role.PARTNER,
-                                                 password=PASSWORD, by=world.admin).id
+        self.auditor = container.app.create_user(
+            username="auditor", display_name="Auditor", role=Role.AUDITOR, password=PASSWORD, by=world.admin
+        ).id
+        self.partner = container.app.create_user(
+            username="partner", display_name="Partner", role=Role.PARTNER, password=PASSWORD, by=world.admin
+        ).id
 
     def register(self, code: str, *, source: str = "rtsp://10.71.1.11:554/stream1", **fields: Any) -> UUID:
-        values = dict(name=f"Camera {code}", community=Community.KO_LOI, owner=PartnerSector.BUSINESS,
-                      owner_name="Tower Hotel", consent_reference="MOU 2569/4")
+        values = dict(
+            name=f"Camera {code}",
+            community=Community.KO_LOI,
+            owner=PartnerSector.BUSINESS,
+            owner_name="Tower Hotel",
+            consent_reference="MOU 2569/4",
+        )
         values.update(fields)
-        return self.container.app.register_camera(code=code, source=source, by=self.world.admin,
-                                                  **values).id
+        return self.container.app.register_camera(code=code, source=source, by=self.world.admin, **values).id
 
     def settle(self) -> None:
         assert self.container.projections.wait(head(self.container), timeout=30)
@@ -70,8 +77,8 @@ def site(container: Container) -> Iterator[Site]:
 
 
 def row_of(page: str, code: str) -> str:
-    row = page[page.index(f'data-camera="{code}"'):]
-    return row[:row.index("</tr>")]
+    row = page[page.index(f'data-camera="{code}"') :]
+    return row[: row.index("</tr>")]
 
 
 def text(html: str) -> str:
@@ -80,15 +87,30 @@ def text(html: str) -> str:
 
 # --- the read model ------------------------------------------------------------------------------------
 def test_the_registry_equals_an_independent_recomputation_from_the_log_after_a_catch_up_and_after_a_rebuild(
-        container: Container) -> None:
+    container: Container,
+) -> None:
     world = build_world(container.app)
     app = container.app
-    kinds = dict(name="Clock tower east", community=Community.WAT_PHRA_KAEO, owner=PartnerSector.BUSINESS,
-                 owner_name="Tower Hotel", consent_reference="MOU 2569/4")
-    secret = app.register_camera(code="CAM-01", source=f"rtsp://admin:{PASSWORD_IN_URL}@10.71.1.11:554/stream1",
-                                 position=GeoPoint(19.9105, 99.8406), by=world.admin, **kinds).id
-    query = app.register_camera(code="CAM-02", source=f"http://10.71.1.12/video.cgi?user=viewer&pwd={PASSWORD_IN_URL}&ch=2",
-                                by=world.admin, **kinds).id
+    kinds = dict(
+        name="Clock tower east",
+        community=Community.WAT_PHRA_KAEO,
+        owner=PartnerSector.BUSINESS,
+        owner_name="Tower Hotel",
+        consent_reference="MOU 2569/4",
+    )
+    secret = app.register_camera(
+        code="CAM-01",
+        source=f"rtsp://admin:{PASSWORD_IN_URL}@10.71.1.11:554/stream1",
+        position=GeoPoint(19.9105, 99.8406),
+        by=world.admin,
+        **kinds,
+    ).id
+    query = app.register_camera(
+        code="CAM-02",
+        source=f"http://10.71.1.12/video.cgi?user=viewer&pwd={PASSWORD_IN_URL}&ch=2",
+        by=world.admin,
+        **kinds,
+    ).id
     plain_file = app.register_camera(code="cam-03", source="/srv/footage/market.mp4", by=world.admin, **kinds).id
     app.set_camera_zones(secret, zones=[GATE, Zone("lane", ((0, 0), (1, 0), (1, 1)))], by=world.admin)
     app.set_camera_rules(secret, rules=[NIGHT, DetectionRule(AlertKind.MOTION_IN_ZONE)], by=world.admin)
@@ -104,8 +126,13 @@ def test_the_registry_equals_an_independent_recomputation_from_the_log_after_a_c
     assert actual[(secret,)]["source"] == "rtsp://***@10.71.1.11:554/stream1"
     assert actual[(query,)]["source"] == "http://10.71.1.12/video.cgi?user=***&pwd=***&ch=2"
     assert actual[(plain_file,)]["source"] == "/srv/footage/market.mp4"
-    assert actual[(secret,)]["rules"][0] == {"kind": "person_at_night", "start": "18:00:00", "end": "06:00:00",
-                                             "min_score": 0.6, "min_area": 0.0}
+    assert actual[(secret,)]["rules"][0] == {
+        "kind": "person_at_night",
+        "start": "18:00:00",
+        "end": "06:00:00",
+        "min_score": 0.6,
+        "min_area": 0.0,
+    }
     assert [z["name"] for z in actual[(secret,)]["zones"]] == ["gate"]
     assert actual[(query,)]["retired"] in (True, 1) and actual[(plain_file,)]["code"] == "CAM-03"
     reads = container.reads.camera(secret)
@@ -118,47 +145,104 @@ def test_the_registry_equals_an_independent_recomputation_from_the_log_after_a_c
 # --- the pages ------------------------------------------------------------------------------------------
 def test_the_page_lists_every_camera_with_its_owner_consent_zones_schedule_status_and_health(site: Site) -> None:
     app, container = site.container.app, site.container
-    healthy = site.register("CAM-11", name="Clock tower east", community=Community.WAT_PHRA_KAEO,
-                            owner=PartnerSector.LOCAL_GOVERNMENT, owner_name="Wiang municipality", consent_reference="MOU 7/2569")
+    healthy = site.register(
+        "CAM-11",
+        name="Clock tower east",
+        community=Community.WAT_PHRA_KAEO,
+        owner=PartnerSector.LOCAL_GOVERNMENT,
+        owner_name="Wiang municipality",
+        consent_reference="MOU 7/2569",
+    )
     app.set_camera_zones(healthy, zones=[GATE], by=site.world.admin)
     app.set_camera_rules(healthy, rules=[NIGHT], by=site.world.admin)
-    unwatched = site.register("CAM-12")
+    site.register("CAM-12")  # registered, never watched
     gone = site.register("CAM-13")  # a worker held it, then stopped
     tampered = site.register("CAM-14")
     offline = site.register("CAM-15")
     retired = site.register("CAM-10")
     app.retire_camera(retired, reason="Pole removed", by=site.world.admin)
-    tamper_alert = app.raise_camera_alert(camera_id=tampered, kind=AlertKind.TAMPERED, score=1.0, snapshot_digest="a" * 64,
-                                          frame_at=datetime.now(UTC) - timedelta(minutes=5), detail="covered").id
-    app.raise_camera_alert(camera_id=offline, kind=AlertKind.OFFLINE, score=1.0, snapshot_digest="",
-                           frame_at=datetime.now(UTC) - timedelta(minutes=3))
+    tamper_alert = app.raise_camera_alert(
+        camera_id=tampered,
+        kind=AlertKind.TAMPERED,
+        score=1.0,
+        snapshot_digest="a" * 64,
+        frame_at=datetime.now(UTC) - timedelta(minutes=5),
+        detail="covered",
+    ).id
+    app.raise_camera_alert(
+        camera_id=offline,
+        kind=AlertKind.OFFLINE,
+        score=1.0,
+        snapshot_digest="",
+        frame_at=datetime.now(UTC) - timedelta(minutes=3),
+    )
     # An alert that was decided is history, not health.
-    old = app.raise_camera_alert(camera_id=healthy, kind=AlertKind.TAMPERED, score=1.0, snapshot_digest="b" * 64,
-                                 frame_at=datetime.now(UTC) - timedelta(hours=2)).id
+    old = app.raise_camera_alert(
+        camera_id=healthy,
+        kind=AlertKind.TAMPERED,
+        score=1.0,
+        snapshot_digest="b" * 64,
+        frame_at=datetime.now(UTC) - timedelta(hours=2),
+    ).id
     app.close_alert(old, reason="camera view back to normal", by=site.world.dispatcher)
     now = datetime.now(UTC)
     beat = now - timedelta(seconds=1)
     with container.engine.begin() as conn:  # the workers' own table, as a worker writes it
-        for camera, owner, expires, status in ((healthy, "w1", now + timedelta(seconds=8), "streaming"),
-                                               (gone, None, None, "unowned"), (tampered, "w1", now + timedelta(seconds=8), "streaming"),
-                                               (offline, "w1", now + timedelta(seconds=8), "offline")):
-            conn.execute(insert(camera_leases).values(
-                camera_id=camera, code="?", source="?", retired=False, config_version=1, owner=owner, lease_expires_at=expires,
-                status=status, fps=12.5, last_frame_at=beat, reconnects=0, open_alerts="{}",
-                health_at=beat if owner else now - timedelta(hours=1), updated_at=now))
+        for camera, owner, expires, status in (
+            (healthy, "w1", now + timedelta(seconds=8), "streaming"),
+            (gone, None, None, "unowned"),
+            (tampered, "w1", now + timedelta(seconds=8), "streaming"),
+            (offline, "w1", now + timedelta(seconds=8), "offline"),
+        ):
+            conn.execute(
+                insert(camera_leases).values(
+                    camera_id=camera,
+                    code="?",
+                    source="?",
+                    retired=False,
+                    config_version=1,
+                    owner=owner,
+                    lease_expires_at=expires,
+                    status=status,
+                    fps=12.5,
+                    last_frame_at=beat,
+                    reconnects=0,
+                    open_alerts="{}",
+                    health_at=beat if owner else now - timedelta(hours=1),
+                    updated_at=now,
+                )
+            )
     site.settle()
 
     page = site.person(site.world.dispatcher).get("/cameras")
     assert page.status_code == 200
     row = text(row_of(page.text, "CAM-11"))
-    for words in ("Clock tower east", "Wat Phra Kaeo", "Wiang municipality", "Local government", "MOU 7/2569", "gate",
-                  "Person at night 18:00–06:00", "Healthy", "Last heartbeat", "In service"):
+    for words in (
+        "Clock tower east",
+        "Wat Phra Kaeo",
+        "Wiang municipality",
+        "Local government",
+        "MOU 7/2569",
+        "gate",
+        "Person at night 18:00–06:00",
+        "Healthy",
+        "Last heartbeat",
+        "In service",
+    ):
         assert words in row, (words, row)
-    assert "Whole picture" in text(row_of(page.text, "CAM-12")) and "Tamper checks only" in text(row_of(page.text, "CAM-12"))
-    assert "No worker" in text(row_of(page.text, "CAM-12")) and "Never watched by a worker" in text(row_of(page.text, "CAM-12"))
+    assert "Whole picture" in text(row_of(page.text, "CAM-12")) and "Tamper checks only" in text(
+        row_of(page.text, "CAM-12")
+    )
+    assert "No worker" in text(row_of(page.text, "CAM-12")) and "Never watched by a worker" in text(
+        row_of(page.text, "CAM-12")
+    )
     assert "No worker" in text(row_of(page.text, "CAM-13")) and "Last heartbeat" in text(row_of(page.text, "CAM-13"))
     tampered_row = row_of(page.text, "CAM-14")
-    assert "Tampered since" in text(tampered_row) and "covered" in tampered_row and f'href="/alerts/{tamper_alert}"' in tampered_row
+    assert (
+        "Tampered since" in text(tampered_row)
+        and "covered" in tampered_row
+        and f'href="/alerts/{tamper_alert}"' in tampered_row
+    )
     assert "Offline since" in text(row_of(page.text, "CAM-15"))
     assert "Retired" in text(row_of(page.text, "CAM-10")) and "Healthy" not in text(row_of(page.text, "CAM-10"))
     assert page.text.index('data-camera="CAM-15"') < page.text.index('data-camera="CAM-10"')  # retired ones last
@@ -191,13 +275,25 @@ def test_only_an_administrator_sees_a_cameras_source_and_only_masked(site: Site)
 
 def test_a_cameras_page_shows_its_details_recent_alerts_and_history_in_words(site: Site) -> None:
     app = site.container.app
-    camera = site.register("CAM-31", name="Night market south", community=Community.SI_KOET, owner=PartnerSector.CITIZENS,
-                           owner_name="Si Koet community committee", consent_reference="Meeting 3/2569",
-                           source=f"rtsp://u:{PASSWORD_IN_URL}@10.71.6.31/s")
+    camera = site.register(
+        "CAM-31",
+        name="Night market south",
+        community=Community.SI_KOET,
+        owner=PartnerSector.CITIZENS,
+        owner_name="Si Koet community committee",
+        consent_reference="Meeting 3/2569",
+        source=f"rtsp://u:{PASSWORD_IN_URL}@10.71.6.31/s",
+    )
     app.set_camera_zones(camera, zones=[GATE], by=site.world.admin)
     app.set_camera_rules(camera, rules=[NIGHT], by=site.world.admin)
-    alert = app.raise_camera_alert(camera_id=camera, kind=AlertKind.PERSON_AT_NIGHT, score=0.9, snapshot_digest="c" * 64,
-                                   frame_at=datetime.now(UTC) - timedelta(minutes=1), zone="gate").id
+    alert = app.raise_camera_alert(
+        camera_id=camera,
+        kind=AlertKind.PERSON_AT_NIGHT,
+        score=0.9,
+        snapshot_digest="c" * 64,
+        frame_at=datetime.now(UTC) - timedelta(minutes=1),
+        zone="gate",
+    ).id
     site.settle()
     for path in (f"/cameras/{camera}", "/cameras/CAM-31", "/cameras/cam-31"):  # by id or by code
         page = site.person(site.world.dispatcher).get(path)
@@ -218,8 +314,14 @@ def test_bad_or_unknown_camera_ids_are_a_404_never_a_500(site: Site) -> None:
     site.settle()
     dispatcher, admin = site.person(site.world.dispatcher), site.person(site.world.admin)
     before = head(site.container)
-    for path in ("/cameras/not-a-camera", f"/cameras/{uuid4()}", "/cameras/%20", "/cameras/" + "X" * 300,
-                 "/cameras/%00", "/cameras/CAM-41%27--"):
+    for path in (
+        "/cameras/not-a-camera",
+        f"/cameras/{uuid4()}",
+        "/cameras/%20",
+        "/cameras/" + "X" * 300,
+        "/cameras/%00",
+        "/cameras/CAM-41%27--",
+    ):
         assert dispatcher.get(path).status_code == 404, path
         assert admin.post(f"{path}/retire", {"reason": "gone"}).status_code == 404, path
     assert head(site.container) == before
@@ -228,9 +330,17 @@ def test_bad_or_unknown_camera_ids_are_a_404_never_a_500(site: Site) -> None:
 # --- administrators' actions -----------------------------------------------------------------------------
 def test_an_administrator_registers_and_retires_a_camera_through_the_page(site: Site) -> None:
     admin = site.person(site.world.admin)
-    form = {"code": "cam-51", "name": "River walk", "community": "chet_yot", "owner": "state_agency",
-            "owner_name": "District office", "consent_reference": "Letter 88/2569",
-            "source": f"rtsp://ops:{PASSWORD_IN_URL}@10.71.8.51:554/main", "lat": "19.9101", "lon": "99.8411"}
+    form = {
+        "code": "cam-51",
+        "name": "River walk",
+        "community": "chet_yot",
+        "owner": "state_agency",
+        "owner_name": "District office",
+        "consent_reference": "Letter 88/2569",
+        "source": f"rtsp://ops:{PASSWORD_IN_URL}@10.71.8.51:554/main",
+        "lat": "19.9101",
+        "lon": "99.8411",
+    }
     done = admin.post("/cameras", form)
     assert done.status_code == 303
     location = done.headers["location"]
@@ -241,8 +351,13 @@ def test_an_administrator_registers_and_retires_a_camera_through_the_page(site: 
     # The log records the source without its password, which a worker puts back from outside the log.
     camera = site.container.app.load(UUID(location.rsplit("/", 1)[1]), fresh=True)
     assert camera.source == "rtsp://ops@10.71.8.51:554/main"
-    worker = CameraWorker(site.container.app, site.container.engine, site.container.settings,
-                          secrets=site.container.camera_secrets, worker_id="test-worker")
+    worker = CameraWorker(
+        site.container.app,
+        site.container.engine,
+        site.container.settings,
+        secrets=site.container.camera_secrets,
+        worker_id="test-worker",
+    )
     assert worker.source_of(camera) == form["source"]
 
     again = admin.post("/cameras", form)  # the same code twice
@@ -258,21 +373,35 @@ def test_an_administrator_registers_and_retires_a_camera_through_the_page(site: 
     assert head(site.container) == before
 
 
-@pytest.mark.parametrize("change, field_message", [
-    ({"name": ""}, "Please fill this in."),
-    ({"code": "no spaces here"}, "A code is 2–24 letters"),
-    ({"community": "atlantis"}, "Please choose one of the options."),
-    ({"owner": ""}, "Please choose one."),
-    ({"lat": "19.9"}, "Give both the latitude and the longitude, or neither."),
-    ({"lat": "123", "lon": "99"}, "latitude between -90 and 90"),
-    ({"lat": "nan", "lon": "99"}, "Please give a number."),
-    ({"source": ""}, "Please fill this in."),
-    ({"owner_name": "x" * 20_000}, "This is far too long."),
-])
-def test_a_bad_registration_is_refused_at_its_field_and_stores_nothing(site: Site, change: dict, field_message: str) -> None:
+@pytest.mark.parametrize(
+    "change, field_message",
+    [
+        ({"name": ""}, "Please fill this in."),
+        ({"code": "no spaces here"}, "A code is 2–24 letters"),
+        ({"community": "atlantis"}, "Please choose one of the options."),
+        ({"owner": ""}, "Please choose one."),
+        ({"lat": "19.9"}, "Give both the latitude and the longitude, or neither."),
+        ({"lat": "123", "lon": "99"}, "latitude between -90 and 90"),
+        ({"lat": "nan", "lon": "99"}, "Please give a number."),
+        ({"source": ""}, "Please fill this in."),
+        ({"owner_name": "x" * 20_000}, "This is far too long."),
+    ],
+)
+def test_a_bad_registration_is_refused_at_its_field_and_stores_nothing(
+    site: Site, change: dict, field_message: str
+) -> None:
     admin = site.person(site.world.admin)
-    form = {"code": "CAM-61", "name": "Lane", "community": "ko_loi", "owner": "police", "owner_name": "Station",
-            "consent_reference": "-", "source": f"rtsp://a:{PASSWORD_IN_URL}@10.1.1.1/s", "lat": "", "lon": ""}
+    form = {
+        "code": "CAM-61",
+        "name": "Lane",
+        "community": "ko_loi",
+        "owner": "police",
+        "owner_name": "Station",
+        "consent_reference": "-",
+        "source": f"rtsp://a:{PASSWORD_IN_URL}@10.1.1.1/s",
+        "lat": "",
+        "lon": "",
+    }
     before = head(site.container)
     refused = admin.post("/cameras", {**form, **change})
     assert refused.status_code == 422
@@ -287,8 +416,21 @@ def test_only_administrators_may_register_or_retire_cameras(site: Site) -> None:
     before = head(site.container)
     for who in (site.world.dispatcher, site.world.supervisor, site.auditor, site.world.officer, site.partner):
         browser = site.person(who)
-        assert browser.post("/cameras", {"code": "CAM-72", "name": "x", "community": "ko_loi", "owner": "police",
-                                         "owner_name": "x", "consent_reference": "x", "source": "x"}).status_code == 403
+        assert (
+            browser.post(
+                "/cameras",
+                {
+                    "code": "CAM-72",
+                    "name": "x",
+                    "community": "ko_loi",
+                    "owner": "police",
+                    "owner_name": "x",
+                    "consent_reference": "x",
+                    "source": "x",
+                },
+            ).status_code
+            == 403
+        )
         assert browser.post(f"/cameras/{camera}/retire", {"reason": "x"}).status_code == 403
         assert "Register a camera" not in browser.get("/cameras").text
     assert head(site.container) == before
@@ -303,7 +445,9 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
     return value
 
 
-def test_health_follows_a_real_worker_streaming_a_camera_and_says_no_worker_once_it_stops(site: Site, tmp_path: Path) -> None:
+def test_health_follows_a_real_worker_streaming_a_camera_and_says_no_worker_once_it_stops(
+    site: Site, tmp_path: Path
+) -> None:
     clip = tmp_path / "cam81.gif"
     shutil.copy(CLIP, clip)
     camera = site.register("CAM-81", source=str(clip))
@@ -312,15 +456,27 @@ def test_health_follows_a_real_worker_streaming_a_camera_and_says_no_worker_once
     reads = site.container.reads
     assert reads.camera(camera)["health"]["state"] == "no_worker"
 
-    worker = CameraWorker(site.container.app, site.container.engine, site.container.settings,
-                          secrets=site.container.camera_secrets, options=WorkerOptions(lease_seconds=4, tick_seconds=0.25), worker_id="test-worker")
+    worker = CameraWorker(
+        site.container.app,
+        site.container.engine,
+        site.container.settings,
+        secrets=site.container.camera_secrets,
+        options=WorkerOptions(lease_seconds=4, tick_seconds=0.25),
+        worker_id="test-worker",
+    )
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()
     try:
         wait_until(lambda: reads.camera(camera)["health"]["state"] in ("healthy", "ended"), 30, "the camera streaming")
-        wait_until(lambda: reads.camera(broken)["health"]["state"] == "offline"
-                   and reads.camera(broken)["health"]["since"] is not None, 30, "the missing source's offline alert")
+        wait_until(
+            lambda: (
+                reads.camera(broken)["health"]["state"] == "offline"
+                and reads.camera(broken)["health"]["since"] is not None
+            ),
+            30,
+            "the missing source's offline alert",
+        )
         page = text(site.person(site.world.dispatcher).get("/cameras").text)
         assert re.search(r"CAM-82 .*Offline since", page)
     finally:
@@ -339,13 +495,30 @@ def test_an_expired_lease_is_no_worker_even_if_its_row_still_names_an_owner(site
     site.settle()
     now = datetime.now(UTC)
     with site.container.engine.begin() as conn:
-        conn.execute(insert(camera_leases).values(
-            camera_id=camera, code="CAM-91", source="?", retired=False, config_version=1, owner="dead-worker",
-            lease_expires_at=now - timedelta(seconds=30), status="streaming", fps=15.0, last_frame_at=now - timedelta(seconds=40),
-            reconnects=0, open_alerts="{}", health_at=now - timedelta(seconds=40), updated_at=now))
+        conn.execute(
+            insert(camera_leases).values(
+                camera_id=camera,
+                code="CAM-91",
+                source="?",
+                retired=False,
+                config_version=1,
+                owner="dead-worker",
+                lease_expires_at=now - timedelta(seconds=30),
+                status="streaming",
+                fps=15.0,
+                last_frame_at=now - timedelta(seconds=40),
+                reconnects=0,
+                open_alerts="{}",
+                health_at=now - timedelta(seconds=40),
+                updated_at=now,
+            )
+        )
     health = site.container.reads.camera(camera)["health"]
     assert (health["state"], health["watched"], health["fps"]) == ("no_worker", False, 0.0)
     with site.container.engine.begin() as conn:
-        conn.execute(update(camera_leases).where(camera_leases.c.camera_id == camera)
-                     .values(lease_expires_at=now + timedelta(seconds=30)))
+        conn.execute(
+            update(camera_leases)
+            .where(camera_leases.c.camera_id == camera)
+            .values(lease_expires_at=now + timedelta(seconds=30))
+        )
     assert site.container.reads.camera(camera)["health"]["state"] == "healthy"

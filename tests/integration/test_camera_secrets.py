@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
-from alembic import command
 from sqlalchemy import Engine, inspect, select, text, update
 
+from alembic import command
 from domain.cameras import Camera
 from domain.values import Actor, Community, PartnerSector, Role
 from infrastructure.bootstrap import Container, alembic_config
@@ -25,8 +25,13 @@ MASKED = "rtsp://***@cam.example:554/s?token=***"
 SECRETS = (b"S3cret", b"abcXYZ987")  # the token is longer than "abc", which any id's hex digits may hold
 OLD_SOURCE = "rtsp://admin:0ld-Pa55@10.71.1.11:554/stream1"
 OLD_MASKED = "rtsp://***@10.71.1.11:554/stream1"
-CAMERA = dict(name="Clock tower east", community=Community.WAT_PHRA_KAEO, owner=PartnerSector.BUSINESS,
-              owner_name="Tower Hotel", consent_reference="MOU 2569/4")
+CAMERA = dict(
+    name="Clock tower east",
+    community=Community.WAT_PHRA_KAEO,
+    owner=PartnerSector.BUSINESS,
+    owner_name="Tower Hotel",
+    consent_reference="MOU 2569/4",
+)
 
 
 def every_value(engine: Engine) -> dict[str, bytes]:
@@ -35,20 +40,24 @@ def every_value(engine: Engine) -> dict[str, bytes]:
     with engine.connect() as conn:
         for name in inspect(conn).get_table_names():
             rows = conn.execute(text(f'SELECT * FROM "{name}"')).all()
-            found[name] = b"\n".join(bytes(v) if isinstance(v, (bytes, memoryview)) else str(v).encode() for row in rows for v in row)
+            found[name] = b"\n".join(
+                bytes(v) if isinstance(v, (bytes, memoryview)) else str(v).encode() for row in rows for v in row
+            )
     return found
 
 
 def worker(container: Container) -> CameraWorker:
     """A worker as `ssz cameras run` makes one, with the composition root's store of secrets."""
-    return CameraWorker(container.app, container.engine, container.settings, secrets=container.camera_secrets,
-                        worker_id="test-worker")
+    return CameraWorker(
+        container.app, container.engine, container.settings, secrets=container.camera_secrets, worker_id="test-worker"
+    )
 
 
 def register_as_before(container: Container, world: World, code: str, source: str) -> UUID:
     """A camera registered the way it was before secrets were kept apart: its whole source in its event."""
-    camera = Camera.register(code=code, source=source, actor=Actor(world.admin, Role.ADMIN), occurred_at=datetime.now(UTC),
-                             **CAMERA)
+    camera = Camera.register(
+        code=code, source=source, actor=Actor(world.admin, Role.ADMIN), occurred_at=datetime.now(UTC), **CAMERA
+    )
     container.app.save(camera)
     return camera.id
 
@@ -59,8 +68,7 @@ def timeline_source(container: Container, camera_id: UUID) -> str:
 
 
 def test_a_password_and_a_token_are_kept_only_encrypted_outside_the_log(container: Container, world: World) -> None:
-    camera_id = container.app.register_camera(code="CAM-01", source=SOURCE, by=world.admin,
-                                              **CAMERA).id
+    camera_id = container.app.register_camera(code="CAM-01", source=SOURCE, by=world.admin, **CAMERA).id
     container.projections.catch_up()
     assert worker(container).sync_catalog() == 1
 
@@ -74,22 +82,23 @@ def test_a_password_and_a_token_are_kept_only_encrypted_outside_the_log(containe
         for secret in SECRETS:
             assert secret not in values, (table, secret)
     with container.engine.connect() as conn:
-        [sealed] = conn.execute(select(camera_secrets.c.sealed).where(camera_secrets.c.camera_id == camera_id)).scalars()
+        [sealed] = conn.execute(
+            select(camera_secrets.c.sealed).where(camera_secrets.c.camera_id == camera_id)
+        ).scalars()
     assert len(sealed) > len(b"S3cret") + len(b"abcXYZ987")  # it is there, sealed
 
 
 def test_a_worker_opens_the_camera_at_its_whole_source_again(container: Container, world: World) -> None:
-    camera_id = container.app.register_camera(code="CAM-02", source=SOURCE, by=world.admin,
-                                              **CAMERA).id
-    plain = container.app.register_camera(code="CAM-03", source="/srv/footage/market.mp4", by=world.admin,
-                                          **CAMERA).id
+    camera_id = container.app.register_camera(code="CAM-02", source=SOURCE, by=world.admin, **CAMERA).id
+    plain = container.app.register_camera(code="CAM-03", source="/srv/footage/market.mp4", by=world.admin, **CAMERA).id
     load = container.app.load
     assert worker(container).source_of(load(camera_id, fresh=True)) == SOURCE
     assert worker(container).source_of(load(plain, fresh=True)) == "/srv/footage/market.mp4"
 
 
-def test_a_camera_whose_event_holds_its_password_opens_as_before_and_is_shown_masked(container: Container,
-                                                                                      world: World) -> None:
+def test_a_camera_whose_event_holds_its_password_opens_as_before_and_is_shown_masked(
+    container: Container, world: World
+) -> None:
     camera_id = register_as_before(container, world, "CAM-04", OLD_SOURCE)
     container.projections.catch_up()
     worker(container).sync_catalog()
@@ -101,7 +110,9 @@ def test_a_camera_whose_event_holds_its_password_opens_as_before_and_is_shown_ma
     for table in ("rm_timeline", "camera_leases", "rm_cameras"):
         assert OLD_MASKED.encode() in stored[table] and b"0ld-Pa55" not in stored[table], table
     expected = expected_tables(read_log(container.app))
-    assert not differences({"rm_timeline": expected["rm_timeline"]}, {"rm_timeline": read_tables(container.engine)["rm_timeline"]})
+    assert not differences(
+        {"rm_timeline": expected["rm_timeline"]}, {"rm_timeline": read_tables(container.engine)["rm_timeline"]}
+    )
 
     container.projections.rebuild(["timeline"])
     assert timeline_source(container, camera_id) == OLD_MASKED

@@ -28,8 +28,8 @@ from domain.cameras import CameraAlert
 from domain.values import SYSTEM_USER_ID, AlertKind, AlertStatus, Community, DetectionRule, PartnerSector, Role, Zone
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.settings import Settings
-from infrastructure.vision import CameraSource, SnapshotStore
 from infrastructure.tables import camera_leases, camera_workers
+from infrastructure.vision import CameraSource, SnapshotStore
 from infrastructure.vision.camera_runner import BACK_ONLINE, VIEW_RESTORED
 from infrastructure.vision.worker import CameraWorker, WorkerOptions, camera_metrics
 
@@ -38,8 +38,10 @@ ROOT = Path(__file__).resolve().parents[2]
 MEDIA = ROOT / "tests" / "media"
 WORKER_CLIP = MEDIA / "worker-zone-detection.gif"  # 71 frames; a person walks through the work area
 WORK_AREA = Zone("work area", ((0.0, 0.25), (1.0, 0.25), (1.0, 1.0), (0.0, 1.0)))
-ALL_DAY = [DetectionRule(AlertKind.MOTION_IN_ZONE, min_area=0.005),
-           DetectionRule(AlertKind.PERSON_AT_NIGHT, min_score=0.5, min_area=0.005)]  # start == end: all day
+ALL_DAY = [
+    DetectionRule(AlertKind.MOTION_IN_ZONE, min_area=0.005),
+    DetectionRule(AlertKind.PERSON_AT_NIGHT, min_score=0.5, min_area=0.005),
+]  # start == end: all day
 FAST = WorkerOptions(lease_seconds=5, tick_seconds=0.5, backoff_initial=0.2, backoff_max=1.0)
 RAISED = get_topic(CameraAlert.Raised)
 
@@ -56,11 +58,20 @@ def clip_frames() -> list[np.ndarray]:
     return [frame.image for frame in CameraSource(str(WORKER_CLIP)).frames()]
 
 
-def register(container: Container, code: str, source: Path, *, zones: list[Zone] = (), rules: list[DetectionRule] = ()) -> UUID:
+def register(
+    container: Container, code: str, source: Path, *, zones: list[Zone] = (), rules: list[DetectionRule] = ()
+) -> UUID:
     app = container.app
-    camera = app.register_camera(code=code, name=f"Camera {code}", community=Community.KO_LOI, owner=PartnerSector.BUSINESS,
-                                 owner_name="Night market association", consent_reference="MOU 12/2569", source=str(source),
-                                 by=SYSTEM_USER_ID).id
+    camera = app.register_camera(
+        code=code,
+        name=f"Camera {code}",
+        community=Community.KO_LOI,
+        owner=PartnerSector.BUSINESS,
+        owner_name="Night market association",
+        consent_reference="MOU 12/2569",
+        source=str(source),
+        by=SYSTEM_USER_ID,
+    ).id
     if zones:
         app.set_camera_zones(camera, zones=list(zones), by=SYSTEM_USER_ID)
     if rules:
@@ -78,7 +89,10 @@ def write_sequence(folder: Path, images: list[np.ndarray]) -> Path:
 def alerts(container: Container, camera_id: UUID) -> list[Any]:
     """The Raised events of the camera's alerts, from the log."""
     app = container.app
-    events = [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(start=1, limit=100_000, topics=[RAISED])]
+    events = [
+        app.mapper.to_domain_event(n)
+        for n in app.recorder.select_notifications(start=1, limit=100_000, topics=[RAISED])
+    ]
     return [e for e in events if e.camera_id == camera_id]
 
 
@@ -117,8 +131,14 @@ def metric(lines: list[str], name: str, code: str) -> float:
 
 class InProcessWorker:
     def __init__(self, container: Container, options: WorkerOptions):
-        self.worker = CameraWorker(container.app, container.engine, container.settings, secrets=container.camera_secrets,
-                                   options=options, worker_id="in-process")
+        self.worker = CameraWorker(
+            container.app,
+            container.engine,
+            container.settings,
+            secrets=container.camera_secrets,
+            options=options,
+            worker_id="in-process",
+        )
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.worker.run, args=(self.stop,), daemon=True)
 
@@ -133,7 +153,8 @@ class InProcessWorker:
 
 
 def test_a_person_walking_through_the_zone_is_one_alert_of_each_rule_with_its_snapshot_and_a_dark_view_is_tampering(
-        container: Container, tmp_path: Path, clip_frames: list[np.ndarray]) -> None:
+    container: Container, tmp_path: Path, clip_frames: list[np.ndarray]
+) -> None:
     walking = tmp_path / "cam01.gif"
     shutil.copy(WORKER_CLIP, walking)
     cam01 = register(container, "CAM-01", walking, zones=[WORK_AREA], rules=ALL_DAY)
@@ -147,10 +168,18 @@ def test_a_person_walking_through_the_zone_is_one_alert_of_each_rule_with_its_sn
 
     with InProcessWorker(container, FAST):
         wait_until(lambda: status(container, cam01) == "streaming", 20, "CAM-01 streaming")
-        health = wait_until(lambda: (lines := camera_metrics(container.engine)) and metric(lines, "ssz_camera_fps", "CAM-01") > 5
-                            and lines, 10, "CAM-01's frame rate in the metrics")
-        wait_until(lambda: status(container, cam01) == "ended" and status(container, cam03) == "ended", 40,
-                   "both sources played to their end")
+        health = wait_until(
+            lambda: (
+                (lines := camera_metrics(container.engine)) and metric(lines, "ssz_camera_fps", "CAM-01") > 5 and lines
+            ),
+            10,
+            "CAM-01's frame rate in the metrics",
+        )
+        wait_until(
+            lambda: status(container, cam01) == "ended" and status(container, cam03) == "ended",
+            40,
+            "both sources played to their end",
+        )
     finished = datetime.now(UTC)
 
     # While it streamed, the metrics showed the camera up, at about the clip's 16.7 fps, with fresh frames.
@@ -184,7 +213,8 @@ def test_a_person_walking_through_the_zone_is_one_alert_of_each_rule_with_its_sn
 
 
 def test_a_source_that_breaks_is_one_offline_alert_closed_when_it_comes_back(
-        container: Container, tmp_path: Path, clip_frames: list[np.ndarray]) -> None:
+    container: Container, tmp_path: Path, clip_frames: list[np.ndarray]
+) -> None:
     # The clip forth and back: 142 frames, nine and a half seconds at 15 fps.
     folder = write_sequence(tmp_path / "cam02", clip_frames + clip_frames[::-1])
     hidden = tmp_path / "unplugged"
@@ -199,12 +229,17 @@ def test_a_source_that_breaks_is_one_offline_alert_closed_when_it_comes_back(
         wait_until(lambda: lease(container, cam02).reconnects >= 3, 15, "reconnection attempts")
         assert lease(container, cam02).status == "offline"
         down = camera_metrics(container.engine)
-        assert metric(down, "ssz_camera_up", "CAM-02") == 0 and metric(down, "ssz_camera_reconnects_total", "CAM-02") >= 3
+        assert (
+            metric(down, "ssz_camera_up", "CAM-02") == 0 and metric(down, "ssz_camera_reconnects_total", "CAM-02") >= 3
+        )
         assert container.app.repository.get(offline.originator_id).status is AlertStatus.RAISED
 
         hidden.rename(folder)  # back
-        wait_until(lambda: container.app.repository.get(offline.originator_id).status is AlertStatus.CLOSED, 10,
-                   "the offline alert closed")
+        wait_until(
+            lambda: container.app.repository.get(offline.originator_id).status is AlertStatus.CLOSED,
+            10,
+            "the offline alert closed",
+        )
         wait_until(lambda: status(container, cam02) == "streaming", 5, "CAM-02 streaming again")
         assert metric(camera_metrics(container.engine), "ssz_camera_up", "CAM-02") == 1
 
@@ -216,17 +251,32 @@ def test_a_source_that_breaks_is_one_offline_alert_closed_when_it_comes_back(
 
 
 def start_worker(settings: Settings, name: str, log_path: Path) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "SSZ_DATA_DIR": str(settings.data_dir),
-           "SSZ_ENVIRONMENT": "test", "SSZ_LOG_FORMAT": "json", "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "cameras", "run", "--worker-id", name, "--tick-seconds", "1"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(log_path, "ab"))
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "SSZ_DATA_DIR": str(settings.data_dir),
+        "SSZ_ENVIRONMENT": "test",
+        "SSZ_LOG_FORMAT": "json",
+        "PYTHONPATH": str(ROOT),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "entrypoints.cli", "cameras", "run", "--worker-id", name, "--tick-seconds", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(log_path, "ab"),
+    )
 
 
 def test_two_worker_processes_split_the_cameras_and_the_survivor_takes_over_a_killed_ones(
-        container: Container, tmp_path: Path) -> None:
+    container: Container, tmp_path: Path
+) -> None:
     cameras = [register(container, f"CAM-1{n}", WORKER_CLIP) for n in range(4)]
     log_path = tmp_path / "workers.log"
-    first, second = start_worker(container.settings, "first", log_path), start_worker(container.settings, "second", log_path)
+    first, second = (
+        start_worker(container.settings, "first", log_path),
+        start_worker(container.settings, "second", log_path),
+    )
     try:
         wait_until(lambda: owners(container) == {"first": 2, "second": 2}, 45, "a 2/2 split")
 
@@ -238,10 +288,15 @@ def test_two_worker_processes_split_the_cameras_and_the_survivor_takes_over_a_ki
 
         lines = camera_metrics(container.engine)
         assert {line.split("{")[0].split(" ")[0] for line in lines if not line.startswith("#")} == {
-            "ssz_camera_up", "ssz_camera_fps", "ssz_camera_last_frame_age_seconds", "ssz_camera_reconnects_total",
-            "ssz_camera_workers"}
+            "ssz_camera_up",
+            "ssz_camera_fps",
+            "ssz_camera_last_frame_age_seconds",
+            "ssz_camera_reconnects_total",
+            "ssz_camera_workers",
+        }
         assert [line for line in lines if line.startswith("ssz_camera_reconnects_total")] == [
-            f'ssz_camera_reconnects_total{{camera="CAM-1{n}"}} 0' for n in range(4)]
+            f'ssz_camera_reconnects_total{{camera="CAM-1{n}"}} 0' for n in range(4)
+        ]
         assert "ssz_camera_workers 1" in lines
 
         second.send_signal(signal.SIGTERM)  # a graceful stop hands the leases back
@@ -253,5 +308,7 @@ def test_two_worker_processes_split_the_cameras_and_the_survivor_takes_over_a_ki
                 process.wait()
     assert owners(container) == {None: 4}
     with container.engine.connect() as conn:
-        assert conn.execute(select(camera_workers.c.worker_id)).scalars().all() == ["first"]  # the killed one's last heartbeat
+        assert conn.execute(select(camera_workers.c.worker_id)).scalars().all() == [
+            "first"
+        ]  # the killed one's last heartbeat
     assert all(lease(container, camera).status == "unowned" for camera in cameras)

@@ -131,7 +131,8 @@ def timed(call):  # noqa: ANN001, ANN201
 
 @pytest.mark.parametrize("failure", ["refuse", "black hole"])
 def test_while_the_database_is_unreachable_every_request_gets_a_quick_503_and_the_app_recovers_by_itself(
-        proxied: tuple[Proxy, Container], postgres_url: str, failure: str) -> None:
+    proxied: tuple[Proxy, Container], postgres_url: str, failure: str
+) -> None:
     proxy, container = proxied
     world = build_world(container.app)
     app = create_app(container, run_projections=True)
@@ -152,8 +153,9 @@ def test_while_the_database_is_unreachable_every_request_gets_a_quick_503_and_th
             times["page"].append(took)
             assert page.status_code == 503, page.text[:300]
             assert MESSAGE_TH in page.text and page.headers["retry-after"]
-            intake, took = timed(lambda: client.post("/api/v1/incidents", json=SOS,
-                                                     headers={"authorization": f"Bearer {key.key}"}))
+            intake, took = timed(
+                lambda: client.post("/api/v1/incidents", json=SOS, headers={"authorization": f"Bearer {key.key}"})
+            )
             times["api"].append(took)
             assert intake.status_code == 503 and intake.headers["content-type"].startswith("application/problem+json")
             assert intake.json()["status"] == 503 and intake.headers["retry-after"]
@@ -163,7 +165,9 @@ def test_while_the_database_is_unreachable_every_request_gets_a_quick_503_and_th
         dispatcher.client.cookies.set("ssz_lang", "en")
         board = dispatcher.get("/board")
         assert board.status_code == 503 and MESSAGE_EN in board.text
-        print(f"\n{failure}: seconds to a 503 " + ", ".join(f"{k} {[round(t, 2) for t in v]}" for k, v in times.items()))
+        print(
+            f"\n{failure}: seconds to a 503 " + ", ".join(f"{k} {[round(t, 2) for t in v]}" for k, v in times.items())
+        )
         assert max(max(v) for v in times.values()) < BOUND_SECONDS
 
         proxy.restore()
@@ -174,4 +178,7 @@ def test_while_the_database_is_unreachable_every_request_gets_a_quick_503_and_th
         print(f"{failure}: ready again {round(30 - (deadline - time.monotonic()), 2)} s after the database came back")
         assert events_stored(postgres_url, table) == before  # nothing was saved while it was down
         assert dispatcher.post("/incidents", {**REPORT, "csrf_token": token}).status_code == 303
-        assert client.post("/api/v1/incidents", json=SOS, headers={"authorization": f"Bearer {key.key}"}).status_code == 201
+        assert (
+            client.post("/api/v1/incidents", json=SOS, headers={"authorization": f"Bearer {key.key}"}).status_code
+            == 201
+        )

@@ -16,13 +16,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import httpx
-import pytest
 
 from application.errors import NotFound
 from application.ports import Contact
@@ -37,8 +36,14 @@ from tests.integration.conftest import build_world
 from tests.integration.test_api import SOS
 from tests.integration.test_api_live import uvicorn_server
 
-SOS_FIELDS = dict(channel=Channel.MOBILE_SOS, category=Category.SEXUAL_HARASSMENT, priority=Priority.P1,
-                  community=Community.CHET_YOT, location="Night market", description="SOS button pressed in the app")
+SOS_FIELDS = dict(
+    channel=Channel.MOBILE_SOS,
+    category=Category.SEXUAL_HARASSMENT,
+    priority=Priority.P1,
+    community=Community.CHET_YOT,
+    location="Night market",
+    description="SOS button pressed in the app",
+)
 WAIT = 20.0  # seconds before a held save gives up waiting (a broken test, never a slow machine's pass)
 
 
@@ -91,7 +96,9 @@ def holding_first_save(app: ZoneApplication) -> tuple[threading.Event, threading
     return entered, release
 
 
-def in_one_group(app: ZoneApplication, first: Callable[[], Any], others: list[Callable[[], Any]]) -> tuple[Any, list[Any]]:
+def in_one_group(
+    app: ZoneApplication, first: Callable[[], Any], others: list[Callable[[], Any]]
+) -> tuple[Any, list[Any]]:
     """`first` runs and its save (alone: nobody else is queued yet) is held until every one of `others` has queued
     behind it; they are then committed together, as under load. Returns the outcomes of `first` and of `others`."""
     entered, release = holding_first_save(app)
@@ -119,12 +126,14 @@ def head(app: ZoneApplication) -> int:
 
 # --- one application, threads --------------------------------------------------------------------------------------
 
+
 def test_reports_made_at_the_same_time_are_saved_together_with_gapless_unique_references(container: Container) -> None:
     world, app = build_world(container.app), container.app
     before = head(app)
     saves = counting_saves(app)
-    first, others = in_one_group(app, lambda: report(app, world.dispatcher),
-                                 [lambda: report(app, world.dispatcher) for _ in range(11)])
+    first, others = in_one_group(
+        app, lambda: report(app, world.dispatcher), [lambda: report(app, world.dispatcher) for _ in range(11)]
+    )
     outcomes = [first, *others]
     assert all(isinstance(o, CommandResult) for o in outcomes), outcomes
     assert len(saves) == 2  # the first alone, then the eleven that queued behind it in one atomic save
@@ -140,8 +149,11 @@ def test_retries_with_one_idempotency_key_in_one_group_report_once(container: Co
     world, app = build_world(container.app), container.app
     before = head(app)
     keys = ["sos/a"] * 4 + ["sos/b"] * 3 + [None] * 3
-    first, others = in_one_group(app, lambda: report(app, world.dispatcher, "sos/first"),
-                                 [lambda k=k: report(app, world.dispatcher, k) for k in keys])
+    first, others = in_one_group(
+        app,
+        lambda: report(app, world.dispatcher, "sos/first"),
+        [lambda k=k: report(app, world.dispatcher, k) for k in keys],
+    )
     assert all(isinstance(o, CommandResult) for o in [first, *others]), others
     by_key: dict[str | None, list[CommandResult]] = {}
     for key, outcome in zip(keys, others, strict=True):
@@ -162,8 +174,13 @@ def test_retries_with_one_idempotency_key_in_one_group_report_once(container: Co
 
 def test_a_report_refused_in_a_group_is_refused_alone_and_takes_no_number(container: Container) -> None:
     world, app = build_world(container.app), container.app
-    auditor = app.create_user(username="auditor", display_name="Auditor", role=Role.AUDITOR, password="a-long-enough-password",
-                              by=SYSTEM_USER_ID).id
+    auditor = app.create_user(
+        username="auditor",
+        display_name="Auditor",
+        role=Role.AUDITOR,
+        password="a-long-enough-password",
+        by=SYSTEM_USER_ID,
+    ).id
     before = head(app)
     calls = [lambda: report(app, world.dispatcher) for _ in range(4)]
     calls += [lambda: report(app, auditor), lambda: report(app, uuid.uuid4(), "sos/nobody")]
@@ -180,13 +197,19 @@ def test_a_report_refused_in_a_group_is_refused_alone_and_takes_no_number(contai
 
 # --- one application, an event loop (the JSON API) ------------------------------------------------------------------
 
+
 def test_reports_from_an_event_loop_are_committed_together_and_the_loop_keeps_running(container: Container) -> None:
     """Coroutines hand their reports in without a thread each: while a group's save is held, the loop keeps serving
     (a ticker keeps ticking), the reports queued behind it are saved in one more atomic save, each with its own
     reference and answer; a refused one is refused alone; threads and coroutines share the same groups."""
     world, app = build_world(container.app), container.app
-    auditor = app.create_user(username="auditor", display_name="Auditor", role=Role.AUDITOR, password="a-long-enough-password",
-                              by=SYSTEM_USER_ID).id
+    auditor = app.create_user(
+        username="auditor",
+        display_name="Auditor",
+        role=Role.AUDITOR,
+        password="a-long-enough-password",
+        by=SYSTEM_USER_ID,
+    ).id
     before = head(app)
     saves = counting_saves(app)
     entered, release = holding_first_save(app)
@@ -212,6 +235,7 @@ def test_reports_from_an_event_loop_are_committed_together_and_the_loop_keeps_ru
         return [await first, *[await c for c in crowd]], await thread, ticks
 
     import asyncio
+
     outcomes, threaded, ticks = asyncio.run(scenario())
     assert ticks > 0
     assert isinstance(outcomes[-1], NotPermitted)  # an auditor may not report; the others go ahead
@@ -237,9 +261,11 @@ def test_contacts_reported_together_are_sealed_in_one_go_each_reporter_under_one
     app.vault.seal_many = seal_many  # type: ignore[method-assign]
     malee, somchai = Contact("Malee", "081 234 5678"), Contact("Somchai", "+66 89 999 0000")
     contacts = [malee, somchai, Contact("Malee S.", "+66 81 234 5678"), Contact("A passer-by", ""), None]
-    first, others = in_one_group(app, lambda: app.report_incident(**SOS_FIELDS, by=world.dispatcher, contact=malee),
-                                 [lambda c=c: app.report_incident(**SOS_FIELDS, by=world.dispatcher, contact=c)
-                                  for c in contacts])
+    first, others = in_one_group(
+        app,
+        lambda: app.report_incident(**SOS_FIELDS, by=world.dispatcher, contact=malee),
+        [lambda c=c: app.report_incident(**SOS_FIELDS, by=world.dispatcher, contact=c) for c in contacts],
+    )
     assert seals == [1, 4]  # the first alone; the group's four contacts in one transaction (the fifth has none)
     sealed = [app.load(o.id, fresh=True).contact for o in [first, *others]]
     assert sealed[-1] is None
@@ -258,8 +284,9 @@ def report_with(app: ZoneApplication, by: UUID, contact: Contact) -> CommandResu
     return app.report_incident(**SOS_FIELDS, by=by, contact=contact)
 
 
-def test_the_reference_book_is_snapshotted_as_saved_and_another_application_reads_it_back(container: Container,
-                                                                                           settings: Settings) -> None:
+def test_the_reference_book_is_snapshotted_as_saved_and_another_application_reads_it_back(
+    container: Container, settings: Settings
+) -> None:
     """Every 200th reference the book is snapshotted, of the book as the group saved it (here a group takes the book
     from version 199 past 200, so the snapshot is of its last version, not of version 200); another application that
     never saw the book rebuilds it from that snapshot and the events after it, and goes on with the next number."""
@@ -271,13 +298,19 @@ def test_the_reference_book_is_snapshotted_as_saved_and_another_application_read
             report(app, world.dispatcher)
     for _ in range(17):  # versions 182..198, one save each
         report(app, world.dispatcher)
-    first, others = in_one_group(app, lambda: report(app, world.dispatcher), [lambda: report(app, world.dispatcher)] * 5)
+    first, others = in_one_group(
+        app, lambda: report(app, world.dispatcher), [lambda: report(app, world.dispatcher)] * 5
+    )
     book_id = ReferenceBook.id_for(be_year(app.clock()))
     snapshots = list(app.snapshots.get(book_id))
     # The first of the group alone took version 199; the five behind it, 200..204 in one save.
     assert [s.originator_version for s in snapshots] == [204]
-    assert snapshots[0].state == app.snapshots.mapper.to_domain_event(
-        app.snapshots.mapper.to_stored_event(type(snapshots[0]).take(app.repository.get(book_id)))).state
+    assert (
+        snapshots[0].state
+        == app.snapshots.mapper.to_domain_event(
+            app.snapshots.mapper.to_stored_event(type(snapshots[0]).take(app.repository.get(book_id)))
+        ).state
+    )
     second = bootstrap(settings, run_migrations=False)  # another web worker: an empty cache
     try:
         book = second.app.repository.get(book_id)
@@ -290,8 +323,10 @@ def test_the_reference_book_is_snapshotted_as_saved_and_another_application_read
 
 # --- two applications (two web workers) on one database -------------------------------------------------------------
 
-def test_two_applications_racing_on_one_database_keep_every_report_with_gapless_references(container: Container,
-                                                                                           settings: Settings) -> None:
+
+def test_two_applications_racing_on_one_database_keep_every_report_with_gapless_references(
+    container: Container, settings: Settings
+) -> None:
     world, a = build_world(container.app), container.app
     second = bootstrap(settings, run_migrations=False)  # its own pool and cache, as another web worker
     try:
@@ -316,8 +351,9 @@ def test_two_applications_racing_on_one_database_keep_every_report_with_gapless_
         second.close()
 
 
-def test_a_retry_reaching_another_application_returns_the_incident_its_key_reported(container: Container,
-                                                                                     settings: Settings) -> None:
+def test_a_retry_reaching_another_application_returns_the_incident_its_key_reported(
+    container: Container, settings: Settings
+) -> None:
     world, a = build_world(container.app), container.app
     second = bootstrap(settings, run_migrations=False)  # never saw the key: not in its cache
     try:
@@ -325,7 +361,9 @@ def test_a_retry_reaching_another_application_returns_the_incident_its_key_repor
         first = report(a, world.dispatcher, "sos/device-7/1")
         after = head(a)
         saves = counting_saves(b)
-        retry, other = race([lambda: report(b, world.dispatcher, "sos/device-7/1"), lambda: report(b, world.dispatcher)])
+        retry, other = race(
+            [lambda: report(b, world.dispatcher, "sos/device-7/1"), lambda: report(b, world.dispatcher)]
+        )
         assert retry.id == first.id and retry.notification_id is None
         assert isinstance(other, CommandResult) and other.id != first.id
         new = recorded(a, after)
@@ -350,16 +388,23 @@ def hold_first_save(app: ZoneApplication, barrier: threading.Barrier) -> None:
 
 # --- two processes on one database ---------------------------------------------------------------------------------
 
-def _report_in_process(database_url: str | None, data_dir: str, by: UUID, keys: list[str | None], start: Any,
-                       results: Any) -> None:
+
+def _report_in_process(
+    database_url: str | None, data_dir: str, by: UUID, keys: list[str | None], start: Any, results: Any
+) -> None:
     """A second web process: its own application on the same store, reporting from many threads at once."""
-    container = bootstrap(Settings(environment="test", data_dir=Path(data_dir), database_url=database_url),
-                          run_migrations=False)
+    container = bootstrap(
+        Settings(environment="test", data_dir=Path(data_dir), database_url=database_url), run_migrations=False
+    )
     try:
         start.wait(timeout=60)
         outcomes = race([(lambda k=k: report(container.app, by, k)) for k in keys])
-        results.put([(k, (o.id, o.notification_id) if isinstance(o, CommandResult) else repr(o))
-                     for k, o in zip(keys, outcomes, strict=True)])
+        results.put(
+            [
+                (k, (o.id, o.notification_id) if isinstance(o, CommandResult) else repr(o))
+                for k, o in zip(keys, outcomes, strict=True)
+            ]
+        )
     finally:
         container.close()
 
@@ -368,9 +413,12 @@ def _report_in_process(database_url: str | None, data_dir: str, by: UUID, keys: 
 def processes(n: int, settings: Settings, by: UUID, keys: list[str | None]) -> Iterator[list[list[tuple]]]:
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(n), context.Queue()
-    workers = [context.Process(target=_report_in_process,
-                               args=(settings.database_url, str(settings.data_dir), by, keys, start, results))
-               for _ in range(n)]
+    workers = [
+        context.Process(
+            target=_report_in_process, args=(settings.database_url, str(settings.data_dir), by, keys, start, results)
+        )
+        for _ in range(n)
+    ]
     for worker in workers:
         worker.start()
     try:
@@ -382,8 +430,9 @@ def processes(n: int, settings: Settings, by: UUID, keys: list[str | None]) -> I
                 worker.kill()
 
 
-def test_two_processes_on_one_database_keep_every_report_with_gapless_references(container: Container,
-                                                                                 settings: Settings) -> None:
+def test_two_processes_on_one_database_keep_every_report_with_gapless_references(
+    container: Container, settings: Settings
+) -> None:
     world, app = build_world(container.app), container.app
     before = head(app)
     keys = [None] * 8 + ["sos/device-1", "sos/device-2", "sos/device-3", "sos/device-4"]
@@ -402,21 +451,32 @@ def test_two_processes_on_one_database_keep_every_report_with_gapless_references
 
 # --- over HTTP ------------------------------------------------------------------------------------------------------
 
+
 def test_concurrent_intakes_over_http_each_get_their_own_answer(container: Container) -> None:
     """Good intakes, retries and bad requests at once: each bad one gets its 422, the others their incident."""
     world, app = build_world(container.app), container.app
     container.projections.catch_up()  # the key's account in the accounts read model (no projection runs here)
-    key = issue_key(app, container.api_keys, name="Police app SOS", scopes={Scope.INTAKE}, role=Role.DISPATCHER,
-                    by=world.admin, wait=lambda _: container.projections.catch_up())
+    key = issue_key(
+        app,
+        container.api_keys,
+        name="Police app SOS",
+        scopes={Scope.INTAKE},
+        role=Role.DISPATCHER,
+        by=world.admin,
+        wait=lambda _: container.projections.catch_up(),
+    )
     before = head(app)
-    future = (datetime.now(timezone.utc) + timedelta(hours=2)).isoformat()
-    bad = [({**SOS, "reporter": {"name": "Malee", "phone": "call me"}}, "reporter.phone"),
-           ({**SOS, "occurred_at": future}, "occurred_at"),
-           ({**SOS, "description": " "}, "description")]
+    future = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    bad = [
+        ({**SOS, "reporter": {"name": "Malee", "phone": "call me"}}, "reporter.phone"),
+        ({**SOS, "occurred_at": future}, "occurred_at"),
+        ({**SOS, "description": " "}, "description"),
+    ]
     good = [(SOS, None)] * 6 + [(SOS, "sos/device-9/1")] * 4 + [(SOS, "sos/device-9/2")] * 2
     requests = [(body, idem, None) for body, idem in good] + [(body, None, field) for body, field in bad]
 
     with uvicorn_server(container, run_projections=False) as base:
+
         def post(request: tuple) -> tuple[httpx.Response, tuple]:
             body, idem, _ = request
             headers = {"authorization": f"Bearer {key.key}", **({"idempotency-key": idem} if idem else {})}
@@ -433,7 +493,7 @@ def test_concurrent_intakes_over_http_each_get_their_own_answer(container: Conta
             assert response.status_code in (200, 201), response.text
     created = [r.json()["reference"] for r, (_, idem, field) in answers if field is None]
     by_idem: dict[str, set[str]] = {}
-    for response, (_, idem, field) in answers:
+    for response, (_, idem, _field) in answers:
         if idem:
             by_idem.setdefault(idem, set()).add(response.json()["reference"])
     assert all(len(refs) == 1 for refs in by_idem.values())

@@ -30,22 +30,30 @@ def figures_of(engine: KpiEngine, period: Period, position: int, filters: Filter
 
 
 def assert_equal_figures(actual: dict, expected: dict) -> None:
-    differences = {k: (actual.get(k, "missing"), expected.get(k, "missing")) for k in actual.keys() | expected.keys()
-                   if actual.get(k, "missing") != expected.get(k, "missing")
-                   and not (k.startswith("alerts.camera.") and actual.get(k, 0) == expected.get(k, 0))}
-    assert not differences, f"{len(differences)} figures differ (engine, recomputation): {sorted(differences.items())[:20]}"
+    differences = {
+        k: (actual.get(k, "missing"), expected.get(k, "missing"))
+        for k in actual.keys() | expected.keys()
+        if actual.get(k, "missing") != expected.get(k, "missing")
+        and not (k.startswith("alerts.camera.") and actual.get(k, 0) == expected.get(k, 0))
+    }
+    assert not differences, (
+        f"{len(differences)} figures differ (engine, recomputation): {sorted(differences.items())[:20]}"
+    )
 
 
 def test_every_figure_of_the_demo_months_and_a_range_equals_an_independent_recomputation_as_of_several_positions(
-        container: Container, demo: Demo) -> None:
+    container: Container, demo: Demo
+) -> None:
     head = load_demo(container, demo)
     assert container.projections.catch_up() == head
     log = read_log(container.app)
     engine = engine_of(container)
     # The demo runs from late February to 1 March 2025, 12:00 in Bangkok: both months, and the boundary between.
-    periods = [(Period.month("2568-02"), date(2025, 2, 1), date(2025, 2, 28)),
-               (Period.month("2025-03"), date(2025, 3, 1), date(2025, 3, 31)),
-               (Period.between(date(2025, 2, 25), date(2025, 2, 27)), date(2025, 2, 25), date(2025, 2, 27))]
+    periods = [
+        (Period.month("2568-02"), date(2025, 2, 1), date(2025, 2, 28)),
+        (Period.month("2025-03"), date(2025, 3, 1), date(2025, 3, 31)),
+        (Period.between(date(2025, 2, 25), date(2025, 2, 27)), date(2025, 2, 25), date(2025, 2, 27)),
+    ]
     for position in (head, head * 2 // 3):
         upto = [(n, e) for n, e in log if n <= position]
         for period, first, last in periods:
@@ -53,12 +61,15 @@ def test_every_figure_of_the_demo_months_and_a_range_equals_an_independent_recom
             assert actual["incidents.reported"] > 0 or period.start.month == 3
             assert_equal_figures(actual, expected_figures(upto, first, last))
         community = Community.KO_LOI.value
-        assert_equal_figures(figures_of(engine, periods[0][0], position, Filters(community=community)),
-                             expected_figures(upto, date(2025, 2, 1), date(2025, 2, 28), community=community))
+        assert_equal_figures(
+            figures_of(engine, periods[0][0], position, Filters(community=community)),
+            expected_figures(upto, date(2025, 2, 1), date(2025, 2, 28), community=community),
+        )
 
 
 def test_month_boundaries_are_in_bangkok_time_and_reopened_and_cancelled_incidents_follow_kpis_md(
-        container: Container, world: World) -> None:
+    container: Container, world: World
+) -> None:
     app = world.app
     at = lambda *a: datetime(*a, tzinfo=BANGKOK)  # noqa: E731
     last_of_january = world.report(occurred_at=at(2025, 1, 31, 23, 59, 59))
@@ -69,7 +80,9 @@ def test_month_boundaries_are_in_bangkok_time_and_reopened_and_cancelled_inciden
     for incident in (first_of_february, noon):
         app.dispatch_unit(incident, world.units[0], by=world.dispatcher, occurred_at=at(2025, 2, 10, 12, 2))
         app.mark_on_scene(incident, world.units[0], by=world.officer, occurred_at=at(2025, 2, 10, 12, 10))
-        app.resolve_incident(incident, outcome=Outcome.ARREST, summary="", by=world.officer, occurred_at=at(2025, 2, 10, 12, 30))
+        app.resolve_incident(
+            incident, outcome=Outcome.ARREST, summary="", by=world.officer, occurred_at=at(2025, 2, 10, 12, 30)
+        )
     app.reopen_incident(noon, reason="The suspect was released.", by=world.supervisor)
     app.cancel_incident(cancelled, cancel_reason=CancelReason.FALSE_REPORT, by=world.supervisor)
     container.projections.catch_up()
@@ -77,19 +90,31 @@ def test_month_boundaries_are_in_bangkok_time_and_reopened_and_cancelled_inciden
     engine = engine_of(container)
 
     february = engine.edition(Period.month("2568-02"), position=head).figures.incidents
-    assert (february.reported, february.cancelled, february.counted, february.night, february.reopened) == (3, 1, 2, 1, 1)
+    assert (february.reported, february.cancelled, february.counted, february.night, february.reopened) == (
+        3,
+        1,
+        2,
+        1,
+        1,
+    )
     assert february.resolution.numerator == 2  # reopened afterwards, still resolved by the cut-off
     assert (february.arrest.numerator, february.arrest.denominator) == (1, 1)  # the reopened one has no outcome now
-    assert february.response.count == 2 and february.response.p90 == (at(2025, 2, 10, 12, 10) - at(2025, 2, 1)).total_seconds()
+    assert (
+        february.response.count == 2
+        and february.response.p90 == (at(2025, 2, 10, 12, 10) - at(2025, 2, 1)).total_seconds()
+    )
     assert engine.edition(Period.month("2025-01"), position=head).figures.incidents.reported == 1
     assert engine.edition(Period.month("2025-03"), position=head).figures.incidents.reported == 1
     log = read_log(app)
-    assert_equal_figures(figures_of(engine, Period.month("2025-02"), head), expected_figures(log, date(2025, 2, 1), date(2025, 2, 28)))
+    assert_equal_figures(
+        figures_of(engine, Period.month("2025-02"), head), expected_figures(log, date(2025, 2, 1), date(2025, 2, 28))
+    )
     assert {last_of_january, first_of_march}.isdisjoint(f.id for f in engine.incidents(Period.month("2025-02"), head))
 
 
 def test_the_figures_as_of_a_position_stay_the_same_when_late_events_arrive_and_the_next_edition_has_them(
-        container: Container, world: World) -> None:
+    container: Container, world: World
+) -> None:
     app = world.app
     february = Period.month("2025-02")
     at = lambda *a: datetime(*a, tzinfo=BANGKOK)  # noqa: E731
@@ -97,8 +122,9 @@ def test_the_figures_as_of_a_position_stay_the_same_when_late_events_arrive_and_
     for day, incident in ((4, reported[1]), (5, reported[2]), (3, reported[0])):
         app.dispatch_unit(incident, world.units[0], by=world.dispatcher, occurred_at=at(2025, 2, day, 20, 4))
         if incident != reported[0]:
-            app.resolve_incident(incident, outcome=Outcome.MEDIATED, summary="", by=world.officer,
-                                 occurred_at=at(2025, 2, day, 21, 0))
+            app.resolve_incident(
+                incident, outcome=Outcome.MEDIATED, summary="", by=world.officer, occurred_at=at(2025, 2, day, 21, 0)
+            )
     container.projections.catch_up()
     cited = world.head()
     engine = engine_of(container)
@@ -117,22 +143,29 @@ def test_the_figures_as_of_a_position_stay_the_same_when_late_events_arrive_and_
     assert (published["incidents.call_to_dispatch.median"], later["incidents.call_to_dispatch.median"]) == (240, 240)
     assert min(f.dispatched_at for f in engine.incidents(february, head) if f.dispatched_at) == at(2025, 2, 3, 20, 1)
     log = read_log(app)
-    assert_equal_figures(published, expected_figures([(n, e) for n, e in log if n <= cited], date(2025, 2, 1), date(2025, 2, 28)))
+    assert_equal_figures(
+        published, expected_figures([(n, e) for n, e in log if n <= cited], date(2025, 2, 1), date(2025, 2, 28))
+    )
     assert_equal_figures(later, expected_figures(log, date(2025, 2, 1), date(2025, 2, 28)))
 
 
-def test_a_bad_month_range_filter_or_position_is_refused_with_a_clear_message(container: Container, world: World) -> None:
+def test_a_bad_month_range_filter_or_position_is_refused_with_a_clear_message(
+    container: Container, world: World
+) -> None:
     world.report(occurred_at=datetime(2025, 2, 3, 12, 0, tzinfo=BANGKOK))
     container.projections.catch_up()
     head = world.head()
     engine = engine_of(container)
-    cases = [(lambda: Period.month("2568-13"), "YYYY-MM"), (lambda: Period.month("May"), "YYYY-MM"),
-             (lambda: Period.between(date(2025, 2, 5), date(2025, 2, 1)), "ends before it starts"),
-             (lambda: Filters(community="atlantis"), "no community called atlantis"),
-             (lambda: Filters(priority="P9"), "no priority called P9"),
-             (lambda: engine.edition(Period.month("2024-12"), position=head), "starts later"),
-             (lambda: engine.edition(Period.month("2099-01"), position=head), "not begun"),
-             (lambda: engine.edition(Period.month("2025-02"), position=head + 100), "up to position")]
+    cases = [
+        (lambda: Period.month("2568-13"), "YYYY-MM"),
+        (lambda: Period.month("May"), "YYYY-MM"),
+        (lambda: Period.between(date(2025, 2, 5), date(2025, 2, 1)), "ends before it starts"),
+        (lambda: Filters(community="atlantis"), "no community called atlantis"),
+        (lambda: Filters(priority="P9"), "no priority called P9"),
+        (lambda: engine.edition(Period.month("2024-12"), position=head), "starts later"),
+        (lambda: engine.edition(Period.month("2099-01"), position=head), "not begun"),
+        (lambda: engine.edition(Period.month("2025-02"), position=head + 100), "up to position"),
+    ]
     for make, words in cases:
         with pytest.raises(InvalidInput) as refused:
             make()

@@ -70,20 +70,25 @@ def test_an_auditor_checks_an_event_and_the_log_growing_against_signed_checkpoin
     assert old.size in sizes and sizes[-1] == new.size and sizes == sorted(sizes)
 
 
-@pytest.mark.parametrize("query, status, field", [
-    ("inclusion?position=100000&tree_size=5", 422, "position"),
-    ("inclusion?position=0&tree_size=100000", 422, "tree_size"),
-    ("inclusion?position=7&tree_size=5", 422, "position"),
-    ("inclusion?position=-1", 422, "position"),
-    ("inclusion?tree_size=-3&position=0", 422, "tree_size"),
-    ("inclusion?position=1&notification_id=2", 422, "position"),
-    ("inclusion?notification_id=999999", 404, None),
-    ("consistency?first=5&second=3", 422, "first"),
-    ("consistency?first=1&second=99999", 422, "second"),
-    ("consistency?first=x&second=3", 422, "first"),
-    ("checkpoints?since=-1", 422, "since"),
-])
-def test_a_bad_proof_request_is_a_problem_that_says_which_input(api: Api, query: str, status: int, field: str | None) -> None:
+@pytest.mark.parametrize(
+    "query, status, field",
+    [
+        ("inclusion?position=100000&tree_size=5", 422, "position"),
+        ("inclusion?position=0&tree_size=100000", 422, "tree_size"),
+        ("inclusion?position=7&tree_size=5", 422, "position"),
+        ("inclusion?position=-1", 422, "position"),
+        ("inclusion?tree_size=-3&position=0", 422, "tree_size"),
+        ("inclusion?position=1&notification_id=2", 422, "position"),
+        ("inclusion?notification_id=999999", 404, None),
+        ("consistency?first=5&second=3", 422, "first"),
+        ("consistency?first=1&second=99999", 422, "second"),
+        ("consistency?first=x&second=3", 422, "first"),
+        ("checkpoints?since=-1", 422, "since"),
+    ],
+)
+def test_a_bad_proof_request_is_a_problem_that_says_which_input(
+    api: Api, query: str, status: int, field: str | None
+) -> None:
     response = api.call("GET", f"/api/v1/ledger/{query}", api.key([Scope.READ]))
     body = assert_problem(response, status, field=field)
     assert body["detail"]

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from entrypoints.ledger_cli import ledger_cli
 from infrastructure.bootstrap import bootstrap
 from infrastructure.checkpoints import Checkpoint, Verifier, open_note
-from entrypoints.ledger_cli import ledger_cli
 from infrastructure.settings import Settings
 from tests.integration.conftest import build_world
 
@@ -30,15 +30,17 @@ def test_key_checkpoint_and_verify(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     made = runner.invoke(ledger_cli, ["checkpoint"])
     assert made.exit_code == 0, made.output
-    checkpoint = Checkpoint.parse(open_note(made.output[made.output.index(verifier.name):], verifier))
+    checkpoint = Checkpoint.parse(open_note(made.output[made.output.index(verifier.name) :], verifier))
     assert checkpoint.size == head
     witness = tmp_path / "witness.note"
-    witness.write_text(made.output[made.output.index(verifier.name):])
+    witness.write_text(made.output[made.output.index(verifier.name) :])
 
     checked = runner.invoke(ledger_cli, ["verify", "--from-checkpoint", str(witness)])
     assert checked.exit_code == 0, checked.output
     assert "the log verifies" in checked.output
 
-    wrong = runner.invoke(ledger_cli, ["verify", "--key", "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"])
+    wrong = runner.invoke(
+        ledger_cli, ["verify", "--key", "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"]
+    )
     assert wrong.exit_code == 1
     assert "not signed by PeterNeumann" in wrong.output

@@ -24,12 +24,18 @@ def raw_leaves(container: Container) -> list[bytes]:
     """Every stored event's leaf hash, from the event table through a plain connection."""
     if container.settings.uses_postgres:
         with psycopg.connect(container.settings.database_url) as conn:
-            rows = conn.execute("SELECT notification_id, originator_id, originator_version, topic, state FROM ssz_events "
-                                "ORDER BY notification_id").fetchall()
+            rows = conn.execute(
+                "SELECT notification_id, originator_id, originator_version, topic, state FROM ssz_events "
+                "ORDER BY notification_id"
+            ).fetchall()
     else:
         with sqlite3.connect(container.settings.sqlite_path) as conn:
-            rows = [(n, uuid.UUID(o), v, t, s) for n, o, v, t, s in conn.execute(
-                "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events ORDER BY rowid")]
+            rows = [
+                (n, uuid.UUID(o), v, t, s)
+                for n, o, v, t, s in conn.execute(
+                    "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events ORDER BY rowid"
+                )
+            ]
     return [ledger.leaf_hash(ledger.leaf_entry(n, o, v, t, bytes(s))) for n, o, v, t, s in rows]
 
 
@@ -43,7 +49,9 @@ def some_history(world: World, incidents: int = 5) -> None:
         world.app.triage_incident(incident, reason="checked by phone", priority=Priority.P1, by=world.dispatcher)
 
 
-def test_the_ledger_holds_the_tree_of_the_event_table_and_proves_every_event(container: Container, world: World) -> None:
+def test_the_ledger_holds_the_tree_of_the_event_table_and_proves_every_event(
+    container: Container, world: World
+) -> None:
     some_history(world)
     container.projections.catch_up()
     expected = raw_leaves(container)
@@ -58,7 +66,9 @@ def test_the_ledger_holds_the_tree_of_the_event_table_and_proves_every_event(con
         assert ledger.verify_inclusion(position, size, expected[position], proof["path"], root)
         assert ledger.leaf_hash(tree.leaf_entry(position)) == expected[position]
     for first in range(size + 1):
-        assert ledger.verify_consistency(first, size, ledger.root_of(expected[:first]), root, tree.consistency(first, size))
+        assert ledger.verify_consistency(
+            first, size, ledger.root_of(expected[:first]), root, tree.consistency(first, size)
+        )
 
     # more events, live: the old tree is a prefix of the new one
     some_history(world, 2)
@@ -77,7 +87,7 @@ def test_the_first_page_is_checkpointed_and_the_note_verifies(container: Contain
     assert latest is not None
     checkpoint = Checkpoint.parse(open_note(latest["note"], projection.signer.verifier))
     assert checkpoint.size == latest["tree_size"]
-    assert checkpoint.root == ledger.root_of(raw_leaves(container)[:checkpoint.size])
+    assert checkpoint.root == ledger.root_of(raw_leaves(container)[: checkpoint.size])
     note = ledger_model.take_checkpoint(container.engine, projection)
     assert Checkpoint.parse(open_note(note, projection.signer.verifier)).size == reads(container).size()
 
@@ -98,8 +108,9 @@ def test_a_rebuild_makes_the_same_tree(container: Container, world: World) -> No
     assert container.projections.lag()["ledger"] == 0
 
 
-def test_a_page_that_fails_half_way_leaves_no_trace_and_the_next_one_catches_up(container: Container, world: World,
-                                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_page_that_fails_half_way_leaves_no_trace_and_the_next_one_catches_up(
+    container: Container, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     some_history(world, 2)
     container.projections.catch_up()
     some_history(world, 3)
@@ -111,6 +122,7 @@ def test_a_page_that_fails_half_way_leaves_no_trace_and_the_next_one_catches_up(
         written.append(table.name)
         if table is ledger_model.nodes:
             raise RuntimeError("killed mid-page")
+
     monkeypatch.setattr(ledger_model, "insert_values", dies_after_the_leaves)
     with pytest.raises(RuntimeError):
         container.projections.catch_up()
@@ -120,7 +132,9 @@ def test_a_page_that_fails_half_way_leaves_no_trace_and_the_next_one_catches_up(
     assert reads(container).root(world.head()) == ledger.root_of(raw_leaves(container))
 
 
-def test_a_pdpa_erasure_changes_no_leaf_and_an_earlier_checkpoint_still_holds(container: Container, world: World) -> None:
+def test_a_pdpa_erasure_changes_no_leaf_and_an_earlier_checkpoint_still_holds(
+    container: Container, world: World
+) -> None:
     world.report(contact=Contact("Malee", "+66 81 234 5678"))
     some_history(world, 2)
     container.projections.catch_up()
@@ -130,6 +144,6 @@ def test_a_pdpa_erasure_changes_no_leaf_and_an_earlier_checkpoint_still_holds(co
     assert container.app.erase_reporter_contact(phone="0812345678", reason="PDPA request 2569/17", by=world.admin) == 1
     assert raw_leaves(container) == before
     checkpoint = Checkpoint.parse(open_note(note, projection.signer.verifier))
-    assert checkpoint.root == ledger.root_of(raw_leaves(container)[:checkpoint.size])
+    assert checkpoint.root == ledger.root_of(raw_leaves(container)[: checkpoint.size])
     container.projections.rebuild(["ledger"])
     assert reads(container).root(checkpoint.size) == checkpoint.root

@@ -83,15 +83,23 @@ class Superuser:
             self.events, self.nid = "ssz_events", "notification_id"
         else:
             self.conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-            for trigger in ("stored_events_no_update", "stored_events_no_delete", "stored_events_no_replace",
-                            "ledger_checkpoints_no_update", "ledger_checkpoints_no_delete"):
+            for trigger in (
+                "stored_events_no_update",
+                "stored_events_no_delete",
+                "stored_events_no_replace",
+                "ledger_checkpoints_no_update",
+                "ledger_checkpoints_no_delete",
+            ):
                 self.conn.execute(f"DROP TRIGGER {trigger}")
             self.events, self.nid = "stored_events", "rowid"
 
     def run(self, statement: str, *params: Any) -> list[tuple]:
         if self.postgres:
-            return self.conn.execute(statement.replace("?", "%s"), params).fetchall() if "SELECT" in statement[:7] \
+            return (
+                self.conn.execute(statement.replace("?", "%s"), params).fetchall()
+                if "SELECT" in statement[:7]
                 else (self.conn.execute(statement.replace("?", "%s"), params), [])[1]
+            )
         return self.conn.execute(statement, params).fetchall()
 
     def close(self) -> None:
@@ -101,7 +109,9 @@ class Superuser:
 def change_state(db: Superuser, nid: int) -> None:
     """Priority P1 recorded as P2, say: one byte of the stored state changed."""
     state = bytes(db.run(f"SELECT state FROM {db.events} WHERE {db.nid} = ?", nid)[0][0])
-    db.run(f"UPDATE {db.events} SET state = ? WHERE {db.nid} = ?", state[:-2] + bytes([state[-2] ^ 1]) + state[-1:], nid)
+    db.run(
+        f"UPDATE {db.events} SET state = ? WHERE {db.nid} = ?", state[:-2] + bytes([state[-2] ^ 1]) + state[-1:], nid
+    )
 
 
 def edit(db: Superuser, nid: int, _: History) -> str:
@@ -127,20 +137,30 @@ def insert(db: Superuser, nid: int, _: History) -> str:
     db.run(f"UPDATE {db.events} SET {db.nid} = -{db.nid} - 1 WHERE {db.nid} >= ?", nid)
     db.run(f"UPDATE {db.events} SET {db.nid} = -{db.nid} WHERE {db.nid} < 0")
     row = db.run(f"SELECT originator_version, topic, state FROM {db.events} WHERE {db.nid} = ?", nid + 1)[0]
-    db.run(f"INSERT INTO {db.events} ({db.nid}, originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?, ?)",
-           nid, uuid.uuid4() if db.postgres else uuid.uuid4().hex, row[0], row[1], bytes(row[2]))
+    db.run(
+        f"INSERT INTO {db.events} ({db.nid}, originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?, ?)",
+        nid,
+        uuid.uuid4() if db.postgres else uuid.uuid4().hex,
+        row[0],
+        row[1],
+        bytes(row[2]),
+    )
     return f"notification {nid} "
 
 
 def rewrite_checkpoint(db: Superuser, nid: int, _: History) -> str:
-    size, note = db.run("SELECT tree_size, note FROM ledger_checkpoints WHERE tree_size >= ? ORDER BY tree_size LIMIT 1", nid)[0]
+    size, note = db.run(
+        "SELECT tree_size, note FROM ledger_checkpoints WHERE tree_size >= ? ORDER BY tree_size LIMIT 1", nid
+    )[0]
     forged = note.replace(f"\n{size}\n", f"\n{size - 1}\n", 1)
     db.run("UPDATE ledger_checkpoints SET note = ? WHERE tree_size = ?", forged, size)
     return f"checkpoint of {size} events: its signature does not verify"
 
 
 def other_key(db: Superuser, nid: int, history: History) -> str:
-    size, note = db.run("SELECT tree_size, note FROM ledger_checkpoints WHERE tree_size >= ? ORDER BY tree_size LIMIT 1", nid)[0]
+    size, note = db.run(
+        "SELECT tree_size, note FROM ledger_checkpoints WHERE tree_size >= ? ORDER BY tree_size LIMIT 1", nid
+    )[0]
     text = note.split("\n\n")[0] + "\n"
     forged = Signer.generate(history.signer.name).sign(Checkpoint.parse(text).text())
     db.run("UPDATE ledger_checkpoints SET note = ? WHERE tree_size = ?", forged, size)
@@ -158,11 +178,14 @@ def truncate(db: Superuser, nid: int, _: History) -> str:
 def edit_and_cover(db: Superuser, nid: int, _: History) -> str:
     """An edited event whose leaf in the ledger's own table is rewritten to agree: the checkpoints still hold the truth."""
     from domain import ledger
+
     change_state(db, nid)
-    oid, version, topic, state = db.run(f"SELECT originator_id, originator_version, topic, state FROM {db.events} "
-                                        f"WHERE {db.nid} = ?", nid)[0]
-    leaf = ledger.leaf_hash(ledger.leaf_entry(nid, oid if isinstance(oid, uuid.UUID) else uuid.UUID(oid), version, topic,
-                                              bytes(state)))
+    oid, version, topic, state = db.run(
+        f"SELECT originator_id, originator_version, topic, state FROM {db.events} WHERE {db.nid} = ?", nid
+    )[0]
+    leaf = ledger.leaf_hash(
+        ledger.leaf_entry(nid, oid if isinstance(oid, uuid.UUID) else uuid.UUID(oid), version, topic, bytes(state))
+    )
     db.run("UPDATE ledger_leaves SET hash = ? WHERE notification_id = ?", leaf, nid)
     sizes = [s for (s,) in db.run("SELECT tree_size FROM ledger_checkpoints ORDER BY tree_size")]
     first = min(s for s in sizes if s >= nid)
@@ -171,8 +194,14 @@ def edit_and_cover(db: Superuser, nid: int, _: History) -> str:
 
 
 KINDS: dict[str, Callable[[Superuser, int, History], str]] = {
-    "edit": edit, "delete": delete, "reorder": reorder, "insert": insert, "rewrite_checkpoint": rewrite_checkpoint,
-    "other_key": other_key, "truncate": truncate, "edit_and_cover": edit_and_cover,
+    "edit": edit,
+    "delete": delete,
+    "reorder": reorder,
+    "insert": insert,
+    "rewrite_checkpoint": rewrite_checkpoint,
+    "other_key": other_key,
+    "truncate": truncate,
+    "edit_and_cover": edit_and_cover,
 }
 
 
@@ -192,8 +221,9 @@ def history(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest):
         made.drop_copies()
 
 
-def test_a_clean_history_verifies_and_a_witness_copy_is_consistent(history: History, capsys: pytest.CaptureFixture[str],
-                                                                    tmp_path: Path) -> None:
+def test_a_clean_history_verifies_and_a_witness_copy_is_consistent(
+    history: History, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     url = history.copy()
     assert run_verifier(url, history.key, capsys) == (0, [])
     db = Superuser(url)
@@ -205,7 +235,9 @@ def test_a_clean_history_verifies_and_a_witness_copy_is_consistent(history: Hist
     assert (status, findings) == (0, [])
 
 
-def test_every_kind_of_tampering_is_found_and_the_first_bad_event_named(history: History, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_kind_of_tampering_is_found_and_the_first_bad_event_named(
+    history: History, capsys: pytest.CaptureFixture[str]
+) -> None:
     chooser = random.Random()
     first_user_event = 8  # (the first events are the accounts and the unit: any will do, but incidents are the point)
     for kind, tamper in KINDS.items():

@@ -20,8 +20,14 @@ from tests.integration.conftest import World, build_world
 
 pytestmark = pytest.mark.postgres
 
-REPORT = dict(channel=Channel.MOBILE_SOS, category=Category.ASSAULT, priority=Priority.P1, community=Community.KO_LOI,
-              location="Night market", description="SOS button pressed")
+REPORT = dict(
+    channel=Channel.MOBILE_SOS,
+    category=Category.ASSAULT,
+    priority=Priority.P1,
+    community=Community.KO_LOI,
+    location="Night market",
+    description="SOS button pressed",
+)
 
 
 class AcknowledgementLost:

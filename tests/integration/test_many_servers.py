@@ -42,8 +42,10 @@ class Topology:
         return self.container.app.repository.get(Incident.id_for(reference))
 
     def unit_log(self, call_sign: str) -> list[str]:
-        return [f"{e.event} {e.details.get('reference', '')}".strip()
-                for e in self.container.app.history(PatrolUnit.id_for(call_sign))]
+        return [
+            f"{e.event} {e.details.get('reference', '')}".strip()
+            for e in self.container.app.history(PatrolUnit.id_for(call_sign))
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +92,9 @@ def at_once(*calls: Callable[[], httpx.Response]) -> list[httpx.Response]:
 
 def assert_released(t: Topology, call_sign: str) -> None:
     unit = t.unit(call_sign)
-    assert (unit.status, unit.incident_id) == (UnitStatus.AVAILABLE, None), \
+    assert (unit.status, unit.incident_id) == (UnitStatus.AVAILABLE, None), (
         f"{call_sign} is {unit.status.value} on {unit.incident_id} after its incident was resolved; its log: {t.unit_log(call_sign)}"
+    )
 
 
 def assert_one_winner(answers: list[httpx.Response]) -> httpx.Response:
@@ -137,7 +140,9 @@ def test_one_unit_sent_to_two_incidents_at_once_from_two_servers_goes_to_exactly
     for n in range(10):
         call_sign = f"M-0{3 + n % 3}"
         left, right = t.a.reported(), t.b.reported()
-        winner = assert_one_winner(at_once(lambda: t.a.dispatch(left, call_sign), lambda: t.b.dispatch(right, call_sign)))
+        winner = assert_one_winner(
+            at_once(lambda: t.a.dispatch(left, call_sign), lambda: t.b.dispatch(right, call_sign))
+        )
         won = winner.json()["reference"]
         lost = right if won == left else left
         unit = t.unit(call_sign)
@@ -153,7 +158,9 @@ def test_the_same_command_sent_to_both_servers_at_once_has_one_winner_and_is_sto
     for n in range(10):
         call_sign = f"M-0{6 + n % 3}"
         reference = (t.a if n % 2 else t.b).reported()
-        assert_one_winner(at_once(lambda: t.a.dispatch(reference, call_sign), lambda: t.b.dispatch(reference, call_sign)))
+        assert_one_winner(
+            at_once(lambda: t.a.dispatch(reference, call_sign), lambda: t.b.dispatch(reference, call_sign))
+        )
         assert_one_winner(at_once(lambda: t.b.resolve(reference), lambda: t.a.resolve(reference)))
         events = [e.event for e in t.container.app.history(Incident.id_for(reference))]
         assert events.count("UnitDispatched") == 1 and events.count("Resolved") == 1, events

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +40,22 @@ def tables(container: Container) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def worker(settings: Settings, log_path: Path, page_size: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "SSZ_DATA_DIR": str(settings.data_dir),
-           "SSZ_ENVIRONMENT": "test", "SSZ_LOG_FORMAT": "json", "SSZ_PROJECTION_PAGE_SIZE": str(page_size),
-           "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "projections", "run"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=open(log_path, "ab"))  # noqa: SIM115
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "SSZ_DATA_DIR": str(settings.data_dir),
+        "SSZ_ENVIRONMENT": "test",
+        "SSZ_LOG_FORMAT": "json",
+        "SSZ_PROJECTION_PAGE_SIZE": str(page_size),
+        "PYTHONPATH": str(ROOT),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "entrypoints.cli", "projections", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(log_path, "ab"),
+    )  # noqa: SIM115
 
 
 def batches(log_path: Path) -> list[tuple[int, int]]:
@@ -67,7 +78,7 @@ def wait_until(condition, timeout: float = 120.0) -> None:  # noqa: ANN001
 def history(pg_settings: Settings):
     container = bootstrap(pg_settings)
     # A fixed end, so the history is the same size on every run.
-    generate(container.settings, months=1, seed=11, until=datetime(2026, 11, 1, 5, 0, tzinfo=timezone.utc), progress=False)
+    generate(container.settings, months=1, seed=11, until=datetime(2026, 11, 1, 5, 0, tzinfo=UTC), progress=False)
     yield container
     container.close()
 
@@ -77,16 +88,27 @@ def more_history(container: Container, alerts: int = 3000) -> None:
     app = container.app
     camera = Camera.id_for("TEST-CAM")
     if camera not in app.repository:
-        app.register_camera(code="TEST-CAM", name="Test camera", community=Community.KO_LOI, owner=PartnerSector.POLICE,
-                            owner_name="CCOC", consent_reference="test", source="test://", by=SYSTEM_USER_ID)
-    now = datetime.now(timezone.utc)
+        app.register_camera(
+            code="TEST-CAM",
+            name="Test camera",
+            community=Community.KO_LOI,
+            owner=PartnerSector.POLICE,
+            owner_name="CCOC",
+            consent_reference="test",
+            source="test://",
+            by=SYSTEM_USER_ID,
+        )
+    now = datetime.now(UTC)
     with app.batch(flush_every=1000):
         for _ in range(alerts):
-            app.raise_camera_alert(camera_id=camera, kind=AlertKind.MOTION_IN_ZONE, score=0.5, snapshot_digest="0" * 64,
-                                   frame_at=now)
+            app.raise_camera_alert(
+                camera_id=camera, kind=AlertKind.MOTION_IN_ZONE, score=0.5, snapshot_digest="0" * 64, frame_at=now
+            )
 
 
-def test_a_worker_killed_at_random_points_and_restarted_ends_with_the_tables_of_a_clean_replay(history, tmp_path) -> None:
+def test_a_worker_killed_at_random_points_and_restarted_ends_with_the_tables_of_a_clean_replay(
+    history, tmp_path
+) -> None:
     container, settings = history, history.settings
     projections = container.projections
     head, rng, kills = projections.head(), random.Random(5), 0
@@ -101,7 +123,9 @@ def test_a_worker_killed_at_random_points_and_restarted_ends_with_the_tables_of_
         # Kill at a random point after the worker has started to make progress: how long the start takes
         # depends on the machine's load, so wait for the first committed page rather than a fixed time.
         deadline = time.monotonic() + 60
-        while min(projections.positions().values()) <= before and time.monotonic() < deadline and process.poll() is None:
+        while (
+            min(projections.positions().values()) <= before and time.monotonic() < deadline and process.poll() is None
+        ):
             time.sleep(0.02)
         time.sleep(rng.uniform(0.0, 0.4))
         process.send_signal(signal.SIGKILL)
@@ -124,7 +148,9 @@ def test_a_worker_killed_at_random_points_and_restarted_ends_with_the_tables_of_
     assert timeline_rows == head
 
 
-def test_two_workers_never_apply_the_same_event_and_the_second_takes_over_when_the_first_dies(history, tmp_path) -> None:
+def test_two_workers_never_apply_the_same_event_and_the_second_takes_over_when_the_first_dies(
+    history, tmp_path
+) -> None:
     container, settings = history, history.settings
     projections = container.projections
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
@@ -134,7 +160,9 @@ def test_two_workers_never_apply_the_same_event_and_the_second_takes_over_when_t
     head = projections.head()
     wait_until(lambda: min(projections.positions().values()) >= head)
     owner, standby = (first, second) if batches(logs[0]) else (second, first)
-    assert not batches(logs[1] if owner is first else logs[0]), "the standby worker applied events while the owner lived"
+    assert not batches(logs[1] if owner is first else logs[0]), (
+        "the standby worker applied events while the owner lived"
+    )
     owner.send_signal(signal.SIGKILL)
     owner.wait()
 
@@ -146,7 +174,7 @@ def test_two_workers_never_apply_the_same_event_and_the_second_takes_over_when_t
 
     ranges = sorted(batches(logs[0]) + batches(logs[1]))
     assert ranges[0][0] == 1 and ranges[-1][1] == new_head
-    for (_, last), (first_next, _) in zip(ranges, ranges[1:]):
+    for (_, last), (first_next, _) in zip(ranges, ranges[1:], strict=False):
         assert first_next > last, f"two batches overlap: {ranges}"
     assert len(tables(container)["rm_timeline"]) == new_head
 

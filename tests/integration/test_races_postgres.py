@@ -74,10 +74,16 @@ def test_two_writers_saving_the_same_incident_version_one_wins_the_other_is_told
     barrier = threading.Barrier(2)
     for app in (a, b):
         hold_first_save(app, barrier)
-    outcomes = race([
-        lambda: a.triage_incident(incident, priority=Priority.P1, reason="Weapon seen", by=world.dispatcher, expected_version=1),
-        lambda: b.triage_incident(incident, category=Category.ASSAULT, reason="Fight", by=world.supervisor, expected_version=1),
-    ])
+    outcomes = race(
+        [
+            lambda: a.triage_incident(
+                incident, priority=Priority.P1, reason="Weapon seen", by=world.dispatcher, expected_version=1
+            ),
+            lambda: b.triage_incident(
+                incident, category=Category.ASSAULT, reason="Fight", by=world.supervisor, expected_version=1
+            ),
+        ]
+    )
     winners = [o for o in outcomes if not isinstance(o, Exception)]
     losers = [o for o in outcomes if isinstance(o, Exception)]
     assert len(winners) == 1 and len(losers) == 1
@@ -94,8 +100,12 @@ def test_two_dispatchers_sending_one_free_unit_to_two_incidents_one_wins_the_oth
     barrier = threading.Barrier(2)
     for app in (a, b):
         hold_first_save(app, barrier)
-    outcomes = race([lambda: a.dispatch_unit(first, unit, by=world.dispatcher),
-                     lambda: b.dispatch_unit(second, unit, by=world.supervisor)])
+    outcomes = race(
+        [
+            lambda: a.dispatch_unit(first, unit, by=world.dispatcher),
+            lambda: b.dispatch_unit(second, unit, by=world.supervisor),
+        ]
+    )
     losers = [o for o in outcomes if isinstance(o, Exception)]
     assert len(losers) == 1 and isinstance(losers[0], ConflictError)
     assert "busy" in losers[0].message
@@ -110,13 +120,24 @@ def test_two_dispatchers_sending_one_free_unit_to_two_incidents_one_wins_the_oth
 def test_concurrent_retries_of_one_intake_create_one_incident(writers) -> None:
     world, a, b = writers
     head = a.recorder.max_notification_id()
-    fields = dict(channel=Channel.MOBILE_SOS, category=Category.SEXUAL_HARASSMENT, priority=Priority.P1,
-                  community=Community.CHET_YOT, location="Night market", description="SOS button pressed", by=world.dispatcher)
+    fields = dict(
+        channel=Channel.MOBILE_SOS,
+        category=Category.SEXUAL_HARASSMENT,
+        priority=Priority.P1,
+        community=Community.CHET_YOT,
+        location="Night market",
+        description="SOS button pressed",
+        by=world.dispatcher,
+    )
     barrier = threading.Barrier(2)
     for app in (a, b):
         hold_first_save_of_the_app(app, barrier)
-    outcomes = race([(lambda app=app: app.report_incident(**fields, idempotency_key="app-sos-77"))
-                     for app in (a, b, a, b, a, b, a, b)])
+    outcomes = race(
+        [
+            (lambda app=app: app.report_incident(**fields, idempotency_key="app-sos-77"))
+            for app in (a, b, a, b, a, b, a, b)
+        ]
+    )
     assert not [o for o in outcomes if isinstance(o, Exception)]
     assert len({o.id for o in outcomes}) == 1
     new = list(a.recorder.select_notifications(start=head + 1, limit=100))
@@ -129,10 +150,22 @@ def test_concurrent_reports_get_distinct_consecutive_references(writers) -> None
     barrier = threading.Barrier(2)
     for app in (a, b):
         hold_first_save_of_the_app(app, barrier)
-    outcomes = race([(lambda app=app: app.report_incident(channel=Channel.PHONE_191, category=Category.THEFT, priority=Priority.P3,
-                                                          community=Community.KO_LOI, location="Market", description="Theft",
-                                                          by=world.dispatcher))
-                     for app in (a, b, a, b, a, b)])
+    outcomes = race(
+        [
+            (
+                lambda app=app: app.report_incident(
+                    channel=Channel.PHONE_191,
+                    category=Category.THEFT,
+                    priority=Priority.P3,
+                    community=Community.KO_LOI,
+                    location="Market",
+                    description="Theft",
+                    by=world.dispatcher,
+                )
+            )
+            for app in (a, b, a, b, a, b)
+        ]
+    )
     assert not [o for o in outcomes if isinstance(o, Exception)]
     numbers = sorted(int(a.state_at(o.id)["reference"][-6:]) for o in outcomes)
     assert numbers == [1, 2, 3, 4, 5, 6]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,7 +15,7 @@ from tests.integration.conftest import World
 
 @pytest.fixture
 def zone(container: Container, world: World):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     specs = [  # (hours ago, priority, category, community, channel)
         (30, Priority.P3, Category.THEFT, Community.KO_LOI, Channel.PHONE_191),
         (20, Priority.P1, Category.ASSAULT, Community.SI_KOET, Channel.MOBILE_SOS),
@@ -23,8 +23,10 @@ def zone(container: Container, world: World):
         (5, Priority.P1, Category.SEXUAL_HARASSMENT, Community.CHET_YOT, Channel.MOBILE_SOS),
         (1, Priority.P4, Category.DISTURBANCE, Community.KO_LOI, Channel.PHONE_191),
     ]
-    ids = [world.report(occurred_at=now - timedelta(hours=h), priority=p, category=c, community=m, channel=ch)
-           for h, p, c, m, ch in specs]
+    ids = [
+        world.report(occurred_at=now - timedelta(hours=h), priority=p, category=c, community=m, channel=ch)
+        for h, p, c, m, ch in specs
+    ]
     app = world.app
     app.dispatch_unit(ids[1], world.units[0], by=world.dispatcher)
     app.mark_on_scene(ids[1], world.units[0], by=world.officer)
@@ -49,7 +51,13 @@ def test_incidents_are_found_by_each_filter_and_their_combination(zone) -> None:
     assert refs(search(IncidentFilter(status=("on_scene",)))) == ["000002"]
     window = IncidentFilter(reported_from=now - timedelta(hours=21), reported_to=now - timedelta(hours=4))
     assert refs(search(window)) == ["000004", "000003", "000002"]
-    assert refs(search(IncidentFilter(reference=f"cr-{now.year + 543}-00000"))) == ["000005", "000004", "000003", "000002", "000001"]
+    assert refs(search(IncidentFilter(reference=f"cr-{now.year + 543}-00000"))) == [
+        "000005",
+        "000004",
+        "000003",
+        "000002",
+        "000001",
+    ]
     assert search(IncidentFilter(reference="CR-2400-")).total == 0
 
 
@@ -74,7 +82,8 @@ def test_the_board_shows_open_incidents_most_urgent_first_with_their_units(zone)
     assert [i["reference"][-6:] for i in board.incidents] == ["000002", "000004", "000003", "000005"]
     on_scene = board.incidents[0]
     assert on_scene["status"] == "on_scene" and on_scene["units"] == [
-        {"unit_id": str(world.units[0]), "call_sign": "M-01", "state": "on_scene"}]
+        {"unit_id": str(world.units[0]), "call_sign": "M-01", "state": "on_scene"}
+    ]
     assert [u["call_sign"] for u in board.units] == ["M-01", "M-02"]
     assert board.units[0]["status"] == "assigned" and board.units[0]["incident_id"] == ids[1]
     assert [i["reference"][-6:] for i in board.recently_closed] == ["000001"]
@@ -91,15 +100,28 @@ def test_a_timeline_reads_in_order_with_actor_and_both_times(zone) -> None:
 
 def test_patrol_visits_are_counted_per_box_day_and_two_hour_slot(container: Container, world: World) -> None:
     app = world.app
-    box = app.register_red_box(code="RB-01", name_th="ตู้แดง 1", name_en="Red box 1", community=Community.KO_LOI,
-                               position=GeoPoint(19.9094, 99.8322), by=world.admin).id
-    night = datetime(2026, 11, 24, 15, 10, tzinfo=timezone.utc)  # 22:10 in Bangkok: slot 11
+    box = app.register_red_box(
+        code="RB-01",
+        name_th="ตู้แดง 1",
+        name_en="Red box 1",
+        community=Community.KO_LOI,
+        position=GeoPoint(19.9094, 99.8322),
+        by=world.admin,
+    ).id
+    night = datetime(2026, 11, 24, 15, 10, tzinfo=UTC)  # 22:10 in Bangkok: slot 11
     first = app.log_patrol_visit(box_id=box, token_version=1, by=world.officer, occurred_at=night).id
     app.log_patrol_visit(box_id=box, token_version=1, by=world.officer, occurred_at=night + timedelta(minutes=50))
-    app.log_patrol_visit(box_id=box, token_version=1, by=world.officer, occurred_at=night + timedelta(hours=3),
-                         position=GeoPoint(19.95, 99.9))  # far from the box: flagged; 01:10 next day, slot 0
+    app.log_patrol_visit(
+        box_id=box,
+        token_version=1,
+        by=world.officer,
+        occurred_at=night + timedelta(hours=3),
+        position=GeoPoint(19.95, 99.9),
+    )  # far from the box: flagged; 01:10 next day, slot 0
     app.void_visit(first, reason="Scanned by mistake", by=world.supervisor)
     container.projections.catch_up()
     slots = container.reads.visit_slots(night.date(), night.date() + timedelta(days=1))
     assert [(s["local_day"].isoformat(), s["slot"], s["valid"], s["flagged"], s["voided"]) for s in slots] == [
-        ("2026-11-24", 11, 1, 0, 1), ("2026-11-25", 0, 0, 1, 0)]
+        ("2026-11-24", 11, 1, 0, 1),
+        ("2026-11-25", 0, 0, 1, 0),
+    ]

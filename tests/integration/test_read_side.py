@@ -23,9 +23,11 @@ SLOW_PAGE_SECONDS = 0.4
 
 def slowed(apply_page: Callable[..., Any], released: threading.Event) -> Callable[..., Any]:
     """The projection's own apply_page, after a pause: the read side lags like a busy worker's."""
+
     def apply(*args: Any, **kwargs: Any) -> Any:
         released.wait(SLOW_PAGE_SECONDS)
         return apply_page(*args, **kwargs)
+
     return apply
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from domain.values import Community, GeoPoint
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.settings import Settings
-from tests.integration.conftest import World, build_world
+from tests.integration.conftest import build_world
 from tests.integration.web_support import Browser, head, signed_in
 from web.app import create_app
 
@@ -38,38 +38,48 @@ class Clock:
 @pytest.fixture
 def site(settings: Settings) -> Iterator[tuple]:
     """The app at 21:30 in Bangkok, two registered boxes, a supervisor's and an officer's browser."""
-    clock = Clock(datetime(2026, 11, 24, 21, 30, tzinfo=BANGKOK).astimezone(timezone.utc))
+    clock = Clock(datetime(2026, 11, 24, 21, 30, tzinfo=BANGKOK).astimezone(UTC))
     container = bootstrap(settings, clock=clock)
     world = build_world(container.app)
     clock.now -= timedelta(days=2)  # the boxes have served for two days
-    for code, th, en, where in (("RB-01", "หอนาฬิกา", "Clock Tower", CLOCK_TOWER), ("RB-02", "วัดเจ็ดยอด", "Wat Jed Yod", WAT_JED_YOD)):
-        container.app.register_red_box(code=code, name_th=th, name_en=en, community=Community.KO_LOI, position=where,
-                                       by=world.admin)
+    for code, th, en, where in (
+        ("RB-01", "หอนาฬิกา", "Clock Tower", CLOCK_TOWER),
+        ("RB-02", "วัดเจ็ดยอด", "Wat Jed Yod", WAT_JED_YOD),
+    ):
+        container.app.register_red_box(
+            code=code, name_th=th, name_en=en, community=Community.KO_LOI, position=where, by=world.admin
+        )
     clock.now += timedelta(days=2)
     app = create_app(container, run_projections=True)
     with TestClient(app):  # runs the lifespan: projections follow the log in this process, as in `make run`
         assert container.projections.wait(head(container), timeout=30)
-        yield container, world, clock, signed_in(app, container, world.supervisor), signed_in(app, container, world.officer)
+        yield (
+            container,
+            world,
+            clock,
+            signed_in(app, container, world.supervisor),
+            signed_in(app, container, world.officer),
+        )
     container.close()
 
 
 def printed_url(supervisor: Browser, code: str) -> str:
     page = supervisor.get(f"/red-boxes/{code}/sheet")
     assert page.status_code == 200 and "<svg" in page.text
-    match = re.search(rf'http://testserver(/checkin/{code}\?t=[A-Za-z0-9_-]+-[A-Za-z0-9_-]+)', page.text)
+    match = re.search(rf"http://testserver(/checkin/{code}\?t=[A-Za-z0-9_-]+-[A-Za-z0-9_-]+)", page.text)
     assert match, "the sheet carries the check-in address of its box"
     return match.group(1)
 
 
 def visits(container: Container) -> list[dict]:
     assert container.projections.wait(head(container), timeout=30)
-    start = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
     return container.reads.visits_between(start, start + timedelta(days=60))
 
 
 def refused(container: Container) -> list[dict]:
     assert container.projections.wait(head(container), timeout=30)
-    start = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
     return container.reads.refused_check_ins(start, start + timedelta(days=60))
 
 
@@ -88,8 +98,15 @@ def test_a_check_in_through_the_printed_code_is_a_visit_with_the_phones_position
     assert page.status_code == 200 and "Clock Tower" in page.text or "หอนาฬิกา" in page.text
     token = re.search(r'name="t" value="([^"]+)"', page.text).group(1)
 
-    done = officer.post("/checkin/RB-01", {"t": token, "lat": NEAR_CLOCK_TOWER[0], "lon": NEAR_CLOCK_TOWER[1],
-                                          "observation": "Quiet; the lamp by the gate is out."})
+    done = officer.post(
+        "/checkin/RB-01",
+        {
+            "t": token,
+            "lat": NEAR_CLOCK_TOWER[0],
+            "lon": NEAR_CLOCK_TOWER[1],
+            "observation": "Quiet; the lamp by the gate is out.",
+        },
+    )
 
     assert done.status_code == 303 and done.headers["location"].startswith("/visits/")
     [visit] = visits(container)
@@ -111,16 +128,27 @@ def test_a_check_in_far_from_the_box_or_too_soon_after_a_distant_one_is_recorded
     clock.now += timedelta(minutes=10)
     officer.post("/checkin/RB-02", {"t": token_2})  # no position
     clock.now += timedelta(seconds=20)
-    officer.post("/checkin/RB-01", {"t": token_1, "lat": NEAR_CLOCK_TOWER[0], "lon": NEAR_CLOCK_TOWER[1]})  # 580 m in 20 s
+    officer.post(
+        "/checkin/RB-01", {"t": token_1, "lat": NEAR_CLOCK_TOWER[0], "lon": NEAR_CLOCK_TOWER[1]}
+    )  # 580 m in 20 s
 
     newest_first = visits(container)
-    assert [(v["box_code"], v["status"]) for v in newest_first] == [("RB-01", "flagged"), ("RB-02", "valid"), ("RB-01", "flagged")]
+    assert [(v["box_code"], v["status"]) for v in newest_first] == [
+        ("RB-01", "flagged"),
+        ("RB-02", "valid"),
+        ("RB-01", "flagged"),
+    ]
     [too_fast], [far] = newest_first[0]["flags"], newest_first[2]["flags"]
-    assert too_fast["finding"] == {"kind": "too_fast", "metres": too_fast["finding"]["metres"], "from_box": "RB-02", "seconds": 20}
+    assert too_fast["finding"] == {
+        "kind": "too_fast",
+        "metres": too_fast["finding"]["metres"],
+        "from_box": "RB-02",
+        "seconds": 20,
+    }
     assert 500 < too_fast["finding"]["metres"] < 700
     assert far["finding"] == {"kind": "far_from_box", "metres": far["finding"]["metres"], "box": "RB-01"}
     assert 4_500 < far["finding"]["metres"] < 5_000
-    metres = f'{too_fast["finding"]["metres"]:,}'
+    metres = f"{too_fast['finding']['metres']:,}"
     # Each reader sees the system's findings in their own language: the day's page and the visit's page.
     page = supervisor.get("/red-boxes").text  # Thai, the default
     assert f"ห่างจากตู้แดง RB-02 {metres} เมตร ภายใน 20 วินาที" in page and "faster than" not in page
@@ -160,8 +188,13 @@ def test_a_wrong_or_old_code_is_refused_plainly_recorded_and_checks_nothing_in(s
     assert visits(container) == []
     attempts = refused(container)
     assert len(attempts) == 1 and {a["officer_id"] for a in attempts} == {world.officer}  # the posted attempt
-    expected = {"rotated": "outdated", "forged": "invalid", "other box": "invalid", "unknown box": "unknown_box",
-                "garbage": "invalid"}[how]
+    expected = {
+        "rotated": "outdated",
+        "forged": "invalid",
+        "other box": "invalid",
+        "unknown box": "unknown_box",
+        "garbage": "invalid",
+    }[how]
     assert {a["refusal"] for a in attempts} == {expected}
     assert supervisor.get("/red-boxes").text.count("<li><time") >= 1
 
@@ -176,13 +209,16 @@ def test_after_a_rotation_the_new_sheet_works(site: tuple) -> None:
     assert [v["status"] for v in visits(container)] == ["valid"]
 
 
-@pytest.mark.parametrize("form", [
-    {"lat": "north", "lon": "99.8"},
-    {"lat": "91", "lon": "99.8"},
-    {"lat": "nan", "lon": "inf"},
-    {"observation": "x" * 20_000},
-    {"observation": "bad\x00byte"},
-])
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"lat": "north", "lon": "99.8"},
+        {"lat": "91", "lon": "99.8"},
+        {"lat": "nan", "lon": "inf"},
+        {"observation": "x" * 20_000},
+        {"observation": "bad\x00byte"},
+    ],
+)
 def test_bad_check_in_input_gets_a_4xx_and_changes_nothing(site: tuple, form: dict) -> None:
     container, world, _, supervisor, officer = site
     token = printed_url(supervisor, "RB-01").split("t=")[1]
@@ -214,8 +250,12 @@ def test_the_day_page_shows_missed_night_slots_and_late_boxes_and_coverage_count
     box_1 = container.reads.red_box_by_code("RB-01")["id"]
     # Today (24 Nov, now 21:30): RB-01 visited at 01:00 and 03:00 and 20:45; nothing at 04–06 or 18–20.
     for hour, minute in ((1, 0), (3, 0), (20, 45)):
-        app.log_patrol_visit(box_id=box_1, token_version=1, by=world.officer,
-                             occurred_at=datetime(2026, 11, 24, hour, minute, tzinfo=BANGKOK))
+        app.log_patrol_visit(
+            box_id=box_1,
+            token_version=1,
+            by=world.officer,
+            occurred_at=datetime(2026, 11, 24, hour, minute, tzinfo=BANGKOK),
+        )
     assert container.projections.wait(head(container), timeout=30)
 
     days = {c.box["code"]: c for c in container.reads.coverage_of_day(clock.now.astimezone(BANGKOK).date(), clock.now)}
@@ -223,19 +263,30 @@ def test_the_day_page_shows_missed_night_slots_and_late_boxes_and_coverage_count
     assert days["RB-01"].late is False  # visited 45 minutes ago
     assert days["RB-02"].missed == [0, 1, 2, 9] and days["RB-02"].late is True
 
-    nights = {r.box["code"]: r for r in container.reads.night_coverage(datetime(2026, 11, 23).date(), datetime(2026, 11, 24).date(), clock.now)}
+    nights = {
+        r.box["code"]: r
+        for r in container.reads.night_coverage(datetime(2026, 11, 23).date(), datetime(2026, 11, 24).date(), clock.now)
+    }
     # The night of the 23rd: six ended slots, RB-01 visited in two (00–02, 02–04 of the 24th); tonight: one ended slot (18–20).
     assert (nights["RB-01"].covered, nights["RB-01"].slots) == (2, 7)
     assert (nights["RB-02"].covered, nights["RB-02"].slots) == (0, 7)
 
     page = supervisor.get("/red-boxes")
-    assert page.status_code == 200 and page.text.count('class="slot night missed') + page.text.count("missed\"") >= 1
+    assert page.status_code == 200 and page.text.count('class="slot night missed') + page.text.count('missed"') >= 1
     coverage = supervisor.get("/coverage?nights=2&until=2026-11-24")
     assert coverage.status_code == 200 and "14.3 %" in coverage.text  # 2 of 14
 
 
-@pytest.mark.parametrize("path", ["/red-boxes?day=yesterday", "/coverage?until=soon", "/coverage?nights=abc",
-                                  "/visits/not-a-uuid", "/red-boxes/" + "X" * 300 + "/sheet"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/red-boxes?day=yesterday",
+        "/coverage?until=soon",
+        "/coverage?nights=abc",
+        "/visits/not-a-uuid",
+        "/red-boxes/" + "X" * 300 + "/sheet",
+    ],
+)
 def test_bad_addresses_are_4xx_not_5xx(site: tuple, path: str) -> None:
     response = site[3].get(path)
     assert 400 <= response.status_code < 500
@@ -243,8 +294,14 @@ def test_bad_addresses_are_4xx_not_5xx(site: tuple, path: str) -> None:
 
 def test_a_supervisor_registers_a_box_and_bad_registrations_are_refused_at_their_field(site: tuple) -> None:
     container, world, _, supervisor, officer = site
-    form = {"code": "RB-03", "name_th": "ตลาดสด", "name_en": "Fresh market", "community": Community.KO_LOI.value,
-            "lat": "19.9100", "lon": "99.8300"}
+    form = {
+        "code": "RB-03",
+        "name_th": "ตลาดสด",
+        "name_en": "Fresh market",
+        "community": Community.KO_LOI.value,
+        "lat": "19.9100",
+        "lon": "99.8300",
+    }
     before = head(container)
     assert supervisor.post("/red-boxes", {**form, "lat": "95"}).status_code == 422
     assert supervisor.post("/red-boxes", {**form, "code": "!!"}).status_code == 422
@@ -259,7 +316,7 @@ def test_a_check_in_just_after_midnight_in_bangkok_is_on_that_days_page(site: tu
     """00:30 in Bangkok is 17:30 UTC of the day before: the day's page and slots go by Bangkok's date."""
     container, world, clock, supervisor, officer = site
     token = printed_url(supervisor, "RB-01").split("t=")[1]
-    clock.now = datetime(2026, 11, 25, 0, 30, tzinfo=BANGKOK).astimezone(timezone.utc)
+    clock.now = datetime(2026, 11, 25, 0, 30, tzinfo=BANGKOK).astimezone(UTC)
     visit_path = officer.post("/checkin/RB-01", {"t": token}).headers["location"].split("?")[0]
 
     page = supervisor.get("/red-boxes").text

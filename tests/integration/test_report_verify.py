@@ -12,9 +12,9 @@ from pypdf import PdfReader
 
 from domain.errors import InvalidInput
 from domain.values import Outcome
+from entrypoints.report_cli import build_files, verify_csv
 from infrastructure.bootstrap import Container
 from tests.integration.conftest import World
-from entrypoints.report_cli import build_files, verify_csv
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 
@@ -22,18 +22,30 @@ BANGKOK = ZoneInfo("Asia/Bangkok")
 def february(world: World) -> None:
     for day in range(2, 12):
         incident = world.report(occurred_at=datetime(2025, 2, day, 21, 0, tzinfo=BANGKOK))
-        world.app.dispatch_unit(incident, world.units[0], by=world.dispatcher, occurred_at=datetime(2025, 2, day, 21, 3, tzinfo=BANGKOK))
-        world.app.resolve_incident(incident, outcome=Outcome.MEDIATED, summary="", by=world.officer,
-                                   occurred_at=datetime(2025, 2, day, 21, 40, tzinfo=BANGKOK))
+        world.app.dispatch_unit(
+            incident, world.units[0], by=world.dispatcher, occurred_at=datetime(2025, 2, day, 21, 3, tzinfo=BANGKOK)
+        )
+        world.app.resolve_incident(
+            incident,
+            outcome=Outcome.MEDIATED,
+            summary="",
+            by=world.officer,
+            occurred_at=datetime(2025, 2, day, 21, 40, tzinfo=BANGKOK),
+        )
 
 
 def test_a_built_csv_verifies_as_equal_even_after_late_events_and_a_tampered_one_lists_its_differences(
-        container: Container, world: World, tmp_path: Path) -> None:
+    container: Container, world: World, tmp_path: Path
+) -> None:
     february(world)
     container.projections.catch_up()
     files = build_files(container, "2568-02", langs=["th", "en"], formats=["csv", "pdf"], out=tmp_path)
-    assert sorted(p.name for p in files) == ["ssz-report-2025-02-en.csv", "ssz-report-2025-02-en.pdf",
-                                             "ssz-report-2025-02-th.csv", "ssz-report-2025-02-th.pdf"]
+    assert sorted(p.name for p in files) == [
+        "ssz-report-2025-02-en.csv",
+        "ssz-report-2025-02-en.pdf",
+        "ssz-report-2025-02-th.csv",
+        "ssz-report-2025-02-th.pdf",
+    ]
     english = PdfReader(tmp_path / "ssz-report-2025-02-en.pdf")
     thai = PdfReader(tmp_path / "ssz-report-2025-02-th.pdf")
     assert len(english.pages) >= 4 and len(thai.pages) >= 4

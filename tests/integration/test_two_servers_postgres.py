@@ -29,9 +29,15 @@ def servers(pg_settings: Settings) -> Iterator[tuple[World, ZoneApplication, Zon
 
 
 def report(app: ZoneApplication, world: World) -> object:
-    return app.report_incident(channel=Channel.PHONE_191, category=Category.THEFT, priority=Priority.P2,
-                               community=Community.KO_LOI, location="Soi 3", description="A bag was snatched.",
-                               by=world.dispatcher).id
+    return app.report_incident(
+        channel=Channel.PHONE_191,
+        category=Category.THEFT,
+        priority=Priority.P2,
+        community=Community.KO_LOI,
+        location="Soi 3",
+        description="A bag was snatched.",
+        by=world.dispatcher,
+    ).id
 
 
 def unit_events(app: ZoneApplication, unit: object) -> list[str]:
@@ -76,12 +82,16 @@ def test_racing_dispatches_across_two_servers_one_wins_each_round_and_no_unit_is
     unit = world.units[0]
     for round_number in range(12):
         incidents = {a: report(a, world), b: report(b, world)}
-        outcomes = race([lambda app=app: app.dispatch_unit(incidents[app], unit, by=world.dispatcher) for app in (a, b)])
+        outcomes = race(
+            [lambda app=app: app.dispatch_unit(incidents[app], unit, by=world.dispatcher) for app in (a, b)]
+        )
         winners = [app for app, outcome in zip((a, b), outcomes, strict=True) if not isinstance(outcome, Exception)]
         assert len(winners) == 1, (round_number, outcomes)
         loser_error = outcomes[1] if winners[0] is a else outcomes[0]
         assert isinstance(loser_error, DomainError) and "busy" in str(loser_error.message), loser_error
         other = b if winners[0] is a else a  # the server that did not dispatch it resolves it
-        other.resolve_incident(incidents[winners[0]], outcome=Outcome.ASSISTANCE_GIVEN, summary="Done.", by=world.dispatcher)
+        other.resolve_incident(
+            incidents[winners[0]], outcome=Outcome.ASSISTANCE_GIVEN, summary="Done.", by=world.dispatcher
+        )
         assert a.state_at(unit)["incident_id"] is None
     assert unit_events(a, unit)[-1] == "Released"

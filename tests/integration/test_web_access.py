@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from domain.incident import Incident
 from domain.values import BANGKOK, SYSTEM_USER_ID, AlertKind, Community, GeoPoint, PartnerSector, Role
 from infrastructure.api_keys import Scope, issue_key
-from infrastructure.bootstrap import Container, bootstrap
+from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
 from tests.integration.conftest import build_world
 from tests.integration.web_support import browser, head, signed_in
@@ -27,38 +27,75 @@ STREAMS = {"/board/stream"}  # endless responses: their rule is checked, and the
 
 def guard_of(route: APIRoute) -> Guard | ApiGuard | None:
     """A page's rule (`Guard`: a session's role) or an API route's (`ApiGuard`: a key's scope and its account's role)."""
+
     def walk(dependant) -> Iterator[object]:  # noqa: ANN001
         for dependency in dependant.dependencies:
             yield dependency.call
             yield from walk(dependency)
+
     return next((call for call in walk(route.dependant) if isinstance(call, (Guard, ApiGuard))), None)
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
-    container = bootstrap(Settings(environment="test", data_dir=tmp_path_factory.mktemp("access"), api_rate_burst=10_000))
+    container = bootstrap(
+        Settings(environment="test", data_dir=tmp_path_factory.mktemp("access"), api_rate_burst=10_000)
+    )
     world = build_world(container.app)
-    people = {Role.ADMIN: world.admin, Role.DISPATCHER: world.dispatcher, Role.OFFICER: world.officer,
-              Role.SUPERVISOR: world.supervisor}
+    people = {
+        Role.ADMIN: world.admin,
+        Role.DISPATCHER: world.dispatcher,
+        Role.OFFICER: world.officer,
+        Role.SUPERVISOR: world.supervisor,
+    }
     for role in (Role.AUDITOR, Role.PARTNER):
-        people[role] = container.app.create_user(username=role.value, display_name=role.value, role=role,
-                                                 password="a-long-enough-password", by=SYSTEM_USER_ID).id
+        people[role] = container.app.create_user(
+            username=role.value,
+            display_name=role.value,
+            role=role,
+            password="a-long-enough-password",
+            by=SYSTEM_USER_ID,
+        ).id
     incident = world.report()
-    camera = container.app.register_camera(code="CAM-01", name="Gate", community=Community.KO_LOI, owner=PartnerSector.POLICE,
-                                           owner_name="Station", consent_reference="-", source="rtsp://cam1", by=world.admin).id
-    alert = container.app.raise_camera_alert(camera_id=camera, kind=AlertKind.MOTION_IN_ZONE, score=0.5, snapshot_digest="0" * 64,
-                                             frame_at=datetime.now(timezone.utc)).id
-    box = container.app.register_red_box(code="RB-01", name_th="ตู้แดง 1", name_en="Red box 1", community=Community.KO_LOI,
-                                         position=GeoPoint(19.9094, 99.8322), by=world.admin).id
+    camera = container.app.register_camera(
+        code="CAM-01",
+        name="Gate",
+        community=Community.KO_LOI,
+        owner=PartnerSector.POLICE,
+        owner_name="Station",
+        consent_reference="-",
+        source="rtsp://cam1",
+        by=world.admin,
+    ).id
+    alert = container.app.raise_camera_alert(
+        camera_id=camera,
+        kind=AlertKind.MOTION_IN_ZONE,
+        score=0.5,
+        snapshot_digest="0" * 64,
+        frame_at=datetime.now(UTC),
+    ).id
+    box = container.app.register_red_box(
+        code="RB-01",
+        name_th="ตู้แดง 1",
+        name_en="Red box 1",
+        community=Community.KO_LOI,
+        position=GeoPoint(19.9094, 99.8322),
+        by=world.admin,
+    ).id
     visit = container.app.log_patrol_visit(box_id=box, token_version=1, by=world.officer).id
     container.projections.catch_up()
     app = create_app(container)
     reference = container.reads.incident(incident)["reference"]
-    samples = {"reference": reference, "unit_id": str(world.units[0]), "user_id": str(world.officer), "alert_id": str(alert),
-               "camera_id": str(camera)}
+    samples = {
+        "reference": reference,
+        "unit_id": str(world.units[0]),
+        "user_id": str(world.officer),
+        "alert_id": str(alert),
+        "camera_id": str(camera),
+    }
     samples["key_id"] = str(UUID(int=1))  # an API key, for the administrator's revoke form
     samples.update(code="RB-01", visit_id=str(visit))  # a red box, and a patrol visit to it
-    samples["month"] = datetime.now(timezone.utc).astimezone(BANGKOK).strftime("%Y-%m")  # a report's month
+    samples["month"] = datetime.now(UTC).astimezone(BANGKOK).strftime("%Y-%m")  # a report's month
     yield app, container, people, samples
     container.close()
 
@@ -85,12 +122,23 @@ def test_every_route_declares_who_may_use_it(site: tuple) -> None:
 def test_the_matrix_covers_the_pages_people_use(site: tuple) -> None:
     paths = {r.path for r in routes(site[0])}
     assert {"/board", "/incidents", "/incidents/{reference}", "/units", "/admin/users", "/login"} <= paths
-    assert {"/kpi", "/kpi/drill", "/reports", "/reports/{month}", "/reports/{month}/csv", "/reports/{month}/pdf"} <= paths
+    assert {
+        "/kpi",
+        "/kpi/drill",
+        "/reports",
+        "/reports/{month}",
+        "/reports/{month}/csv",
+        "/reports/{month}/pdf",
+    } <= paths
 
 
 def _cases(app, kind: type = Guard) -> list[tuple[str, str, APIRoute]]:  # noqa: ANN001
-    return [(method, route.path, route) for route in routes(app) if isinstance(guard_of(route), kind)
-            for method in sorted(route.methods - {"HEAD"})]
+    return [
+        (method, route.path, route)
+        for route in routes(app)
+        if isinstance(guard_of(route), kind)
+        for method in sorted(route.methods - {"HEAD"})
+    ]
 
 
 def test_each_role_gets_exactly_what_its_rule_allows_on_every_route(site: tuple) -> None:
@@ -137,10 +185,14 @@ def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(site: tupl
     before = head(container)
     refused = dispatcher.post(f"/incidents/{samples['reference']}/notes", {"text": "forged"}, token=False)
     assert refused.status_code == 403
-    forged = dispatcher.post(f"/incidents/{samples['reference']}/notes", {"text": "forged", "csrf_token": "0" * 40}, token=False)
+    forged = dispatcher.post(
+        f"/incidents/{samples['reference']}/notes", {"text": "forged", "csrf_token": "0" * 40}, token=False
+    )
     assert forged.status_code == 403
     other = browser(app)  # a token that belongs to another browser's cookie
-    stolen = dispatcher.post(f"/incidents/{samples['reference']}/notes", {"text": "forged", "csrf_token": other.csrf()}, token=False)
+    stolen = dispatcher.post(
+        f"/incidents/{samples['reference']}/notes", {"text": "forged", "csrf_token": other.csrf()}, token=False
+    )
     assert stolen.status_code == 403
     assert head(container) == before
 
@@ -168,10 +220,13 @@ def test_user_ids_in_urls_that_are_not_uuids_are_a_clear_4xx(site: tuple) -> Non
 
 # --- the JSON API: keys, not sessions ---------------------------------------------------------------------------
 
+
 def test_every_api_route_is_ruled_by_a_key_and_every_page_by_a_session(site: tuple) -> None:
     for route in routes(site[0]):
         rule = guard_of(route)
-        assert isinstance(rule, ApiGuard) == route.path.startswith("/api/"), f"{route.path} has the wrong kind of rule: {rule}"
+        assert isinstance(rule, ApiGuard) == route.path.startswith("/api/"), (
+            f"{route.path} has the wrong kind of rule: {rule}"
+        )
     assert len(_cases(site[0], ApiGuard)) >= 14
 
 
@@ -180,14 +235,37 @@ def test_each_api_key_gets_exactly_what_its_scopes_and_its_accounts_role_allow_o
     wait = lambda _: container.projections.catch_up()  # noqa: E731 — a key resolves once its account is in the read model
     keys = {}
     for scope in Scope:  # one scope each, acting as a supervisor's account (a role every API rule admits)
-        keys[("scope", scope)] = issue_key(container.app, container.api_keys, name=f"only {scope.value}", scopes={scope},
-                                           role=Role.SUPERVISOR, by=people[Role.ADMIN], wait=wait)
-    integrations = [r for r in PEOPLE if r is not Role.ADMIN]  # an integration's account is never an administrator (test_web_hardening)
+        keys[("scope", scope)] = issue_key(
+            container.app,
+            container.api_keys,
+            name=f"only {scope.value}",
+            scopes={scope},
+            role=Role.SUPERVISOR,
+            by=people[Role.ADMIN],
+            wait=wait,
+        )
+    integrations = [
+        r for r in PEOPLE if r is not Role.ADMIN
+    ]  # an integration's account is never an administrator (test_web_hardening)
     for role in integrations:  # every scope, acting as an account of each role
-        keys[("role", role)] = issue_key(container.app, container.api_keys, name=f"all as {role.value}", scopes=set(Scope),
-                                         role=role, by=people[Role.ADMIN], wait=wait)
-    revoked = issue_key(container.app, container.api_keys, name="revoked", scopes=set(Scope), role=Role.SUPERVISOR,
-                        by=people[Role.ADMIN], wait=wait)
+        keys[("role", role)] = issue_key(
+            container.app,
+            container.api_keys,
+            name=f"all as {role.value}",
+            scopes=set(Scope),
+            role=role,
+            by=people[Role.ADMIN],
+            wait=wait,
+        )
+    revoked = issue_key(
+        container.app,
+        container.api_keys,
+        name="revoked",
+        scopes=set(Scope),
+        role=Role.SUPERVISOR,
+        by=people[Role.ADMIN],
+        wait=wait,
+    )
     container.api_keys.revoke(revoked.key_id, reason="Leaked", by=people[Role.ADMIN])
     supervisor = signed_in(app, container, people[Role.SUPERVISOR])
     samples = {**samples, "unit": "M-01"}
@@ -196,9 +274,13 @@ def test_each_api_key_gets_exactly_what_its_scopes_and_its_accounts_role_allow_o
         rule = guard_of(route)
         url = path.format(**samples)
         callers = [("no key", None, False), ("a revoked key", revoked.key, False), ("a session cookie", "", False)]
-        callers += [(f"a key with only {scope.value}", keys[("scope", scope)].key, scope is rule.scope) for scope in Scope]
-        callers += [(f"an all-scopes key of a {role.value}", keys[("role", role)].key, rule.roles is None or role in rule.roles)
-                    for role in integrations]
+        callers += [
+            (f"a key with only {scope.value}", keys[("scope", scope)].key, scope is rule.scope) for scope in Scope
+        ]
+        callers += [
+            (f"an all-scopes key of a {role.value}", keys[("role", role)].key, rule.roles is None or role in rule.roles)
+            for role in integrations
+        ]
         for name, key, allowed in callers:
             before = head(container)
             client = supervisor.client if key == "" else browser(app).client

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import cv2
@@ -28,8 +28,15 @@ class Site:
     def __init__(self, app, container: Container, world: World):  # noqa: ANN001
         self.app, self.container, self.world = app, container, world
         self.camera = container.app.register_camera(
-            code="CAM-07", name="Clock tower east", community=Community.KO_LOI, owner=PartnerSector.BUSINESS,
-            owner_name="Tower Hotel", consent_reference="MOU 2569/4", source="rtsp://cam7/stream", by=world.admin).id
+            code="CAM-07",
+            name="Clock tower east",
+            community=Community.KO_LOI,
+            owner=PartnerSector.BUSINESS,
+            owner_name="Tower Hotel",
+            consent_reference="MOU 2569/4",
+            source="rtsp://cam7/stream",
+            by=world.admin,
+        ).id
         self.store = SnapshotStore(container.settings.snapshot_dir)
         self.frames = 0
 
@@ -40,12 +47,24 @@ class Site:
         cv2.putText(frame, f"frame {self.frames}", (40, 200), cv2.FONT_HERSHEY_SIMPLEX, 2, (255, 255, 255), 4)
         return self.store.put(frame)
 
-    def alert(self, kind: AlertKind = AlertKind.PERSON_AT_NIGHT, *, digest: str | None = None, zone: str = "back gate",
-              detail: str = "one person by the wall") -> UUID:
+    def alert(
+        self,
+        kind: AlertKind = AlertKind.PERSON_AT_NIGHT,
+        *,
+        digest: str | None = None,
+        zone: str = "back gate",
+        detail: str = "one person by the wall",
+    ) -> UUID:
         snapshot = "" if kind is AlertKind.OFFLINE else (digest if digest is not None else self.picture())
         alert_id = self.container.app.raise_camera_alert(
-            camera_id=self.camera, kind=kind, score=0.82, snapshot_digest=snapshot,
-            frame_at=datetime.now(timezone.utc) - timedelta(seconds=20), zone=zone, detail=detail).id
+            camera_id=self.camera,
+            kind=kind,
+            score=0.82,
+            snapshot_digest=snapshot,
+            frame_at=datetime.now(UTC) - timedelta(seconds=20),
+            zone=zone,
+            detail=detail,
+        ).id
         assert self.container.projections.wait(head(self.container), timeout=30)
         return alert_id
 
@@ -75,8 +94,8 @@ def test_an_alert_is_acknowledged_then_dismissed_as_a_false_alarm_from_the_board
     dispatcher = site.person(site.world.dispatcher)
     alert = site.alert()
     board = dispatcher.get("/board").text
-    row = board[board.index(f'data-alert="{alert}"'):]
-    row = row[:row.index("</li>")]
+    row = board[board.index(f'data-alert="{alert}"') :]
+    row = row[: row.index("</li>")]
     assert f'src="/alerts/{alert}/snapshot.jpg?size=thumb"' in row  # the thumbnail
     assert "CAM-07" in row and "Ko Loi" in row and "Person at night" in row and "Raised" in row
     assert 'class="age"' in row
@@ -94,7 +113,9 @@ def test_an_alert_is_acknowledged_then_dismissed_as_a_false_alarm_from_the_board
     assert refused.status_code == 422 and 'class="field-error"' in refused.text  # "other" needs a note
     assert site.row(alert)["status"] == "acknowledged"
 
-    dismissed = dispatcher.post(f"/alerts/{alert}/dismiss", {"reason": "headlights", "note": "a car turning", "next": "/board"})
+    dismissed = dispatcher.post(
+        f"/alerts/{alert}/dismiss", {"reason": "headlights", "note": "a car turning", "next": "/board"}
+    )
     assert dismissed.status_code == 303 and dismissed.headers["location"] == "/board"
     row = site.row(alert)
     assert (row["status"], row["outcome"], row["false_alarm_reason"]) == ("dismissed", "false_alarm", "headlights")
@@ -122,8 +143,10 @@ def test_a_decision_someone_else_made_first_is_told_plainly_and_stores_nothing(s
     assert head(site.container) == before
     assert first.post(f"/alerts/{alert}/dismiss", {"reason": "animal"}).status_code == 303
     before = head(site.container)
-    stale = second.post(f"/alerts/{alert}/escalate", {"category": "suspicious_person", "priority": "P2",
-                                                        "location": "Back gate", "description": "A man climbing"})
+    stale = second.post(
+        f"/alerts/{alert}/escalate",
+        {"category": "suspicious_person", "priority": "P2", "location": "Back gate", "description": "A man climbing"},
+    )
     assert stale.status_code == 409 and "Someone else decided on this alert first." in stale.text
     assert "False alarm" in stale.text and "Animal" in stale.text  # how it stands now
     assert head(site.container) == before
@@ -144,11 +167,15 @@ def test_escalating_opens_a_prefilled_incident_form_and_links_the_incident_and_t
     assert officer.get(f"/alerts/{alert}/escalate").status_code == 403  # officers see alerts, dispatchers decide
     assert officer.post(f"/alerts/{alert}/escalate", {}).status_code == 403
 
-    bad = dispatcher.post(f"/alerts/{alert}/escalate", {"category": "suspicious_person", "priority": "P9",
-                                                       "location": location, "description": description})
+    bad = dispatcher.post(
+        f"/alerts/{alert}/escalate",
+        {"category": "suspicious_person", "priority": "P9", "location": location, "description": description},
+    )
     assert bad.status_code == 422 and 'aria-invalid="true"' in bad.text and location in bad.text  # values kept
-    escalated = dispatcher.post(f"/alerts/{alert}/escalate", {"category": "suspicious_person", "priority": "P1",
-                                                             "location": location, "description": description})
+    escalated = dispatcher.post(
+        f"/alerts/{alert}/escalate",
+        {"category": "suspicious_person", "priority": "P1", "location": location, "description": description},
+    )
     assert escalated.status_code == 303
     reference = escalated.headers["location"].rsplit("/", 1)[1]
     assert re.fullmatch(r"CR-\d{4}-\d{6}", reference)
@@ -170,8 +197,9 @@ def test_escalating_opens_a_prefilled_incident_form_and_links_the_incident_and_t
 
 def test_who_sees_what_on_an_alert_page(site: Site) -> None:
     alert = site.alert()
-    auditor_id = site.container.app.create_user(username="auditor", display_name="Auditor", role=Role.AUDITOR,
-                                                password=PASSWORD, by=site.world.admin).id
+    auditor_id = site.container.app.create_user(
+        username="auditor", display_name="Auditor", role=Role.AUDITOR, password=PASSWORD, by=site.world.admin
+    ).id
     site.container.projections.wait(head(site.container), timeout=30)
     for who, acts in ((site.world.supervisor, True), (site.world.officer, False), (auditor_id, False)):
         person = site.person(who)
@@ -194,9 +222,16 @@ def test_the_snapshot_is_served_by_the_digest_the_alert_recorded(site: Site) -> 
     assert full.status_code == 200 and full.headers["content-type"] == "image/jpeg"
     assert hashlib.sha256(full.content).hexdigest() == digest and full.content == site.store.open(digest)
     assert "private" in full.headers["cache-control"] and full.headers["x-content-type-options"] == "nosniff"
-    assert dispatcher.get(f"/alerts/{alert}/snapshot.jpg", headers={"if-none-match": full.headers["etag"]}).status_code == 304
+    assert (
+        dispatcher.get(f"/alerts/{alert}/snapshot.jpg", headers={"if-none-match": full.headers["etag"]}).status_code
+        == 304
+    )
     thumb = dispatcher.get(f"/alerts/{alert}/snapshot.jpg?size=thumb")
-    assert thumb.status_code == 200 and thumb.content.startswith(b"\xff\xd8\xff") and len(thumb.content) < len(full.content)
+    assert (
+        thumb.status_code == 200
+        and thumb.content.startswith(b"\xff\xd8\xff")
+        and len(thumb.content) < len(full.content)
+    )
     assert cv2.imdecode(np.frombuffer(thumb.content, np.uint8), cv2.IMREAD_COLOR).shape[1] == 320
 
     offline = site.alert(AlertKind.OFFLINE)
@@ -206,8 +241,13 @@ def test_the_snapshot_is_served_by_the_digest_the_alert_recorded(site: Site) -> 
     gone = site.alert(digest="f" * 64)  # recorded, but not in the store
     lost = dispatcher.get(f"/alerts/{gone}/snapshot.jpg")
     assert lost.status_code == 404 and "missing from the snapshot store" in lost.text
-    for path in (f"/alerts/{UUID(int=5)}/snapshot.jpg", f"/alerts/{digest}/snapshot.jpg", "/alerts/not-an-id",
-                 "/alerts/..%2F..%2Fssz.sqlite3/snapshot.jpg", f"/alerts/{alert}/..%2F..%2F..%2Fssz.sqlite3"):
+    for path in (
+        f"/alerts/{UUID(int=5)}/snapshot.jpg",
+        f"/alerts/{digest}/snapshot.jpg",
+        "/alerts/not-an-id",
+        "/alerts/..%2F..%2Fssz.sqlite3/snapshot.jpg",
+        f"/alerts/{alert}/..%2F..%2F..%2Fssz.sqlite3",
+    ):
         answer = dispatcher.get(path)
         assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html"), path
         assert "%2F" in path or "There is no such camera alert." in answer.text, path
@@ -218,11 +258,20 @@ def test_garbage_on_every_alert_form_gives_a_clear_4xx_and_stores_nothing(site: 
     alert = site.alert()
     forms = [
         (dispatcher, f"/alerts/{alert}/dismiss", {"reason": "enum", "note": "optional_text"}),
-        (dispatcher, f"/alerts/{alert}/escalate", {"category": "enum", "priority": "enum", "location": "required_text",
-                                                  "description": "required_text"}),
+        (
+            dispatcher,
+            f"/alerts/{alert}/escalate",
+            {"category": "enum", "priority": "enum", "location": "required_text", "description": "required_text"},
+        ),
     ]
-    valid = {"reason": "weather", "note": "rain on the lens", "category": "suspicious_person", "priority": "P2",
-             "location": "Back gate", "description": "A man by the wall"}
+    valid = {
+        "reason": "weather",
+        "note": "rain on the lens",
+        "category": "suspicious_person",
+        "priority": "P2",
+        "location": "Back gate",
+        "description": "A man by the wall",
+    }
     problems = []
     for who, path, fields in forms:
         for name, kind in fields.items():
@@ -238,7 +287,9 @@ def test_garbage_on_every_alert_form_gives_a_clear_4xx_and_stores_nothing(site: 
     before = head(site.container)
     for path in (f"/alerts/{alert}/{action}" for action in ("acknowledge", "dismiss", "escalate", "close")):
         assert supervisor.post(path, {"csrf_token": "x", **valid}, token=False).status_code == 403
-        wrong_type = supervisor.client.post(path, content=b"\xff\xfe garbage", headers={"content-type": "application/json"})
+        wrong_type = supervisor.client.post(
+            path, content=b"\xff\xfe garbage", headers={"content-type": "application/json"}
+        )
         assert 400 <= wrong_type.status_code < 500, path
     for junk in ("not-an-id", "00000000-0000-0000-0000-000000000000", "'; DROP TABLE rm_camera_alerts; --", "🚓" * 20):
         for action in ("acknowledge", "dismiss", "escalate", "close"):

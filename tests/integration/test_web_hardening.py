@@ -41,7 +41,9 @@ def test_metrics_are_served_only_to_a_scraper_with_the_configured_token(api: Api
 def test_an_integration_account_can_never_be_an_administrator(api: Api) -> None:
     container, world = api.container, api.world
     with pytest.raises(InvalidInput):
-        issue_key(container.app, container.api_keys, name="Rogue", scopes={Scope.ALERTS}, by=world.admin, role=Role.ADMIN)
+        issue_key(
+            container.app, container.api_keys, name="Rogue", scopes={Scope.ALERTS}, by=world.admin, role=Role.ADMIN
+        )
     admin = signed_in(api.client.app, container, world.admin)
     refused = admin.post("/admin/api-keys", {"name": "Rogue", "scope": "alerts", "role": "admin"})
     assert refused.status_code == 422 and "ผู้ดูแลระบบ" in refused.text
@@ -62,11 +64,19 @@ def test_the_api_takes_a_whole_number_written_as_a_float_because_its_schema_says
     assert "integer" in re.findall(r"'type': '(\w+)'", str(version))
     key = api.key({Scope.INTAKE, Scope.LIFECYCLE})
     path = api.call("POST", "/api/v1/incidents", key, json=SOS).json()["href"]
-    assert_problem(api.call("POST", f"{path}/triage", key, json={"priority": "P2", "reason": "r", "expected_version": 1.5}),
-                   422, field="expected_version")
-    assert_problem(api.call("POST", f"{path}/triage", key, json={"priority": "P2", "reason": "r", "expected_version": "1"}),
-                   422, field="expected_version")
-    taken = api.call("POST", f"{path}/triage", key, json={"priority": "P2", "reason": "Calmer now", "expected_version": 1.0})
+    assert_problem(
+        api.call("POST", f"{path}/triage", key, json={"priority": "P2", "reason": "r", "expected_version": 1.5}),
+        422,
+        field="expected_version",
+    )
+    assert_problem(
+        api.call("POST", f"{path}/triage", key, json={"priority": "P2", "reason": "r", "expected_version": "1"}),
+        422,
+        field="expected_version",
+    )
+    taken = api.call(
+        "POST", f"{path}/triage", key, json={"priority": "P2", "reason": "Calmer now", "expected_version": 1.0}
+    )
     assert taken.status_code == 200 and taken.json()["version"] == 2
 
 

@@ -26,17 +26,27 @@ def site(container: Container) -> Iterator[tuple]:
 
 def people(site: tuple) -> tuple[Browser, Browser, Browser]:
     app, container, world = site
-    return (signed_in(app, container, world.dispatcher), signed_in(app, container, world.officer),
-            signed_in(app, container, world.supervisor))
+    return (
+        signed_in(app, container, world.dispatcher),
+        signed_in(app, container, world.officer),
+        signed_in(app, container, world.supervisor),
+    )
 
 
 def version_on(page: str) -> str:
     return re.search(r'name="expected_version" value="(\d+)"', page).group(1)
 
 
-REPORT = {"priority": "P1", "category": "sexual_harassment", "community": "ko_loi", "channel": "phone_191",
-          "location": "Soi Ko Loi 3, by the night market", "description": "A woman is followed by a man on a motorbike.",
-          "reporter_name": "Malee", "reporter_phone": "081 234 5678"}
+REPORT = {
+    "priority": "P1",
+    "category": "sexual_harassment",
+    "community": "ko_loi",
+    "channel": "phone_191",
+    "location": "Soi Ko Loi 3, by the night market",
+    "description": "A woman is followed by a man on a motorbike.",
+    "reporter_name": "Malee",
+    "reporter_phone": "081 234 5678",
+}
 
 
 def report(dispatcher: Browser, **changes: str) -> str:
@@ -61,11 +71,19 @@ def test_an_incident_goes_from_report_to_close_through_the_pages(site: tuple) ->
     assert reference in my and "/en-route" in my  # the officer's phone page shows the assignment and its next step
     assert officer.post(f"{page}/units/{unit}/en-route", {"next": "/my"}).headers["location"] == "/my"
     assert officer.post(f"{page}/units/{unit}/on-scene", {"next": "/my"}).status_code == 303
-    resolved = officer.post(f"{page}/resolve", {"outcome": "warning_given", "summary": "Man warned; woman escorted home.",
-                                                "expected_version": version_on(officer.get(page).text)})
+    resolved = officer.post(
+        f"{page}/resolve",
+        {
+            "outcome": "warning_given",
+            "summary": "Man warned; woman escorted home.",
+            "expected_version": version_on(officer.get(page).text),
+        },
+    )
     assert resolved.status_code == 303
     assert officer.post(f"{page}/close", {}).status_code == 403  # closing is a supervisor's
-    closed = supervisor.post(f"{page}/close", {"reason": "checked", "expected_version": version_on(supervisor.get(page).text)})
+    closed = supervisor.post(
+        f"{page}/close", {"reason": "checked", "expected_version": version_on(supervisor.get(page).text)}
+    )
     assert closed.status_code == 303
     final = supervisor.get(page).text
     assert "Man warned; woman escorted home." in final
@@ -81,12 +99,14 @@ def test_a_stale_page_is_told_plainly_and_shown_the_fresh_state(site: tuple) -> 
     dispatcher, _, supervisor = people(site)
     page = report(dispatcher, priority="P3", category="theft")
     stale = version_on(dispatcher.get(page).text)
-    first = supervisor.post(f"{page}/triage", {"category": "robbery", "priority": "P1", "reason": "weapon seen",
-                                               "expected_version": stale})
+    first = supervisor.post(
+        f"{page}/triage", {"category": "robbery", "priority": "P1", "reason": "weapon seen", "expected_version": stale}
+    )
     assert first.status_code == 303
     before = head(container)
-    second = dispatcher.post(f"{page}/triage", {"category": "theft", "priority": "P4", "reason": "minor",
-                                                "expected_version": stale})
+    second = dispatcher.post(
+        f"{page}/triage", {"category": "theft", "priority": "P4", "reason": "minor", "expected_version": stale}
+    )
     assert second.status_code == 409
     assert 'class="alert conflict"' in second.text
     assert 'value="robbery" selected' in second.text  # the fresh state, not the one the dispatcher saw
@@ -100,8 +120,14 @@ def test_cancelling_as_a_duplicate_links_both_incidents(site: tuple) -> None:
     original = report(dispatcher)
     duplicate = report(dispatcher, location="Same place, second caller")
     original_ref, duplicate_ref = original.rsplit("/", 1)[1], duplicate.rsplit("/", 1)[1]
-    response = dispatcher.post(f"{duplicate}/cancel", {"cancel_reason": "duplicate", "duplicate_of": original_ref,
-                                                       "expected_version": version_on(dispatcher.get(duplicate).text)})
+    response = dispatcher.post(
+        f"{duplicate}/cancel",
+        {
+            "cancel_reason": "duplicate",
+            "duplicate_of": original_ref,
+            "expected_version": version_on(dispatcher.get(duplicate).text),
+        },
+    )
     assert response.status_code == 303
     assert f'href="/incidents/{original_ref}"' in dispatcher.get(duplicate).text
     assert f'href="/incidents/{duplicate_ref}"' in dispatcher.get(original).text
@@ -122,8 +148,21 @@ def test_a_busy_unit_is_only_taken_off_its_incident_when_the_dispatcher_says_rea
     assert container.reads.incident(container.app.incident_id_for(first.rsplit("/", 1)[1]))["status"] == "reported"
 
 
-GARBAGE = ["", " ", "\x00", "'; DROP TABLE rm_incidents; --", "<script>alert(1)</script>", "🚓" * 50, "x" * 100_000,
-           "-1", "1e309", "NaN", "P9", "00000000-0000-0000-0000-000000000000", "CR-2569-99999999"]
+GARBAGE = [
+    "",
+    " ",
+    "\x00",
+    "'; DROP TABLE rm_incidents; --",
+    "<script>alert(1)</script>",
+    "🚓" * 50,
+    "x" * 100_000,
+    "-1",
+    "1e309",
+    "NaN",
+    "P9",
+    "00000000-0000-0000-0000-000000000000",
+    "CR-2569-99999999",
+]
 EMPTY, CONTROL, HUGE = ["", " "], ["\x00", "a\x07b"], ["x" * 100_000]
 NOT_A_NUMBER = ["NaN", "1e309", "P9", "<script>alert(1)</script>", "🚓" * 50, "x" * 100_000, "12abc"]
 # What each field must refuse (values that some field may rightly accept, like "-1" as a latitude, are left out there).
@@ -137,7 +176,10 @@ MUST_REFUSE = {
     "version": NOT_A_NUMBER + ["-1", "99999999999999999999", "²", "1.5"],
     "id": GARBAGE,
     "reference": [g for g in GARBAGE if g.strip()],
-    "username": EMPTY + CONTROL + HUGE + ["<script>alert(1)</script>", "🚓" * 50, "'; DROP TABLE rm_incidents; --", "ab"],
+    "username": EMPTY
+    + CONTROL
+    + HUGE
+    + ["<script>alert(1)</script>", "🚓" * 50, "'; DROP TABLE rm_incidents; --", "ab"],
     "call_sign": EMPTY + CONTROL + HUGE,
 }
 
@@ -149,26 +191,68 @@ def test_garbage_on_every_form_gives_a_clear_4xx_and_stores_nothing(site: tuple)
     page = report(dispatcher)
     unit = str(world.units[1])
     forms = [
-        (dispatcher, "/incidents", {"priority": "enum", "category": "enum", "community": "enum", "channel": "enum",
-                                    "location": "required_text", "description": "required_text", "occurred_at": "instant",
-                                    "lat": "coordinate", "lon": "coordinate", "reporter_phone": "phone",
-                                    "reporter_name": "optional_text"}),
-        (supervisor, f"{page}/triage", {"category": "enum", "priority": "enum", "reason": "required_text", "expected_version": "version"}),
+        (
+            dispatcher,
+            "/incidents",
+            {
+                "priority": "enum",
+                "category": "enum",
+                "community": "enum",
+                "channel": "enum",
+                "location": "required_text",
+                "description": "required_text",
+                "occurred_at": "instant",
+                "lat": "coordinate",
+                "lon": "coordinate",
+                "reporter_phone": "phone",
+                "reporter_name": "optional_text",
+            },
+        ),
+        (
+            supervisor,
+            f"{page}/triage",
+            {"category": "enum", "priority": "enum", "reason": "required_text", "expected_version": "version"},
+        ),
         (dispatcher, f"{page}/dispatch", {"unit_id": "id", "expected_version": "version", "reason": "optional_text"}),
         (supervisor, f"{page}/resolve", {"outcome": "enum", "summary": "required_text", "expected_version": "version"}),
         (supervisor, f"{page}/reopen", {"reason": "required_text", "expected_version": "version"}),
-        (supervisor, f"{page}/cancel", {"cancel_reason": "enum", "duplicate_of": "reference", "note": "optional_text",
-                                        "expected_version": "version"}),
+        (
+            supervisor,
+            f"{page}/cancel",
+            {
+                "cancel_reason": "enum",
+                "duplicate_of": "reference",
+                "note": "optional_text",
+                "expected_version": "version",
+            },
+        ),
         (officer, f"{page}/notes", {"text": "required_text"}),
         (supervisor, "/units", {"call_sign": "call_sign", "kind": "enum"}),
         (supervisor, f"/units/{unit}/retire", {"reason": "required_text"}),
         (admin, "/admin/users", {"username": "username", "display_name": "required_text", "role": "enum"}),
     ]
-    valid = {"priority": "P2", "category": "theft", "community": "ko_loi", "channel": "walk_in", "location": "Soi 1",
-             "description": "bag taken", "reason": "because", "summary": "done", "outcome": "arrest", "cancel_reason": "duplicate",
-             "duplicate_of": page.rsplit("/", 1)[1], "unit_id": unit, "call_sign": "B-77", "kind": "bicycle",
-             "username": "new.person", "display_name": "New Person", "role": "officer", "text": "note",
-             "lat": "19.91", "lon": "99.83"}
+    valid = {
+        "priority": "P2",
+        "category": "theft",
+        "community": "ko_loi",
+        "channel": "walk_in",
+        "location": "Soi 1",
+        "description": "bag taken",
+        "reason": "because",
+        "summary": "done",
+        "outcome": "arrest",
+        "cancel_reason": "duplicate",
+        "duplicate_of": page.rsplit("/", 1)[1],
+        "unit_id": unit,
+        "call_sign": "B-77",
+        "kind": "bicycle",
+        "username": "new.person",
+        "display_name": "New Person",
+        "role": "officer",
+        "text": "note",
+        "lat": "19.91",
+        "lon": "99.83",
+    }
     problems = []
     for who, path, fields in forms:
         for name, kind in fields.items():
@@ -207,11 +291,15 @@ def test_a_disabled_account_is_signed_out_everywhere_at_once(site: tuple) -> Non
     app, container, world = site
     admin = signed_in(app, container, world.admin)
     dispatcher = browser(app)
-    assert dispatcher.post("/login", {"username": "dispatcher", "password": "a-long-enough-password"}).status_code == 303
+    assert (
+        dispatcher.post("/login", {"username": "dispatcher", "password": "a-long-enough-password"}).status_code == 303
+    )
     assert dispatcher.get("/board").status_code == 200
     assert admin.post(f"/admin/users/{world.dispatcher}/disable", {"reason": "left the station"}).status_code == 200
     assert dispatcher.get("/board").status_code == 303  # back to the sign-in page
-    assert browser(app).post("/login", {"username": "dispatcher", "password": "a-long-enough-password"}).status_code == 401
+    assert (
+        browser(app).post("/login", {"username": "dispatcher", "password": "a-long-enough-password"}).status_code == 401
+    )
 
 
 def test_an_admin_creates_an_account_that_can_sign_in_with_its_one_time_password(site: tuple) -> None:
@@ -223,7 +311,10 @@ def test_an_admin_creates_an_account_that_can_sign_in_with_its_one_time_password
     assert "somsri.k" in created.text
     signed = browser(app).post("/login", {"username": "somsri.k", "password": password})
     assert signed.status_code == 303 and signed.headers["location"] == "/board"
-    assert admin.post("/admin/users", {"username": "somsri.k", "display_name": "Again", "role": "officer"}).status_code == 422
+    assert (
+        admin.post("/admin/users", {"username": "somsri.k", "display_name": "Again", "role": "officer"}).status_code
+        == 422
+    )
 
 
 def test_pages_are_thai_by_default_with_buddhist_era_years_and_english_on_request(site: tuple) -> None:
@@ -245,7 +336,9 @@ def test_a_dispatch_form_naming_a_unit_that_does_not_exist_dispatches_none(site:
     dispatcher, _, _ = people(site)
     page = report(dispatcher)
     before = head(container)
-    refused = dispatcher.post(f"{page}/dispatch", {"unit_id": [str(world.units[0]), "00000000-0000-4000-8000-000000000001"]})
+    refused = dispatcher.post(
+        f"{page}/dispatch", {"unit_id": [str(world.units[0]), "00000000-0000-4000-8000-000000000001"]}
+    )
     assert refused.status_code == 422
     assert "00000000-0000-4000-8000-000000000001" in refused.text  # the message names the unit it could not find
     assert head(container) == before
@@ -271,8 +364,14 @@ def test_a_dispatch_of_two_units_is_all_or_nothing(site: tuple) -> None:
     refused = dispatcher.post(f"{page}/dispatch", {"unit_id": [str(world.units[0]), str(world.units[1])]})
     assert refused.status_code == 409 and "reassign" in refused.text.lower()
     assert container.app.state_at(world.units[0])["incident_id"] is None
-    both = dispatcher.post(f"{page}/dispatch", {"unit_id": [str(world.units[0]), str(world.units[1])], "reassign": "on",
-                                                "reason": "Both needed"})
+    both = dispatcher.post(
+        f"{page}/dispatch",
+        {"unit_id": [str(world.units[0]), str(world.units[1])], "reassign": "on", "reason": "Both needed"},
+    )
     assert both.status_code == 303
     incident = container.app.incident_id_for(page.rsplit("/", 1)[1])
-    assert [entry.event for entry in container.app.history(incident)] == ["Reported", "UnitDispatched", "UnitDispatched"]
+    assert [entry.event for entry in container.app.history(incident)] == [
+        "Reported",
+        "UnitDispatched",
+        "UnitDispatched",
+    ]

@@ -51,10 +51,15 @@ def test_the_incident_list_refuses_out_of_range_days_and_pages_that_are_not_plai
     app, container, world = site
     dispatcher = english(signed_in(app, container, world.dispatcher))
     report(dispatcher)
-    for query, message in [("to=9999-12-31", "between the years"), ("from=0001-01-01", "between the years"),
-                           ("to=2026-02-30", "Please give a date."), ("page=²", "Please give a whole number."),
-                           ("page=٣", "Please give a whole number."), ("page=0", "from 1 to 100,000"),
-                           ("page=99999999999999999999", "Please give a whole number.")]:
+    for query, message in [
+        ("to=9999-12-31", "between the years"),
+        ("from=0001-01-01", "between the years"),
+        ("to=2026-02-30", "Please give a date."),
+        ("page=²", "Please give a whole number."),
+        ("page=٣", "Please give a whole number."),
+        ("page=0", "from 1 to 100,000"),
+        ("page=99999999999999999999", "Please give a whole number."),
+    ]:
         response = dispatcher.get(f"/incidents?{query}")
         assert response.status_code == 422, (query, response.status_code)
         assert message in response.text, query
@@ -68,11 +73,14 @@ def test_a_tampered_hidden_version_is_refused_with_a_message_to_reload(site: tup
     page = report(supervisor)
     assert version_on(supervisor.get(page).text)
     before = head(container)
-    response = supervisor.post(f"{page}/triage", {"category": "robbery", "priority": "P1", "reason": "weapon seen",
-                                                  "expected_version": junk})
+    response = supervisor.post(
+        f"{page}/triage", {"category": "robbery", "priority": "P1", "reason": "weapon seen", "expected_version": junk}
+    )
     assert response.status_code == 422
     assert RELOAD_TH in response.text
-    response = english(supervisor).post(f"{page}/resolve", {"outcome": "arrest", "summary": "done", "expected_version": junk})
+    response = english(supervisor).post(
+        f"{page}/resolve", {"outcome": "arrest", "summary": "done", "expected_version": junk}
+    )
     assert response.status_code == 422 and RELOAD_EN in response.text
     assert head(container) == before
 
@@ -80,8 +88,15 @@ def test_a_tampered_hidden_version_is_refused_with_a_message_to_reload(site: tup
 def test_red_box_days_and_coverage_nights_out_of_range_are_refused_not_crashed(site: tuple) -> None:
     app, container, world = site
     supervisor = signed_in(app, container, world.supervisor)
-    for path in ("/red-boxes?day=0001-01-01", "/red-boxes?day=9999-12-31", "/coverage?until=0001-01-01",
-                 "/coverage?until=9999-12-31", "/coverage?nights=²", "/coverage?nights=-3", "/coverage?nights=100"):
+    for path in (
+        "/red-boxes?day=0001-01-01",
+        "/red-boxes?day=9999-12-31",
+        "/coverage?until=0001-01-01",
+        "/coverage?until=9999-12-31",
+        "/coverage?nights=²",
+        "/coverage?nights=-3",
+        "/coverage?nights=100",
+    ):
         response = supervisor.get(path)
         assert 400 <= response.status_code < 500, (path, response.status_code)
     assert supervisor.get("/coverage?nights=14").status_code == 200

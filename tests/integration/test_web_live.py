@@ -30,8 +30,11 @@ def free_port() -> int:
 def served(container: Container) -> Iterator[tuple[str, Container, object]]:
     world = build_world(container.app)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(container, run_projections=True), host="127.0.0.1", port=port,
-                                           log_config=None, lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(container, run_projections=True), host="127.0.0.1", port=port, log_config=None, lifespan="on"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -70,11 +73,19 @@ def test_a_new_incident_reaches_an_open_board_within_a_second_as_the_changed_pan
                 if len(first) == 5:
                     break
             assert set(first) == {"pending", "active", "units", "alerts", "closed"}
-            result = container.app.report_incident(channel=Channel.PHONE_191, category=Category.ASSAULT, priority=Priority.P1,
-                                                   community=Community.SI_KOET, location="Soi Si Koet 2",
-                                                   description="A fight outside the bar.", by=world.dispatcher)
+            result = container.app.report_incident(
+                channel=Channel.PHONE_191,
+                category=Category.ASSAULT,
+                priority=Priority.P1,
+                community=Community.SI_KOET,
+                location="Soi Si Koet 2",
+                description="A fight outside the bar.",
+                by=world.dispatcher,
+            )
             reported = time.monotonic()
-            reference = container.reads.incident(result.id) if container.projections.wait(result.notification_id) else None
+            reference = (
+                container.reads.incident(result.id) if container.projections.wait(result.notification_id) else None
+            )
             arrived = {}
             for name, html in read_events(lines, reported + 3):
                 arrived[name] = html
@@ -89,7 +100,9 @@ def test_a_new_incident_reaches_an_open_board_within_a_second_as_the_changed_pan
 def test_the_stream_is_refused_to_roles_without_the_board_and_to_strangers(served: tuple) -> None:
     base, container, world = served
     with httpx.Client(base_url=base, timeout=10) as stranger:
-        assert stranger.get("/board/stream", headers={"accept": "text/event-stream"}).status_code == 401  # as EventSource asks
+        assert (
+            stranger.get("/board/stream", headers={"accept": "text/event-stream"}).status_code == 401
+        )  # as EventSource asks
     token = container.sessions.start(world.admin, ip="test", user_agent="pytest")
     with httpx.Client(base_url=base, cookies={SESSION_COOKIE: token}, timeout=10) as admin:
         assert admin.get("/board/stream").status_code == 403

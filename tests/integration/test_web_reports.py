@@ -39,15 +39,23 @@ def personal_texts(container: Container, demo: Demo) -> list[str]:
 def site(container: Container, demo: Demo):
     load_demo(container, demo)
     container.projections.catch_up()
-    people = {role: container.app.create_user(username=role.value, display_name=f"{role.value} person", role=role,
-                                              password="a-long-enough-password", by=SYSTEM_USER_ID).id
-              for role in (Role.PARTNER, Role.SUPERVISOR, Role.DISPATCHER)}
+    people = {
+        role: container.app.create_user(
+            username=role.value,
+            display_name=f"{role.value} person",
+            role=role,
+            password="a-long-enough-password",
+            by=SYSTEM_USER_ID,
+        ).id
+        for role in (Role.PARTNER, Role.SUPERVISOR, Role.DISPATCHER)
+    }
     container.projections.catch_up()
     return create_app(container), people
 
 
 def test_every_report_page_csv_and_pdf_of_the_demo_holds_no_personal_data_in_either_language(
-        container: Container, demo: Demo, site) -> None:
+    container: Container, demo: Demo, site
+) -> None:
     app, people = site
     partner = signed_in(app, container, people[Role.PARTNER])
     forbidden = personal_texts(container, demo)
@@ -64,23 +72,35 @@ def test_every_report_page_csv_and_pdf_of_the_demo_holds_no_personal_data_in_eit
             reader = PdfReader(io.BytesIO(pdf.content))
             assert len(reader.pages) >= 4  # cover, summary, charts, detail
             pdf_text = "\n".join(p.extract_text() for p in reader.pages)
-            fonts = {str(f.get_object().get("/BaseFont")) for p in reader.pages
-                     for f in (p["/Resources"].get("/Font") or {}).values()}
+            fonts = {
+                str(f.get_object().get("/BaseFont"))
+                for p in reader.pages
+                for f in (p["/Resources"].get("/Font") or {}).values()
+            }
             assert any("Sarabun" in f for f in fonts), fonts
             for text in forbidden:
                 for name, body in (("page", page.text), ("csv", csv.content.decode("utf-8-sig")), ("pdf", pdf_text)):
                     assert text not in body, f"{text!r} is in the {lang} {name} of {month}"
-            expected_month = {"th": {"2025-02": "กุมภาพันธ์ 2568", "2025-03": "มีนาคม 2568"},
-                              "en": {"2025-02": "February 2025", "2025-03": "March 2025"}}[lang][month]
+            expected_month = {
+                "th": {"2025-02": "กุมภาพันธ์ 2568", "2025-03": "มีนาคม 2568"},
+                "en": {"2025-02": "February 2025", "2025-03": "March 2025"},
+            }[lang][month]
             assert expected_month in page.text
             assert "position" in csv.content.decode("utf-8-sig").splitlines()[1]
 
 
-def test_partners_reach_the_reports_and_nothing_else_and_supervisors_reach_the_dashboard(container: Container, site) -> None:
+def test_partners_reach_the_reports_and_nothing_else_and_supervisors_reach_the_dashboard(
+    container: Container, site
+) -> None:
     app, people = site
     partner = signed_in(app, container, people[Role.PARTNER])
     assert partner.get("/").headers["location"] == "/reports"
-    for path in ("/kpi?month=2025-02", "/kpi/drill?month=2025-02&what=incidents&which=reported", "/board", "/incidents"):
+    for path in (
+        "/kpi?month=2025-02",
+        "/kpi/drill?month=2025-02&what=incidents&which=reported",
+        "/board",
+        "/incidents",
+    ):
         assert partner.get(path).status_code == 403, path
     dispatcher = signed_in(app, container, people[Role.DISPATCHER])
     assert dispatcher.get("/reports").status_code == 403
@@ -92,8 +112,11 @@ def test_partners_reach_the_reports_and_nothing_else_and_supervisors_reach_the_d
     assert 'href="/kpi/drill?' in dashboard.text
     visits = supervisor.get("/kpi/drill?month=2025-02&what=visits&which=counting")
     assert visits.status_code == 200 and re.search(r'href="/visits/[0-9a-f-]{36}"', visits.text)
-    kinds = [k for k in ("motion_in_zone", "person_at_night", "loitering") if 'href="/alerts/' in
-             supervisor.get(f"/kpi/drill?month=2025-02&what=alerts&which={k}").text]
+    kinds = [
+        k
+        for k in ("motion_in_zone", "person_at_night", "loitering")
+        if 'href="/alerts/' in supervisor.get(f"/kpi/drill?month=2025-02&what=alerts&which={k}").text
+    ]
     assert kinds, "no alert of the demo's February drills down to its page"
     assert supervisor.get("/kpi/drill?month=2025-02&what=names&which=all").status_code == 422
 
@@ -102,12 +125,17 @@ def test_bad_months_and_filters_are_a_clear_4xx_in_the_users_language(container:
     app, people = site
     supervisor = signed_in(app, container, people[Role.SUPERVISOR])
     partner = signed_in(app, container, people[Role.PARTNER])
-    cases = [(partner, "/reports/2099-01?lang=en", "has not begun"), (partner, "/reports/2020-01?lang=en", "starts later"),
-             (partner, "/reports/2020-01", "บันทึกเหตุการณ์เริ่มหลังจากนั้น"), (partner, "/reports/May", "ปปปป-ดด"),
-             (partner, "/reports/2025-02/pdf?sector=aliens&lang=en", "sector called aliens"),
-             (supervisor, "/kpi?month=2025-02&community=atlantis", "atlantis"),
-             (supervisor, "/kpi?first=2025-02-10&last=2025-02-01", "ช่วงวันที่สิ้นสุดก่อนวันเริ่มต้น"),
-             (supervisor, "/kpi?month=2025-02&time=noon", "noon"), (supervisor, "/kpi?first=yesterday&last=2025-02-01", "YYYY-MM-DD")]
+    cases = [
+        (partner, "/reports/2099-01?lang=en", "has not begun"),
+        (partner, "/reports/2020-01?lang=en", "starts later"),
+        (partner, "/reports/2020-01", "บันทึกเหตุการณ์เริ่มหลังจากนั้น"),
+        (partner, "/reports/May", "ปปปป-ดด"),
+        (partner, "/reports/2025-02/pdf?sector=aliens&lang=en", "sector called aliens"),
+        (supervisor, "/kpi?month=2025-02&community=atlantis", "atlantis"),
+        (supervisor, "/kpi?first=2025-02-10&last=2025-02-01", "ช่วงวันที่สิ้นสุดก่อนวันเริ่มต้น"),
+        (supervisor, "/kpi?month=2025-02&time=noon", "noon"),
+        (supervisor, "/kpi?first=yesterday&last=2025-02-01", "YYYY-MM-DD"),
+    ]
     for who, path, words in cases:
         response = who.get(path)
         assert response.status_code == 422, (path, response.status_code)

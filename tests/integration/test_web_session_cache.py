@@ -24,7 +24,9 @@ def _run(coroutine):  # noqa: ANN001, ANN202
     return result[0]
 
 
-def test_a_session_that_ends_while_it_is_being_looked_up_is_not_trusted_afterwards(container: Container, world: World) -> None:
+def test_a_session_that_ends_while_it_is_being_looked_up_is_not_trusted_afterwards(
+    container: Container, world: World
+) -> None:
     sessions = container.sessions
     token = sessions.start(world.dispatcher, ip="test", user_agent="pytest")
     ended = []

@@ -48,8 +48,11 @@ def test_thirty_simultaneous_sign_ins_check_at_most_five_passwords(container: Co
         def sign_in(password: str) -> int:
             own = TestClient(app, cookies=cookies)  # no lifespan of its own: the app's container is already there
             start.wait()
-            return own.post("/login", data={"username": "dispatcher", "password": password, "csrf_token": token},
-                            follow_redirects=False).status_code
+            return own.post(
+                "/login",
+                data={"username": "dispatcher", "password": password, "csrf_token": token},
+                follow_redirects=False,
+            ).status_code
 
         with ThreadPoolExecutor(ATTEMPTS) as pool:
             statuses = list(pool.map(sign_in, guesses))

@@ -11,7 +11,7 @@ aggregates in a known state, and two assertions used everywhere:
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
@@ -20,12 +20,24 @@ from domain.cameras import Camera, CameraAlert
 from domain.incident import Incident
 from domain.patrol import PatrolUnit, PatrolVisit, RedBox
 from domain.values import (
-    SYSTEM, Actor, AlertKind, CancelReason, Category, Channel, Community, FalseAlarmReason, GeoPoint, Outcome,
-    PartnerSector, Priority, Role, UnitKind,
+    SYSTEM,
+    Actor,
+    AlertKind,
+    CancelReason,
+    Category,
+    Channel,
+    Community,
+    FalseAlarmReason,
+    GeoPoint,
+    Outcome,
+    PartnerSector,
+    Priority,
+    Role,
+    UnitKind,
 )
 
 # 09:30 in Chiang Rai on 14 March 2026 (Buddhist era 2569).
-NOW = datetime(2026, 3, 14, 2, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 14, 2, 30, tzinfo=UTC)
 DIGEST = "ab" * 32
 # Two red boxes about 2.2 km apart in Mueang Chiang Rai.
 CLOCK_TOWER = GeoPoint(19.9071, 99.8310)
@@ -84,6 +96,7 @@ def system() -> Actor:
 
 # --- assertions ---------------------------------------------------------------
 
+
 def _recorded(aggregate, *names: str, actor: Actor, at: datetime) -> list:
     events = list(aggregate.collect_events())
     assert [type(e).__name__ for e in events] == list(names)
@@ -101,7 +114,9 @@ def _refused(error_type: type[Exception], *aggregates, mentions: tuple[str, ...]
         yield info
     message = str(info.value)
     # A sentence: starts with a capital (or a quoted name such as 'somchai.k') and ends with a full stop.
-    assert (message[:1].isupper() or message[:1] == "'") and message.endswith("."), f"not a readable sentence: {message!r}"
+    assert (message[:1].isupper() or message[:1] == "'") and message.endswith("."), (
+        f"not a readable sentence: {message!r}"
+    )
     for fragment in mentions:
         assert fragment in message, f"{fragment!r} not in {message!r}"
     if field is not None:
@@ -123,15 +138,24 @@ def refused():
 
 # --- builders -----------------------------------------------------------------
 
+
 @pytest.fixture
 def make_incident(dispatcher):
     counter = iter(range(1, 1_000_000))
 
     def make(**overrides) -> Incident:
         fields = dict(
-            id=uuid4(), reference=f"CR-2569-{next(counter):06d}", channel=Channel.PHONE_191, category=Category.THEFT,
-            priority=Priority.P3, community=Community.KO_LOI, location="Soi 3, near the night bazaar",
-            description="A motorbike was taken from outside the 7-Eleven.", occurred_at=NOW, now=NOW, actor=dispatcher,
+            id=uuid4(),
+            reference=f"CR-2569-{next(counter):06d}",
+            channel=Channel.PHONE_191,
+            category=Category.THEFT,
+            priority=Priority.P3,
+            community=Community.KO_LOI,
+            location="Soi 3, near the night bazaar",
+            description="A motorbike was taken from outside the 7-Eleven.",
+            occurred_at=NOW,
+            now=NOW,
+            actor=dispatcher,
         )
         fields.update(overrides)
         incident = Incident.report(**fields)
@@ -192,8 +216,15 @@ def make_unit(supervisor, dispatcher):
 @pytest.fixture
 def make_box(supervisor):
     def make(code: str = "RB-07", position: GeoPoint = CLOCK_TOWER) -> RedBox:
-        box = RedBox.register(code=code, name_th="ตู้แดงหอนาฬิกา", name_en="Clock Tower red box",
-                              community=Community.WAT_PHRA_KAEO, position=position, actor=supervisor, occurred_at=NOW)
+        box = RedBox.register(
+            code=code,
+            name_th="ตู้แดงหอนาฬิกา",
+            name_en="Clock Tower red box",
+            community=Community.WAT_PHRA_KAEO,
+            position=position,
+            actor=supervisor,
+            occurred_at=NOW,
+        )
         box.collect_events()
         return box
 
@@ -207,9 +238,19 @@ def box(make_box) -> RedBox:
 
 @pytest.fixture
 def make_visit(officer):
-    def make(box: RedBox, *, by: Actor | None = None, at: datetime = NOW, position: GeoPoint | None = None) -> PatrolVisit:
-        visit = PatrolVisit.log(id=uuid4(), box=box, token_version=box.token_version, unit_id=uuid4(), actor=by or officer,
-                                occurred_at=at, now=at, position=position)
+    def make(
+        box: RedBox, *, by: Actor | None = None, at: datetime = NOW, position: GeoPoint | None = None
+    ) -> PatrolVisit:
+        visit = PatrolVisit.log(
+            id=uuid4(),
+            box=box,
+            token_version=box.token_version,
+            unit_id=uuid4(),
+            actor=by or officer,
+            occurred_at=at,
+            now=at,
+            position=position,
+        )
         visit.collect_events()
         return visit
 
@@ -218,9 +259,17 @@ def make_visit(officer):
 
 @pytest.fixture
 def camera(admin) -> Camera:
-    cam = Camera.register(code="CAM-01", name="Night bazaar entrance", community=Community.KO_LOI,
-                          owner=PartnerSector.BUSINESS, owner_name="Chiang Rai Night Bazaar Co.",
-                          consent_reference="MOU 12/2568", source="rtsp://10.0.0.5/stream1", actor=admin, occurred_at=NOW)
+    cam = Camera.register(
+        code="CAM-01",
+        name="Night bazaar entrance",
+        community=Community.KO_LOI,
+        owner=PartnerSector.BUSINESS,
+        owner_name="Chiang Rai Night Bazaar Co.",
+        consent_reference="MOU 12/2568",
+        source="rtsp://10.0.0.5/stream1",
+        actor=admin,
+        occurred_at=NOW,
+    )
     cam.collect_events()
     return cam
 
@@ -230,8 +279,9 @@ def make_alert(camera):
     def make(kind: AlertKind = AlertKind.MOTION_IN_ZONE, status: str = "raised", *, by: Actor) -> CameraAlert:
         """`status` is raised, acknowledged, dismissed or escalated; `by` is the person who triages it."""
         digest = "" if kind is AlertKind.OFFLINE else DIGEST
-        alert = CameraAlert.raise_alert(id=uuid4(), camera=camera, kind=kind, score=0.9, snapshot_digest=digest,
-                                        actor=SYSTEM, occurred_at=NOW)
+        alert = CameraAlert.raise_alert(
+            id=uuid4(), camera=camera, kind=kind, score=0.9, snapshot_digest=digest, actor=SYSTEM, occurred_at=NOW
+        )
         if status != "raised":
             alert.acknowledge(actor=by, occurred_at=NOW)
         if status == "dismissed":

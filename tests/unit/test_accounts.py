@@ -8,7 +8,9 @@ from domain.values import Actor, Role
 @pytest.fixture
 def make_account(admin, now):
     def make(role: Role = Role.DISPATCHER, username: str = "somchai.k", disabled: bool = False) -> UserAccount:
-        account = UserAccount.create(username=username, display_name="Somchai K.", role=role, actor=admin, occurred_at=now)
+        account = UserAccount.create(
+            username=username, display_name="Somchai K.", role=role, actor=admin, occurred_at=now
+        )
         if disabled:
             account.disable(reason="Left the unit", actor=admin, occurred_at=now)
         account.collect_events()
@@ -28,8 +30,9 @@ def account(make_account) -> UserAccount:
 @pytest.mark.parametrize("creator", ["admin", "system"])
 def test_an_account_is_created_with_a_lower_case_username(creator, request, now, recorded):
     actor = request.getfixturevalue(creator)
-    account = UserAccount.create(username="  Somchai.K ", display_name=" Somchai K. ", role=Role.OFFICER,
-                                 actor=actor, occurred_at=now)
+    account = UserAccount.create(
+        username="  Somchai.K ", display_name=" Somchai K. ", role=Role.OFFICER, actor=actor, occurred_at=now
+    )
 
     assert account.id == UserAccount.id_for("somchai.k") == UserAccount.id_for("SOMCHAI.K")
     assert (account.username, account.display_name, account.role) == ("somchai.k", "Somchai K.", Role.OFFICER)
@@ -39,7 +42,9 @@ def test_an_account_is_created_with_a_lower_case_username(creator, request, now,
 
 @pytest.mark.parametrize("role", [r for r in Role if r is not Role.SYSTEM])
 def test_an_account_may_hold_any_role_but_system(role, admin, now):
-    assert UserAccount.create(username="user01", display_name="User", role=role, actor=admin, occurred_at=now).role is role
+    assert (
+        UserAccount.create(username="user01", display_name="User", role=role, actor=admin, occurred_at=now).role is role
+    )
 
 
 def test_an_account_with_the_system_role_is_refused(admin, now):
@@ -63,8 +68,13 @@ def test_an_account_without_a_display_name_is_refused(admin, now):
 @pytest.mark.parametrize("role", ["supervisor", "dispatcher", "auditor"])
 def test_only_admins_and_the_system_manage_accounts(role, request, now):
     with pytest.raises(NotPermitted, match=r"may not manage user accounts\.$"):
-        UserAccount.create(username="somchai", display_name="Somchai", role=Role.OFFICER,
-                           actor=request.getfixturevalue(role), occurred_at=now)
+        UserAccount.create(
+            username="somchai",
+            display_name="Somchai",
+            role=Role.OFFICER,
+            actor=request.getfixturevalue(role),
+            occurred_at=now,
+        )
 
 
 def test_an_enabled_account_acts_with_its_role(make_account):

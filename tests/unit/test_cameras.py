@@ -6,7 +6,14 @@ import pytest
 from domain.cameras import Camera, CameraAlert
 from domain.errors import InvalidInput, NotPermitted, TransitionRefused
 from domain.values import (
-    AlertKind, AlertStatus, Community, DetectionRule, FalseAlarmReason, GeoPoint, PartnerSector, Zone,
+    AlertKind,
+    AlertStatus,
+    Community,
+    DetectionRule,
+    FalseAlarmReason,
+    GeoPoint,
+    PartnerSector,
+    Zone,
 )
 
 DIGEST = "0123456789abcdef" * 4
@@ -16,9 +23,20 @@ NIGHT_PEOPLE = DetectionRule(AlertKind.PERSON_AT_NIGHT, start=time(18), end=time
 
 
 def register(actor, now, **overrides) -> Camera:
-    fields = dict(code="cam-01", name="Night bazaar entrance", community=Community.KO_LOI, owner=PartnerSector.BUSINESS,
-                  owner_name="Night Bazaar Co.", consent_reference="MOU 12/2568", source="rtsp://10.0.0.5/stream1",
-                  actor=actor, occurred_at=now) | overrides
+    fields = (
+        dict(
+            code="cam-01",
+            name="Night bazaar entrance",
+            community=Community.KO_LOI,
+            owner=PartnerSector.BUSINESS,
+            owner_name="Night Bazaar Co.",
+            consent_reference="MOU 12/2568",
+            source="rtsp://10.0.0.5/stream1",
+            actor=actor,
+            occurred_at=now,
+        )
+        | overrides
+    )
     return Camera.register(**fields)
 
 
@@ -36,15 +54,18 @@ def test_a_camera_is_registered_with_its_owners_consent(registrar, request, now,
     recorded(camera, "Registered", actor=actor, at=now)
 
 
-@pytest.mark.parametrize("overrides, field, mentions", [
-    ({"consent_reference": ""}, "consent_reference", "The consent reference must not be empty."),
-    ({"consent_reference": "   "}, "consent_reference", "The consent reference must not be empty."),
-    ({"name": ""}, "name", "The name must not be empty."),
-    ({"owner_name": ""}, "owner_name", "The owner name must not be empty."),
-    ({"source": ""}, "source", "The source must not be empty."),
-    ({"source": "x" * 1001}, "source", "at most 1000"),
-    ({"code": "cam 01"}, "code", "A code is 2–24 letters, digits or dashes"),
-])
+@pytest.mark.parametrize(
+    "overrides, field, mentions",
+    [
+        ({"consent_reference": ""}, "consent_reference", "The consent reference must not be empty."),
+        ({"consent_reference": "   "}, "consent_reference", "The consent reference must not be empty."),
+        ({"name": ""}, "name", "The name must not be empty."),
+        ({"owner_name": ""}, "owner_name", "The owner name must not be empty."),
+        ({"source": ""}, "source", "The source must not be empty."),
+        ({"source": "x" * 1001}, "source", "at most 1000"),
+        ({"code": "cam 01"}, "code", "A code is 2–24 letters, digits or dashes"),
+    ],
+)
 def test_a_camera_with_bad_input_is_not_registered(overrides, field, mentions, admin, now):
     with pytest.raises(InvalidInput) as info:
         register(admin, now, **overrides)
@@ -99,9 +120,14 @@ def test_retiring_a_camera_needs_a_reason(camera, admin, now, refused):
         camera.retire(reason="", actor=admin, occurred_at=now)
 
 
-@pytest.mark.parametrize("command, kwargs", [
-    ("set_zones", {"zones": [DOORWAY]}), ("set_rules", {"rules": [NIGHT_PEOPLE]}), ("retire", {"reason": "Again"}),
-])
+@pytest.mark.parametrize(
+    "command, kwargs",
+    [
+        ("set_zones", {"zones": [DOORWAY]}),
+        ("set_rules", {"rules": [NIGHT_PEOPLE]}),
+        ("retire", {"reason": "Again"}),
+    ],
+)
 def test_a_retired_camera_cannot_be_changed(command, kwargs, camera, admin, now, refused):
     camera.retire(reason="Shop closed", actor=admin, occurred_at=now)
     camera.collect_events()
@@ -109,9 +135,14 @@ def test_a_retired_camera_cannot_be_changed(command, kwargs, camera, admin, now,
         getattr(camera, command)(actor=admin, occurred_at=now, **kwargs)
 
 
-@pytest.mark.parametrize("command, kwargs", [
-    ("set_zones", {"zones": [DOORWAY]}), ("set_rules", {"rules": [NIGHT_PEOPLE]}), ("retire", {"reason": "Closed"}),
-])
+@pytest.mark.parametrize(
+    "command, kwargs",
+    [
+        ("set_zones", {"zones": [DOORWAY]}),
+        ("set_rules", {"rules": [NIGHT_PEOPLE]}),
+        ("retire", {"reason": "Closed"}),
+    ],
+)
 def test_a_dispatcher_may_not_manage_cameras(command, kwargs, camera, dispatcher, now, refused):
     with refused(NotPermitted, camera, mentions=("A dispatcher may not manage cameras.",)):
         getattr(camera, command)(actor=dispatcher, occurred_at=now, **kwargs)
@@ -123,8 +154,16 @@ def test_a_dispatcher_may_not_manage_cameras(command, kwargs, camera, dispatcher
 @pytest.mark.parametrize("score", [0.0, 0.73, 1])
 def test_the_system_raises_a_detection_alert_with_a_snapshot(score, camera, system, now, recorded):
     alert_id = uuid4()
-    alert = CameraAlert.raise_alert(id=alert_id, camera=camera, kind=AlertKind.MOTION_IN_ZONE, score=score,
-                                    snapshot_digest=DIGEST, actor=system, occurred_at=now, zone=" doorway ")
+    alert = CameraAlert.raise_alert(
+        id=alert_id,
+        camera=camera,
+        kind=AlertKind.MOTION_IN_ZONE,
+        score=score,
+        snapshot_digest=DIGEST,
+        actor=system,
+        occurred_at=now,
+        zone=" doorway ",
+    )
 
     assert alert.id == alert_id and alert.status is AlertStatus.RAISED
     assert (alert.camera_id, alert.camera_code, alert.community) == (camera.id, "CAM-01", Community.KO_LOI)
@@ -135,47 +174,81 @@ def test_the_system_raises_a_detection_alert_with_a_snapshot(score, camera, syst
 
 
 def test_an_offline_alert_may_come_without_a_snapshot(camera, system, now, recorded):
-    alert = CameraAlert.raise_alert(id=uuid4(), camera=camera, kind=AlertKind.OFFLINE, score=1.0, snapshot_digest="",
-                                    actor=system, occurred_at=now)
+    alert = CameraAlert.raise_alert(
+        id=uuid4(), camera=camera, kind=AlertKind.OFFLINE, score=1.0, snapshot_digest="", actor=system, occurred_at=now
+    )
     assert alert.kind is AlertKind.OFFLINE and alert.snapshot_digest == ""
     recorded(alert, "Raised", actor=system, at=now)
 
 
-@pytest.mark.parametrize("kind", [AlertKind.MOTION_IN_ZONE, AlertKind.PERSON_AT_NIGHT, AlertKind.LOITERING, AlertKind.TAMPERED])
+@pytest.mark.parametrize(
+    "kind", [AlertKind.MOTION_IN_ZONE, AlertKind.PERSON_AT_NIGHT, AlertKind.LOITERING, AlertKind.TAMPERED]
+)
 def test_any_alert_but_an_offline_one_needs_a_snapshot(kind, camera, system, now, refused):
-    with refused(InvalidInput, camera, mentions=("Only an offline alert comes without a snapshot.",), field="snapshot_digest"):
-        CameraAlert.raise_alert(id=uuid4(), camera=camera, kind=kind, score=0.9, snapshot_digest="",
-                                actor=system, occurred_at=now)
+    with refused(
+        InvalidInput, camera, mentions=("Only an offline alert comes without a snapshot.",), field="snapshot_digest"
+    ):
+        CameraAlert.raise_alert(
+            id=uuid4(), camera=camera, kind=kind, score=0.9, snapshot_digest="", actor=system, occurred_at=now
+        )
 
 
 @pytest.mark.parametrize("score", [-0.01, 1.01, float("nan")])
 def test_an_alert_score_outside_zero_to_one_is_refused(score, camera, system, now, refused):
     with refused(InvalidInput, camera, mentions=("An alert's score is between 0 and 1.",), field="score"):
-        CameraAlert.raise_alert(id=uuid4(), camera=camera, kind=AlertKind.MOTION_IN_ZONE, score=score,
-                                snapshot_digest=DIGEST, actor=system, occurred_at=now)
+        CameraAlert.raise_alert(
+            id=uuid4(),
+            camera=camera,
+            kind=AlertKind.MOTION_IN_ZONE,
+            score=score,
+            snapshot_digest=DIGEST,
+            actor=system,
+            occurred_at=now,
+        )
 
 
 @pytest.mark.parametrize("digest", ["abc", DIGEST.upper(), DIGEST[:-1], DIGEST + "0", "g" * 64])
 def test_a_snapshot_digest_that_is_not_64_lower_case_hex_digits_is_refused(digest, camera, system, now, refused):
     message = "A snapshot digest is the 64 hex digits of its SHA-256."
     with refused(InvalidInput, camera, mentions=(message,), field="snapshot_digest"):
-        CameraAlert.raise_alert(id=uuid4(), camera=camera, kind=AlertKind.OFFLINE, score=0.5, snapshot_digest=digest,
-                                actor=system, occurred_at=now)
+        CameraAlert.raise_alert(
+            id=uuid4(),
+            camera=camera,
+            kind=AlertKind.OFFLINE,
+            score=0.5,
+            snapshot_digest=digest,
+            actor=system,
+            occurred_at=now,
+        )
 
 
 def test_a_retired_camera_raises_no_alert(camera, admin, system, now, refused):
     camera.retire(reason="Shop closed", actor=admin, occurred_at=now)
     camera.collect_events()
     with refused(TransitionRefused, camera, mentions=("Camera CAM-01 is retired.",)):
-        CameraAlert.raise_alert(id=uuid4(), camera=camera, kind=AlertKind.MOTION_IN_ZONE, score=0.9,
-                                snapshot_digest=DIGEST, actor=system, occurred_at=now)
+        CameraAlert.raise_alert(
+            id=uuid4(),
+            camera=camera,
+            kind=AlertKind.MOTION_IN_ZONE,
+            score=0.9,
+            snapshot_digest=DIGEST,
+            actor=system,
+            occurred_at=now,
+        )
 
 
 @pytest.mark.parametrize("role", ["dispatcher", "supervisor", "admin"])
 def test_only_the_system_raises_camera_alerts(role, request, camera, now, refused):
     with refused(NotPermitted, camera, mentions=("may not raise a camera alert",)):
-        CameraAlert.raise_alert(id=uuid4(), camera=camera, kind=AlertKind.MOTION_IN_ZONE, score=0.9,
-                                snapshot_digest=DIGEST, actor=request.getfixturevalue(role), occurred_at=now)
+        CameraAlert.raise_alert(
+            id=uuid4(),
+            camera=camera,
+            kind=AlertKind.MOTION_IN_ZONE,
+            score=0.9,
+            snapshot_digest=DIGEST,
+            actor=request.getfixturevalue(role),
+            occurred_at=now,
+        )
 
 
 # --- triaging alerts ----------------------------------------------------------
@@ -192,9 +265,11 @@ def test_a_dispatcher_acknowledges_a_raised_alert(make_alert, dispatcher, now, r
 @pytest.mark.parametrize("status", ["acknowledged", "dismissed", "escalated"])
 def test_only_a_raised_alert_can_be_acknowledged(status, make_alert, dispatcher, now, refused):
     alert = make_alert(status=status, by=dispatcher)
-    with refused(TransitionRefused, alert, mentions=(
-        f"This motion in zone alert from camera CAM-01 is {status}; it cannot be acknowledged.",
-    )):
+    with refused(
+        TransitionRefused,
+        alert,
+        mentions=(f"This motion in zone alert from camera CAM-01 is {status}; it cannot be acknowledged.",),
+    ):
         alert.acknowledge(actor=dispatcher, occurred_at=now)
 
 
@@ -224,7 +299,9 @@ def test_dismissing_for_an_other_reason_needs_a_note(make_alert, dispatcher, now
 @pytest.mark.parametrize("status", ["raised", "dismissed", "escalated"])
 def test_only_an_acknowledged_alert_can_be_dismissed(status, make_alert, dispatcher, now, refused):
     alert = make_alert(status=status, by=dispatcher)
-    with refused(TransitionRefused, alert, mentions=(f"alert from camera CAM-01 is {status}; it cannot be dismissed.",)):
+    with refused(
+        TransitionRefused, alert, mentions=(f"alert from camera CAM-01 is {status}; it cannot be dismissed.",)
+    ):
         alert.dismiss(reason=FalseAlarmReason.ANIMAL, note="", actor=dispatcher, occurred_at=now)
 
 
@@ -257,16 +334,21 @@ def test_an_officer_may_not_escalate_an_alert(make_alert, dispatcher, officer, n
 # --- closing alerts -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind, status", [
-    (AlertKind.MOTION_IN_ZONE, "dismissed"),
-    (AlertKind.PERSON_AT_NIGHT, "escalated"),
-    (AlertKind.OFFLINE, "raised"),
-    (AlertKind.OFFLINE, "acknowledged"),
-    (AlertKind.TAMPERED, "raised"),
-    (AlertKind.TAMPERED, "acknowledged"),
-    (AlertKind.TAMPERED, "dismissed"),
-])
-def test_an_alert_is_closed_once_decided_or_when_it_clears_by_itself(kind, status, make_alert, dispatcher, now, recorded):
+@pytest.mark.parametrize(
+    "kind, status",
+    [
+        (AlertKind.MOTION_IN_ZONE, "dismissed"),
+        (AlertKind.PERSON_AT_NIGHT, "escalated"),
+        (AlertKind.OFFLINE, "raised"),
+        (AlertKind.OFFLINE, "acknowledged"),
+        (AlertKind.TAMPERED, "raised"),
+        (AlertKind.TAMPERED, "acknowledged"),
+        (AlertKind.TAMPERED, "dismissed"),
+    ],
+)
+def test_an_alert_is_closed_once_decided_or_when_it_clears_by_itself(
+    kind, status, make_alert, dispatcher, now, recorded
+):
     alert = make_alert(kind, status, by=dispatcher)
     alert.close(reason="Back online", actor=dispatcher, occurred_at=now)
 
@@ -283,13 +365,22 @@ def test_the_system_closes_an_offline_alert_when_the_camera_comes_back(make_aler
 @pytest.mark.parametrize("kind", [AlertKind.MOTION_IN_ZONE, AlertKind.PERSON_AT_NIGHT, AlertKind.LOITERING])
 @pytest.mark.parametrize("status", ["raised", "acknowledged"])
 def test_a_detection_alert_cannot_be_closed_before_it_is_dismissed_or_escalated(
-    kind, status, make_alert, dispatcher, now, refused,
+    kind,
+    status,
+    make_alert,
+    dispatcher,
+    now,
+    refused,
 ):
     alert = make_alert(kind, status, by=dispatcher)
-    with refused(TransitionRefused, alert, mentions=(
-        f"This {kind.value.replace('_', ' ')} alert from camera CAM-01 is {status}; "
-        "it cannot be closed before it is dismissed or escalated.",
-    )):
+    with refused(
+        TransitionRefused,
+        alert,
+        mentions=(
+            f"This {kind.value.replace('_', ' ')} alert from camera CAM-01 is {status}; "
+            "it cannot be closed before it is dismissed or escalated.",
+        ),
+    ):
         alert.close(reason="", actor=dispatcher, occurred_at=now)
 
 

@@ -3,7 +3,7 @@ translated domain errors, and the choice of language per request."""
 
 import ast
 import threading
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,15 @@ from jinja2 import Environment
 from application.errors import ConflictError, NotFound, RecordKind
 from domain.errors import DomainError, InvalidInput, NotPermitted, TransitionRefused
 from domain.values import (
-    COMMUNITY_NAMES_TH, AlertStatus, Category, Channel, Community, IncidentStatus, Outcome, Priority, UnitStatus,
+    COMMUNITY_NAMES_TH,
+    AlertStatus,
+    Category,
+    Channel,
+    Community,
+    IncidentStatus,
+    Outcome,
+    Priority,
+    UnitStatus,
     clean_text,
 )
 from web import i18n, i18n_tools
@@ -23,6 +31,7 @@ TH, EN = i18n.translator("th"), i18n.translator("en")
 
 # --- the catalogs cover the sources ---------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def extracted():
     return {domain: i18n_tools.extract(domain) for domain in i18n_tools.DOMAINS}
@@ -32,7 +41,8 @@ def test_every_extracted_message_has_a_thai_translation_with_the_same_placeholde
     problems = i18n_tools.problems("th")
     assert not problems, (
         "Thai catalogs do not cover the sources; run `python -m web.i18n_tools update`, translate, and remove "
-        "fuzzy flags:\n" + "\n".join(str(p) for p in problems))
+        "fuzzy flags:\n" + "\n".join(str(p) for p in problems)
+    )
 
 
 def test_the_errors_catalog_holds_the_templates_of_the_domain_and_the_application(extracted):
@@ -50,7 +60,9 @@ def test_every_label_is_extracted_under_its_enum_and_reads_differently_in_thai(e
             continue
         for member in enum_cls:
             english = EN.label(member)
-            assert (english, enum_cls.__name__) in keys, f"{member!r} has no label marked with N_(…, {enum_cls.__name__!r})"
+            assert (english, enum_cls.__name__) in keys, (
+                f"{member!r} has no label marked with N_(…, {enum_cls.__name__!r})"
+            )
             assert TH.label(member) != english, f"{member!r} has no Thai label"
 
 
@@ -85,6 +97,7 @@ def test_every_field_the_domain_names_has_a_translated_name():
 
 # --- labels ------------------------------------------------------------------------------------------------
 
+
 def test_labels_of_domain_words():
     assert (TH.label(Priority.P1), EN.label(Priority.P1)) == ("P1 — อันตรายต่อชีวิต", "P1 — life in danger")
     assert TH.label(Channel.PHONE_191) == "โทร 191" and EN.label(Channel.PHONE_191) == "Phone 191"
@@ -116,21 +129,26 @@ def test_a_read_model_value_is_labelled_and_an_unknown_one_is_shown_as_it_is():
 
 
 def test_choices_list_every_member_with_its_label_in_order():
-    assert TH.choices(Priority) == [("P1", "P1 — อันตรายต่อชีวิต"), ("P2", "P2 — เร่งด่วน"), ("P3", "P3 — ทั่วไป"),
-                                    ("P4", "P4 — ไม่เร่งด่วน")]
+    assert TH.choices(Priority) == [
+        ("P1", "P1 — อันตรายต่อชีวิต"),
+        ("P2", "P2 — เร่งด่วน"),
+        ("P3", "P3 — ทั่วไป"),
+        ("P4", "P4 — ไม่เร่งด่วน"),
+    ]
 
 
 # --- instants, durations, numbers ------------------------------------------------------------------------------
 
+
 def test_an_instant_reads_in_bangkok_time_with_a_buddhist_era_year_in_thai():
-    instant = datetime(2026, 11, 25, 7, 5, tzinfo=timezone.utc)  # 14:05 in Bangkok
+    instant = datetime(2026, 11, 25, 7, 5, tzinfo=UTC)  # 14:05 in Bangkok
 
     assert TH.datetime(instant) == "25 พ.ย. 2569, 14:05 น."
     assert EN.datetime(instant) == "25 Nov 2026, 14:05"
 
 
 def test_an_instant_late_in_the_utc_year_is_already_the_next_day_and_year_in_bangkok():
-    instant = datetime(2026, 12, 31, 18, 30, tzinfo=timezone.utc)
+    instant = datetime(2026, 12, 31, 18, 30, tzinfo=UTC)
 
     assert TH.datetime(instant) == "1 ม.ค. 2570, 01:30 น."
     assert EN.datetime(instant) == "1 Jan 2027, 01:30"
@@ -148,24 +166,38 @@ def test_dates_times_and_months():
     assert TH.time(time(9, 5)) == "09:05 น." and EN.time(time(9, 5)) == "09:05"
     assert TH.month(2026, 11) == "พฤศจิกายน 2569" and EN.month(2026, 11) == "November 2026"
     assert [TH.month(2026, m).split()[0] for m in range(1, 13)] == [
-        "มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน", "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม",
-        "พฤศจิกายน", "ธันวาคม"]
+        "มกราคม",
+        "กุมภาพันธ์",
+        "มีนาคม",
+        "เมษายน",
+        "พฤษภาคม",
+        "มิถุนายน",
+        "กรกฎาคม",
+        "สิงหาคม",
+        "กันยายน",
+        "ตุลาคม",
+        "พฤศจิกายน",
+        "ธันวาคม",
+    ]
 
 
-@pytest.mark.parametrize("seconds, thai, english", [
-    (0, "0 วินาที", "0 s"),
-    (45, "45 วินาที", "45 s"),
-    (59.9, "59 วินาที", "59 s"),
-    (240, "4 นาที", "4 min"),
-    (299, "4 นาที", "4 min"),
-    (3_600, "1 ชม.", "1 h"),
-    (4_800, "1 ชม. 20 นาที", "1 h 20 min"),
-    (86_400, "1 วัน", "1 d"),
-    (2 * 86_400 + 3 * 3_600 + 59, "2 วัน 3 ชม.", "2 d 3 h"),
-    (1_200 * 86_400, "1,200 วัน", "1,200 d"),
-    (timedelta(minutes=90), "1 ชม. 30 นาที", "1 h 30 min"),
-    (-5, "0 วินาที", "0 s"),
-])
+@pytest.mark.parametrize(
+    "seconds, thai, english",
+    [
+        (0, "0 วินาที", "0 s"),
+        (45, "45 วินาที", "45 s"),
+        (59.9, "59 วินาที", "59 s"),
+        (240, "4 นาที", "4 min"),
+        (299, "4 นาที", "4 min"),
+        (3_600, "1 ชม.", "1 h"),
+        (4_800, "1 ชม. 20 นาที", "1 h 20 min"),
+        (86_400, "1 วัน", "1 d"),
+        (2 * 86_400 + 3 * 3_600 + 59, "2 วัน 3 ชม.", "2 d 3 h"),
+        (1_200 * 86_400, "1,200 วัน", "1,200 d"),
+        (timedelta(minutes=90), "1 ชม. 30 นาที", "1 h 30 min"),
+        (-5, "0 วินาที", "0 s"),
+    ],
+)
 def test_durations_round_down_to_the_two_largest_units(seconds, thai, english):
     assert TH.duration(seconds) == thai
     assert EN.duration(seconds) == english
@@ -178,6 +210,7 @@ def test_numbers_group_thousands_with_commas_in_both_languages():
 
 
 # --- strings and plurals -------------------------------------------------------------------------------------
+
 
 def test_english_plurals_follow_the_count_and_unknown_strings_stay_english():
     assert EN.ngettext("%(num)s unit", "%(num)s units", 1) % {"num": 1} == "1 unit"
@@ -211,13 +244,17 @@ def test_placeholders_of_both_styles_are_found():
 
 # --- domain errors ------------------------------------------------------------------------------------------
 
+
 def test_closing_an_unresolved_incident_is_refused_in_thai_and_in_english(incident, supervisor, now):
     with pytest.raises(TransitionRefused) as info:
         incident.close(actor=supervisor, occurred_at=now)
 
     assert TH.error(info.value) == f"เหตุ {incident.reference} ต้องบันทึกผลการระงับเหตุก่อน จึงจะปิดเหตุได้"
-    assert EN.error(info.value) == info.value.message == (
-        f"Incident {incident.reference} must be resolved with an outcome before it can be closed.")
+    assert (
+        EN.error(info.value)
+        == info.value.message
+        == (f"Incident {incident.reference} must be resolved with an outcome before it can be closed.")
+    )
 
 
 def test_a_status_in_a_refusal_reads_as_its_thai_label(incident, advance, dispatcher, now):
@@ -248,8 +285,9 @@ def test_a_field_in_a_refusal_reads_as_its_thai_name_and_numbers_are_grouped():
 
 
 def test_a_conflict_translates_the_refusal_it_wraps_and_a_missing_record_names_its_kind():
-    lost = TransitionRefused("Unit {call_sign} is {status} and cannot be dispatched.", call_sign="P-11",
-                             status=UnitStatus.OFF_DUTY)
+    lost = TransitionRefused(
+        "Unit {call_sign} is {status} and cannot be dispatched.", call_sign="P-11", status=UnitStatus.OFF_DUTY
+    )
     conflict = ConflictError("Someone else acted first: {cause}", cause=lost)
     missing = NotFound("There is no {what} with id {aggregate_id}.", what=RecordKind.CAMERA_ALERT, aggregate_id="42")
 
@@ -263,6 +301,7 @@ def test_a_template_missing_from_the_catalog_falls_back_to_the_english_sentence(
 
 
 # --- the request's locale ------------------------------------------------------------------------------------
+
 
 def test_thai_is_the_default_and_use_locale_switches_and_restores():
     assert i18n.current().locale == i18n.DEFAULT_LOCALE == "th"
@@ -290,25 +329,30 @@ def test_unknown_locales_get_the_default_translator():
 def test_jinja_templates_translate_through_the_current_locale():
     env = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)
     i18n.install_jinja(env)
-    template = env.from_string('{{ pgettext("Role", "Supervisor") }} · {{ ngettext("%(num)s unit", "%(num)s units", n) }}')
+    template = env.from_string(
+        '{{ pgettext("Role", "Supervisor") }} · {{ ngettext("%(num)s unit", "%(num)s units", n) }}'
+    )
 
     assert template.render(n=1) == "หัวหน้าเวร · 1 unit"
     with i18n.use_locale("en"):
         assert template.render(n=3) == "Supervisor · 3 units"
 
 
-@pytest.mark.parametrize("cookie, accept, locale", [
-    ("en", "th-TH,th;q=0.9", "en"),
-    ("th", "en-US,en;q=0.9", "th"),
-    (None, "en-US,en;q=0.9,th;q=0.8", "en"),
-    (None, "th;q=0.5, en;q=0.8", "en"),
-    (None, "fr-FR, de;q=0.9, th;q=0.1", "th"),
-    ("xx", "en-GB", "en"),
-    (None, "en;q=0", "th"),
-    (None, "*", "th"),
-    (None, "en;q=oops, th", "th"),
-    (None, None, "th"),
-    ("", "", "th"),
-])
+@pytest.mark.parametrize(
+    "cookie, accept, locale",
+    [
+        ("en", "th-TH,th;q=0.9", "en"),
+        ("th", "en-US,en;q=0.9", "th"),
+        (None, "en-US,en;q=0.9,th;q=0.8", "en"),
+        (None, "th;q=0.5, en;q=0.8", "en"),
+        (None, "fr-FR, de;q=0.9, th;q=0.1", "th"),
+        ("xx", "en-GB", "en"),
+        (None, "en;q=0", "th"),
+        (None, "*", "th"),
+        (None, "en;q=oops, th", "th"),
+        (None, None, "th"),
+        ("", "", "th"),
+    ],
+)
 def test_the_cookie_wins_then_accept_language_then_thai(cookie, accept, locale):
     assert i18n.negotiate(cookie, accept) == locale

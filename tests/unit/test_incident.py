@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
@@ -6,7 +6,15 @@ import pytest
 from domain.errors import InvalidInput, NotPermitted, TransitionRefused
 from domain.incident import Incident, IntakeKey, ReferenceBook
 from domain.values import (
-    Assignment, CancelReason, Category, Channel, Community, GeoPoint, IncidentStatus, Outcome, Priority,
+    Assignment,
+    CancelReason,
+    Category,
+    Channel,
+    Community,
+    GeoPoint,
+    IncidentStatus,
+    Outcome,
+    Priority,
     SealedContact,
 )
 
@@ -16,15 +24,29 @@ from domain.values import (
 def test_a_dispatcher_reports_an_incident_which_starts_as_reported(dispatcher, now, recorded):
     incident_id, alert_id = uuid4(), uuid4()
     incident = Incident.report(
-        id=incident_id, reference="CR-2569-000001", channel=Channel.CCTV, category=Category.ASSAULT,
-        priority=Priority.P1, community=Community.SI_KOET, location="  Phahonyothin Rd, by the bus station  ",
-        description="  Two men fighting.  ", occurred_at=now - timedelta(minutes=5), now=now, actor=dispatcher,
-        position=GeoPoint(19.9086, 99.8325), contact=SealedContact("k1", "c1pher"), source_alert_id=alert_id,
+        id=incident_id,
+        reference="CR-2569-000001",
+        channel=Channel.CCTV,
+        category=Category.ASSAULT,
+        priority=Priority.P1,
+        community=Community.SI_KOET,
+        location="  Phahonyothin Rd, by the bus station  ",
+        description="  Two men fighting.  ",
+        occurred_at=now - timedelta(minutes=5),
+        now=now,
+        actor=dispatcher,
+        position=GeoPoint(19.9086, 99.8325),
+        contact=SealedContact("k1", "c1pher"),
+        source_alert_id=alert_id,
     )
 
     assert incident.id == incident_id
     assert incident.status is IncidentStatus.REPORTED and incident.is_open
-    assert (incident.reference, incident.category, incident.priority) == ("CR-2569-000001", Category.ASSAULT, Priority.P1)
+    assert (incident.reference, incident.category, incident.priority) == (
+        "CR-2569-000001",
+        Category.ASSAULT,
+        Priority.P1,
+    )
     assert incident.location == "Phahonyothin Rd, by the bus station"
     assert incident.description == "Two men fighting."
     assert incident.source_alert_id == alert_id
@@ -50,11 +72,18 @@ def test_an_incident_may_have_happened_up_to_two_minutes_ahead_of_the_server_clo
         ({"description": "x" * 20_000}, "description", "too long (20000 characters; at most 4000)"),
         ({"location": ""}, "location", "The location must not be empty."),
         ({"location": "x" * 301}, "location", "at most 300"),
-        ({"occurred_at": datetime(2026, 3, 14, 2, 33, tzinfo=timezone.utc)}, "occurred_at", "cannot be in the future"),
+        ({"occurred_at": datetime(2026, 3, 14, 2, 33, tzinfo=UTC)}, "occurred_at", "cannot be in the future"),
         ({"occurred_at": datetime(2026, 3, 14, 9, 0)}, "occurred_at", "must say its time zone"),
     ],
-    ids=["empty description", "blank description", "20 kB description", "empty location", "long location",
-         "occurred in the future", "naive datetime"],
+    ids=[
+        "empty description",
+        "blank description",
+        "20 kB description",
+        "empty location",
+        "long location",
+        "occurred in the future",
+        "naive datetime",
+    ],
 )
 def test_an_incident_with_bad_input_is_not_reported(make_incident, overrides, field, mentions):
     with pytest.raises(InvalidInput) as info:
@@ -112,7 +141,9 @@ def test_an_officer_may_not_triage_an_incident(incident, officer, now, refused):
 @pytest.mark.parametrize("stage", ["resolved", "closed", "cancelled"])
 def test_an_incident_that_is_no_longer_open_cannot_be_triaged(stage, incident, advance, dispatcher, now, refused):
     advance(incident, stage)
-    with refused(TransitionRefused, incident, mentions=(f"Incident {incident.reference} is {stage}; it cannot be triaged.",)):
+    with refused(
+        TransitionRefused, incident, mentions=(f"Incident {incident.reference} is {stage}; it cannot be triaged.",)
+    ):
         incident.triage(actor=dispatcher, occurred_at=now, reason="Worse", priority=Priority.P1)
 
 
@@ -140,10 +171,14 @@ def test_a_second_unit_may_be_dispatched_to_the_same_incident(incident, advance,
 
 
 @pytest.mark.parametrize("stage", ["dispatched", "en_route", "on_scene"])
-def test_a_unit_already_working_an_incident_cannot_be_dispatched_to_it_again(stage, incident, advance, dispatcher, now, refused):
+def test_a_unit_already_working_an_incident_cannot_be_dispatched_to_it_again(
+    stage, incident, advance, dispatcher, now, refused
+):
     unit_id = uuid4()
     advance(incident, stage, unit_id=unit_id)
-    with refused(TransitionRefused, incident, mentions=(f"Unit P-11 is already assigned to incident {incident.reference}.",)):
+    with refused(
+        TransitionRefused, incident, mentions=(f"Unit P-11 is already assigned to incident {incident.reference}.",)
+    ):
         incident.dispatch(unit_id=unit_id, call_sign="P-11", actor=dispatcher, occurred_at=now)
 
 
@@ -165,7 +200,9 @@ def test_an_officer_may_not_dispatch_a_unit(incident, officer, now, refused):
 
 
 @pytest.mark.parametrize("stage", ["resolved", "closed", "cancelled"])
-def test_no_unit_can_be_dispatched_to_an_incident_that_is_no_longer_open(stage, incident, advance, dispatcher, now, refused):
+def test_no_unit_can_be_dispatched_to_an_incident_that_is_no_longer_open(
+    stage, incident, advance, dispatcher, now, refused
+):
     advance(incident, stage)
     message = f"Incident {incident.reference} is {stage}; it cannot be dispatched to."
     with refused(TransitionRefused, incident, mentions=(message,)):
@@ -185,7 +222,9 @@ def test_checking_a_dispatch_records_nothing_when_it_would_be_allowed(incident, 
 def test_checking_a_dispatch_refuses_what_dispatch_would_refuse(incident, advance, dispatcher, officer, refused):
     unit_id = uuid4()
     advance(incident, "dispatched", unit_id=unit_id)
-    with refused(TransitionRefused, incident, mentions=(f"Unit P-11 is already assigned to incident {incident.reference}.",)):
+    with refused(
+        TransitionRefused, incident, mentions=(f"Unit P-11 is already assigned to incident {incident.reference}.",)
+    ):
         incident.check_dispatch(unit_id=unit_id, call_sign="P-11", actor=dispatcher)
     with refused(NotPermitted, incident, mentions=("officer may not dispatch a unit",)):
         incident.check_dispatch(unit_id=uuid4(), call_sign="P-12", actor=officer)
@@ -214,17 +253,23 @@ def test_a_dispatched_or_en_route_unit_arrives_on_scene(stage, incident, advance
 
 def test_a_unit_cannot_arrive_before_it_is_dispatched(incident, officer, now, refused):
     unit_id = uuid4()
-    with refused(TransitionRefused, incident, mentions=(
-        f"Unit {str(unit_id)[:8]} has not been dispatched to {incident.reference}, so it cannot arrive.",
-    )):
+    with refused(
+        TransitionRefused,
+        incident,
+        mentions=(f"Unit {str(unit_id)[:8]} has not been dispatched to {incident.reference}, so it cannot arrive.",),
+    ):
         incident.mark_on_scene(unit_id=unit_id, actor=officer, occurred_at=now)
 
 
 def test_a_unit_cannot_go_en_route_before_it_is_dispatched(incident, officer, now, refused):
     unit_id = uuid4()
-    with refused(TransitionRefused, incident, mentions=(
-        f"Unit {str(unit_id)[:8]} has not been dispatched to {incident.reference}, so it cannot go en route.",
-    )):
+    with refused(
+        TransitionRefused,
+        incident,
+        mentions=(
+            f"Unit {str(unit_id)[:8]} has not been dispatched to {incident.reference}, so it cannot go en route.",
+        ),
+    ):
         incident.mark_en_route(unit_id=unit_id, actor=officer, occurred_at=now)
 
 
@@ -257,12 +302,20 @@ def test_a_cleared_unit_cannot_move_on_without_a_new_dispatch(command, doing, in
 @pytest.mark.parametrize("command", ["mark_en_route", "mark_on_scene"])
 @pytest.mark.parametrize("stage", ["resolved", "closed", "cancelled"])
 def test_units_cannot_update_their_progress_on_an_incident_that_is_no_longer_open(
-    command, stage, incident, advance, officer, now, refused,
+    command,
+    stage,
+    incident,
+    advance,
+    officer,
+    now,
+    refused,
 ):
     unit_id = uuid4()
     advance(incident, "dispatched", unit_id=unit_id)
     advance(incident, stage)
-    with refused(TransitionRefused, incident, mentions=(f"Incident {incident.reference} is {stage}; it cannot be updated.",)):
+    with refused(
+        TransitionRefused, incident, mentions=(f"Incident {incident.reference} is {stage}; it cannot be updated.",)
+    ):
         getattr(incident, command)(unit_id=unit_id, actor=officer, occurred_at=now)
 
 
@@ -286,7 +339,9 @@ def test_clearing_the_only_unit_puts_the_incident_back_to_reported(stage, incide
     assert event.reason == "Needed elsewhere"
 
 
-def test_clearing_one_of_two_units_leaves_the_incident_at_the_other_units_stage(incident, advance, officer, now, recorded):
+def test_clearing_one_of_two_units_leaves_the_incident_at_the_other_units_stage(
+    incident, advance, officer, now, recorded
+):
     first, second = uuid4(), uuid4()
     advance(incident, "on_scene", unit_id=first)
     advance(incident, "en_route", unit_id=second, call_sign="P-12")
@@ -298,7 +353,9 @@ def test_clearing_one_of_two_units_leaves_the_incident_at_the_other_units_stage(
 
 def test_a_unit_never_dispatched_cannot_be_cleared(incident, officer, now, refused):
     unit_id = uuid4()
-    with refused(TransitionRefused, incident, mentions=(f"Unit {str(unit_id)[:8]} is not assigned to {incident.reference}.",)):
+    with refused(
+        TransitionRefused, incident, mentions=(f"Unit {str(unit_id)[:8]} is not assigned to {incident.reference}.",)
+    ):
         incident.clear_unit(unit_id=unit_id, actor=officer, occurred_at=now)
 
 
@@ -354,7 +411,9 @@ def test_an_incident_cannot_be_resolved_twice(incident, advance, officer, now, r
 @pytest.mark.parametrize("stage", ["closed", "cancelled"])
 def test_a_closed_or_cancelled_incident_cannot_be_resolved(stage, incident, advance, officer, now, refused):
     advance(incident, stage)
-    with refused(TransitionRefused, incident, mentions=(f"Incident {incident.reference} is {stage}; it cannot be resolved.",)):
+    with refused(
+        TransitionRefused, incident, mentions=(f"Incident {incident.reference} is {stage}; it cannot be resolved.",)
+    ):
         incident.resolve(outcome=Outcome.ARREST, summary="", actor=officer, occurred_at=now)
 
 
@@ -378,7 +437,9 @@ def test_a_supervisor_closes_a_resolved_incident(incident, advance, supervisor, 
 
 def test_a_cancelled_incident_cannot_be_closed(incident, advance, supervisor, now, refused):
     advance(incident, "cancelled")
-    with refused(TransitionRefused, incident, mentions=(f"Incident {incident.reference} is cancelled; it cannot be closed.",)):
+    with refused(
+        TransitionRefused, incident, mentions=(f"Incident {incident.reference} is cancelled; it cannot be closed.",)
+    ):
         incident.close(actor=supervisor, occurred_at=now)
 
 
@@ -386,9 +447,11 @@ def test_a_cancelled_incident_cannot_be_closed(incident, advance, supervisor, no
 def test_an_incident_cannot_be_closed_before_it_is_resolved(stage, incident, advance, supervisor, now, refused):
     if stage != "reported":
         advance(incident, stage)
-    with refused(TransitionRefused, incident, mentions=(
-        f"Incident {incident.reference} must be resolved with an outcome before it can be closed.",
-    )):
+    with refused(
+        TransitionRefused,
+        incident,
+        mentions=(f"Incident {incident.reference} must be resolved with an outcome before it can be closed.",),
+    ):
         incident.close(actor=supervisor, occurred_at=now)
 
 
@@ -416,7 +479,9 @@ def test_a_supervisor_reopens_a_resolved_or_closed_incident(stage, incident, adv
     recorded(incident, "Reopened", actor=supervisor, at=now)
 
 
-def test_a_reopened_incident_can_be_dispatched_and_resolved_again(incident, advance, supervisor, dispatcher, now, recorded):
+def test_a_reopened_incident_can_be_dispatched_and_resolved_again(
+    incident, advance, supervisor, dispatcher, now, recorded
+):
     unit_id = uuid4()
     advance(incident, "dispatched", unit_id=unit_id)
     advance(incident, "closed")
@@ -427,21 +492,31 @@ def test_a_reopened_incident_can_be_dispatched_and_resolved_again(incident, adva
     assert incident.status is IncidentStatus.RESOLVED
     events = incident.collect_events()
     assert [(type(e).__name__, e.actor) for e in events] == [
-        ("Reopened", supervisor), ("UnitDispatched", dispatcher), ("Resolved", dispatcher),
+        ("Reopened", supervisor),
+        ("UnitDispatched", dispatcher),
+        ("Resolved", dispatcher),
     ]
     assert all(e.occurred_at == now for e in events)
 
 
-@pytest.mark.parametrize("stage, status", [
-    ("reported", "reported"), ("dispatched", "dispatched"), ("en_route", "en route"), ("on_scene", "on scene"),
-    ("cancelled", "cancelled"),
-])
+@pytest.mark.parametrize(
+    "stage, status",
+    [
+        ("reported", "reported"),
+        ("dispatched", "dispatched"),
+        ("en_route", "en route"),
+        ("on_scene", "on scene"),
+        ("cancelled", "cancelled"),
+    ],
+)
 def test_only_a_resolved_or_closed_incident_can_be_reopened(stage, status, incident, advance, supervisor, now, refused):
     if stage != "reported":
         advance(incident, stage)
-    with refused(TransitionRefused, incident, mentions=(
-        f"Only a resolved or closed incident can be reopened; {incident.reference} is {status}.",
-    )):
+    with refused(
+        TransitionRefused,
+        incident,
+        mentions=(f"Only a resolved or closed incident can be reopened; {incident.reference} is {status}.",),
+    ):
         incident.reopen(reason="Why not", actor=supervisor, occurred_at=now)
 
 
@@ -476,7 +551,9 @@ def test_cancelling_an_incident_clears_its_units_and_returns_them(reason, incide
 
 
 @pytest.mark.parametrize("original_stage", ["reported", "on_scene", "closed"])
-def test_cancelling_a_duplicate_links_it_on_both_incidents(original_stage, make_incident, advance, dispatcher, now, recorded):
+def test_cancelling_a_duplicate_links_it_on_both_incidents(
+    original_stage, make_incident, advance, dispatcher, now, recorded
+):
     original, duplicate = make_incident(), make_incident()
     if original_stage != "reported":
         advance(original, original_stage)
@@ -502,23 +579,31 @@ def test_an_incident_cannot_be_a_duplicate_of_itself(incident, dispatcher, now, 
         incident.cancel(cancel_reason=CancelReason.DUPLICATE, duplicate_of=incident, actor=dispatcher, occurred_at=now)
 
 
-def test_an_incident_cannot_be_linked_as_a_duplicate_of_a_cancelled_incident(make_incident, advance, dispatcher, now, refused):
+def test_an_incident_cannot_be_linked_as_a_duplicate_of_a_cancelled_incident(
+    make_incident, advance, dispatcher, now, refused
+):
     cancelled, duplicate = make_incident(), make_incident()
     advance(cancelled, "cancelled")
     message = f"Incident {cancelled.reference} is itself cancelled; link to the incident that stands."
     with refused(InvalidInput, duplicate, cancelled, mentions=(message,), field="duplicate_of"):
-        duplicate.cancel(cancel_reason=CancelReason.DUPLICATE, duplicate_of=cancelled, actor=dispatcher, occurred_at=now)
+        duplicate.cancel(
+            cancel_reason=CancelReason.DUPLICATE, duplicate_of=cancelled, actor=dispatcher, occurred_at=now
+        )
 
 
 @pytest.mark.parametrize("reason", [CancelReason.FALSE_REPORT, CancelReason.WITHDRAWN])
 def test_only_a_duplicate_names_another_incident(reason, make_incident, dispatcher, now, refused):
     other, incident = make_incident(), make_incident()
-    with refused(InvalidInput, incident, other, mentions=("Only a duplicate names another incident.",), field="duplicate_of"):
+    with refused(
+        InvalidInput, incident, other, mentions=("Only a duplicate names another incident.",), field="duplicate_of"
+    ):
         incident.cancel(cancel_reason=reason, duplicate_of=other, actor=dispatcher, occurred_at=now)
 
 
 @pytest.mark.parametrize("stage", ["resolved", "closed", "cancelled"])
-def test_an_incident_that_is_no_longer_open_cannot_be_cancelled(stage, make_incident, advance, dispatcher, now, refused):
+def test_an_incident_that_is_no_longer_open_cannot_be_cancelled(
+    stage, make_incident, advance, dispatcher, now, refused
+):
     original, incident = make_incident(), make_incident()
     advance(incident, stage)
     message = f"Incident {incident.reference} is {stage}; it cannot be cancelled."
@@ -526,11 +611,18 @@ def test_an_incident_that_is_no_longer_open_cannot_be_cancelled(stage, make_inci
         incident.cancel(cancel_reason=CancelReason.DUPLICATE, duplicate_of=original, actor=dispatcher, occurred_at=now)
 
 
-def test_a_cancellation_note_longer_than_a_short_text_leaves_both_incidents_untouched(make_incident, dispatcher, now, refused):
+def test_a_cancellation_note_longer_than_a_short_text_leaves_both_incidents_untouched(
+    make_incident, dispatcher, now, refused
+):
     original, duplicate = make_incident(), make_incident()
     with refused(InvalidInput, duplicate, original, mentions=("The note is too long",), field="note"):
-        duplicate.cancel(cancel_reason=CancelReason.DUPLICATE, duplicate_of=original, actor=dispatcher, occurred_at=now,
-                         note="x" * 301)
+        duplicate.cancel(
+            cancel_reason=CancelReason.DUPLICATE,
+            duplicate_of=original,
+            actor=dispatcher,
+            occurred_at=now,
+            note="x" * 301,
+        )
 
 
 def test_an_officer_may_not_cancel_an_incident(incident, officer, now, refused):
@@ -556,7 +648,9 @@ def test_a_note_may_still_be_added_to_a_closed_incident(incident, advance, offic
     recorded(incident, "NoteAdded", actor=officer, at=now)
 
 
-@pytest.mark.parametrize("text, mentions", [("  ", "The note must not be empty."), ("x" * 20_000, "The note is too long")])
+@pytest.mark.parametrize(
+    "text, mentions", [("  ", "The note must not be empty."), ("x" * 20_000, "The note is too long")]
+)
 def test_an_empty_or_20_kb_note_is_refused(text, mentions, incident, officer, now, refused):
     with refused(InvalidInput, incident, mentions=(mentions,), field="note"):
         incident.add_note(text=text, actor=officer, occurred_at=now)
@@ -600,12 +694,15 @@ def test_a_reference_has_six_digits():
     assert ReferenceBook.format(2570, 42) == "CR-2570-000042"
 
 
-@pytest.mark.parametrize("instant, year_be", [
-    (datetime(2026, 12, 31, 16, 59, 59, tzinfo=timezone.utc), 2569),  # 23:59:59 in Bangkok
-    (datetime(2026, 12, 31, 17, 0, tzinfo=timezone.utc), 2570),  # midnight in Bangkok
-    (datetime(2026, 12, 31, 18, 0, tzinfo=timezone.utc), 2570),
-    (datetime(2026, 1, 1, 0, 0, tzinfo=timezone.utc), 2569),
-])
+@pytest.mark.parametrize(
+    "instant, year_be",
+    [
+        (datetime(2026, 12, 31, 16, 59, 59, tzinfo=UTC), 2569),  # 23:59:59 in Bangkok
+        (datetime(2026, 12, 31, 17, 0, tzinfo=UTC), 2570),  # midnight in Bangkok
+        (datetime(2026, 12, 31, 18, 0, tzinfo=UTC), 2570),
+        (datetime(2026, 1, 1, 0, 0, tzinfo=UTC), 2569),
+    ],
+)
 def test_the_reference_year_is_the_buddhist_year_in_bangkok(instant, year_be):
     assert ReferenceBook.year_for(instant) == year_be
 

@@ -1,6 +1,7 @@
 """Suppression of small figures for partners (KPIS.md): counts at exactly 4 and 5, percentiles and rates from
 4 and 5 values, and no suppressed cell recoverable by subtraction from its total."""
 
+from datetime import UTC
 from itertools import product
 
 from application.kpi.disclosure import HIDDEN, NOT_SHOWN, SMALL, count, percentile, protect, rate
@@ -38,7 +39,9 @@ def test_no_small_cell_of_a_group_can_be_recovered_by_subtraction_from_the_total
     groups = [[3, 40, 12], [1, 1, 30, 8], [4, 5], [2, 0, 0], [1, 9, 9, 30], [4, 4, 4, 100], [0, 7, 12], [5, 6, 4, 4]]
     for values in groups:
         shown, total = protect(values, sum(values), partner=True)
-        assert [c for c, v in zip(shown, values) if isinstance(c, int)] == [v for c, v in zip(shown, values) if isinstance(c, int)]
+        assert [c for c, v in zip(shown, values, strict=False) if isinstance(c, int)] == [
+            v for c, v in zip(shown, values, strict=False) if isinstance(c, int)
+        ]
         for i, cell in enumerate(shown):
             if cell == SMALL:
                 assert len({combo[i] for combo in possible_values(shown, total)}) > 1, (values, shown, total)
@@ -50,29 +53,55 @@ def test_a_group_with_no_small_cell_is_shown_whole_and_supervisors_see_every_fig
 
 
 def test_a_zone_count_hidden_in_one_table_is_hidden_in_every_table_that_repeats_it() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
+    from uuid import uuid4
 
     from application.kpi.engine import Edition, Figures, Filters, Period
     from application.kpi.figures import alert_figures, incident_figures, patrol_figures
     from application.kpi.marks import IncidentFact
     from application.kpi.tables import tables
-    from uuid import uuid4
 
     def incident(hour: int, cancelled: bool = False) -> IncidentFact:
-        at = datetime(2025, 2, 3, hour, tzinfo=timezone.utc)  # 03:00 UTC is 10:00 in Bangkok: day; 13:00 UTC is night
-        return IncidentFact(uuid4(), "CR", at, "ko_loi", "theft", "P2", "phone_191", None, None, None, None, None,
-                            "withdrawn" if cancelled else None, 0)
+        at = datetime(2025, 2, 3, hour, tzinfo=UTC)  # 03:00 UTC is 10:00 in Bangkok: day; 13:00 UTC is night
+        return IncidentFact(
+            uuid4(),
+            "CR",
+            at,
+            "ko_loi",
+            "theft",
+            "P2",
+            "phone_191",
+            None,
+            None,
+            None,
+            None,
+            None,
+            "withdrawn" if cancelled else None,
+            0,
+        )
+
     facts = [incident(3) for _ in range(40)] + [incident(13) for _ in range(2)] + [incident(3, True) for _ in range(3)]
     figures = incident_figures(facts)
-    whole = Figures(figures, (("ko_loi", figures),), (("P2", figures),), (("theft", figures),),
-                    patrol_figures([], [], [], datetime(2025, 3, 1, tzinfo=timezone.utc)), alert_figures([]))
-    edition = Edition(Period.month("2025-02"), Filters(), 1, datetime(2025, 3, 1, tzinfo=timezone.utc), whole, whole)
+    whole = Figures(
+        figures,
+        (("ko_loi", figures),),
+        (("P2", figures),),
+        (("theft", figures),),
+        patrol_figures([], [], [], datetime(2025, 3, 1, tzinfo=UTC)),
+        alert_figures([]),
+    )
+    edition = Edition(Period.month("2025-02"), Filters(), 1, datetime(2025, 3, 1, tzinfo=UTC), whole, whole)
     shown = {t.key: {r.label: r.cells for r in t.rows} for t in tables(edition, partner=True)}
     night = shown["incidents"]["night"][0].value
     assert night == SMALL and shown["incidents"]["day"][0].value == HIDDEN  # 2 at night: the day's 40 hidden too
     assert shown["communities"]["total"][1].value == SMALL  # the zone's night count: not given away here either
     # 3 cancelled: with 42 counted shown everywhere (also as the breakdowns' total), the 45 reported are hidden.
-    for table, row in (("summary", "counted"), ("incidents", "counted"), ("channels", "total"), ("communities", "total")):
+    for table, row in (
+        ("summary", "counted"),
+        ("incidents", "counted"),
+        ("channels", "total"),
+        ("communities", "total"),
+    ):
         assert shown[table][row][0].value == 42, (table, row)
     assert shown["summary"]["cancelled"][0].value == SMALL and shown["incidents"]["cancelled"][0].value == SMALL
     assert shown["summary"]["reported"][0].value == HIDDEN and shown["incidents"]["reported"][0].value == HIDDEN

@@ -69,8 +69,10 @@ def perfect_of(D: list[bytes]):
 
 # Published RFC 6962/9162 test vectors (the Certificate Transparency reference tests): these entries and the
 # roots of their first 1..8.
-VECTOR_ENTRIES = [bytes.fromhex(h) for h in ["", "00", "10", "2021", "3031", "40414243", "5051525354555657",
-                                             "606162636465666768696a6b6c6d6e6f"]]
+VECTOR_ENTRIES = [
+    bytes.fromhex(h)
+    for h in ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]
+]
 VECTOR_ROOTS = [
     "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
     "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
@@ -127,7 +129,7 @@ def test_every_inclusion_proof_verifies_and_a_flipped_bit_fails(n: int) -> None:
         assert not ledger.verify_inclusion(m, n, flip(leaf), path, root)
         assert not ledger.verify_inclusion(m, n, leaf, path, flip(root))
         for i in range(len(path)):
-            assert not ledger.verify_inclusion(m, n, leaf, path[:i] + [flip(path[i])] + path[i + 1:], root)
+            assert not ledger.verify_inclusion(m, n, leaf, path[:i] + [flip(path[i])] + path[i + 1 :], root)
         assert not ledger.verify_inclusion(m, n, leaf, path[:-1], root) or not path
         assert not ledger.verify_inclusion(m, n, leaf, path + [root], root)
         if n > 1:
@@ -140,7 +142,7 @@ def test_every_consistency_proof_is_the_rfcs_and_verifies_and_a_flipped_bit_fail
     perfect, new_root = perfect_of(D), MTH(D)
     for m in range(0, n + 1):
         proof = ledger.consistency_proof(m, n, perfect)
-        if 0 < m:
+        if m > 0:
             assert proof == PROOF(m, D)
         old_root = MTH(D[:m])
         assert ledger.verify_consistency(m, n, old_root, new_root, proof)
@@ -148,10 +150,12 @@ def test_every_consistency_proof_is_the_rfcs_and_verifies_and_a_flipped_bit_fail
         if m:
             assert not ledger.verify_consistency(m, n, old_root, flip(new_root), proof)
         for i in range(len(proof)):
-            assert not ledger.verify_consistency(m, n, old_root, new_root, proof[:i] + [flip(proof[i])] + proof[i + 1:])
+            assert not ledger.verify_consistency(
+                m, n, old_root, new_root, proof[:i] + [flip(proof[i])] + proof[i + 1 :]
+            )
         if 0 < m < n:
             assert not ledger.verify_consistency(m, n, old_root, new_root, proof[:-1])
-            assert not ledger.verify_consistency(m, n, MTH(D[:m - 1] + [b"other"]), new_root, proof)
+            assert not ledger.verify_consistency(m, n, MTH(D[: m - 1] + [b"other"]), new_root, proof)
 
 
 def flip(value: bytes, bit: int = 0) -> bytes:
@@ -170,7 +174,9 @@ def test_proofs_verify_for_random_sizes(n: int, data: st.DataObject) -> None:
     old = ledger.mth(0, first, perfect)
     assert ledger.verify_consistency(first, n, old, root, ledger.consistency_proof(first, n, perfect))
     bit = data.draw(st.integers(min_value=0, max_value=7))
-    assert not ledger.verify_inclusion(m, n, flip(ledger.leaf_hash(D[m]), bit), ledger.inclusion_path(m, n, perfect), root)
+    assert not ledger.verify_inclusion(
+        m, n, flip(ledger.leaf_hash(D[m]), bit), ledger.inclusion_path(m, n, perfect), root
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -183,7 +189,9 @@ def test_the_frontier_grows_the_same_tree_and_hands_over_every_perfect_subtree(n
         for level, index, value in frontier.append(leaf):
             made[(level, index)] = value
     assert frontier.root() == ledger.mth(0, n, lambda level, index: levels[level][index])
-    assert made == {(level, index): value for level in range(1, len(levels)) for index, value in enumerate(levels[level])}
+    assert made == {
+        (level, index): value for level in range(1, len(levels)) for index, value in enumerate(levels[level])
+    }
     # a frontier reloaded from the stored perfect subtrees of its edge goes on as the one that never stopped
     edge = [levels[level][index] for level, index in ledger.frontier_nodes(n)]
     reloaded = ledger.Frontier(n, edge)
@@ -212,9 +220,15 @@ def test_bad_requests_are_refused() -> None:
 
 def test_a_stored_events_leaf_entry_is_its_fields_in_fixed_order_with_lengths() -> None:
     from uuid import UUID
-    entry = ledger.leaf_entry(7, UUID("00112233-4455-6677-8899-aabbccddeeff"), 3, "domain.incident:Incident.Triaged",
-                              b'{"a":1}')
-    assert entry == (bytes.fromhex("0000000000000007" "0000000000000003" "00112233445566778899aabbccddeeff")
-                     + bytes.fromhex("00000020") + b"domain.incident:Incident.Triaged"
-                     + bytes.fromhex("00000007") + b'{"a":1}')
+
+    entry = ledger.leaf_entry(
+        7, UUID("00112233-4455-6677-8899-aabbccddeeff"), 3, "domain.incident:Incident.Triaged", b'{"a":1}'
+    )
+    assert entry == (
+        bytes.fromhex("0000000000000007000000000000000300112233445566778899aabbccddeeff")
+        + bytes.fromhex("00000020")
+        + b"domain.incident:Incident.Triaged"
+        + bytes.fromhex("00000007")
+        + b'{"a":1}'
+    )
     assert ledger.leaf_hash(entry) == H(b"\x00" + entry)

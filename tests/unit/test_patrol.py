@@ -1,10 +1,19 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
 
 from domain.errors import InvalidInput, NotPermitted, TokenRefused, TransitionRefused, UnitUnavailable
-from domain.patrol import FAR_FROM_BOX, MAX_DISTANCE_M, TOO_FAST, PatrolUnit, PatrolVisit, RedBox, RefusedCheckIn, finding_text
+from domain.patrol import (
+    FAR_FROM_BOX,
+    MAX_DISTANCE_M,
+    TOO_FAST,
+    PatrolUnit,
+    PatrolVisit,
+    RedBox,
+    RefusedCheckIn,
+    finding_text,
+)
 from domain.values import CheckInRefusal, Community, GeoPoint, UnitKind, UnitStatus, VisitStatus
 
 CLOCK_TOWER = GeoPoint(19.9071, 99.8310)
@@ -52,7 +61,9 @@ def test_an_officer_may_put_their_own_unit_on_duty(make_unit, officer, now, reco
     recorded(unit, "WentOnDuty", actor=officer, at=now)
 
 
-@pytest.mark.parametrize("status, words", [("available", "available"), ("assigned", "assigned"), ("retired", "retired")])
+@pytest.mark.parametrize(
+    "status, words", [("available", "available"), ("assigned", "assigned"), ("retired", "retired")]
+)
 def test_only_an_off_duty_unit_can_go_on_duty(status, words, make_unit, dispatcher, now, refused):
     unit = make_unit(status)
     with refused(TransitionRefused, unit, mentions=(f"Unit P-11 is {words}, not off duty.",)):
@@ -85,8 +96,9 @@ def test_a_busy_unit_reassigned_explicitly_returns_the_incident_it_was_taken_fro
     unit = make_unit("assigned")
     previous, incident_id = unit.incident_id, uuid4()
 
-    taken_from = unit.assign(incident_id=incident_id, reference="CR-2569-000002", actor=dispatcher, occurred_at=now,
-                             reassign=True)
+    taken_from = unit.assign(
+        incident_id=incident_id, reference="CR-2569-000002", actor=dispatcher, occurred_at=now, reassign=True
+    )
 
     assert taken_from == previous
 
@@ -97,19 +109,31 @@ def test_a_busy_unit_reassigned_explicitly_returns_the_incident_it_was_taken_fro
 
 def test_reassigning_an_available_unit_is_a_plain_assignment(make_unit, dispatcher, now, recorded):
     unit = make_unit("available")
-    assert unit.assign(incident_id=uuid4(), reference="CR-2569-000002", actor=dispatcher, occurred_at=now, reassign=True) is None
+    assert (
+        unit.assign(incident_id=uuid4(), reference="CR-2569-000002", actor=dispatcher, occurred_at=now, reassign=True)
+        is None
+    )
     recorded(unit, "Assigned", actor=dispatcher, at=now)
 
 
 @pytest.mark.parametrize("reassign", [False, True])
-def test_a_unit_cannot_be_assigned_again_to_the_incident_it_already_works(reassign, make_unit, dispatcher, now, refused):
+def test_a_unit_cannot_be_assigned_again_to_the_incident_it_already_works(
+    reassign, make_unit, dispatcher, now, refused
+):
     unit = make_unit("assigned")
     with refused(TransitionRefused, unit, mentions=("Unit P-11 is already assigned to CR-2569-000099.",)):
-        unit.assign(incident_id=unit.incident_id, reference="CR-2569-000099", actor=dispatcher, occurred_at=now,
-                    reassign=reassign)
+        unit.assign(
+            incident_id=unit.incident_id,
+            reference="CR-2569-000099",
+            actor=dispatcher,
+            occurred_at=now,
+            reassign=reassign,
+        )
 
 
-def test_a_busy_unit_is_not_taken_off_its_incident_without_an_explicit_reassignment(make_unit, dispatcher, now, refused):
+def test_a_busy_unit_is_not_taken_off_its_incident_without_an_explicit_reassignment(
+    make_unit, dispatcher, now, refused
+):
     unit = make_unit("assigned")
     with refused(UnitUnavailable, unit, mentions=("Unit P-11 is busy on another incident",)):
         unit.assign(incident_id=uuid4(), reference="CR-2569-000002", actor=dispatcher, occurred_at=now)
@@ -215,8 +239,15 @@ def test_a_dispatcher_may_not_retire_a_unit(make_unit, dispatcher, now, refused)
 
 
 def test_a_red_box_is_registered_with_its_first_token(supervisor, now, recorded):
-    box = RedBox.register(code=" rb-07 ", name_th=" ตู้แดงหอนาฬิกา ", name_en="Clock Tower", community=Community.WAT_PHRA_KAEO,
-                          position=CLOCK_TOWER, actor=supervisor, occurred_at=now)
+    box = RedBox.register(
+        code=" rb-07 ",
+        name_th=" ตู้แดงหอนาฬิกา ",
+        name_en="Clock Tower",
+        community=Community.WAT_PHRA_KAEO,
+        position=CLOCK_TOWER,
+        actor=supervisor,
+        occurred_at=now,
+    )
 
     assert box.id == RedBox.id_for("RB-07")
     assert (box.code, box.name_th, box.name_en) == ("RB-07", "ตู้แดงหอนาฬิกา", "Clock Tower")
@@ -224,12 +255,28 @@ def test_a_red_box_is_registered_with_its_first_token(supervisor, now, recorded)
     recorded(box, "Registered", actor=supervisor, at=now)
 
 
-@pytest.mark.parametrize("overrides, field", [
-    ({"code": "R"}, "code"), ({"name_th": " "}, "name_th"), ({"name_en": ""}, "name_en"), ({"name_en": "x" * 301}, "name_en"),
-])
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"code": "R"}, "code"),
+        ({"name_th": " "}, "name_th"),
+        ({"name_en": ""}, "name_en"),
+        ({"name_en": "x" * 301}, "name_en"),
+    ],
+)
 def test_a_red_box_with_bad_input_is_not_registered(overrides, field, admin, now):
-    fields = dict(code="RB-07", name_th="ตู้แดง", name_en="Red box", community=Community.KO_LOI, position=CLOCK_TOWER,
-                  actor=admin, occurred_at=now) | overrides
+    fields = (
+        dict(
+            code="RB-07",
+            name_th="ตู้แดง",
+            name_en="Red box",
+            community=Community.KO_LOI,
+            position=CLOCK_TOWER,
+            actor=admin,
+            occurred_at=now,
+        )
+        | overrides
+    )
     with pytest.raises(InvalidInput) as info:
         RedBox.register(**fields)
     assert info.value.field == field
@@ -237,8 +284,15 @@ def test_a_red_box_with_bad_input_is_not_registered(overrides, field, admin, now
 
 def test_a_dispatcher_may_not_register_a_red_box(dispatcher, now):
     with pytest.raises(NotPermitted, match=r"^A dispatcher may not manage red boxes\.$"):
-        RedBox.register(code="RB-07", name_th="ตู้แดง", name_en="Red box", community=Community.KO_LOI, position=CLOCK_TOWER,
-                        actor=dispatcher, occurred_at=now)
+        RedBox.register(
+            code="RB-07",
+            name_th="ตู้แดง",
+            name_en="Red box",
+            community=Community.KO_LOI,
+            position=CLOCK_TOWER,
+            actor=dispatcher,
+            occurred_at=now,
+        )
 
 
 def test_rotating_a_red_box_token_raises_its_version(box, supervisor, now, recorded):
@@ -268,9 +322,14 @@ def test_a_red_box_is_retired(box, supervisor, now, recorded):
     recorded(box, "Retired", actor=supervisor, at=now)
 
 
-@pytest.mark.parametrize("command, kwargs", [
-    ("rotate_token", {}), ("move", {"position": KO_LOI_PARK}), ("retire", {}),
-])
+@pytest.mark.parametrize(
+    "command, kwargs",
+    [
+        ("rotate_token", {}),
+        ("move", {"position": KO_LOI_PARK}),
+        ("retire", {}),
+    ],
+)
 def test_a_retired_red_box_cannot_be_changed(command, kwargs, box, supervisor, now, refused):
     box.retire(reason="Demolished", actor=supervisor, occurred_at=now)
     box.collect_events()
@@ -278,17 +337,27 @@ def test_a_retired_red_box_cannot_be_changed(command, kwargs, box, supervisor, n
         getattr(box, command)(reason="Why", actor=supervisor, occurred_at=now, **kwargs)
 
 
-@pytest.mark.parametrize("command, kwargs", [
-    ("rotate_token", {}), ("move", {"position": KO_LOI_PARK}), ("retire", {}),
-])
+@pytest.mark.parametrize(
+    "command, kwargs",
+    [
+        ("rotate_token", {}),
+        ("move", {"position": KO_LOI_PARK}),
+        ("retire", {}),
+    ],
+)
 def test_changing_a_red_box_needs_a_reason(command, kwargs, box, supervisor, now, refused):
     with refused(InvalidInput, box, mentions=("The reason must not be empty.",), field="reason"):
         getattr(box, command)(reason="  ", actor=supervisor, occurred_at=now, **kwargs)
 
 
-@pytest.mark.parametrize("command, kwargs", [
-    ("rotate_token", {}), ("move", {"position": KO_LOI_PARK}), ("retire", {}),
-])
+@pytest.mark.parametrize(
+    "command, kwargs",
+    [
+        ("rotate_token", {}),
+        ("move", {"position": KO_LOI_PARK}),
+        ("retire", {}),
+    ],
+)
 def test_an_officer_may_not_manage_red_boxes(command, kwargs, box, officer, now, refused):
     with refused(NotPermitted, box, mentions=("officer may not manage red boxes",)):
         getattr(box, command)(reason="Why", actor=officer, occurred_at=now, **kwargs)
@@ -300,11 +369,14 @@ def test_a_red_box_accepts_only_its_current_token(box, supervisor, now):
     box.check_token(2)
 
 
-@pytest.mark.parametrize("version, refusal, says", [
-    (1, CheckInRefusal.OUTDATED, "This QR code of red box RB-07 is out of date"),
-    (3, CheckInRefusal.INVALID, "This QR code of red box RB-07 is not valid"),  # never issued
-    (None, CheckInRefusal.INVALID, "This QR code of red box RB-07 is not valid"),  # its signature did not verify
-])
+@pytest.mark.parametrize(
+    "version, refusal, says",
+    [
+        (1, CheckInRefusal.OUTDATED, "This QR code of red box RB-07 is out of date"),
+        (3, CheckInRefusal.INVALID, "This QR code of red box RB-07 is not valid"),  # never issued
+        (None, CheckInRefusal.INVALID, "This QR code of red box RB-07 is not valid"),  # its signature did not verify
+    ],
+)
 def test_a_red_box_refuses_a_token_that_is_not_its_current_one(version, refusal, says, box, supervisor, now, refused):
     box.rotate_token(reason="New sticker", actor=supervisor, occurred_at=now)
     box.collect_events()
@@ -315,23 +387,53 @@ def test_a_red_box_refuses_a_token_that_is_not_its_current_one(version, refusal,
 
 def test_a_refused_check_in_records_who_tried_which_box_why_and_where(box, officer, now):
     where = GeoPoint(19.91, 99.83)
-    attempt = RefusedCheckIn.record(id=uuid4(), box=box, code="rb-07", refusal=CheckInRefusal.OUTDATED, token_version=1,
-                                    position=where, actor=officer, occurred_at=now)
+    attempt = RefusedCheckIn.record(
+        id=uuid4(),
+        box=box,
+        code="rb-07",
+        refusal=CheckInRefusal.OUTDATED,
+        token_version=1,
+        position=where,
+        actor=officer,
+        occurred_at=now,
+    )
     [event] = attempt.collect_events()
     assert (event.box_id, event.box_code, event.refusal, event.token_version, event.position, event.actor) == (
-        box.id, "RB-07", CheckInRefusal.OUTDATED, 1, where, officer)
+        box.id,
+        "RB-07",
+        CheckInRefusal.OUTDATED,
+        1,
+        where,
+        officer,
+    )
 
 
 def test_a_refused_check_in_at_an_unknown_box_keeps_only_a_clean_code(officer, now):
-    attempt = RefusedCheckIn.record(id=uuid4(), box=None, code="<script>rb-99\x00" + "9" * 40, refusal=CheckInRefusal.UNKNOWN_BOX,
-                                    token_version=None, position=None, actor=officer, occurred_at=now)
+    attempt = RefusedCheckIn.record(
+        id=uuid4(),
+        box=None,
+        code="<script>rb-99\x00" + "9" * 40,
+        refusal=CheckInRefusal.UNKNOWN_BOX,
+        token_version=None,
+        position=None,
+        actor=officer,
+        occurred_at=now,
+    )
     assert attempt.box_id is None and attempt.box_code == "SCRIPTRB-9999999999999999"[:24]
 
 
 def test_only_people_who_check_in_leave_refused_check_ins(box, dispatcher, now):
     with pytest.raises(NotPermitted):
-        RefusedCheckIn.record(id=uuid4(), box=box, code="RB-07", refusal=CheckInRefusal.INVALID, token_version=None,
-                              position=None, actor=dispatcher, occurred_at=now)
+        RefusedCheckIn.record(
+            id=uuid4(),
+            box=box,
+            code="RB-07",
+            refusal=CheckInRefusal.INVALID,
+            token_version=None,
+            position=None,
+            actor=dispatcher,
+            occurred_at=now,
+        )
 
 
 def test_a_retired_red_box_refuses_even_its_current_token(box, supervisor, now, refused):
@@ -346,8 +448,17 @@ def test_a_retired_red_box_refuses_even_its_current_token(box, supervisor, now, 
 
 def test_an_officer_logs_a_visit_with_the_current_token(box, officer, now, recorded):
     visit_id, unit_id = uuid4(), uuid4()
-    visit = PatrolVisit.log(id=visit_id, box=box, token_version=1, unit_id=unit_id, actor=officer,
-                            occurred_at=now, now=now, position=NEXT_DOOR, observation="  All quiet ")
+    visit = PatrolVisit.log(
+        id=visit_id,
+        box=box,
+        token_version=1,
+        unit_id=unit_id,
+        actor=officer,
+        occurred_at=now,
+        now=now,
+        position=NEXT_DOOR,
+        observation="  All quiet ",
+    )
 
     assert visit.id == visit_id
     assert (visit.box_id, visit.box_code, visit.community) == (box.id, "RB-07", Community.WAT_PHRA_KAEO)
@@ -358,7 +469,9 @@ def test_an_officer_logs_a_visit_with_the_current_token(box, officer, now, recor
 
 
 def test_a_supervisor_may_log_a_visit_without_an_observation(box, supervisor, now, recorded):
-    visit = PatrolVisit.log(id=uuid4(), box=box, token_version=1, unit_id=None, actor=supervisor, occurred_at=now, now=now)
+    visit = PatrolVisit.log(
+        id=uuid4(), box=box, token_version=1, unit_id=None, actor=supervisor, occurred_at=now, now=now
+    )
     assert visit.observations == [] and visit.position is None
     recorded(visit, "Logged", actor=supervisor, at=now)
 
@@ -377,26 +490,46 @@ def test_a_visit_to_a_retired_red_box_is_refused(box, supervisor, officer, now, 
         PatrolVisit.log(id=uuid4(), box=box, token_version=1, unit_id=None, actor=officer, occurred_at=now, now=now)
 
 
-@pytest.mark.parametrize("occurred_at, mentions", [
-    (datetime(2026, 3, 14, 3, 0, tzinfo=timezone.utc), "cannot be in the future"),
-    (datetime(2026, 3, 14, 9, 30), "must say its time zone"),
-])
+@pytest.mark.parametrize(
+    "occurred_at, mentions",
+    [
+        (datetime(2026, 3, 14, 3, 0, tzinfo=UTC), "cannot be in the future"),
+        (datetime(2026, 3, 14, 9, 30), "must say its time zone"),
+    ],
+)
 def test_a_visit_at_a_bad_time_is_refused(occurred_at, mentions, box, officer, now, refused):
     with refused(InvalidInput, box, mentions=(mentions,), field="occurred_at"):
-        PatrolVisit.log(id=uuid4(), box=box, token_version=1, unit_id=None, actor=officer, occurred_at=occurred_at, now=now)
+        PatrolVisit.log(
+            id=uuid4(), box=box, token_version=1, unit_id=None, actor=officer, occurred_at=occurred_at, now=now
+        )
 
 
 def test_a_visit_with_a_20_kb_observation_is_refused(box, officer, now, refused):
     with refused(InvalidInput, box, mentions=("The observation is too long",), field="observation"):
-        PatrolVisit.log(id=uuid4(), box=box, token_version=1, unit_id=None, actor=officer, occurred_at=now, now=now,
-                        observation="x" * 20_000)
+        PatrolVisit.log(
+            id=uuid4(),
+            box=box,
+            token_version=1,
+            unit_id=None,
+            actor=officer,
+            occurred_at=now,
+            now=now,
+            observation="x" * 20_000,
+        )
 
 
 @pytest.mark.parametrize("role", ["dispatcher", "admin", "system"])
 def test_only_officers_and_supervisors_check_in_at_red_boxes(role, request, box, now, refused):
     with refused(NotPermitted, box, mentions=("may not check in at a red box",)):
-        PatrolVisit.log(id=uuid4(), box=box, token_version=1, unit_id=None, actor=request.getfixturevalue(role),
-                        occurred_at=now, now=now)
+        PatrolVisit.log(
+            id=uuid4(),
+            box=box,
+            token_version=1,
+            unit_id=None,
+            actor=request.getfixturevalue(role),
+            occurred_at=now,
+            now=now,
+        )
 
 
 def test_a_check_in_scanned_far_from_its_box_is_implausible(box, make_visit):
@@ -414,8 +547,12 @@ def test_a_check_in_too_soon_after_a_visit_to_a_distant_box_is_implausible(make_
 
     finding = visit.implausibility(box, previous, far_box)
 
-    assert finding == {"kind": TOO_FAST, "metres": round(KO_LOI_PARK.metres_to(CLOCK_TOWER)), "from_box": "RB-01",
-                       "seconds": 60}
+    assert finding == {
+        "kind": TOO_FAST,
+        "metres": round(KO_LOI_PARK.metres_to(CLOCK_TOWER)),
+        "from_box": "RB-01",
+        "seconds": 60,
+    }
     assert finding_text(finding).endswith(" m from red box RB-01 in 0:01:00, faster than a patrol can travel")
 
 
@@ -436,8 +573,17 @@ def test_a_flag_recorded_before_findings_reads_as_having_none() -> None:
     assert state == {"reason": "scanned 4715 m from red box RB-01", "finding": None}
 
 
-@pytest.mark.parametrize("case", ["no position, no previous", "close to the box", "distant box long ago",
-                                  "same box a moment ago", "previous is this visit", "previous is later"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "no position, no previous",
+        "close to the box",
+        "distant box long ago",
+        "same box a moment ago",
+        "previous is this visit",
+        "previous is later",
+    ],
+)
 def test_a_plausible_check_in_has_no_implausibility(case, make_box, make_visit, now):
     far_box, box = make_box("RB-01", KO_LOI_PARK), make_box("RB-07", CLOCK_TOWER)
     visit = make_visit(box, at=now, position=NEXT_DOOR if case == "close to the box" else None)
@@ -462,7 +608,9 @@ def test_the_officer_who_checked_in_adds_an_observation(box, make_visit, officer
 
 def test_another_officer_cannot_add_an_observation_to_a_visit(box, make_visit, officer, supervisor, now, refused):
     visit = make_visit(box, by=officer)
-    with refused(TransitionRefused, visit, mentions=("Only the officer who checked in can add observations to this visit.",)):
+    with refused(
+        TransitionRefused, visit, mentions=("Only the officer who checked in can add observations to this visit.",)
+    ):
         visit.add_observation(text="Me too", actor=supervisor, occurred_at=now)
 
 

@@ -14,5 +14,15 @@ def test_a_signed_code_verifies_only_for_its_box_its_version_and_its_secret():
     assert signer.version_of(second_box, token) is None
     assert other.version_of(box, token) is None
     assert signer.version_of(box, "4-" + token[2:]) is None  # the version is signed too
-    for garbage in ("", "3", "3-", "abc", token + "x", "0-" + token[2:], "-1-" + token[2:], "9" * 50, "3-" + "\x00" * 16):
+    for garbage in (
+        "",
+        "3",
+        "3-",
+        "abc",
+        token + "x",
+        "0-" + token[2:],
+        "-1-" + token[2:],
+        "9" * 50,
+        "3-" + "\x00" * 16,
+    ):
         assert signer.version_of(box, garbage) is None

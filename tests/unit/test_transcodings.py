@@ -1,6 +1,6 @@
 """Every value type the events carry comes back from the store's JSON as the same type and value."""
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from uuid import UUID
 
 import pytest
@@ -8,7 +8,13 @@ from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscode
 
 from application.transcodings import ENUMS, register_all
 from domain.values import (
-    Actor, AlertKind, DetectionRule, GeoPoint, Role, SealedContact, Zone,
+    Actor,
+    AlertKind,
+    DetectionRule,
+    GeoPoint,
+    Role,
+    SealedContact,
+    Zone,
 )
 
 
@@ -29,7 +35,7 @@ VALUES = [
     DetectionRule(AlertKind.PERSON_AT_NIGHT, time(18, 0), time(6, 0), 0.6, 0.01),
     time(22, 30),
     date(2026, 11, 25),
-    datetime(2026, 11, 25, 3, 4, 5, tzinfo=timezone.utc),
+    datetime(2026, 11, 25, 3, 4, 5, tzinfo=UTC),
     *[member for enum_cls in ENUMS for member in enum_cls],
 ]
 

@@ -1,14 +1,24 @@
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta, timezone
 
 import pytest
 
 from domain.errors import DomainError, InvalidInput
 from domain.values import (
-    AlertKind, CancelReason, Category, DetectionRule, GeoPoint, Priority, Zone, be_year, check_occurred_at, clean_text,
-    is_night, parse_enum,
+    AlertKind,
+    CancelReason,
+    Category,
+    DetectionRule,
+    GeoPoint,
+    Priority,
+    Zone,
+    be_year,
+    check_occurred_at,
+    clean_text,
+    is_night,
+    parse_enum,
 )
 
-BANGKOK_NOON = datetime(2026, 3, 14, 5, 0, tzinfo=timezone.utc)
+BANGKOK_NOON = datetime(2026, 3, 14, 5, 0, tzinfo=UTC)
 
 
 # --- parse_enum ---------------------------------------------------------------
@@ -90,18 +100,21 @@ def test_a_time_more_than_two_minutes_in_the_future_is_refused():
         check_occurred_at(BANGKOK_NOON + timedelta(minutes=2, seconds=1), BANGKOK_NOON)
 
 
-@pytest.mark.parametrize("instant, year_be", [
-    (datetime(2026, 12, 31, 18, 0, tzinfo=timezone.utc), 2570),
-    (datetime(2026, 12, 31, 16, 59, tzinfo=timezone.utc), 2569),
-    (datetime(2027, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=7))), 2570),
-])
+@pytest.mark.parametrize(
+    "instant, year_be",
+    [
+        (datetime(2026, 12, 31, 18, 0, tzinfo=UTC), 2570),
+        (datetime(2026, 12, 31, 16, 59, tzinfo=UTC), 2569),
+        (datetime(2027, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=7))), 2570),
+    ],
+)
 def test_the_buddhist_era_year_is_counted_in_bangkok(instant, year_be):
     assert be_year(instant) == year_be
 
 
 @pytest.mark.parametrize("utc_hour, night", [(10, False), (11, True), (22, True), (23, False), (5, False)])
 def test_night_is_from_six_in_the_evening_to_six_in_the_morning_in_bangkok(utc_hour, night):
-    assert is_night(datetime(2026, 3, 14, utc_hour, tzinfo=timezone.utc)) is night
+    assert is_night(datetime(2026, 3, 14, utc_hour, tzinfo=UTC)) is night
 
 
 # --- positions, zones, rules ---------------------------------------------------
@@ -119,12 +132,15 @@ def test_one_degree_of_latitude_is_about_111_km():
     assert GeoPoint(19.9, 99.8).metres_to(GeoPoint(19.9, 99.8)) == 0
 
 
-@pytest.mark.parametrize("name, points, mentions", [
-    ("  ", ((0, 0), (1, 0), (1, 1)), "A zone needs a name."),
-    ("gate", ((0, 0), (1, 1)), "Zone 'gate' needs at least three corners."),
-    ("gate", ((0, 0), (1.2, 0), (1, 1)), "Zone 'gate' has a corner outside the picture."),
-    ("gate", ((0, 0), (1, -0.1), (1, 1)), "Zone 'gate' has a corner outside the picture."),
-])
+@pytest.mark.parametrize(
+    "name, points, mentions",
+    [
+        ("  ", ((0, 0), (1, 0), (1, 1)), "A zone needs a name."),
+        ("gate", ((0, 0), (1, 1)), "Zone 'gate' needs at least three corners."),
+        ("gate", ((0, 0), (1.2, 0), (1, 1)), "Zone 'gate' has a corner outside the picture."),
+        ("gate", ((0, 0), (1, -0.1), (1, 1)), "Zone 'gate' has a corner outside the picture."),
+    ],
+)
 def test_a_malformed_zone_is_refused(name, points, mentions):
     with pytest.raises(InvalidInput) as info:
         Zone(name, points)
@@ -144,19 +160,22 @@ def test_a_rule_threshold_outside_zero_to_one_is_refused(score, area):
         DetectionRule(AlertKind.MOTION_IN_ZONE, min_score=score, min_area=area)
 
 
-@pytest.mark.parametrize("start, end, local_hour, active", [
-    (time(0), time(0), 3, True),  # start == end: all day
-    (time(8), time(17), 8, True),
-    (time(8), time(17), 17, False),
-    (time(8), time(17), 20, False),
-    (time(18), time(6), 23, True),  # past midnight
-    (time(18), time(6), 2, True),
-    (time(18), time(6), 6, False),
-    (time(18), time(6), 12, False),
-])
+@pytest.mark.parametrize(
+    "start, end, local_hour, active",
+    [
+        (time(0), time(0), 3, True),  # start == end: all day
+        (time(8), time(17), 8, True),
+        (time(8), time(17), 17, False),
+        (time(8), time(17), 20, False),
+        (time(18), time(6), 23, True),  # past midnight
+        (time(18), time(6), 2, True),
+        (time(18), time(6), 6, False),
+        (time(18), time(6), 12, False),
+    ],
+)
 def test_a_rule_is_active_in_its_local_window(start, end, local_hour, active):
     rule = DetectionRule(AlertKind.PERSON_AT_NIGHT, start=start, end=end)
-    instant = datetime(2026, 3, 14, local_hour, tzinfo=timezone(timedelta(hours=7))).astimezone(timezone.utc)
+    instant = datetime(2026, 3, 14, local_hour, tzinfo=timezone(timedelta(hours=7))).astimezone(UTC)
     assert rule.active_at(instant) is active
 
 

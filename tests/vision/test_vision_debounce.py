@@ -11,7 +11,9 @@ from infrastructure.vision import Debouncer, Detection, EpisodeEnded, EpisodePol
 
 T0 = datetime(2026, 3, 14, 15, 0, tzinfo=UTC)
 STEP = timedelta(seconds=0.1)
-POLICY = EpisodePolicy(min_hits=3, max_gap=timedelta(seconds=0.5), quiet=timedelta(seconds=2), cooldown=timedelta(seconds=5))
+POLICY = EpisodePolicy(
+    min_hits=3, max_gap=timedelta(seconds=0.5), quiet=timedelta(seconds=2), cooldown=timedelta(seconds=5)
+)
 MOTION = AlertKind.MOTION_IN_ZONE
 
 
@@ -23,8 +25,9 @@ def hit(zone: str = "gate", score: float = 0.5, kind: AlertKind = MOTION) -> Det
     return Detection(kind, zone, score)
 
 
-def feed(debouncer: Debouncer, pattern: str, *, start: int = 0, scores: list[float] | None = None,
-         zone: str = "gate") -> list:
+def feed(
+    debouncer: Debouncer, pattern: str, *, start: int = 0, scores: list[float] | None = None, zone: str = "gate"
+) -> list:
     """One character per frame: 'x' a hit, '.' nothing. Frame i is at T0 + i * STEP and shows tag i."""
     events = []
     for offset, mark in enumerate(pattern):
@@ -88,7 +91,10 @@ def test_each_zone_and_kind_has_its_own_episode():
         events += debouncer.update(detections, frame(index), T0 + index * STEP)
 
     assert sorted((a.kind.value, a.zone) for a in starts(events)) == [
-        ("motion_in_zone", "car park"), ("motion_in_zone", "gate"), ("person_at_night", "gate")]
+        ("motion_in_zone", "car park"),
+        ("motion_in_zone", "gate"),
+        ("person_at_night", "gate"),
+    ]
 
 
 def test_a_tamper_finding_must_last_before_it_alerts():

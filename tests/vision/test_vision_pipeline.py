@@ -13,7 +13,9 @@ from infrastructure.vision import AnalyserSettings, CameraAnalyser, CameraMonito
 WORK_AREA = Zone("work area", ((0.0, 0.25), (1.0, 0.25), (1.0, 1.0), (0.0, 1.0)))
 # The wall and pillars top right, where nothing moves in the worker clip.
 BACK_WALL = Zone("back wall", ((0.75, 0.0), (1.0, 0.0), (1.0, 0.3), (0.75, 0.3)))
-PERSON_AT_NIGHT = DetectionRule(AlertKind.PERSON_AT_NIGHT, start=time(18, 0), end=time(6, 0), min_score=0.5, min_area=0.005)
+PERSON_AT_NIGHT = DetectionRule(
+    AlertKind.PERSON_AT_NIGHT, start=time(18, 0), end=time(6, 0), min_score=0.5, min_area=0.005
+)
 MOTION = DetectionRule(AlertKind.MOTION_IN_ZONE, min_area=0.005)
 
 
@@ -73,8 +75,9 @@ def test_a_night_only_person_rule_is_silent_at_noon_and_never_runs_the_people_de
 
 
 def test_cars_moving_in_the_car_park_are_motion_episodes_but_never_a_person():
-    car_policy = EpisodePolicy(min_hits=3, max_gap=timedelta(seconds=0.5), quiet=timedelta(seconds=3),
-                               cooldown=timedelta(seconds=3))
+    car_policy = EpisodePolicy(
+        min_hits=3, max_gap=timedelta(seconds=0.5), quiet=timedelta(seconds=3), cooldown=timedelta(seconds=3)
+    )
     monitor = CameraMonitor([], [PERSON_AT_NIGHT, MOTION], policies={AlertKind.MOTION_IN_ZONE: car_policy})
     fps = 12.5
 
@@ -138,8 +141,10 @@ def test_nothing_is_reported_while_the_background_model_warms_up(worker_frames):
 
 
 def test_the_rules_thresholds_are_honoured(worker_frames):
-    demanding = [DetectionRule(AlertKind.PERSON_AT_NIGHT, start=time(18, 0), end=time(6, 0), min_score=0.99),
-                 DetectionRule(AlertKind.MOTION_IN_ZONE, min_area=0.5)]
+    demanding = [
+        DetectionRule(AlertKind.PERSON_AT_NIGHT, start=time(18, 0), end=time(6, 0), min_score=0.99),
+        DetectionRule(AlertKind.MOTION_IN_ZONE, min_area=0.5),
+    ]
     monitor = CameraMonitor([WORK_AREA], demanding)
 
     assert play(monitor, worker_frames) == []

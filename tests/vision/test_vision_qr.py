@@ -34,7 +34,7 @@ def sticker(size: int) -> np.ndarray:
 
 def photo_of(scene: np.ndarray, size: int = 220) -> np.ndarray:
     picture = scene.copy()
-    picture[100:100 + size, 300:300 + size] = sticker(size)
+    picture[100 : 100 + size, 300 : 300 + size] = sticker(size)
     return picture
 
 
@@ -47,8 +47,14 @@ def turned(image: np.ndarray, degrees: float = 30) -> np.ndarray:
 def at_an_angle(image: np.ndarray) -> np.ndarray:
     height, width = image.shape[:2]
     corners = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
-    seen = np.float32([[width * 0.15, height * 0.05], [width * 0.85, height * 0.2], [width * 0.9, height * 0.85],
-                       [width * 0.05, height * 0.95]])
+    seen = np.float32(
+        [
+            [width * 0.15, height * 0.05],
+            [width * 0.85, height * 0.2],
+            [width * 0.9, height * 0.85],
+            [width * 0.05, height * 0.95],
+        ]
+    )
     return cv2.warpPerspective(image, cv2.getPerspectiveTransform(corners, seen), (width, height), borderValue=GREY)
 
 

@@ -35,7 +35,8 @@ def test_storing_the_same_frame_twice_keeps_one_file_and_leaves_no_temporary(sto
 
     assert first == second != other
     assert sorted(p.name for p in store.root.rglob("*") if p.is_file()) == sorted(
-        [f"{first[2:]}.jpg", f"{other[2:]}.jpg"])
+        [f"{first[2:]}.jpg", f"{other[2:]}.jpg"]
+    )
 
 
 def test_a_snapshot_altered_on_disk_fails_verification(store: SnapshotStore, worker_frames):

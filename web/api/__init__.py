@@ -39,7 +39,6 @@ TAGS = [
 ]
 
 
-
 def install(app: FastAPI) -> None:
     """Mounts the API, turns every error under /api into problem details, and completes the OpenAPI description.
     Call it after the app's own error handlers are registered."""

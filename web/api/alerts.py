@@ -13,8 +13,8 @@ import uuid
 import structlog
 from fastapi import APIRouter, Depends, Request, Response
 
-from application.errors import ConflictError, NotFound
 from application.cameras import RaisedAlert
+from application.errors import ConflictError, NotFound
 from domain.cameras import Camera
 from domain.errors import InvalidInput
 from domain.incident import NAMESPACE
@@ -31,8 +31,14 @@ router = APIRouter(prefix=PREFIX, dependencies=[Depends(known_query_only)])
 
 
 def _out(alert: RaisedAlert) -> CameraAlertOut:
-    return CameraAlertOut(id=alert.id, camera_code=alert.camera_code, kind=alert.kind, score=alert.score,
-                          frame_at=alert.raised_at, snapshot_digest=alert.snapshot_digest)
+    return CameraAlertOut(
+        id=alert.id,
+        camera_code=alert.camera_code,
+        kind=alert.kind,
+        score=alert.score,
+        frame_at=alert.raised_at,
+        snapshot_digest=alert.snapshot_digest,
+    )
 
 
 def _snapshot(request: Request, body: CameraAlertIn) -> str:
@@ -48,28 +54,56 @@ def _snapshot(request: Request, body: CameraAlertIn) -> str:
     return digest
 
 
-@router.post("/camera-alerts", status_code=201, response_model=CameraAlertOut, tags=["camera alerts"],
-             summary="Raise a camera alert",
-             responses={200: {"model": CameraAlertOut, "description": "A retry with the same Idempotency-Key: the same alert"},
-                        **responses(400, 401, 403, 409, 422, 429)})
-def raise_alert(body: CameraAlertIn, request: Request, zone: Zone, response: Response, caller: ApiAlertRaiser,
-                idempotency_key: IdempotencyKey = None) -> CameraAlertOut:
+@router.post(
+    "/camera-alerts",
+    status_code=201,
+    response_model=CameraAlertOut,
+    tags=["camera alerts"],
+    summary="Raise a camera alert",
+    responses={
+        200: {"model": CameraAlertOut, "description": "A retry with the same Idempotency-Key: the same alert"},
+        **responses(400, 401, 403, 409, 422, 429),
+    },
+)
+def raise_alert(
+    body: CameraAlertIn,
+    request: Request,
+    zone: Zone,
+    response: Response,
+    caller: ApiAlertRaiser,
+    idempotency_key: IdempotencyKey = None,
+) -> CameraAlertOut:
     """The alert reaches the dispatchers' board like one from the zone's own cameras. Send an `Idempotency-Key`
     (e.g. the camera and the episode's start) so that a retry raises it once."""
     app = zone.app
-    alert_id = uuid.uuid5(NAMESPACE, f"api-alert/{caller.user_id}/{idempotency_key}") if idempotency_key else uuid.uuid4()
+    alert_id = (
+        uuid.uuid5(NAMESPACE, f"api-alert/{caller.user_id}/{idempotency_key}") if idempotency_key else uuid.uuid4()
+    )
 
     def command() -> tuple[RaisedAlert, bool]:
         if idempotency_key and (known := app.raised_alert(alert_id)) is not None:
             return known, False
         digest = _snapshot(request, body)
         try:
-            app.raise_camera_alert(camera_id=Camera.id_for(check_code(body.camera_code, "camera_code")), kind=body.kind,
-                                   score=body.score, snapshot_digest=digest, frame_at=body.frame_at, zone=body.zone,
-                                   detail=body.detail, by=SYSTEM_USER_ID, id=alert_id)
+            app.raise_camera_alert(
+                camera_id=Camera.id_for(check_code(body.camera_code, "camera_code")),
+                kind=body.kind,
+                score=body.score,
+                snapshot_digest=digest,
+                frame_at=body.frame_at,
+                zone=body.zone,
+                detail=body.detail,
+                by=SYSTEM_USER_ID,
+                id=alert_id,
+            )
         except NotFound as error:
-            raise ApiProblem(422, "invalid", "The request was not valid", error.message,
-                             errors=[{"field": "camera_code", "message": error.message}]) from None
+            raise ApiProblem(
+                422,
+                "invalid",
+                "The request was not valid",
+                error.message,
+                errors=[{"field": "camera_code", "message": error.message}],
+            ) from None
         except ConflictError:
             # Another request with the same Idempotency-Key raised it at the same moment.
             if idempotency_key and (known := app.raised_alert(alert_id)) is not None:
@@ -80,6 +114,11 @@ def raise_alert(body: CameraAlertIn, request: Request, zone: Zone, response: Res
     alert, created = command()
     if not created:
         response.status_code = 200
-    log.info("api.camera_alert_raised", alert_id=str(alert.id), camera=alert.camera_code, kind=alert.kind.value,
-             retry=not created)
+    log.info(
+        "api.camera_alert_raised",
+        alert_id=str(alert.id),
+        camera=alert.camera_code,
+        kind=alert.kind.value,
+        retry=not created,
+    )
     return _out(alert)

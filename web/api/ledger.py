@@ -54,11 +54,15 @@ def _reads(request: Request) -> LedgerReads:
 
 
 def _refused(error: ValueError, field: str) -> ApiProblem:
-    return ApiProblem(422, "invalid", "The request was not valid", str(error), errors=[{"field": field, "message": str(error)}])
+    return ApiProblem(
+        422, "invalid", "The request was not valid", str(error), errors=[{"field": field, "message": str(error)}]
+    )
 
 
 def _checkpoint(row: dict[str, Any]) -> CheckpointOut:
-    return CheckpointOut(tree_size=row["tree_size"], root=_b64(row["root"]), note=row["note"], signed_at=row["signed_at"])
+    return CheckpointOut(
+        tree_size=row["tree_size"], root=_b64(row["root"]), note=row["note"], signed_at=row["signed_at"]
+    )
 
 
 def _latest(request: Request) -> dict[str, Any]:
@@ -68,58 +72,105 @@ def _latest(request: Request) -> dict[str, Any]:
     return row
 
 
-@router.get("/checkpoint", response_model=CheckpointOut, summary="The latest signed checkpoint",
-            responses=responses(401, 403, 404, 422, 429))
+@router.get(
+    "/checkpoint",
+    response_model=CheckpointOut,
+    summary="The latest signed checkpoint",
+    responses=responses(401, 403, 404, 422, 429),
+)
 def latest_checkpoint(request: Request, caller: Reader) -> CheckpointOut:
     return _checkpoint(_latest(request))
 
 
-@router.get("/checkpoint/note", response_class=PlainTextResponse, summary="The latest checkpoint as signed (text)",
-            responses=responses(401, 403, 404, 422, 429))
+@router.get(
+    "/checkpoint/note",
+    response_class=PlainTextResponse,
+    summary="The latest checkpoint as signed (text)",
+    responses=responses(401, 403, 404, 422, 429),
+)
 def latest_checkpoint_note(request: Request, caller: Reader) -> PlainTextResponse:
     return PlainTextResponse(_latest(request)["note"])
 
 
-@router.get("/checkpoints", response_model=list[CheckpointOut], summary="Signed checkpoints, oldest first",
-            responses=responses(401, 403, 422, 429))
-def checkpoint_history(request: Request, caller: Reader,
-                       since: Annotated[int, Query(ge=0, le=2**62, description="the smallest tree size")] = 0,
-                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[CheckpointOut]:
+@router.get(
+    "/checkpoints",
+    response_model=list[CheckpointOut],
+    summary="Signed checkpoints, oldest first",
+    responses=responses(401, 403, 422, 429),
+)
+def checkpoint_history(
+    request: Request,
+    caller: Reader,
+    since: Annotated[int, Query(ge=0, le=2**62, description="the smallest tree size")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[CheckpointOut]:
     return [_checkpoint(row) for row in _reads(request).checkpoints(since, limit)]
 
 
-@router.get("/inclusion", response_model=InclusionOut, summary="The audit path of one event",
-            responses=responses(401, 403, 404, 422, 429))
-def inclusion(request: Request, caller: Reader,
-              position: Annotated[int | None, Query(ge=0, le=2**62, description="the leaf's place in the tree")] = None,
-              notification_id: Annotated[int | None, Query(ge=1, le=2**62, description="or the event's notification id")] = None,
-              tree_size: Annotated[int | None, Query(ge=1, le=2**62, description="the latest checkpoint's when omitted")] = None,
-              ) -> InclusionOut:
+@router.get(
+    "/inclusion",
+    response_model=InclusionOut,
+    summary="The audit path of one event",
+    responses=responses(401, 403, 404, 422, 429),
+)
+def inclusion(
+    request: Request,
+    caller: Reader,
+    position: Annotated[int | None, Query(ge=0, le=2**62, description="the leaf's place in the tree")] = None,
+    notification_id: Annotated[int | None, Query(ge=1, le=2**62, description="or the event's notification id")] = None,
+    tree_size: Annotated[int | None, Query(ge=1, le=2**62, description="the latest checkpoint's when omitted")] = None,
+) -> InclusionOut:
     reads = _reads(request)
     if (position is None) == (notification_id is None):
-        raise ApiProblem(422, "invalid", "The request was not valid", "Give either position or notification_id.",
-                         errors=[{"field": "position", "message": "give either position or notification_id"}])
+        raise ApiProblem(
+            422,
+            "invalid",
+            "The request was not valid",
+            "Give either position or notification_id.",
+            errors=[{"field": "position", "message": "give either position or notification_id"}],
+        )
     if position is None:
         position = reads.position_of(notification_id)
         if position is None:
-            raise ApiProblem(404, "not-found", "Not in the ledger", f"Notification {notification_id} is not in the ledger (yet).")
+            raise ApiProblem(
+                404, "not-found", "Not in the ledger", f"Notification {notification_id} is not in the ledger (yet)."
+            )
     size = tree_size if tree_size is not None else _latest(request)["tree_size"]
     try:
         proof = reads.inclusion(position, size)
     except ValueError as error:
         raise _refused(error, "tree_size" if "tree size" in str(error) else "position") from None
     entry = reads.leaf_entry(position) or b""
-    return InclusionOut(position=position, tree_size=size, notification_id=proof["notification_id"],
-                        leaf_hash=_b64(proof["leaf_hash"]), leaf_entry=_b64(entry), path=[_b64(h) for h in proof["path"]])
+    return InclusionOut(
+        position=position,
+        tree_size=size,
+        notification_id=proof["notification_id"],
+        leaf_hash=_b64(proof["leaf_hash"]),
+        leaf_entry=_b64(entry),
+        path=[_b64(h) for h in proof["path"]],
+    )
 
 
-@router.get("/consistency", response_model=ConsistencyOut, summary="A consistency proof between two tree sizes",
-            responses=responses(401, 403, 422, 429))
-def consistency(request: Request, caller: Reader, first: Annotated[int, Query(ge=0, le=2**62)],
-                second: Annotated[int, Query(ge=0, le=2**62)]) -> ConsistencyOut:
+@router.get(
+    "/consistency",
+    response_model=ConsistencyOut,
+    summary="A consistency proof between two tree sizes",
+    responses=responses(401, 403, 422, 429),
+)
+def consistency(
+    request: Request,
+    caller: Reader,
+    first: Annotated[int, Query(ge=0, le=2**62)],
+    second: Annotated[int, Query(ge=0, le=2**62)],
+) -> ConsistencyOut:
     if first > second:
-        raise ApiProblem(422, "invalid", "The request was not valid", f"first ({first}) is larger than second ({second}).",
-                         errors=[{"field": "first", "message": "must not be larger than second"}])
+        raise ApiProblem(
+            422,
+            "invalid",
+            "The request was not valid",
+            f"first ({first}) is larger than second ({second}).",
+            errors=[{"field": "first", "message": "must not be larger than second"}],
+        )
     try:
         proof = _reads(request).consistency(first, second)
     except ValueError as error:

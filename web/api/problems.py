@@ -31,8 +31,16 @@ API_PREFIX = "/api/"
 class ApiProblem(Exception):
     """A problem a route decides on itself (an unknown incident, a conflict with the version now)."""
 
-    def __init__(self, status: int, kind: str, title: str, detail: str, *, errors: list[dict[str, str]] | None = None,
-                 current_version: int | None = None):
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        title: str,
+        detail: str,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        current_version: int | None = None,
+    ):
         super().__init__(detail)
         self.status, self.kind, self.title, self.detail = status, kind, title, detail
         self.errors, self.current_version = errors, current_version
@@ -42,10 +50,24 @@ class ProblemResponse(JSONResponse):
     media_type = MEDIA_TYPE
 
 
-def problem(request: Request, status: int, kind: str, title: str, detail: str, *, errors: list[dict[str, str]] | None = None,
-            current_version: int | None = None, headers: dict[str, str] | None = None) -> Response:
-    body: dict[str, Any] = {"type": f"urn:ssz:problem:{kind}", "title": title, "status": status, "detail": detail,
-                            "instance": request.url.path}
+def problem(
+    request: Request,
+    status: int,
+    kind: str,
+    title: str,
+    detail: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    current_version: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": f"urn:ssz:problem:{kind}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
     if errors is not None:
         body["errors"] = errors
     if current_version is not None:
@@ -89,43 +111,95 @@ async def known_query_only(request: Request) -> None:
         known = _QUERY_NAMES[id(route)] = _query_names(route.dependant)
     unknown = sorted({name for name in request.query_params if name not in known})
     if unknown:
-        raise ApiProblem(422, "invalid", "The request was not valid", "This operation has no such query parameter.",
-                         errors=[{"field": name[:100], "message": "is not a parameter of this operation"} for name in unknown])
+        raise ApiProblem(
+            422,
+            "invalid",
+            "The request was not valid",
+            "This operation has no such query parameter.",
+            errors=[{"field": name[:100], "message": "is not a parameter of this operation"} for name in unknown],
+        )
 
 
 def problem_for(request: Request, error: Exception) -> Response:
     if isinstance(error, ApiProblem):
-        return problem(request, error.status, error.kind, error.title, error.detail, errors=error.errors,
-                       current_version=error.current_version)
+        return problem(
+            request,
+            error.status,
+            error.kind,
+            error.title,
+            error.detail,
+            errors=error.errors,
+            current_version=error.current_version,
+        )
     if isinstance(error, ApiKeyRefused):
-        return problem(request, 401, "unauthorized", "A valid API key is required",
-                       "Send a live API key as 'Authorization: Bearer <key>'.",
-                       headers={"www-authenticate": 'Bearer realm="ssz", error="invalid_token"'})
+        return problem(
+            request,
+            401,
+            "unauthorized",
+            "A valid API key is required",
+            "Send a live API key as 'Authorization: Bearer <key>'.",
+            headers={"www-authenticate": 'Bearer realm="ssz", error="invalid_token"'},
+        )
     if isinstance(error, ApiScopeRefused):
         return problem(request, 403, "forbidden", "Not allowed", error.detail)
     if isinstance(error, ApiRateLimited):
         seconds = max(1, math.ceil(error.retry_after))
-        return problem(request, 429, "rate-limited", "Too many requests",
-                       f"This API key has used its requests for now; try again in {seconds} s.",
-                       headers={"retry-after": str(seconds)})
+        return problem(
+            request,
+            429,
+            "rate-limited",
+            "Too many requests",
+            f"This API key has used its requests for now; try again in {seconds} s.",
+            headers={"retry-after": str(seconds)},
+        )
     if isinstance(error, NotPermitted):
         return problem(request, 403, "not-permitted", "Not allowed", error.message)
     if isinstance(error, (ConflictError, TransitionRefused)):
-        return problem(request, 409, "conflict", "Refused in the incident's current state", error.message,
-                       current_version=getattr(error, "current_version", None))
+        return problem(
+            request,
+            409,
+            "conflict",
+            "Refused in the incident's current state",
+            error.message,
+            current_version=getattr(error, "current_version", None),
+        )
     if isinstance(error, NotFound):
-        return problem(request, 422, "invalid", "The request was not valid", error.message,
-                       errors=[{"field": error.field or "", "message": error.message}])
+        return problem(
+            request,
+            422,
+            "invalid",
+            "The request was not valid",
+            error.message,
+            errors=[{"field": error.field or "", "message": error.message}],
+        )
     if isinstance(error, DomainError):
-        return problem(request, 422, "invalid", "The request was not valid", error.message,
-                       errors=[{"field": error.field or "", "message": error.message}])
+        return problem(
+            request,
+            422,
+            "invalid",
+            "The request was not valid",
+            error.message,
+            errors=[{"field": error.field or "", "message": error.message}],
+        )
     if isinstance(error, RequestValidationError):
         errors = field_errors(error)
         if any(e.get("type") == "json_invalid" for e in error.errors()):
-            return problem(request, 400, "malformed", "The body is not valid JSON",
-                           "The request's body could not be read as JSON; nothing was changed.", errors=errors)
-        return problem(request, 422, "invalid", "The request was not valid",
-                       "Some inputs are missing or not valid; nothing was changed.", errors=errors)
+            return problem(
+                request,
+                400,
+                "malformed",
+                "The body is not valid JSON",
+                "The request's body could not be read as JSON; nothing was changed.",
+                errors=errors,
+            )
+        return problem(
+            request,
+            422,
+            "invalid",
+            "The request was not valid",
+            "Some inputs are missing or not valid; nothing was changed.",
+            errors=errors,
+        )
     if isinstance(error, StarletteHTTPException):
         if error.status_code == 404:
             return problem(request, 404, "not-found", "Not found", "There is no such resource in this API.")
@@ -133,17 +207,35 @@ def problem_for(request: Request, error: Exception) -> Response:
             allow = ", ".join(allowed_methods(request))
             if request.method == "OPTIONS":
                 return Response(status_code=204, headers={"allow": allow})
-            return problem(request, 405, "method-not-allowed", "Method not allowed", "This resource cannot be used that way.",
-                           headers={"allow": allow})
-        return problem(request, error.status_code, "http", "Not done", str(error.detail), headers=dict(error.headers or {}))
+            return problem(
+                request,
+                405,
+                "method-not-allowed",
+                "Method not allowed",
+                "This resource cannot be used that way.",
+                headers={"allow": allow},
+            )
+        return problem(
+            request, error.status_code, "http", "Not done", str(error.detail), headers=dict(error.headers or {})
+        )
     if isinstance(error, UNAVAILABLE):
         log.warning("api.database_unavailable", error=repr(error))
-        return problem(request, 503, "unavailable", "The database cannot be reached",
-                       "The system cannot reach its database; nothing was saved. Try again in a moment.",
-                       headers={"retry-after": str(RETRY_AFTER_SECONDS)})
+        return problem(
+            request,
+            503,
+            "unavailable",
+            "The database cannot be reached",
+            "The system cannot reach its database; nothing was saved. Try again in a moment.",
+            headers={"retry-after": str(RETRY_AFTER_SECONDS)},
+        )
     log.exception("api.unhandled_error", error=repr(error))
-    return problem(request, 500, "internal", "Something went wrong",
-                   "The system could not finish this. Nothing half-done was saved; please try again.")
+    return problem(
+        request,
+        500,
+        "internal",
+        "Something went wrong",
+        "The system could not finish this. Nothing half-done was saved; please try again.",
+    )
 
 
 def allowed_methods(request: Request) -> list[str]:
@@ -168,6 +260,7 @@ def _for_api_paths(handler: Callable[..., Any]) -> Callable[..., Any]:
             return problem_for(request, error)
         response = handler(request, error)
         return await response if hasattr(response, "__await__") else response
+
     return either
 
 
@@ -185,14 +278,21 @@ def install(app: FastAPI) -> None:
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The OpenAPI description of these problem responses (the schema is added under application/problem+json)."""
-    words = {400: "The body is not valid JSON", 401: "No live API key", 403: "The key's scopes, or its account's role, "
-             "do not allow this; or the domain refused it to this account", 404: "No such incident",
-             409: "The incident changed since `expected_version`, or is not in a state that allows this",
-             422: "An input is missing or not valid (each in `errors`)", 429: "Rate limit: wait `Retry-After` seconds"}
+    words = {
+        400: "The body is not valid JSON",
+        401: "No live API key",
+        403: "The key's scopes, or its account's role, do not allow this; or the domain refused it to this account",
+        404: "No such incident",
+        409: "The incident changed since `expected_version`, or is not in a state that allows this",
+        422: "An input is missing or not valid (each in `errors`)",
+        429: "Rate limit: wait `Retry-After` seconds",
+    }
     out: dict[int | str, dict[str, Any]] = {}
     for status in statuses:
-        entry: dict[str, Any] = {"description": words[status],
-                                 "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        entry: dict[str, Any] = {
+            "description": words[status],
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
         if status == 429:
             entry["headers"] = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
         if status == 401:

@@ -18,20 +18,35 @@ from domain.values import Role
 from infrastructure.api_keys import ACCOUNT_PREFIX, IssuedKey, Scope, issue_key
 from web import i18n
 from web.access import unusable_scopes
-from web.i18n import N_
-from web.forms import READ_YOUR_WRITES_SECONDS, Form, submit
-from web.pages import label, render
 from web.deps import Admin, Zone, container_of
+from web.forms import READ_YOUR_WRITES_SECONDS, Form, submit
+from web.i18n import N_
+from web.pages import label, render
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 
 
-def _page(request: Request, *, status_code: int = 200, errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
-          notice: str = "", one_time_password: str = "") -> Response:
+def _page(
+    request: Request,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    notice: str = "",
+    one_time_password: str = "",
+) -> Response:
     container = container_of(request)
-    return render(request, "admin/users.html", status_code=status_code, users=container.reads.users(),
-                  logons=container.logons.recent(50), errors=errors or {}, values=values or {}, notice=notice,
-                  one_time_password=one_time_password)
+    return render(
+        request,
+        "admin/users.html",
+        status_code=status_code,
+        users=container.reads.users(),
+        logons=container.logons.recent(50),
+        errors=errors or {},
+        values=values or {},
+        notice=notice,
+        one_time_password=one_time_password,
+    )
 
 
 @router.get("/admin/users")
@@ -39,8 +54,9 @@ def users_page(request: Request, user: Admin) -> Response:
     return _page(request)
 
 
-async def _account_command(request: Request, command: Callable[[Form], tuple[CommandResult, str] | None],
-                           done: str, secret: str = "") -> Response:
+async def _account_command(
+    request: Request, command: Callable[[Form], tuple[CommandResult, str] | None], done: str, secret: str = ""
+) -> Response:
     form, outcome = await submit(request, command)
     if outcome is None:
         values = {k: form.raw(k) for k in ("username", "display_name", "role")}
@@ -53,15 +69,25 @@ async def create_user(request: Request, zone: Zone, user: Admin) -> Response:
     password = secrets.token_urlsafe(9)
 
     def command(form: Form) -> tuple[CommandResult, str] | None:
-        username, name, role = form.text("username", required=True), form.text("display_name", required=True), form.choice("role", Role)
+        username, name, role = (
+            form.text("username", required=True),
+            form.text("display_name", required=True),
+            form.choice("role", Role),
+        )
         if role is Role.ADMIN and username.lower().startswith(ACCOUNT_PREFIX):
             form.fail("role", _integration_admin())
         if not form.ok:
             return None
-        return zone.app.create_user(username=username, display_name=name, role=role, password=password,
-                                                           by=user.user_id), username
-    return await _account_command(request, command, i18n.gettext("Account %(who)s created. Give the person this one-time password:"),
-                                  secret=password)
+        return zone.app.create_user(
+            username=username, display_name=name, role=role, password=password, by=user.user_id
+        ), username
+
+    return await _account_command(
+        request,
+        command,
+        i18n.gettext("Account %(who)s created. Give the person this one-time password:"),
+        secret=password,
+    )
 
 
 def _integration_admin() -> str:
@@ -69,7 +95,10 @@ def _integration_admin() -> str:
 
 
 def _is_integration(request: Request, user_id: UUID) -> bool:
-    return any(str(u["id"]) == str(user_id) and u["username"].startswith(ACCOUNT_PREFIX) for u in container_of(request).reads.users())
+    return any(
+        str(u["id"]) == str(user_id) and u["username"].startswith(ACCOUNT_PREFIX)
+        for u in container_of(request).reads.users()
+    )
 
 
 @router.post("/admin/users/{user_id}/role")
@@ -81,6 +110,7 @@ async def change_role(request: Request, zone: Zone, user_id: UUID, user: Admin) 
         if not form.ok:
             return None
         return zone.app.change_user_role(user_id, role=role, reason=reason, by=user.user_id), str(user_id)
+
     return await _account_command(request, command, i18n.gettext("Role changed."))
 
 
@@ -94,6 +124,7 @@ async def disable(request: Request, zone: Zone, user_id: UUID, user: Admin) -> R
         result = container.app.disable_user(user_id, reason=reason, by=user.user_id)
         container.sessions.end_all(user_id)
         return result, str(user_id)
+
     return await _account_command(request, command, i18n.gettext("Account disabled; its sessions have ended."))
 
 
@@ -104,6 +135,7 @@ async def enable(request: Request, zone: Zone, user_id: UUID, user: Admin) -> Re
         if not form.ok:
             return None
         return zone.app.enable_user(user_id, reason=reason, by=user.user_id), str(user_id)
+
     return await _account_command(request, command, i18n.gettext("Account enabled."))
 
 
@@ -119,8 +151,10 @@ async def reset_password(request: Request, zone: Zone, user_id: UUID, user: Admi
         result = container.app.reset_password(user_id, new_password=password, reason=reason, by=user.user_id)
         container.sessions.end_all(user_id)
         return result, str(user_id)
-    return await _account_command(request, command, i18n.gettext("Password reset. Give the person this one-time password:"),
-                                  secret=password)
+
+    return await _account_command(
+        request, command, i18n.gettext("Password reset. Give the person this one-time password:"), secret=password
+    )
 
 
 # --- the integrations' API keys -----------------------------------------------------------------------------------
@@ -135,13 +169,29 @@ SCOPE_HELP = {
 }
 
 
-def _keys_page(request: Request, *, status_code: int = 200, errors: dict[str, str] | None = None,
-               values: dict[str, object] | None = None, notice: str = "", issued: IssuedKey | None = None) -> Response:
+def _keys_page(
+    request: Request,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, object] | None = None,
+    notice: str = "",
+    issued: IssuedKey | None = None,
+) -> Response:
     container = container_of(request)
     accounts = [u for u in container.reads.users(enabled_only=True) if u["username"].startswith(ACCOUNT_PREFIX)]
-    return render(request, "admin/api_keys.html", status_code=status_code, keys=container.api_keys.listing(),
-                  accounts=accounts, scopes=[(s.value, SCOPE_HELP[s]) for s in Scope], errors=errors or {},
-                  values=values or {}, notice=notice, issued=issued)
+    return render(
+        request,
+        "admin/api_keys.html",
+        status_code=status_code,
+        keys=container.api_keys.listing(),
+        accounts=accounts,
+        scopes=[(s.value, SCOPE_HELP[s]) for s in Scope],
+        errors=errors or {},
+        values=values or {},
+        notice=notice,
+        issued=issued,
+    )
 
 
 @router.get("/admin/api-keys")
@@ -161,7 +211,9 @@ async def create_api_key(request: Request, zone: Zone, user: Admin) -> Response:
     account = form.raw("account").strip()
     role = None
     if account:
-        known = {u["username"]: Role(u["role"]) for u in await run_in_threadpool(container.reads.users, enabled_only=True)}
+        known = {
+            u["username"]: Role(u["role"]) for u in await run_in_threadpool(container.reads.users, enabled_only=True)
+        }
         role = known.get(account)
         if role is None or not account.startswith(ACCOUNT_PREFIX):
             form.fail("account", i18n.gettext("Please choose one of the options."))
@@ -170,24 +222,42 @@ async def create_api_key(request: Request, zone: Zone, user: Admin) -> Response:
     if role is Role.ADMIN:
         form.fail("account" if account else "role", _integration_admin())
     if form.ok and role is not None and (unusable := unusable_scopes(role, scopes)):
-        form.fail("scope", i18n.gettext("An account with the role %(role)s cannot use: %(scopes)s.")
-                  % {"role": label("role", role), "scopes": ", ".join(s.value for s in unusable)})
+        form.fail(
+            "scope",
+            i18n.gettext("An account with the role %(role)s cannot use: %(scopes)s.")
+            % {"role": label("role", role), "scopes": ", ".join(s.value for s in unusable)},
+        )
     issued = None
     if form.ok:
         try:
-            issued = await run_in_threadpool(lambda: issue_key(
-                container.app, container.api_keys, name=name, scopes=scopes, by=user.user_id,
-                role=None if account else role, account=account or None,
-                wait=lambda n: container.read_side.wait(n, timeout=READ_YOUR_WRITES_SECONDS)))
+            issued = await run_in_threadpool(
+                lambda: issue_key(
+                    container.app,
+                    container.api_keys,
+                    name=name,
+                    scopes=scopes,
+                    by=user.user_id,
+                    role=None if account else role,
+                    account=account or None,
+                    wait=lambda n: container.read_side.wait(n, timeout=READ_YOUR_WRITES_SECONDS),
+                )
+            )
         except DomainError as error:
             form.refuse(error)
     if issued is None:
         values = {"name": form.raw("name"), "scopes": set(chosen), "account": account, "role": form.raw("role")}
         return await run_in_threadpool(lambda: _keys_page(request, status_code=422, errors=form.errors, values=values))
-    return await run_in_threadpool(lambda: _keys_page(
-        request, issued=issued, notice=i18n.gettext("API key for %(name)s created, acting as %(account)s. Give the integration "
-                                                    "this key now; it is not shown again:") % {"name": name,
-                                                                                               "account": issued.username}))
+    return await run_in_threadpool(
+        lambda: _keys_page(
+            request,
+            issued=issued,
+            notice=i18n.gettext(
+                "API key for %(name)s created, acting as %(account)s. Give the integration "
+                "this key now; it is not shown again:"
+            )
+            % {"name": name, "account": issued.username},
+        )
+    )
 
 
 @router.post("/admin/api-keys/{key_id}/revoke")
@@ -198,8 +268,13 @@ async def revoke_api_key(request: Request, zone: Zone, key_id: UUID, user: Admin
     if form.ok:
         try:
             revoked = await run_in_threadpool(lambda: container.api_keys.revoke(key_id, reason=reason, by=user.user_id))
-            return await run_in_threadpool(lambda: _keys_page(
-                request, notice=i18n.gettext("API key %(name)s revoked; it is refused from now on.") % {"name": revoked["name"]}))
+            return await run_in_threadpool(
+                lambda: _keys_page(
+                    request,
+                    notice=i18n.gettext("API key %(name)s revoked; it is refused from now on.")
+                    % {"name": revoked["name"]},
+                )
+            )
         except DomainError as error:
             form.refuse(error)
     return await run_in_threadpool(lambda: _keys_page(request, status_code=422, errors=form.errors))

@@ -29,10 +29,10 @@ from infrastructure.vision.snapshots import SnapshotStore
 from infrastructure.web_sessions import SignedIn
 from web import i18n
 from web.access import not_found
+from web.deps import AlertCloser, AlertTriager, BoardViewer, Zone, container_of
 from web.forms import Form, read_your_writes, submit
 from web.pages import label, message_of, render
 from web.timeline import timeline_in_words
-from web.deps import AlertCloser, AlertTriager, BoardViewer, Zone, container_of
 
 log = structlog.get_logger()
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
@@ -51,7 +51,6 @@ SUGGESTED: dict[str, tuple[Category, Priority]] = {
 }
 
 
-
 def _alert(request: Request, alert_id: str) -> dict[str, Any]:
     try:
         key: UUID | None = UUID(alert_id.strip())
@@ -65,20 +64,41 @@ def _alert(request: Request, alert_id: str) -> dict[str, Any]:
 
 def closable(alert: dict[str, Any]) -> bool:
     """Decided alerts, and tamper/offline alerts that cleared by themselves (the domain's rule, for the buttons)."""
-    return alert["status"] in DECIDED or (alert["status"] in WAITING and alert["kind"] in {k.value for k in SELF_CLEARING_KINDS})
+    return alert["status"] in DECIDED or (
+        alert["status"] in WAITING and alert["kind"] in {k.value for k in SELF_CLEARING_KINDS}
+    )
 
 
-def _detail(request: Request, user: SignedIn, alert: dict[str, Any], *, status_code: int = 200,
-            errors: dict[str, str] | None = None, open_form: str = "", banner: str = "",
-            values: dict[str, str] | None = None) -> Response:
+def _detail(
+    request: Request,
+    user: SignedIn,
+    alert: dict[str, Any],
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    open_form: str = "",
+    banner: str = "",
+    values: dict[str, str] | None = None,
+) -> Response:
     reads = container_of(request).reads
     rows = reads.timeline(alert["id"])
     names = reads.user_names(r["actor_id"] for r in rows)
     incident = reads.incident(alert["incident_id"]) if alert["incident_id"] else None
     allowed = {a.name for a in PERMISSIONS[Role(user.role)]}
-    return render(request, "alerts/detail.html", status_code=status_code, alert=alert, incident=incident,
-                  timeline=timeline_in_words(rows, names, {}), allowed=allowed, errors=errors or {},
-                  open_form=open_form, banner=banner, values=values or {}, closable=closable(alert))
+    return render(
+        request,
+        "alerts/detail.html",
+        status_code=status_code,
+        alert=alert,
+        incident=incident,
+        timeline=timeline_in_words(rows, names, {}),
+        allowed=allowed,
+        errors=errors or {},
+        open_form=open_form,
+        banner=banner,
+        values=values or {},
+        closable=closable(alert),
+    )
 
 
 async def _conflict(request: Request, user: SignedIn, alert_id: str, error: DomainError) -> Response:
@@ -89,8 +109,13 @@ async def _conflict(request: Request, user: SignedIn, alert_id: str, error: Doma
     return await run_in_threadpool(lambda: _detail(request, user, fresh, status_code=409, banner=message_of(error)))
 
 
-async def _act(request: Request, user: SignedIn, alert_id: str, form_name: str,
-               command: Callable[[Form, dict[str, Any]], CommandResult | None]) -> Response:
+async def _act(
+    request: Request,
+    user: SignedIn,
+    alert_id: str,
+    form_name: str,
+    command: Callable[[Form, dict[str, Any]], CommandResult | None],
+) -> Response:
     alert = await run_in_threadpool(_alert, request, alert_id)
     try:
         form, result = await submit(request, lambda f: command(f, alert), passes=(ConflictError, TransitionRefused))
@@ -98,8 +123,11 @@ async def _act(request: Request, user: SignedIn, alert_id: str, form_name: str,
         return await _conflict(request, user, alert_id, error)
     if result is None:
         values = {k: form.raw(k) for k in ("reason", "note")}
-        return await run_in_threadpool(lambda: _detail(request, user, alert, status_code=422, errors=form.errors,
-                                                       open_form=form_name, values=values))
+        return await run_in_threadpool(
+            lambda: _detail(
+                request, user, alert, status_code=422, errors=form.errors, open_form=form_name, values=values
+            )
+        )
     return RedirectResponse("/board" if form.raw("next") == "/board" else f"/alerts/{alert['id']}", status_code=303)
 
 
@@ -125,8 +153,10 @@ def snapshot(request: Request, zone: Zone, alert_id: str, user: BoardViewer, siz
         raise not_found(i18n.gettext("The snapshot of this alert is missing from the snapshot store.")) from None
     if hashlib.sha256(data).hexdigest() != digest:
         log.error("alert.snapshot_damaged", alert_id=str(alert["id"]), digest=digest)
-        raise HTTPException(status_code=500, detail=i18n.gettext(
-            "The snapshot of this alert is damaged: its content no longer matches its digest."))
+        raise HTTPException(
+            status_code=500,
+            detail=i18n.gettext("The snapshot of this alert is damaged: its content no longer matches its digest."),
+        )
     thumb = size == "thumb"
     etag = f'"{digest[:32]}{"-t" if thumb else ""}"'
     headers = {"cache-control": "private, max-age=86400", "etag": etag}
@@ -152,6 +182,7 @@ def _thumbnail(path: Path, digest: str) -> bytes:
 async def acknowledge(request: Request, zone: Zone, alert_id: str, user: AlertTriager) -> Response:
     def command(form: Form, alert: dict[str, Any]) -> CommandResult | None:
         return zone.app.acknowledge_alert(alert["id"], by=user.user_id)
+
     return await _act(request, user, alert_id, "acknowledge", command)
 
 
@@ -162,6 +193,7 @@ async def dismiss(request: Request, zone: Zone, alert_id: str, user: AlertTriage
         if not form.ok:
             return None
         return zone.app.dismiss_alert(alert["id"], reason=reason, note=note, by=user.user_id)
+
     return await _act(request, user, alert_id, "dismiss", command)
 
 
@@ -172,6 +204,7 @@ async def close(request: Request, zone: Zone, alert_id: str, user: AlertCloser) 
         if not form.ok:
             return None
         return zone.app.close_alert(alert["id"], reason=reason, by=user.user_id)
+
     return await _act(request, user, alert_id, "close", command)
 
 
@@ -184,21 +217,31 @@ def _camera_name(request: Request, alert: dict[str, Any]) -> str:
 
 def _prefill(alert: dict[str, Any], place: str = "") -> dict[str, str]:
     category, priority = SUGGESTED.get(alert["kind"], (Category.OTHER, Priority.P3))
-    camera = (i18n.gettext("camera %(camera)s, zone %(zone)s") if alert["zone"] else i18n.gettext("camera %(camera)s")) % {
-        "camera": alert["camera_code"], "zone": alert["zone"]}
+    camera = (
+        i18n.gettext("camera %(camera)s, zone %(zone)s") if alert["zone"] else i18n.gettext("camera %(camera)s")
+    ) % {"camera": alert["camera_code"], "zone": alert["zone"]}
     location = f"{place} ({camera})" if place else camera[:1].upper() + camera[1:]
     description = i18n.gettext("Camera alert: %(kind)s seen by camera %(camera)s (score %(score)s %%).") % {
-        "kind": label("alert_kind", alert["kind"]), "camera": alert["camera_code"],
-        "score": i18n.current().number(round(alert["score"] * 100))}
+        "kind": label("alert_kind", alert["kind"]),
+        "camera": alert["camera_code"],
+        "score": i18n.current().number(round(alert["score"] * 100)),
+    }
     if alert["detail"]:
         description += " " + alert["detail"]
     return {"category": category.value, "priority": priority.value, "location": location, "description": description}
 
 
-def _escalate_form(request: Request, alert: dict[str, Any], values: dict[str, str], *, status_code: int = 200,
-                   errors: dict[str, str] | None = None) -> Response:
-    return render(request, "alerts/escalate.html", status_code=status_code, alert=alert, values=values,
-                  errors=errors or {})
+def _escalate_form(
+    request: Request,
+    alert: dict[str, Any],
+    values: dict[str, str],
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request, "alerts/escalate.html", status_code=status_code, alert=alert, values=values, errors=errors or {}
+    )
 
 
 @router.get("/alerts/{alert_id}/escalate")
@@ -214,19 +257,27 @@ async def escalate(request: Request, zone: Zone, alert_id: str, user: AlertTriag
     form = Form(await request.form())
     alert = await run_in_threadpool(_alert, request, alert_id)
     container = zone
-    fields = dict(category=form.choice("category", Category), priority=form.choice("priority", Priority),
-                  location=form.text("location", required=True), description=form.text("description", required=True))
+    fields = dict(
+        category=form.choice("category", Category),
+        priority=form.choice("priority", Priority),
+        location=form.text("location", required=True),
+        description=form.text("description", required=True),
+    )
     result = None
     if form.ok:
         try:
-            result = await run_in_threadpool(lambda: container.app.escalate_alert(alert["id"], **fields, by=user.user_id))
+            result = await run_in_threadpool(
+                lambda: container.app.escalate_alert(alert["id"], **fields, by=user.user_id)
+            )
         except (ConflictError, TransitionRefused) as error:
             return await _conflict(request, user, alert_id, error)
         except DomainError as error:
             form.refuse(error)
     if result is None:
         values = {k: form.raw(k) for k in ("category", "priority", "location", "description")}
-        return await run_in_threadpool(lambda: _escalate_form(request, alert, values, status_code=422, errors=form.errors))
+        return await run_in_threadpool(
+            lambda: _escalate_form(request, alert, values, status_code=422, errors=form.errors)
+        )
     await read_your_writes(container, result.notification_id)
     reference = (await run_in_threadpool(container.reads.incident, result.id) or {}).get("reference")
     return RedirectResponse(f"/incidents/{reference}" if reference else f"/alerts/{alert['id']}", status_code=303)

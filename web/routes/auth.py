@@ -19,8 +19,14 @@ from web.pages import render
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 
-HOME = {Role.DISPATCHER: "/board", Role.SUPERVISOR: "/board", Role.OFFICER: "/my", Role.AUDITOR: "/incidents",
-        Role.ADMIN: "/admin/users", Role.PARTNER: "/reports"}
+HOME = {
+    Role.DISPATCHER: "/board",
+    Role.SUPERVISOR: "/board",
+    Role.OFFICER: "/my",
+    Role.AUDITOR: "/incidents",
+    Role.ADMIN: "/admin/users",
+    Role.PARTNER: "/reports",
+}
 
 
 def local_target(target: str | None, fallback: str) -> str:
@@ -55,34 +61,56 @@ async def login(request: Request, zone: Zone, _: Public) -> Response:
     ip = client_ip(request)
 
     def refuse(status: int, message: str) -> Response:
-        return render(request, "login.html", status_code=status, next=local_target(target, ""), username=username,
-                      errors={"_": message})
+        return render(
+            request,
+            "login.html",
+            status_code=status,
+            next=local_target(target, ""),
+            username=username,
+            errors={"_": message},
+        )
 
     attempt, wait = await run_in_threadpool(container.logons.admit, username, ip)  # counted before the check
     if wait is not None:
         minutes = max(1, math.ceil(wait.total_seconds() / 60))
-        response = refuse(429, i18n.ngettext("Too many failed sign-ins. Try again in %(num)d minute.",
-                                             "Too many failed sign-ins. Try again in %(num)d minutes.", minutes) % {"num": minutes})
+        response = refuse(
+            429,
+            i18n.ngettext(
+                "Too many failed sign-ins. Try again in %(num)d minute.",
+                "Too many failed sign-ins. Try again in %(num)d minutes.",
+                minutes,
+            )
+            % {"num": minutes},
+        )
         response.headers["retry-after"] = str(math.ceil(wait.total_seconds()))
         return response
     actor = await run_in_threadpool(container.app.authenticate, username, password) if username and password else None
     if actor is None:
         await run_in_threadpool(container.logons.finish, attempt, username, ip, accepted=False, cause="bad_password")
         return refuse(401, i18n.gettext("Wrong username or password, or the account is disabled."))
-    token = await run_in_threadpool(container.sessions.start, actor.user_id, ip=ip,
-                                    user_agent=request.headers.get("user-agent", ""))
-    await run_in_threadpool(container.logons.finish, attempt, username, ip, accepted=True, cause="ok", user_id=actor.user_id)
+    token = await run_in_threadpool(
+        container.sessions.start, actor.user_id, ip=ip, user_agent=request.headers.get("user-agent", "")
+    )
+    await run_in_threadpool(
+        container.logons.finish, attempt, username, ip, accepted=True, cause="ok", user_id=actor.user_id
+    )
     response = RedirectResponse(local_target(target, HOME[actor.role]), status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()), httponly=True,
-                        samesite="lax", secure=secure_request(request), path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=secure_request(request),
+        path="/",
+    )
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, zone: Zone, user: SignedInPerson) -> Response:
     zone.sessions.end(request.cookies[SESSION_COOKIE])
-    zone.logons.record(user.username, client_ip(request), accepted=True, cause="logout",
-                                              user_id=user.user_id)
+    zone.logons.record(user.username, client_ip(request), accepted=True, cause="logout", user_id=user.user_id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -94,13 +122,18 @@ async def set_language(request: Request, _: Public) -> Response:
     lang = form.raw("lang")
     response = RedirectResponse(local_target(form.raw("next"), "/"), status_code=303)
     if lang in i18n.LOCALES:
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, httponly=True, samesite="lax",
-                            secure=secure_request(request), path="/")
+        response.set_cookie(
+            LANG_COOKIE,
+            lang,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="lax",
+            secure=secure_request(request),
+            path="/",
+        )
     return response
 
 
 @router.get("/account")
 def account(request: Request, user: SignedInPerson) -> Response:
     return render(request, "account.html")
-
-

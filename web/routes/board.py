@@ -51,5 +51,6 @@ async def board_stream(request: Request, user: BoardViewer) -> StreamingResponse
             if not changed:
                 yield ": still here\n\n"
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"cache-control": "no-store", "x-accel-buffering": "no"})
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"cache-control": "no-store", "x-accel-buffering": "no"}
+    )

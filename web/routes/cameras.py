@@ -21,16 +21,24 @@ from domain.values import Community, PartnerSector, Role
 from infrastructure.web_sessions import SignedIn
 from web import i18n
 from web.access import Guard, not_found, roles_for
+from web.deps import CameraManager, CameraViewer, Zone, container_of
 from web.forms import Form, submit
 from web.pages import label, render
 from web.timeline import plain, timeline_in_words
-from web.deps import CameraManager, CameraViewer, Zone, container_of
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 # Who manages cameras, who triages their alerts (and so needs their health), and the auditors, who read everything.
 CAMERAS = Guard(roles_for(Action.MANAGE_CAMERAS, Action.TRIAGE_ALERT) | {Role.AUDITOR})
-FORM_FIELDS = ("code", "name", "community", "owner", "owner_name", "consent_reference", "lat", "lon")  # not the source: never echoed
-
+FORM_FIELDS = (
+    "code",
+    "name",
+    "community",
+    "owner",
+    "owner_name",
+    "consent_reference",
+    "lat",
+    "lon",
+)  # not the source: never echoed
 
 
 def _sector(value: str) -> str:
@@ -63,11 +71,26 @@ def _allowed(user: SignedIn) -> set[str]:
     return {a.name for a in PERMISSIONS[Role(user.role)]}
 
 
-def _page(request: Request, user: SignedIn, *, status_code: int = 200, errors: dict[str, str] | None = None,
-          values: dict[str, str] | None = None) -> Response:
-    return render(request, "cameras/list.html", status_code=status_code, cameras=container_of(request).reads.cameras(),
-                  allowed=_allowed(user), errors=errors or {}, values=values or {}, sector=_sector, schedule=_schedule,
-                  sectors=i18n.current().choices(PartnerSector))
+def _page(
+    request: Request,
+    user: SignedIn,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "cameras/list.html",
+        status_code=status_code,
+        cameras=container_of(request).reads.cameras(),
+        allowed=_allowed(user),
+        errors=errors or {},
+        values=values or {},
+        sector=_sector,
+        schedule=_schedule,
+        sectors=i18n.current().choices(PartnerSector),
+    )
 
 
 def _words(row: dict[str, Any]) -> str | None:
@@ -76,8 +99,12 @@ def _words(row: dict[str, Any]) -> str | None:
     p = plain(row["params"])
     if row["event"] == "Registered":
         return _("Registered: %(name)s, %(community)s; owner %(owner)s (%(sector)s), consent %(consent)s") % {
-            "name": p.get("name", ""), "community": label("community", p.get("community")), "owner": p.get("owner_name", ""),
-            "sector": _sector(p.get("owner")), "consent": p.get("consent_reference", "")}
+            "name": p.get("name", ""),
+            "community": label("community", p.get("community")),
+            "owner": p.get("owner_name", ""),
+            "sector": _sector(p.get("owner")),
+            "consent": p.get("consent_reference", ""),
+        }
     if row["event"] == "ZonesSet":
         names = ", ".join(z.get("name", "") for z in p.get("zones") or []) or _("the whole picture")
         return _("Detection zones set: %(zones)s") % {"zones": names}
@@ -89,16 +116,31 @@ def _words(row: dict[str, Any]) -> str | None:
     return None
 
 
-def _detail(request: Request, user: SignedIn, camera: dict[str, Any], *, status_code: int = 200,
-            errors: dict[str, str] | None = None) -> Response:
+def _detail(
+    request: Request,
+    user: SignedIn,
+    camera: dict[str, Any],
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+) -> Response:
     reads = container_of(request).reads
     rows = reads.timeline(camera["id"])
     timeline = timeline_in_words(rows, reads.user_names(r["actor_id"] for r in rows), {})
     for entry in timeline:
         entry["text"] = (_words(entry) if entry["aggregate"] == "Camera" else None) or entry["text"]
-    return render(request, "cameras/detail.html", status_code=status_code, camera=camera,
-                  alerts=reads.camera_alerts_of(camera["id"]), timeline=timeline, allowed=_allowed(user),
-                  errors=errors or {}, sector=_sector, schedule=_schedule)
+    return render(
+        request,
+        "cameras/detail.html",
+        status_code=status_code,
+        camera=camera,
+        alerts=reads.camera_alerts_of(camera["id"]),
+        timeline=timeline,
+        allowed=_allowed(user),
+        errors=errors or {},
+        sector=_sector,
+        schedule=_schedule,
+    )
 
 
 @router.get("/cameras")
@@ -114,11 +156,15 @@ def camera_page(request: Request, camera_id: str, user: CameraViewer) -> Respons
 @router.post("/cameras")
 async def register_camera(request: Request, zone: Zone, user: CameraManager) -> Response:
     def command(form: Form) -> CommandResult | None:
-        fields = dict(code=form.text("code", required=True), name=form.text("name", required=True),
-                      community=form.choice("community", Community), owner=form.choice("owner", PartnerSector),
-                      owner_name=form.text("owner_name", required=True),
-                      consent_reference=form.text("consent_reference", required=True),
-                      source=form.text("source", required=True))
+        fields = dict(
+            code=form.text("code", required=True),
+            name=form.text("name", required=True),
+            community=form.choice("community", Community),
+            owner=form.choice("owner", PartnerSector),
+            owner_name=form.text("owner_name", required=True),
+            consent_reference=form.text("consent_reference", required=True),
+            source=form.text("source", required=True),
+        )
         position = form.position()
         if not form.ok:
             return None
@@ -143,4 +189,3 @@ async def retire_camera(request: Request, zone: Zone, camera_id: str, user: Came
     if result is None:
         return await run_in_threadpool(lambda: _detail(request, user, camera, status_code=422, errors=form.errors))
     return RedirectResponse(f"/cameras/{camera['id']}", status_code=303)
-

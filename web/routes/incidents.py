@@ -20,24 +20,44 @@ from application.zone import CommandResult
 from domain.errors import DomainError, TransitionRefused
 from domain.incident import Incident
 from domain.permissions import PERMISSIONS, Action
-from domain.values import BANGKOK, CancelReason, Category, Channel, Community, GeoPoint, IncidentStatus, Outcome, Priority, Role
+from domain.values import (
+    BANGKOK,
+    CancelReason,
+    Category,
+    Channel,
+    Community,
+    GeoPoint,
+    IncidentStatus,
+    Outcome,
+    Priority,
+    Role,
+)
 from infrastructure.readmodels.queries import SORTS, IncidentFilter
 from infrastructure.web_sessions import SignedIn
 from web import i18n
 from web.access import not_found
+from web.deps import (
+    Canceller,
+    Closer,
+    Crew,
+    Dispatcher,
+    NoteTaker,
+    Reader,
+    Reopener,
+    Reporter,
+    Resolver,
+    Triager,
+    Zone,
+    container_of,
+)
 from web.forms import Form, read_your_writes, submit
 from web.pages import message_of, render
 from web.timeline import timeline_in_words
-from web.deps import Canceller, Closer, Crew, Dispatcher, NoteTaker, Reader, Reopener, Reporter, Resolver, Triager, Zone, container_of
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 REFERENCE = re.compile(r"^CR-\d{4}-\d{6}$")
 PAGE_SIZE = 25
 NO_STORE = "no-store"
-
-
-
-
 
 
 def _incident(request: Request, reference: str) -> dict[str, Any]:
@@ -48,8 +68,16 @@ def _incident(request: Request, reference: str) -> dict[str, Any]:
     return row
 
 
-def _detail(request: Request, user: SignedIn, incident: dict[str, Any], *, status_code: int = 200,
-            errors: dict[str, str] | None = None, open_form: str = "", banner: str = "") -> Response:
+def _detail(
+    request: Request,
+    user: SignedIn,
+    incident: dict[str, Any],
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    open_form: str = "",
+    banner: str = "",
+) -> Response:
     reads = container_of(request).reads
     units = reads.units()
     call_signs = {str(u["id"]): u["call_sign"] for u in units}
@@ -61,10 +89,22 @@ def _detail(request: Request, user: SignedIn, incident: dict[str, Any], *, statu
     duplicates = [r["params"]["duplicate_reference"] for r in rows if r["event"] == "DuplicateLinked"]
     source_alert = reads.camera_alert(incident["source_alert_id"]) if incident.get("source_alert_id") else None
     allowed = {a.name for a in PERMISSIONS[Role(user.role)]}
-    response = render(request, "incidents/detail.html", status_code=status_code, incident=incident,
-                      timeline=timeline_in_words(rows, names, call_signs), units=units, allowed=allowed,
-                      errors=errors or {}, open_form=open_form, banner=banner, duplicate_of=linked, duplicates=duplicates,
-                      contact=_contact(request, user, incident), source_alert=source_alert)
+    response = render(
+        request,
+        "incidents/detail.html",
+        status_code=status_code,
+        incident=incident,
+        timeline=timeline_in_words(rows, names, call_signs),
+        units=units,
+        allowed=allowed,
+        errors=errors or {},
+        open_form=open_form,
+        banner=banner,
+        duplicate_of=linked,
+        duplicates=duplicates,
+        contact=_contact(request, user, incident),
+        source_alert=source_alert,
+    )
     response.headers["cache-control"] = NO_STORE  # a reporter's name and phone, a victim's story: in no cache
     return response
 
@@ -75,8 +115,13 @@ def _contact(request: Request, user: SignedIn, incident: dict[str, Any]) -> dict
     return container_of(request).app.reporter_contact(incident["id"], by=user.user_id)
 
 
-async def _act(request: Request, user: SignedIn, reference: str, form_name: str,
-               command: Callable[[Form, dict[str, Any]], CommandResult | None]) -> Response:
+async def _act(
+    request: Request,
+    user: SignedIn,
+    reference: str,
+    form_name: str,
+    command: Callable[[Form, dict[str, Any]], CommandResult | None],
+) -> Response:
     incident = await run_in_threadpool(_incident, request, reference)
     container = container_of(request)
     try:
@@ -87,11 +132,13 @@ async def _act(request: Request, user: SignedIn, reference: str, form_name: str,
         fresh, banner = await run_in_threadpool(_incident, request, reference), message_of(error)
         return await run_in_threadpool(lambda: _detail(request, user, fresh, status_code=409, banner=banner))
     if result is None:
-        return await run_in_threadpool(lambda: _detail(request, user, incident, status_code=422, errors=form.errors,
-                                                       open_form=form_name))
+        return await run_in_threadpool(
+            lambda: _detail(request, user, incident, status_code=422, errors=form.errors, open_form=form_name)
+        )
     target = form.raw("next")
-    return RedirectResponse(target if target in ("/board", "/my") else f"/incidents/{incident['reference']}",
-                            status_code=303)
+    return RedirectResponse(
+        target if target in ("/board", "/my") else f"/incidents/{incident['reference']}", status_code=303
+    )
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -108,11 +155,16 @@ def _filter(request: Request, form: Form) -> IncidentFilter:
         return datetime.combine(found, time(0), BANGKOK) if found else None
 
     until = day_start("to")
-    return IncidentFilter(status=many("status", IncidentStatus), community=many("community", Community),
-                          category=many("category", Category), priority=many("priority", Priority),
-                          channel=many("channel", Channel), reported_from=day_start("from"),
-                          reported_to=until + timedelta(days=1) if until else None,
-                          reference=request.query_params.get("ref", "")[:20])
+    return IncidentFilter(
+        status=many("status", IncidentStatus),
+        community=many("community", Community),
+        category=many("category", Category),
+        priority=many("priority", Priority),
+        channel=many("channel", Channel),
+        reported_from=day_start("from"),
+        reported_to=until + timedelta(days=1) if until else None,
+        reference=request.query_params.get("ref", "")[:20],
+    )
 
 
 @router.get("/incidents")
@@ -126,11 +178,19 @@ def incident_list(request: Request, zone: Zone, user: Reader) -> Response:
     direction = "asc" if request.query_params.get("dir") == "asc" else "desc"
     results = None
     if form.ok:
-        results = zone.reads.search_incidents(where, page=page, page_size=PAGE_SIZE, sort=sort,
-                                                             direction=direction)
+        results = zone.reads.search_incidents(where, page=page, page_size=PAGE_SIZE, sort=sort, direction=direction)
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
-    return render(request, "incidents/list.html", status_code=200 if form.ok else 422, results=results,
-                  errors=form.errors, query=query, params=request.query_params, sort=sort, direction=direction)
+    return render(
+        request,
+        "incidents/list.html",
+        status_code=200 if form.ok else 422,
+        results=results,
+        errors=form.errors,
+        query=query,
+        params=request.query_params,
+        sort=sort,
+        direction=direction,
+    )
 
 
 @router.get("/incidents/new")
@@ -142,10 +202,15 @@ def new_incident(request: Request, user: Reporter) -> Response:
 async def report(request: Request, zone: Zone, user: Reporter) -> Response:
     form = Form(await request.form())
     container = zone
-    fields = dict(channel=form.choice("channel", Channel), category=form.choice("category", Category),
-                  priority=form.choice("priority", Priority), community=form.choice("community", Community),
-                  location=form.text("location", required=True), description=form.text("description", required=True),
-                  occurred_at=form.instant("occurred_at"))
+    fields = dict(
+        channel=form.choice("channel", Channel),
+        category=form.choice("category", Category),
+        priority=form.choice("priority", Priority),
+        community=form.choice("community", Community),
+        location=form.text("location", required=True),
+        description=form.text("description", required=True),
+        occurred_at=form.instant("occurred_at"),
+    )
     lat, lon = form.number("lat"), form.number("lon")
     if (lat is None) != (lon is None) and form.ok:
         form.fail("lat" if lat is None else "lon", i18n.gettext("Give both latitude and longitude, or neither."))
@@ -156,13 +221,31 @@ async def report(request: Request, zone: Zone, user: Reporter) -> Response:
         try:
             position = GeoPoint(lat, lon) if lat is not None and lon is not None else None
             contact = Contact(name, phone) if name or phone else None
-            result = await run_in_threadpool(lambda: container.app.report_incident(
-                **fields, position=position, contact=contact, idempotency_key=key, by=user.user_id))
+            result = await run_in_threadpool(
+                lambda: container.app.report_incident(
+                    **fields, position=position, contact=contact, idempotency_key=key, by=user.user_id
+                )
+            )
         except DomainError as error:
             form.refuse(error)
     if result is None:
-        values = {k: form.raw(k) for k in ("channel", "category", "priority", "community", "location", "description",
-                                           "occurred_at", "lat", "lon", "reporter_name", "reporter_phone", "idempotency_key")}
+        values = {
+            k: form.raw(k)
+            for k in (
+                "channel",
+                "category",
+                "priority",
+                "community",
+                "location",
+                "description",
+                "occurred_at",
+                "lat",
+                "lon",
+                "reporter_name",
+                "reporter_phone",
+                "idempotency_key",
+            )
+        }
         return render(request, "incidents/new.html", status_code=422, errors=form.errors, values=values)
     await read_your_writes(container, result.notification_id)
     reference = (await run_in_threadpool(container.reads.incident, result.id) or {}).get("reference")
@@ -186,27 +269,40 @@ async def triage(request: Request, zone: Zone, reference: str, user: Triager) ->
         reason, version = form.text("reason", required=True), _version(form)
         if not form.ok:
             return None
-        return zone.app.triage_incident(incident["id"], category=category, priority=priority, reason=reason,
-                                                       by=user.user_id, expected_version=version)
+        return zone.app.triage_incident(
+            incident["id"],
+            category=category,
+            priority=priority,
+            reason=reason,
+            by=user.user_id,
+            expected_version=version,
+        )
+
     return await _act(request, user, reference, "triage", command)
 
 
 @router.post("/incidents/{reference}/dispatch")
 async def dispatch(request: Request, reference: str, user: Dispatcher) -> Response:
     def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
-        unit_ids, reassign, reason, version = form.uuids("unit_id"), form.flag("reassign"), form.text("reason"), _version(form)
+        unit_ids, reassign, reason, version = (
+            form.uuids("unit_id"),
+            form.flag("reassign"),
+            form.text("reason"),
+            _version(form),
+        )
         if not unit_ids:
             form.fail("unit_id", i18n.gettext("Please choose at least one unit."))
         if not form.ok:
             return None
-        return container_of(request).app.dispatch_units(incident["id"], unit_ids, reassign=reassign, reason=reason,
-                                                         by=user.user_id, expected_version=version)
+        return container_of(request).app.dispatch_units(
+            incident["id"], unit_ids, reassign=reassign, reason=reason, by=user.user_id, expected_version=version
+        )
+
     return await _act(request, user, reference, "dispatch", command)
 
 
 def _unit_step(step: str) -> Callable[..., Any]:
-    async def progress(request: Request, reference: str, unit_id: UUID,
-                       user: Crew) -> Response:
+    async def progress(request: Request, reference: str, unit_id: UUID, user: Crew) -> Response:
         def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
             app = container_of(request).app
             if step == "en-route":
@@ -214,7 +310,9 @@ def _unit_step(step: str) -> Callable[..., Any]:
             if step == "on-scene":
                 return app.mark_on_scene(incident["id"], unit_id, by=user.user_id)
             return app.clear_unit(incident["id"], unit_id, reason=form.text("reason"), by=user.user_id)
+
         return await _act(request, user, reference, step, command)
+
     progress.__name__ = f"unit_{step.replace('-', '_')}"
     return progress
 
@@ -229,8 +327,10 @@ async def resolve(request: Request, zone: Zone, reference: str, user: Resolver) 
         outcome, summary, version = form.choice("outcome", Outcome), form.text("summary", required=True), _version(form)
         if not form.ok:
             return None
-        return zone.app.resolve_incident(incident["id"], outcome=outcome, summary=summary, by=user.user_id,
-                                                        expected_version=version)
+        return zone.app.resolve_incident(
+            incident["id"], outcome=outcome, summary=summary, by=user.user_id, expected_version=version
+        )
+
     return await _act(request, user, reference, "resolve", command)
 
 
@@ -241,6 +341,7 @@ async def close(request: Request, zone: Zone, reference: str, user: Closer) -> R
         if not form.ok:
             return None
         return zone.app.close_incident(incident["id"], reason=reason, by=user.user_id, expected_version=version)
+
     return await _act(request, user, reference, "close", command)
 
 
@@ -251,6 +352,7 @@ async def reopen(request: Request, zone: Zone, reference: str, user: Reopener) -
         if not form.ok:
             return None
         return zone.app.reopen_incident(incident["id"], reason=reason, by=user.user_id, expected_version=version)
+
     return await _act(request, user, reference, "reopen", command)
 
 
@@ -266,11 +368,20 @@ async def cancel(request: Request, zone: Zone, reference: str, user: Canceller) 
             else:
                 duplicate_of = Incident.id_for(original)
                 if zone.reads.incident(duplicate_of) is None:
-                    form.fail("duplicate_of", i18n.gettext("There is no incident %(reference)s.") % {"reference": original})
+                    form.fail(
+                        "duplicate_of", i18n.gettext("There is no incident %(reference)s.") % {"reference": original}
+                    )
         if not form.ok:
             return None
-        return zone.app.cancel_incident(incident["id"], cancel_reason=why, note=note, duplicate_of=duplicate_of,
-                                                       by=user.user_id, expected_version=version)
+        return zone.app.cancel_incident(
+            incident["id"],
+            cancel_reason=why,
+            note=note,
+            duplicate_of=duplicate_of,
+            by=user.user_id,
+            expected_version=version,
+        )
+
     return await _act(request, user, reference, "cancel", command)
 
 
@@ -281,4 +392,5 @@ async def add_note(request: Request, zone: Zone, reference: str, user: NoteTaker
         if not form.ok:
             return None
         return zone.app.add_incident_note(incident["id"], text=text, by=user.user_id)
+
     return await _act(request, user, reference, "note", command)

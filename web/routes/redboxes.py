@@ -21,14 +21,13 @@ from infrastructure.readmodels.patrol_queries import NIGHT_SLOTS_EVENING, NIGHT_
 from infrastructure.web_sessions import SignedIn
 from web import i18n, parse
 from web.access import not_found
+from web.deps import Patrol, RedBoxManager, RedBoxWatcher, VisitReader, Voider, Zone, container_of
 from web.forms import Form, submit
 from web.pages import message_of, render
 from web.timeline import flag_reason, timeline_in_words
-from web.deps import Patrol, RedBoxManager, RedBoxWatcher, VisitReader, Voider, Zone, container_of
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 MAX_NIGHTS = 31
-
 
 
 def _allowed(user: SignedIn) -> set[str]:
@@ -54,11 +53,28 @@ def _today(now: datetime) -> date:
 
 
 # --- the officer at the box ------------------------------------------------------------------------------
-def _check_in_page(request: Request, box: dict[str, Any] | None, token: str, *, status_code: int = 200,
-                   refusal: str = "", recorded: bool = False, errors: dict[str, str] | None = None,
-                   values: dict[str, str] | None = None) -> Response:
-    return render(request, "redboxes/check_in.html", status_code=status_code, box=box, token=token, refusal=refusal,
-                  recorded=recorded, errors=errors or {}, values=values or {})
+def _check_in_page(
+    request: Request,
+    box: dict[str, Any] | None,
+    token: str,
+    *,
+    status_code: int = 200,
+    refusal: str = "",
+    recorded: bool = False,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "redboxes/check_in.html",
+        status_code=status_code,
+        box=box,
+        token=token,
+        refusal=refusal,
+        recorded=recorded,
+        errors=errors or {},
+        values=values or {},
+    )
 
 
 @router.get("/checkin/{code}")
@@ -68,7 +84,9 @@ def check_in_page(request: Request, code: str, user: Patrol, t: str = "") -> Res
     try:
         container.app.scan_code(code=code, token=t, by=user.user_id)
     except TokenRefused as error:
-        return _check_in_page(request, container.reads.red_box_by_code(code[:24]), "", status_code=422, refusal=message_of(error))
+        return _check_in_page(
+            request, container.reads.red_box_by_code(code[:24]), "", status_code=422, refusal=message_of(error)
+        )
     return _check_in_page(request, container.reads.red_box_by_code(code), t)
 
 
@@ -80,7 +98,9 @@ async def check_in(request: Request, code: str, user: Patrol) -> Response:
         token, observation, position = form.text("t"), form.text("observation"), form.position()
         if not form.ok:
             return None
-        return container.app.check_in(code=code, token=token, by=user.user_id, position=position, observation=observation)
+        return container.app.check_in(
+            code=code, token=token, by=user.user_id, position=position, observation=observation
+        )
 
     try:
         form, result = await submit(request, command, passes=(TokenRefused,))
@@ -95,17 +115,34 @@ async def check_in(request: Request, code: str, user: Patrol) -> Response:
 
 
 # --- a visit ---------------------------------------------------------------------------------------------
-def _visit_page(request: Request, user: SignedIn, visit_id: UUID, *, status_code: int = 200,
-                errors: dict[str, str] | None = None, values: dict[str, str] | None = None) -> Response:
+def _visit_page(
+    request: Request,
+    user: SignedIn,
+    visit_id: UUID,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
     reads = container_of(request).reads
     visit = reads.visit(visit_id)
     if visit is None:
         raise not_found(i18n.gettext("There is no such visit."))
     rows = reads.timeline(visit_id)
     names = reads.user_names({r["actor_id"] for r in rows})
-    return render(request, "redboxes/visit.html", status_code=status_code, visit=visit, box=reads.red_box_by_code(visit["box_code"]),
-                  timeline=timeline_in_words(rows, names, {}), flag_reason=flag_reason, allowed=_allowed(user), errors=errors or {},
-                  values=values or {}, checked_in=request.query_params.get("checked_in") == "1")
+    return render(
+        request,
+        "redboxes/visit.html",
+        status_code=status_code,
+        visit=visit,
+        box=reads.red_box_by_code(visit["box_code"]),
+        timeline=timeline_in_words(rows, names, {}),
+        flag_reason=flag_reason,
+        allowed=_allowed(user),
+        errors=errors or {},
+        values=values or {},
+        checked_in=request.query_params.get("checked_in") == "1",
+    )
 
 
 @router.get("/visits/{visit_id}")
@@ -117,8 +154,9 @@ async def _visit_command(request: Request, user: SignedIn, visit_id: UUID, comma
     form, result = await submit(request, command)
     if result is None:
         values = {k: form.raw(k) for k in ("reason", "observation")}
-        return await run_in_threadpool(lambda: _visit_page(request, user, visit_id, status_code=422, errors=form.errors,
-                                                           values=values))
+        return await run_in_threadpool(
+            lambda: _visit_page(request, user, visit_id, status_code=422, errors=form.errors, values=values)
+        )
     return RedirectResponse(f"/visits/{visit_id}", status_code=303)
 
 
@@ -127,6 +165,7 @@ async def void_visit(request: Request, zone: Zone, visit_id: UUID, user: Voider)
     def command(form: Form) -> CommandResult | None:
         reason = form.text("reason", required=True)
         return zone.app.void_visit(visit_id, reason=reason, by=user.user_id) if form.ok else None
+
     return await _visit_command(request, user, visit_id, command)
 
 
@@ -135,25 +174,47 @@ async def add_observation(request: Request, zone: Zone, visit_id: UUID, user: Pa
     def command(form: Form) -> CommandResult | None:
         text = form.text("observation", required=True)
         return zone.app.add_visit_observation(visit_id, text=text, by=user.user_id) if form.ok else None
+
     return await _visit_command(request, user, visit_id, command)
 
 
 # --- the supervisors' pages -------------------------------------------------------------------------------
-def _boxes_page(request: Request, user: SignedIn, day_value: str | None = None, *, status_code: int = 200,
-                errors: dict[str, str] | None = None, values: dict[str, str] | None = None) -> Response:
+def _boxes_page(
+    request: Request,
+    user: SignedIn,
+    day_value: str | None = None,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
     reads = container_of(request).reads
     now = container_of(request).app.clock()
     today = _today(now)
     day = _day(day_value, today)
     start = datetime.combine(day, datetime.min.time(), tzinfo=BANGKOK)
     coverage = reads.coverage_of_day(day, now)
-    return render(request, "redboxes/list.html", status_code=status_code, day=day, today=today, now=now, flag_reason=flag_reason,
-                  previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1) if day < today else None,
-                  coverage=coverage, late=[c for c in coverage if c.late], missed=[c for c in coverage if c.missed],
-                  visits=reads.visits_between(start, start + timedelta(days=1)),
-                  refused=reads.refused_check_ins(start, start + timedelta(days=1)),
-                  night_slots=set(NIGHT_SLOTS_EVENING + NIGHT_SLOTS_MORNING), allowed=_allowed(user),
-                  errors=errors or {}, values=values or {}, communities=list(Community))
+    return render(
+        request,
+        "redboxes/list.html",
+        status_code=status_code,
+        day=day,
+        today=today,
+        now=now,
+        flag_reason=flag_reason,
+        previous_day=day - timedelta(days=1),
+        next_day=day + timedelta(days=1) if day < today else None,
+        coverage=coverage,
+        late=[c for c in coverage if c.late],
+        missed=[c for c in coverage if c.missed],
+        visits=reads.visits_between(start, start + timedelta(days=1)),
+        refused=reads.refused_check_ins(start, start + timedelta(days=1)),
+        night_slots=set(NIGHT_SLOTS_EVENING + NIGHT_SLOTS_MORNING),
+        allowed=_allowed(user),
+        errors=errors or {},
+        values=values or {},
+        communities=list(Community),
+    )
 
 
 @router.get("/red-boxes")
@@ -164,17 +225,24 @@ def red_boxes_page(request: Request, user: RedBoxWatcher, day: str = "") -> Resp
 @router.post("/red-boxes")
 async def register_red_box(request: Request, zone: Zone, user: RedBoxManager) -> Response:
     def command(form: Form) -> CommandResult | None:
-        code, name_th, name_en = form.text("code", required=True), form.text("name_th", required=True), form.text("name_en", required=True)
+        code, name_th, name_en = (
+            form.text("code", required=True),
+            form.text("name_th", required=True),
+            form.text("name_en", required=True),
+        )
         community, position = form.choice("community", Community), form.position(required=True)
         if not form.ok:
             return None
-        return zone.app.register_red_box(code=code, name_th=name_th, name_en=name_en, community=community,
-                                                        position=position, by=user.user_id)
+        return zone.app.register_red_box(
+            code=code, name_th=name_th, name_en=name_en, community=community, position=position, by=user.user_id
+        )
 
     form, result = await submit(request, command)
     if result is None:
         values = {k: form.raw(k) for k in ("code", "name_th", "name_en", "community", "lat", "lon")}
-        return await run_in_threadpool(lambda: _boxes_page(request, user, status_code=422, errors=form.errors, values=values))
+        return await run_in_threadpool(
+            lambda: _boxes_page(request, user, status_code=422, errors=form.errors, values=values)
+        )
     return RedirectResponse("/red-boxes", status_code=303)
 
 
@@ -215,6 +283,15 @@ def coverage_page(request: Request, zone: Zone, user: RedBoxWatcher, nights: str
     first = last - timedelta(days=nights - 1)
     rows = zone.reads.night_coverage(first, last, now)
     covered, slots = sum(r.covered for r in rows), sum(r.slots for r in rows)
-    return render(request, "redboxes/coverage.html", rows=rows, first=first, last=last, nights=nights,
-                  share=covered / slots if slots else None, covered=covered, slots=slots,
-                  slot_hours=[18, 20, 22, 0, 2, 4])
+    return render(
+        request,
+        "redboxes/coverage.html",
+        rows=rows,
+        first=first,
+        last=last,
+        nights=nights,
+        share=covered / slots if slots else None,
+        covered=covered,
+        slots=slots,
+        slot_hours=[18, 20, 22, 0, 2, 4],
+    )

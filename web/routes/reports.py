@@ -66,8 +66,14 @@ def reports_page(request: Request, user: Reader) -> Response:
 
 
 @router.get("/reports/{month}")
-def report_page(request: Request, month: str, user: Reader, lang: str | None = None, position: int | None = None,
-                sector: str | None = None) -> Response:
+def report_page(
+    request: Request,
+    month: str,
+    user: Reader,
+    lang: str | None = None,
+    position: int | None = None,
+    sector: str | None = None,
+) -> Response:
     with i18n.use_locale(_lang(lang)):
         try:
             report = build_report(kpi_engine(request), month, position, sector)
@@ -77,8 +83,9 @@ def report_page(request: Request, month: str, user: Reader, lang: str | None = N
         return render(request, "reports/page.html", **context(report), query_rest=rest)
 
 
-def _download(request: Request, user: SignedIn, month: str, lang: str | None, position: int | None, sector: str | None,
-              kind: str) -> Response:
+def _download(
+    request: Request, user: SignedIn, month: str, lang: str | None, position: int | None, sector: str | None, kind: str
+) -> Response:
     with i18n.use_locale(_lang(lang)) as t:
         try:
             report = build_report(kpi_engine(request), month, position, sector)
@@ -86,22 +93,41 @@ def _download(request: Request, user: SignedIn, month: str, lang: str | None, po
             return _refused(request, error)
         body = pdf_bytes(report) if kind == "pdf" else csv_bytes(report)
         locale = t.locale
-    log.info("report.downloaded", user_id=str(user.user_id), role=user.role, month=report.month,
-             position=report.edition.position, format=kind, lang=locale)
+    log.info(
+        "report.downloaded",
+        user_id=str(user.user_id),
+        role=user.role,
+        month=report.month,
+        position=report.edition.position,
+        format=kind,
+        lang=locale,
+    )
     name = f"ssz-report-{report.month}-{locale}.{kind}"
     media = "application/pdf" if kind == "pdf" else "text/csv; charset=utf-8"
     return Response(body, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/reports/{month}/csv")
-async def report_csv(request: Request, month: str, user: Reader, lang: str | None = None, position: int | None = None,
-                     sector: str | None = None) -> Response:
+async def report_csv(
+    request: Request,
+    month: str,
+    user: Reader,
+    lang: str | None = None,
+    position: int | None = None,
+    sector: str | None = None,
+) -> Response:
     return await run_in_threadpool(_download, request, user, month, lang, position, sector, "csv")
 
 
 @router.get("/reports/{month}/pdf")
-async def report_pdf(request: Request, month: str, user: Reader, lang: str | None = None, position: int | None = None,
-                     sector: str | None = None) -> Response:
+async def report_pdf(
+    request: Request,
+    month: str,
+    user: Reader,
+    lang: str | None = None,
+    position: int | None = None,
+    sector: str | None = None,
+) -> Response:
     return await run_in_threadpool(_download, request, user, month, lang, position, sector, "pdf")
 
 

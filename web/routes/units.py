@@ -15,20 +15,35 @@ from application.zone import CommandResult
 from domain.permissions import PERMISSIONS
 from domain.values import Role, UnitKind
 from infrastructure.web_sessions import SignedIn
+from web.deps import DutyChanger, Officer, UnitManager, UnitViewer, Zone, container_of
 from web.forms import Form, submit
 from web.pages import render
-from web.deps import DutyChanger, Officer, UnitManager, UnitViewer, Zone, container_of
 
 router = APIRouter(include_in_schema=False)
-MY_CHECK_INS = timedelta(hours=12)  # an officer's own red-box check-ins of the shift, on the phone page  # HTML pages: not part of the API description
+MY_CHECK_INS = timedelta(
+    hours=12
+)  # an officer's own red-box check-ins of the shift, on the phone page  # HTML pages: not part of the API description
 
 
-def _page(request: Request, user: SignedIn, *, status_code: int = 200, errors: dict[str, str] | None = None,
-          values: dict[str, str] | None = None) -> Response:
+def _page(
+    request: Request,
+    user: SignedIn,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
     reads = container_of(request).reads
-    return render(request, "units.html", status_code=status_code, units=reads.units(include_retired=True),
-                  officers=reads.users(role=Role.OFFICER.value, enabled_only=True), errors=errors or {},
-                  values=values or {}, allowed={a.name for a in PERMISSIONS[Role(user.role)]})
+    return render(
+        request,
+        "units.html",
+        status_code=status_code,
+        units=reads.units(include_retired=True),
+        officers=reads.users(role=Role.OFFICER.value, enabled_only=True),
+        errors=errors or {},
+        values=values or {},
+        allowed={a.name for a in PERMISSIONS[Role(user.role)]},
+    )
 
 
 @router.get("/units")
@@ -49,6 +64,7 @@ async def register_unit(request: Request, zone: Zone, user: UnitManager) -> Resp
     def command(form: Form) -> CommandResult | None:
         call_sign, kind = form.text("call_sign", required=True), form.choice("kind", UnitKind)
         return zone.app.register_unit(call_sign=call_sign, kind=kind, by=user.user_id) if form.ok else None
+
     return await _unit_command(request, user, command)
 
 
@@ -59,6 +75,7 @@ async def on_duty(request: Request, zone: Zone, unit_id: UUID, user: DutyChanger
         if Role(user.role) is Role.OFFICER and user.user_id not in officers:
             officers.append(user.user_id)  # an officer who takes a unit out is on its crew
         return zone.app.unit_on_duty(unit_id, officer_ids=officers, by=user.user_id) if form.ok else None
+
     return await _unit_command(request, user, command)
 
 
@@ -67,6 +84,7 @@ async def off_duty(request: Request, zone: Zone, unit_id: UUID, user: DutyChange
     def command(form: Form) -> CommandResult | None:
         reason = form.text("reason")
         return zone.app.unit_off_duty(unit_id, reason=reason, by=user.user_id) if form.ok else None
+
     return await _unit_command(request, user, command)
 
 
@@ -75,6 +93,7 @@ async def retire(request: Request, zone: Zone, unit_id: UUID, user: UnitManager)
     def command(form: Form) -> CommandResult | None:
         reason = form.text("reason", required=True)
         return zone.app.retire_unit(unit_id, reason=reason, by=user.user_id) if form.ok else None
+
     return await _unit_command(request, user, command)
 
 
@@ -90,6 +109,11 @@ def my_assignments(request: Request, zone: Zone, user: Officer) -> Response:
             if incident is not None:
                 incidents[unit["incident_id"]] = incident
     now = zone.app.clock()
-    return render(request, "my.html", units=units, incidents=incidents,
-                  idle_units=[u for u in reads.units() if u["status"] == "off_duty"],
-                  check_ins=reads.visits_between(now - MY_CHECK_INS, now + timedelta(minutes=5), officer_id=user.user_id))
+    return render(
+        request,
+        "my.html",
+        units=units,
+        incidents=incidents,
+        idle_units=[u for u in reads.units() if u["status"] == "off_duty"],
+        check_ins=reads.visits_between(now - MY_CHECK_INS, now + timedelta(minutes=5), officer_id=user.user_id),
+    )
