@@ -28,6 +28,7 @@ from web.deps import Patrol, RedBoxManager, RedBoxWatcher, VisitReader, Voider, 
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 MAX_NIGHTS = 31
+MAX_ECHOED_TOKEN = 64  # a signed token is at most 23 characters
 
 
 
@@ -56,19 +57,22 @@ def _today(now: datetime) -> date:
 # --- the officer at the box ------------------------------------------------------------------------------
 def _check_in_page(request: Request, box: dict[str, Any] | None, token: str, *, status_code: int = 200,
                    refusal: str = "", recorded: bool = False, errors: dict[str, str] | None = None,
-                   values: dict[str, str] | None = None) -> Response:
+                   values: dict[str, str] | None = None, code: str = "") -> Response:
     return render(request, "redboxes/check_in.html", status_code=status_code, box=box, token=token, refusal=refusal,
-                  recorded=recorded, errors=errors or {}, values=values or {})
+                  recorded=recorded, errors=errors or {}, values=values or {}, code=code)
 
 
 @router.get("/checkin/{code}")
 def check_in_page(request: Request, code: str, user: Patrol, t: str = "") -> Response:
-    """What the phone opens from the QR code. A refused code is said plainly here; it is recorded when posted."""
+    """What the phone opens from the QR code. A refused code is said plainly here, with a button that posts it as
+    scanned, so that the check-in records the refusal for the supervisor (a GET records nothing)."""
     container = container_of(request)
     try:
         container.app.scan_code(code=code, token=t, by=user.user_id)
     except TokenRefused as error:
-        return _check_in_page(request, container.reads.red_box_by_code(code[:24]), "", status_code=422, refusal=message_of(error))
+        echoed = t if len(t) <= MAX_ECHOED_TOKEN and t.isprintable() else ""  # none this system signed: refused alike
+        return _check_in_page(request, container.reads.red_box_by_code(code[:24]), echoed, status_code=422,
+                              refusal=message_of(error), code=code)
     return _check_in_page(request, container.reads.red_box_by_code(code), t)
 
 
