@@ -21,7 +21,7 @@ from infrastructure.readmodels.patrol_queries import NIGHT_SLOTS_EVENING, NIGHT_
 from infrastructure.web_sessions import SignedIn
 from web import i18n, parse
 from web.access import not_found
-from web.forms import Form, submit
+from web.forms import Form, read_your_writes, submit
 from web.pages import message_of, render
 from web.timeline import flag_reason, timeline_in_words
 from web.deps import Patrol, RedBoxManager, RedBoxWatcher, VisitReader, Voider, Zone, container_of
@@ -89,6 +89,7 @@ async def check_in(request: Request, code: str, user: Patrol) -> Response:
     try:
         form, result = await submit(request, command, passes=(TokenRefused,))
     except TokenRefused as error:
+        await read_your_writes(container)  # "reported": the supervisor's page shows the attempt once the officer is told
         box = await run_in_threadpool(container.reads.red_box_by_code, code[:24])
         return _check_in_page(request, box, "", status_code=422, refusal=message_of(error), recorded=True)
     if result is None:
