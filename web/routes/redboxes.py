@@ -89,7 +89,7 @@ async def check_in(request: Request, code: str, user: Patrol) -> Response:
     try:
         form, result = await submit(request, command, passes=(TokenRefused,))
     except TokenRefused as error:
-        await read_your_writes(container)  # "reported": the supervisor's page shows the attempt once the officer is told
+        await read_your_writes(container)  # once told "reported", the supervisor sees the attempt
         box = await run_in_threadpool(container.reads.red_box_by_code, code[:24])
         return _check_in_page(request, box, "", status_code=422, refusal=message_of(error), recorded=True)
     if result is None:
