@@ -1,7 +1,8 @@
 """Red-box check-in end to end, in Chromium: a supervisor registers a box and prints its A4 sheet; the QR code is
 read off the rendered sheet with OpenCV (as a phone's camera would read it); an officer on a phone-sized screen,
 with the phone's position allowed, opens that address, signs in, and checks in with one tap; the supervisor
-then prints a new code, and the old one is refused plainly on the phone and shows up on the supervisor's page.
+then prints a new code, and the old one is refused plainly on the phone; the officer reports it with one tap, and
+it shows up on the supervisor's page.
 
 Selectors lean on the pages' structure (form actions, data attributes), not on words: the pages are in Thai."""
 
@@ -91,14 +92,31 @@ def test_an_officer_checks_in_by_the_printed_qr_code_and_a_rotated_code_is_refus
     assert response is not None and response.status == 422
     expect(phone.locator(".alert.refused")).to_be_visible()
     expect(phone.locator(".alert.refused")).to_contain_text(code)
-    expect(phone.locator(f"form[action='/checkin/{code}']")).to_have_count(0)  # nothing to tap
+    report = phone.locator(f"form[action='/checkin/{code}'][data-report]")
+    expect(report.locator("button[type=submit]")).to_have_count(1)  # no check-in: one button, to report the code
+    expect(report.locator("input[name=lat]")).to_have_value(re.compile(r"^19\.9076"))  # the position goes with it
     screenshot(phone, "phone-3-old-code-refused")
 
     # The supervisor sees the visit; opening a link records nothing (prefetchers and crawlers open links too), so
-    # the refused code seen on the phone is not an attempt on the supervisor's page.
+    # the refused code seen on the phone is not yet an attempt on the supervisor's page.
     desk.goto("/red-boxes")
     expect(desk.locator("ol.visits")).to_contain_text(code)
     expect(desk.locator("ol.refused")).not_to_contain_text(code)
+
+    # The officer taps the button: the refused code is reported, and the supervisor sees who tried it.
+    button = report.locator("button[type=submit].huge")
+    box = button.bounding_box()
+    assert box and box["width"] >= 300 and box["height"] >= 48
+    with phone.expect_response(lambda r: r.request.method == "POST" and f"/checkin/{code}" in r.url) as posted:
+        button.click()
+    assert posted.value.status == 422
+    expect(phone.locator(".alert.refused")).to_contain_text(code)
+    expect(phone.locator(".alert.refused .reported")).to_be_visible()
+    expect(phone.locator("form[data-report]")).to_have_count(0)
+    screenshot(phone, "phone-4-old-code-reported")
+    desk.goto("/red-boxes")
+    expect(desk.locator("ol.refused")).to_contain_text(code)
+    expect(desk.locator("ol.refused")).to_contain_text(officer.display_name)
     screenshot(desk, "supervisor-red-boxes")
 
     # And the new code works.

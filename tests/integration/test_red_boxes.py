@@ -163,7 +163,6 @@ def test_a_check_in_far_from_the_box_or_too_soon_after_a_distant_one_is_recorded
 def test_a_wrong_or_old_code_is_refused_plainly_recorded_and_checks_nothing_in(site: tuple, how: str) -> None:
     container, world, _, supervisor, officer = site
     url = printed_url(supervisor, "RB-01")
-    token = url.split("t=")[1]
     if how == "rotated":
         rotated = supervisor.post("/red-boxes/RB-01/rotate", {"reason": "The sheet was photographed and shared"})
         assert rotated.status_code == 303
@@ -181,9 +180,10 @@ def test_a_wrong_or_old_code_is_refused_plainly_recorded_and_checks_nothing_in(s
 
     assert page.status_code == 422  # a refused code is bad input, not a role's refusal (403)
     assert "Check-in refused" in page.text or "ไม่รับการลงชื่อ" in page.text
-    assert 'name="t"' not in page.text  # no check-in button for a refused code
+    assert page.text.count('name="t"') == 1 and "data-report" in page.text  # no check-in: a button to report it
     assert head(container) == before  # a GET records nothing: link prefetchers and crawlers open these links too
-    posted = officer.post(url.split("?")[0], {"t": url.split("t=")[1] if "t=" in url else token})
+    report = re.search(r'<form method="post" action="([^"]+)"[^>]*data-report.*?</form>', page.text, re.S)
+    posted = officer.post(report.group(1), dict(re.findall(r'name="(\w+)" value="([^"]*)"', report.group(0))))
     assert posted.status_code == 422
     assert visits(container) == []
     attempts = refused(container)
@@ -197,6 +197,46 @@ def test_a_wrong_or_old_code_is_refused_plainly_recorded_and_checks_nothing_in(s
     }[how]
     assert {a["refusal"] for a in attempts} == {expected}
     assert supervisor.get("/red-boxes").text.count("<li><time") >= 1
+
+
+def test_a_refused_code_opened_records_nothing_and_its_report_button_records_who_tried_it_and_why(site: tuple) -> None:
+    container, world, _, supervisor, officer = site
+    url = printed_url(supervisor, "RB-01")
+    rotated = supervisor.post("/red-boxes/RB-01/rotate", {"reason": "The sheet was photographed and shared"})
+    assert rotated.status_code == 303
+    before = head(container)
+
+    page = officer.get(url, headers={"accept-language": "en"})
+
+    assert page.status_code == 422 and "is out of date" in page.text
+    assert head(container) == before  # opening the link records nothing
+    report = re.search(r'<form method="post" action="([^"]+)"[^>]*data-report.*?</form>', page.text, re.S)
+    assert report, "the refused page offers a button that reports the code"
+    assert report.group(0).count("<button") == 1 and "Check in here" not in page.text
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', report.group(0)))
+    assert fields["t"] == url.split("t=")[1] and fields["csrf_token"]
+    fields.update(lat=NEAR_CLOCK_TOWER[0], lon=NEAR_CLOCK_TOWER[1])  # the phone's position, as on a check-in
+
+    reported = officer.post(report.group(1), fields, headers={"accept-language": "en"})
+
+    assert reported.status_code == 422
+    assert "is out of date" in reported.text and "Reported." in reported.text
+    assert "data-report" not in reported.text  # reported: nothing more to tap
+    assert visits(container) == []
+    [attempt] = refused(container)
+    assert (attempt["box_code"], attempt["officer_id"], attempt["refusal"], attempt["token_version"]) == (
+        "RB-01",
+        world.officer,
+        "outdated",
+        1,
+    )
+    assert (attempt["lat"], attempt["lon"]) == (float(NEAR_CLOCK_TOWER[0]), float(NEAR_CLOCK_TOWER[1]))
+    listed = re.search(r'<ol class="refused">.*?</ol>', supervisor.get("/red-boxes").text, re.S).group(0)
+    assert "RB-01" in listed and attempt["officer"] in listed
+
+    again = officer.post(report.group(1), fields)  # a second tap is one more report, not an error
+    assert again.status_code == 422 and "ไม่รับการลงชื่อ" in again.text
+    assert len(refused(container)) == 2 and visits(container) == []
 
 
 def test_after_a_rotation_the_new_sheet_works(site: tuple) -> None:

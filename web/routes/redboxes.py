@@ -22,12 +22,13 @@ from infrastructure.web_sessions import SignedIn
 from web import i18n, parse
 from web.access import not_found
 from web.deps import Patrol, RedBoxManager, RedBoxWatcher, VisitReader, Voider, Zone, container_of
-from web.forms import Form, submit
+from web.forms import Form, read_your_writes, submit
 from web.pages import message_of, render
 from web.timeline import flag_reason, timeline_in_words
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the API description
 MAX_NIGHTS = 31
+MAX_ECHOED_TOKEN = 64  # a signed token is at most 23 characters
 
 
 def _allowed(user: SignedIn) -> set[str]:
@@ -63,6 +64,7 @@ def _check_in_page(
     recorded: bool = False,
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
+    code: str = "",
 ) -> Response:
     return render(
         request,
@@ -74,18 +76,26 @@ def _check_in_page(
         recorded=recorded,
         errors=errors or {},
         values=values or {},
+        code=code,
     )
 
 
 @router.get("/checkin/{code}")
 def check_in_page(request: Request, code: str, user: Patrol, t: str = "") -> Response:
-    """What the phone opens from the QR code. A refused code is said plainly here; it is recorded when posted."""
+    """What the phone opens from the QR code. A refused code is said plainly here, with a button that posts it as
+    scanned, so that the check-in records the refusal for the supervisor (a GET records nothing)."""
     container = container_of(request)
     try:
         container.app.scan_code(code=code, token=t, by=user.user_id)
     except TokenRefused as error:
+        echoed = t if len(t) <= MAX_ECHOED_TOKEN and t.isprintable() else ""  # none this system signed: refused alike
         return _check_in_page(
-            request, container.reads.red_box_by_code(code[:24]), "", status_code=422, refusal=message_of(error)
+            request,
+            container.reads.red_box_by_code(code[:24]),
+            echoed,
+            status_code=422,
+            refusal=message_of(error),
+            code=code,
         )
     return _check_in_page(request, container.reads.red_box_by_code(code), t)
 
@@ -105,6 +115,7 @@ async def check_in(request: Request, code: str, user: Patrol) -> Response:
     try:
         form, result = await submit(request, command, passes=(TokenRefused,))
     except TokenRefused as error:
+        await read_your_writes(container)  # once told "reported", the supervisor sees the attempt
         box = await run_in_threadpool(container.reads.red_box_by_code, code[:24])
         return _check_in_page(request, box, "", status_code=422, refusal=message_of(error), recorded=True)
     if result is None:
