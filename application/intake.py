@@ -23,7 +23,8 @@ from application.group_commit import GroupCommit
 from application.ports import Contact
 from application.unit_of_work import MAX_ATTEMPTS, CommandResult, UnitOfWork, Work
 from domain.errors import DomainError, InvalidInput
-from domain.incident import Incident, IntakeKey, ReferenceBook
+from domain.incident import Incident
+from domain.intake import IntakeKey, ReferenceBook
 from domain.values import (
     MAX_SHORT_TEXT,
     Actor,

@@ -26,7 +26,8 @@ from application.transcodings import register_all
 from domain.accounts import UserAccount
 from domain.cameras import Camera, CameraAlert
 from domain.errors import DomainError
-from domain.incident import Incident, ReferenceBook
+from domain.incident import Incident
+from domain.intake import ReferenceBook
 from domain.patrol import PatrolUnit, PatrolVisit, RedBox
 from domain.values import SYSTEM, SYSTEM_USER_ID, Actor, check_occurred_at
 

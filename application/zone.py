@@ -18,7 +18,7 @@ from application.incidents import IncidentCommands
 from application.intake import IntakeCommands, Reported
 from application.patrol import PatrolCommands
 from application.unit_of_work import CommandResult, utcnow
-from domain.incident import ReferenceBook
+from domain.intake import ReferenceBook
 from domain.patrol import PatrolUnit
 from domain.rounds import OfficerRound
 

@@ -22,7 +22,6 @@ from domain.values import (
     Outcome,
     Priority,
     SealedContact,
-    be_year,
     check_occurred_at,
     clean_text,
     incident_status,
@@ -387,64 +386,6 @@ class Incident(ZoneAggregate):
     @event("NoteAdded")
     def _note_added(self, text: str, actor: Actor, occurred_at: datetime) -> None:
         self.notes.append((text, actor, occurred_at))
-
-
-class ReferenceBook(ZoneAggregate):
-    """Issues the zone's incident references of one Buddhist-era year, in order, without gaps."""
-
-    id: UUID
-
-    @staticmethod
-    def id_for(year_be: int) -> UUID:
-        return uuid5(NAMESPACE, f"incident-references/{year_be}")
-
-    @classmethod
-    def open(cls, year_be: int, actor: Actor, occurred_at: datetime) -> ReferenceBook:
-        return cls(id=cls.id_for(year_be), year_be=year_be, actor=actor, occurred_at=occurred_at)
-
-    @event("Opened")
-    def __init__(self, year_be: int, actor: Actor, occurred_at: datetime):
-        self.year_be = year_be
-        self.last_number = 0
-
-    @property
-    def next_reference(self) -> str:
-        """The reference `issue` gives next."""
-        return self.format(self.year_be, self.last_number + 1)
-
-    def issue(self, actor: Actor, occurred_at: datetime) -> str:
-        self._issued(number=self.last_number + 1, actor=actor, occurred_at=occurred_at)
-        return self.format(self.year_be, self.last_number)
-
-    @event("ReferenceIssued")
-    def _issued(self, number: int, actor: Actor, occurred_at: datetime) -> None:
-        self.last_number = number
-
-    @staticmethod
-    def format(year_be: int, number: int) -> str:
-        return f"CR-{year_be}-{number:06d}"
-
-    @staticmethod
-    def year_for(instant: datetime) -> int:
-        return be_year(instant)
-
-
-class IntakeKey(ZoneAggregate):
-    """Remembers which incident an idempotency key created, so a retried intake returns it."""
-
-    id: UUID
-
-    @staticmethod
-    def id_for(key: str) -> UUID:
-        return uuid5(NAMESPACE, f"intake-key/{key}")
-
-    @classmethod
-    def claim(cls, key: str, incident_id: UUID, actor: Actor, occurred_at: datetime) -> IntakeKey:
-        return cls(id=cls.id_for(key), incident_id=incident_id, actor=actor, occurred_at=occurred_at)
-
-    @event("Claimed")
-    def __init__(self, incident_id: UUID, actor: Actor, occurred_at: datetime):
-        self.incident_id = incident_id
 
 
 # Schema history of Incident.Reported: version 1 had neither a map position nor a source alert.

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from application.zone import ZoneApplication, utcnow
 from domain.accounts import UserAccount
-from domain.incident import ReferenceBook
+from domain.intake import ReferenceBook
 from domain.rounds import OfficerRound
 from domain.values import COMMUNITY_NAMES_EN, COMMUNITY_NAMES_TH, SYSTEM_USER_ID, GeoPoint, UnitStatus, be_year
 from infrastructure.bootstrap import bootstrap

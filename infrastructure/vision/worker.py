@@ -33,51 +33,30 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import structlog
-from eventsourcing.utils import get_topic
-from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, delete, func, or_, select, update
 
 from application.zone import ZoneApplication
 from domain.cameras import Camera
-from infrastructure.camera_secrets import SqlCameraSecrets, masked_source
+from infrastructure.camera_secrets import SqlCameraSecrets
 from infrastructure.settings import Settings
-from infrastructure.tables import camera_catalog, camera_leases, camera_workers
-from infrastructure.vision.camera_runner import STARTING, STREAMING, UNOWNED, CameraRunner, utc_now
+from infrastructure.tables import camera_leases, camera_workers
+from infrastructure.vision.camera_metrics import camera_metrics as camera_metrics
+from infrastructure.vision.camera_runner import STARTING, UNOWNED, CameraRunner, utc_now
+from infrastructure.vision.catalog import sync_catalog
+from infrastructure.vision.lease_store import LEASE_SECONDS, as_utc, db_now, insert_for
 from infrastructure.vision.snapshots import SnapshotStore
 
 log = structlog.get_logger()
 
-CAMERA_TOPICS = [get_topic(cls) for cls in (Camera.Registered, Camera.ZonesSet, Camera.RulesSet, Camera.Retired)]
-CATALOG = "cameras"
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """SQLite hands instants back without their zone; they were written in UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _db_now(conn: Connection) -> datetime:
-    """The database's clock on PostgreSQL, so that workers on several machines agree on lease expiry;
-    this machine's clock on the embedded SQLite store (whose workers all run on one machine)."""
-    if conn.dialect.name == "postgresql":
-        return _utc(conn.execute(select(func.now())).scalar_one())
-    return utc_now()
-
-
-def _insert(conn: Connection, table: Any) -> Any:
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
-
 
 @dataclass(frozen=True)
 class WorkerOptions:
-    lease_seconds: float = 10.0  # a dead worker's cameras are taken over this long after its last renewal
+    lease_seconds: float = LEASE_SECONDS  # a dead worker's cameras are taken over this long after its last renewal
     tick_seconds: float = 2.0  # heartbeat, lease renewal, health, catalog and balance, every tick
     backoff_initial: float = 1.0  # first wait before reopening a broken source
     backoff_max: float = 30.0  # the wait doubles after each failed attempt, up to this
@@ -169,7 +148,7 @@ class CameraWorker:
         self.sync_catalog()
         ticked = time.monotonic()
         with self.engine.begin() as conn:
-            now = _db_now(conn)
+            now = db_now(conn)
             self._heartbeat(conn, now)
             live = conn.execute(
                 select(func.count()).select_from(camera_workers).where(camera_workers.c.heartbeat_at > now - self._ttl)
@@ -189,7 +168,7 @@ class CameraWorker:
         return timedelta(seconds=self.options.lease_seconds)
 
     def _heartbeat(self, conn: Connection, now: datetime) -> None:
-        insert = _insert(conn, camera_workers)
+        insert = insert_for(conn, camera_workers)
         conn.execute(
             insert.values(
                 worker_id=self.worker_id,
@@ -212,7 +191,7 @@ class CameraWorker:
             return
         lost = []
         with self.engine.begin() as conn:
-            now = _db_now(conn)
+            now = db_now(conn)
             for camera_id, runner in self.runners.items():
                 renewed = conn.execute(
                     update(camera_leases)
@@ -241,7 +220,7 @@ class CameraWorker:
     def _acquire(self, rows: dict[UUID, Any], quota: int) -> None:
         busy = {r.camera_id for r in self._stopping if r.alive}
         with self.engine.connect() as conn:
-            now = _db_now(conn)
+            now = db_now(conn)
         free = [
             r
             for r in rows.values()
@@ -250,8 +229,8 @@ class CameraWorker:
             and (
                 r.owner is None
                 or r.owner == self.worker_id
-                or _utc(r.lease_expires_at) is None
-                or _utc(r.lease_expires_at) < now
+                or as_utc(r.lease_expires_at) is None
+                or as_utc(r.lease_expires_at) < now
             )
         ]
         # Cameras nobody holds first, then those of workers that died; in a stable order.
@@ -261,7 +240,7 @@ class CameraWorker:
                 return
             ticked = time.monotonic()
             with self.engine.begin() as conn:
-                now = _db_now(conn)
+                now = db_now(conn)
                 taken = conn.execute(
                     update(camera_leases)
                     .where(
@@ -359,126 +338,5 @@ class CameraWorker:
 
     # --- the list of cameras, from the log -----------------------------------------------------------
     def sync_catalog(self) -> int:
-        """Brings camera_leases up to the log's head from the remembered position; returns the number of
-        Camera events read. Several workers may do it at once: the rows only move forward."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                _insert(conn, camera_catalog)
-                .values(name=CATALOG, position=0, updated_at=utc_now())
-                .on_conflict_do_nothing(index_elements=["name"])
-            )
-            position = conn.execute(
-                select(camera_catalog.c.position).where(camera_catalog.c.name == CATALOG)
-            ).scalar_one()
-        read = 0
-        recorder = self.app.recorder
-        while True:
-            # The head first: every event up to it is committed (writers commit in notification order).
-            head = recorder.max_notification_id() or 0
-            if head <= position:
-                return read
-            page = recorder.select_notifications(
-                start=position + 1, limit=self.options.catalog_page, stop=head, topics=CAMERA_TOPICS
-            )
-            reached = page[-1].id if len(page) == self.options.catalog_page else head
-            cameras = {n.originator_id for n in page}
-            states = [
-                camera
-                for camera in (self.app.load(camera_id, fresh=True) for camera_id in cameras)
-                if isinstance(camera, Camera)
-            ]
-            with self.engine.begin() as conn:
-                for camera in states:
-                    self._upsert_camera(conn, camera)
-                conn.execute(
-                    update(camera_catalog)
-                    .where(camera_catalog.c.name == CATALOG, camera_catalog.c.position < reached)
-                    .values(position=reached, updated_at=utc_now())
-                )
-            if states:
-                self.log.info("cameras.catalog", cameras=sorted(c.code for c in states), position=reached)
-            read += len(page)
-            position = reached
-
-    @staticmethod
-    def _upsert_camera(conn: Connection, camera: Camera) -> None:
-        now = utc_now()
-        insert = _insert(conn, camera_leases)
-        excluded = insert.excluded
-        # Masked: a camera registered before its secrets were kept apart recorded its password in the log.
-        conn.execute(
-            insert.values(
-                camera_id=camera.id,
-                code=camera.code,
-                source=masked_source(camera.source),
-                retired=camera.retired,
-                config_version=camera.version,
-                owner=None,
-                lease_expires_at=None,
-                status=UNOWNED,
-                fps=0.0,
-                last_frame_at=None,
-                reconnects=0,
-                open_alerts="{}",
-                health_at=None,
-                updated_at=now,
-            ).on_conflict_do_update(
-                index_elements=["camera_id"],
-                set_={
-                    "code": excluded.code,
-                    "source": excluded.source,
-                    "retired": excluded.retired,
-                    "config_version": excluded.config_version,
-                    "updated_at": excluded.updated_at,
-                },
-                where=camera_leases.c.config_version < excluded.config_version,
-            )
-        )
-
-
-# --- metrics --------------------------------------------------------------------------------------------
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _number(value: float) -> str:
-    return repr(float(value)) if not float(value).is_integer() else str(int(value))
-
-
-def camera_metrics(engine: Engine) -> list[str]:
-    """Prometheus text lines of each camera's health as its worker last wrote it (retired cameras left out)."""
-    with engine.connect() as conn:
-        now = _db_now(conn)
-        rows = conn.execute(
-            select(camera_leases).where(camera_leases.c.retired.is_(False)).order_by(camera_leases.c.code)
-        ).all()
-        live = conn.execute(
-            select(func.count())
-            .select_from(camera_workers)
-            .where(and_(camera_workers.c.heartbeat_at > now - timedelta(seconds=WorkerOptions.lease_seconds)))
-        ).scalar_one()
-    families: list[tuple[str, str, str, list[tuple[str, float]]]] = [
-        ("ssz_camera_up", "gauge", "1 when the camera's worker holds its lease and frames are arriving.", []),
-        ("ssz_camera_fps", "gauge", "Frames per second the camera's worker receives.", []),
-        ("ssz_camera_last_frame_age_seconds", "gauge", "Seconds since the camera's last frame.", []),
-        ("ssz_camera_reconnects_total", "counter", "Times the camera's source was reopened after a break.", []),
-    ]
-    for row in rows:
-        expires = _utc(row.lease_expires_at)
-        held = row.owner is not None and expires is not None and expires > now
-        families[0][3].append((row.code, 1.0 if held and row.status == STREAMING else 0.0))
-        families[1][3].append((row.code, row.fps if held else 0.0))
-        last = _utc(row.last_frame_at)
-        if last is not None:
-            families[2][3].append((row.code, round(max(0.0, (now - last).total_seconds()), 3)))
-        families[3][3].append((row.code, float(row.reconnects)))
-    lines: list[str] = []
-    for name, kind, help_text, samples in families:
-        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
-        lines += [f'{name}{{camera="{_label(code)}"}} {_number(value)}' for code, value in samples]
-    lines += [
-        "# HELP ssz_camera_workers Camera workers with a recent heartbeat.",
-        "# TYPE ssz_camera_workers gauge",
-        f"ssz_camera_workers {live}",
-    ]
-    return lines
+        """Brings camera_leases up to the log's head; returns the number of Camera events read."""
+        return sync_catalog(self.app, self.engine, self.options.catalog_page, self.log)

@@ -27,7 +27,7 @@ from application.errors import NotFound
 from application.ports import Contact
 from application.zone import CommandResult, Reported, ZoneApplication
 from domain.errors import NotPermitted
-from domain.incident import ReferenceBook
+from domain.intake import ReferenceBook
 from domain.values import SYSTEM_USER_ID, Category, Channel, Community, Priority, Role
 from infrastructure.api_keys import Scope, issue_key
 from infrastructure.bootstrap import Container, bootstrap

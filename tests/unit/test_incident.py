@@ -4,7 +4,8 @@ from uuid import uuid4
 import pytest
 
 from domain.errors import InvalidInput, NotPermitted, TransitionRefused
-from domain.incident import Incident, IntakeKey, ReferenceBook
+from domain.incident import Incident
+from domain.intake import IntakeKey, ReferenceBook
 from domain.values import (
     Assignment,
     CancelReason,
