@@ -5,10 +5,11 @@ Two catalogs, read from their .po files at first use (no compiled .mo files are 
 ``errors.po`` the domain errors' templates. English is the identity: every msgid is English.
 
 A `Translator` per locale formats everything a page shows — strings, labels of enums, field names, domain
-errors, instants (always in Asia/Bangkok; Buddhist-era years in Thai), durations and numbers. The request's
-locale lives in a context variable: `use_locale(locale)` sets it, `current()` returns its translator, and
-the module-level `gettext` / `ngettext` / `pgettext` / `npgettext` use it, so that Jinja2's i18n extension
-can be installed with ``env.install_gettext_callables(gettext, ngettext, newstyle=True)``.
+errors, instants (always in Asia/Bangkok; Buddhist-era years in Thai), durations and numbers (the msgids of
+labels, field names and durations are in web/i18n_labels.py). The request's locale lives in a context variable:
+`use_locale(locale)` sets it, `current()` returns its translator, and the module-level `gettext` / `ngettext` /
+`pgettext` / `npgettext` use it, so that Jinja2's i18n extension can be installed with
+``env.install_gettext_callables(gettext, ngettext, newstyle=True)``.
 
 Catalogs are re-extracted and updated with ``python -m web.i18n_tools update`` (see babel.cfg).
 """
@@ -34,252 +35,26 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
-from application.errors import RecordKind
 from domain.errors import DomainError
-from domain.permissions import Action
-from domain.values import (
-    BANGKOK,
-    BE_OFFSET,
-    COMMUNITY_NAMES_EN,
-    COMMUNITY_NAMES_TH,
-    AlertKind,
-    AlertStatus,
-    Assignment,
-    CancelReason,
-    Category,
-    Channel,
-    CheckInRefusal,
-    Community,
-    FalseAlarmReason,
-    IncidentStatus,
-    Outcome,
-    PartnerSector,
-    Priority,
-    Role,
-    UnitKind,
-    UnitStatus,
-    VisitStatus,
+from domain.values import BANGKOK, BE_OFFSET, COMMUNITY_NAMES_EN, COMMUNITY_NAMES_TH, Community
+from web.i18n_labels import (
+    DURATION_CONTEXT,
+    DURATION_DAYS,
+    DURATION_DAYS_HOURS,
+    DURATION_HOURS,
+    DURATION_HOURS_MINUTES,
+    DURATION_MINUTES,
+    DURATION_SECONDS,
+    FIELD_CONTEXT,
+    FIELDS,
+    LABELS,
 )
+from web.i18n_labels import N_ as N_  # pages mark their own strings with it
 
 LOCALES = ("th", "en")
 DEFAULT_LOCALE = "th"
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 DOMAINS = ("messages", "errors")
-
-
-def N_(message: str, context: str | None = None) -> str:
-    """Marks a string for extraction without translating it (``N_(msgid)`` or ``N_(msgid, msgctxt)``)."""
-    return message
-
-
-# --- labels of domain words ----------------------------------------------------------------------------
-# Each label's msgctxt is its enum's class name, so that equal English words of different enums
-# ("Closed" of an incident and of an alert) can read differently in Thai.
-_LABELS: dict[Enum, str] = {
-    Priority.P1: N_("P1 — life in danger", "Priority"),
-    Priority.P2: N_("P2 — urgent", "Priority"),
-    Priority.P3: N_("P3 — routine", "Priority"),
-    Priority.P4: N_("P4 — not urgent", "Priority"),
-    Category.ASSAULT: N_("Assault", "Category"),
-    Category.SEXUAL_HARASSMENT: N_("Sexual harassment", "Category"),
-    Category.DOMESTIC_VIOLENCE: N_("Domestic violence", "Category"),
-    Category.THEFT: N_("Theft", "Category"),
-    Category.BURGLARY: N_("Burglary", "Category"),
-    Category.ROBBERY: N_("Robbery", "Category"),
-    Category.DRUGS: N_("Drugs", "Category"),
-    Category.DISTURBANCE: N_("Disturbance", "Category"),
-    Category.SUSPICIOUS_PERSON: N_("Suspicious person", "Category"),
-    Category.TRAFFIC_ACCIDENT: N_("Traffic accident", "Category"),
-    Category.MISSING_PERSON: N_("Missing person", "Category"),
-    Category.VANDALISM: N_("Vandalism", "Category"),
-    Category.FIRE: N_("Fire", "Category"),
-    Category.MEDICAL: N_("Medical emergency", "Category"),
-    Category.OTHER: N_("Other", "Category"),
-    Channel.PHONE_191: N_("Phone 191", "Channel"),
-    Channel.WALK_IN: N_("Walk-in", "Channel"),
-    Channel.MOBILE_SOS: N_("App SOS", "Channel"),
-    Channel.CCTV: N_("CCTV alert", "Channel"),
-    Channel.RED_BOX: N_("Red box", "Channel"),
-    Channel.PATROL: N_("Patrol observation", "Channel"),
-    Channel.PARTNER: N_("Partner report", "Channel"),
-    Outcome.ARREST: N_("Arrest made", "Outcome"),
-    Outcome.WARNING_GIVEN: N_("Warning given", "Outcome"),
-    Outcome.MEDIATED: N_("Mediated", "Outcome"),
-    Outcome.ASSISTANCE_GIVEN: N_("Assistance given", "Outcome"),
-    Outcome.REFERRED: N_("Referred to another agency", "Outcome"),
-    Outcome.REPORT_FILED: N_("Report filed", "Outcome"),
-    Outcome.NO_OFFENCE_FOUND: N_("No offence found", "Outcome"),
-    Outcome.GONE_ON_ARRIVAL: N_("Gone on arrival", "Outcome"),
-    CancelReason.DUPLICATE: N_("Duplicate", "CancelReason"),
-    CancelReason.FALSE_REPORT: N_("False report", "CancelReason"),
-    CancelReason.WITHDRAWN: N_("Withdrawn by the reporter", "CancelReason"),
-    IncidentStatus.REPORTED: N_("Reported", "IncidentStatus"),
-    IncidentStatus.DISPATCHED: N_("Dispatched", "IncidentStatus"),
-    IncidentStatus.EN_ROUTE: N_("En route", "IncidentStatus"),
-    IncidentStatus.ON_SCENE: N_("On scene", "IncidentStatus"),
-    IncidentStatus.RESOLVED: N_("Resolved", "IncidentStatus"),
-    IncidentStatus.CLOSED: N_("Closed", "IncidentStatus"),
-    IncidentStatus.CANCELLED: N_("Cancelled", "IncidentStatus"),
-    Assignment.DISPATCHED: N_("Dispatched", "Assignment"),
-    Assignment.EN_ROUTE: N_("En route", "Assignment"),
-    Assignment.ON_SCENE: N_("On scene", "Assignment"),
-    Assignment.CLEARED: N_("Cleared", "Assignment"),
-    UnitKind.MOTORCYCLE: N_("Motorcycle", "UnitKind"),
-    UnitKind.CAR: N_("Patrol car", "UnitKind"),
-    UnitKind.FOOT: N_("On foot", "UnitKind"),
-    UnitKind.BICYCLE: N_("Bicycle", "UnitKind"),
-    UnitStatus.OFF_DUTY: N_("Off duty", "UnitStatus"),
-    UnitStatus.AVAILABLE: N_("Available", "UnitStatus"),
-    UnitStatus.ASSIGNED: N_("Assigned", "UnitStatus"),
-    UnitStatus.RETIRED: N_("Retired", "UnitStatus"),
-    Role.DISPATCHER: N_("Dispatcher", "Role"),
-    Role.OFFICER: N_("Patrol officer", "Role"),
-    Role.SUPERVISOR: N_("Supervisor", "Role"),
-    Role.AUDITOR: N_("Auditor", "Role"),
-    Role.PARTNER: N_("Partner", "Role"),
-    Role.ADMIN: N_("Administrator", "Role"),
-    Role.SYSTEM: N_("System", "Role"),
-    AlertKind.MOTION_IN_ZONE: N_("Motion in zone", "AlertKind"),
-    AlertKind.PERSON_AT_NIGHT: N_("Person at night", "AlertKind"),
-    AlertKind.LOITERING: N_("Loitering", "AlertKind"),
-    AlertKind.TAMPERED: N_("Camera tampered", "AlertKind"),
-    AlertKind.OFFLINE: N_("Camera offline", "AlertKind"),
-    AlertStatus.RAISED: N_("Raised", "AlertStatus"),
-    AlertStatus.ACKNOWLEDGED: N_("Acknowledged", "AlertStatus"),
-    AlertStatus.DISMISSED: N_("Dismissed", "AlertStatus"),
-    AlertStatus.ESCALATED: N_("Escalated", "AlertStatus"),
-    AlertStatus.CLOSED: N_("Closed", "AlertStatus"),
-    FalseAlarmReason.HEADLIGHTS: N_("Headlights", "FalseAlarmReason"),
-    FalseAlarmReason.ANIMAL: N_("Animal", "FalseAlarmReason"),
-    FalseAlarmReason.WEATHER: N_("Weather", "FalseAlarmReason"),
-    FalseAlarmReason.SHADOW: N_("Shadow", "FalseAlarmReason"),
-    FalseAlarmReason.AUTHORISED_PERSON: N_("Authorised person", "FalseAlarmReason"),
-    FalseAlarmReason.OTHER: N_("Other", "FalseAlarmReason"),
-    PartnerSector.POLICE: N_("Police", "PartnerSector"),
-    PartnerSector.CITIZENS: N_("Citizens", "PartnerSector"),
-    PartnerSector.LOCAL_GOVERNMENT: N_("Local government", "PartnerSector"),
-    PartnerSector.BUSINESS: N_("Business", "PartnerSector"),
-    PartnerSector.STATE_AGENCY: N_("State agencies", "PartnerSector"),
-    PartnerSector.MEDIA: N_("Media", "PartnerSector"),
-    VisitStatus.LOGGED: N_("Logged", "VisitStatus"),
-    VisitStatus.FLAGGED: N_("Flagged", "VisitStatus"),
-    VisitStatus.VOIDED: N_("Voided", "VisitStatus"),
-    CheckInRefusal.UNKNOWN_BOX: N_("Not a red box of the zone", "CheckInRefusal"),
-    CheckInRefusal.INVALID: N_("Invalid code", "CheckInRefusal"),
-    CheckInRefusal.OUTDATED: N_("Out-of-date code", "CheckInRefusal"),
-    CheckInRefusal.RETIRED: N_("Box retired", "CheckInRefusal"),
-    Action.REPORT_INCIDENT: N_("Report an incident", "Action"),
-    Action.TRIAGE_INCIDENT: N_("Triage an incident", "Action"),
-    Action.DISPATCH_UNIT: N_("Dispatch a unit", "Action"),
-    Action.UPDATE_ASSIGNMENT: N_("Update a unit's progress", "Action"),
-    Action.RESOLVE_INCIDENT: N_("Resolve an incident", "Action"),
-    Action.CLOSE_INCIDENT: N_("Close an incident", "Action"),
-    Action.REOPEN_INCIDENT: N_("Reopen an incident", "Action"),
-    Action.CANCEL_INCIDENT: N_("Cancel an incident", "Action"),
-    Action.ADD_NOTE: N_("Add a note", "Action"),
-    Action.MANAGE_UNITS: N_("Register or retire units", "Action"),
-    Action.CHANGE_DUTY: N_("Put a unit on or off duty", "Action"),
-    Action.LOG_VISIT: N_("Check in at a red box", "Action"),
-    Action.FLAG_VISIT: N_("Flag a patrol visit", "Action"),
-    Action.VOID_VISIT: N_("Void a patrol visit", "Action"),
-    Action.MANAGE_RED_BOXES: N_("Manage red boxes", "Action"),
-    Action.MANAGE_CAMERAS: N_("Manage cameras", "Action"),
-    Action.RAISE_ALERT: N_("Raise a camera alert", "Action"),
-    Action.TRIAGE_ALERT: N_("Triage camera alerts", "Action"),
-    Action.CLOSE_ALERT: N_("Close a camera alert", "Action"),
-    Action.MANAGE_USERS: N_("Manage user accounts", "Action"),
-    Action.ERASE_PERSONAL_DATA: N_("Erase a reporter's personal data", "Action"),
-    Action.READ_REPORTER_CONTACT: N_("Read a reporter's name and phone", "Action"),
-    RecordKind.INCIDENT: N_("Incident", "RecordKind"),
-    RecordKind.PATROL_UNIT: N_("Patrol unit", "RecordKind"),
-    RecordKind.RED_BOX: N_("Red box", "RecordKind"),
-    RecordKind.PATROL_VISIT: N_("Patrol visit", "RecordKind"),
-    RecordKind.CAMERA: N_("Camera", "RecordKind"),
-    RecordKind.CAMERA_ALERT: N_("Camera alert", "RecordKind"),
-    RecordKind.USER_ACCOUNT: N_("User account", "RecordKind"),
-    RecordKind.OFFICER: N_("Officer", "RecordKind"),
-}
-
-LABELLED_ENUMS: tuple[type[Enum], ...] = (
-    Priority,
-    Category,
-    Channel,
-    Community,
-    Outcome,
-    CancelReason,
-    IncidentStatus,
-    Assignment,
-    UnitKind,
-    UnitStatus,
-    Role,
-    AlertKind,
-    AlertStatus,
-    FalseAlarmReason,
-    PartnerSector,
-    VisitStatus,
-    CheckInRefusal,
-    Action,
-    RecordKind,
-)
-
-# --- names of input fields (DomainError.field, and the forms' inputs) --------------------------------------
-FIELD_CONTEXT = "field"
-FIELDS: dict[str, str] = {
-    "username": N_("Username", "field"),
-    "display_name": N_("Display name", "field"),
-    "role": N_("Role", "field"),
-    "password": N_("Password", "field"),
-    "reason": N_("Reason", "field"),
-    "note": N_("Note", "field"),
-    "channel": N_("Channel", "field"),
-    "category": N_("Category", "field"),
-    "priority": N_("Priority", "field"),
-    "community": N_("Community", "field"),
-    "location": N_("Location", "field"),
-    "position": N_("Position", "field"),
-    "description": N_("Description", "field"),
-    "occurred_at": N_("Time it happened", "field"),
-    "reporter_name": N_("Reporter's name", "field"),
-    "reporter_phone": N_("Reporter's phone", "field"),
-    "idempotency_key": N_("Submission key", "field"),
-    "duplicate_of": N_("Duplicate of", "field"),
-    "cancel_reason": N_("Reason for cancelling", "field"),
-    "outcome": N_("Outcome", "field"),
-    "summary": N_("Summary", "field"),
-    "call_sign": N_("Call sign", "field"),
-    "kind": N_("Kind", "field"),
-    "officer_ids": N_("Officers", "field"),
-    "code": N_("Code", "field"),
-    "name": N_("Name", "field"),
-    "name_th": N_("Thai name", "field"),
-    "name_en": N_("English name", "field"),
-    "observation": N_("Observation", "field"),
-    "zone": N_("Detection zone", "field"),
-    "zones": N_("Detection zones", "field"),
-    "rules": N_("Detection rules", "field"),
-    "score": N_("Score", "field"),
-    "snapshot_digest": N_("Snapshot", "field"),
-    "detail": N_("Detail", "field"),
-    "owner": N_("Owner sector", "field"),
-    "owner_name": N_("Owner", "field"),
-    "consent_reference": N_("Consent reference", "field"),
-    "source": N_("Video source", "field"),
-    "false_alarm_reason": N_("False-alarm reason", "field"),
-    "month": N_("Month", "field"),
-    "range": N_("Date range", "field"),
-    "time": N_("Day or night", "field"),
-    "sector": N_("Partner sector", "field"),
-    "figure": N_("Figure", "field"),
-}
-
-# --- durations --------------------------------------------------------------------------------------------
-DURATION_CONTEXT = "duration"
-_SECONDS = N_("{seconds} s", "duration")
-_MINUTES = N_("{minutes} min", "duration")
-_HOURS = N_("{hours} h", "duration")
-_HOURS_MINUTES = N_("{hours} h {minutes} min", "duration")
-_DAYS = N_("{days} d", "duration")
-_DAYS_HOURS = N_("{days} d {hours} h", "duration")
 
 
 # --- catalogs --------------------------------------------------------------------------------------------
@@ -362,7 +137,7 @@ class Translator:
         """The human label of an enum member of the domain (priority, category, status, role, …)."""
         if isinstance(member, Community):
             return COMMUNITY_NAMES_TH[member] if self.thai else COMMUNITY_NAMES_EN[member]
-        msgid = _LABELS.get(member)
+        msgid = LABELS.get(member)
         if msgid is None:
             return str(member.value).replace("_", " ")
         return self.pgettext(type(member).__name__, msgid)
@@ -460,13 +235,13 @@ class Translator:
         minutes, secs = divmod(rest, 60)
         n = self.number
         if days:
-            template = _DAYS_HOURS if hours else _DAYS
+            template = DURATION_DAYS_HOURS if hours else DURATION_DAYS
         elif hours:
-            template = _HOURS_MINUTES if minutes else _HOURS
+            template = DURATION_HOURS_MINUTES if minutes else DURATION_HOURS
         elif minutes:
-            template = _MINUTES
+            template = DURATION_MINUTES
         else:
-            template = _SECONDS
+            template = DURATION_SECONDS
         return self.pgettext(DURATION_CONTEXT, template).format(
             days=n(days), hours=n(hours), minutes=n(minutes), seconds=n(secs)
         )

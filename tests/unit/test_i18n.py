@@ -23,7 +23,7 @@ from domain.values import (
     UnitStatus,
     clean_text,
 )
-from web import i18n, i18n_tools
+from web import i18n, i18n_labels, i18n_tools
 
 ROOT = Path(__file__).resolve().parents[2]
 TH, EN = i18n.translator("th"), i18n.translator("en")
@@ -55,7 +55,7 @@ def test_the_errors_catalog_holds_the_templates_of_the_domain_and_the_applicatio
 
 def test_every_label_is_extracted_under_its_enum_and_reads_differently_in_thai(extracted):
     keys = {(m.id, m.context) for m in extracted["messages"] if m.id}
-    for enum_cls in i18n.LABELLED_ENUMS:
+    for enum_cls in i18n_labels.LABELLED_ENUMS:
         if enum_cls is Community:
             continue
         for member in enum_cls:
@@ -89,8 +89,8 @@ def _field_names_in_the_domain() -> set[str]:
 def test_every_field_the_domain_names_has_a_translated_name():
     names = _field_names_in_the_domain()
     assert {"reason", "description", "display_name", "call_sign", "occurred_at"} <= names
-    missing = sorted(names - set(i18n.FIELDS))
-    assert not missing, f"add these to web/i18n.py FIELDS: {missing}"
+    missing = sorted(names - set(i18n_labels.FIELDS))
+    assert not missing, f"add these to web/i18n_labels.py FIELDS: {missing}"
     for name in names:
         assert TH.field(name) != EN.field(name)
 

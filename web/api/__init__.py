@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from web.api import alerts, incidents, ledger, problems
+from web.api import alerts, incidents, ledger, lifecycle, problems, reads
 from web.api.models import PREFIX, FieldError, Problem
 
 __all__ = ["PREFIX", "install"]
@@ -44,7 +44,9 @@ def install(app: FastAPI) -> None:
     Call it after the app's own error handlers are registered."""
     # Flat, like the pages' routes (web/app.py says why), and first: an integration's request is matched without
     # trying every page's route before it (no page's path starts with /api).
-    app.router.routes[0:0] = [route for module in (incidents, alerts, ledger) for route in module.router.routes]
+    app.router.routes[0:0] = [
+        route for module in (incidents, lifecycle, reads, alerts, ledger) for route in module.router.routes
+    ]
     problems.install(app)
     app.description = DESCRIPTION
     app.openapi_tags = TAGS
