@@ -120,7 +120,7 @@ def _run(args: argparse.Namespace, cluster: Cluster, work: Path, started: float)
             behind = _projections_behind(url, events_table)
         verdict_container = bootstrap(settings, run_migrations=False)
         try:
-            verdict = judge(verdict_container.app, load.sent, races, world.units)
+            verdict = judge(verdict_container.app, load.sent, races, world.units, load_key.user_id)
         finally:
             verdict_container.close()
     finally:

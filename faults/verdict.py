@@ -26,8 +26,10 @@ class Verdict:
     details: list[str]
 
 
-def reported_by_marker(app: ZoneApplication) -> dict[str, list[str]]:
-    """Every stored report that carries a load marker: marker → the references stored for it."""
+def reported_by_marker(app: ZoneApplication, by: UUID) -> dict[str, list[str]]:
+    """Every stored report made by the load's account (`by`) that carries a load marker: marker → the references
+    stored for it. Only that account's: schemathesis sends bodies copied from the incidents it lists, markers and
+    all, as new reports of its own."""
     found: dict[str, list[str]] = defaultdict(list)
     start = 1
     while True:
@@ -36,15 +38,15 @@ def reported_by_marker(app: ZoneApplication) -> dict[str, list[str]]:
             if notification.topic.endswith("Incident.Reported"):
                 event = app.mapper.to_domain_event(notification)
                 marked = MARKER.search(event.description)
-                if marked:
+                if marked and event.actor.user_id == by:
                     found[marked.group(1)].append(event.reference)
         if len(page) < PAGE:
             return found
         start = page[-1].id + 1
 
 
-def judge(app: ZoneApplication, sent: list[Sent], races: RaceLog, unit_ids: list[UUID]) -> Verdict:
-    stored = reported_by_marker(app)
+def judge(app: ZoneApplication, sent: list[Sent], races: RaceLog, unit_ids: list[UUID], by: UUID) -> Verdict:
+    stored = reported_by_marker(app, by)
     details: list[str] = []
     lost = 0
     for s in sent:

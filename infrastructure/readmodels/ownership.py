@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 
+from infrastructure.db import libpq_options
 from infrastructure.settings import Settings
 
 
@@ -94,8 +95,6 @@ class Waker:
 
 
 def libpq_dsn(settings: Settings) -> str:
-    p = settings.postgres_params()
-    return (
-        f"dbname={p['POSTGRES_DBNAME']} host={p['POSTGRES_HOST']} port={p['POSTGRES_PORT']} "
-        f"user={p['POSTGRES_USER']}" + (f" password={p['POSTGRES_PASSWORD']}" if p["POSTGRES_PASSWORD"] else "")
-    )
+    """The worker's own connections (its lock, its listener, a rebuild's) with the web pools' limits: a database that
+    accepts connections and never answers, or a peer gone silent, fails them instead of holding the worker forever."""
+    return psycopg.conninfo.make_conninfo(settings.libpq_conninfo(), **libpq_options(settings))

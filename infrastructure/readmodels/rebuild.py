@@ -106,6 +106,7 @@ class Rebuild:
                 tconn = stack.enter_context(self.engine.begin()) if timeline else None
                 for c in (conn, tconn):
                     if c is not None:  # hash joins of a million rows in memory; no JIT compiling for seconds
+                        c.exec_driver_sql("SET LOCAL statement_timeout = 0")  # the pools' limit is for requests
                         c.exec_driver_sql("SET LOCAL work_mem = '256MB'")
                         c.exec_driver_sql("SET LOCAL jit = off")
                 self._replay_part(
@@ -168,6 +169,8 @@ class Rebuild:
             error = None
             try:
                 with psycopg.connect(self.dsn) as read, psycopg.connect(self.dsn) as write:
+                    for c in (read, write):
+                        c.execute("SET LOCAL statement_timeout = 0")
                     self._replay_part(read, write, chosen, head, stages, UPPER_HALF, None)
                     write.commit()
                     read.commit()
