@@ -39,7 +39,7 @@ os.environ.setdefault("SSZ_LOG_LEVEL", "WARNING")
 import psycopg  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from bench._common import ADMIN_URL, fresh_dir, metric  # noqa: E402
+from bench._common import ADMIN_URL, fresh_dir, history_url, metric  # noqa: E402
 from bench._projection_lag import lag_under_load, percentile  # noqa: E402
 from infrastructure.bootstrap import bootstrap  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
@@ -47,18 +47,6 @@ from simulation import generate  # noqa: E402
 
 DB = "ssz_bench_history"
 TARGET_EVENTS = int(os.environ.get("SSZ_BENCH_EVENTS", "1000000"))
-
-
-def history_url() -> str:
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{DB}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB,)).fetchone()
-        if exists and os.environ.get("SSZ_BENCH_FRESH"):
-            conn.execute(f'DROP DATABASE "{DB}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{DB}"')
-    return url
 
 
 def ensure_history(settings: Settings) -> None:
@@ -222,7 +210,7 @@ def raw_projector(url: str, head: int, rows: dict[str, list[dict]]) -> float:
 
 
 def main() -> None:
-    url = history_url()
+    url = history_url(DB)
     with fresh_dir() as tmp:
         settings = Settings(environment="test", data_dir=tmp, database_url=url)
         ensure_history(settings)

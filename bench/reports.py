@@ -29,7 +29,7 @@ import psycopg  # noqa: E402
 
 from application.kpi.engine import KpiEngine, Period  # noqa: E402
 from application.kpi.marks import Mark, fold_visits  # noqa: E402
-from bench._common import ADMIN_URL, fresh_dir, metric  # noqa: E402
+from bench._common import fresh_dir, history_url, metric  # noqa: E402
 from domain.values import BANGKOK  # noqa: E402
 from infrastructure.bootstrap import bootstrap  # noqa: E402
 from infrastructure.readmodels.kpi_marks import MARKS  # noqa: E402
@@ -41,18 +41,6 @@ from web.report_files import Report, pdf_bytes  # noqa: E402
 
 DB = "ssz_bench_reports"
 TARGET_EVENTS = int(os.environ.get("SSZ_BENCH_EVENTS", "1000000"))
-
-
-def history_url() -> str:
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{DB}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB,)).fetchone()
-        if exists and os.environ.get("SSZ_BENCH_FRESH"):
-            conn.execute(f'DROP DATABASE "{DB}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{DB}"')
-    return url
 
 
 def ensure_history(settings: Settings) -> None:
@@ -160,7 +148,7 @@ def timed(fn, runs: int) -> list[float]:  # noqa: ANN001
 
 
 def main() -> None:
-    url = history_url()
+    url = history_url(DB)
     with fresh_dir() as tmp:
         settings = Settings(environment="test", data_dir=tmp, database_url=url)
         ensure_history(settings)
