@@ -1,7 +1,8 @@
 """The tamper-evident log on PostgreSQL over a synthetic log of SSZ_BENCH_LEDGER_EVENTS events (1,000,000; states of
 400-600 bytes, as the zone's are, written straight into the event table): the ledger's rebuild from the whole log,
 the independent verifier (tools/verify_ledger.py) reading and recomputing it all, and an inclusion proof for a random
-event against the whole tree, in-process (the HTTP figure and the intake cost ratio are not measured here)."""
+event against the whole tree, in-process; then, on a second log of the same size, the proof over HTTP and the intake's
+cost with the ledger following live (bench/ledger_http.py)."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ os.environ.setdefault("SSZ_LOG_LEVEL", "WARNING")
 
 import psycopg  # noqa: E402
 
+from bench import http, ledger_http  # noqa: E402
 from bench._common import fresh_dir, fresh_postgres, metric  # noqa: E402
 from domain import ledger  # noqa: E402
+from entrypoints.ledger_cli import verifier_module  # noqa: E402
 from infrastructure.bootstrap import migrate  # noqa: E402
 from infrastructure.checkpoints import Signer  # noqa: E402
 from infrastructure.db import make_engine  # noqa: E402
-from infrastructure.ledger_cli import verifier_module  # noqa: E402
 from infrastructure.readmodels.ledger import LedgerProjection, LedgerReads, take_checkpoint  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
 
@@ -90,6 +92,13 @@ def main() -> None:
         assert not report.findings, report.findings
         metric("ledger.verify_events_per_s.postgres", EVENTS / elapsed)
         engine.dispose()
+
+    with fresh_postgres() as url, fresh_dir() as data:  # the keys made first: the synthetic events are not the app's
+        settings = Settings(environment="test", data_dir=data, database_url=url)
+        migrate(settings)
+        keys = (http.prepare_intake(url, data), ledger_http.read_key(url, data))
+        fill(url)
+        ledger_http.measure_over_http(url, data, EVENTS, keys)
 
 
 if __name__ == "__main__":

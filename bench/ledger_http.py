@@ -1,0 +1,171 @@
+"""The ledger over HTTP, measured by bench/ledger.py on its synthetic log: an inclusion proof over the JSON API at 20
+connections (a uvicorn process as bench/http.py starts them, wrk as the load), and what following the log with the
+ledger costs the JSON intake: the same server and the same load twice, once with nothing following the log, once
+with a worker process running the ledger projection alone, caught up before its window (the ratio of the two)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+
+from bench import http
+from bench._common import metric
+
+PROOF_CONNECTIONS = 20
+
+
+def follow_ledger() -> None:
+    """A projection worker (as `ssz projections run`) with the ledger projection only."""
+    from infrastructure.bootstrap import bootstrap
+    from infrastructure.readmodels.runner import Projections
+
+    container = bootstrap()
+    ledger = container.projections.by_name["ledger"]
+    only = Projections(
+        container.app,
+        container.engine,
+        container.settings,
+        page_size=container.settings.projection_page_size,
+        projections=[ledger],
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    only.run(stop)
+    container.close()
+
+
+def _ledger_lag(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        head = conn.execute("SELECT coalesce(max(notification_id), 0) FROM ssz_events").fetchone()[0]
+        row = conn.execute("SELECT position FROM projection_positions WHERE name = 'ledger'").fetchone()
+    return head - (row[0] if row else 0)
+
+
+def start_ledger_worker(url: str, env: dict[str, str], logs: Path, timeout: float = 1800) -> subprocess.Popen:
+    with open(logs / "ledger-worker.log", "wb") as err:
+        worker = subprocess.Popen(
+            [sys.executable, "-c", "from bench.ledger_http import follow_ledger; follow_ledger()"],
+            cwd=http.ROOT,
+            env={**os.environ, **env, "PYTHONPATH": str(http.ROOT)},
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    deadline = time.monotonic() + timeout
+    while _ledger_lag(url) > 0:
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the ledger worker did not catch up:\n{(logs / 'ledger-worker.log').read_text()[-3000:]}")
+        time.sleep(0.5)
+    return worker
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
+    worker.terminate()
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
+def read_key(url: str, data_dir: Path) -> dict[str, str]:
+    from domain.values import SYSTEM_USER_ID, Role
+    from infrastructure.api_keys import Scope, issue_key
+    from infrastructure.bootstrap import bootstrap
+    from infrastructure.settings import Settings
+
+    settings = Settings(environment="test", data_dir=data_dir, database_url=url, log_level="WARNING")
+    container = bootstrap(settings, run_migrations=False)
+    try:
+        issued = issue_key(
+            container.app,
+            container.api_keys,
+            name="Bench auditor",
+            scopes={Scope.READ},
+            role=Role.AUDITOR,
+            by=SYSTEM_USER_ID,
+            wait=lambda _: container.projections.catch_up(),
+        )
+    finally:
+        container.close()
+    return {"Authorization": f"Bearer {issued.key}"}
+
+
+def measure_over_http(url: str, data_dir: Path, events: int, keys: tuple[dict, dict]) -> None:
+    try:
+        _measure_over_http(url, data_dir, events, keys)
+    except SystemExit:
+        for name in ("app", "ledger-worker"):
+            log = data_dir / "logs" / f"{name}.log"
+            if log.exists():
+                print(f"# {name}'s log, its end:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:]))
+        raise
+
+
+def _measure_over_http(url: str, data_dir: Path, events: int, keys: tuple[dict, dict]) -> None:
+    """`keys`: an intake key's and a read key's headers, made before the synthetic log was written."""
+    intake_headers, read_headers = keys
+    env = {
+        "DATABASE_URL": url,
+        "SSZ_DATA_DIR": str(data_dir),
+        "SSZ_ENVIRONMENT": "test",
+        "SSZ_LOG_LEVEL": "WARNING",
+        "SSZ_LOG_FORMAT": "json",
+        **http.INTAKE_ENV,
+    }
+    logs = data_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    worker = start_ledger_worker(url, env, logs)  # the tree over the whole log, and its checkpoint
+    with http.serve("app", http.APP_FACTORY, env, ready_path="/healthz", logs=logs) as app:
+        position = events // 2
+        proof = http.load(
+            f"{app.base}/api/v1/ledger/inclusion?position={position}",
+            headers=read_headers,
+            connections=PROOF_CONNECTIONS,
+            seconds=http.SECONDS,
+        )
+        print(f"# inclusion proof at leaf {position:,}, {PROOF_CONNECTIONS} connections: {proof.describe()}")
+        metric("ledger.inclusion_proof_p95_ms", round(proof.p95_ms, 1))
+        metric("ledger.inclusion_proof_rps", round(proof.rps))
+
+        http.check_intake(app, intake_headers)
+        with_ledger = http.measure(
+            app,
+            "JSON intake, the ledger following live",
+            "/api/v1/incidents",
+            method="POST",
+            headers=intake_headers,
+            body=http.INTAKE_BODY,
+            expect=201,
+        )
+        stop_worker(worker)
+        without = http.measure(
+            app,
+            "JSON intake, nothing following the log",
+            "/api/v1/incidents",
+            method="POST",
+            headers=intake_headers,
+            body=http.INTAKE_BODY,
+            expect=201,
+        )
+        worker = start_ledger_worker(url, env, logs)  # caught up again before its second window
+        again = http.measure(
+            app,
+            "JSON intake, the ledger following live (again)",
+            "/api/v1/incidents",
+            method="POST",
+            headers=intake_headers,
+            body=http.INTAKE_BODY,
+            expect=201,
+        )
+        stop_worker(worker)
+    live = (with_ledger.rps + again.rps) / 2
+    metric("ledger.intake_rps_with_ledger", round(live))
+    metric("ledger.intake_rps_without_ledger", round(without.rps))
+    metric("ledger.intake_cost_ratio", round(live / without.rps, 3))
