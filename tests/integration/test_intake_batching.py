@@ -32,6 +32,7 @@ from domain.values import SYSTEM_USER_ID, Category, Channel, Community, Priority
 from infrastructure.api_keys import Scope, issue_key
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.settings import Settings
+from testkit.loops import run_in_own_loop
 from tests.integration.conftest import build_world
 from tests.integration.test_api import SOS
 from tests.integration.test_api_live import uvicorn_server
@@ -234,9 +235,7 @@ def test_reports_from_an_event_loop_are_committed_together_and_the_loop_keeps_ru
         release.set()
         return [await first, *[await c for c in crowd]], await thread, ticks
 
-    import asyncio
-
-    outcomes, threaded, ticks = asyncio.run(scenario())
+    outcomes, threaded, ticks = run_in_own_loop(scenario())
     assert ticks > 0
     assert isinstance(outcomes[-1], NotPermitted)  # an auditor may not report; the others go ahead
     good = [*outcomes[:-1], threaded]

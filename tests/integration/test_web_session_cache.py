@@ -10,18 +10,9 @@ import time
 from sqlalchemy import event
 
 from infrastructure.bootstrap import Container
+from testkit.loops import run_in_own_loop
 from tests.integration.conftest import World
 from web.middleware import WebMiddleware
-
-
-def _run(coroutine):  # noqa: ANN001, ANN202
-    """asyncio.run in a thread of its own: a test worker may already run an event loop in this thread (the browser
-    tests' Playwright, when they share the worker)."""
-    result: list = []
-    thread = threading.Thread(target=lambda: result.append(asyncio.run(coroutine)))
-    thread.start()
-    thread.join()
-    return result[0]
 
 
 def test_a_session_that_ends_while_it_is_being_looked_up_is_not_trusted_afterwards(
@@ -69,7 +60,7 @@ def test_requests_that_find_their_session_expired_together_share_one_lookup_unle
     async def burst() -> list:
         return await asyncio.gather(*(middleware._look_up(sessions, "token") for _ in range(20)))
 
-    assert _run(burst()) == ["who 1"] * 20 and sessions.lookups == 1
+    assert run_in_own_loop(burst()) == ["who 1"] * 20 and sessions.lookups == 1
 
     async def across_a_logout() -> tuple:
         before = asyncio.ensure_future(middleware._look_up(sessions, "token"))
@@ -78,4 +69,4 @@ def test_requests_that_find_their_session_expired_together_share_one_lookup_unle
         after = asyncio.ensure_future(middleware._look_up(sessions, "token"))
         return await before, await after
 
-    assert _run(across_a_logout()) == ("who 2", "who 3")
+    assert run_in_own_loop(across_a_logout()) == ("who 2", "who 3")

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import pytest
 
 from application.group_commit import GroupCommit
+from testkit.loops import run_in_own_loop
 
 WAIT = 20.0
 
@@ -51,7 +52,7 @@ async def _queue_behind_first(commits: GroupCommit[int, int], held: Held, items:
 def test_coroutines_queued_behind_a_commit_are_committed_together_each_with_its_own_outcome() -> None:
     held = Held()
     commits: GroupCommit[int, int] = GroupCommit(held)
-    outcomes = asyncio.run(_queue_behind_first(commits, held, [2, -3, 4]))
+    outcomes = run_in_own_loop(_queue_behind_first(commits, held, [2, -3, 4]))
     assert held.groups == [[1], [2, -3, 4]]
     assert outcomes[:2] == [10, 20] and outcomes[3] == 40
     assert isinstance(outcomes[2], ValueError) and str(outcomes[2]) == "-3 refused"  # refused alone
@@ -60,10 +61,10 @@ def test_coroutines_queued_behind_a_commit_are_committed_together_each_with_its_
 def test_when_the_whole_commit_fails_every_coroutine_of_the_group_is_told() -> None:
     held = Held(fail_whole=True)
     commits: GroupCommit[int, int] = GroupCommit(held)
-    outcomes = asyncio.run(_queue_behind_first(commits, held, [2, 3]))
+    outcomes = run_in_own_loop(_queue_behind_first(commits, held, [2, 3]))
     assert outcomes[0] == 10
     assert all(isinstance(o, OSError) for o in outcomes[1:]) and outcomes[1] is not outcomes[2]
-    assert commits.waiting == 0 and asyncio.run(_after(commits)) == [50]  # and the next caller is served
+    assert commits.waiting == 0 and run_in_own_loop(_after(commits)) == [50]  # and the next caller is served
 
 
 async def _after(commits: GroupCommit[int, int]) -> list[int]:
@@ -87,7 +88,7 @@ def test_a_coroutine_cancelled_while_waiting_does_not_stop_its_group() -> None:
             await gone
         return [await first, await stays]
 
-    assert asyncio.run(scenario()) == [10, 30]
+    assert run_in_own_loop(scenario()) == [10, 30]
     assert held.groups == [[1], [2, 3]]  # what was handed in is committed: it may already be saved
 
 
@@ -110,5 +111,5 @@ def test_threads_and_coroutines_share_the_groups() -> None:
         await asyncio.to_thread(thread.join, WAIT)
         return [await first, await coroutine]
 
-    assert asyncio.run(scenario()) == [10, 30]
+    assert run_in_own_loop(scenario()) == [10, 30]
     assert threaded == [20] and held.groups == [[1], [2, 3]]
