@@ -5,7 +5,8 @@ SQLite, against the same writes done by hand in the same run (higher ratios are 
   with psycopg at its best. Each hand-written transaction stores exactly the rows one of the application's commands
   stored (copied from its log, grouped by the transaction that wrote them) into a table like the application's: first
   it reads the current version of each aggregate it writes, as optimistic concurrency requires (one prepared SELECT),
-  then sends BEGIN, the prepared INSERTs and COMMIT in one pipeline.
+  then sends BEGIN, the table's lock, a NOTIFY, one prepared INSERT of the rows with the write's id recorded beside
+  them (as the application's append function does) and COMMIT in one pipeline.
 - `append.events_vs_single_row_inserts.<store>` (until 2026-12: `append.command_vs_raw_insert`): events/s through the
   application ÷ single-row INSERT + COMMIT of payloads of the same size. It divides unlike things: the application
   writes several events per transaction, the raw side one row per transaction."""
@@ -17,6 +18,7 @@ import os
 import sqlite3
 import statistics
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
@@ -107,8 +109,16 @@ def raw_transactions(url: str, measured: Measured) -> float:
             "GROUP BY originator_id"
         )
         insert = (
-            "INSERT INTO raw_transactions (originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s)"
+            "WITH made AS (INSERT INTO raw_transactions (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%s::uuid[], %s::integer[], %s::text[], %s::bytea[]) RETURNING notification_id) "
+            "INSERT INTO raw_transactions_writes (write_id, notification_ids) "
+            "SELECT %s, array_agg(notification_id ORDER BY notification_id) FROM made"
         )
+        # What any log that followers read in order, and that a retry must not write twice, needs per transaction,
+        # as the application's append does: the table locked so that commit order is notification order, the
+        # followers woken, and the write's id recorded with the rows it made.
+        conn.execute(f"CREATE TABLE raw_transactions_writes (LIKE {measured.table}_writes INCLUDING ALL)")
+        lock = "LOCK TABLE raw_transactions IN EXCLUSIVE MODE"
 
         def run() -> None:
             with conn.cursor() as cursor:
@@ -120,7 +130,9 @@ def raw_transactions(url: str, measured: Measured) -> float:
                     if any(current.get(oid, 0) != version - 1 for oid, version in first.items()):
                         raise RuntimeError("a version moved under the bench")
                     with conn.pipeline(), conn.transaction():
-                        cursor.executemany(insert, rows)
+                        cursor.execute(lock)
+                        cursor.execute("NOTIFY raw_transactions")
+                        cursor.execute(insert, (*(list(column) for column in zip(*rows, strict=True)), uuid.uuid4()))
 
         return timed(run)
 
@@ -132,7 +144,6 @@ def raw_postgres(url: str, payloads: list[bytes]) -> float:
             "notification_id bigserial, PRIMARY KEY (originator_id, originator_version))"
         )
         conn.commit()
-        import uuid
 
         def run() -> None:
             for payload in payloads:
@@ -147,7 +158,6 @@ def raw_postgres(url: str, payloads: list[bytes]) -> float:
 
 
 def raw_sqlite(path: Path, payloads: list[bytes]) -> float:
-    import uuid
 
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
