@@ -5,10 +5,19 @@ Without limits, a database that stopped answering held each request for the pool
 store's own retries (10): 14 s, then a 500. Now every connection has a connect timeout and a TCP user timeout,
 statements a server-side time limit, and the first failure to reach the database makes the gate suspect it: a
 probe thread tries to connect; while it has not succeeded for `SUSPECT_SECONDS`, every use fails at once with
-`DatabaseUnavailable`; the first probe that connects opens the gate again and the pools start afresh."""
+`DatabaseUnavailable`; the first probe that connects opens the gate again and the pools start afresh.
+
+A server that hangs (its host frozen, its processes stopped) is the harder case: the kernel still accepts and
+acknowledges, so no time-out of the connection fires, and the server-side statement limit cannot either. The
+`HungServerWatch` sees every statement that waits for the server (each connection's `wait`): when one has waited
+`OVERDUE_SECONDS`, it tries a new connection; a server that answers it is only busy (the statement goes on, its own
+limit still holds); one that does not answer within the connect time-out is hung: the gate is shut at once and the
+statements still waiting are cut (their sockets shut down), so each of their requests gets its 503 within seconds."""
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +29,7 @@ import psycopg
 import psycopg_pool
 import sqlalchemy.exc
 import structlog
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, create_engine, event
 
 from infrastructure.settings import Settings
@@ -27,6 +37,8 @@ from infrastructure.settings import Settings
 log = structlog.get_logger()
 SUSPECT_SECONDS = 1.0  # how long a failure may go unconfirmed before every use fails at once
 PROBE_INTERVAL = 0.25
+OVERDUE_SECONDS = 0.5  # a statement waiting this long makes the watch ask whether the server still answers
+REPROBE_SECONDS = 5.0  # while statements stay overdue on a server that answered, how often to ask again
 
 
 class DatabaseUnavailable(Exception):
@@ -64,8 +76,9 @@ def libpq_options(settings: Settings) -> dict[str, Any]:
 class DatabaseGate:
     """Per process: whether the database is worth trying. See the module's docstring."""
 
-    def __init__(self, probe: Callable[[], None]):
+    def __init__(self, probe: Callable[[], None], probe_seconds: float = 2.0):
         self._probe = probe
+        self.watch = HungServerWatch(self, probe_seconds)
         self._recoveries: list[Callable[[], None]] = []
         self._suspected_at: float | None = None
         self._condition = threading.Condition()
@@ -84,11 +97,16 @@ class DatabaseGate:
         if self.down:
             raise DatabaseUnavailable()
 
-    def suspect(self, error: BaseException | None = None) -> None:
+    def suspect(self, error: BaseException | None = None, *, confirmed: bool = False) -> None:
+        """A failure to reach the database; `confirmed` when it is certain already (the gate shuts at once)."""
         with self._condition:
-            if self._closed or self._suspected_at is not None:
+            if self._closed:
                 return
-            self._suspected_at = time.monotonic()
+            if self._suspected_at is not None:
+                if confirmed:
+                    self._suspected_at = min(self._suspected_at, time.monotonic() - SUSPECT_SECONDS)
+                return
+            self._suspected_at = time.monotonic() - (SUSPECT_SECONDS if confirmed else 0.0)
             log.warning("db.unreachable_suspected", error=repr(error))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._probing, name="db-gate", daemon=True)
@@ -99,6 +117,11 @@ class DatabaseGate:
         with self._condition:
             self._closed = True
             self._condition.notify_all()
+        self.watch.close()
+
+    def probe(self) -> None:
+        """Connects and asks one trivial question; raises when the database cannot be reached."""
+        self._probe()
 
     def _probing(self) -> None:
         while True:
@@ -117,6 +140,108 @@ class DatabaseGate:
             with self._condition:
                 log.info("db.reachable_again", after_s=round(time.monotonic() - (self._suspected_at or 0), 2))
                 self._suspected_at = None
+
+
+class HungServerWatch:
+    """Per process: cuts the statements that wait on a server that stopped answering. See the module's docstring."""
+
+    def __init__(self, gate: DatabaseGate, probe_seconds: float):
+        self._gate = gate
+        self._probe_seconds = probe_seconds
+        self._waiting: dict[object, tuple[psycopg.Connection, float]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._answered_at = float("-inf")  # when the last probe that the server answered began
+        watch = self
+
+        class WatchedConnection(psycopg.Connection):
+            def wait(self, *args: Any, **kwargs: Any) -> Any:  # every statement, commit and ping goes through here
+                token = watch._begin(self)
+                try:
+                    return super().wait(*args, **kwargs)
+                finally:
+                    watch._end(token)
+
+        self.connection_class: type[psycopg.Connection] = WatchedConnection
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def _begin(self, conn: psycopg.Connection) -> object:
+        token = object()
+        with self._lock:
+            self._waiting[token] = (conn, time.monotonic())
+            if self._thread is None and not self._stop.is_set():
+                self._thread = threading.Thread(target=self._watching, name="db-hung-watch", daemon=True)
+                self._thread.start()
+        return token
+
+    def _end(self, token: object) -> None:
+        with self._lock:
+            self._waiting.pop(token, None)
+
+    def _overdue(self, began_before: float) -> list[tuple[psycopg.Connection, float]]:
+        """Connections whose statement (not a wait for notifications: that is idle) began before `began_before`."""
+        with self._lock:
+            waiting = list(self._waiting.values())
+        return [
+            (conn, since)
+            for conn, since in waiting
+            if since <= began_before and not conn.closed and conn.pgconn.transaction_status == TransactionStatus.ACTIVE
+        ]
+
+    def _watching(self) -> None:
+        while not self._stop.wait(0.1):
+            now = time.monotonic()
+            overdue = self._overdue(now - OVERDUE_SECONDS)
+            if not overdue:
+                continue
+            if self._gate.down:  # found unreachable already (by a connection that failed, say): no need to ask
+                for conn, _ in overdue:
+                    _sever(conn)
+                continue
+            # A statement that already waited when the server last answered a probe is slow, not stuck: for those,
+            # ask again only now and then; a statement that began since then is asked about at once.
+            fresh = any(since > self._answered_at for _, since in overdue)
+            if not fresh and now - self._answered_at < REPROBE_SECONDS:
+                continue
+            began = time.monotonic()
+            if self._answers_within(self._probe_seconds):
+                self._answered_at = began
+                continue
+            stuck = self._overdue(began - OVERDUE_SECONDS)
+            log.warning("db.server_hung", statements_cut=len(stuck), waited_s=round(time.monotonic() - began, 2))
+            self._gate.suspect(DatabaseUnavailable("the server stopped answering"), confirmed=True)
+            for conn, _ in stuck:
+                _sever(conn)
+
+    def _answers_within(self, seconds: float) -> bool:
+        answered = threading.Event()
+
+        def probe() -> None:
+            try:
+                self._gate.probe()
+            except Exception:  # noqa: BLE001 - not answering, in whatever way
+                return
+            answered.set()
+
+        threading.Thread(target=probe, name="db-hung-probe", daemon=True).start()
+        return answered.wait(seconds)
+
+
+def _sever(conn: psycopg.Connection) -> None:
+    """Shuts the connection's socket down under the statement waiting on it: libpq then reports the connection lost."""
+    try:
+        duplicate = socket.socket(fileno=os.dup(conn.pgconn.socket))
+    except (OSError, psycopg.Error):
+        return  # closed meanwhile
+    try:
+        duplicate.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        duplicate.close()
 
 
 # Operational errors that a reachable server sends; any other one means the connection (or the pool) failed.
@@ -142,7 +267,7 @@ def make_gate(settings: Settings) -> DatabaseGate | None:
         with psycopg.connect(conninfo, autocommit=True, **options) as conn:
             conn.execute("SELECT 1")
 
-    return DatabaseGate(probe)
+    return DatabaseGate(probe, probe_seconds=options["connect_timeout"] + 0.5)
 
 
 def make_engine(settings: Settings, gate: DatabaseGate | None = None) -> Engine:
@@ -181,6 +306,10 @@ def _gate_engine(engine: Engine, gate: DatabaseGate) -> None:
     def _refuse_while_down(*_: Any) -> None:
         gate.check()
 
+    @event.listens_for(engine, "do_connect")
+    def _watched(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> psycopg.Connection:
+        return gate.watch.connection_class.connect(*cargs, **cparams)
+
     @event.listens_for(engine, "handle_error")
     def _suspect(context: Any) -> Exception | None:
         error = context.original_exception
@@ -199,6 +328,7 @@ def gate_event_store(pool: psycopg_pool.ConnectionPool, settings: Settings, gate
     and the gate: while the database is down, a command fails at once instead of waiting out the pool and the
     library's ten retries."""
     pool.kwargs = {**(pool.kwargs or {}), **libpq_options(settings)}
+    pool.connection_class = gate.watch.connection_class
     pool.drain()  # the connections opened while the application was built get the limits too
     take = pool.connection
 

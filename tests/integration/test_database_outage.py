@@ -5,6 +5,7 @@ the app recovers by itself when the database is back. Bounds are generous (the t
 
 from __future__ import annotations
 
+import secrets
 import socket
 import threading
 import time
@@ -19,6 +20,8 @@ from fastapi.testclient import TestClient
 from infrastructure.api_keys import Scope
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.settings import Settings
+from testkit.api import Integration
+from testkit.servers import running
 from tests.integration.conftest import build_world
 from tests.integration.test_api import SOS, new_key
 from tests.integration.test_web_incidents import REPORT
@@ -32,7 +35,8 @@ MESSAGE_EN = "The system cannot reach its database; nothing was saved."
 
 class Proxy:
     """A TCP proxy to PostgreSQL that can fail like a server that went away: `cut("refuse")` resets every connection
-    and refuses new ones; `cut("black hole")` resets the open ones and leaves new ones unanswered."""
+    and refuses new ones; `cut("black hole")` resets the open ones and leaves new ones unanswered; `freeze()` is a
+    server that hangs: every connection stays open, what is sent to it is accepted and nothing comes back."""
 
     def __init__(self, target: tuple[str, int]):
         self.target = target
@@ -43,6 +47,7 @@ class Proxy:
         self.sockets: list[socket.socket] = []
         self.held: list[socket.socket] = []
         self.closed = False
+        self.frozen = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -55,7 +60,7 @@ class Proxy:
                 mode = self.mode
             if mode == "refuse":
                 _reset(client)
-            elif mode == "black hole":
+            elif mode == "black hole" or self.frozen.is_set():
                 self.held.append(client)
             else:
                 upstream = socket.create_connection(self.target)
@@ -64,10 +69,13 @@ class Proxy:
                 for a, b in ((client, upstream), (upstream, client)):
                     threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
-            while data := source.recv(65536):
+            while True:
+                while self.frozen.is_set() and not self.closed:
+                    time.sleep(0.02)  # the bytes wait in the socket, as they do at a hung server
+                if not (data := source.recv(65536)):
+                    break
                 sink.sendall(data)
         except OSError:
             pass
@@ -84,7 +92,11 @@ class Proxy:
                 _reset(s)
             self.sockets.clear()
 
+    def freeze(self) -> None:
+        self.frozen.set()
+
     def restore(self) -> None:
+        self.frozen.clear()
         with self.lock:
             self.mode = "pass"
             for s in self.held:
@@ -182,3 +194,51 @@ def test_while_the_database_is_unreachable_every_request_gets_a_quick_503_and_th
             client.post("/api/v1/incidents", json=SOS, headers={"authorization": f"Bearer {key.key}"}).status_code
             == 201
         )
+
+
+def test_when_the_database_hangs_requests_waiting_on_it_get_a_503_within_seconds_not_a_hang(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A frozen server accepts and acknowledges but never answers, so no connection time-out fires: before the watch
+    of hung statements, the first request after the freeze waited on its pooled connection for as long as the server
+    stayed frozen. A real `ssz serve` behind the proxy, driven over HTTP with the client's 10 s time-out."""
+    secret = secrets.token_urlsafe(32)
+    here = bootstrap(
+        Settings(environment="test", data_dir=tmp_path / "here", database_url=postgres_url, secret_key=secret)
+    )
+    try:
+        key = new_key(here, build_world(here.app), [Scope.INTAKE])
+        table = here.app.recorder.events_table_name
+    finally:
+        here.close()
+    real = urlsplit(postgres_url)
+    proxy = Proxy((real.hostname or "127.0.0.1", real.port or 5432))
+    through = urlunsplit(real._replace(netloc=f"{real.username or 'postgres'}@127.0.0.1:{proxy.port}"))
+    try:
+        with running(through, tmp_path, 1, secret_key=secret) as (server,):
+            api = Integration(server.base_url, key, timeout=BOUND_SECONDS)
+            assert api.report().status_code == 201
+            before = events_stored(postgres_url, table)
+            proxy.freeze()
+            try:  # a failure thaws the server first, so that what waits can finish
+                intake, first = timed(lambda: api.report())
+                assert intake.status_code == 503 and intake.json()["status"] == 503 and intake.headers["retry-after"]
+                again, then = timed(lambda: api.report())
+                assert again.status_code == 503
+                ready, last = timed(lambda: api.http.get("/readyz"))
+                assert ready.status_code == 503
+            finally:
+                proxy.restore()
+            # The first request waits for the watch to find the server hung (a statement overdue, then a probe that
+            # cannot connect within the connect time-out); those after it are refused at the shut gate. The client's
+            # time-out proves "no hang", not speed: `make faults` measures the times.
+            print(f"\nhung: seconds to a 503: first intake {first:.2f}, next {then:.2f}, readyz {last:.2f}")
+            deadline = time.monotonic() + 30
+            while api.http.get("/readyz").status_code != 200:
+                assert time.monotonic() < deadline, "the server did not recover by itself"
+                time.sleep(0.2)
+            assert events_stored(postgres_url, table) == before  # nothing was saved while it hung
+            assert api.report().status_code == 201
+            api.close()
+    finally:
+        proxy.close()
