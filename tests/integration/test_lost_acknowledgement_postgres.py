@@ -81,10 +81,10 @@ class _Cursor:
 
 
 @pytest.fixture
-def server(pg_settings: Settings, postgres_url: str) -> Iterator[tuple[Container, World, AcknowledgementLost]]:
+def server(pg_settings: Settings) -> Iterator[tuple[Container, World, AcknowledgementLost]]:
     container = bootstrap(pg_settings)
     world = build_world(container.app)
-    fault = AcknowledgementLost(container.app.recorder, postgres_url)
+    fault = AcknowledgementLost(container.app.recorder, pg_settings.database_url)
     yield container, world, fault
     container.close()
 
