@@ -28,6 +28,7 @@ from web.live import BoardFeed
 from web.middleware import WebMiddleware
 from web.pages import is_htmx, message_of, render
 from web.routes import accounts, alerts, auth, board, cameras, incidents, kpi, ledger, redboxes, reports, units
+from web.routes import audit as audit_routes
 
 log = structlog.get_logger()
 STATIC = Path(__file__).resolve().parent / "static"
@@ -82,7 +83,20 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
         app.state.feed = BoardFeed(container)
     app.add_middleware(WebMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (board, auth, incidents, units, accounts, alerts, cameras, redboxes, kpi, reports, ledger):
+    for module in (
+        board,
+        auth,
+        incidents,
+        units,
+        accounts,
+        alerts,
+        cameras,
+        redboxes,
+        kpi,
+        reports,
+        ledger,
+        audit_routes,
+    ):
         # The routes themselves, not include_router: FastAPI matches an included router's routes through an
         # extra layer on every request.
         app.router.routes.extend(module.router.routes)
