@@ -165,9 +165,7 @@ def server_checks(container: Any, notification_ids: list[int]) -> dict[str, Any]
         signed = True
     except NoteError:
         signed = False
-    from infrastructure.readmodels.audit import AuditReads
-
-    reads = AuditReads(container.engine, container.app)
+    reads = container.audit
     size, root = latest["tree_size"], bytes(latest["root"])
     proofs = reads.proofs(notification_ids, size)
     stored = stored_events(container, notification_ids)

@@ -5,10 +5,12 @@ here changes the log. Auditors, supervisors and administrators; partners reach n
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -20,6 +22,7 @@ from domain.values import BANGKOK, Role
 from infrastructure.audit_export import MAX_EXPORT, bundle_lines, csv_lines, server_checks
 from infrastructure.readmodels.audit import (
     BASES,
+    PAGE,
     RECORDED,
     AuditReads,
     LogFilter,
@@ -214,7 +217,7 @@ def audit_home(request: Request, user: Auditor, q: str | None = None) -> Respons
     after = _after(request)
     rows = reads.log(wanted, after=after)
     previous = reads.log_before(wanted, before=rows[0]["notification_id"]) if rows and after else None
-    query = "&".join(f"{k}={v}" for k, v in raw.items() if v and k != "time") + f"&time={raw['time']}"
+    query = urlencode({k: v for k, v in raw.items() if v})
     return render(
         request,
         "audit/home.html",
@@ -225,7 +228,7 @@ def audit_home(request: Request, user: Auditor, q: str | None = None) -> Respons
         raw=raw,
         query=query,
         after=after,
-        next_after=rows[-1]["notification_id"] if len(rows) == 100 else None,
+        next_after=rows[-1]["notification_id"] if len(rows) == PAGE else None,
         previous=previous,
         kinds=[f"{a}.{e}" for a, e in event_kinds()],
         aggregates=[(a, aggregate_label(a)) for a in aggregate_names()],
@@ -411,9 +414,10 @@ def proofs(request: Request, user: Auditor, n: str = "") -> JSONResponse:
     latest = container.ledger.latest_checkpoint()
     if latest is None:
         return JSONResponse({"checkpoint": None, "proofs": []})
-    import base64
 
-    b64 = lambda value: base64.b64encode(value).decode()  # noqa: E731
+    def b64(value: bytes) -> str:
+        return base64.b64encode(value).decode()
+
     found = _reads(request).proofs(ids, latest["tree_size"])
     return JSONResponse(
         {
