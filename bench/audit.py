@@ -41,7 +41,7 @@ from simulation import generate  # noqa: E402
 from tests.integration.web_support import signed_in  # noqa: E402
 from web.app import create_app  # noqa: E402
 
-DB = "ssz_bench_audit"
+DB = os.environ.get("SSZ_BENCH_AUDIT_DB", "ssz_bench_audit")
 TARGET_EVENTS = int(os.environ.get("SSZ_BENCH_EVENTS", "1000000"))
 LONG = "Bench: an incident with a long history"
 
@@ -60,7 +60,7 @@ def ensure_history(settings: Settings) -> None:
     head = container.projections.head()
     container.close()
     if head < TARGET_EVENTS:
-        months = max(1, (TARGET_EVENTS - head) // 20_000 + 1)
+        months = max(0.05, round((TARGET_EVENTS - head) / 20_000 + 1, 2))
         print(f"# writing a demo history of {months} months", flush=True)
         print(f"# {generate(settings, months=months, seed=2569, progress=False)}", flush=True)
 

@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, func, or_, select, tuple_
 
 from application.time_travel import state_at_version
 from domain import ledger as merkle
@@ -286,15 +286,18 @@ class AuditReads:
     def board_at(self, instant: datetime, basis: str = RECORDED) -> dict[str, list[dict[str, Any]]]:
         """The board as the system knew it at `instant`: the incidents open then (reported, dispatched, en route, on
         scene), the units registered and not retired with their status, and the camera alerts waiting (raised or
-        acknowledged). The candidates come from the timeline; each is replayed from the log to its version then."""
+        acknowledged). The candidates come from the timeline; each incident and alert is replayed from the log to its
+        version then. A unit's status and incident are those its event at that version left (a unit's status is set
+        by each of its events alone: `UNIT_STATUS`), read from the timeline: a unit has thousands of events a year,
+        and a replay of a dozen of them from their snapshots cost more than the rest of the board."""
         at, column = instant.astimezone(UTC), _time(basis)
         with self.engine.connect() as conn:
             incident_ids = list(conn.execute(_open_incidents(at, column)).scalars())
             alert_ids = list(conn.execute(_waiting_alerts(at, column)).scalars())
             unit_ids = list(conn.execute(_units_then(at, column)).scalars())
             versions = {i: self._version_at(conn, i, at, basis) for i in (*incident_ids, *alert_ids, *unit_ids)}
+            units = _units_from_timeline(conn, {i: versions[i] for i in unit_ids})
         incidents = [state_at_version(self.app, i, versions[i]) for i in incident_ids]
-        units = [state_at_version(self.app, i, versions[i]) for i in unit_ids]
         alerts = [state_at_version(self.app, i, versions[i]) for i in alert_ids]
         incidents = [s for s in incidents if s["status"] in OPEN_STATUSES]
         incidents.sort(key=lambda s: (s["priority"], s["reported_at"]))
@@ -334,53 +337,77 @@ class AuditReads:
 OPEN_STATUSES = ("reported", "dispatched", "en_route", "on_scene")
 
 
+# What each event of a patrol unit leaves its status at (domain/patrol.py: each sets it, whatever it was before).
+UNIT_STATUS = {
+    "Registered": "off_duty",
+    "WentOnDuty": "available",
+    "Assigned": "assigned",
+    "Reassigned": "assigned",
+    "Released": "available",
+    "WentOffDuty": "off_duty",
+    "Retired": "retired",
+}
+
+
+def _units_from_timeline(conn: Any, versions: dict[UUID, int | None]) -> list[dict[str, Any]]:
+    """Each unit at its version: its call sign (from its registration), its status and incident (from the event at
+    that version), as plain data named like the aggregate's fields."""
+    wanted = [(i, v) for i, v in versions.items() if v is not None] + [(i, 1) for i in versions]
+    if not wanted:
+        return []
+    rows = conn.execute(
+        select(tl.originator_id, tl.version, tl.event, tl.params).where(
+            tuple_(tl.originator_id, tl.version).in_(wanted)
+        )
+    ).all()
+    by_key = {(r[0], r[1]): r for r in rows}
+    units = []
+    for unit_id, version in versions.items():
+        registered, last = by_key.get((unit_id, 1)), by_key.get((unit_id, version))
+        if registered is None or last is None:
+            continue
+        params = json.loads(last[3])
+        incident = params.get("incident_id") if last[2] in ("Assigned", "Reassigned") else None
+        units.append(
+            {
+                "aggregate": "PatrolUnit",
+                "id": str(unit_id),
+                "version": version,
+                "call_sign": json.loads(registered[3]).get("call_sign"),
+                "status": UNIT_STATUS.get(last[2], "unknown"),
+                "incident_id": str(UUID(incident["_data_"])) if isinstance(incident, dict) else None,
+            }
+        )
+    return units
+
+
 def _time(basis: str) -> Any:
     if basis not in BASES:
         raise ValueError(f"basis must be one of {BASES}")
     return tl.occurred_at if basis == OCCURRED else tl.recorded_at
 
 
-def _last_of(aggregate: str, events: tuple[str, ...], at: datetime, column: Any) -> Any:
+def _last_kinds(aggregate: str, opening: tuple[str, ...], closing: tuple[str, ...], at: datetime, column: Any) -> Any:
+    """The aggregates of a kind whose latest opening event by `at` (in their own order) came after their latest
+    closing one (or that have no closing one): one pass over their opening and closing events, grouped."""
+    version = tl.version
+    opened = func.max(version).filter(tl.event.in_(opening))
+    closed = func.max(version).filter(tl.event.in_(closing))
     return (
-        select(tl.originator_id.label("id"), func.max(tl.version).label("v"))
-        .where(tl.aggregate == aggregate, tl.event.in_(events), column <= at)
+        select(tl.originator_id)
+        .where(tl.aggregate == aggregate, tl.event.in_(opening + closing), column <= at)
         .group_by(tl.originator_id)
-        .subquery()
+        .having(and_(opened.is_not(None), or_(closed.is_(None), opened > closed)))
     )
 
 
 def _open_incidents(at: datetime, column: Any) -> Any:
-    closing = _last_of("Incident", ("Resolved", "Closed", "Cancelled"), at, column)
-    reopening = _last_of("Incident", ("Reopened",), at, column)
-    return (
-        select(tl.originator_id)
-        .select_from(
-            t.timeline.outerjoin(closing, closing.c.id == tl.originator_id).outerjoin(
-                reopening, reopening.c.id == tl.originator_id
-            )
-        )
-        .where(
-            tl.aggregate == "Incident",
-            tl.event == "Reported",
-            column <= at,
-            or_(closing.c.v.is_(None), and_(reopening.c.v.is_not(None), reopening.c.v > closing.c.v)),
-        )
-    )
+    return _last_kinds("Incident", ("Reported", "Reopened"), ("Resolved", "Closed", "Cancelled"), at, column)
 
 
 def _waiting_alerts(at: datetime, column: Any) -> Any:
-    done = _last_of("CameraAlert", ("Dismissed", "Escalated", "Closed"), at, column)
-    return (
-        select(tl.originator_id)
-        .select_from(t.timeline.outerjoin(done, done.c.id == tl.originator_id))
-        .where(tl.aggregate == "CameraAlert", tl.event == "Raised", column <= at, done.c.v.is_(None))
-    )
+    return _last_kinds("CameraAlert", ("Raised",), ("Dismissed", "Escalated", "Closed"), at, column)
 
 
 def _units_then(at: datetime, column: Any) -> Any:
-    retired = _last_of("PatrolUnit", ("Retired",), at, column)
-    return (
-        select(tl.originator_id)
-        .select_from(t.timeline.outerjoin(retired, retired.c.id == tl.originator_id))
-        .where(tl.aggregate == "PatrolUnit", tl.event == "Registered", column <= at, retired.c.v.is_(None))
-    )
+    return _last_kinds("PatrolUnit", ("Registered",), ("Retired",), at, column)

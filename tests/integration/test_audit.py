@@ -173,7 +173,7 @@ def board_by_replay(log: dict[UUID, list[Any]], instant: datetime, basis: str) -
         if kind == "Incident" and then.status in OPEN_INCIDENT_STATUSES:
             board["incidents"][str(aggregate_id)] = then.status.value
         elif kind == "PatrolUnit" and then.status.value != "retired":
-            board["units"][str(aggregate_id)] = then.status.value
+            board["units"][str(aggregate_id)] = f"{then.status.value} {then.incident_id}"
         elif kind == "CameraAlert" and then.status.value in ("raised", "acknowledged"):
             board["alerts"][str(aggregate_id)] = then.status.value
     return board
@@ -234,7 +234,7 @@ def test_the_board_at_an_instant_equals_an_independent_recomputation_from_the_ra
             board = container.audit.board_at(instant, basis)
             got = {
                 "incidents": {s["id"]: s["status"] for s in board["incidents"]},
-                "units": {s["id"]: s["status"] for s in board["units"]},
+                "units": {s["id"]: f"{s['status']} {s['incident_id']}" for s in board["units"]},
                 "alerts": {s["id"]: s["status"] for s in board["alerts"]},
             }
             assert got == board_by_replay(log, instant, basis), (instant, basis)
