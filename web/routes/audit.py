@@ -182,9 +182,12 @@ def _in_words(request: Request, rows: list[dict[str, Any]]) -> list[dict[str, An
     names = reads.user_names(r["actor_id"] for r in rows)
     units = {str(u["id"]): u["call_sign"] for u in reads.units(include_retired=True)}
     worded = timeline_in_words(rows, names, units)
+    labels: dict[str, str] = {}
     for row in worded:
         row["late"] = abs(row["recorded_at"] - row["occurred_at"]) > LATE
-        row["what"] = aggregate_label(row["aggregate"])
+        row["what"] = labels.get(row["aggregate"]) or labels.setdefault(
+            row["aggregate"], aggregate_label(row["aggregate"])
+        )
         row["details"] = _details(row["params"])
         row["touched"] = touched(row["params"], row["originator_id"])
     return worded
