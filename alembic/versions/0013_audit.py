@@ -16,6 +16,9 @@ depends_on = None
 INDEXES = {
     "ix_rm_timeline_aggregate": ["aggregate", "notification_id"],
     "ix_rm_timeline_kind": ["aggregate", "event", "notification_id"],
+    # The board at an instant: each kind's opening and closing events by then, read from the index alone.
+    "ix_rm_timeline_kind_recorded": ["aggregate", "event", "recorded_at", "originator_id", "version"],
+    "ix_rm_timeline_kind_occurred": ["aggregate", "event", "occurred_at", "originator_id", "version"],
     "ix_rm_timeline_actor": ["actor_id", "notification_id"],
     "ix_rm_timeline_role": ["actor_role", "notification_id"],
     "ix_rm_timeline_recorded_at": ["recorded_at"],

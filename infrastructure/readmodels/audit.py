@@ -262,16 +262,19 @@ class AuditReads:
         }
 
     def version_at(self, aggregate_id: UUID, instant: datetime, basis: str = RECORDED) -> int | None:
-        """The aggregate's version at `instant` (None: it did not exist yet): the last of its events recorded by
-        then, or with `basis="occurred"` the last (in its own order) that had occurred by then."""
+        """The aggregate's version at `instant` (None: it did not exist yet): its last event recorded by then, or with
+        `basis="occurred"` its event that occurred last by then (the latest in its own order among equals)."""
         with self.engine.connect() as conn:
             return self._version_at(conn, aggregate_id, instant.astimezone(UTC), basis)
 
     @staticmethod
     def _version_at(conn: Any, aggregate_id: UUID, instant: datetime, basis: str) -> int | None:
-        column = _time(basis)
+        column = _time(basis)  # one probe of the index (originator_id, time, version)
         return conn.execute(
-            select(func.max(tl.version)).where(tl.originator_id == aggregate_id, column <= instant)
+            select(tl.version)
+            .where(tl.originator_id == aggregate_id, column <= instant)
+            .order_by(column.desc(), tl.version.desc())
+            .limit(1)
         ).scalar()
 
     def span(self, basis: str = RECORDED) -> tuple[datetime | None, datetime | None]:

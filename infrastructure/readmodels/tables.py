@@ -225,6 +225,14 @@ refused_check_ins = Table(
 # notification order; an aggregate's version at an instant; the zone's board at an instant (infrastructure/readmodels/audit.py).
 Index("ix_rm_timeline_aggregate", timeline.c.aggregate, timeline.c.notification_id)
 Index("ix_rm_timeline_kind", timeline.c.aggregate, timeline.c.event, timeline.c.notification_id)
+Index(
+    "ix_rm_timeline_kind_recorded",
+    *(timeline.c[name] for name in ("aggregate", "event", "recorded_at", "originator_id", "version")),
+)
+Index(
+    "ix_rm_timeline_kind_occurred",
+    *(timeline.c[name] for name in ("aggregate", "event", "occurred_at", "originator_id", "version")),
+)
 Index("ix_rm_timeline_actor", timeline.c.actor_id, timeline.c.notification_id)
 Index("ix_rm_timeline_role", timeline.c.actor_role, timeline.c.notification_id)
 Index("ix_rm_timeline_recorded_at", timeline.c.recorded_at)

@@ -160,9 +160,10 @@ def fold(events: list[Any]) -> Any:
 
 
 def prefix_at(events: list[Any], instant: datetime, basis: str) -> list[Any]:
+    """The events up to the one recorded (or occurred) last by then, the latest in the aggregate's order among equals."""
     times = [e.timestamp if basis == RECORDED else e.occurred_at for e in events]
-    known = [i for i, at in enumerate(times) if at <= instant]
-    return events[: known[-1] + 1] if known else []
+    known = [(at, i) for i, at in enumerate(times) if at <= instant]
+    return events[: max(known)[1] + 1] if known else []
 
 
 def board_by_replay(log: dict[UUID, list[Any]], instant: datetime, basis: str) -> dict[str, dict[str, str]]:
