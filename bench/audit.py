@@ -128,22 +128,20 @@ def main() -> None:
             name = "audit.board_at_instant_ms" if basis == OCCURRED else "audit.board_at_instant_recorded_ms"
             metric(name, ms(statistics.median(times)))
             metric(name.replace("_ms", "_max_ms"), ms(max(times)))
-        instant = instants[len(instants) // 2]
-        first, last = audit.span(OCCURRED)
-        instant = first + (last - first) * 0.5
-        began = time.perf_counter()
-        replayed = board_by_replay(container, instant)
-        replay_seconds = time.perf_counter() - began
-        board = audit.board_at(instant, OCCURRED)
-        same = replayed == {
-            "incidents": {s["id"] for s in board["incidents"]},
-            "units": {(s["id"], s["status"]) for s in board["units"]},
-            "alerts": {s["id"] for s in board["alerts"]},
-        }
-        print(
-            f"# the board by a replay of the log up to mid-history: {replay_seconds:.1f} s; equal: {same}", flush=True
-        )
-        metric("audit.board_replay_ms", ms(replay_seconds))
+        if os.environ.get("SSZ_BENCH_AUDIT_REPLAY", "1") != "0":  # the baseline takes minutes on a million events
+            first, last = audit.span(OCCURRED)
+            instant = first + (last - first) * 0.5
+            began = time.perf_counter()
+            replayed = board_by_replay(container, instant)
+            replay_seconds = time.perf_counter() - began
+            board = audit.board_at(instant, OCCURRED)
+            same = replayed == {
+                "incidents": {s["id"] for s in board["incidents"]},
+                "units": {(s["id"], s["status"]) for s in board["units"]},
+                "alerts": {s["id"] for s in board["alerts"]},
+            }
+            print(f"# the board by a replay of the log up to mid-history: {replay_seconds:.1f} s; equal: {same}")
+            metric("audit.board_replay_ms", ms(replay_seconds))
 
         # --- pages, in-process, as an auditor ---
         auditor = container.app.create_user(
