@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from typer.testing import CliRunner
 
 from application.ports import Contact
 from application.time_travel import diff, state_at_version, state_of
@@ -30,7 +31,7 @@ from domain.values import (
     PartnerSector,
     Role,
 )
-from entrypoints.ledger_cli import verifier_module
+from entrypoints.ledger_cli import ledger_cli, verifier_module
 from infrastructure.bootstrap import bootstrap
 from infrastructure.checkpoints import configured_signer
 from infrastructure.readmodels.audit import OCCURRED, RECORDED
@@ -369,6 +370,8 @@ def test_the_bundle_verifies_offline_and_a_tampered_one_fails(story: dict, tmp_p
     good.write_text(text)
     assert verifier.verify_bundle(good, key) == []
     assert verifier.main(["--bundle", str(good), "--key", str(key_text(container))]) == 0
+    cli = CliRunner().invoke(ledger_cli, ["verify", "--bundle", str(good), "--key", key_text(container)])
+    assert cli.exit_code == 0 and cli.output.startswith("OK 10 events"), cli.output
 
     def tampered(change) -> list[str]:  # noqa: ANN001
         rows = [json.loads(line) for line in lines]
@@ -397,6 +400,10 @@ def test_the_bundle_verifies_offline_and_a_tampered_one_fails(story: dict, tmp_p
 
     for change in (edit_bytes, edit_reason, drop_line, swap_root, edit_time):
         assert tampered(change), change.__name__
+    refused = CliRunner().invoke(
+        ledger_cli, ["verify", "--bundle", str(tmp_path / "bad.jsonl"), "--key", key_text(container)]
+    )
+    assert refused.exit_code == 1 and "FAIL" in refused.output
     csv = _auditor(story).get(f"/audit/history/{first}/export.csv")
     assert csv.status_code == 200 and csv.text.startswith("\ufeffnotification_id") and "Somchai" not in csv.text
     log = _auditor(story).get("/audit/log/export.jsonl?aggregate=Incident&time=recorded")
