@@ -23,6 +23,7 @@ from sqlalchemy import Engine, and_, func, or_, select, tuple_
 from application.time_travel import state_at_version
 from domain import ledger as merkle
 from domain.accounts import UserAccount
+from domain.base import ZoneAggregate
 from domain.cameras import Camera, CameraAlert
 from domain.incident import Incident
 from domain.intake import IntakeKey, ReferenceBook
@@ -54,10 +55,23 @@ BASES = (RECORDED, OCCURRED)
 tl = t.timeline.c
 
 
+def _aggregate_classes() -> list[type]:
+    """The aggregates named above and every other subclass of the zone's aggregate that is loaded (a kind added
+    later shows in the log's filters without a change here)."""
+    found: list[type] = list(AGGREGATES)
+    todo = list(ZoneAggregate.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls not in found:
+            found.append(cls)
+    return found
+
+
 def event_kinds() -> list[tuple[str, str]]:
     """Every (aggregate, event) the domain can record, as the timeline names them (from the events' topics)."""
     kinds: set[tuple[str, str]] = set()
-    for cls in AGGREGATES:
+    for cls in _aggregate_classes():
         for value in vars(cls).values():
             if isinstance(value, type) and issubclass(value, Aggregate.Event):
                 aggregate, event = _aggregate_and_event(get_topic(value))
