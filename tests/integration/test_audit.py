@@ -308,7 +308,7 @@ def test_state_diff_and_board_pages_and_their_bad_input(story: dict) -> None:
     auditor = _auditor(story)
     assert "on_scene" in auditor.get(f"/audit/history/{first}/state?version=4").text
     diff_page = auditor.get(f"/audit/history/{first}/diff?a=4&b=6")
-    assert diff_page.status_code == 200 and "<del>on_scene</del>" in diff_page.text
+    assert diff_page.status_code == 200 and "<del>On scene (on_scene)</del>" in diff_page.text
     board = auditor.get("/audit/board", params={"at": story["instants"]["on_scene"].astimezone().isoformat()[:19]})
     assert board.status_code in (200, 422)
     local = story["instants"]["end"] + timedelta(hours=7)

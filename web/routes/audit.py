@@ -34,7 +34,7 @@ from infrastructure.web_sessions import SignedIn
 from web import i18n, parse
 from web.access import guard
 from web.deps import container_of
-from web.pages import render
+from web.pages import label, render
 from web.timeline import plain, timeline_in_words
 
 router = APIRouter(include_in_schema=False)
@@ -304,15 +304,32 @@ def history_page(request: Request, aggregate_id: str, user: Auditor) -> Response
     )
 
 
+# Fields whose values are words of the domain, shown in the reader's language (with the value as recorded).
+_WORDS = {"priority", "category", "community", "channel", "outcome", "cancel_reason", "role"}
+_WORDS_OF = {
+    ("Incident", "status"): "status",
+    ("Incident", "phase"): "status",
+    ("PatrolUnit", "status"): "unit_status",
+    ("PatrolUnit", "kind"): "unit_kind",
+    ("CameraAlert", "status"): "alert_status",
+    ("CameraAlert", "kind"): "alert_kind",
+    ("PatrolVisit", "status"): "visit_status",
+}
+
+
 def _state(request: Request, oid: UUID, version: int) -> list[tuple[str, Any]]:
     try:
         state = state_at_version(container_of(request).app, oid, version)
     except NotFound:
         raise _refuse(404, _("Nothing with this id was ever recorded.")) from None
-    return [(k, _shown(v)) for k, v in state.items()]
+    return [(k, _shown(v, state["aggregate"], k)) for k, v in state.items()]
 
 
-def _shown(value: Any) -> str:
+def _shown(value: Any, aggregate: str = "", field: str = "") -> str:
+    kind = field if field in _WORDS else _WORDS_OF.get((aggregate, field))
+    if kind is not None and isinstance(value, str) and value:
+        words = label(kind, value)
+        return value if words == value else f"{words} ({value})"
     if value == SEALED:
         return _("sealed (not shown here)")
     if isinstance(value, datetime):
@@ -380,7 +397,11 @@ def diff_page(
         summary=summary,
         a=old,
         b=new,
-        changes=[(c.field, _shown(c.old), _shown(c.new)) for c in changes if c.field not in ("version", "modified_on")],
+        changes=[
+            (c.field, _shown(c.old, summary["aggregate"], c.field), _shown(c.new, summary["aggregate"], c.field))
+            for c in changes
+            if c.field not in ("version", "modified_on")
+        ],
         events=_in_words(request, _reads(request).history(oid, from_version=min(old, new) + 1, limit=abs(new - old))),
     )
 
