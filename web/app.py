@@ -83,23 +83,11 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
         app.state.feed = BoardFeed(container)
     app.add_middleware(WebMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (
-        board,
-        auth,
-        incidents,
-        units,
-        accounts,
-        alerts,
-        cameras,
-        redboxes,
-        kpi,
-        reports,
-        ledger,
-        audit_routes,
-    ):
+    for module in (board, auth, incidents, units, accounts, alerts, cameras, redboxes, kpi, reports, ledger):
         # The routes themselves, not include_router: FastAPI matches an included router's routes through an
         # extra layer on every request.
         app.router.routes.extend(module.router.routes)
+    app.router.routes.extend(audit_routes.router.routes)  # the auditor's workspace (/audit)
     _operations_routes(app)
     _error_pages(app)
     api.install(app)  # after the error pages: under /api, every error is a problem+json instead
