@@ -59,9 +59,16 @@ def ledger_verify(
     ] = None,
     from_checkpoint: Annotated[Path | None, typer.Option(help="a checkpoint kept elsewhere (a witness copy)")] = None,
     key: Annotated[str | None, typer.Option(help="the verifier key; this installation's own if omitted")] = None,
+    bundle: Annotated[
+        Path | None, typer.Option(help="an exported bundle (JSON Lines from /audit) to verify offline instead")
+    ] = None,
 ) -> None:
-    """Recompute the whole ledger from the stored events and check every checkpoint (exit 1 on any finding)."""
+    """Recompute the whole ledger from the stored events and check every checkpoint (exit 1 on any finding); or,
+    with --bundle, check an exported bundle: its checkpoint's signature, every event's bytes and audit path."""
     settings = Settings()
+    if bundle is not None:
+        verifier_key = key or str(configured_signer(settings).verifier)
+        raise typer.Exit(verifier_module().main(["--bundle", str(bundle), "--key", verifier_key]))
     url = database_url or (settings.sqlalchemy_url() if settings.uses_postgres else f"sqlite:///{settings.sqlite_path}")
     args = ["--database-url", url, "--key", key or str(configured_signer(settings).verifier)]
     if from_checkpoint:

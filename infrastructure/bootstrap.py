@@ -20,6 +20,7 @@ from infrastructure.credentials import SqlCredentials
 from infrastructure.db import DatabaseGate, gate_event_store, make_engine, make_gate
 from infrastructure.logging import configure_logging
 from infrastructure.qr_codes import HmacCodeSigner
+from infrastructure.readmodels.audit import AuditReads
 from infrastructure.readmodels.cameras import CamerasProjection
 from infrastructure.readmodels.kpi_marks import KpiMarksProjection
 from infrastructure.readmodels.kpi_queries import SqlKpiMarks
@@ -54,6 +55,7 @@ class Container:
     kpi: KpiEngine  # the figures of KPIS.md as of a log position, for the dashboard and the partner reports
     ledger: LedgerReads  # the Merkle ledger's checkpoints, roots and proofs
     gate: DatabaseGate | None = None  # PostgreSQL: whether the database is worth trying now (infrastructure/db.py)
+    audit: AuditReads | None = None  # the auditor's reads: search, the log browser, histories, the board at an instant
 
     def close(self) -> None:
         if self.gate is not None:
@@ -128,4 +130,5 @@ def bootstrap(
         kpi=KpiEngine(SqlKpiMarks(engine)),
         ledger=LedgerReads(engine, app.recorder.events_table_name),
         gate=gate,
+        audit=AuditReads(engine, app),
     )

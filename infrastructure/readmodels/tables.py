@@ -220,3 +220,22 @@ refused_check_ins = Table(
     Column("lon", Float),
     Index("ix_rm_refused_check_ins_at", "attempted_at"),
 )
+
+# The auditor's indexes on the timeline (migration 0013_audit): the log browser's filters, each keyset-paged in
+# notification order; an aggregate's version at an instant; the zone's board at an instant (infrastructure/readmodels/audit.py).
+Index("ix_rm_timeline_aggregate", timeline.c.aggregate, timeline.c.notification_id)
+Index("ix_rm_timeline_kind", timeline.c.aggregate, timeline.c.event, timeline.c.notification_id)
+Index(
+    "ix_rm_timeline_kind_recorded",
+    *(timeline.c[name] for name in ("aggregate", "event", "recorded_at", "originator_id", "version")),
+)
+Index(
+    "ix_rm_timeline_kind_occurred",
+    *(timeline.c[name] for name in ("aggregate", "event", "occurred_at", "originator_id", "version")),
+)
+Index("ix_rm_timeline_actor", timeline.c.actor_id, timeline.c.notification_id)
+Index("ix_rm_timeline_role", timeline.c.actor_role, timeline.c.notification_id)
+Index("ix_rm_timeline_recorded_at", timeline.c.recorded_at)
+Index("ix_rm_timeline_occurred_at", timeline.c.occurred_at)
+Index("ix_rm_timeline_originator_recorded", timeline.c.originator_id, timeline.c.recorded_at, timeline.c.version)
+Index("ix_rm_timeline_originator_occurred", timeline.c.originator_id, timeline.c.occurred_at, timeline.c.version)

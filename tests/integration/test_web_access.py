@@ -98,6 +98,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     samples["key_id"] = str(UUID(int=1))  # an API key, for the administrator's revoke form
     samples.update(code="RB-01", visit_id=str(visit))  # a red box, and a patrol visit to it
     samples["month"] = datetime.now(UTC).astimezone(BANGKOK).strftime("%Y-%m")  # a report's month
+    samples.update(aggregate_id=str(incident), fmt="csv")  # the auditor's history of an aggregate, an export
     yield app, container, people, samples
     container.close()
 
@@ -134,6 +135,21 @@ def test_the_matrix_covers_the_pages_people_use(site: tuple) -> None:
         "/ledger/checkpoint",
         "/ledger/checkpoints",
     } <= paths
+
+
+def test_the_matrix_covers_the_auditors_workspace_and_an_auditor_changes_nothing_there(site: tuple) -> None:
+    app, container, people, samples = site
+    audit = sorted(r.path for r in routes(app) if r.path.startswith("/audit"))
+    assert {"/audit", "/audit/board", "/audit/history/{aggregate_id}", "/audit/history/{aggregate_id}/diff"} <= set(
+        audit
+    )
+    assert all(guard_of(r).roles == {Role.AUDITOR, Role.SUPERVISOR, Role.ADMIN} for r in routes(app) if r.path in audit)
+    auditor = signed_in(app, container, people[Role.AUDITOR])
+    before = head(container)
+    for path in audit:
+        assert auditor.get(path.format(**samples)).status_code < 500, path
+        assert auditor.post(path.format(**samples), {}).status_code in (404, 405), path  # read-only: no form posts
+    assert head(container) == before
 
 
 def _cases(app, kind: type = Guard) -> list[tuple[str, str, APIRoute]]:  # noqa: ANN001
