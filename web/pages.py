@@ -59,6 +59,11 @@ def seconds_since(instant: datetime | None, now: datetime | None = None) -> int:
     return max(0, int(((now or datetime.now(UTC)) - instant).total_seconds()))
 
 
+def _recorded_apart(occurred: datetime | None, recorded: datetime | None) -> bool:
+    """A timeline shows the recording time too where it is a second or more from when the thing happened."""
+    return occurred is not None and recorded is not None and abs((recorded - occurred).total_seconds()) >= 1
+
+
 def _env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -79,6 +84,8 @@ def _env() -> Environment:
         uuid4=lambda: uuid.uuid4().hex,
     )
     env.filters["when"] = lambda dt: i18n.current().datetime(dt) if dt else ""
+    env.filters["when_s"] = lambda dt: i18n.current().datetime_to_the_second(dt) if dt else ""
+    env.globals["recorded_later"] = _recorded_apart
     env.filters["clock"] = lambda dt: i18n.current().time(dt) if dt else ""
     env.filters["since"] = lambda dt: i18n.current().duration(seconds_since(dt))
     env.filters["duration"] = lambda s: i18n.current().duration(s)

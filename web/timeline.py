@@ -22,7 +22,22 @@ def plain(value: Any) -> Any:
 
 
 def _call_sign(p: dict[str, Any], units: dict[str, str]) -> str:
-    return p.get("call_sign") or units.get(str(p.get("unit_id")), "?")
+    """The event's call sign, or the unit's by its id: the log keeps a UUID as 32 hex digits, the read models as
+    text with dashes, so both are read as UUIDs."""
+    if p.get("call_sign"):
+        return p["call_sign"]
+    try:
+        unit_id = str(UUID(str(p.get("unit_id"))))
+    except ValueError:
+        return "?"
+    return units.get(unit_id) or next((sign for key, sign in units.items() if _same_id(key, unit_id)), "?")
+
+
+def _same_id(key: str, unit_id: str) -> bool:
+    try:
+        return str(UUID(key)) == unit_id
+    except ValueError:
+        return False
 
 
 def flag_reason(reason: str | None, finding: dict[str, Any] | None) -> str:

@@ -1,0 +1,126 @@
+"""The rough edges a newcomer hit (issue 18, item 6), each over HTTP on a real store: what the pages say, where a
+form leaves the browser, and what a refused input stores."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from domain.values import BANGKOK
+from infrastructure.bootstrap import bootstrap
+from infrastructure.settings import Settings
+from tests.integration.conftest import build_world
+from tests.integration.web_support import Browser, head, signed_in
+from web.app import create_app
+from web.middleware import LANG_COOKIE
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
+    """One SQLite zone for the module's page tests (each test makes its own incidents and accounts)."""
+    data = Path(tmp_path_factory.mktemp("edges")) / "data"
+    container = bootstrap(Settings(environment="test", data_dir=data, database_url=None))
+    world = build_world(container.app)
+    app = create_app(container, run_projections=True)
+    with TestClient(app):
+        assert container.projections.wait(head(container), timeout=30)
+        yield app, container, world
+    container.close()
+
+
+def person(site: tuple, who: str, lang: str = "en") -> Browser:
+    app, container, world = site
+    b = signed_in(app, container, getattr(world, who))
+    b.client.cookies.set(LANG_COOKIE, lang)
+    return b
+
+
+def version_on(page: str) -> str:
+    return re.search(r'name="expected_version" value="(\d+)"', page).group(1)
+
+
+REPORT = {
+    "priority": "P2",
+    "category": "theft",
+    "community": "ko_loi",
+    "channel": "phone_191",
+    "location": "Soi Ko Loi 3",
+    "description": "A bag was snatched.",
+}
+
+
+def reported(site: tuple) -> str:
+    response = person(site, "dispatcher").post("/incidents", REPORT)
+    assert response.status_code == 303, response.text
+    return response.headers["location"]
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+# --- the timeline names the unit of every step, and a closed incident its units --------------------------------
+def test_the_timeline_names_the_unit_of_each_officer_step_and_a_closed_incident_its_attended_units(
+    site: tuple,
+) -> None:
+    app, container, world = site
+    dispatcher, officer, supervisor = person(site, "dispatcher"), person(site, "officer"), person(site, "supervisor")
+    page = reported(site)
+    unit = str(world.units[0])
+    assert (
+        dispatcher.post(
+            f"{page}/dispatch", {"unit_id": unit, "expected_version": version_on(dispatcher.get(page).text)}
+        ).status_code
+        == 303
+    )
+    for step in ("en-route", "on-scene"):
+        assert officer.post(f"{page}/units/{unit}/{step}").status_code == 303
+    resolved = officer.post(
+        f"{page}/resolve",
+        {"outcome": "warning_given", "summary": "Warned.", "expected_version": version_on(officer.get(page).text)},
+    )
+    assert resolved.status_code == 303
+    closed = supervisor.post(f"{page}/close", {"expected_version": version_on(supervisor.get(page).text)})
+    assert closed.status_code == 303
+    shown = text_of(supervisor.get(page).text)
+    assert "Unit ?" not in shown and "?" not in re.findall(r"Unit (\S+)", shown)
+    for words in ("Unit M-01 dispatched", "Unit M-01 en route", "Unit M-01 on scene"):
+        assert words in shown
+    assert "No unit is on this incident" not in shown
+    assert re.search(r"Attended\W.*M-01", shown)
+
+
+def test_a_timeline_shows_when_a_step_happened_and_when_it_was_recorded_to_the_second(site: tuple) -> None:
+    dispatcher = person(site, "dispatcher")
+    earlier = (datetime.now(BANGKOK) - timedelta(minutes=20)).replace(second=0, microsecond=0)
+    response = dispatcher.post("/incidents", {**REPORT, "occurred_at": earlier.strftime("%Y-%m-%dT%H:%M")})
+    assert response.status_code == 303
+    page = dispatcher.get(response.headers["location"]).text
+    stamps = re.findall(r"\d{1,2} \w{3} \d{4}, (\d{2}:\d{2}:\d{2})", text_of(page))
+    assert earlier.strftime("%H:%M:00") in stamps  # when it happened, to the second
+    assert re.search(r"\(recorded \d{1,2} \w{3} \d{4}, \d{2}:\d{2}:\d{2}\)", text_of(page))
+    thai = person(site, "dispatcher", "th").get(response.headers["location"]).text
+    assert "บันทึกเมื่อ" in thai and re.search(r"\d{2}:\d{2}:\d{2} น\.", thai)
+
+
+def test_the_incident_page_blames_someone_else_only_for_a_real_conflict(site: tuple) -> None:
+    app, container, world = site
+    dispatcher, officer = person(site, "dispatcher"), person(site, "officer")
+    page = reported(site)
+    stale = version_on(dispatcher.get(page).text)
+    unit = str(world.units[1])
+    # A step refused on the incident as it stands (the unit was never dispatched to it): not a conflict.
+    refused = officer.post(f"{page}/units/{unit}/on-scene")
+    assert refused.status_code == 409
+    assert "Someone else changed this incident first" not in refused.text
+    assert "has not been dispatched to" in text_of(refused.text)
+    # A decision on a version someone else has changed since: a conflict, said as one.
+    assert dispatcher.post(f"{page}/notes", {"text": "Caller rang again."}).status_code == 303
+    triage = {"category": "theft", "priority": "P1", "reason": "Weapon seen", "expected_version": stale}
+    conflict = person(site, "supervisor").post(f"{page}/triage", triage)
+    assert conflict.status_code == 409 and "Someone else changed this incident first" in conflict.text
