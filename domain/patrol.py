@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid5
@@ -10,7 +12,7 @@ from domain.base import ZoneAggregate
 from domain.errors import InvalidInput, TransitionRefused, UnitUnavailable
 from domain.incident import NAMESPACE
 from domain.permissions import Action, authorize
-from domain.red_box import RedBox, check_code
+from domain.red_box import RedBox
 from domain.red_box import RefusedCheckIn as RefusedCheckIn
 from domain.red_box import refused as refused
 from domain.values import (
@@ -25,6 +27,18 @@ from domain.values import (
     clean_text,
 )
 
+# A unit's call sign as the zone writes it: Thai (ชร-101) or Latin (M-01) letters, digits and dashes.
+_CALL_SIGN = re.compile(r"^[0-9A-Z\u0e01-\u0e5b][0-9A-Z\u0e01-\u0e5b-]{1,23}$")
+
+
+def check_call_sign(call_sign: str, field: str = "call_sign") -> str:
+    call_sign = unicodedata.normalize("NFC", (call_sign or "").strip()).upper()
+    if not _CALL_SIGN.match(call_sign):
+        raise InvalidInput(
+            "A call sign is 2–24 Thai or Latin letters, digits or dashes, e.g. ชร-101 or M-01.", field=field
+        )
+    return call_sign
+
 
 class PatrolUnit(ZoneAggregate):
     id: UUID
@@ -36,7 +50,7 @@ class PatrolUnit(ZoneAggregate):
     @classmethod
     def register(cls, *, call_sign: str, kind: UnitKind, actor: Actor, occurred_at: datetime) -> PatrolUnit:
         authorize(actor, Action.MANAGE_UNITS)
-        call_sign = check_code(call_sign, "call_sign")
+        call_sign = check_call_sign(call_sign)
         return cls(id=cls.id_for(call_sign), call_sign=call_sign, kind=kind, actor=actor, occurred_at=occurred_at)
 
     @event("Registered")

@@ -124,3 +124,17 @@ def test_the_incident_page_blames_someone_else_only_for_a_real_conflict(site: tu
     triage = {"category": "theft", "priority": "P1", "reason": "Weapon seen", "expected_version": stale}
     conflict = person(site, "supervisor").post(f"{page}/triage", triage)
     assert conflict.status_code == 409 and "Someone else changed this incident first" in conflict.text
+
+
+def test_a_unit_with_a_thai_call_sign_is_registered_and_a_bad_one_is_told_with_a_call_sign_example(site: tuple) -> None:
+    app, container, world = site
+    supervisor = person(site, "supervisor")
+    made = supervisor.post("/units", {"call_sign": "ชร-101", "kind": "car"})
+    assert made.status_code == 303, text_of(made.text)[-400:]
+    assert "ชร-101" in supervisor.get("/units").text
+    refused = supervisor.post("/units", {"call_sign": "ชร 101!", "kind": "car"})
+    assert refused.status_code == 422
+    said = text_of(refused.text)
+    assert "ชร-101" in said and "RB-07" not in said  # the example is a call sign, not a red box's code
+    thai = person(site, "supervisor", "th").post("/units", {"call_sign": "x", "kind": "car"})
+    assert thai.status_code == 422 and "ชร-101" in thai.text and "RB-07" not in thai.text
