@@ -13,8 +13,8 @@ from domain.errors import InvalidInput, TransitionRefused, UnitUnavailable
 from domain.incident import NAMESPACE
 from domain.permissions import Action, authorize
 from domain.red_box import RedBox
-from domain.red_box import check_code as check_code
 from domain.red_box import RefusedCheckIn as RefusedCheckIn
+from domain.red_box import check_code as check_code
 from domain.red_box import refused as refused
 from domain.values import (
     MAX_SHORT_TEXT,
