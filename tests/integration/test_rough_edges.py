@@ -11,10 +11,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from domain.values import BANGKOK
-from infrastructure.bootstrap import bootstrap
+from application.errors import IdempotencyKeyReused
+from domain.values import BANGKOK, Category, Channel, Community, Priority
+from infrastructure.api_keys import Scope
+from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.settings import Settings
 from tests.integration.conftest import build_world
+from tests.integration.test_api import SOS, assert_problem, served
 from tests.integration.web_support import Browser, head, signed_in
 from web.app import create_app
 from web.middleware import LANG_COOKIE
@@ -138,3 +141,48 @@ def test_a_unit_with_a_thai_call_sign_is_registered_and_a_bad_one_is_told_with_a
     assert "ชร-101" in said and "RB-07" not in said  # the example is a call sign, not a red box's code
     thai = person(site, "supervisor", "th").post("/units", {"call_sign": "x", "kind": "car"})
     assert thai.status_code == 422 and "ชร-101" in thai.text and "RB-07" not in thai.text
+
+
+# --- the same Idempotency-Key with another body ---------------------------------------------------------------
+def test_the_same_idempotency_key_with_a_different_body_is_a_422_that_says_so_and_stores_nothing(
+    container: Container,
+) -> None:
+    for api in served(container):
+        key = api.key({Scope.INTAKE})
+        headers = {"Idempotency-Key": "app-77/sos/9"}
+        first = api.call("POST", "/api/v1/incidents", key, json=SOS, headers=headers)
+        assert first.status_code == 201
+        before = head(api.container)
+        other = {**SOS, "description": "Someone else, somewhere else."}
+        reused = api.call("POST", "/api/v1/incidents", key, json=other, headers=headers)
+        body = assert_problem(reused, 422, field="Idempotency-Key")
+        assert body["type"].endswith("idempotency-key-reused") and "already used" in body["title"]
+        assert "different report" in body["detail"]
+        assert head(api.container) == before  # nothing stored
+        # The same body again is still the retry it was: 200 and the first incident.
+        again = api.call("POST", "/api/v1/incidents", key, json=SOS, headers=headers)
+        assert again.status_code == 200 and again.json()["reference"] == first.json()["reference"]
+    # A process that never saw the key (a fresh cache) finds it in the store and refuses alike.
+    world = api.world
+    world.report(idempotency_key="desk/1", description="The first report.")
+    fresh = bootstrap(container.settings)
+    try:
+        with pytest.raises(IdempotencyKeyReused):
+            fresh.app.report_incident(
+                **{**FIELDS, "description": "Another report."}, by=world.dispatcher, idempotency_key="desk/1"
+            )
+        again = fresh.app.report_incident(
+            **{**FIELDS, "description": "The first report."}, by=world.dispatcher, idempotency_key="desk/1"
+        )
+        assert again.notification_id is None  # the retry it is: nothing new
+    finally:
+        fresh.close()
+
+
+FIELDS = dict(
+    channel=Channel.PHONE_191,
+    category=Category.THEFT,
+    priority=Priority.P2,
+    community=Community.KO_LOI,
+    location="Soi 3, near the market",
+)
