@@ -43,7 +43,11 @@ def ensure_first_admin(container: Container) -> None:
     settings = container.settings
     given = settings.admin_password.get_secret_value() if settings.admin_password else None
     password = given or secrets.token_urlsafe(12)
-    if container.app.ensure_first_admin(username=settings.admin_username, password=password) is None:
+    try:
+        made = container.app.ensure_first_admin(username=settings.admin_username, password=password, one_time=not given)
+    except DomainError as error:
+        _fail(error)
+    if made is None:
         return
     if given:
         typer.echo(
@@ -51,7 +55,8 @@ def ensure_first_admin(container: Container) -> None:
         )
     else:
         typer.secho(
-            f"First administrator created — username: {settings.admin_username}  one-time password: {password}",
+            f"First administrator created — username: {settings.admin_username}  one-time password: {password}"
+            "  (shown once; the first sign-in chooses a new one)",
             fg=typer.colors.YELLOW,
             bold=True,
         )

@@ -3,6 +3,8 @@ form leaves the browser, and what a refused input stores."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -10,15 +12,19 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from application.errors import IdempotencyKeyReused
-from domain.values import BANGKOK, Category, Channel, Community, Priority
+from domain.accounts import UserAccount
+from domain.values import BANGKOK, SYSTEM_USER_ID, Category, Channel, Community, Priority, Role
+from entrypoints import cli as cli_module
 from infrastructure.api_keys import Scope
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.settings import Settings
 from tests.integration.conftest import build_world
 from tests.integration.test_api import SOS, assert_problem, served
-from tests.integration.web_support import Browser, head, signed_in
+from tests.integration.web_support import Browser, browser, head, signed_in
+from web.access import SESSION_COOKIE
 from web.app import create_app
 from web.middleware import LANG_COOKIE
 
@@ -186,3 +192,99 @@ FIELDS = dict(
     community=Community.KO_LOI,
     location="Soi 3, near the market",
 )
+
+
+# --- one-time passwords work once; everyone can change their own ---------------------------------------------------
+def sign_in(b: Browser, username: str, password: str, **more: str):  # noqa: ANN201
+    return b.post("/login", {"username": username, "password": password, **more})
+
+
+def test_the_first_sign_in_with_a_one_time_password_chooses_a_new_one_and_the_one_time_password_then_fails(
+    site: tuple,
+) -> None:
+    app, container, world = site
+    container.app.create_user(
+        username="newcomer",
+        display_name="New Comer",
+        role=Role.DISPATCHER,
+        password="given-once-123",
+        by=world.admin,
+        one_time=True,
+    )
+    b = browser(app)
+    b.client.cookies.set(LANG_COOKIE, "en")
+    first = sign_in(b, "newcomer", "given-once-123")
+    assert first.status_code == 200 and 'name="new_password"' in first.text
+    assert SESSION_COOKIE not in b.client.cookies  # no session yet: the one-time password opens nothing by itself
+    mismatch = sign_in(b, "newcomer", "given-once-123", new_password="my-own-password-1", new_password_again="typo")
+    assert mismatch.status_code == 422 and "not the same" in mismatch.text
+    chosen = sign_in(
+        b, "newcomer", "given-once-123", new_password="my-own-password-1", new_password_again="my-own-password-1"
+    )
+    assert chosen.status_code == 303 and SESSION_COOKIE in b.client.cookies
+    assert b.get("/board").status_code == 200
+    again = browser(app)
+    assert sign_in(again, "newcomer", "given-once-123").status_code == 401  # used once, never again
+    assert sign_in(again, "newcomer", "my-own-password-1").status_code == 303
+    rows = container.reads.timeline(UserAccount.id_for("newcomer"))
+    assert [r["event"] for r in rows][-1] == "PasswordChanged"
+
+
+def test_a_person_changes_their_own_password_with_the_current_one_and_their_other_sessions_end(site: tuple) -> None:
+    app, container, world = site
+    container.app.create_user(
+        username="changer", display_name="Changer", role=Role.OFFICER, password="first-password-1", by=world.admin
+    )
+    phone, desk = browser(app), browser(app)
+    for b in (phone, desk):
+        b.client.cookies.set(LANG_COOKIE, "en")
+        assert sign_in(b, "changer", "first-password-1").status_code == 303
+    page = desk.get("/account")
+    assert page.status_code == 200 and 'action="/account/password"' in page.text
+    wrong = desk.post(
+        "/account/password",
+        {"current_password": "nope", "new_password": "second-password-2", "new_password_again": "second-password-2"},
+    )
+    assert wrong.status_code == 422 and "current password is not right" in wrong.text
+    done = desk.post(
+        "/account/password",
+        {
+            "current_password": "first-password-1",
+            "new_password": "second-password-2",
+            "new_password_again": "second-password-2",
+        },
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/account?changed=1"
+    assert "sessions on other devices have ended" in desk.get("/account?changed=1").text
+    assert desk.get("/my").status_code == 200  # this session goes on
+    assert phone.get("/my").status_code in (303, 401)  # the other one has ended
+    assert sign_in(browser(app), "changer", "first-password-1").status_code == 401
+    assert sign_in(browser(app), "changer", "second-password-2").status_code == 303
+
+
+def test_serve_creates_the_first_administrator_when_a_demo_left_only_other_people(tmp_path: Path) -> None:
+    container = bootstrap(Settings(environment="test", data_dir=tmp_path / "data", database_url=None))
+    try:
+        container.app.create_user(
+            username="dispatcher01",
+            display_name="Demo",
+            role=Role.DISPATCHER,
+            password="demo-password-1",
+            by=SYSTEM_USER_ID,
+        )
+        out = CliRunner().invoke(cli_module.cli, ["--help"])  # the CLI loads
+        assert out.exit_code == 0
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            cli_module.ensure_first_admin(container)
+        password = re.search(r"one-time password: (\S+)", printed.getvalue()).group(1)
+        assert len(password) >= 10
+        admin = container.app.authenticate("admin", password)
+        assert admin is not None and admin.role is Role.ADMIN
+        assert container.app.must_choose_password(admin.user_id)  # usable once, then the person's own
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            cli_module.ensure_first_admin(container)  # an administrator exists now: nothing more
+        assert printed.getvalue() == ""
+    finally:
+        container.close()

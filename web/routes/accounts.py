@@ -79,7 +79,7 @@ async def create_user(request: Request, zone: Zone, user: Admin) -> Response:
         if not form.ok:
             return None
         return zone.app.create_user(
-            username=username, display_name=name, role=role, password=password, by=user.user_id
+            username=username, display_name=name, role=role, password=password, by=user.user_id, one_time=True
         ), username
 
     return await _account_command(
@@ -148,7 +148,9 @@ async def reset_password(request: Request, zone: Zone, user_id: UUID, user: Admi
         if not form.ok:
             return None
         container = zone
-        result = container.app.reset_password(user_id, new_password=password, reason=reason, by=user.user_id)
+        result = container.app.reset_password(
+            user_id, new_password=password, reason=reason, by=user.user_id, one_time=True
+        )
         container.sessions.end_all(user_id)
         return result, str(user_id)
 
