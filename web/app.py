@@ -26,7 +26,7 @@ from web.access import PUBLIC, CsrfRefused, Forbidden, SignInRequired, sign_in_u
 from web.deps import container_of
 from web.live import BoardFeed
 from web.middleware import WebMiddleware
-from web.pages import is_htmx, message_of, render
+from web.pages import is_htmx, message_of, nearest_page, render
 from web.routes import accounts, alerts, auth, board, cameras, incidents, kpi, ledger, redboxes, reports, units
 
 log = structlog.get_logger()
@@ -209,6 +209,8 @@ def _error_pages(app: FastAPI) -> None:
                 i18n.gettext("Not found"),
                 str(error.detail) if error.detail != "Not Found" else i18n.gettext("There is no such page."),
             )
+        if error.status_code == 405 and (target := nearest_page(request)):
+            return RedirectResponse(target, status_code=303)  # a form's address opened as a page: its page
         if error.status_code == 405:
             return page(request, 405, i18n.gettext("Not done"), i18n.gettext("This page cannot be used that way."))
         return page(request, error.status_code, i18n.gettext("Not done"), str(error.detail))

@@ -4,12 +4,14 @@ domain word goes through the request's translator (Thai by default)."""
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from starlette.routing import Match
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from domain import values
@@ -105,7 +107,19 @@ def context(request: Request) -> dict[str, Any]:
         "lang": i18n.current().locale,
         "csrf_token": csrf_token(request),
         "path": request.url.path,
+        "here": here(request),
     }
+
+
+def here(request: Request) -> str:
+    """The page the person is on, for the language switch to come back to: after a refused form (answered at the
+    form's POST address, which no GET serves) that is the page the form was sent from."""
+    if request.method in ("GET", "HEAD"):
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    sent_from = urlsplit(request.headers.get("referer", ""))
+    if sent_from.netloc == request.url.netloc and sent_from.path.startswith("/"):
+        return sent_from.path + (f"?{sent_from.query}" if sent_from.query else "")
+    return "/"
 
 
 def render(request: Request, template: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
@@ -124,3 +138,18 @@ def is_htmx(request: Request) -> bool:
 
 def message_of(error: DomainError) -> str:
     return i18n.current().error(error)
+
+
+def nearest_page(request: Request) -> str | None:
+    """For a GET of an address that only takes forms (a bookmark, a reload, a language switch of an old page): the
+    nearest page above it (`/admin/users/…/role` → `/admin/users`), or None."""
+    if request.method not in ("GET", "HEAD") or request.url.path.startswith("/api/"):
+        return None
+    parts = request.url.path.rstrip("/").split("/")
+    while len(parts) > 1:
+        parts.pop()
+        candidate = "/".join(parts) or "/"
+        scope = {"type": "http", "path": candidate, "method": "GET", "root_path": ""}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            return candidate
+    return None

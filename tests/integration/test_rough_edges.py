@@ -9,8 +9,10 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -288,3 +290,80 @@ def test_serve_creates_the_first_administrator_when_a_demo_left_only_other_peopl
         assert printed.getvalue() == ""
     finally:
         container.close()
+
+
+# --- post, then redirect, everywhere ----------------------------------------------------------------------------------
+def test_admin_actions_redirect_to_their_page_which_shows_a_one_time_secret_once_and_reloads_or_switches_language(
+    site: tuple,
+) -> None:
+    app, container, world = site
+    admin = person(site, "admin")
+    made = admin.post("/admin/users", {"username": "prg-user", "display_name": "P R G", "role": "officer"})
+    assert made.status_code == 303 and made.headers["location"] == "/admin/users"
+    shown = admin.get("/admin/users")
+    password = re.search(r'<code class="secret">([^<]+)</code>', shown.text).group(1)
+    assert shown.headers["cache-control"] == "no-store"
+    assert container.app.authenticate("prg-user", password) is not None
+    reloaded = admin.get("/admin/users")  # a reload is a page again, and the secret is not shown twice
+    assert reloaded.status_code == 200 and password not in reloaded.text
+    switched = admin.post("/lang", {"lang": "th", "next": "/admin/users"})
+    assert switched.status_code == 303 and admin.get(switched.headers["location"]).status_code == 200
+    admin.post("/lang", {"lang": "en", "next": "/admin/users"})
+    user_id = str(UserAccount.id_for("prg-user"))
+    for action, data in [
+        ("role", {"role": "dispatcher", "reason": "moved desks"}),
+        ("disable", {"reason": "left"}),
+        ("enable", {"reason": "back"}),
+        ("reset-password", {"reason": "forgot"}),
+    ]:
+        done = admin.post(f"/admin/users/{user_id}/{action}", data)
+        assert (done.status_code, done.headers.get("location")) == (303, "/admin/users"), action
+        assert admin.get("/admin/users").status_code == 200
+    key = admin.post("/admin/api-keys", {"name": "SOS app", "scope": ["intake"], "role": "dispatcher"})
+    assert key.status_code == 303 and key.headers["location"] == "/admin/api-keys"
+    page = admin.get("/admin/api-keys").text
+    assert re.search(r"data-api-key>[^<]{20,}<", page)
+    assert not re.search(r"data-api-key>[^<]{20,}<", admin.get("/admin/api-keys").text)
+    key_id = container.api_keys.listing()[0]["key_id"]
+    revoked = admin.post(f"/admin/api-keys/{key_id}/revoke", {"reason": "rotated"})
+    assert revoked.status_code == 303 and "revoked" in admin.get("/admin/api-keys").text
+
+
+def test_a_refused_form_switches_language_back_to_the_page_it_was_sent_from(site: tuple) -> None:
+    admin = person(site, "admin")
+    refused = admin.post(
+        "/admin/users", {"username": "", "role": "officer"}, headers={"referer": "http://testserver/admin/users"}
+    )
+    assert refused.status_code == 422
+    assert re.search(r'name="next" value="/admin/users"', refused.text)
+
+
+def test_no_form_address_opened_as_a_page_answers_405(site: tuple) -> None:
+    """Every POST route of the pages, opened with GET (a reload, a bookmark, an old language switch), leads to a
+    page that answers."""
+    app, container, world = site
+    admin = person(site, "admin")
+    samples = {
+        "reference": reported(site).rsplit("/", 1)[1],
+        "unit_id": str(world.units[0]),
+        "user_id": str(world.officer),
+        "alert_id": str(UUID(int=5)),
+        "camera_id": "CAM-01",
+        "key_id": str(UUID(int=1)),
+        "code": "RB-01",
+        "visit_id": str(UUID(int=3)),
+    }
+    checked = 0
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or "POST" not in route.methods or route.path.startswith("/api/"):
+            continue
+        if "GET" in route.methods or any(
+            getattr(r, "path", None) == route.path and "GET" in getattr(r, "methods", ()) for r in app.routes
+        ):
+            continue
+        path = route.path.format(**samples)
+        answer = admin.get(path)
+        assert answer.status_code != 405, path
+        assert answer.status_code == 303, (path, answer.status_code)
+        checked += 1
+    assert checked >= 25
