@@ -4,15 +4,15 @@ domain word goes through the request's translator (Thai by default)."""
 from __future__ import annotations
 
 import uuid
-from urllib.parse import urlsplit
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from starlette.routing import Match
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.routing import Match
 
 from domain import values
 from domain.errors import DomainError

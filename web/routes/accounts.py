@@ -273,8 +273,7 @@ async def create_api_key(request: Request, zone: Zone, user: Admin) -> Response:
         values = {"name": form.raw("name"), "scopes": set(chosen), "account": account, "role": form.raw("role")}
         return await run_in_threadpool(lambda: _keys_page(request, status_code=422, errors=form.errors, values=values))
     notice = i18n.gettext(
-        "API key for %(name)s created, acting as %(account)s. Give the integration "
-        "this key now; it is not shown again:"
+        "API key for %(name)s created, acting as %(account)s. Give the integration this key now; it is not shown again:"
     ) % {"name": name, "account": issued.username}
     return _done(request, API_KEYS, notice=notice, key=issued.key, username=issued.username)
 
