@@ -7,11 +7,12 @@ import contextlib
 import io
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -20,9 +21,11 @@ from application.errors import IdempotencyKeyReused
 from domain.accounts import UserAccount
 from domain.values import BANGKOK, SYSTEM_USER_ID, Category, Channel, Community, Priority, Role
 from entrypoints import cli as cli_module
+from infrastructure import credentials
 from infrastructure.api_keys import Scope
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.settings import Settings
+from simulation.run import default_until
 from tests.integration.conftest import build_world
 from tests.integration.test_api import SOS, assert_problem, served
 from tests.integration.web_support import Browser, browser, head, signed_in
@@ -367,3 +370,32 @@ def test_no_form_address_opened_as_a_page_answers_405(site: tuple) -> None:
         assert answer.status_code == 303, (path, answer.status_code)
         checked += 1
     assert checked >= 25
+
+
+# --- the demo is deterministic all day ------------------------------------------------------------------------------
+def test_two_demo_runs_with_the_same_seed_on_the_same_day_write_the_same_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.integration.test_demo import comparable, open_store, read_log
+
+    monkeypatch.setattr(credentials, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+    logs = []
+    for run in ("first", "second"):
+        env = {"SSZ_DATA_DIR": str(tmp_path / run / "data"), "SSZ_ENVIRONMENT": "test", "SSZ_LOG_LEVEL": "WARNING"}
+        result = CliRunner().invoke(cli_module.cli, ["demo", "--months", "0.1", "--seed", "7"], env=env)
+        assert result.exit_code == 0, result.output
+        container = open_store(tmp_path / run)
+        try:
+            logs.append(comparable(read_log(container)))
+        finally:
+            container.close()
+    assert len(logs[0]) > 100 and logs[0] == logs[1]
+    midnight = default_until(datetime.now(UTC))
+    last = max(e[3]["occurred_at"] for e in logs[0] if "occurred_at" in e[3])
+    assert last <= midnight  # anchored to today's 00:00 in Bangkok, not to the minute it ran
+    later = CliRunner().invoke(
+        cli_module.cli,
+        ["demo", "--months", "0.1", "--seed", "7", "--until", "2199-01-01"],
+        env={"SSZ_DATA_DIR": str(tmp_path / "future" / "data"), "SSZ_ENVIRONMENT": "test"},
+    )
+    assert later.exit_code == 2 and "future" in later.output
