@@ -125,7 +125,9 @@ def demo(
     seed: Annotated[int, typer.Option()] = 2569,
     until: Annotated[
         str,
-        typer.Option(help="Where the history ends, Bangkok time: 2026-12-08 or 2026-12-08T14:00 (default: today 00:00)"),
+        typer.Option(
+            help="Where the history ends, Bangkok time: 2026-12-08 or 2026-12-08T14:00 (default: today 00:00)"
+        ),
     ] = "",
 ) -> None:
     """Write a realistic, deterministic history of the zone through the application: the same seed and the same
