@@ -74,6 +74,13 @@ def serve(
     container = _container()
     ensure_first_admin(container)
     settings = container.settings
+    if not settings.public_url:
+        typer.secho(
+            "Warning: SSZ_PUBLIC_URL is not set — red-box QR sheets will carry the printing browser's address "
+            "(127.0.0.1 here), which phones cannot reach.",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
     embedded = settings.projections_in_process
     app = create_app(container, run_projections=embedded)
     settle_gc()

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from domain.errors import DomainError, NotPermitted
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.db import RETRY_AFTER_SECONDS, UNAVAILABLE, DatabaseUnavailable
+from infrastructure.settings import Settings
 from infrastructure.vision.worker import camera_metrics
 from web import api, i18n
 from web.access import PUBLIC, CsrfRefused, Forbidden, SignInRequired, sign_in_url
@@ -56,6 +57,7 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
         app.state.container = container or await run_in_threadpool(bootstrap)
         if owned:  # a server of its own (`ssz serve`, uvicorn's factory), not an app a test or a tool embeds
             settle_gc()
+        warn_about_configuration(app.state.container.settings)
         if run_projections:
             app.state.container.projections.start()
         if getattr(app.state, "feed", None) is None:
@@ -90,6 +92,16 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
     _error_pages(app)
     api.install(app)  # after the error pages: under /api, every error is a problem+json instead
     return app
+
+
+def warn_about_configuration(settings: Settings) -> None:
+    """What a server should not start quietly with."""
+    if not settings.public_url:
+        log.warning(
+            "config.public_url_unset",
+            message="SSZ_PUBLIC_URL is not set: red-box QR sheets will carry the address the printing browser used "
+            "(127.0.0.1 on this machine), which phones cannot reach. Set it to the address phones use.",
+        )
 
 
 def _operations_routes(app: FastAPI) -> None:

@@ -15,11 +15,12 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from structlog.testing import capture_logs
 from typer.testing import CliRunner
 
 from application.errors import IdempotencyKeyReused
 from domain.accounts import UserAccount
-from domain.values import BANGKOK, SYSTEM_USER_ID, Category, Channel, Community, Priority, Role
+from domain.values import BANGKOK, SYSTEM_USER_ID, Category, Channel, Community, GeoPoint, Priority, Role
 from entrypoints import cli as cli_module
 from infrastructure import credentials
 from infrastructure.api_keys import Scope
@@ -399,3 +400,36 @@ def test_two_demo_runs_with_the_same_seed_on_the_same_day_write_the_same_history
         env={"SSZ_DATA_DIR": str(tmp_path / "future" / "data"), "SSZ_ENVIRONMENT": "test"},
     )
     assert later.exit_code == 2 and "future" in later.output
+
+
+# --- the QR sheet and the start-up warn when SSZ_PUBLIC_URL is unset ------------------------------------------------
+def test_the_qr_sheet_and_the_start_up_warn_when_the_public_address_is_not_set(site: tuple, tmp_path: Path) -> None:
+    app, container, world = site
+    if container.reads.red_box_by_code("RB-77") is None:
+        container.app.register_red_box(
+            code="RB-77",
+            name_th="ตู้แดง 77",
+            name_en="Box 77",
+            community=Community.KO_LOI,
+            position=GeoPoint(19.9094, 99.8322),
+            by=world.admin,
+        )
+        container.projections.wait(head(container), timeout=5)
+    supervisor = person(site, "supervisor")
+    assert container.settings.public_url is None
+    sheet = supervisor.get("/red-boxes/RB-77/sheet")
+    assert sheet.status_code == 200
+    assert "SSZ_PUBLIC_URL is not set" in sheet.text and "http://testserver" in text_of(sheet.text)
+    starting = bootstrap(Settings(environment="test", data_dir=tmp_path / "data", database_url=None))
+    try:
+        with capture_logs() as logs, TestClient(create_app(starting)):
+            pass
+    finally:
+        starting.close()
+    assert any(entry["event"] == "config.public_url_unset" for entry in logs)
+    container.settings.public_url = "https://ccoc.example"
+    try:
+        sheet = supervisor.get("/red-boxes/RB-77/sheet")
+        assert "SSZ_PUBLIC_URL is not set" not in sheet.text and "https://ccoc.example/checkin/RB-77" in sheet.text
+    finally:
+        container.settings.public_url = None
