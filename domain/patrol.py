@@ -178,12 +178,17 @@ MAX_SPEED_M_PER_S = 15.0  # ≈ 54 km/h, fast for a town-centre patrol
 # The kinds of an implausible check-in's finding (PatrolVisit.implausibility).
 FAR_FROM_BOX = "far_from_box"  # metres, box
 TOO_FAST = "too_fast"  # metres, from_box, seconds
+# No position came with the check-in (the phone did not share one): a photographed code can be scanned anywhere, so
+# such a visit is flagged, which under KPIS.md means it does not count; a supervisor reads it on the day's list.
+NO_POSITION = "no_position"
 
 
 def finding_text(finding: dict[str, Any]) -> str:
     """A finding in English."""
     if finding["kind"] == FAR_FROM_BOX:
         return f"scanned {finding['metres']} m from red box {finding['box']}"
+    if finding["kind"] == NO_POSITION:
+        return "no position: the phone did not share where it was"
     return (
         f"{finding['metres']} m from red box {finding['from_box']} in {timedelta(seconds=finding['seconds'])}, "
         "faster than a patrol can travel"
@@ -251,8 +256,8 @@ class PatrolVisit(ZoneAggregate):
         self, box: RedBox, previous: PatrolVisit | None, previous_box: RedBox | None
     ) -> dict[str, Any] | None:
         """Why this check-in looks wrong, as a finding (its kind and figures, so that every reader words it in their
-        language: `finding_text` in English), or None: scanned far from the box, or too soon after a visit at a
-        distant box for anyone to have made the trip."""
+        language: `finding_text` in English), or None: scanned far from the box, too soon after a visit at a
+        distant box for anyone to have made the trip, or with no position at all."""
         if self.position is not None:
             distance = self.position.metres_to(box.position)
             if distance > MAX_DISTANCE_M:
@@ -267,6 +272,8 @@ class PatrolVisit(ZoneAggregate):
                     "from_box": previous_box.code,
                     "seconds": int(seconds),
                 }
+        if self.position is None:
+            return {"kind": NO_POSITION}
         return None
 
     def add_observation(self, *, text: str, actor: Actor, occurred_at: datetime) -> None:

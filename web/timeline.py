@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from domain.patrol import FAR_FROM_BOX, TOO_FAST
+from domain.patrol import FAR_FROM_BOX, NO_POSITION, TOO_FAST
 from web import i18n
 from web.pages import label
 
@@ -53,6 +53,8 @@ def flag_reason(reason: str | None, finding: dict[str, Any] | None) -> str:
             "metres": n(finding["metres"]),
             "code": finding["box"],
         }
+    if finding.get("kind") == NO_POSITION:
+        return _("No position: the phone did not share where it was, so the visit does not count")
     if finding.get("kind") == TOO_FAST:
         return _("%(metres)s m from red box %(code)s in %(duration)s: faster than a patrol can travel") % {
             "metres": n(finding["metres"]),
@@ -121,6 +123,8 @@ def describe(row: dict[str, Any], units: dict[str, str]) -> str:
         return _("Alert closed")
     if kind == "PatrolVisit.Logged":
         text = _("Checked in at red box %(code)s") % {"code": p.get("box_code", "")}
+        if not p.get("position"):
+            text += " (" + _("no position") + ")"
         return text + (" — " + p["observation"] if p.get("observation") else "")
     if kind == "PatrolVisit.ObservationAdded":
         return _("Observation: %(text)s") % {"text": p.get("text", "")}

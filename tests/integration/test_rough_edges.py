@@ -405,16 +405,7 @@ def test_two_demo_runs_with_the_same_seed_on_the_same_day_write_the_same_history
 # --- the QR sheet and the start-up warn when SSZ_PUBLIC_URL is unset ------------------------------------------------
 def test_the_qr_sheet_and_the_start_up_warn_when_the_public_address_is_not_set(site: tuple, tmp_path: Path) -> None:
     app, container, world = site
-    if container.reads.red_box_by_code("RB-77") is None:
-        container.app.register_red_box(
-            code="RB-77",
-            name_th="ตู้แดง 77",
-            name_en="Box 77",
-            community=Community.KO_LOI,
-            position=GeoPoint(19.9094, 99.8322),
-            by=world.admin,
-        )
-        container.projections.wait(head(container), timeout=5)
+    red_box(site, "RB-77")
     supervisor = person(site, "supervisor")
     assert container.settings.public_url is None
     sheet = supervisor.get("/red-boxes/RB-77/sheet")
@@ -433,3 +424,53 @@ def test_the_qr_sheet_and_the_start_up_warn_when_the_public_address_is_not_set(s
         assert "SSZ_PUBLIC_URL is not set" not in sheet.text and "https://ccoc.example/checkin/RB-77" in sheet.text
     finally:
         container.settings.public_url = None
+
+
+# --- a check-in with no position ----------------------------------------------------------------------------------
+BOX_AT = GeoPoint(19.9094, 99.8322)
+
+
+def red_box(site: tuple, code: str) -> str:
+    """The box's check-in token (the box registered at BOX_AT the first time)."""
+    app, container, world = site
+    if container.reads.red_box_by_code(code) is None:
+        container.app.register_red_box(
+            code=code,
+            name_th=f"ตู้แดง {code}",
+            name_en=f"Box {code}",
+            community=Community.KO_LOI,
+            position=BOX_AT,
+            by=world.admin,
+        )
+        container.projections.wait(head(container), timeout=5)
+    sheet = person(site, "supervisor").get(f"/red-boxes/{code}/sheet").text
+    return re.search(r"/checkin/[^?]+\?t=([^<\s\"]+)", sheet).group(1)
+
+
+def test_a_check_in_with_no_position_is_recorded_as_no_position_and_does_not_count(site: tuple) -> None:
+    app, container, world = site
+    token = red_box(site, "RB-78")
+    officer = person(site, "officer")
+    blind = officer.post("/checkin/RB-78", {"t": token})  # the phone shared no position (a replayed photo, say)
+    assert blind.status_code == 303
+    visit_page = officer.get(blind.headers["location"]).text
+    assert "no position" in text_of(visit_page).lower()
+    container.projections.wait(head(container), timeout=5)
+    day = datetime.now(BANGKOK).date()
+    [visit] = [v for v in container.reads.visits_between(*_day_span(day)) if v["box_code"] == "RB-78"]
+    assert visit["status"] == "flagged" and visit["flags"][0]["finding"] == {"kind": "no_position"}
+    counted = {s["box_code"]: s for s in container.reads.visit_slots(day, day) if s["box_code"] == "RB-78"}
+    assert counted["RB-78"]["valid"] == 0 and counted["RB-78"]["flagged"] == 1  # KPIS.md: a flagged visit never counts
+    # With the phone's position, at the box, the same check-in counts.
+    placed = officer.post("/checkin/RB-78", {"t": token, "lat": "19.90945", "lon": "99.83225"})
+    assert placed.status_code == 303
+    container.projections.wait(head(container), timeout=5)
+    counted = {s["box_code"]: s for s in container.reads.visit_slots(day, day) if s["box_code"] == "RB-78"}
+    assert sum(s["valid"] for s in container.reads.visit_slots(day, day) if s["box_code"] == "RB-78") == 1
+    thai = person(site, "supervisor", "th").get(blind.headers["location"].split("?")[0]).text
+    assert "ไม่มีตำแหน่ง" in thai
+
+
+def _day_span(day):  # noqa: ANN001, ANN202
+    start = datetime.combine(day, datetime.min.time(), tzinfo=BANGKOK)
+    return start, start + timedelta(days=1)
