@@ -20,7 +20,17 @@ from typer.testing import CliRunner
 
 from application.errors import IdempotencyKeyReused
 from domain.accounts import UserAccount
-from domain.values import BANGKOK, SYSTEM_USER_ID, Category, Channel, Community, GeoPoint, Priority, Role
+from domain.values import (
+    BANGKOK,
+    SYSTEM_USER_ID,
+    Category,
+    Channel,
+    Community,
+    GeoPoint,
+    PartnerSector,
+    Priority,
+    Role,
+)
 from entrypoints import cli as cli_module
 from infrastructure import credentials
 from infrastructure.api_keys import Scope
@@ -474,3 +484,28 @@ def test_a_check_in_with_no_position_is_recorded_as_no_position_and_does_not_cou
 def _day_span(day):  # noqa: ANN001, ANN202
     start = datetime.combine(day, datetime.min.time(), tzinfo=BANGKOK)
     return start, start + timedelta(days=1)
+
+
+# --- one banner when no camera worker runs ----------------------------------------------------------------------------
+def test_with_no_camera_worker_running_the_cameras_page_shows_one_banner_not_a_red_flag_per_camera(site: tuple) -> None:
+    app, container, world = site
+    for n in (1, 2, 3):
+        code = f"CAM-5{n}"
+        if not any(c["code"] == code for c in container.reads.cameras()):
+            container.app.register_camera(
+                code=code,
+                name=f"Gate {n}",
+                community=Community.KO_LOI,
+                owner=PartnerSector.POLICE,
+                owner_name="Station",
+                consent_reference="-",
+                source=f"rtsp://cam{n}",
+                by=world.admin,
+            )
+    container.projections.wait(head(container), timeout=5)
+    page = person(site, "dispatcher").get("/cameras").text
+    assert page.count("No camera worker is running") == 1
+    assert not re.search(r'class="flag">(<span[^>]*>[^<]*</span>)?No worker', page)  # no wall of red
+    assert 'class="camera-no_worker overdue' not in page
+    thai = person(site, "dispatcher", "th").get("/cameras").text
+    assert thai.count("ssz cameras run") == 1 and "No camera worker" not in thai
