@@ -28,7 +28,7 @@ from web.deps import container_of
 from web.live import BoardFeed
 from web.middleware import WebMiddleware
 from web.pages import is_htmx, message_of, nearest_page, render
-from web.routes import accounts, alerts, auth, board, cameras, incidents, kpi, ledger, redboxes, reports, units
+from web.routes import accounts, alerts, auth, board, cameras, docs, incidents, kpi, ledger, redboxes, reports, units
 
 log = structlog.get_logger()
 STATIC = Path(__file__).resolve().parent / "static"
@@ -68,7 +68,7 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
         if owned:
             app.state.container.close()
 
-    # No CDN: no Swagger UI. FastAPI's own OpenTelemetry is off: nothing here configures a provider, and it would
+    # No CDN: FastAPI's Swagger UI pages are off; a vendored one is at /api/v1/docs (web/routes/docs.py). FastAPI's own OpenTelemetry is off: nothing here configures a provider, and it would
     # still look for one on every request (the logs are structlog's, web/middleware.py).
     app = FastAPI(
         title="Smart Safety Zone 4.0 — CCOC",
@@ -84,7 +84,7 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
         app.state.feed = BoardFeed(container)
     app.add_middleware(WebMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (board, auth, incidents, units, accounts, alerts, cameras, redboxes, kpi, reports, ledger):
+    for module in (board, auth, incidents, units, accounts, alerts, cameras, redboxes, kpi, reports, ledger, docs):
         # The routes themselves, not include_router: FastAPI matches an included router's routes through an
         # extra layer on every request.
         app.router.routes.extend(module.router.routes)

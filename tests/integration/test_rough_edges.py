@@ -509,3 +509,20 @@ def test_with_no_camera_worker_running_the_cameras_page_shows_one_banner_not_a_r
     assert 'class="camera-no_worker overdue' not in page
     thai = person(site, "dispatcher", "th").get("/cameras").text
     assert thai.count("ssz cameras run") == 1 and "No camera worker" not in thai
+
+
+# --- human-readable API docs and a favicon ----------------------------------------------------------------------------
+def test_the_api_has_human_readable_docs_served_from_this_site_and_the_site_has_a_favicon(site: tuple) -> None:
+    app, container, world = site
+    anyone = browser(app)
+    docs = anyone.get("/api/v1/docs")
+    assert docs.status_code == 200 and 'data-openapi="/api/v1/openapi.json"' in docs.text
+    scripts = re.findall(r'<(?:script src|link rel="stylesheet" href)="([^"]+)"', docs.text)
+    assert scripts and all(s.startswith("/static/") for s in scripts)  # vendored: no CDN
+    for path in scripts:
+        assert anyone.get(path).status_code == 200, path
+    assert "SwaggerUIBundle" in anyone.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").text
+    icon = anyone.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00" and b"PNG" in icon.content[:40]
+    assert '<link rel="icon" href="/static/favicon.svg"' in person(site, "dispatcher").get("/board").text
