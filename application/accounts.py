@@ -49,7 +49,9 @@ class AccountCommands(UnitOfWork):
         password: str,
         by: UUID,
         occurred_at: datetime | None = None,
+        one_time: bool = False,
     ) -> CommandResult:
+        """`one_time`: the password is given to the person, who must choose their own at the first sign-in."""
         check_password(password)
         at = self._at(occurred_at)
 
@@ -64,20 +66,65 @@ class AccountCommands(UnitOfWork):
             return user.id
 
         result = self._run("create_user", command)
-        self.credentials.set_password(result.id, check_username(username), password)
+        self.credentials.set_password(result.id, check_username(username), password, one_time=one_time)
         return result
 
-    def ensure_first_admin(self, *, username: str, password: str) -> CommandResult | None:
-        """Creates the first administrator when no account has a password yet."""
-        if self.credentials.any_users():
+    def ensure_first_admin(self, *, username: str, password: str, one_time: bool = False) -> CommandResult | None:
+        """Creates the first administrator when no enabled administrator can sign in (a store with only the demo's
+        people, say); an account of that name that is not an enabled administrator is refused, never promoted."""
+        if self.credentials.any_users() and self._an_administrator_can_sign_in():
             return None
         user_id = UserAccount.id_for(username)
         if user_id in self.repository:
-            self.credentials.set_password(user_id, check_username(username), password)
+            account = self.get_user(user_id)
+            if account.role is not Role.ADMIN or account.disabled:
+                raise InvalidInput(
+                    "There is no administrator, and '{username}' is an account that is not one: choose another "
+                    "username for the first administrator.",
+                    field="username",
+                    username=account.username,
+                )
+            self.credentials.set_password(user_id, check_username(username), password, one_time=one_time)
             return CommandResult(user_id, None)
         return self.create_user(
-            username=username, display_name="Administrator", role=Role.ADMIN, password=password, by=SYSTEM_USER_ID
+            username=username,
+            display_name="Administrator",
+            role=Role.ADMIN,
+            password=password,
+            by=SYSTEM_USER_ID,
+            one_time=one_time,
         )
+
+    def _an_administrator_can_sign_in(self) -> bool:
+        for user_id in self.credentials.user_ids():
+            user = self.load(user_id, fresh=True)
+            if isinstance(user, UserAccount) and user.role is Role.ADMIN and not user.disabled:
+                return True
+        return False
+
+    def must_choose_password(self, user_id: UUID) -> bool:
+        return self.credentials.is_one_time(user_id)
+
+    def change_own_password(
+        self, user_id: UUID, *, current: str, new: str, occurred_at: datetime | None = None
+    ) -> CommandResult:
+        """The person replaces their password, proving the current one; a one-time password stops working."""
+        account = self.get_user(user_id)
+        if self.credentials.verify(account.username, current) != user_id:
+            raise InvalidInput("The current password is not right.", field="current_password")
+        check_password(new)
+        if new == current:
+            raise InvalidInput("Choose a password different from the current one.", field="new_password")
+        at = self._at(occurred_at)
+        result = self._run_on(
+            "change_own_password",
+            user_id,
+            UserAccount,
+            user_id,
+            lambda user, actor, work: user.record_password_change(actor=actor, occurred_at=at),
+        )
+        self.credentials.set_password(user_id, account.username, new)
+        return result
 
     def change_user_role(
         self, user_id: UUID, *, role: Role, reason: str, by: UUID, occurred_at: datetime | None = None
@@ -116,7 +163,14 @@ class AccountCommands(UnitOfWork):
         )
 
     def reset_password(
-        self, user_id: UUID, *, new_password: str, reason: str, by: UUID, occurred_at: datetime | None = None
+        self,
+        user_id: UUID,
+        *,
+        new_password: str,
+        reason: str,
+        by: UUID,
+        occurred_at: datetime | None = None,
+        one_time: bool = False,
     ) -> CommandResult:
         check_password(new_password)
         at = self._at(occurred_at)
@@ -129,7 +183,7 @@ class AccountCommands(UnitOfWork):
             return user_id
 
         result = self._run("reset_password", command)
-        self.credentials.set_password(user_id, self.get_user(user_id).username, new_password)
+        self.credentials.set_password(user_id, self.get_user(user_id).username, new_password, one_time=one_time)
         return result
 
     def get_user(self, user_id: UUID) -> Account:

@@ -4,7 +4,7 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from domain.errors import DomainError
+from domain.errors import DomainError, InvalidInput
 
 
 class RecordKind(Enum):
@@ -42,3 +42,7 @@ class ConflictError(DomainError):
     def cause_error(self) -> DomainError | None:
         cause = self.params.get("cause")
         return cause if isinstance(cause, DomainError) else None
+
+
+class IdempotencyKeyReused(InvalidInput):
+    """An idempotency key came again with a different report: a retry must repeat the request it retries."""

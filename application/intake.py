@@ -4,6 +4,8 @@ return the incident it first reported."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import re
 import time
@@ -18,7 +20,7 @@ import structlog
 from eventsourcing.application import project_aggregate
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
-from application.errors import ConflictError, NotFound
+from application.errors import ConflictError, IdempotencyKeyReused, NotFound
 from application.group_commit import GroupCommit
 from application.ports import Contact
 from application.unit_of_work import MAX_ATTEMPTS, CommandResult, UnitOfWork, Work
@@ -58,6 +60,7 @@ class PendingReport:
     key: str | None
     contact: Contact | None
     fields: dict[str, Any]
+    fingerprint: str = ""
 
 
 def new_incident(work: Work, actor: Actor, now: datetime, **fields: Any) -> Incident:
@@ -82,6 +85,31 @@ def checked_contact(contact: Contact | None) -> Contact | None:
     if phone and not PHONE.fullmatch(phone):
         raise InvalidInput("A phone number has only digits, spaces, dashes, brackets and +.", field="reporter_phone")
     return Contact(name, phone) if name or phone else None
+
+
+def fingerprint(fields: dict[str, Any], occurred_at_given: bool) -> str:
+    """A digest of what a report says (its reporter's contact left out: no personal data in the log, not even
+    hashed); the time it happened counts only when the sender gave one, since the server's "now" differs per try."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, GeoPoint):
+            return [value.lat, value.lon]
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return getattr(value, "value", value) if value is not None else None
+
+    said = {k: plain(v) for k, v in fields.items() if k != "occurred_at" or occurred_at_given}
+    text = json.dumps(said, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _check_same_report(claimed: IntakeKey, report: PendingReport) -> None:
+    if not claimed.same_report(report.fingerprint):
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used for a different report; a retry must send the same report, "
+            "and a new report needs a new key.",
+            field="idempotency_key",
+        )
 
 
 def _logged(result: Reported) -> Reported:
@@ -137,6 +165,7 @@ class IntakeCommands(UnitOfWork):
         if report.key is not None:  # a retry of a report this process saved is answered at once, without a group
             claimed = self._claimed(None, report.key, look_up=False)
             if claimed is not None:
+                _check_same_report(claimed, report)
                 incident = self.load(claimed.incident_id, fresh=False)
                 if isinstance(incident, Incident):
                     return Reported(incident.id, None, incident.reference, incident.reported_at)
@@ -166,25 +195,22 @@ class IntakeCommands(UnitOfWork):
         """A report checked cheaply before anything touches the vault or the store: a refusal here never joins a group."""
         description = clean_text(description, "description", required=True)
         location = clean_text(location, "location", required=True, max_len=MAX_SHORT_TEXT)
+        occurred_at_given = occurred_at is not None
         occurred_at = self._at(occurred_at)
         contact = checked_contact(contact)
         key = clean_text(idempotency_key, "idempotency_key", required=False, max_len=200) or None
-        return PendingReport(
-            by,
-            key,
-            contact,
-            dict(
-                channel=channel,
-                category=category,
-                priority=priority,
-                community=community,
-                location=location,
-                description=description,
-                occurred_at=occurred_at,
-                position=position,
-                source_alert_id=source_alert_id,
-            ),
+        fields = dict(
+            channel=channel,
+            category=category,
+            priority=priority,
+            community=community,
+            location=location,
+            description=description,
+            occurred_at=occurred_at,
+            position=position,
+            source_alert_id=source_alert_id,
         )
+        return PendingReport(by, key, contact, fields, fingerprint(fields, occurred_at_given) if key else "")
 
     def _take_in(
         self, work: Work, report: PendingReport, *, look_up: bool, contact: SealedContact | None = None
@@ -194,11 +220,12 @@ class IntakeCommands(UnitOfWork):
         if report.key is not None:
             claimed = self._claimed(work, report.key, look_up=look_up)
             if claimed is not None:
+                _check_same_report(claimed, report)
                 return claimed.incident_id, False
         actor = work.actor(report.by)
         incident = new_incident(work, actor, self.clock(), **{"contact": contact, **report.fields})
         if report.key is not None:
-            work.add(IntakeKey.claim(report.key, incident.id, actor, self.clock()))
+            work.add(IntakeKey.claim(report.key, incident.id, actor, self.clock(), report.fingerprint))
         return incident.id, True
 
     def _commit_reports(self, reports: Sequence[PendingReport]) -> list[Reported | Exception]:

@@ -128,3 +128,15 @@ class UserAccount(ZoneAggregate):
     @event("PasswordReset")
     def _password_reset(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
         pass
+
+    def record_password_change(self, *, actor: Actor, occurred_at: datetime) -> None:
+        """The person chose a password of their own (the hash is kept outside the log)."""
+        if actor.user_id != self.id:
+            raise NotPermitted("Only the account's owner can change its password this way.")
+        if self.disabled:
+            raise NotPermitted("The account '{username}' is disabled and cannot act.", username=self.username)
+        self._password_changed(actor=actor, occurred_at=occurred_at)
+
+    @event("PasswordChanged")
+    def _password_changed(self, actor: Actor, occurred_at: datetime) -> None:
+        pass

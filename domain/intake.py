@@ -74,9 +74,28 @@ class IntakeKey(ZoneAggregate):
         return uuid5(NAMESPACE, f"intake-key/{key}")
 
     @classmethod
-    def claim(cls, key: str, incident_id: UUID, actor: Actor, occurred_at: datetime) -> IntakeKey:
-        return cls(id=cls.id_for(key), incident_id=incident_id, actor=actor, occurred_at=occurred_at)
+    def claim(
+        cls, key: str, incident_id: UUID, actor: Actor, occurred_at: datetime, fingerprint: str = ""
+    ) -> IntakeKey:
+        return cls(
+            id=cls.id_for(key), incident_id=incident_id, actor=actor, occurred_at=occurred_at, fingerprint=fingerprint
+        )
 
     @event("Claimed", topic="domain.incident:IntakeKey.Claimed")
-    def __init__(self, incident_id: UUID, actor: Actor, occurred_at: datetime):
+    def __init__(self, incident_id: UUID, actor: Actor, occurred_at: datetime, fingerprint: str):
         self.incident_id = incident_id
+        # A digest of the report the key first came with (not of the reporter's contact): a retry must match it.
+        self.fingerprint = fingerprint
+
+    def same_report(self, fingerprint: str) -> bool:
+        """A key claimed before fingerprints were recorded matches any report, as it always did."""
+        return not self.fingerprint or self.fingerprint == fingerprint
+
+
+# Schema history of IntakeKey.Claimed: version 1 had no fingerprint of the report.
+def _claimed_v1_to_v2(state: dict) -> None:
+    state["fingerprint"] = ""
+
+
+IntakeKey.Claimed.class_version = 2
+IntakeKey.Claimed.upcast_v1_v2 = staticmethod(_claimed_v1_to_v2)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid5
@@ -10,8 +12,9 @@ from domain.base import ZoneAggregate
 from domain.errors import InvalidInput, TransitionRefused, UnitUnavailable
 from domain.incident import NAMESPACE
 from domain.permissions import Action, authorize
-from domain.red_box import RedBox, check_code
+from domain.red_box import RedBox
 from domain.red_box import RefusedCheckIn as RefusedCheckIn
+from domain.red_box import check_code as check_code
 from domain.red_box import refused as refused
 from domain.values import (
     MAX_SHORT_TEXT,
@@ -25,6 +28,18 @@ from domain.values import (
     clean_text,
 )
 
+# A unit's call sign as the zone writes it: Thai (ชร-101) or Latin (M-01) letters, digits and dashes.
+_CALL_SIGN = re.compile(r"^[0-9A-Z\u0e01-\u0e5b][0-9A-Z\u0e01-\u0e5b-]{1,23}$")
+
+
+def check_call_sign(call_sign: str, field: str = "call_sign") -> str:
+    call_sign = unicodedata.normalize("NFC", (call_sign or "").strip()).upper()
+    if not _CALL_SIGN.match(call_sign):
+        raise InvalidInput(
+            "A call sign is 2–24 Thai or Latin letters, digits or dashes, e.g. ชร-101 or M-01.", field=field
+        )
+    return call_sign
+
 
 class PatrolUnit(ZoneAggregate):
     id: UUID
@@ -36,7 +51,7 @@ class PatrolUnit(ZoneAggregate):
     @classmethod
     def register(cls, *, call_sign: str, kind: UnitKind, actor: Actor, occurred_at: datetime) -> PatrolUnit:
         authorize(actor, Action.MANAGE_UNITS)
-        call_sign = check_code(call_sign, "call_sign")
+        call_sign = check_call_sign(call_sign)
         return cls(id=cls.id_for(call_sign), call_sign=call_sign, kind=kind, actor=actor, occurred_at=occurred_at)
 
     @event("Registered")
@@ -163,12 +178,17 @@ MAX_SPEED_M_PER_S = 15.0  # ≈ 54 km/h, fast for a town-centre patrol
 # The kinds of an implausible check-in's finding (PatrolVisit.implausibility).
 FAR_FROM_BOX = "far_from_box"  # metres, box
 TOO_FAST = "too_fast"  # metres, from_box, seconds
+# No position came with the check-in (the phone did not share one): a photographed code can be scanned anywhere, so
+# such a visit is flagged, which under KPIS.md means it does not count; a supervisor reads it on the day's list.
+NO_POSITION = "no_position"
 
 
 def finding_text(finding: dict[str, Any]) -> str:
     """A finding in English."""
     if finding["kind"] == FAR_FROM_BOX:
         return f"scanned {finding['metres']} m from red box {finding['box']}"
+    if finding["kind"] == NO_POSITION:
+        return "no position: the phone did not share where it was"
     return (
         f"{finding['metres']} m from red box {finding['from_box']} in {timedelta(seconds=finding['seconds'])}, "
         "faster than a patrol can travel"
@@ -236,8 +256,8 @@ class PatrolVisit(ZoneAggregate):
         self, box: RedBox, previous: PatrolVisit | None, previous_box: RedBox | None
     ) -> dict[str, Any] | None:
         """Why this check-in looks wrong, as a finding (its kind and figures, so that every reader words it in their
-        language: `finding_text` in English), or None: scanned far from the box, or too soon after a visit at a
-        distant box for anyone to have made the trip."""
+        language: `finding_text` in English), or None: scanned far from the box, too soon after a visit at a
+        distant box for anyone to have made the trip, or with no position at all."""
         if self.position is not None:
             distance = self.position.metres_to(box.position)
             if distance > MAX_DISTANCE_M:
@@ -252,6 +272,8 @@ class PatrolVisit(ZoneAggregate):
                     "from_box": previous_box.code,
                     "seconds": int(seconds),
                 }
+        if self.position is None:
+            return {"kind": NO_POSITION}
         return None
 
     def add_observation(self, *, text: str, actor: Actor, occurred_at: datetime) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -11,7 +11,7 @@ import typer
 
 from domain.accounts import UserAccount
 from domain.errors import DomainError
-from domain.values import SYSTEM_USER_ID, Role
+from domain.values import BANGKOK, SYSTEM_USER_ID, Role
 from entrypoints.ledger_cli import ledger_cli
 from entrypoints.report_cli import report_cli
 from infrastructure.bootstrap import Container, bootstrap, migrate
@@ -43,7 +43,11 @@ def ensure_first_admin(container: Container) -> None:
     settings = container.settings
     given = settings.admin_password.get_secret_value() if settings.admin_password else None
     password = given or secrets.token_urlsafe(12)
-    if container.app.ensure_first_admin(username=settings.admin_username, password=password) is None:
+    try:
+        made = container.app.ensure_first_admin(username=settings.admin_username, password=password, one_time=not given)
+    except DomainError as error:
+        _fail(error)
+    if made is None:
         return
     if given:
         typer.echo(
@@ -51,7 +55,8 @@ def ensure_first_admin(container: Container) -> None:
         )
     else:
         typer.secho(
-            f"First administrator created — username: {settings.admin_username}  one-time password: {password}",
+            f"First administrator created — username: {settings.admin_username}  one-time password: {password}"
+            "  (shown once; the first sign-in chooses a new one)",
             fg=typer.colors.YELLOW,
             bold=True,
         )
@@ -69,6 +74,13 @@ def serve(
     container = _container()
     ensure_first_admin(container)
     settings = container.settings
+    if not settings.public_url:
+        typer.secho(
+            "Warning: SSZ_PUBLIC_URL is not set — red-box QR sheets will carry the printing browser's address "
+            "(127.0.0.1 here), which phones cannot reach.",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
     embedded = settings.projections_in_process
     app = create_app(container, run_projections=embedded)
     settle_gc()
@@ -115,12 +127,34 @@ def user_disable(username: str, reason: Annotated[str, typer.Option()]) -> None:
 
 
 @cli.command()
-def demo(months: Annotated[int, typer.Option(min=1, max=60)] = 3, seed: Annotated[int, typer.Option()] = 2569) -> None:
-    """Write a realistic, deterministic history of the zone through the application."""
+def demo(
+    months: Annotated[float, typer.Option(min=0.03, max=60, help="30-day months of history")] = 3,
+    seed: Annotated[int, typer.Option()] = 2569,
+    until: Annotated[
+        str,
+        typer.Option(
+            help="Where the history ends, Bangkok time: 2026-12-08 or 2026-12-08T14:00 (default: today 00:00)"
+        ),
+    ] = "",
+) -> None:
+    """Write a realistic, deterministic history of the zone through the application: the same seed and the same
+    --until write the same history."""
     from simulation import generate
+    from simulation.run import default_until
 
-    summary = generate(Settings(), months=months, seed=seed, progress=True)
-    typer.echo(f"Demo history written: {summary}")
+    try:
+        end = _bangkok_instant(until) if until else default_until(datetime.now(UTC))
+        summary = generate(Settings(), months=months, seed=seed, until=end, progress=True)
+    except ValueError as error:
+        typer.secho(f"Refused: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"Demo history written (until {end.isoformat()}): {summary}")
+
+
+def _bangkok_instant(text: str) -> datetime:
+    """A date or a date and time; without an offset it is meant in Bangkok."""
+    found = datetime.fromisoformat(text.strip())
+    return found if found.tzinfo is not None else found.replace(tzinfo=BANGKOK)
 
 
 @cli.command()

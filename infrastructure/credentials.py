@@ -5,10 +5,10 @@ from uuid import UUID
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from infrastructure.tables import credentials
+from infrastructure.tables import credentials, one_time_passwords
 
 _hasher = PasswordHasher()
 # Verifying an unknown user still costs a hash, so timing does not reveal which usernames exist.
@@ -19,7 +19,8 @@ class SqlCredentials:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def set_password(self, user_id: UUID, username: str, password: str) -> None:
+    def set_password(self, user_id: UUID, username: str, password: str, *, one_time: bool = False) -> None:
+        """A one-time password (given by someone else) must be replaced at the first sign-in with it."""
         values = {
             "user_id": user_id,
             "username": username,
@@ -34,6 +35,18 @@ class SqlCredentials:
         )
         with self.engine.begin() as conn:
             conn.execute(statement)
+            conn.execute(delete(one_time_passwords).where(one_time_passwords.c.user_id == user_id))
+            if one_time:
+                conn.execute(one_time_passwords.insert().values(user_id=user_id, issued_at=values["updated_at"]))
+
+    def is_one_time(self, user_id: UUID) -> bool:
+        with self.engine.connect() as conn:
+            found = conn.execute(select(one_time_passwords.c.user_id).where(one_time_passwords.c.user_id == user_id))
+            return found.first() is not None
+
+    def user_ids(self) -> list[UUID]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(credentials.c.user_id)).scalars())
 
     def verify(self, username: str, password: str) -> UUID | None:
         with self.engine.connect() as conn:

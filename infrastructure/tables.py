@@ -142,3 +142,12 @@ api_keys = Table(
     Column("last_used_at", TS, nullable=True),
     Index("ix_api_keys_user", "user_id"),
 )
+
+# Passwords given by someone else (a new account's, a reset's): the first sign-in with one must choose a new one, so
+# a one-time password works once (migration 0018). A row is removed when its user sets a password of their own.
+one_time_passwords = Table(
+    "one_time_passwords",
+    metadata,
+    Column("user_id", Uuid, primary_key=True),
+    Column("issued_at", TS, nullable=False),
+)

@@ -126,17 +126,18 @@ class WebSessions:
             self.generation += 1
             self._known.pop(digest, None)  # kept by a lookup that read the session before it ended
 
-    def end_all(self, user_id: UUID) -> int:
+    def end_all(self, user_id: UUID, *, keep: str | None = None) -> int:
+        """Ends every session of the person (but `keep`'s, the token of the session asking, when given)."""
+        kept = _digest(keep) if keep else None
         with self.engine.begin() as conn:
-            ended = conn.execute(
-                update(web_sessions)
-                .where(web_sessions.c.user_id == user_id, web_sessions.c.ended_at.is_(None))
-                .values(ended_at=_now())
-            ).rowcount
+            where = [web_sessions.c.user_id == user_id, web_sessions.c.ended_at.is_(None)]
+            if kept is not None:
+                where.append(web_sessions.c.session_id != kept)
+            ended = conn.execute(update(web_sessions).where(*where).values(ended_at=_now())).rowcount
         with self._lock:
             self.generation += 1
             for digest, (_, who) in list(self._known.items()):
-                if who is not None and who.user_id == user_id:
+                if who is not None and who.user_id == user_id and digest != kept:
                     self._known.pop(digest, None)
         return ended
 

@@ -21,6 +21,7 @@ import time as wallclock
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from datetime import time as dt_time
 from uuid import UUID
 
 from tqdm import tqdm
@@ -29,7 +30,15 @@ from application.zone import ZoneApplication, utcnow
 from domain.accounts import UserAccount
 from domain.intake import ReferenceBook
 from domain.rounds import OfficerRound
-from domain.values import COMMUNITY_NAMES_EN, COMMUNITY_NAMES_TH, SYSTEM_USER_ID, GeoPoint, UnitStatus, be_year
+from domain.values import (
+    BANGKOK,
+    COMMUNITY_NAMES_EN,
+    COMMUNITY_NAMES_TH,
+    SYSTEM_USER_ID,
+    GeoPoint,
+    UnitStatus,
+    be_year,
+)
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
 from simulation.model import Simulation
@@ -62,16 +71,21 @@ class DemoSummary:
         )
 
 
+def default_until(now: datetime) -> datetime:
+    """Today's 00:00 in Bangkok: the end of a demo history that is the same whenever in the day it is written."""
+    return datetime.combine(now.astimezone(BANGKOK).date(), dt_time(0), BANGKOK)
+
+
 def generate(
     settings: Settings, *, months: float, seed: int, until: datetime | None = None, progress: bool = True
 ) -> DemoSummary:
-    """Writes `months` × 30 days of history ending at `until` (default: now, to the minute) into the store the
-    settings name; returns what it wrote and how fast."""
+    """Writes `months` × 30 days of history ending at `until` (default: today's 00:00 in Bangkok, so that the same
+    seed writes the same history all day) into the store the settings name; returns what it wrote and how fast."""
     if months <= 0:
         raise ValueError("months must be positive")
     real_now = utcnow()
     if until is None:
-        until = real_now.replace(second=0, microsecond=0)
+        until = default_until(real_now)
     if until.tzinfo is None:
         raise ValueError("until must say its time zone")
     if until > real_now:

@@ -20,14 +20,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from domain.errors import DomainError, NotPermitted
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.db import RETRY_AFTER_SECONDS, UNAVAILABLE, DatabaseUnavailable
+from infrastructure.settings import Settings
 from infrastructure.vision.worker import camera_metrics
 from web import api, i18n
 from web.access import PUBLIC, CsrfRefused, Forbidden, SignInRequired, sign_in_url
 from web.deps import container_of
 from web.live import BoardFeed
 from web.middleware import WebMiddleware
-from web.pages import is_htmx, message_of, render
-from web.routes import accounts, alerts, auth, board, cameras, incidents, kpi, ledger, redboxes, reports, units
+from web.pages import is_htmx, message_of, nearest_page, render
+from web.routes import accounts, alerts, auth, board, cameras, docs, incidents, kpi, ledger, redboxes, reports, units
 from web.routes import audit as audit_routes
 
 log = structlog.get_logger()
@@ -57,6 +58,7 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
         app.state.container = container or await run_in_threadpool(bootstrap)
         if owned:  # a server of its own (`ssz serve`, uvicorn's factory), not an app a test or a tool embeds
             settle_gc()
+        warn_about_configuration(app.state.container.settings)
         if run_projections:
             app.state.container.projections.start()
         if getattr(app.state, "feed", None) is None:
@@ -67,8 +69,9 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
         if owned:
             app.state.container.close()
 
-    # No CDN: no Swagger UI. FastAPI's own OpenTelemetry is off: nothing here configures a provider, and it would
-    # still look for one on every request (the logs are structlog's, web/middleware.py).
+    # No CDN: FastAPI's Swagger UI pages are off; a vendored one is at /api/v1/docs (web/routes/docs.py). FastAPI's
+    # own OpenTelemetry is off: nothing here configures a provider, and it would still look for one on every request
+    # (the logs are structlog's, web/middleware.py).
     app = FastAPI(
         title="Smart Safety Zone 4.0 — CCOC",
         version="0.1.0",
@@ -83,7 +86,7 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
         app.state.feed = BoardFeed(container)
     app.add_middleware(WebMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (board, auth, incidents, units, accounts, alerts, cameras, redboxes, kpi, reports, ledger):
+    for module in (board, auth, incidents, units, accounts, alerts, cameras, redboxes, kpi, reports, ledger, docs):
         # The routes themselves, not include_router: FastAPI matches an included router's routes through an
         # extra layer on every request.
         app.router.routes.extend(module.router.routes)
@@ -92,6 +95,16 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
     _error_pages(app)
     api.install(app)  # after the error pages: under /api, every error is a problem+json instead
     return app
+
+
+def warn_about_configuration(settings: Settings) -> None:
+    """What a server should not start quietly with."""
+    if not settings.public_url:
+        log.warning(
+            "config.public_url_unset",
+            message="SSZ_PUBLIC_URL is not set: red-box QR sheets will carry the address the printing browser used "
+            "(127.0.0.1 on this machine), which phones cannot reach. Set it to the address phones use.",
+        )
 
 
 def _operations_routes(app: FastAPI) -> None:
@@ -211,6 +224,8 @@ def _error_pages(app: FastAPI) -> None:
                 i18n.gettext("Not found"),
                 str(error.detail) if error.detail != "Not Found" else i18n.gettext("There is no such page."),
             )
+        if error.status_code == 405 and (target := nearest_page(request)):
+            return RedirectResponse(target, status_code=303)  # a form's address opened as a page: its page
         if error.status_code == 405:
             return page(request, 405, i18n.gettext("Not done"), i18n.gettext("This page cannot be used that way."))
         return page(request, error.status_code, i18n.gettext("Not done"), str(error.detail))

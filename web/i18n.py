@@ -220,6 +220,12 @@ class Translator:
         local = _bangkok(instant)
         return f"{self.date(local.date())}, {self.time(local.time())}"
 
+    def datetime_to_the_second(self, instant: DateTime) -> str:
+        """``25 พ.ย. 2569, 14:05:09 น.`` / ``25 Nov 2026, 14:05:09``, in Asia/Bangkok (timelines)."""
+        local = _bangkok(instant)
+        clock = f"{local.hour:02d}:{local.minute:02d}:{local.second:02d}"
+        return f"{self.date(local.date())}, {clock} น." if self.thai else f"{self.date(local.date())}, {clock}"
+
     def month(self, year: int, month: int) -> str:
         """``พฤศจิกายน 2569`` / ``November 2026`` (the year given in CE)."""
         return f"{self._months_wide[month]} {self._year(year)}"

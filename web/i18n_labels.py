@@ -190,6 +190,8 @@ FIELDS: dict[str, str] = {
     "display_name": N_("Display name", "field"),
     "role": N_("Role", "field"),
     "password": N_("Password", "field"),
+    "current_password": N_("Current password", "field"),
+    "new_password": N_("New password", "field"),
     "reason": N_("Reason", "field"),
     "note": N_("Note", "field"),
     "channel": N_("Channel", "field"),

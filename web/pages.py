@@ -7,10 +7,12 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.routing import Match
 
 from domain import values
 from domain.errors import DomainError
@@ -59,6 +61,11 @@ def seconds_since(instant: datetime | None, now: datetime | None = None) -> int:
     return max(0, int(((now or datetime.now(UTC)) - instant).total_seconds()))
 
 
+def _recorded_apart(occurred: datetime | None, recorded: datetime | None) -> bool:
+    """A timeline shows the recording time too where it is a second or more from when the thing happened."""
+    return occurred is not None and recorded is not None and abs((recorded - occurred).total_seconds()) >= 1
+
+
 def _env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -79,6 +86,8 @@ def _env() -> Environment:
         uuid4=lambda: uuid.uuid4().hex,
     )
     env.filters["when"] = lambda dt: i18n.current().datetime(dt) if dt else ""
+    env.filters["when_s"] = lambda dt: i18n.current().datetime_to_the_second(dt) if dt else ""
+    env.globals["recorded_later"] = _recorded_apart
     env.filters["clock"] = lambda dt: i18n.current().time(dt) if dt else ""
     env.filters["since"] = lambda dt: i18n.current().duration(seconds_since(dt))
     env.filters["duration"] = lambda s: i18n.current().duration(s)
@@ -98,7 +107,19 @@ def context(request: Request) -> dict[str, Any]:
         "lang": i18n.current().locale,
         "csrf_token": csrf_token(request),
         "path": request.url.path,
+        "here": here(request),
     }
+
+
+def here(request: Request) -> str:
+    """The page the person is on, for the language switch to come back to: after a refused form (answered at the
+    form's POST address, which no GET serves) that is the page the form was sent from."""
+    if request.method in ("GET", "HEAD"):
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    sent_from = urlsplit(request.headers.get("referer", ""))
+    if sent_from.netloc == request.url.netloc and sent_from.path.startswith("/"):
+        return sent_from.path + (f"?{sent_from.query}" if sent_from.query else "")
+    return "/"
 
 
 def render(request: Request, template: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
@@ -117,3 +138,18 @@ def is_htmx(request: Request) -> bool:
 
 def message_of(error: DomainError) -> str:
     return i18n.current().error(error)
+
+
+def nearest_page(request: Request) -> str | None:
+    """For a GET of an address that only takes forms (a bookmark, a reload, a language switch of an old page): the
+    nearest page above it (`/admin/users/…/role` → `/admin/users`), or None."""
+    if request.method not in ("GET", "HEAD") or request.url.path.startswith("/api/"):
+        return None
+    parts = request.url.path.rstrip("/").split("/")
+    while len(parts) > 1:
+        parts.pop()
+        candidate = "/".join(parts) or "/"
+        scope = {"type": "http", "path": candidate, "method": "GET", "root_path": ""}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            return candidate
+    return None

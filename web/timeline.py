@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from domain.patrol import FAR_FROM_BOX, TOO_FAST
+from domain.patrol import FAR_FROM_BOX, NO_POSITION, TOO_FAST
 from web import i18n
 from web.pages import label
 
@@ -22,7 +22,22 @@ def plain(value: Any) -> Any:
 
 
 def _call_sign(p: dict[str, Any], units: dict[str, str]) -> str:
-    return p.get("call_sign") or units.get(str(p.get("unit_id")), "?")
+    """The event's call sign, or the unit's by its id: the log keeps a UUID as 32 hex digits, the read models as
+    text with dashes, so both are read as UUIDs."""
+    if p.get("call_sign"):
+        return p["call_sign"]
+    try:
+        unit_id = str(UUID(str(p.get("unit_id"))))
+    except ValueError:
+        return "?"
+    return units.get(unit_id) or next((sign for key, sign in units.items() if _same_id(key, unit_id)), "?")
+
+
+def _same_id(key: str, unit_id: str) -> bool:
+    try:
+        return str(UUID(key)) == unit_id
+    except ValueError:
+        return False
 
 
 def flag_reason(reason: str | None, finding: dict[str, Any] | None) -> str:
@@ -38,6 +53,8 @@ def flag_reason(reason: str | None, finding: dict[str, Any] | None) -> str:
             "metres": n(finding["metres"]),
             "code": finding["box"],
         }
+    if finding.get("kind") == NO_POSITION:
+        return _("No position: the phone did not share where it was, so the visit does not count")
     if finding.get("kind") == TOO_FAST:
         return _("%(metres)s m from red box %(code)s in %(duration)s: faster than a patrol can travel") % {
             "metres": n(finding["metres"]),
@@ -106,6 +123,8 @@ def describe(row: dict[str, Any], units: dict[str, str]) -> str:
         return _("Alert closed")
     if kind == "PatrolVisit.Logged":
         text = _("Checked in at red box %(code)s") % {"code": p.get("box_code", "")}
+        if not p.get("position"):
+            text += " (" + _("no position") + ")"
         return text + (" — " + p["observation"] if p.get("observation") else "")
     if kind == "PatrolVisit.ObservationAdded":
         return _("Observation: %(text)s") % {"text": p.get("text", "")}

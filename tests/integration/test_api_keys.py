@@ -34,8 +34,10 @@ def admin_site(container: Container) -> Iterator[tuple]:
 def test_an_admin_creates_a_key_that_is_shown_once_works_at_once_and_is_refused_once_revoked(admin_site: tuple) -> None:
     app, container, world = admin_site
     admin = signed_in(app, container, world.admin)
-    created = admin.post("/admin/api-keys", {"name": "Police app SOS", "scope": ["intake", "read"], "role": "officer"})
-    assert created.status_code == 200, created.text
+    created = admin.post(
+        "/admin/api-keys", {"name": "Police app SOS", "scope": ["intake", "read"], "role": "officer"}, follow=True
+    )
+    assert created.status_code == 200 and created.url.path == "/admin/api-keys", created.text  # post, then redirect
     key = KEY.search(created.text).group(1)
     account = container.app.get_user(UserAccount.id_for("api-police-app-sos"))
     assert account.role is Role.OFFICER and account.display_name == "Police app SOS (API)"
@@ -48,14 +50,16 @@ def test_an_admin_creates_a_key_that_is_shown_once_works_at_once_and_is_refused_
     assert container.api_keys.listing()[0]["last_used_at"] is not None
 
     key_id = container.api_keys.listing()[0]["key_id"]
-    revoked = admin.post(f"/admin/api-keys/{key_id}/revoke", {"reason": "Phone app retired"})
+    revoked = admin.post(f"/admin/api-keys/{key_id}/revoke", {"reason": "Phone app retired"}, follow=True)
     assert revoked.status_code == 200 and "Phone app retired" in revoked.text
     assert api.get("/api/v1/incidents", headers={"authorization": f"Bearer {key}"}).status_code == 401
     assert admin.post(f"/admin/api-keys/{key_id}/revoke", {"reason": "again"}).status_code == 422
 
     # A second key for the same integration (rotation) acts as the same account.
     rotated = admin.post(
-        "/admin/api-keys", {"name": "Police app SOS 2027", "scope": "intake", "account": "api-police-app-sos"}
+        "/admin/api-keys",
+        {"name": "Police app SOS 2027", "scope": "intake", "account": "api-police-app-sos"},
+        follow=True,
     )
     second = KEY.search(rotated.text).group(1)
     made = api.post("/api/v1/incidents", json=SOS, headers={"authorization": f"Bearer {second}"}).json()

@@ -226,8 +226,8 @@ def write_edge_cases(app) -> Edges:
         return x.visits[name]
 
     visit("05:59", day.replace(hour=5, minute=59, second=59), position=here)
-    visit("06:00", day.replace(hour=6).astimezone(UTC), unit_id=u1, observation="All quiet.")
-    visit("00:00", day.replace(hour=0))
+    visit("06:00", day.replace(hour=6).astimezone(UTC), unit_id=u1, observation="All quiet.", position=here)
+    visit("00:00", day.replace(hour=0), position=here)
     visit("23:59", day.replace(hour=23, minute=59))
     visit("far", day.replace(hour=20), position=GeoPoint(19.9200, 99.8325))  # 1.1 km away: flagged on logging
     visit("void", day.replace(hour=21))

@@ -109,8 +109,11 @@ def test_patrol_visits_are_counted_per_box_day_and_two_hour_slot(container: Cont
         by=world.admin,
     ).id
     night = datetime(2026, 11, 24, 15, 10, tzinfo=UTC)  # 22:10 in Bangkok: slot 11
-    first = app.log_patrol_visit(box_id=box, token_version=1, by=world.officer, occurred_at=night).id
-    app.log_patrol_visit(box_id=box, token_version=1, by=world.officer, occurred_at=night + timedelta(minutes=50))
+    at_box = GeoPoint(19.9094, 99.8322)
+    first = app.log_patrol_visit(box_id=box, token_version=1, by=world.officer, occurred_at=night, position=at_box).id
+    app.log_patrol_visit(
+        box_id=box, token_version=1, by=world.officer, occurred_at=night + timedelta(minutes=50), position=at_box
+    )
     app.log_patrol_visit(
         box_id=box,
         token_version=1,

@@ -126,7 +126,8 @@ def test_a_check_in_far_from_the_box_or_too_soon_after_a_distant_one_is_recorded
 
     officer.post("/checkin/RB-01", {"t": token_1, "lat": "19.95000", "lon": "99.83250"})  # 4.7 km north
     clock.now += timedelta(minutes=10)
-    officer.post("/checkin/RB-02", {"t": token_2})  # no position
+    near_jed_yod = {"lat": f"{WAT_JED_YOD.lat:.5f}", "lon": f"{WAT_JED_YOD.lon:.5f}"}
+    officer.post("/checkin/RB-02", {"t": token_2, **near_jed_yod})  # at the box
     clock.now += timedelta(seconds=20)
     officer.post(
         "/checkin/RB-01", {"t": token_1, "lat": NEAR_CLOCK_TOWER[0], "lon": NEAR_CLOCK_TOWER[1]}
@@ -245,7 +246,8 @@ def test_after_a_rotation_the_new_sheet_works(site: tuple) -> None:
     supervisor.post("/red-boxes/RB-01/rotate", {"reason": "Sticker damaged by rain"})
     new = printed_url(supervisor, "RB-01")
     assert new != old and "t=2-" in new
-    assert officer.post("/checkin/RB-01", {"t": new.split("t=")[1]}).status_code == 303
+    at_the_box = {"lat": NEAR_CLOCK_TOWER[0], "lon": NEAR_CLOCK_TOWER[1]}
+    assert officer.post("/checkin/RB-01", {"t": new.split("t=")[1], **at_the_box}).status_code == 303
     assert [v["status"] for v in visits(container)] == ["valid"]
 
 
@@ -295,6 +297,7 @@ def test_the_day_page_shows_missed_night_slots_and_late_boxes_and_coverage_count
             token_version=1,
             by=world.officer,
             occurred_at=datetime(2026, 11, 24, hour, minute, tzinfo=BANGKOK),
+            position=CLOCK_TOWER,
         )
     assert container.projections.wait(head(container), timeout=30)
 
@@ -357,7 +360,8 @@ def test_a_check_in_just_after_midnight_in_bangkok_is_on_that_days_page(site: tu
     container, world, clock, supervisor, officer = site
     token = printed_url(supervisor, "RB-01").split("t=")[1]
     clock.now = datetime(2026, 11, 25, 0, 30, tzinfo=BANGKOK).astimezone(UTC)
-    visit_path = officer.post("/checkin/RB-01", {"t": token}).headers["location"].split("?")[0]
+    at_the_box = {"t": token, "lat": NEAR_CLOCK_TOWER[0], "lon": NEAR_CLOCK_TOWER[1]}
+    visit_path = officer.post("/checkin/RB-01", at_the_box).headers["location"].split("?")[0]
 
     page = supervisor.get("/red-boxes").text
     assert f'href="{visit_path}"' in page

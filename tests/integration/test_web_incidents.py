@@ -295,7 +295,7 @@ def test_a_disabled_account_is_signed_out_everywhere_at_once(site: tuple) -> Non
         dispatcher.post("/login", {"username": "dispatcher", "password": "a-long-enough-password"}).status_code == 303
     )
     assert dispatcher.get("/board").status_code == 200
-    assert admin.post(f"/admin/users/{world.dispatcher}/disable", {"reason": "left the station"}).status_code == 200
+    assert admin.post(f"/admin/users/{world.dispatcher}/disable", {"reason": "left the station"}).status_code == 303
     assert dispatcher.get("/board").status_code == 303  # back to the sign-in page
     assert (
         browser(app).post("/login", {"username": "dispatcher", "password": "a-long-enough-password"}).status_code == 401
@@ -306,10 +306,12 @@ def test_an_admin_creates_an_account_that_can_sign_in_with_its_one_time_password
     app, container, world = site
     admin = signed_in(app, container, world.admin)
     created = admin.post("/admin/users", {"username": "somsri.k", "display_name": "Somsri K.", "role": "dispatcher"})
-    assert created.status_code == 200
-    password = re.search(r'<code class="secret">([^<]+)</code>', created.text).group(1)
-    assert "somsri.k" in created.text
-    signed = browser(app).post("/login", {"username": "somsri.k", "password": password})
+    assert created.status_code == 303 and created.headers["location"] == "/admin/users"  # post, then redirect
+    shown = admin.get("/admin/users")
+    password = re.search(r'<code class="secret">([^<]+)</code>', shown.text).group(1)
+    assert "somsri.k" in shown.text
+    mine = {"new_password": "somsri-own-pass", "new_password_again": "somsri-own-pass"}  # chosen at once
+    signed = browser(app).post("/login", {"username": "somsri.k", "password": password, **mine})
     assert signed.status_code == 303 and signed.headers["location"] == "/board"
     assert (
         admin.post("/admin/users", {"username": "somsri.k", "display_name": "Again", "role": "officer"}).status_code

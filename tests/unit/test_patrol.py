@@ -36,9 +36,17 @@ def test_a_unit_is_registered_off_duty_under_its_upper_case_call_sign(registrar,
 
 @pytest.mark.parametrize("call_sign", ["", "P", "-P11", "P 11", "P_11", "P" * 25])
 def test_a_unit_with_a_malformed_call_sign_is_not_registered(call_sign, supervisor, now):
-    with pytest.raises(InvalidInput, match=r"^A code is 2–24 letters, digits or dashes, e\.g\. RB-07\.$") as info:
+    with pytest.raises(
+        InvalidInput, match=r"^A call sign is 2–24 Thai or Latin letters, .* e\.g\. ชร-101 or M-01\.$"
+    ) as info:
         PatrolUnit.register(call_sign=call_sign, kind=UnitKind.CAR, actor=supervisor, occurred_at=now)
     assert info.value.field == "call_sign"
+
+
+@pytest.mark.parametrize("call_sign", ["ชร-101", "สภ-ชร-7", "m-01"])
+def test_a_unit_may_have_a_thai_call_sign(call_sign, supervisor, now):
+    unit = PatrolUnit.register(call_sign=call_sign, kind=UnitKind.CAR, actor=supervisor, occurred_at=now)
+    assert unit.call_sign == call_sign.upper() and unit.id == PatrolUnit.id_for(call_sign.upper())
 
 
 def test_a_dispatcher_may_not_register_a_unit(dispatcher, now):

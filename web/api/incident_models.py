@@ -22,7 +22,15 @@ from domain.values import (
     Priority,
     Role,
 )
-from web.api.models import CODE_PATTERN, REFERENCE_EXAMPLE, REFERENCE_PATTERN, Flag, Request, Text, Version
+from web.api.models import (
+    CALL_SIGN_PATTERN,
+    REFERENCE_EXAMPLE,
+    REFERENCE_PATTERN,
+    Flag,
+    Request,
+    Text,
+    Version,
+)
 
 
 # --- lifecycle --------------------------------------------------------------------------------------------------
@@ -48,7 +56,7 @@ class DispatchIn(Request):
     )
 
     unit_id: UUID | None = None
-    call_sign: Text | None = Field(None, pattern=CODE_PATTERN)
+    call_sign: Text | None = Field(None, pattern=CALL_SIGN_PATTERN)
     reassign: Flag = Field(False, description="Take the unit off the incident it is busy with")
     reason: Text = Field("", max_length=MAX_SHORT_TEXT)
     expected_version: Version | None = None

@@ -17,7 +17,7 @@ from application.ports import Contact
 from application.zone import CommandResult
 from domain.errors import DomainError, TransitionRefused
 from domain.incident import Incident
-from domain.patrol import PatrolUnit, check_code
+from domain.patrol import PatrolUnit, check_call_sign
 from domain.values import GeoPoint
 from web.api.incident_models import ActionOut
 from web.api.models import PREFIX, REFERENCE_EXAMPLE, REFERENCE_PATTERN, IncidentIn, IntakeOut
@@ -119,7 +119,7 @@ def unit_id_of(name: str) -> UUID:
     try:
         return UUID(name)
     except ValueError:
-        return PatrolUnit.id_for(check_code(name, "unit"))
+        return PatrolUnit.id_for(check_call_sign(name, "unit"))
 
 
 # --- intake -----------------------------------------------------------------------------------------------------

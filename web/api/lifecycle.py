@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from domain.incident import Incident
-from domain.patrol import PatrolUnit, check_code
+from domain.patrol import PatrolUnit, check_call_sign
 from web.api.incident_models import (
     ActionOut,
     CancelIn,
@@ -69,7 +69,7 @@ def triage(reference: Reference, body: TriageIn, request: Request, zone: Zone, c
 )
 def dispatch(reference: Reference, body: DispatchIn, request: Request, zone: Zone, caller: ApiDispatcher) -> ActionOut:
     """One unit per call. A unit busy on another incident is refused (409) unless `reassign` is true."""
-    unit_id = body.unit_id or PatrolUnit.id_for(check_code(body.call_sign or "", "call_sign"))
+    unit_id = body.unit_id or PatrolUnit.id_for(check_call_sign(body.call_sign or ""))
     return act_on(
         request,
         reference,

@@ -35,6 +35,7 @@ from domain.values import (
 PREFIX = "/api/v1"
 REFERENCE_PATTERN = r"^CR-[0-9]{4}-[0-9]{6}$"
 CODE_PATTERN = r"^[A-Za-z0-9-]{2,24}$"
+CALL_SIGN_PATTERN = r"^[A-Za-z0-9\u0e01-\u0e5b-]{2,24}$"  # Thai call signs too: ชร-101
 REFERENCE_EXAMPLE = "CR-2569-000123"
 
 

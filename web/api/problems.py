@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from application.errors import ConflictError, NotFound
+from application.errors import ConflictError, IdempotencyKeyReused, NotFound
 from domain.errors import DomainError, NotPermitted, TransitionRefused
 from infrastructure.db import RETRY_AFTER_SECONDS, UNAVAILABLE
 from web.access import ApiKeyRefused, ApiRateLimited, ApiScopeRefused
@@ -162,6 +162,15 @@ def problem_for(request: Request, error: Exception) -> Response:
             "Refused in the incident's current state",
             error.message,
             current_version=getattr(error, "current_version", None),
+        )
+    if isinstance(error, IdempotencyKeyReused):  # as the IETF Idempotency-Key draft answers a reused key
+        return problem(
+            request,
+            422,
+            "idempotency-key-reused",
+            "Idempotency-Key is already used",
+            error.message,
+            errors=[{"field": "Idempotency-Key", "message": error.message}],
         )
     if isinstance(error, NotFound):
         return problem(

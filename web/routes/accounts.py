@@ -10,13 +10,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from application.zone import CommandResult
 from domain.errors import DomainError
 from domain.values import Role
 from infrastructure.api_keys import ACCOUNT_PREFIX, IssuedKey, Scope, issue_key
-from web import i18n
+from web import flash, i18n
 from web.access import unusable_scopes
 from web.deps import Admin, Zone, container_of
 from web.forms import READ_YOUR_WRITES_SECONDS, Form, submit
@@ -49,9 +49,28 @@ def _page(
     )
 
 
-@router.get("/admin/users")
+USERS, API_KEYS = "/admin/users", "/admin/api-keys"
+
+
+def _done(request: Request, page: str, **message: str) -> Response:
+    """Post, then redirect: the page is reloaded or switched to another language as a page, and what the action
+    said (a one-time password, a new key) is shown once, on it."""
+    response = RedirectResponse(page, status_code=303)
+    flash.put(request, response, page, **message)
+    return response
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["cache-control"] = "no-store"  # a one-time password or a key may be on it
+    return response
+
+
+@router.get(USERS)
 def users_page(request: Request, user: Admin) -> Response:
-    return _page(request)
+    said = flash.take(request, holder := Response(), USERS)
+    response = _page(request, notice=said.get("notice", ""), one_time_password=said.get("secret", ""))
+    response.raw_headers.extend(h for h in holder.raw_headers if h[0] == b"set-cookie")
+    return _no_store(response)
 
 
 async def _account_command(
@@ -61,7 +80,7 @@ async def _account_command(
     if outcome is None:
         values = {k: form.raw(k) for k in ("username", "display_name", "role")}
         return await run_in_threadpool(lambda: _page(request, status_code=422, errors=form.errors, values=values))
-    return await run_in_threadpool(lambda: _page(request, notice=done % {"who": outcome[1]}, one_time_password=secret))
+    return _done(request, USERS, notice=done % {"who": outcome[1]}, secret=secret)
 
 
 @router.post("/admin/users")
@@ -79,7 +98,7 @@ async def create_user(request: Request, zone: Zone, user: Admin) -> Response:
         if not form.ok:
             return None
         return zone.app.create_user(
-            username=username, display_name=name, role=role, password=password, by=user.user_id
+            username=username, display_name=name, role=role, password=password, by=user.user_id, one_time=True
         ), username
 
     return await _account_command(
@@ -148,7 +167,9 @@ async def reset_password(request: Request, zone: Zone, user_id: UUID, user: Admi
         if not form.ok:
             return None
         container = zone
-        result = container.app.reset_password(user_id, new_password=password, reason=reason, by=user.user_id)
+        result = container.app.reset_password(
+            user_id, new_password=password, reason=reason, by=user.user_id, one_time=True
+        )
         container.sessions.end_all(user_id)
         return result, str(user_id)
 
@@ -194,9 +215,13 @@ def _keys_page(
     )
 
 
-@router.get("/admin/api-keys")
+@router.get(API_KEYS)
 def api_keys_page(request: Request, user: Admin) -> Response:
-    return _keys_page(request)
+    said = flash.take(request, holder := Response(), API_KEYS)
+    issued = IssuedKey(UUID(int=0), said["key"], UUID(int=0), said.get("username", "")) if said.get("key") else None
+    response = _keys_page(request, notice=said.get("notice", ""), issued=issued)
+    response.raw_headers.extend(h for h in holder.raw_headers if h[0] == b"set-cookie")
+    return _no_store(response)
 
 
 @router.post("/admin/api-keys")
@@ -247,17 +272,10 @@ async def create_api_key(request: Request, zone: Zone, user: Admin) -> Response:
     if issued is None:
         values = {"name": form.raw("name"), "scopes": set(chosen), "account": account, "role": form.raw("role")}
         return await run_in_threadpool(lambda: _keys_page(request, status_code=422, errors=form.errors, values=values))
-    return await run_in_threadpool(
-        lambda: _keys_page(
-            request,
-            issued=issued,
-            notice=i18n.gettext(
-                "API key for %(name)s created, acting as %(account)s. Give the integration "
-                "this key now; it is not shown again:"
-            )
-            % {"name": name, "account": issued.username},
-        )
-    )
+    notice = i18n.gettext(
+        "API key for %(name)s created, acting as %(account)s. Give the integration this key now; it is not shown again:"
+    ) % {"name": name, "account": issued.username}
+    return _done(request, API_KEYS, notice=notice, key=issued.key, username=issued.username)
 
 
 @router.post("/admin/api-keys/{key_id}/revoke")
@@ -268,13 +286,8 @@ async def revoke_api_key(request: Request, zone: Zone, key_id: UUID, user: Admin
     if form.ok:
         try:
             revoked = await run_in_threadpool(lambda: container.api_keys.revoke(key_id, reason=reason, by=user.user_id))
-            return await run_in_threadpool(
-                lambda: _keys_page(
-                    request,
-                    notice=i18n.gettext("API key %(name)s revoked; it is refused from now on.")
-                    % {"name": revoked["name"]},
-                )
-            )
+            notice = i18n.gettext("API key %(name)s revoked; it is refused from now on.") % {"name": revoked["name"]}
+            return _done(request, API_KEYS, notice=notice)
         except DomainError as error:
             form.refuse(error)
     return await run_in_threadpool(lambda: _keys_page(request, status_code=422, errors=form.errors))

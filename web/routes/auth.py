@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import math
+from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
+from domain.errors import DomainError
 from domain.values import Role
 from infrastructure.web_sessions import SESSION_LIFETIME
 from web import i18n
 from web.access import SESSION_COOKIE, Public
-from web.deps import SignedInPerson, Zone
+from web.deps import SignedInPerson, Zone, container_of
 from web.forms import Form
 from web.middleware import LANG_COOKIE, secure_request
 from web.pages import render
@@ -88,6 +90,14 @@ async def login(request: Request, zone: Zone, _: Public) -> Response:
     if actor is None:
         await run_in_threadpool(container.logons.finish, attempt, username, ip, accepted=False, cause="bad_password")
         return refuse(401, i18n.gettext("Wrong username or password, or the account is disabled."))
+    if await run_in_threadpool(container.app.must_choose_password, actor.user_id):
+        # A one-time password opens no session: it is replaced by one of the person's own first, so it works once.
+        chosen = await _choose_password(request, form, actor.user_id, password)
+        if chosen is not None:
+            await run_in_threadpool(
+                container.logons.finish, attempt, username, ip, accepted=False, cause="must_choose_password"
+            )
+            return chosen
     token = await run_in_threadpool(
         container.sessions.start, actor.user_id, ip=ip, user_agent=request.headers.get("user-agent", "")
     )
@@ -134,6 +144,61 @@ async def set_language(request: Request, _: Public) -> Response:
     return response
 
 
+async def _choose_password(request: Request, form: Form, user_id: UUID, one_time: str) -> Response | None:
+    """The sign-in's second step for a one-time password: None once the person's own password is set."""
+    new, again = form.raw("new_password")[:1000], form.raw("new_password_again")[:1000]
+    errors: dict[str, str] = {}
+    if new or again:
+        if new != again:
+            errors["new_password_again"] = i18n.gettext("The two new passwords are not the same.")
+        else:
+            try:
+                await run_in_threadpool(
+                    container_of(request).app.change_own_password, user_id, current=one_time, new=new
+                )
+                return None
+            except DomainError as error:
+                form.refuse(error)
+                errors = form.errors
+    return render(
+        request,
+        "login.html",
+        status_code=422 if errors else 200,
+        next=local_target(form.raw("next"), ""),
+        username=form.text("username")[:64],
+        one_time=one_time,
+        errors=errors,
+    )
+
+
 @router.get("/account")
 def account(request: Request, user: SignedInPerson) -> Response:
-    return render(request, "account.html")
+    return _account_page(request, changed=request.query_params.get("changed") == "1")
+
+
+def _account_page(
+    request: Request, *, status_code: int = 200, errors: dict | None = None, changed: bool = False
+) -> Response:
+    response = render(request, "account.html", status_code=status_code, errors=errors or {}, changed=changed)
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+@router.post("/account/password")
+async def change_password(request: Request, zone: Zone, user: SignedInPerson) -> Response:
+    """The person's own password: the current one proves it is them; their sessions elsewhere end."""
+    form = Form(await request.form())
+    current, new, again = (form.raw(k)[:1000] for k in ("current_password", "new_password", "new_password_again"))
+    if not current:
+        form.fail("current_password", i18n.gettext("Please fill this in."))
+    if new != again:
+        form.fail("new_password_again", i18n.gettext("The two new passwords are not the same."))
+    if form.ok:
+        try:
+            await run_in_threadpool(zone.app.change_own_password, user.user_id, current=current, new=new)
+        except DomainError as error:
+            form.refuse(error)
+    if not form.ok:
+        return await run_in_threadpool(lambda: _account_page(request, status_code=422, errors=form.errors))
+    await run_in_threadpool(zone.sessions.end_all, user.user_id, keep=request.cookies.get(SESSION_COOKIE))
+    return RedirectResponse("/account?changed=1", status_code=303)

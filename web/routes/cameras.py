@@ -67,6 +67,15 @@ def _camera(request: Request, camera_id: str) -> dict[str, Any]:
     return row
 
 
+def no_worker_running(cameras: list[dict[str, Any]]) -> bool:
+    """No camera in service is watched by a worker: one banner says so, instead of a red "No worker" on each."""
+    in_service = [c for c in cameras if not c["retired"]]
+    idle = bool(in_service) and not any(c["health"]["watched"] for c in in_service)
+    for c in in_service:
+        c["health"]["all_idle"] = idle
+    return idle
+
+
 def _allowed(user: SignedIn) -> set[str]:
     return {a.name for a in PERMISSIONS[Role(user.role)]}
 
@@ -79,11 +88,13 @@ def _page(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
 ) -> Response:
+    cameras = container_of(request).reads.cameras()
     return render(
         request,
         "cameras/list.html",
         status_code=status_code,
-        cameras=container_of(request).reads.cameras(),
+        cameras=cameras,
+        no_worker_running=no_worker_running(cameras),
         allowed=_allowed(user),
         errors=errors or {},
         values=values or {},

@@ -81,6 +81,7 @@ def _detail(
     reads = container_of(request).reads
     units = reads.units()
     call_signs = {str(u["id"]): u["call_sign"] for u in units}
+    call_signs.update({str(u["unit_id"]): u["call_sign"] for u in incident["units"] if u.get("call_sign")})
     rows = reads.timeline(incident["id"])
     names = reads.user_names(r["actor_id"] for r in rows)
     linked = {}
@@ -129,8 +130,11 @@ async def _act(
     except (ConflictError, TransitionRefused) as error:
         # Someone else got there first, or the incident has moved on: say so, and show how it stands now.
         await read_your_writes(container)
-        fresh, banner = await run_in_threadpool(_incident, request, reference), message_of(error)
-        return await run_in_threadpool(lambda: _detail(request, user, fresh, status_code=409, banner=banner))
+        fresh, message = await run_in_threadpool(_incident, request, reference), message_of(error)
+        if not isinstance(error, ConflictError):  # refused on the incident as it stands: no one else is to blame
+            errors = {"_": message}
+            return await run_in_threadpool(lambda: _detail(request, user, fresh, status_code=409, errors=errors))
+        return await run_in_threadpool(lambda: _detail(request, user, fresh, status_code=409, banner=message))
     if result is None:
         return await run_in_threadpool(
             lambda: _detail(request, user, incident, status_code=422, errors=form.errors, open_form=form_name)

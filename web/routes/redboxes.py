@@ -279,7 +279,16 @@ def sheet(request: Request, zone: Zone, code: str, user: RedBoxManager) -> Respo
     base = zone.settings.public_url or str(request.base_url)
     url = f"{base.rstrip('/')}/checkin/{box.code}?t={box.token}"
     qr = segno.make(url, error="m").svg_inline(scale=8, border=0, omitsize=True, title=box.code)
-    return render(request, "redboxes/sheet.html", box=box, url=url, qr=qr, printed_at=zone.app.clock())
+    return render(
+        request,
+        "redboxes/sheet.html",
+        box=box,
+        url=url,
+        qr=qr,
+        printed_at=zone.app.clock(),
+        public_url=zone.settings.public_url,
+        base=base.rstrip("/"),
+    )
 
 
 @router.get("/coverage")
