@@ -104,10 +104,51 @@ class SqlContactVault:
         subject = self._subject(phone)
         if subject is None:
             return 0
+        with self.engine.connect() as conn:
+            key_ids = list(
+                conn.execute(select(reporter_keys.c.key_id).where(reporter_keys.c.subject == subject)).scalars()
+            )
+        return self.erase_keys(key_ids, reason=reason, erased_by=erased_by)
+
+    def key_ids_for_phone(self, phone: str) -> list[str]:
+        """The live key of the reporter with this phone (matched on the keyed hash of the normalised number, so no
+        contact is decrypted to find it); [] when nobody reported from it, or their key was destroyed."""
+        subject = self._subject(phone)
+        if subject is None:
+            return []
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(reporter_keys.c.key_id).where(
+                        reporter_keys.c.subject == subject, reporter_keys.c.key.is_not(None)
+                    )
+                ).scalars()
+            )
+
+    def live_keys(self, key_ids: list[str]) -> set[str]:
+        if not key_ids:
+            return set()
+        with self.engine.connect() as conn:
+            return set(
+                conn.execute(
+                    select(reporter_keys.c.key_id).where(
+                        reporter_keys.c.key_id.in_(sorted(set(key_ids))), reporter_keys.c.key.is_not(None)
+                    )
+                ).scalars()
+            )
+
+    def is_erased(self, sealed: SealedContact) -> bool:
+        return not self.live_keys([sealed.key_id])
+
+    def erase_keys(self, key_ids: list[str], *, reason: str, erased_by: UUID) -> int:
+        """Destroys these keys, and forgets the keyed hash of the phone they were found by (after an erasure nothing
+        links the number to the reports). Returns how many were destroyed now (a key destroyed before counts 0)."""
+        if not key_ids:
+            return 0
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(reporter_keys)
-                .where(reporter_keys.c.subject == subject, reporter_keys.c.key.is_not(None))
-                .values(key=None, erased_at=datetime.now(UTC), erased_by=erased_by, erasure_reason=reason)
+                .where(reporter_keys.c.key_id.in_(sorted(set(key_ids))), reporter_keys.c.key.is_not(None))
+                .values(key=None, subject=None, erased_at=datetime.now(UTC), erased_by=erased_by, erasure_reason=reason)
             )
         return result.rowcount
