@@ -13,6 +13,7 @@ import uuid
 from datetime import UTC, datetime
 from uuid import UUID
 
+import structlog
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Engine, insert, select, update
@@ -21,6 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from application.ports import Contact
 from domain.values import SealedContact
 from infrastructure.tables import reporter_keys
+
+log = structlog.get_logger()
 
 
 def normalise_phone(phone: str) -> str:
@@ -145,10 +148,27 @@ class SqlContactVault:
         links the number to the reports). Returns how many were destroyed now (a key destroyed before counts 0)."""
         if not key_ids:
             return 0
+        sqlite = self.engine.dialect.name == "sqlite"
         with self.engine.begin() as conn:
+            if sqlite:  # the page images written from now on carry no trace of the deleted bytes
+                conn.exec_driver_sql("PRAGMA secure_delete = ON")
             result = conn.execute(
                 update(reporter_keys)
                 .where(reporter_keys.c.key_id.in_(sorted(set(key_ids))), reporter_keys.c.key.is_not(None))
                 .values(key=None, subject=None, erased_at=datetime.now(UTC), erased_by=erased_by, erasure_reason=reason)
             )
+        self._purge_old_versions()
         return result.rowcount
+
+    def _purge_old_versions(self) -> None:
+        """Best effort to leave no older copy of a destroyed key in the database's files: on SQLite the write-ahead
+        log still holds the page as it was until a checkpoint (then truncated); on PostgreSQL the old row version
+        stays in the table's file until VACUUM (which only the table's owner may run; README, Personal data)."""
+        try:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                if self.engine.dialect.name == "sqlite":
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                else:
+                    conn.exec_driver_sql("VACUUM reporter_keys")
+        except Exception as error:  # the keys are destroyed; only the clean-up of old copies failed  # noqa: BLE001
+            log.warning("vault.purge_failed", error=repr(error))
