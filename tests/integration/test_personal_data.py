@@ -5,6 +5,7 @@ name or the phone; the retention period erases only reporters whose incidents al
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -232,3 +233,57 @@ def test_the_console_acts_as_the_system_and_may_read_and_erase(container: Contai
     incident = world.report(contact=MALEE)
     shown = app.read_contact(incident, by=SYSTEM_USER_ID, purpose=CALL_BACK, source="cli ops@ccoc-1")
     assert shown.name == "Malee Srisuk" and app.history(shown.read_id)[0].actor_role is Role.SYSTEM
+
+
+def test_the_retention_job_runs_in_the_background_when_a_period_is_set(container: Container, world: World) -> None:
+    incident = world.report(contact=MALEE)
+    container.app.cancel_incident(
+        incident,
+        cancel_reason=CancelReason.FALSE_REPORT,
+        by=world.dispatcher,
+        occurred_at=datetime.now(UTC) - timedelta(days=40),
+    )
+    container.projections.catch_up()
+    container.settings.contact_retention_days = 30
+    job = RetentionJob(container.app, container.settings)
+    assert job.start()
+    try:
+        deadline = datetime.now(UTC) + timedelta(seconds=30)
+        while job.runs == 0 and datetime.now(UTC) < deadline:
+            threading.Event().wait(0.05)
+    finally:
+        job.stop()
+    assert job.runs >= 1
+    shown = container.app.read_contact(incident, by=world.dispatcher, purpose=CALL_BACK, source="x")
+    assert shown.erased
+
+
+@pytest.mark.parametrize("store_kind", ["sqlite"])
+def test_the_console_takes_an_erasure_request_and_prints_a_receipt_without_the_personal_data(
+    container: Container, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from entrypoints.cli import cli
+
+    world.report(contact=MALEE)
+    container.projections.catch_up()
+    monkeypatch.setenv("SSZ_DATA_DIR", str(container.settings.data_dir))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("SSZ_ENVIRONMENT", "test")
+    runner = CliRunner()
+    base = ["pdpa", "erase", "--reference", "PDPA-2569/040", "--requester", "data_subject", "--channel", "letter"]
+    base += ["--basis", "pdpa_erasure"]
+    head = world.head()
+    nothing = runner.invoke(cli, [*base, "--phone", "02 000 0000", "--yes"])
+    assert nothing.exit_code == 1 and "Nothing was recorded" in nothing.output
+    shown = runner.invoke(cli, [*base, "--phone", "0812345678"])  # without --yes: only shown
+    assert shown.exit_code == 0 and "CR-" in shown.output and "Nothing was recorded" in shown.output
+    assert world.head() == head
+    done = runner.invoke(cli, [*base, "--phone", "0812345678", "--yes", "--lang", "th"])
+    assert done.exit_code == 0, done.output
+    assert "ใบรับคำขอลบข้อมูลส่วนบุคคล" in done.output and "PDPA-2569/040" in done.output
+    assert "Malee" not in done.output and "2345678" not in done.output and "234 5678" not in done.output
+    assert world.head() == head + 3  # received, approved, erased
+    again = runner.invoke(cli, [*base, "--phone", "0812345678", "--yes"])
+    assert again.exit_code == 1  # erased: the number matches nothing any more
