@@ -1,5 +1,6 @@
 """The labels of the personal-data words (why a contact was read, who asked for an erasure, how, on which basis), added
-to the UI's labels (web/i18n_labels.py) and to the kinds the templates' `label()` knows (web/pages.py)."""
+to the UI's labels (web/i18n_labels.py, where the names of their fields are) and to the kinds the templates' `label()`
+knows (web/pages.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from domain.personal_data import (
     ErasureStatus,
     LegalBasis,
 )
-from web.i18n_labels import FIELDS, LABELS, N_
+from web.i18n_labels import LABELS, N_
 from web.pages import KINDS
 
 PD_LABELS: dict[Enum, str] = {
@@ -46,17 +47,7 @@ PD_LABELS: dict[Enum, str] = {
     ErasureStatus.APPROVED: N_("Approved, erasure not finished", "ErasureStatus"),
     ErasureStatus.ERASED: N_("Erased", "ErasureStatus"),
 }
-PD_FIELDS = {
-    "purpose": N_("Why you need it", "field"),
-    "phone": N_("Phone number", "field"),
-    "request_reference": N_("Reference of the request", "field"),
-    "requester": N_("Who asked", "field"),
-    "basis_text": N_("Legal basis, in words", "field"),
-    "legal_basis": N_("Legal basis", "field"),
-    "incident": N_("Incident", "field"),
-}
 LABELS.update(PD_LABELS)
-FIELDS.update({k: v for k, v in PD_FIELDS.items() if k not in FIELDS})
 KINDS.update(
     {
         "read_purpose": ContactReadPurpose,
