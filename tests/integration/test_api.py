@@ -499,7 +499,7 @@ def test_the_openapi_description_covers_the_api_and_not_the_pages(api: Api) -> N
         "/api/v1/camera-alerts",
         *(
             f"/api/v1/incidents/{{reference}}/{a}"
-            for a in ("triage", "dispatch", "resolve", "close", "reopen", "cancel", "notes")
+            for a in ("triage", "dispatch", "resolve", "close", "reopen", "cancel", "notes", "contact")
         ),
         *(f"/api/v1/incidents/{{reference}}/units/{{unit}}/{s}" for s in ("en-route", "on-scene", "clear")),
         *(f"/api/v1/ledger/{p}" for p in ("checkpoint", "checkpoint/note", "checkpoints", "inclusion", "consistency")),
