@@ -16,7 +16,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from application.errors import NotFound
 from domain.errors import DomainError
 from domain.permissions import Action
 from domain.personal_data import (
@@ -187,7 +186,6 @@ def contact_readings_csv(request: Request, user: ReadingsAuditor) -> Response:
     reads = PersonalDataReads(container_of(request).engine)
     rows, _ = reads.contact_reads(where, limit=1_000_000)
     names = container_of(request).reads.user_names(r["reader_id"] for r in rows)
-    t = i18n.current()
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
@@ -223,7 +221,6 @@ def contact_readings_csv(request: Request, user: ReadingsAuditor) -> Response:
                 str(r["id"]),
             ]
         )
-    del t
     response = Response(
         "\ufeff" + out.getvalue(),  # a BOM, so that a spreadsheet reads Thai as UTF-8
         media_type="text/csv; charset=utf-8",
@@ -329,9 +326,7 @@ async def _decide(request: Request, request_id: str, decide: Any) -> Response:
     form = Form(await request.form())
     result = None
     try:
-        result = await run_in_threadpool(decide, form, row["id"]) if form.ok else None
-    except NotFound:
-        raise
+        result = await run_in_threadpool(decide, form, row["id"])
     except DomainError as error:
         form.refuse(error)
     if result is None:
