@@ -278,7 +278,7 @@ class PersonalDataCommands(UnitOfWork):
         self._run("approve_erasure", approve)
         return self._erase_keys(request_id, by=by, at=at)
 
-    def _erase_keys(self, request_id: UUID, *, by: UUID, at: datetime) -> CommandResult:
+    def _erase_keys(self, request_id: UUID, *, by: UUID, at: datetime, purge: bool = True) -> CommandResult:
         request = self.load(request_id, fresh=True)
         assert isinstance(request, ErasureRequest)
         actor = Work(self).actor(by)
@@ -309,8 +309,10 @@ class PersonalDataCommands(UnitOfWork):
         for key_id in sorted(self.vault.live_keys(candidates)):
             request_id = self._retention_request(key_id, days, at)
             if request_id is not None:
-                self._erase_keys(request_id, by=SYSTEM_USER_ID, at=at)
+                self._erase_keys(request_id, by=SYSTEM_USER_ID, at=at, purge=False)
                 done.append(request_id)
+        if done:
+            self.vault.purge_old_versions()  # once for the whole run
         return done
 
     def _retention_request(self, key_id: str, days: int, at: datetime) -> UUID | None:

@@ -37,8 +37,11 @@ class ContactVault(Protocol):
 
     def is_erased(self, sealed: SealedContact) -> bool: ...
 
-    def erase_keys(self, key_ids: list[str], *, reason: str, erased_by: UUID) -> int:
-        """Destroys these keys; returns how many were destroyed now."""
+    def erase_keys(self, key_ids: list[str], *, reason: str, erased_by: UUID, purge: bool = True) -> int:
+        """Destroys these keys; returns how many were destroyed now. `purge`: also clear the older copies the
+        database's files may keep (else call `purge_old_versions` once after several erasures)."""
+
+    def purge_old_versions(self) -> None: ...
 
 
 @dataclass(frozen=True)

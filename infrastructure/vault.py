@@ -143,7 +143,7 @@ class SqlContactVault:
     def is_erased(self, sealed: SealedContact) -> bool:
         return not self.live_keys([sealed.key_id])
 
-    def erase_keys(self, key_ids: list[str], *, reason: str, erased_by: UUID) -> int:
+    def erase_keys(self, key_ids: list[str], *, reason: str, erased_by: UUID, purge: bool = True) -> int:
         """Destroys these keys, and forgets the keyed hash of the phone they were found by (after an erasure nothing
         links the number to the reports). Returns how many were destroyed now (a key destroyed before counts 0)."""
         if not key_ids:
@@ -157,10 +157,11 @@ class SqlContactVault:
                 .where(reporter_keys.c.key_id.in_(sorted(set(key_ids))), reporter_keys.c.key.is_not(None))
                 .values(key=None, subject=None, erased_at=datetime.now(UTC), erased_by=erased_by, erasure_reason=reason)
             )
-        self._purge_old_versions()
+        if purge:
+            self.purge_old_versions()
         return result.rowcount
 
-    def _purge_old_versions(self) -> None:
+    def purge_old_versions(self) -> None:
         """Best effort to leave no older copy of a destroyed key in the database's files: on SQLite the write-ahead
         log still holds the page as it was until a checkpoint (then truncated); on PostgreSQL the old row version
         stays in the table's file until VACUUM (which only the table's owner may run; README, Personal data)."""
