@@ -1,8 +1,9 @@
-"""Audit reads: an aggregate's history and past state, the reporter's contact (every reading logged), and the PDPA
-erasure of a reporter's contact."""
+"""Audit reads: an aggregate's history and past state. A reporter's contact shows there only as sealed or erased: it is
+read on purpose, and recorded, through application/personal_data.py."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,14 +12,16 @@ from uuid import UUID
 import structlog
 from eventsourcing.application import AggregateNotFoundError
 
-from application.errors import NotFound, RecordKind
+from application.errors import NotFound
 from application.unit_of_work import UnitOfWork, Work
 from domain.incident import Incident
 from domain.permissions import Action, authorize
+from domain.personal_data import ErasureChannel, ErasureRequester, LegalBasis
 from domain.values import MAX_SHORT_TEXT, Role, SealedContact, clean_text
 
 log = structlog.get_logger()
 ERASED = {"erased": True}
+SEALED = {"sealed": True}
 _NOT_DETAILS = {
     "originator_id",
     "originator_version",
@@ -64,8 +67,7 @@ class AuditQueries(UnitOfWork):
 
     def _readable(self, value: Any) -> Any:
         if isinstance(value, SealedContact):
-            contact = self.vault.unseal(value)
-            return ERASED if contact is None else {"name": contact.name, "phone": contact.phone}
+            return ERASED if self.vault.is_erased(value) else SEALED
         return value
 
     def state_at(
@@ -96,21 +98,22 @@ class AuditQueries(UnitOfWork):
         return state
 
     def erase_reporter_contact(self, *, phone: str, reason: str, by: UUID) -> int:
-        """PDPA erasure: destroys the reporter's key. The log is untouched; every copy of the contact becomes unreadable."""
+        """PDPA erasure in one call (a request recorded, approved and carried out: three events): destroys the
+        reporter's key. The log is untouched; every copy of the contact becomes unreadable. 0 when nothing matches."""
         actor = Work(self).actor(by)
         authorize(actor, Action.ERASE_PERSONAL_DATA)
         reason = clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT)
-        erased = self.vault.erase(phone, reason=reason, erased_by=actor.user_id)
-        log.info("pdpa.contact_erased", keys=erased, by=str(actor.user_id))
-        return erased
-
-    def reporter_contact(self, incident_id: UUID, *, by: UUID) -> dict[str, Any] | None:
-        """The reporter's name and phone for the people who call back (`{"erased": True}` after a PDPA
-        erasure); None when the report left none. Every reading is logged."""
-        actor = Work(self).actor(by)
-        authorize(actor, Action.READ_REPORTER_CONTACT)
-        incident = Work(self).get(incident_id, Incident, RecordKind.INCIDENT)
-        if incident.contact is None:
-            return None
-        log.info("pdpa.contact_read", incident=incident.reference, by=str(actor.user_id), role=actor.role.value)
-        return self._readable(incident.contact)
+        if not self.vault.key_ids_for_phone(phone):
+            return 0
+        request = self.receive_erasure_request(  # type: ignore[attr-defined]
+            request_reference=f"ERASE-{uuid.uuid4().hex[:12].upper()}",
+            requester=ErasureRequester.DATA_SUBJECT,
+            channel=ErasureChannel.IN_PERSON,
+            legal_basis=LegalBasis.OTHER,
+            basis_text=reason,
+            phone=phone,
+            by=by,
+        )
+        self.carry_out_erasure(request.id, by=by)  # type: ignore[attr-defined]
+        erased = self.load(request.id, fresh=True)
+        return getattr(erased, "keys_destroyed", 0)

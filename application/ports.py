@@ -1,6 +1,7 @@
 """What the application needs from the outside world, as protocols; infrastructure implements them."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
@@ -27,6 +28,42 @@ class ContactVault(Protocol):
 
     def erase(self, phone: str, *, reason: str, erased_by: UUID) -> int:
         """Destroys the key of the reporter with this phone; returns how many keys were destroyed."""
+
+    def key_ids_for_phone(self, phone: str) -> list[str]:
+        """The live key of the reporter with this phone, matched without decrypting anyone's contact ([] if none)."""
+
+    def live_keys(self, key_ids: list[str]) -> set[str]:
+        """Those of these keys that were not destroyed."""
+
+    def is_erased(self, sealed: SealedContact) -> bool: ...
+
+    def erase_keys(self, key_ids: list[str], *, reason: str, erased_by: UUID, purge: bool = True) -> int:
+        """Destroys these keys; returns how many were destroyed now. `purge`: also clear the older copies the
+        database's files may keep (else call `purge_old_versions` once after several erasures)."""
+
+    def purge_old_versions(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SealedIncident:
+    """An incident whose report left a contact: which reporter's key seals it, and whether it is closed (since when)."""
+
+    incident_id: UUID
+    reference: str
+    key_id: str
+    reported_at: datetime
+    closed_at: datetime | None
+
+
+class ContactIndex(Protocol):
+    """Which incidents each reporter's key seals (a read model of the log's reports)."""
+
+    def incidents_for_keys(self, key_ids: list[str]) -> list[SealedIncident]: ...
+
+    def incident(self, reference: str) -> SealedIncident | None: ...
+
+    def keys_closed_before(self, cutoff: datetime) -> list[str]:
+        """The keys all of whose incidents were closed (or cancelled) before `cutoff`."""
 
 
 class Credentials(Protocol):

@@ -6,6 +6,7 @@ from typing import Any
 
 from eventsourcing.persistence import Transcoder, Transcoding
 
+from domain import personal_data as pd
 from domain import values as v
 
 
@@ -80,6 +81,13 @@ ENUMS = [
     v.PartnerSector,
     v.VisitStatus,
     v.CheckInRefusal,
+    pd.ContactReadPurpose,
+    pd.ContactReadKind,
+    pd.ContactReadOutcome,
+    pd.ErasureRequester,
+    pd.ErasureChannel,
+    pd.LegalBasis,
+    pd.ErasureStatus,
 ]
 
 

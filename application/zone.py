@@ -7,7 +7,8 @@ each returns the id it acted on and the notification id of its last event, so a 
 - `application.patrol`: red boxes, check-ins and visits
 - `application.cameras`: cameras and their alerts
 - `application.accounts`: user accounts and passwords
-- `application.audit`: history, past states, reporters' contacts and their erasure"""
+- `application.audit`: history, past states
+- `application.personal_data`: reporters' contacts read on purpose (recorded), their PDPA erasure and retention"""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from application.cameras import CameraCommands
 from application.incidents import IncidentCommands
 from application.intake import IntakeCommands, Reported
 from application.patrol import PatrolCommands
+from application.personal_data import PersonalDataCommands
 from application.unit_of_work import CommandResult, utcnow
 from domain.intake import ReferenceBook
 from domain.patrol import PatrolUnit
@@ -25,7 +27,15 @@ from domain.rounds import OfficerRound
 __all__ = ["CommandResult", "Reported", "ZoneApplication", "utcnow"]
 
 
-class ZoneApplication(IntakeCommands, IncidentCommands, PatrolCommands, CameraCommands, AccountCommands, AuditQueries):
+class ZoneApplication(
+    IntakeCommands,
+    IncidentCommands,
+    PatrolCommands,
+    CameraCommands,
+    AccountCommands,
+    AuditQueries,
+    PersonalDataCommands,
+):
     name = "ssz"
     env = {"AGGREGATE_CACHE_MAXSIZE": "20000", "IS_SNAPSHOTTING_ENABLED": "y"}
     # Units are touched by every dispatch: without snapshots, a cold read would replay a year of them.

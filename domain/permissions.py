@@ -82,6 +82,9 @@ _SYSTEM = {
     Action.MANAGE_RED_BOXES,
     Action.MANAGE_UNITS,
     Action.CHANGE_DUTY,
+    # The console (`ssz history --show-contact`, `ssz pdpa erase`) and the retention job act as the system.
+    Action.READ_REPORTER_CONTACT,
+    Action.ERASE_PERSONAL_DATA,
 }
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {

@@ -11,8 +11,10 @@ import typer
 
 from domain.accounts import UserAccount
 from domain.errors import DomainError
+from domain.personal_data import ContactReadPurpose
 from domain.values import BANGKOK, SYSTEM_USER_ID, Role
 from entrypoints.ledger_cli import ledger_cli
+from entrypoints.pdpa_cli import console_source, pdpa_cli
 from entrypoints.report_cli import report_cli
 from infrastructure.bootstrap import Container, bootstrap, migrate
 from infrastructure.settings import Settings
@@ -28,6 +30,7 @@ apikey_cli = typer.Typer(help="The integrations' API keys (the JSON API under /a
 cli.add_typer(apikey_cli, name="apikey")
 cli.add_typer(ledger_cli, name="ledger")
 cli.add_typer(report_cli, name="report")
+cli.add_typer(pdpa_cli, name="pdpa")
 
 
 def _container() -> Container:
@@ -160,8 +163,21 @@ def _bangkok_instant(text: str) -> datetime:
 @cli.command()
 def history(
     aggregate: Annotated[str, typer.Argument(help="An incident reference (CR-2569-000123) or an aggregate id")],
+    show_contact: Annotated[
+        bool, typer.Option("--show-contact", help="Also show the reporter's contact (recorded, needs --reason)")
+    ] = False,
+    reason: Annotated[
+        ContactReadPurpose | None, typer.Option(help="Why the contact is needed", case_sensitive=False)
+    ] = None,
+    reason_text: Annotated[str, typer.Option(help="The reason in words (required for 'other')")] = "",
 ) -> None:
-    """Show an aggregate's full history: events in order with actor, reason, occurred and recorded times."""
+    """Show an aggregate's full history: events in order with actor, reason, occurred and recorded times. A reporter's
+    contact shows only as sealed or erased, unless --show-contact --reason is given: then the reading is recorded."""
+    if show_contact and reason is None:
+        typer.secho(
+            "--show-contact needs --reason (why you need it). Nothing was recorded.", fg=typer.colors.RED, err=True
+        )
+        raise typer.Exit(2)
     container = _container()
     zone = container.app
     try:
@@ -178,6 +194,19 @@ def history(
             + (f"  reason: {e.reason}" if e.reason else "")
             + (f"\n     {details}" if details else "")
         )
+    if show_contact:
+        try:
+            shown = zone.read_contact(
+                aggregate_id, by=SYSTEM_USER_ID, purpose=reason, reason=reason_text, source=console_source()
+            )
+        except DomainError as error:
+            _fail(error)
+        if shown is None:
+            typer.echo("Reporter: none given")
+        elif shown.erased:
+            typer.echo("Reporter: erased on request (PDPA)")
+        else:
+            typer.echo(f"Reporter: {shown.name} {shown.phone}  (this reading was recorded: {shown.read_id})")
 
 
 @projections_cli.command("run")

@@ -25,6 +25,7 @@ from infrastructure.readmodels.cameras import CamerasProjection
 from infrastructure.readmodels.kpi_marks import KpiMarksProjection
 from infrastructure.readmodels.kpi_queries import SqlKpiMarks
 from infrastructure.readmodels.ledger import LedgerReads, ledger_projection
+from infrastructure.readmodels.personal_data import SqlContactIndex, personal_data_projections
 from infrastructure.readmodels.projections import all_projections
 from infrastructure.readmodels.queries import ReadModels
 from infrastructure.readmodels.read_side import ReadSide
@@ -98,6 +99,7 @@ def bootstrap(
         codes=HmacCodeSigner(settings.secret_key.get_secret_value().encode()),
         camera_secrets=camera_secrets,
         clock=clock,
+        contact_index=SqlContactIndex(engine),
     )
     if gate is not None:
         gate_event_store(app.recorder.datastore.pool, settings, gate)
@@ -114,6 +116,7 @@ def bootstrap(
             RefusedCheckInsProjection(),
             ledger_projection(settings, app.recorder.events_table_name),
             KpiMarksProjection(),
+            *personal_data_projections(),
         ],
     )
     return Container(

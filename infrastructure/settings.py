@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     # before it answers 503; and the server-side limit of one statement.
     db_timeout: float = Field(default=2.0, ge=0.5, le=60)
     db_statement_timeout: float = Field(default=30.0, ge=0.5, le=3600)
+    # Reporters' contacts are erased this many days after all of a reporter's incidents closed (0: never by time);
+    # the web process checks every `contact_retention_check_seconds`.
+    contact_retention_days: int = Field(default=0, ge=0, le=36_500)
+    contact_retention_check_seconds: float = Field(default=3600.0, ge=1, le=604_800)
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:

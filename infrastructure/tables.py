@@ -151,3 +151,60 @@ one_time_passwords = Table(
     Column("user_id", Uuid, primary_key=True),
     Column("issued_at", TS, nullable=False),
 )
+
+# Reporters' personal data (migration 0014), read models of the log kept by infrastructure/readmodels/personal_data.py.
+# Which reporter's key seals each incident's contact, and since when the incident is closed (PDPA matching, retention);
+# every recorded reading of contacts (the auditors' /audit/personal-data); every erasure request and its outcome.
+# None holds a name or a phone.
+pd_contact_index = Table(
+    "pd_contact_index",
+    metadata,
+    Column("incident_id", Uuid, primary_key=True),
+    Column("reference", String(20), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("reported_at", TS, nullable=False),
+    Column("closed_at", TS, nullable=True),  # closed or cancelled; NULL while open (and after a reopening)
+    Index("ix_pd_contact_index_key", "key_id"),
+    Index("ix_pd_contact_index_reference", "reference"),
+)
+
+pd_contact_reads = Table(
+    "pd_contact_reads",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("incident_refs", Text, nullable=False),  # space-separated incident references
+    Column("source", String(200), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("reader_id", Uuid, nullable=False),
+    Column("reader_role", String(16), nullable=False),
+    Column("occurred_at", TS, nullable=False),
+    Column("recorded_at", TS, nullable=False),
+    Index("ix_pd_contact_reads_occurred_at", "occurred_at"),
+    Index("ix_pd_contact_reads_reader", "reader_id", "occurred_at"),
+)
+
+pd_erasure_requests = Table(
+    "pd_erasure_requests",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("request_reference", String(40), nullable=False),
+    Column("requester", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("legal_basis", String(24), nullable=False),
+    Column("basis_text", Text, nullable=False),
+    Column("incident_refs", Text, nullable=False),  # space-separated incident references
+    Column("key_count", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("received_at", TS, nullable=False),
+    Column("received_by", Uuid, nullable=False),
+    Column("decided_at", TS, nullable=True),
+    Column("decided_by", Uuid, nullable=True),
+    Column("decision_reason", Text, nullable=True),
+    Column("erased_at", TS, nullable=True),
+    Column("keys_destroyed", Integer, nullable=True),
+    Column("version", Integer, nullable=False),
+    Index("ix_pd_erasure_requests_received_at", "received_at"),
+)

@@ -13,6 +13,7 @@ import uuid
 from datetime import UTC, datetime
 from uuid import UUID
 
+import structlog
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Engine, insert, select, update
@@ -21,6 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from application.ports import Contact
 from domain.values import SealedContact
 from infrastructure.tables import reporter_keys
+
+log = structlog.get_logger()
 
 
 def normalise_phone(phone: str) -> str:
@@ -104,10 +107,69 @@ class SqlContactVault:
         subject = self._subject(phone)
         if subject is None:
             return 0
+        with self.engine.connect() as conn:
+            key_ids = list(
+                conn.execute(select(reporter_keys.c.key_id).where(reporter_keys.c.subject == subject)).scalars()
+            )
+        return self.erase_keys(key_ids, reason=reason, erased_by=erased_by)
+
+    def key_ids_for_phone(self, phone: str) -> list[str]:
+        """The live key of the reporter with this phone (matched on the keyed hash of the normalised number, so no
+        contact is decrypted to find it); [] when nobody reported from it, or their key was destroyed."""
+        subject = self._subject(phone)
+        if subject is None:
+            return []
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(reporter_keys.c.key_id).where(
+                        reporter_keys.c.subject == subject, reporter_keys.c.key.is_not(None)
+                    )
+                ).scalars()
+            )
+
+    def live_keys(self, key_ids: list[str]) -> set[str]:
+        if not key_ids:
+            return set()
+        with self.engine.connect() as conn:
+            return set(
+                conn.execute(
+                    select(reporter_keys.c.key_id).where(
+                        reporter_keys.c.key_id.in_(sorted(set(key_ids))), reporter_keys.c.key.is_not(None)
+                    )
+                ).scalars()
+            )
+
+    def is_erased(self, sealed: SealedContact) -> bool:
+        return not self.live_keys([sealed.key_id])
+
+    def erase_keys(self, key_ids: list[str], *, reason: str, erased_by: UUID, purge: bool = True) -> int:
+        """Destroys these keys, and forgets the keyed hash of the phone they were found by (after an erasure nothing
+        links the number to the reports). Returns how many were destroyed now (a key destroyed before counts 0)."""
+        if not key_ids:
+            return 0
+        sqlite = self.engine.dialect.name == "sqlite"
         with self.engine.begin() as conn:
+            if sqlite:  # the page images written from now on carry no trace of the deleted bytes
+                conn.exec_driver_sql("PRAGMA secure_delete = ON")
             result = conn.execute(
                 update(reporter_keys)
-                .where(reporter_keys.c.subject == subject, reporter_keys.c.key.is_not(None))
-                .values(key=None, erased_at=datetime.now(UTC), erased_by=erased_by, erasure_reason=reason)
+                .where(reporter_keys.c.key_id.in_(sorted(set(key_ids))), reporter_keys.c.key.is_not(None))
+                .values(key=None, subject=None, erased_at=datetime.now(UTC), erased_by=erased_by, erasure_reason=reason)
             )
+        if purge:
+            self.purge_old_versions()
         return result.rowcount
+
+    def purge_old_versions(self) -> None:
+        """Best effort to leave no older copy of a destroyed key in the database's files: on SQLite the write-ahead
+        log still holds the page as it was until a checkpoint (then truncated); on PostgreSQL the old row version
+        stays in the table's file until VACUUM (which only the table's owner may run; README, Personal data)."""
+        try:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                if self.engine.dialect.name == "sqlite":
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                else:
+                    conn.exec_driver_sql("VACUUM reporter_keys")
+        except Exception as error:  # the keys are destroyed; only the clean-up of old copies failed  # noqa: BLE001
+            log.warning("vault.purge_failed", error=repr(error))

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from domain.errors import DomainError, NotPermitted
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.db import RETRY_AFTER_SECONDS, UNAVAILABLE, DatabaseUnavailable
+from infrastructure.retention import RetentionJob
 from infrastructure.settings import Settings
 from infrastructure.vision.worker import camera_metrics
 from web import api, i18n
@@ -30,6 +31,7 @@ from web.middleware import WebMiddleware
 from web.pages import is_htmx, message_of, nearest_page, render
 from web.routes import accounts, alerts, auth, board, cameras, docs, incidents, kpi, ledger, redboxes, reports, units
 from web.routes import audit as audit_routes
+from web.routes import personal_data as personal_data_pages
 
 log = structlog.get_logger()
 STATIC = Path(__file__).resolve().parent / "static"
@@ -63,7 +65,10 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
             app.state.container.projections.start()
         if getattr(app.state, "feed", None) is None:
             app.state.feed = BoardFeed(app.state.container)
+        retention = RetentionJob(app.state.container.app, app.state.container.settings)
+        retention.start()  # only when SSZ_CONTACT_RETENTION_DAYS is set
         yield
+        retention.stop()
         app.state.feed.stop()
         app.state.container.projections.stop()
         if owned:
@@ -91,6 +96,7 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
         # extra layer on every request.
         app.router.routes.extend(module.router.routes)
     app.router.routes.extend(audit_routes.router.routes)  # the auditor's workspace (/audit)
+    app.router.routes.extend(personal_data_pages.router.routes)
     _operations_routes(app)
     _error_pages(app)
     api.install(app)  # after the error pages: under /api, every error is a problem+json instead

@@ -233,6 +233,12 @@ FIELDS: dict[str, str] = {
     "time": N_("Day or night", "field"),
     "sector": N_("Partner sector", "field"),
     "figure": N_("Figure", "field"),
+    # reporters' personal data (web/personal_data_labels.py has the labels of its words)
+    "purpose": N_("Why you need it", "field"),
+    "phone": N_("Phone number", "field"),
+    "request_reference": N_("Reference of the request", "field"),
+    "basis_text": N_("Legal basis, in words", "field"),
+    "incident": N_("Incident", "field"),
 }
 
 # --- durations --------------------------------------------------------------------------------------------

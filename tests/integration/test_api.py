@@ -230,16 +230,29 @@ def test_a_retry_with_the_same_idempotency_key_answers_200_with_the_same_body_an
     assert elsewhere.status_code == 201 and elsewhere.json()["reference"] != first.json()["reference"]
 
 
-def test_contacts_are_read_only_with_the_contacts_scope_and_every_reading_is_logged(api: Api) -> None:
+def test_contacts_are_read_only_with_the_contacts_scope_and_a_purpose_and_every_reading_is_recorded(api: Api) -> None:
     reference = api.call("POST", "/api/v1/incidents", api.key({Scope.INTAKE}), json=SOS).json()["reference"]
     plain, trusted = api.key({Scope.READ}), api.key({Scope.READ, Scope.CONTACTS}, role=Role.DISPATCHER)
     for path in (f"/api/v1/incidents/{reference}", "/api/v1/incidents", f"/api/v1/incidents/{reference}/timeline"):
-        text = api.call("GET", path, plain).text
-        # The phone as sent or as digits ("234" alone turns up in instants' microseconds).
-        assert "Malee" not in text and "234 5678" not in text and "2345678" not in text
-    assert "Malee" not in api.call("GET", "/api/v1/incidents", trusted).text  # lists never carry contacts
-    shown = api.call("GET", f"/api/v1/incidents/{reference}", trusted).json()
-    assert shown["reporter"] == {"name": "Malee", "phone": "081 234 5678", "erased": False}
+        for key in (plain, trusted):  # reads never carry a contact, whatever the key's scopes
+            text = api.call("GET", path, key).text
+            # The phone as sent or as digits ("234" alone turns up in instants' microseconds).
+            assert "Malee" not in text and "234 5678" not in text and "2345678" not in text
+    contact = f"/api/v1/incidents/{reference}/contact"
+    assert api.call("POST", contact, plain, json={"purpose": "call_back"}).status_code == 403
+    before = head(api.container)
+    missing = api.call("POST", contact, trusted, json={})
+    assert missing.status_code == 422 and missing.headers["content-type"].startswith(PROBLEM)
+    other = api.call("POST", contact, trusted, json={"purpose": "other"})  # "other" needs its reason in words
+    assert other.status_code == 422 and head(api.container) == before  # a refused reading records nothing
+    shown = api.call("POST", contact, trusted, json={"purpose": "investigation"})
+    assert shown.status_code == 200, shown.text
+    body = shown.json()
+    assert (body["name"], body["phone"], body["erased"]) == ("Malee", "081 234 5678", False)
+    assert head(api.container) == before + 1  # the reading is one event
+    event = api.container.app.history(UUID(body["read_id"]))[0]
+    assert event.event == "Recorded" and event.details["references"] == [reference]
+    assert event.details["source"].startswith("api ") and event.actor_role is Role.DISPATCHER
 
 
 def test_a_camera_worker_raises_an_alert_with_its_snapshot_once(api: Api) -> None:
@@ -486,7 +499,7 @@ def test_the_openapi_description_covers_the_api_and_not_the_pages(api: Api) -> N
         "/api/v1/camera-alerts",
         *(
             f"/api/v1/incidents/{{reference}}/{a}"
-            for a in ("triage", "dispatch", "resolve", "close", "reopen", "cancel", "notes")
+            for a in ("triage", "dispatch", "resolve", "close", "reopen", "cancel", "notes", "contact")
         ),
         *(f"/api/v1/incidents/{{reference}}/units/{{unit}}/{s}" for s in ("en-route", "on-scene", "clear")),
         *(f"/api/v1/ledger/{p}" for p in ("checkpoint", "checkpoint/note", "checkpoints", "inclusion", "consistency")),

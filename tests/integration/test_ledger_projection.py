@@ -142,7 +142,8 @@ def test_a_pdpa_erasure_changes_no_leaf_and_an_earlier_checkpoint_still_holds(
     note = ledger_model.take_checkpoint(container.engine, projection)
     before = raw_leaves(container)
     assert container.app.erase_reporter_contact(phone="0812345678", reason="PDPA request 2569/17", by=world.admin) == 1
-    assert raw_leaves(container) == before
+    # No leaf changes: the erasure only adds the request's own events (received, approved, erased) after them.
+    assert raw_leaves(container)[: len(before)] == before and len(raw_leaves(container)) == len(before) + 3
     checkpoint = Checkpoint.parse(open_note(note, projection.signer.verifier))
     assert checkpoint.root == ledger.root_of(raw_leaves(container)[: checkpoint.size])
     container.projections.rebuild(["ledger"])

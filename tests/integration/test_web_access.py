@@ -11,7 +11,9 @@ from uuid import UUID
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from application.ports import Contact
 from domain.incident import Incident
+from domain.personal_data import ErasureChannel, ErasureRequester, LegalBasis
 from domain.values import BANGKOK, SYSTEM_USER_ID, AlertKind, Community, GeoPoint, PartnerSector, Role
 from infrastructure.api_keys import Scope, issue_key
 from infrastructure.bootstrap import bootstrap
@@ -84,6 +86,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
         by=world.admin,
     ).id
     visit = container.app.log_patrol_visit(box_id=box, token_version=1, by=world.officer).id
+    world.report(contact=Contact("Malee", "081 234 5678"))  # a reporter whose erasure an administrator may decide
+    pdpa_request = container.app.receive_erasure_request(
+        request_reference="PDPA-2569/001",
+        requester=ErasureRequester.DATA_SUBJECT,
+        channel=ErasureChannel.LETTER,
+        legal_basis=LegalBasis.PDPA_ERASURE,
+        phone="081 234 5678",
+        by=world.admin,
+    ).id
     container.projections.catch_up()
     take_checkpoint(container.engine, container.projections.by_name["ledger"])  # the ledger's pages show one
     app = create_app(container)
@@ -99,6 +110,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     samples.update(code="RB-01", visit_id=str(visit))  # a red box, and a patrol visit to it
     samples["month"] = datetime.now(UTC).astimezone(BANGKOK).strftime("%Y-%m")  # a report's month
     samples.update(aggregate_id=str(incident), fmt="csv")  # the auditor's history of an aggregate, an export
+    samples["request_id"] = str(pdpa_request)  # a PDPA erasure request
     yield app, container, people, samples
     container.close()
 
@@ -134,6 +146,19 @@ def test_the_matrix_covers_the_pages_people_use(site: tuple) -> None:
         "/reports/{month}/pdf",
         "/ledger/checkpoint",
         "/ledger/checkpoints",
+    } <= paths
+    assert {
+        "/incidents/{reference}/contact",
+        "/search/phone",
+        "/audit/personal-data",
+        "/audit/personal-data/csv",
+        "/admin/pdpa",
+        "/admin/pdpa/requests",
+        "/admin/pdpa/requests/{request_id}",
+        "/admin/pdpa/requests/{request_id}/erase",
+        "/admin/pdpa/requests/{request_id}/refuse",
+        "/admin/pdpa/requests/{request_id}/receipt",
+        "/api/v1/incidents/{reference}/contact",
     } <= paths
 
 
@@ -188,6 +213,19 @@ def test_each_role_gets_exactly_what_its_rule_allows_on_every_route(site: tuple)
                 if head(container) != before:
                     problems.append(f"{name} changed the log through {method} {path} although refused")
     assert not problems, "\n".join(problems)
+
+
+def test_an_auditor_opening_every_page_it_may_open_changes_nothing(site: tuple) -> None:
+    app, container, people, samples = site
+    auditor = signed_in(app, container, people[Role.AUDITOR])
+    before = head(container)
+    opened = 0
+    for method, path, route in _cases(app):
+        rule = guard_of(route).roles
+        if method == "GET" and path not in STREAMS and (rule is None or Role.AUDITOR in rule):
+            assert auditor.get(path.format(**samples)).status_code < 500, path
+            opened += 1
+    assert opened >= 10 and head(container) == before
 
 
 def test_partners_and_auditors_never_see_a_reporters_contact(site: tuple) -> None:

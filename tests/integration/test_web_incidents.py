@@ -61,7 +61,9 @@ def test_an_incident_goes_from_report_to_close_through_the_pages(site: tuple) ->
     page = report(dispatcher)
     reference = page.rsplit("/", 1)[1]
     shown = dispatcher.get(page).text
-    assert reference in shown and "Malee" in shown and "tel:081 234 5678" in shown  # the dispatcher can call back
+    assert reference in shown and "Malee" not in shown  # the contact is shown only when asked for, with a reason
+    called_back = dispatcher.post(f"{page}/contact", {"purpose": "call_back"}).text
+    assert "Malee" in called_back and "tel:081 234 5678" in called_back  # the dispatcher can call back
     assert reference in dispatcher.get("/board").text  # read-your-writes: already on the board
 
     unit = str(world.units[0])

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from web.api import alerts, incidents, ledger, lifecycle, problems, reads
+from web.api import alerts, contacts, incidents, ledger, lifecycle, problems, reads
 from web.api.models import PREFIX, FieldError, Problem
 
 __all__ = ["PREFIX", "install"]
@@ -27,8 +27,8 @@ incidents; camera workers raise alerts; dispatch systems follow and act on incid
   `current_version`.
 * **Errors** are problem details (`application/problem+json`); a 422 lists each input at fault in `errors`.
 * **Rate limits** are per key; a 429 says how long to wait in `Retry-After`.
-* **Personal data.** Answers never carry a reporter's name or phone, except one incident's `reporter` for a
-  key with the `contacts` scope.
+* **Personal data.** Answers never carry a reporter's name or phone, except `POST /incidents/{reference}/contact`
+  for a key with the `contacts` scope: it takes the purpose of the reading, which is recorded as an event.
 """
 TAGS = [
     {"name": "intake", "description": "Report incidents (scope `intake`)"},
@@ -45,7 +45,7 @@ def install(app: FastAPI) -> None:
     # Flat, like the pages' routes (web/app.py says why), and first: an integration's request is matched without
     # trying every page's route before it (no page's path starts with /api).
     app.router.routes[0:0] = [
-        route for module in (incidents, lifecycle, reads, alerts, ledger) for route in module.router.routes
+        route for module in (incidents, lifecycle, reads, alerts, ledger, contacts) for route in module.router.routes
     ]
     problems.install(app)
     app.description = DESCRIPTION

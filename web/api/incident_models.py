@@ -210,7 +210,7 @@ class IncidentOut(BaseModel):
     has_contact: bool = Field(
         description="Whether the report left a contact (which reads only with the `contacts` scope)"
     )
-    reporter: ReporterOut | None = Field(None, description="Only on one incident, for a key with the `contacts` scope")
+    reporter: ReporterOut | None = Field(None, description="Always null: read a contact with POST …/contact (recorded)")
     units: list[UnitOnIncident]
     outcome: Outcome | None
     cancel_reason: CancelReason | None

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from domain.incident import Incident
 from domain.values import Category, Channel, Community, IncidentStatus, Priority
-from infrastructure.api_keys import Scope
 from infrastructure.readmodels.queries import IncidentFilter
 from web.api.incident_models import ActorOut, IncidentOut, IncidentPage, ReporterOut, SortField, Timeline, TimelineEvent
 from web.api.incidents import READ, Reference, not_found
@@ -95,16 +94,9 @@ def search(
     responses=responses(401, 403, 404, 422, 429),
 )
 def incident(reference: Reference, request: Request, zone: Zone, response: Response, caller: ApiReader) -> IncidentOut:
-    """With the `contacts` scope (and an account that may read them), `reporter` holds the reporter's name and phone;
-    every such reading is logged. Otherwise `reporter` is null, always."""
+    """`reporter` is null, always: a reporter's contact is read on purpose with `POST .../contact` (recorded)."""
     response.headers["cache-control"] = "no-store"  # personal data: in no cache on the way
-    row = _row(request, reference)
-    reporter = None
-    if Scope.CONTACTS in caller.scopes and row["has_contact"]:
-        contact = zone.app.reporter_contact(row["id"], by=caller.user_id)
-        if contact is not None:
-            reporter = ReporterOut(erased=True) if contact.get("erased") else ReporterOut(**contact)
-    return _incident_out(row, reporter)
+    return _incident_out(_row(request, reference))
 
 
 @router.get(

@@ -19,7 +19,7 @@ from application.ports import Contact
 from application.zone import CommandResult
 from domain.errors import DomainError, TransitionRefused
 from domain.incident import Incident
-from domain.permissions import PERMISSIONS, Action
+from domain.permissions import PERMISSIONS
 from domain.values import (
     BANGKOK,
     CancelReason,
@@ -77,6 +77,7 @@ def _detail(
     errors: dict[str, str] | None = None,
     open_form: str = "",
     banner: str = "",
+    contact: dict[str, Any] | None = None,
 ) -> Response:
     reads = container_of(request).reads
     units = reads.units()
@@ -103,17 +104,11 @@ def _detail(
         banner=banner,
         duplicate_of=linked,
         duplicates=duplicates,
-        contact=_contact(request, user, incident),
+        contact=contact,  # shown once, to the person who asked for it with a reason (web/routes/personal_data.py)
         source_alert=source_alert,
     )
     response.headers["cache-control"] = NO_STORE  # a reporter's name and phone, a victim's story: in no cache
     return response
-
-
-def _contact(request: Request, user: SignedIn, incident: dict[str, Any]) -> dict[str, str] | None:
-    if not incident["has_contact"] or Action.READ_REPORTER_CONTACT not in PERMISSIONS[Role(user.role)]:
-        return None
-    return container_of(request).app.reporter_contact(incident["id"], by=user.user_id)
 
 
 async def _act(
