@@ -14,6 +14,7 @@ from __future__ import annotations
 from application.accounts import AccountCommands
 from application.audit import AuditQueries
 from application.cameras import CameraCommands
+from application.handover import HandoverCommands
 from application.incidents import IncidentCommands
 from application.intake import IntakeCommands, Reported
 from application.patrol import PatrolCommands
@@ -25,7 +26,9 @@ from domain.rounds import OfficerRound
 __all__ = ["CommandResult", "Reported", "ZoneApplication", "utcnow"]
 
 
-class ZoneApplication(IntakeCommands, IncidentCommands, PatrolCommands, CameraCommands, AccountCommands, AuditQueries):
+class ZoneApplication(
+    IntakeCommands, IncidentCommands, PatrolCommands, CameraCommands, AccountCommands, AuditQueries, HandoverCommands
+):
     name = "ssz"
     env = {"AGGREGATE_CACHE_MAXSIZE": "20000", "IS_SNAPSHOTTING_ENABLED": "y"}
     # Units are touched by every dispatch: without snapshots, a cold read would replay a year of them.

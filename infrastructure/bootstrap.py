@@ -21,6 +21,7 @@ from infrastructure.db import DatabaseGate, gate_event_store, make_engine, make_
 from infrastructure.logging import configure_logging
 from infrastructure.qr_codes import HmacCodeSigner
 from infrastructure.readmodels.cameras import CamerasProjection
+from infrastructure.readmodels.handovers import HandoversProjection
 from infrastructure.readmodels.kpi_marks import KpiMarksProjection
 from infrastructure.readmodels.kpi_queries import SqlKpiMarks
 from infrastructure.readmodels.ledger import LedgerReads, ledger_projection
@@ -112,6 +113,7 @@ def bootstrap(
             RefusedCheckInsProjection(),
             ledger_projection(settings, app.recorder.events_table_name),
             KpiMarksProjection(),
+            HandoversProjection(),
         ],
     )
     return Container(

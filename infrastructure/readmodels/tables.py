@@ -220,3 +220,21 @@ refused_check_ins = Table(
     Column("lon", Float),
     Index("ix_rm_refused_check_ins_at", "attempted_at"),
 )
+
+# Shift handovers (migration 0017): the outgoing supervisor's briefing and the incoming one's acknowledgement.
+handovers = Table(
+    "rm_handovers",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("shift_from", TS, nullable=False),
+    Column("shift_to", TS, nullable=False),
+    Column("briefing", Text, nullable=False),
+    Column("summary", Text, nullable=False),  # JSON: the figures the outgoing supervisor saw
+    Column("handed_by", Uuid, nullable=False),
+    Column("handed_at", TS, nullable=False),
+    Column("acknowledged_by", Uuid),
+    Column("acknowledged_at", TS),
+    Column("acknowledgement", Text),
+    Column("version", Integer, nullable=False),
+    Index("ix_rm_handovers_handed_at", "handed_at"),
+)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -34,7 +34,7 @@ from domain.values import (
 )
 from infrastructure.readmodels.queries import SORTS, IncidentFilter
 from infrastructure.web_sessions import SignedIn
-from web import i18n
+from web import i18n, parse
 from web.access import not_found
 from web.deps import (
     Canceller,
@@ -150,20 +150,34 @@ def _filter(request: Request, form: Form) -> IncidentFilter:
                 form.fail(name, i18n.gettext("Please choose one of the options."))
         return chosen
 
-    def day_start(name: str) -> datetime | None:
-        found = form.day(name)
-        return datetime.combine(found, time(0), BANGKOK) if found else None
+    def days(name: str) -> tuple[date, date] | None:
+        value = request.query_params.get(name, "").strip()
+        if not value:
+            return None
+        try:
+            return parse.day_range(value)
+        except parse.Unreadable as error:
+            form.fail(name, error.message)
+            return None
 
-    until = day_start("to")
+    def words() -> tuple[str, ...]:
+        try:
+            return parse.search_words(request.query_params.get("q", ""))
+        except parse.Unreadable as error:
+            form.fail("q", error.message)
+            return ()
+
+    since, until = days("from"), days("to")
     return IncidentFilter(
         status=many("status", IncidentStatus),
         community=many("community", Community),
         category=many("category", Category),
         priority=many("priority", Priority),
         channel=many("channel", Channel),
-        reported_from=day_start("from"),
-        reported_to=until + timedelta(days=1) if until else None,
+        reported_from=datetime.combine(since[0], time(0), BANGKOK) if since else None,
+        reported_to=datetime.combine(until[1], time(0), BANGKOK) + timedelta(days=1) if until else None,
         reference=request.query_params.get("ref", "")[:20],
+        text=words(),
     )
 
 
