@@ -233,6 +233,8 @@ FIELDS: dict[str, str] = {
     "time": N_("Day or night", "field"),
     "sector": N_("Partner sector", "field"),
     "figure": N_("Figure", "field"),
+    "briefing": N_("Briefing", "field"),
+    "shift_from": N_("Start of the shift", "field"),
 }
 
 # --- durations --------------------------------------------------------------------------------------------

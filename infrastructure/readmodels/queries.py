@@ -77,6 +77,7 @@ class Board:
     units: list[dict[str, Any]]
     alerts: list[dict[str, Any]]  # waiting for a decision, oldest first
     recently_closed: list[dict[str, Any]] = field(default_factory=list)
+    awaiting_closure: list[dict[str, Any]] = field(default_factory=list)  # resolved, not closed: oldest first
 
 
 def _aware(row: dict[str, Any]) -> dict[str, Any]:
@@ -188,6 +189,10 @@ class ReadModels(PatrolQueries, HandoverQueries):
                 .mappings()
                 .all()
             )
+            awaiting = conn.execute(
+                select(t.incidents).where(c.status == "resolved").order_by(c.updated_at).limit(100)
+            ).mappings()
+            awaiting = [_incident(r) for r in awaiting]
             units = (
                 conn.execute(
                     select(t.units)
@@ -211,6 +216,7 @@ class ReadModels(PatrolQueries, HandoverQueries):
             [_aware(dict(r)) for r in units],
             [_aware(dict(r)) for r in alerts],
             [_incident(r) for r in closed],
+            awaiting,
         )
 
     def incident(self, incident_id: UUID) -> dict[str, Any] | None:

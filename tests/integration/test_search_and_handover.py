@@ -3,17 +3,24 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
+from fastapi.testclient import TestClient
 
 from application.errors import ConflictError
 from domain.errors import DomainError, NotPermitted, TransitionRefused
 from domain.values import BANGKOK, Community, Priority, Role
 from infrastructure.bootstrap import Container
 from infrastructure.readmodels.queries import IncidentFilter
-from tests.integration.conftest import World
+from tests.integration.conftest import PASSWORD, World
+from tests.integration.web_support import head, signed_in
 from web import i18n, parse
+from web.app import create_app
 
 THAI = [
     ("ซอยพหลโยธิน 3 หน้าร้านสะดวกซื้อ", "ชายสองคนทะเลาะกันหน้าร้าน"),
@@ -114,3 +121,85 @@ def test_a_supervisor_hands_over_the_shift_and_the_next_one_acknowledges_it(cont
         "รับทราบ",
     )
     assert reads.shift_start(now + timedelta(hours=1)) == now  # the next shift begins where this one was handed over
+
+
+# --- over HTTP: the search page, its CSV export and the handover pages -----------------------------------------
+
+
+@pytest.fixture
+def site(container: Container, world: World):
+    now = datetime.now(UTC)
+    for hours, (location, description) in zip((50, 30, 2), THAI, strict=True):
+        world.report(occurred_at=now - timedelta(hours=hours), location=location, description=description)
+    app = create_app(container, run_projections=True)
+    with TestClient(app):
+        assert container.projections.wait(head(container), timeout=30)
+        yield app, container, world, now
+
+
+def listed(html: str) -> list[str]:
+    return re.findall(r'<td><a href="/incidents/(CR-\d{4}-\d{6})">', html)
+
+
+def test_the_search_page_finds_by_number_thai_words_and_a_buddhist_era_year(site) -> None:
+    app, container, world, now = site
+    dispatcher = signed_in(app, container, world.dispatcher)
+    year = now.astimezone(BANGKOK).year + 543
+    assert [r[-6:] for r in listed(dispatcher.get("/incidents?q=2").text)] == ["000002"]
+    assert [r[-6:] for r in listed(dispatcher.get("/incidents?q=ร้านสะดวกซื้อ").text)] == ["000001"]
+    page = dispatcher.get(f"/incidents?from={year}&to={year}")
+    assert page.status_code == 200 and len(listed(page.text)) == 3
+    assert f"31 ธ.ค. {year}" in page.text  # the window said back in the Buddhist era
+    assert "/incidents/export.csv" not in page.text  # dispatchers do not export
+
+
+def test_bad_search_input_is_told_plainly_and_never_a_server_error(site) -> None:
+    app, container, world, _ = site
+    dispatcher = signed_in(app, container, world.dispatcher)
+    for query, words in (
+        ("q=" + "x" * 10_000, "ยาวเกินไป"),
+        ("q=" + quote("ก" * 1_000), "ยาวเกินไป"),
+        ("q=" + quote("!!! ... ???"), "เครื่องหมายวรรคตอน"),
+        ("from=31/02/2569", "วัน/เดือน/ปี"),
+    ):
+        page = dispatcher.get("/incidents?" + query)
+        assert page.status_code == 422, query[:40]
+        assert words in page.text, query[:40]
+
+
+def test_a_supervisor_exports_a_search_as_csv(site) -> None:
+    app, container, world, _ = site
+    supervisor = signed_in(app, container, world.supervisor)
+    assert "/incidents/export.csv" in supervisor.get("/incidents?q=ถนน").text
+    exported = supervisor.get("/incidents/export.csv?q=ถนน")
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows[0][0] == "เลขที่เหตุ"  # the headings in the reader's language
+    assert len(rows) == 2 and rows[1][7] == THAI[1][0]
+    assert signed_in(app, container, world.dispatcher).get("/incidents/export.csv").status_code == 403
+
+
+def test_a_shift_is_handed_over_and_acknowledged_over_http(site) -> None:
+    app, container, world, _ = site
+    outgoing = signed_in(app, container, world.supervisor)
+    page = outgoing.get("/handover")
+    assert page.status_code == 200
+    shift = dict(re.findall(r'name="(shift_from|shift_to)" value="([^"]+)"', page.text))
+    empty = outgoing.post("/handover", {**shift, "briefing": "   "})
+    assert empty.status_code == 422 and "แม้เพียง" in empty.text and 'id="briefing-error"' in empty.text
+    before = head(container)
+    assert outgoing.post("/handover", {**shift, "briefing": ("x" * 5000)}).status_code == 422
+    assert head(container) == before  # refused: nothing recorded
+    done = outgoing.post("/handover", {**shift, "briefing": "ฝนตกหนัก ถนนลื่น"})
+    assert done.status_code == 303
+    record = done.headers["location"]
+    incoming_id = container.app.create_user(
+        username="night", display_name="Night Sup", role=Role.SUPERVISOR, password=PASSWORD, by=world.admin
+    ).id
+    incoming = signed_in(app, container, incoming_id)
+    assert "ฝนตกหนัก ถนนลื่น" in incoming.get(record).text
+    assert incoming.post(record + "/acknowledge", {"note": "รับทราบ"}).status_code == 303
+    assert "Night Sup" in incoming.get(record).text
+    again = incoming.post(record + "/acknowledge", {"note": ""})
+    assert again.status_code == 422
+    assert outgoing.get("/handover/00000000-0000-0000-0000-000000000000").status_code == 404

@@ -98,6 +98,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     samples["key_id"] = str(UUID(int=1))  # an API key, for the administrator's revoke form
     samples.update(code="RB-01", visit_id=str(visit))  # a red box, and a patrol visit to it
     samples["month"] = datetime.now(UTC).astimezone(BANGKOK).strftime("%Y-%m")  # a report's month
+    samples["handover_id"] = str(UUID(int=2))  # a handover that does not exist: its pages answer 404
     yield app, container, people, samples
     container.close()
 

@@ -4,6 +4,8 @@ it, and redirects; a refusal re-renders the page with the message, a conflict wi
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
@@ -41,6 +43,7 @@ from web.deps import (
     Closer,
     Crew,
     Dispatcher,
+    Exporter,
     NoteTaker,
     Reader,
     Reopener,
@@ -181,6 +184,15 @@ def _filter(request: Request, form: Form) -> IncidentFilter:
     )
 
 
+def _window(where: IncidentFilter) -> tuple[date, date] | None:
+    """The days the search covers, as the page says them back (in Buddhist-era years in Thai)."""
+    if where.reported_from is None and where.reported_to is None:
+        return None
+    first = where.reported_from.astimezone(BANGKOK).date() if where.reported_from else None
+    last = (where.reported_to - timedelta(days=1)).astimezone(BANGKOK).date() if where.reported_to else None
+    return (first, last) if first and last else None
+
+
 @router.get("/incidents")
 def incident_list(request: Request, zone: Zone, user: Reader) -> Response:
     form = Form(request.query_params)  # type: ignore[arg-type]
@@ -204,6 +216,65 @@ def incident_list(request: Request, zone: Zone, user: Reader) -> Response:
         params=request.query_params,
         sort=sort,
         direction=direction,
+        window=_window(where) if form.ok else None,
+        can_export=Role(user.role) in EXPORTERS,
+    )
+
+
+EXPORTERS = {Role.SUPERVISOR, Role.AUDITOR}
+EXPORT_LIMIT = 10_000
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    """A spreadsheet cell: text that a spreadsheet would run as a formula is quoted (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+@router.get("/incidents/export.csv")
+def export_incidents(request: Request, zone: Zone, user: Exporter) -> Response:
+    """The search's result as CSV (UTF-8 with a byte-order mark, so spreadsheets read Thai), in the user's language."""
+    form = Form(request.query_params)  # type: ignore[arg-type]
+    where = _filter(request, form)
+    sort = request.query_params.get("sort", "reported_at")
+    if sort not in SORTS:
+        form.fail("sort", i18n.gettext("Please choose one of the options."))
+    if not form.ok:
+        message = "; ".join(form.errors.values())
+        return Response(message, status_code=422, media_type="text/plain; charset=utf-8")
+    direction = "asc" if request.query_params.get("dir") == "asc" else "desc"
+    rows = zone.reads.export_incidents(where, limit=EXPORT_LIMIT, sort=sort, direction=direction)
+    t = i18n.current()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    _ = i18n.gettext
+    writer.writerow(
+        [_("Reference"), _("Reported"), _("Priority"), _("Status"), _("Category"), _("Community"), _("Channel")]
+        + [_("Location"), _("Description"), _("Outcome"), _("Closed")]
+    )
+    for i in rows:
+        writer.writerow(
+            _cell(v)
+            for v in (
+                i["reference"],
+                t.datetime(i["reported_at"]),
+                i["priority"],
+                t.label_value(IncidentStatus, i["status"]),
+                t.label_value(Category, i["category"]),
+                t.label_value(Community, i["community"]),
+                t.label_value(Channel, i["channel"]),
+                i["location"],
+                i["description"],
+                t.label_value(Outcome, i["outcome"]) if i["outcome"] else "",
+                t.datetime(i["closed_at"]) if i["closed_at"] else "",
+            )
+        )
+    stamp = datetime.now(BANGKOK).strftime("%Y%m%d-%H%M")
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="incidents-{stamp}.csv"', "cache-control": NO_STORE},
     )
 
 
