@@ -132,14 +132,12 @@
   function applyFilters() {
     var f = boardFilters();
     if (!f) return;
-    var hidden = 0;
     document.querySelectorAll(".panel-pending tbody, .panel-active tbody").forEach(function (body) {
       var rows = Array.prototype.slice.call(body.querySelectorAll("tr[data-priority]"));
       rows.forEach(function (row) {
         var show = (!f.priority.length || f.priority.indexOf(row.dataset.priority) >= 0) &&
           (!f.community || row.dataset.community === f.community);
         row.hidden = !show;
-        if (!show) hidden++;
       });
       rows.sort(function (a, b) {
         var pa = PRIO[a.dataset.priority], pb = PRIO[b.dataset.priority];
@@ -150,7 +148,7 @@
       }).forEach(function (row) { body.appendChild(row); });
     });
     var note = document.getElementById("filter-note");
-    if (note) note.hidden = hidden === 0;
+    if (note) note.hidden = !(f.priority.length || f.community);
   }
   document.addEventListener("change", function (e) {
     var form = e.target.closest("#board-filters");
