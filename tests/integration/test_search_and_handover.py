@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from application.errors import ConflictError
 from domain.errors import DomainError, NotPermitted, TransitionRefused
-from domain.values import BANGKOK, Community, Priority, Role
+from domain.values import BANGKOK, Community, GeoPoint, Priority, Role
 from infrastructure.bootstrap import Container
 from infrastructure.readmodels.queries import IncidentFilter
 from tests.integration.conftest import PASSWORD, World
@@ -203,3 +203,26 @@ def test_a_shift_is_handed_over_and_acknowledged_over_http(site) -> None:
     again = incoming.post(record + "/acknowledge", {"note": ""})
     assert again.status_code == 422
     assert outgoing.get("/handover/00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+def test_the_handover_names_the_red_boxes_whose_night_slots_passed_without_a_visit(
+    container: Container, world: World
+) -> None:
+    now = datetime.now(UTC)
+    today = now.astimezone(BANGKOK).date()
+    container.app.register_red_box(
+        code="RB-77",
+        name_th="ตู้แดงทดสอบ",
+        name_en="Test box",
+        community=Community.KO_LOI,
+        position=GeoPoint(19.9094, 99.8322),
+        by=world.admin,
+        occurred_at=now - timedelta(days=3),
+    )
+    container.projections.catch_up()
+    start = datetime.combine(today - timedelta(days=1), time(18), BANGKOK)  # last night's shift, 18:00 to 06:00
+    report = container.reads.shift_report(start, start + timedelta(hours=12))
+    assert [(m["code"], m["start"].astimezone(BANGKOK).hour) for m in report.missed_boxes] == [
+        ("RB-77", hour) for hour in (18, 20, 22, 0, 2, 4)
+    ]
+    assert report.summary()["missed_boxes"][0] == "RB-77 18:00"
