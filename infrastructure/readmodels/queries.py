@@ -28,6 +28,7 @@ SORTS = {
     "reference": t.incidents.c.reference,
 }
 MAX_PAGE_SIZE = 200
+_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _NUMBER = re.compile(r"^(?:CR-?)?(?:(\d{4})-)?(\d{1,6})$", re.IGNORECASE)  # 123, 2569-123, CR-2569-000123
 
 
@@ -40,7 +41,7 @@ def _word(word: str) -> ColumnElement[bool]:
         found = [c.location.contains(word, autoescape=True), c.description.contains(word, autoescape=True)]
     else:
         found = [c.location.icontains(word, autoescape=True), c.description.icontains(word, autoescape=True)]
-    number = _NUMBER.match(word)
+    number = _NUMBER.match(word.translate(_THAI_DIGITS))
     if number:
         year, serial = number.groups()
         found.append(c.reference.endswith(f"{year + '-' if year else '-'}{int(serial):06d}", autoescape=True))

@@ -46,6 +46,7 @@ def test_a_partial_reference_finds_the_incident_by_its_number(searched) -> None:
     container, now = searched
     year = now.astimezone(BANGKOK).year + 543
     assert found(container, text=("2",)) == ["000002"]
+    assert found(container, text=("๒",)) == ["000002"]  # in Thai digits too
     assert found(container, text=(f"{year}-3",)) == ["000003"]
     assert found(container, text=(f"CR-{year}-00000",)) == ["000003", "000002", "000001"]
     assert found(container, text=("999",)) == []
