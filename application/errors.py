@@ -18,6 +18,7 @@ class RecordKind(Enum):
     CAMERA_ALERT = "camera_alert"
     USER_ACCOUNT = "user_account"
     OFFICER = "officer"
+    SHIFT_HANDOVER = "shift_handover"
 
 
 class NotFound(DomainError):

@@ -26,6 +26,7 @@ from application.transcodings import register_all
 from domain.accounts import UserAccount
 from domain.cameras import Camera, CameraAlert
 from domain.errors import DomainError
+from domain.handover import ShiftHandover
 from domain.incident import Incident
 from domain.intake import ReferenceBook
 from domain.patrol import PatrolUnit, PatrolVisit, RedBox
@@ -48,6 +49,7 @@ RECORD_KINDS = {
     Camera: RecordKind.CAMERA,
     CameraAlert: RecordKind.CAMERA_ALERT,
     UserAccount: RecordKind.USER_ACCOUNT,
+    ShiftHandover: RecordKind.SHIFT_HANDOVER,
 }
 # Aggregates that a batch keeps between flushes: few, long-lived and touched by many commands.
 _LONG_LIVED = (UserAccount, PatrolUnit, RedBox, Camera, ReferenceBook)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from application.accounts import AccountCommands
 from application.audit import AuditQueries
 from application.cameras import CameraCommands
+from application.handover import HandoverCommands
 from application.incidents import IncidentCommands
 from application.intake import IntakeCommands, Reported
 from application.patrol import PatrolCommands
@@ -35,6 +36,7 @@ class ZoneApplication(
     AccountCommands,
     AuditQueries,
     PersonalDataCommands,
+    HandoverCommands,
 ):
     name = "ssz"
     env = {"AGGREGATE_CACHE_MAXSIZE": "20000", "IS_SNAPSHOTTING_ENABLED": "y"}

@@ -29,6 +29,7 @@ class Action(Enum):
     MANAGE_USERS = "manage user accounts"
     ERASE_PERSONAL_DATA = "erase a reporter's personal data"
     READ_REPORTER_CONTACT = "read a reporter's name and phone"
+    HAND_OVER_SHIFT = "hand over a shift"
 
 
 _DISPATCHER = {
@@ -63,6 +64,7 @@ _SUPERVISOR = (
         Action.FLAG_VISIT,
         Action.VOID_VISIT,
         Action.MANAGE_RED_BOXES,
+        Action.HAND_OVER_SHIFT,
     }
 )
 _ADMIN = {

@@ -22,6 +22,7 @@ from infrastructure.logging import configure_logging
 from infrastructure.qr_codes import HmacCodeSigner
 from infrastructure.readmodels.audit import AuditReads
 from infrastructure.readmodels.cameras import CamerasProjection
+from infrastructure.readmodels.handovers import HandoversProjection
 from infrastructure.readmodels.kpi_marks import KpiMarksProjection
 from infrastructure.readmodels.kpi_queries import SqlKpiMarks
 from infrastructure.readmodels.ledger import LedgerReads, ledger_projection
@@ -117,6 +118,7 @@ def bootstrap(
             ledger_projection(settings, app.recorder.events_table_name),
             KpiMarksProjection(),
             *personal_data_projections(),
+            HandoversProjection(),
         ],
     )
     return Container(

@@ -70,6 +70,9 @@ CameraViewer = Annotated[
     SignedIn, Depends(Guard(roles_for(Action.MANAGE_CAMERAS, Action.TRIAGE_ALERT) | {Role.AUDITOR}))
 ]
 
+Exporter = Annotated[SignedIn, Depends(guard(Role.SUPERVISOR, Role.AUDITOR))]  # a search's result as CSV
+Handover = Annotated[SignedIn, Depends(guard_action(Action.HAND_OVER_SHIFT))]
+
 # --- the JSON API: an integration's key ------------------------------------------------------------------------
 ApiIntake = Annotated[ApiCaller, Depends(API_INTAKE)]
 ApiReader = Annotated[ApiCaller, Depends(API_READ)]

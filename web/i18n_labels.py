@@ -151,6 +151,7 @@ LABELS: dict[Enum, str] = {
     Action.MANAGE_USERS: N_("Manage user accounts", "Action"),
     Action.ERASE_PERSONAL_DATA: N_("Erase a reporter's personal data", "Action"),
     Action.READ_REPORTER_CONTACT: N_("Read a reporter's name and phone", "Action"),
+    Action.HAND_OVER_SHIFT: N_("Hand over a shift", "Action"),
     RecordKind.INCIDENT: N_("Incident", "RecordKind"),
     RecordKind.PATROL_UNIT: N_("Patrol unit", "RecordKind"),
     RecordKind.RED_BOX: N_("Red box", "RecordKind"),
@@ -159,6 +160,7 @@ LABELS: dict[Enum, str] = {
     RecordKind.CAMERA_ALERT: N_("Camera alert", "RecordKind"),
     RecordKind.USER_ACCOUNT: N_("User account", "RecordKind"),
     RecordKind.OFFICER: N_("Officer", "RecordKind"),
+    RecordKind.SHIFT_HANDOVER: N_("Shift handover", "RecordKind"),
 }
 
 LABELLED_ENUMS: tuple[type[Enum], ...] = (
@@ -239,6 +241,8 @@ FIELDS: dict[str, str] = {
     "request_reference": N_("Reference of the request", "field"),
     "basis_text": N_("Legal basis, in words", "field"),
     "incident": N_("Incident", "field"),
+    "briefing": N_("Briefing", "field"),
+    "shift_from": N_("Start of the shift", "field"),
 }
 
 # --- durations --------------------------------------------------------------------------------------------

@@ -20,11 +20,17 @@ from web.pages import ENV
 
 log = structlog.get_logger()
 
-PANELS = ("pending", "active", "units", "alerts", "closed")  # the blocks of the board's page
+PANELS = ("pending", "active", "units", "alerts", "closed", "closure")  # the blocks of the board's page
 BOARD_TEMPLATE = "board/page.html"
 CSRF_PLACEHOLDER = "\x00csrf\x00"
 AGE_BUCKET_SECONDS = 15  # the server-rendered ages and tints are at most this old; the page ticks them itself
 ACTING_ROLES = {Role.DISPATCHER.value, Role.SUPERVISOR.value}
+CLOSING_ROLES = {Role.SUPERVISOR.value}  # the "awaiting closure" list has a Close button for them
+
+
+def role_group(role: str) -> str:
+    """Viewers whose panels are the same HTML: supervisors (act and close), dispatchers (act), the others (read)."""
+    return "close" if role in CLOSING_ROLES else "act" if role in ACTING_ROLES else "read"
 
 
 class Rendered:
@@ -47,7 +53,7 @@ class BoardPanels:
         self.size = size
 
     def key(self, role: str, positions: tuple[int, ...]) -> tuple:
-        return positions, i18n.current_locale(), role in ACTING_ROLES, int(time.time() // AGE_BUCKET_SECONDS)
+        return positions, i18n.current_locale(), role_group(role), int(time.time() // AGE_BUCKET_SECONDS)
 
     def render(self, role: str, csrf_token: str, positions: tuple[int, ...] | None = None) -> dict[str, str]:
         return self._rendered(role, positions).with_token(csrf_token)
@@ -57,18 +63,18 @@ class BoardPanels:
         key = self.key(role, positions)
         rendered = self.cache.get(key)
         if rendered is None:
-            rendered = Rendered(self._render(role in ACTING_ROLES))
+            rendered = Rendered(self._render(role in ACTING_ROLES, role in CLOSING_ROLES))
             self.cache[key] = rendered
             while len(self.cache) > self.size:
                 self.cache.popitem(last=False)
         return rendered
 
-    def _render(self, can_act: bool) -> dict[str, str]:
-        context = {**board_context(self.container, can_act), "csrf_token": CSRF_PLACEHOLDER}
+    def _render(self, can_act: bool, can_close: bool = False) -> dict[str, str]:
+        context = {**board_context(self.container, can_act, can_close=can_close), "csrf_token": CSRF_PLACEHOLDER}
         return {name: render_block(ENV, BOARD_TEMPLATE, name, context) for name in PANELS}
 
 
-def board_context(container: Container, can_act: bool) -> dict[str, Any]:
+def board_context(container: Container, can_act: bool, *, can_close: bool = False) -> dict[str, Any]:
     """What the board's panels show, from the read models."""
     now = datetime.now(UTC)
     board = container.reads.board(now=now)
@@ -77,6 +83,8 @@ def board_context(container: Container, can_act: bool) -> dict[str, Any]:
         "lang": i18n.current().locale,
         "now": now,
         "can_act": can_act,
+        "can_close": can_close,
+        "awaiting": board.awaiting_closure,
         "pending": [i for i in board.incidents if i["status"] == "reported"],
         "active": [i for i in board.incidents if i["status"] != "reported"],
         "units": board.units,

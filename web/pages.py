@@ -93,6 +93,7 @@ def _env() -> Environment:
     env.filters["duration"] = lambda s: i18n.current().duration(s)
     env.filters["number"] = lambda n: i18n.current().number(n)
     env.filters["iso"] = lambda dt: dt.astimezone(UTC).isoformat() if dt else ""
+    env.filters["day"] = lambda d: i18n.current().date(d) if d else ""
     return env
 
 

@@ -5,6 +5,7 @@ date overflows once it is moved to another time zone or a day is added."""
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import UTC, date, datetime
 
@@ -71,3 +72,60 @@ def local_instant(text: str) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=BANGKOK)
     return parsed.astimezone(UTC)
+
+
+# --- the search box and its dates ---------------------------------------------------------------------------
+MAX_SEARCH = 200  # characters of the search box
+MAX_WORDS = 8
+BE_OFFSET = 543  # Buddhist era = CE + 543
+_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+_DMY = re.compile(r"([0-9]{1,2})[/.\-]([0-9]{1,2})[/.\-]([0-9]{4})")
+_MY = re.compile(r"([0-9]{1,2})[/.\-]([0-9]{4})")
+_YEAR = re.compile(r"[0-9]{4}")
+
+
+def search_words(text: str) -> tuple[str, ...]:
+    """The words of the search box: at most MAX_SEARCH characters; words of punctuation alone are dropped, and a
+    search that keeps no word is refused (it would match everything, or nothing, without saying why)."""
+    if len(text) > MAX_SEARCH:
+        raise Unreadable(
+            i18n.gettext("The search text is too long: at most %(max)s characters.")
+            % {"max": i18n.current().number(MAX_SEARCH)}
+        )
+    words = [w for w in text.split() if any(ch.isalnum() for ch in w)]
+    if text.strip() and not words:
+        raise Unreadable(i18n.gettext("Type letters or numbers to search: punctuation alone finds nothing."))
+    return tuple(dict.fromkeys(words))[:MAX_WORDS]
+
+
+def _year_ce(year: int) -> int:
+    return year - BE_OFFSET if year >= 2400 else year  # 2569 is a Buddhist-era year, 2026 a CE one
+
+
+def day_range(text: str) -> tuple[date, date]:
+    """A day, a month or a year as typed in Thai or English, with a Buddhist-era or CE year: `8/12/2569`,
+    `2569-12-08`, `12/2569`, `2569`, `2026-12-08`, in Thai digits too. Returns the first and the last day."""
+    value = text.strip().translate(_THAI_DIGITS)
+    try:
+        if _DAY.fullmatch(value):
+            y, m, d = value.split("-")
+            first = last = date(_year_ce(int(y)), int(m), int(d))
+        elif found := _DMY.fullmatch(value):
+            first = last = date(_year_ce(int(found[3])), int(found[2]), int(found[1]))
+        elif found := _MY.fullmatch(value):
+            year, month = _year_ce(int(found[2])), int(found[1])
+            first = date(year, month, 1)
+            last = date(year, month, calendar.monthrange(year, month)[1])
+        elif _YEAR.fullmatch(value):
+            year = _year_ce(int(value))
+            first, last = date(year, 1, 1), date(year, 12, 31)
+        else:
+            raise ValueError
+    except ValueError:
+        raise Unreadable(
+            i18n.gettext("Please give a date as day/month/year, e.g. %(example)s, or a month or a year alone.")
+            % {"example": f"8/12/{i18n.current().year(2026)}"}
+        ) from None
+    _in_range(first)
+    _in_range(last)
+    return first, last

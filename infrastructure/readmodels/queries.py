@@ -4,17 +4,19 @@ never a replay of the log."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from sqlalchemy import Engine, and_, case, func, select
+from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select
 
 from domain.errors import InvalidInput
 from domain.values import OPEN_INCIDENT_STATUSES
 from infrastructure.readmodels import tables as t
+from infrastructure.readmodels.handover_queries import HandoverQueries
 from infrastructure.readmodels.patrol_queries import PatrolQueries
 from infrastructure.tables import camera_leases
 
@@ -26,6 +28,26 @@ SORTS = {
     "reference": t.incidents.c.reference,
 }
 MAX_PAGE_SIZE = 200
+_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+_NUMBER = re.compile(r"^(?:CR-?)?(?:(\d{4})-)?(\d{1,6})$", re.IGNORECASE)  # 123, 2569-123, CR-2569-000123
+
+
+def _word(word: str) -> ColumnElement[bool]:
+    """One word of the search box: in the location or the description (ILIKE on PostgreSQL, served by the pg_trgm
+    indexes of migration 0017, which work for Thai, whose words are not separated by spaces; LIKE on SQLite), or a
+    reference given by its number (`123` is CR-<any year>-000123) or its start (`CR-2569-0001`)."""
+    c = t.incidents.c
+    if word.lower() == word.upper():  # Thai, digits: no case to fold, and LIKE is cheaper than ILIKE on multibyte text
+        found = [c.location.contains(word, autoescape=True), c.description.contains(word, autoescape=True)]
+    else:
+        found = [c.location.icontains(word, autoescape=True), c.description.icontains(word, autoescape=True)]
+    number = _NUMBER.match(word.translate(_THAI_DIGITS))
+    if number:
+        year, serial = number.groups()
+        found.append(c.reference.endswith(f"{year + '-' if year else '-'}{int(serial):06d}", autoescape=True))
+    if word.upper().startswith("CR-"):
+        found.append(c.reference.startswith(word.upper(), autoescape=True))
+    return or_(*found)
 
 
 @dataclass(frozen=True)
@@ -38,6 +60,7 @@ class IncidentFilter:
     reported_from: datetime | None = None
     reported_to: datetime | None = None  # exclusive
     reference: str = ""  # a whole reference, or its start (CR-2569-0001)
+    text: tuple[str, ...] = ()  # words, each found in the location, the description or the reference (search box)
 
 
 @dataclass(frozen=True)
@@ -58,6 +81,7 @@ class Board:
     units: list[dict[str, Any]]
     alerts: list[dict[str, Any]]  # waiting for a decision, oldest first
     recently_closed: list[dict[str, Any]] = field(default_factory=list)
+    awaiting_closure: list[dict[str, Any]] = field(default_factory=list)  # resolved, not closed: oldest first
 
 
 def _aware(row: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +94,31 @@ def _incident(row: Any) -> dict[str, Any]:
     return item
 
 
-class ReadModels(PatrolQueries):
+def _condition(where: IncidentFilter) -> ColumnElement[bool]:
+    c = t.incidents.c
+    conditions = [
+        column.in_(values)
+        for column, values in (
+            (c.status, where.status),
+            (c.community, where.community),
+            (c.category, where.category),
+            (c.priority, where.priority),
+            (c.channel, where.channel),
+        )
+        if values
+    ]
+    # In UTC, as the instants are stored: SQLite compares them as text, and a Bangkok bound would be read 7 h off.
+    if where.reported_from is not None:
+        conditions.append(c.reported_at >= where.reported_from.astimezone(UTC))
+    if where.reported_to is not None:
+        conditions.append(c.reported_at < where.reported_to.astimezone(UTC))
+    if where.reference.strip():
+        conditions.append(c.reference.startswith(where.reference.strip().upper(), autoescape=True))
+    conditions.extend(_word(word) for word in where.text)
+    return and_(True, *conditions)
+
+
+class ReadModels(PatrolQueries, HandoverQueries):
     def __init__(self, engine: Engine):
         self.engine = engine
 
@@ -88,24 +136,7 @@ class ReadModels(PatrolQueries):
         if sort not in SORTS:
             raise InvalidInput(f"Incidents can be sorted by {', '.join(SORTS)}.", field="sort")
         c = t.incidents.c
-        conditions = [
-            column.in_(values)
-            for column, values in (
-                (c.status, where.status),
-                (c.community, where.community),
-                (c.category, where.category),
-                (c.priority, where.priority),
-                (c.channel, where.channel),
-            )
-            if values
-        ]
-        if where.reported_from is not None:
-            conditions.append(c.reported_at >= where.reported_from)
-        if where.reported_to is not None:
-            conditions.append(c.reported_at < where.reported_to)
-        if where.reference.strip():
-            conditions.append(c.reference.startswith(where.reference.strip().upper(), autoescape=True))
-        condition = and_(True, *conditions)
+        condition = _condition(where)
         order = SORTS[sort].asc() if direction == "asc" else SORTS[sort].desc()
         with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(t.incidents).where(condition)).scalar_one()
@@ -121,6 +152,27 @@ class ReadModels(PatrolQueries):
                 .all()
             )
         return PageOf([_incident(r) for r in rows], total, page, page_size)
+
+    def export_incidents(
+        self,
+        where: IncidentFilter,
+        *,
+        limit: int,
+        sort: str = "reported_at",
+        direction: Literal["asc", "desc"] = "desc",
+    ) -> list[dict[str, Any]]:
+        """Every incident the filter finds, up to `limit` (a supervisor's CSV export of a search)."""
+        if sort not in SORTS:
+            raise InvalidInput(f"Incidents can be sorted by {', '.join(SORTS)}.", field="sort")
+        order = SORTS[sort].asc() if direction == "asc" else SORTS[sort].desc()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.incidents)
+                .where(_condition(where))
+                .order_by(order, t.incidents.c.reference.desc())
+                .limit(limit)
+            ).mappings()
+            return [_incident(r) for r in rows]
 
     def board(self, *, now: datetime | None = None) -> Board:
         c = t.incidents.c
@@ -141,6 +193,10 @@ class ReadModels(PatrolQueries):
                 .mappings()
                 .all()
             )
+            awaiting = conn.execute(
+                select(t.incidents).where(c.status == "resolved").order_by(c.updated_at).limit(100)
+            ).mappings()
+            awaiting = [_incident(r) for r in awaiting]
             units = (
                 conn.execute(
                     select(t.units)
@@ -164,6 +220,7 @@ class ReadModels(PatrolQueries):
             [_aware(dict(r)) for r in units],
             [_aware(dict(r)) for r in alerts],
             [_incident(r) for r in closed],
+            awaiting,
         )
 
     def incident(self, incident_id: UUID) -> dict[str, Any] | None:

@@ -239,3 +239,20 @@ Index("ix_rm_timeline_recorded_at", timeline.c.recorded_at)
 Index("ix_rm_timeline_occurred_at", timeline.c.occurred_at)
 Index("ix_rm_timeline_originator_recorded", timeline.c.originator_id, timeline.c.recorded_at, timeline.c.version)
 Index("ix_rm_timeline_originator_occurred", timeline.c.originator_id, timeline.c.occurred_at, timeline.c.version)
+# Shift handovers (migration 0017): the outgoing supervisor's briefing and the incoming one's acknowledgement.
+handovers = Table(
+    "rm_handovers",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("shift_from", TS, nullable=False),
+    Column("shift_to", TS, nullable=False),
+    Column("briefing", Text, nullable=False),
+    Column("summary", Text, nullable=False),  # JSON: the figures the outgoing supervisor saw
+    Column("handed_by", Uuid, nullable=False),
+    Column("handed_at", TS, nullable=False),
+    Column("acknowledged_by", Uuid),
+    Column("acknowledged_at", TS),
+    Column("acknowledgement", Text),
+    Column("version", Integer, nullable=False),
+    Index("ix_rm_handovers_handed_at", "handed_at"),
+)

@@ -75,6 +75,7 @@ PROJECTIONS = {
     "cameras",
     "red_boxes",
     "refused_check_ins",
+    "handovers",
     "ledger",
 }
 DEMO_UNTIL = datetime(2025, 3, 1, 5, 0, tzinfo=UTC)

@@ -111,6 +111,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     samples["month"] = datetime.now(UTC).astimezone(BANGKOK).strftime("%Y-%m")  # a report's month
     samples.update(aggregate_id=str(incident), fmt="csv")  # the auditor's history of an aggregate, an export
     samples["request_id"] = str(pdpa_request)  # a PDPA erasure request
+    samples["handover_id"] = str(UUID(int=2))  # a handover that does not exist: its pages answer 404
     yield app, container, people, samples
     container.close()
 

@@ -54,7 +54,7 @@ def test_the_incident_list_refuses_out_of_range_days_and_pages_that_are_not_plai
     for query, message in [
         ("to=9999-12-31", "between the years"),
         ("from=0001-01-01", "between the years"),
-        ("to=2026-02-30", "Please give a date."),
+        ("to=2026-02-30", "Please give a date as day/month/year"),
         ("page=²", "Please give a whole number."),
         ("page=٣", "Please give a whole number."),
         ("page=0", "from 1 to 100,000"),

@@ -18,6 +18,7 @@ from tests.integration.conftest import build_world
 from tests.integration.web_support import head
 from web.access import SESSION_COOKIE
 from web.app import create_app
+from web.live import PANELS
 
 
 def free_port() -> int:
@@ -70,9 +71,9 @@ def test_a_new_incident_reaches_an_open_board_within_a_second_as_the_changed_pan
             first: dict[str, str] = {}
             for name, html in read_events(lines, time.monotonic() + 5):  # on connecting: every panel once
                 first[name] = html
-                if len(first) == 5:
+                if len(first) == len(PANELS):
                     break
-            assert set(first) == {"pending", "active", "units", "alerts", "closed"}
+            assert set(first) == set(PANELS) >= {"pending", "active", "units", "alerts", "closed", "closure"}
             result = container.app.report_incident(
                 channel=Channel.PHONE_191,
                 category=Category.ASSAULT,

@@ -4,9 +4,11 @@ it, and redirects; a refusal re-renders the page with the message, a conflict wi
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -34,13 +36,14 @@ from domain.values import (
 )
 from infrastructure.readmodels.queries import SORTS, IncidentFilter
 from infrastructure.web_sessions import SignedIn
-from web import i18n
+from web import i18n, parse
 from web.access import not_found
 from web.deps import (
     Canceller,
     Closer,
     Crew,
     Dispatcher,
+    Exporter,
     NoteTaker,
     Reader,
     Reopener,
@@ -149,21 +152,44 @@ def _filter(request: Request, form: Form) -> IncidentFilter:
                 form.fail(name, i18n.gettext("Please choose one of the options."))
         return chosen
 
-    def day_start(name: str) -> datetime | None:
-        found = form.day(name)
-        return datetime.combine(found, time(0), BANGKOK) if found else None
+    def days(name: str) -> tuple[date, date] | None:
+        value = request.query_params.get(name, "").strip()
+        if not value:
+            return None
+        try:
+            return parse.day_range(value)
+        except parse.Unreadable as error:
+            form.fail(name, error.message)
+            return None
 
-    until = day_start("to")
+    def words() -> tuple[str, ...]:
+        try:
+            return parse.search_words(request.query_params.get("q", ""))
+        except parse.Unreadable as error:
+            form.fail("q", error.message)
+            return ()
+
+    since, until = days("from"), days("to")
     return IncidentFilter(
         status=many("status", IncidentStatus),
         community=many("community", Community),
         category=many("category", Category),
         priority=many("priority", Priority),
         channel=many("channel", Channel),
-        reported_from=day_start("from"),
-        reported_to=until + timedelta(days=1) if until else None,
+        reported_from=datetime.combine(since[0], time(0), BANGKOK) if since else None,
+        reported_to=datetime.combine(until[1], time(0), BANGKOK) + timedelta(days=1) if until else None,
         reference=request.query_params.get("ref", "")[:20],
+        text=words(),
     )
+
+
+def _window(where: IncidentFilter) -> tuple[date, date] | None:
+    """The days the search covers, as the page says them back (in Buddhist-era years in Thai)."""
+    if where.reported_from is None and where.reported_to is None:
+        return None
+    first = where.reported_from.astimezone(BANGKOK).date() if where.reported_from else None
+    last = (where.reported_to - timedelta(days=1)).astimezone(BANGKOK).date() if where.reported_to else None
+    return (first, last) if first and last else None
 
 
 @router.get("/incidents")
@@ -189,6 +215,65 @@ def incident_list(request: Request, zone: Zone, user: Reader) -> Response:
         params=request.query_params,
         sort=sort,
         direction=direction,
+        window=_window(where) if form.ok else None,
+        can_export=Role(user.role) in EXPORTERS,
+    )
+
+
+EXPORTERS = {Role.SUPERVISOR, Role.AUDITOR}
+EXPORT_LIMIT = 10_000
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    """A spreadsheet cell: text that a spreadsheet would run as a formula is quoted (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+@router.get("/incidents/export.csv")
+def export_incidents(request: Request, zone: Zone, user: Exporter) -> Response:
+    """The search's result as CSV (UTF-8 with a byte-order mark, so spreadsheets read Thai), in the user's language."""
+    form = Form(request.query_params)  # type: ignore[arg-type]
+    where = _filter(request, form)
+    sort = request.query_params.get("sort", "reported_at")
+    if sort not in SORTS:
+        form.fail("sort", i18n.gettext("Please choose one of the options."))
+    if not form.ok:
+        message = "; ".join(form.errors.values())
+        return Response(message, status_code=422, media_type="text/plain; charset=utf-8")
+    direction = "asc" if request.query_params.get("dir") == "asc" else "desc"
+    rows = zone.reads.export_incidents(where, limit=EXPORT_LIMIT, sort=sort, direction=direction)
+    t = i18n.current()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    _ = i18n.gettext
+    writer.writerow(
+        [_("Reference"), _("Reported"), _("Priority"), _("Status"), _("Category"), _("Community"), _("Channel")]
+        + [_("Location"), _("Description"), _("Outcome"), _("Closed")]
+    )
+    for i in rows:
+        writer.writerow(
+            _cell(v)
+            for v in (
+                i["reference"],
+                t.datetime(i["reported_at"]),
+                i["priority"],
+                t.label_value(IncidentStatus, i["status"]),
+                t.label_value(Category, i["category"]),
+                t.label_value(Community, i["community"]),
+                t.label_value(Channel, i["channel"]),
+                i["location"],
+                i["description"],
+                t.label_value(Outcome, i["outcome"]) if i["outcome"] else "",
+                t.datetime(i["closed_at"]) if i["closed_at"] else "",
+            )
+        )
+    stamp = datetime.now(BANGKOK).strftime("%Y%m%d-%H%M")
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="incidents-{stamp}.csv"', "cache-control": NO_STORE},
     )
 
 

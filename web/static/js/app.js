@@ -51,51 +51,150 @@
     var theme = document.getElementById("theme-toggle");
     if (theme) theme.textContent = night() ? theme.dataset.day : theme.dataset.night;
     var sound = document.getElementById("sound-toggle");
-    if (sound) sound.textContent = soundOn ? sound.dataset.on : sound.dataset.off;
+    if (sound) { sound.textContent = soundOn ? sound.dataset.on : sound.dataset.off; sound.setAttribute("aria-pressed", soundOn ? "true" : "false"); }
   }
-  var audio = null;
-  function beep() {
+  // Sound. Browsers start audio only after a gesture on the page: the context is made (or resumed) on the first
+  // click or key press, and a beep that comes before it waits for it, with a notice that says so. Every alarm key
+  // (a P1 incident, a camera alert) sounds once per tab, the first one too, also when it was on the page at load.
+  var audio = null, owed = false;
+  function unlockAudio() {
     try {
       audio = audio || new (window.AudioContext || window.webkitAudioContext)();
-      var osc = audio.createOscillator(), gain = audio.createGain();
-      osc.frequency.value = 880; gain.gain.value = 0.15;
-      osc.connect(gain); gain.connect(audio.destination);
-      osc.start(); osc.stop(audio.currentTime + 0.35);
-    } catch (e) { /* no audio here */ }
+      if (audio.state === "suspended") audio.resume();
+    } catch (e) { audio = null; }
   }
-  document.addEventListener("click", function (e) {
-    var target = e.target.closest("#theme-toggle, #sound-toggle");
-    if (!target) return;
-    if (target.id === "theme-toggle") localStorage.setItem("ssz-night", night() ? "0" : "1");
-    else { soundOn = !soundOn; localStorage.setItem("ssz-sound", soundOn ? "1" : "0"); if (soundOn) beep(); }
+  function tone() {
+    var osc = audio.createOscillator(), gain = audio.createGain();
+    osc.frequency.value = 880; gain.gain.value = 0.15;
+    osc.connect(gain); gain.connect(audio.destination);
+    osc.start(); osc.stop(audio.currentTime + 0.35);
+    var root = document.documentElement;
+    root.dataset.beeps = String(parseInt(root.dataset.beeps || "0", 10) + 1);
+  }
+  function beep() {
+    try {
+      unlockAudio();
+      if (!audio) return;
+      if (audio.state === "running") { tone(); owed = false; }
+      else { owed = true; audio.resume().then(function () { if (owed && audio.state === "running") { owed = false; tone(); } }); }
+    } catch (e) { /* no audio here */ }
+    var blocked = document.getElementById("sound-blocked");
+    if (blocked) blocked.hidden = !owed;
+  }
+  ["pointerdown", "keydown"].forEach(function (type) {
+    document.addEventListener(type, function () {
+      if (!soundOn) return;
+      unlockAudio();
+      if (owed && audio) {
+        audio.resume().then(function () {
+          if (owed && audio.state === "running") { owed = false; tone(); }
+          var blocked = document.getElementById("sound-blocked");
+          if (blocked) blocked.hidden = true;
+        });
+      }
+    }, true);
+  });
+  function sounded() {
+    try { return JSON.parse(sessionStorage.getItem("ssz-sounded") || "{}"); } catch (e) { return {}; }
+  }
+  function soundNewAlarms() {
+    var done = sounded(), fresh = false;
+    document.querySelectorAll("[data-key][data-loud]").forEach(function (el) {
+      if (!done[el.dataset.key]) { done[el.dataset.key] = 1; fresh = true; }
+    });
+    sessionStorage.setItem("ssz-sounded", JSON.stringify(done));
+    if (fresh && soundOn) beep();
+  }
+  function toggleSound() {
+    soundOn = !soundOn;
+    localStorage.setItem("ssz-sound", soundOn ? "1" : "0");
+    if (soundOn) beep();
     showToggles();
+  }
+  function toggleNight() { localStorage.setItem("ssz-night", night() ? "0" : "1"); showToggles(); }
+  document.addEventListener("click", function (e) {
+    var target = e.target.closest("#theme-toggle, #sound-toggle, #help-open, .print-button");
+    if (!target) return;
+    if (target.id === "theme-toggle") toggleNight();
+    else if (target.id === "sound-toggle") toggleSound();
+    else if (target.id === "help-open") toggleHelp();
+    else window.print();
   });
 
-  // A sound for a new P1 incident or a new camera alert arriving on the board
-  var known = null;
-  document.addEventListener("htmx:sseBeforeMessage", function () {
-    known = {};
-    document.querySelectorAll("[data-key]").forEach(function (el) { known[el.dataset.key] = true; });
+  // The board's filters and sort, applied in the page to every live update (the form also works without JavaScript)
+  function boardFilters() {
+    var form = document.getElementById("board-filters");
+    if (!form) return null;
+    var prios = Array.prototype.map.call(form.querySelectorAll("input[name=priority]:checked"), function (i) { return i.value; });
+    return { form: form, priority: prios, community: form.elements.community.value, sort: form.elements.sort.value };
+  }
+  var PRIO = { P1: 1, P2: 2, P3: 3, P4: 4 };
+  function applyFilters() {
+    var f = boardFilters();
+    if (!f) return;
+    document.querySelectorAll(".panel-pending tbody, .panel-active tbody").forEach(function (body) {
+      var rows = Array.prototype.slice.call(body.querySelectorAll("tr[data-priority]"));
+      rows.forEach(function (row) {
+        var show = (!f.priority.length || f.priority.indexOf(row.dataset.priority) >= 0) &&
+          (!f.community || row.dataset.community === f.community);
+        row.hidden = !show;
+      });
+      rows.sort(function (a, b) {
+        var pa = PRIO[a.dataset.priority], pb = PRIO[b.dataset.priority];
+        var ta = Date.parse(a.dataset.reported), tb = Date.parse(b.dataset.reported);
+        if (f.sort === "age") return ta - tb;
+        if (f.sort === "community" && a.dataset.community !== b.dataset.community) return a.dataset.community < b.dataset.community ? -1 : 1;
+        return pa - pb || ta - tb;
+      }).forEach(function (row) { body.appendChild(row); });
+    });
+    var note = document.getElementById("filter-note");
+    if (note) note.hidden = !(f.priority.length || f.community);
+  }
+  document.addEventListener("change", function (e) {
+    var form = e.target.closest("#board-filters");
+    if (!form) return;
+    var query = new URLSearchParams(new FormData(form)).toString();
+    history.replaceState(history.state, "", "/board" + (query ? "?" + query : ""));
+    applyFilters();
   });
+  document.addEventListener("submit", function (e) {
+    if (e.target.id === "board-filters") { e.preventDefault(); applyFilters(); }
+  }, true);
+
   document.addEventListener("htmx:afterSettle", function () {
     tick();
     showToggles();
-    if (!known) return;
-    var fresh = false;
-    document.querySelectorAll("[data-key][data-loud]").forEach(function (el) { if (!known[el.dataset.key]) fresh = true; });
-    known = null;
-    if (fresh && soundOn) beep();
+    applyFilters();
+    soundNewAlarms();
   });
 
-  // Keyboard: n = new incident, / = search, a = first assign box on the board
+  // Keyboard: ? help, a first unit picker, n new incident, / search, f filters, s sound, m night mode
+  function toggleHelp() {
+    var help = document.getElementById("shortcuts");
+    if (!help) return;
+    if (help.open) help.close(); else help.showModal();
+  }
   document.addEventListener("keydown", function (e) {
     if (e.target.closest("input, textarea, select") || e.ctrlKey || e.metaKey || e.altKey) return;
+    var help = document.getElementById("shortcuts");
+    if (e.key === "?") { e.preventDefault(); toggleHelp(); return; }
+    if (help && help.open) return;
     if (e.key === "n") { window.location.href = "/incidents/new"; }
-    else if (e.key === "/") { e.preventDefault(); window.location.href = "/incidents"; }
+    else if (e.key === "/") {
+      e.preventDefault();
+      var box = document.getElementById("board-q") || document.getElementById("q");
+      if (box) box.focus(); else window.location.href = "/incidents";
+    }
     else if (e.key === "a") {
-      var select = document.querySelector(".panel-pending select");
+      var select = document.querySelector(".panel-pending tr:not([hidden]) select");
       if (select) { e.preventDefault(); select.focus(); }
     }
+    else if (e.key === "f") {
+      var first = document.querySelector("#board-filters input");
+      if (first) { e.preventDefault(); first.focus(); }
+    }
+    else if (e.key === "s" && document.getElementById("sound-toggle")) { toggleSound(); }
+    else if (e.key === "m") { toggleNight(); }
   });
   // Red-box check-in: the phone's position, when the officer allows it, goes with the check-in. The button
   // works at once; the position is added if it arrives first (the form also works without it).
@@ -118,5 +217,7 @@
 
   showToggles();
   tick();
+  applyFilters();
+  soundNewAlarms();
   geolocate();
 })();
