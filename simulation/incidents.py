@@ -52,7 +52,7 @@ class Incidents(World):
         if self.rng.random() > 0.75:
             return None
         lat, lon = CENTRES[community]
-        return GeoPoint(*offset(lat, lon, self.rng.uniform(0, 280), self.rng.uniform(0, 2 * math.pi)))
+        return GeoPoint(*offset(lat, lon, self.rng.uniform(0, 130), self.rng.uniform(0, 2 * math.pi)))  # within its outline
 
     def report(self, t: int, category: Category, duplicate_of: Inc | None = None) -> None:
         rng = self.rng
