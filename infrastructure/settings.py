@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # before it answers 503; and the server-side limit of one statement.
     db_timeout: float = Field(default=2.0, ge=0.5, le=60)
     db_statement_timeout: float = Field(default=30.0, ge=0.5, le=3600)
+    # Base tiles under the zone map, e.g. https://tiles.example/{z}/{x}/{y}.png (an http(s) template with {z}, {x}
+    # and {y}); empty: the map shows the zone's own geometry only and needs no network.
+    tile_url: str = Field(default="", pattern=r"^(https?://[^\s\"'<>]+\{z\}[^\s\"'<>]*)?$")
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:

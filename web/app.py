@@ -28,6 +28,7 @@ from web.live import BoardFeed
 from web.middleware import WebMiddleware
 from web.pages import is_htmx, message_of, render
 from web.routes import accounts, alerts, auth, board, cameras, incidents, kpi, ledger, redboxes, reports, units
+from web.routes import map as zone_map_routes
 
 log = structlog.get_logger()
 STATIC = Path(__file__).resolve().parent / "static"
@@ -86,6 +87,7 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
         # The routes themselves, not include_router: FastAPI matches an included router's routes through an
         # extra layer on every request.
         app.router.routes.extend(module.router.routes)
+    app.router.routes.extend(zone_map_routes.router.routes)  # the zone map, positions, the live phone (issue 18)
     _operations_routes(app)
     _error_pages(app)
     api.install(app)  # after the error pages: under /api, every error is a problem+json instead
