@@ -35,10 +35,12 @@ def usable_position(unit: dict[str, Any]) -> GeoPoint | None:
     return point_of(unit)
 
 
-def nearest_first(units: list[dict[str, Any]], point: GeoPoint | None) -> list[dict[str, Any]]:
+def nearest_first(units: list[dict[str, Any]], point: GeoPoint | tuple[float, float] | None) -> list[dict[str, Any]]:
     """The units for a dispatch to `point`, each with `distance_m` (straight line; None when unknown or imprecise):
     available ones first, nearest first, then available ones of unknown position; then busy ones (reassignment),
     nearest first; then the rest. Without a point, the order is by call sign within each group."""
+    if isinstance(point, tuple):
+        point = GeoPoint(*point)
     group = {AVAILABLE: 0, ASSIGNED: 2}
     ordered = []
     for unit in units:
@@ -142,6 +144,7 @@ def map_data(container: Container, *, live: bool, now: datetime) -> dict[str, An
         "boxes": boxes,
         "cameras": cameras,
         "bounds": geometry.bounds(),
+        "tiles": container.settings.tile_url,
         "words": _words(),
     }
     if live:
@@ -158,6 +161,22 @@ def map_data(container: Container, *, live: bool, now: datetime) -> dict[str, An
             }
             for i in board.incidents
             if i.get("lat") is not None and i["status"] in OPEN
+        ]
+        data["waiting"] = [
+            {"reference": i["reference"], "call_sign": u["call_sign"], "state": label("assignment", u["state"])}
+            for i in board.incidents
+            for u in i["units"]
+            if u["state"] != "cleared" and not u.get("acknowledged_at")
+        ]
+        data["confirmed"] = [
+            {
+                "reference": i["reference"],
+                "call_sign": u["call_sign"],
+                "at": t.time(datetime.fromisoformat(u["acknowledged_at"])),
+            }
+            for i in board.incidents
+            for u in i["units"]
+            if u["state"] != "cleared" and u.get("acknowledged_at")
         ]
         data["units"] = [
             {
@@ -207,3 +226,24 @@ def _words() -> dict[str, str]:
 
 def map_json(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def install(env: Any) -> None:
+    """What the templates of the map and the phone use (web/templates/map/, my.html, the incident page)."""
+    env.globals.update(
+        geo_uri=geo_uri, nearest_first=nearest_first, distance_text=distance_text, outside_zone=outside_zone
+    )
+    env.globals["landmarks"] = lambda: zone_map().landmarks()
+    env.filters["instant"] = lambda text: datetime.fromisoformat(text) if text else None
+
+
+def landmark_position(form: Any, lat: float | None, lon: float | None) -> tuple[float | None, float | None]:
+    """The report form's point: the one given, else the picked landmark's (an unknown landmark is refused)."""
+    key = form.raw("landmark").strip()
+    if not key or (lat is not None and lon is not None):
+        return lat, lon
+    landmark = zone_map().landmark(key)
+    if landmark is None:
+        form.fail("landmark", i18n.gettext("Please choose one of the options."))
+        return lat, lon
+    return landmark.point.lat, landmark.point.lon

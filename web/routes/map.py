@@ -22,7 +22,7 @@ from web import i18n
 from web.access import BOARD, Guard, csrf_token
 from web.deps import CameraManager, Crew, Officer, RedBoxManager, Zone, container_of
 from web.forms import Form, submit
-from web.map_view import map_data, position_from
+from web.map_view import install, map_data, position_from
 from web.pages import ENV, context, message_of
 from web.routes.cameras import _camera, _detail
 from web.routes.incidents import _act
@@ -32,6 +32,7 @@ from web.routes.units import my_page_context
 router = APIRouter(include_in_schema=False)  # HTML pages and their data: not part of the API description
 MapReader = Annotated[SignedIn, Depends(Guard(BOARD.roles | {Role.ADMIN}))]  # admins: boxes and cameras only
 HEARTBEAT_SECONDS = 15
+install(ENV)
 MY_TEMPLATE = "my.html"
 
 
