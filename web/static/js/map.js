@@ -84,14 +84,15 @@
         .bindPopup("<a href=\"/cameras/" + esc(c.id) + "\"><strong>" + esc(c.code) + "</strong></a> " + esc(c.name) + "<br>" + esc(c.health_text))
         .addTo(layers);
     });
-    (data.incidents || []).forEach(function (i) {
+    var live = !!el.dataset.live;  // a picker or a single point's map shows no other incidents and units
+    (live ? data.incidents || [] : []).forEach(function (i) {
       L.marker([i.lat, i.lon], {
         icon: L.divIcon({ className: "map-icon incident-icon prio-" + i.priority, html: esc(i.priority), iconSize: [28, 20] }),
         title: i.reference, zIndexOffset: 1000,
       }).bindPopup("<a href=\"/incidents/" + esc(i.reference) + "\"><strong>" + esc(i.reference) + "</strong></a> " +
         esc(i.priority) + " · " + esc(i.status) + "<br>" + esc(i.category) + " — " + esc(i.location)).addTo(layers);
     });
-    (data.units || []).forEach(function (u) {
+    (live ? data.units || [] : []).forEach(function (u) {
       if (u.imprecise) L.circle([u.lat, u.lon], { radius: u.accuracy_m, weight: 1, fillOpacity: 0.05, dashArray: "4", interactive: false }).addTo(layers);
       L.marker([u.lat, u.lon], {
         icon: L.divIcon({ className: "map-icon unit-icon unit-" + u.status + (u.imprecise ? " imprecise" : ""), html: "◆ " + esc(u.call_sign), iconSize: [70, 18], iconAnchor: [8, 9] }),
