@@ -210,17 +210,18 @@ HEALTH_WORDS = {
 
 
 def _words() -> dict[str, str]:
-    g = i18n.gettext
     return {
-        "red_box": g("Red box"),
-        "camera": g("Camera"),
-        "incident": g("Incident"),
-        "unit": g("Unit"),
-        "imprecise": g("imprecise position (± %(metres)s m)"),
-        "seen": g("last seen %(time)s"),
-        "outside": g("This point lies outside the zone's communities. The report is kept; check the location."),
-        "inside": g("Inside the zone: %(community)s"),
-        "picked": g("Position set from the map"),
+        "red_box": i18n.gettext("Red box"),
+        "camera": i18n.gettext("Camera"),
+        "incident": i18n.gettext("Incident"),
+        "unit": i18n.gettext("Unit"),
+        "imprecise": i18n.gettext("imprecise position (± %(metres)s m)"),
+        "seen": i18n.gettext("last seen %(time)s"),
+        "outside": i18n.gettext(
+            "This point lies outside the zone's communities. The report is kept; check the location."
+        ),
+        "inside": i18n.gettext("Inside the zone: %(community)s"),
+        "picked": i18n.gettext("Position set from the map"),
     }
 
 
