@@ -186,3 +186,23 @@ def test_an_administrator_moves_a_camera_and_a_red_box(container, world: World, 
     cam = next(c for c in container.reads.cameras() if c["code"] == "CAM-77")
     assert (cam["lat"], cam["lon"]) == (19.912, 99.829)
     assert container.reads.red_box_by_code("RB-77")["lat"] == 19.9105
+
+
+def test_base_tiles_are_optional_and_allowed_by_the_pages_policy_only_when_set(tmp_path) -> None:
+    from infrastructure.bootstrap import bootstrap
+    from infrastructure.settings import Settings
+    from tests.integration.conftest import build_world
+
+    url = "https://{s}.tiles.example/{z}/{x}/{y}.png"
+    container = bootstrap(Settings(environment="test", data_dir=tmp_path / "data", tile_url=url))
+    try:
+        world = build_world(container.app)
+        app = create_app(container, run_projections=True)
+        with TestClient(app):
+            seen(container)
+            dispatcher = signed_in(app, container, world.dispatcher)
+            answer = dispatcher.get("/map/data")
+            assert answer.json()["tiles"] == url
+            assert "img-src 'self' data: https://*.tiles.example;" in answer.headers["content-security-policy"]
+    finally:
+        container.close()
