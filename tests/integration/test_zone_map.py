@@ -206,3 +206,18 @@ def test_base_tiles_are_optional_and_allowed_by_the_pages_policy_only_when_set(t
             assert "img-src 'self' data: https://*.tiles.example;" in answer.headers["content-security-policy"]
     finally:
         container.close()
+
+
+def test_the_boards_quick_dispatch_gets_each_pending_incidents_units_nearest_first(
+    container, world: World, app
+) -> None:
+    from web.live import board_context
+
+    _unit(world, "FAR-2", GeoPoint(19.9100, 99.8325 + 600 / 104_700))
+    _unit(world, "NEAR-2", GeoPoint(19.9100 + 100 / 110_540, 99.8325))
+    incident = world.report(position=SCENE)
+    seen(container)
+    reference = container.reads.incident(incident)["reference"]
+    with_position = board_context(container, can_act=True)["suggested_units"][reference]
+    assert [u["call_sign"] for u in with_position][:2] == ["NEAR-2", "FAR-2"]
+    assert with_position[0]["distance_m"] is not None and with_position[-1]["distance_m"] is None
