@@ -145,7 +145,7 @@ def test_a_dispatch_reaches_the_phone_by_itself_and_the_board_sees_it_confirmed(
     details = desk.locator("details:has(form[action$='/dispatch'])")
     details.locator("> summary").click()
     choice = desk.locator("label.unit-choice", has_text=call_sign)
-    expect(choice.locator(".distance")).to_contain_text("m")  # the phone's position gives the distance
+    expect(choice.locator(".distance")).to_contain_text(re.compile(r"\d+ ม\."))  # the phone's position: its distance
     expect(desk.locator("label.unit-choice").first).to_contain_text(call_sign)  # the nearest: the only one placed
     choice.locator("input[name=unit_id]").check()
     sent = time.monotonic()

@@ -64,7 +64,7 @@
       if (el.dataset.focus) {
         var p = el.dataset.focus.split(",").map(Number);
         L.marker(p, { title: el.dataset.focusLabel || "" }).addTo(map);
-        map.setView(p, 17);
+        map.setView(p, 16);
       }
       if (el.dataset.pick) picker(el, L, map, data);
       var tab = el.closest("details");
