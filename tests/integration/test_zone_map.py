@@ -70,7 +70,7 @@ def test_dispatch_suggests_the_nearest_available_units_first_with_their_distance
     picker = page[page.index('class="unit-picker"') :]
     names = re.findall(r"<strong>([A-Z]+-\d+)</strong>", picker)
     assert names[:2] == ["NEAR-1", "FAR-1"]
-    assert re.search(r"(199|200|201|202) m", picker) and re.search(r"(79\d|80\d) m", picker)
+    assert re.search(r"(199|200|201|202) ม\.", picker) and re.search(r"(79\d|80\d) ม\.", picker)  # Thai first
 
 
 def test_the_map_shows_open_incidents_and_units_where_they_are(container, world: World, app) -> None:
@@ -88,6 +88,7 @@ def test_the_map_shows_open_incidents_and_units_where_they_are(container, world:
     assert "incidents" not in admin and "units" not in admin  # boxes and cameras only
 
 
+@pytest.mark.parametrize("store_kind", ["sqlite"])  # the pages; the store-dependent reads run on both above
 def test_a_report_outside_the_zone_is_kept_and_says_so(container, world: World, app) -> None:
     dispatcher = signed_in(app, container, world.dispatcher)
     form = {
@@ -103,10 +104,11 @@ def test_a_report_outside_the_zone_is_kept_and_says_so(container, world: World, 
     answer = dispatcher.post("/incidents", form)
     assert answer.status_code == 303
     page = dispatcher.get(answer.headers["location"]).text
-    assert "outside the zone" in page
+    assert "data-outside-zone" in page and "นอกชุมชน" in page  # "outside the zone's communities", in Thai
     assert not zone_map().contains(GeoPoint(19.88, 99.85)) and zone_map().contains(SCENE)
 
 
+@pytest.mark.parametrize("store_kind", ["sqlite"])  # the pages; the store-dependent reads run on both above
 def test_a_landmark_gives_the_report_its_point(container, world: World, app) -> None:
     seen(container)
     dispatcher = signed_in(app, container, world.dispatcher)
@@ -131,6 +133,7 @@ def test_a_landmark_gives_the_report_its_point(container, world: World, app) -> 
     assert bad.status_code == 422
 
 
+@pytest.mark.parametrize("store_kind", ["sqlite"])  # the pages; the store-dependent reads run on both above
 def test_an_officer_shares_a_position_and_is_told_when_it_is_imprecise(container, world: World, app) -> None:
     seen(container)
     officer = signed_in(app, container, world.officer)
@@ -158,7 +161,7 @@ def test_the_crews_received_is_in_the_read_model_and_on_the_incident_page(contai
     assert again.status_code == 409
 
 
-@pytest.mark.parametrize("store_kind", ["sqlite"])
+@pytest.mark.parametrize("store_kind", ["sqlite"])  # the pages; the store-dependent reads run on both above
 def test_an_administrator_moves_a_camera_and_a_red_box(container, world: World, app) -> None:
     from domain.values import Community, PartnerSector
 
@@ -208,6 +211,7 @@ def test_base_tiles_are_optional_and_allowed_by_the_pages_policy_only_when_set(t
         container.close()
 
 
+@pytest.mark.parametrize("store_kind", ["sqlite"])  # the pages; the store-dependent reads run on both above
 def test_the_boards_quick_dispatch_gets_each_pending_incidents_units_nearest_first(
     container, world: World, app
 ) -> None:
