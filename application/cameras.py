@@ -116,6 +116,18 @@ class CameraCommands(UnitOfWork):
             lambda camera, actor, work: camera.set_rules(rules=rules, actor=actor, occurred_at=at),
         )
 
+    def move_camera(
+        self, camera_id: UUID, *, position: GeoPoint, reason: str, by: UUID, occurred_at: datetime | None = None
+    ) -> CommandResult:
+        at = self._at(occurred_at)
+        return self._run_on(
+            "move_camera",
+            camera_id,
+            Camera,
+            by,
+            lambda camera, actor, work: camera.move(position=position, reason=reason, actor=actor, occurred_at=at),
+        )
+
     def retire_camera(
         self, camera_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None
     ) -> CommandResult:

@@ -15,7 +15,17 @@ from domain.errors import InvalidInput
 from domain.incident import Incident
 from domain.patrol import PatrolUnit
 from domain.rounds import OfficerRound
-from domain.values import Actor, CancelReason, Category, IncidentStatus, Outcome, Priority, Role, UnitKind
+from domain.values import (
+    Actor,
+    CancelReason,
+    Category,
+    GeoPoint,
+    IncidentStatus,
+    Outcome,
+    Priority,
+    Role,
+    UnitKind,
+)
 
 
 @dataclass(frozen=True)
@@ -178,6 +188,18 @@ class IncidentCommands(UnitOfWork):
             expected_version,
         )
 
+    def acknowledge_dispatch(
+        self, incident_id: UUID, unit_id: UUID, *, by: UUID, occurred_at: datetime | None = None
+    ) -> CommandResult:
+        """The unit's crew confirms it has seen its assignment."""
+        at = self._at(occurred_at)
+
+        def acknowledge(incident: Incident, actor: Actor, work: Work) -> None:
+            unit = work.get(unit_id, PatrolUnit, RecordKind.PATROL_UNIT)
+            incident.acknowledge_dispatch(unit_id=unit.id, crew=unit.officer_ids, actor=actor, occurred_at=at)
+
+        return self._run_on("acknowledge_dispatch", incident_id, Incident, by, acknowledge)
+
     def clear_unit(
         self,
         incident_id: UUID,
@@ -334,6 +356,26 @@ class IncidentCommands(UnitOfWork):
                 _round_of(work, officer_id, actor, at).leave(unit_id, actor=actor, occurred_at=at)
 
         return self._run_on("unit_off_duty", unit_id, PatrolUnit, by, off_duty)
+
+    def report_unit_position(
+        self,
+        unit_id: UUID,
+        *,
+        position: GeoPoint,
+        accuracy_m: float,
+        by: UUID,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        at = self._at(occurred_at)
+        return self._run_on(
+            "report_unit_position",
+            unit_id,
+            PatrolUnit,
+            by,
+            lambda unit, actor, work: unit.report_position(
+                position=position, accuracy_m=accuracy_m, actor=actor, occurred_at=at
+            ),
+        )
 
     def retire_unit(
         self, unit_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None

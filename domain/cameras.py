@@ -118,6 +118,22 @@ class Camera(ZoneAggregate):
     def _rules_set(self, rules: list[DetectionRule], actor: Actor, occurred_at: datetime) -> None:
         self.rules = rules
 
+    def move(self, *, position: GeoPoint, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.MANAGE_CAMERAS)
+        self._check_active()
+        if position == self.position:
+            raise InvalidInput("Camera {code} is already at that position.", field="position", code=self.code)
+        self._moved(
+            position=position,
+            reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT),
+            actor=actor,
+            occurred_at=occurred_at,
+        )
+
+    @event("Moved")
+    def _moved(self, position: GeoPoint, reason: str, actor: Actor, occurred_at: datetime) -> None:
+        self.position = position
+
     def retire(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.MANAGE_CAMERAS)
         self._check_active()

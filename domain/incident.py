@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID, uuid5
 
@@ -21,6 +22,7 @@ from domain.values import (
     IncidentStatus,
     Outcome,
     Priority,
+    Role,
     SealedContact,
     check_occurred_at,
     clean_text,
@@ -187,6 +189,8 @@ class Incident(ZoneAggregate):
     def _unit_dispatched(self, unit_id: UUID, call_sign: str, reason: str, actor: Actor, occurred_at: datetime) -> None:
         self.assignments[unit_id] = Assignment.DISPATCHED
         self.call_signs[unit_id] = call_sign
+        if unit_id in self.acknowledged_by_units:  # dispatched again: a new assignment to confirm
+            self.acknowledged = [u for u in self.acknowledged_by_units if u != unit_id]
 
     def mark_en_route(self, *, unit_id: UUID, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.UPDATE_ASSIGNMENT)
@@ -230,6 +234,28 @@ class Incident(ZoneAggregate):
         return TransitionRefused(
             "Unit {call_sign} has not been dispatched to {reference}, so it cannot go en route.", **about
         )
+
+    def acknowledge_dispatch(self, *, unit_id: UUID, crew: Sequence[UUID], actor: Actor, occurred_at: datetime) -> None:
+        """The unit's crew confirms it has seen its assignment ("received"): the board shows who has."""
+        authorize(actor, Action.UPDATE_ASSIGNMENT)
+        about = {"call_sign": self._call_sign(unit_id), "reference": self.reference}
+        if self.assignments.get(unit_id) not in _ACTIVE:
+            raise TransitionRefused("Unit {call_sign} is not assigned to {reference}.", **about)
+        if actor.role is Role.OFFICER and actor.user_id not in crew:
+            raise TransitionRefused("Only the crew of unit {call_sign} can confirm its assignment.", **about)
+        if unit_id in self.acknowledged_by_units:
+            raise TransitionRefused("Unit {call_sign} has already confirmed {reference}.", **about)
+        self._dispatch_acknowledged(
+            unit_id=unit_id, call_sign=self._call_sign(unit_id), actor=actor, occurred_at=occurred_at
+        )
+
+    @property
+    def acknowledged_by_units(self) -> list[UUID]:
+        return getattr(self, "acknowledged", [])
+
+    @event("DispatchAcknowledged")
+    def _dispatch_acknowledged(self, unit_id: UUID, call_sign: str, actor: Actor, occurred_at: datetime) -> None:
+        self.acknowledged = [*self.acknowledged_by_units, unit_id]
 
     def clear_unit(self, *, unit_id: UUID, actor: Actor, occurred_at: datetime, reason: str = "") -> None:
         authorize(actor, Action.UPDATE_ASSIGNMENT)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from domain.values import (
     Actor,
     Community,
     GeoPoint,
+    Role,
     UnitKind,
     UnitStatus,
     VisitStatus,
@@ -61,6 +63,7 @@ class PatrolUnit(ZoneAggregate):
         self.status = UnitStatus.OFF_DUTY
         self.officer_ids: list[UUID] = []
         self.incident_id: UUID | None = None
+        self.position: GeoPoint | None = None
 
     def go_on_duty(self, *, officer_ids: list[UUID], actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.CHANGE_DUTY)
@@ -153,6 +156,38 @@ class PatrolUnit(ZoneAggregate):
         self.status = UnitStatus.OFF_DUTY
         self.officer_ids = []
 
+    def report_position(self, *, position: GeoPoint, accuracy_m: float, actor: Actor, occurred_at: datetime) -> None:
+        """Where the unit was, as its crew's phone measured it (or a dispatcher heard on the radio). A fix worse than
+        IMPRECISE_ACCURACY_M is kept, marked imprecise: shown, never used to suggest the nearest unit."""
+        authorize(actor, Action.UPDATE_ASSIGNMENT)
+        if self.status in (UnitStatus.OFF_DUTY, UnitStatus.RETIRED):
+            raise TransitionRefused(
+                "Unit {call_sign} is {status}; its position is recorded only while on duty.",
+                call_sign=self.call_sign,
+                status=self.status,
+            )
+        if actor.role is Role.OFFICER and actor.user_id not in self.officer_ids:
+            raise TransitionRefused(
+                "Only the crew of unit {call_sign} can report its position.", call_sign=self.call_sign
+            )
+        if not isinstance(accuracy_m, int | float) or not math.isfinite(accuracy_m) or not 0 <= accuracy_m <= 1e6:
+            raise InvalidInput("A position's accuracy is a distance in metres (0 to 1,000,000).", field="accuracy")
+        self._position_reported(
+            position=position,
+            accuracy_m=round(float(accuracy_m), 1),
+            imprecise=accuracy_m > IMPRECISE_ACCURACY_M,
+            actor=actor,
+            occurred_at=occurred_at,
+        )
+
+    @event("PositionReported")
+    def _position_reported(
+        self, position: GeoPoint, accuracy_m: float, imprecise: bool, actor: Actor, occurred_at: datetime
+    ) -> None:
+        self.position = position
+        self.position_accuracy_m = accuracy_m
+        self.position_at = occurred_at
+
     def retire(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.MANAGE_UNITS)
         if self.status is UnitStatus.RETIRED:
@@ -169,6 +204,9 @@ class PatrolUnit(ZoneAggregate):
     def _retired(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
         self.status = UnitStatus.RETIRED
 
+
+# A phone's fix less accurate than this (metres) is kept but marked imprecise, and never used for suggestions.
+IMPRECISE_ACCURACY_M = 1000.0
 
 # A check-in further than this from its box, or reached faster than a patrol can move, is flagged.
 MAX_DISTANCE_M = 150.0

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # the web process checks every `contact_retention_check_seconds`.
     contact_retention_days: int = Field(default=0, ge=0, le=36_500)
     contact_retention_check_seconds: float = Field(default=3600.0, ge=1, le=604_800)
+    # Base tiles under the zone map, e.g. https://tiles.example/{z}/{x}/{y}.png (an http(s) template with {z}, {x}
+    # and {y}); empty: the map shows the zone's own geometry only and needs no network.
+    tile_url: str = Field(default="", pattern=r"^(https?://[^\s\"'<>]+\{z\}[^\s\"'<>]*)?$")
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:

@@ -51,8 +51,8 @@ class Incidents(World):
     def _position(self, community: Community) -> GeoPoint | None:
         if self.rng.random() > 0.75:
             return None
-        lat, lon = CENTRES[community]
-        return GeoPoint(*offset(lat, lon, self.rng.uniform(0, 280), self.rng.uniform(0, 2 * math.pi)))
+        lat, lon = CENTRES[community]  # within 130 m of the centre: inside the community's outline (zone.geojson)
+        return GeoPoint(*offset(lat, lon, self.rng.uniform(0, 130), self.rng.uniform(0, 2 * math.pi)))
 
     def report(self, t: int, category: Category, duplicate_of: Inc | None = None) -> None:
         rng = self.rng

@@ -41,6 +41,7 @@ from domain.values import (
 )
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
+from infrastructure.zone_map import zone_map
 from simulation.model import Simulation
 from simulation.reference import BOX_PLACES, CAMERA_OWNERS, CENTRES, COMMUNITIES, spread, staff
 from simulation.scheduler import DAY, HOUR, LOCAL_OFFSET, MINUTE, SimulatedClock, instant
@@ -192,7 +193,8 @@ def _register(app: ZoneApplication, sim: Simulation, at: int) -> None:
         if _exists(app, c.id):
             continue
         owner, owner_name = CAMERA_OWNERS[i % len(CAMERA_OWNERS)]
-        lat, lon = spread(CENTRES[c.community], i % 6, 90.0)
+        where = zone_map().reference_position("camera", c.code)  # inside its community's outline
+        lat, lon = (where.lat, where.lon) if where else spread(CENTRES[c.community], i % 6, 90.0)
         app.register_camera(
             code=c.code,
             name=c.name,

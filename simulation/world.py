@@ -28,6 +28,7 @@ from domain.values import (
     UnitStatus,
     Zone,
 )
+from infrastructure.zone_map import zone_map
 from simulation.happenings import (
     BASE_HOURLY,
     CATS,
@@ -228,8 +229,10 @@ class World(Scheduler):
         boxes = []
         for ci, (community, n) in enumerate(zip(COMMUNITIES, BOXES_PER_COMMUNITY, strict=True)):
             for k in range(n):
-                lat, lon = spread(CENTRES[community], k + ci, 60.0)
-                boxes.append(Box(f"RB-{len(boxes) + 1:02d}", community, lat, lon))
+                code = f"RB-{len(boxes) + 1:02d}"
+                where = zone_map().reference_position("red_box", code)  # inside its community's outline
+                lat, lon = (where.lat, where.lon) if where else spread(CENTRES[community], k + ci, 60.0)
+                boxes.append(Box(code, community, lat, lon))
         return boxes
 
     @staticmethod

@@ -32,6 +32,7 @@ from web.pages import is_htmx, message_of, nearest_page, render
 from web.routes import accounts, alerts, auth, board, cameras, docs, incidents, kpi, ledger, redboxes, reports, units
 from web.routes import audit as audit_routes
 from web.routes import handover as handover_routes
+from web.routes import map as zone_map_routes
 from web.routes import personal_data as personal_data_pages
 
 log = structlog.get_logger()
@@ -99,6 +100,7 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
     app.router.routes.extend(audit_routes.router.routes)  # the auditor's workspace (/audit)
     app.router.routes.extend(personal_data_pages.router.routes)
     app.router.routes.extend(handover_routes.router.routes)  # the shift handover (issue 18)
+    app.router.routes.extend(zone_map_routes.router.routes)  # the zone map, positions, the live phone (issue 18)
     _operations_routes(app)
     _error_pages(app)
     api.install(app)  # after the error pages: under /api, every error is a problem+json instead

@@ -10,6 +10,7 @@ import secrets
 import time
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 from starlette.concurrency import run_in_threadpool
@@ -42,6 +43,31 @@ _HSTS_HEADER = (b"strict-transport-security", HSTS.encode("latin-1"))
 _OWNED = frozenset((b"x-request-id", b"strict-transport-security"))
 # The request headers this middleware reads (the first of each, as Starlette's Request.headers.get does).
 _READ = frozenset((b"cookie", b"x-request-id", b"accept-language", b"x-forwarded-proto"))
+
+
+def security_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """The security headers; with base tiles for the map (SSZ_TILE_URL), the CSP also lets images come from there."""
+    state = getattr(scope.get("app"), "state", None)
+    cached = getattr(state, "security_headers", None)
+    if cached is not None:
+        return cached
+    container = getattr(state, "container", None)
+    if container is None:  # not started yet: the plain headers, not kept
+        return _SECURITY_HEADERS
+    tiles = urlsplit(container.settings.tile_url) if container.settings.tile_url else None
+    csp = (
+        CSP.replace(
+            "img-src 'self' data:", f"img-src 'self' data: {tiles.scheme}://{tiles.netloc.replace('{s}.', '*.')}"
+        )
+        if tiles
+        else CSP
+    )
+    cached = [
+        (name, csp.encode("latin-1") if name == b"content-security-policy" else v) for name, v in _SECURITY_HEADERS
+    ]
+    state.security_headers = cached
+    return cached
+
 
 _negotiate = lru_cache(maxsize=256)(i18n.negotiate)  # browsers send the same few Accept-Language values
 
@@ -121,7 +147,7 @@ class WebMiddleware:
                     if name not in _OWNED:
                         headers.append((name, value))
                         present.add(name)
-                headers += [header for header in _SECURITY_HEADERS if header[0] not in present]
+                headers += [header for header in security_headers(scope) if header[0] not in present]
                 headers += owned
                 message["headers"] = headers
             await send(message)

@@ -150,6 +150,15 @@ def describe(row: dict[str, Any], units: dict[str, str]) -> str:
             "code": p.get("box_code", ""),
             "why": label("refusal", p.get("refusal")),
         }
+    if kind == "Incident.DispatchAcknowledged":  # the map and the live phone (issue 18)
+        return _("Unit %(unit)s confirmed: received") % {"unit": _call_sign(p, units)}
+    if kind in ("PatrolUnit.PositionReported", "Camera.Moved"):
+        where = plain(p.get("position")) or {}
+        text = _("Position: %(lat)s, %(lon)s") % {"lat": where.get("lat", "?"), "lon": where.get("lon", "?")}
+        if kind == "PatrolUnit.PositionReported":
+            text += " " + _("(± %(metres)s m)") % {"metres": i18n.current().number(round(p.get("accuracy_m") or 0))}
+            text += (" — " + _("imprecise, not used for suggestions")) if p.get("imprecise") else ""
+        return text
     return _("%(what)s recorded") % {"what": f"{row['aggregate']} {row['event']}"}
 
 

@@ -75,5 +75,6 @@ class CamerasProjection(Projection):
             Camera.ZonesSet: update(zones=lambda e: zones_json(e.zones)),
             Camera.RulesSet: update(rules=lambda e: rules_json(e.rules)),
             Camera.Retired: update(retired=lambda e: True, retired_at=lambda e: e.occurred_at),
+            Camera.Moved: update(lat=lambda e: e.position.lat, lon=lambda e: e.position.lon),
         }
         super().__init__()

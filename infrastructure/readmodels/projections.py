@@ -88,6 +88,7 @@ class IncidentsProjection(JsonProjection):
     def __init__(self) -> None:
         def reported(r: Record, s: dict[str, Any], rows: RowSet) -> None:
             recorded = instant(s["timestamp"])
+            position = plain(s.get("position"))
             rows.put(
                 {
                     "id": r.originator_id,
@@ -112,6 +113,8 @@ class IncidentsProjection(JsonProjection):
                     "updated_at": recorded,
                     "closed_at": None,
                     "version": r.originator_version,
+                    "lat": position["lat"] if position else None,
+                    "lon": position["lon"] if position else None,
                 }
             )
 
@@ -140,11 +143,25 @@ class IncidentsProjection(JsonProjection):
         def note(s: dict[str, Any], row: dict[str, Any]) -> None:
             row["notes_count"] += 1
 
+        def dispatched(s: dict[str, Any], row: dict[str, Any]) -> None:
+            _with_units(row, _set_unit_state(uuid_of(s["unit_id"]), Assignment.DISPATCHED, s.get("call_sign")))
+            unit_id = str(uuid_of(s["unit_id"]))
+            for unit in _units(row):
+                if unit["unit_id"] == unit_id:  # a new assignment: not confirmed yet
+                    unit.pop("acknowledged_at", None)
+
+        def acknowledged(s: dict[str, Any], row: dict[str, Any]) -> None:
+            unit_id = str(uuid_of(s["unit_id"]))
+            for unit in _units(row):
+                if unit["unit_id"] == unit_id:
+                    unit["acknowledged_at"] = instant(s["occurred_at"]).isoformat()
+
         on = get_topic
         self.handlers = {
             on(Incident.Reported): reported,
             on(Incident.Triaged): update(triaged),
-            on(Incident.UnitDispatched): update(_unit_state(Assignment.DISPATCHED)),
+            on(Incident.UnitDispatched): update(dispatched),
+            on(Incident.DispatchAcknowledged): update(acknowledged),
             on(Incident.UnitEnRoute): update(_unit_state(Assignment.EN_ROUTE)),
             on(Incident.UnitOnScene): update(_unit_state(Assignment.ON_SCENE)),
             on(Incident.UnitCleared): update(_unit_state(Assignment.CLEARED)),
@@ -180,8 +197,19 @@ class UnitsProjection(JsonProjection):
                     "officer_ids": "[]",
                     "updated_at": instant(s["timestamp"]),
                     "version": r.originator_version,
+                    "lat": None,
+                    "lon": None,
+                    "accuracy_m": None,
+                    "position_at": None,
                 }
             )
+
+        def position_reported(s: dict[str, Any], row: dict[str, Any]) -> None:
+            at = instant(s["occurred_at"])
+            if row["position_at"] is not None and row["position_at"] > at:
+                return  # an older fix, sent late: the last known position stays
+            position = plain(s["position"])
+            row.update(lat=position["lat"], lon=position["lon"], accuracy_m=s["accuracy_m"], position_at=at)
 
         def update(**changes: Callable[[dict[str, Any]], Any]) -> JsonHandler:
             return changing(
@@ -208,6 +236,7 @@ class UnitsProjection(JsonProjection):
             ),
             on(PatrolUnit.WentOffDuty): update(status=lambda s: _OFF_DUTY, officer_ids=lambda s: "[]"),
             on(PatrolUnit.Retired): update(status=lambda s: _RETIRED),
+            on(PatrolUnit.PositionReported): changing(position_reported, stamped=True),
         }
         super().__init__()
 

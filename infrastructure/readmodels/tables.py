@@ -39,6 +39,8 @@ incidents = Table(
     Column("updated_at", TS, nullable=False),
     Column("closed_at", TS),
     Column("version", Integer, nullable=False),
+    Column("lat", Float),  # where it was reported (migration 0016), if a position was given
+    Column("lon", Float),
     Index("ix_rm_incidents_status_priority", "status", "priority", "reported_at"),
     Index("ix_rm_incidents_community", "community", "reported_at"),
     Index("ix_rm_incidents_category", "category", "reported_at"),
@@ -59,6 +61,10 @@ units = Table(
     Column("officer_ids", Text, nullable=False),  # JSON list
     Column("updated_at", TS, nullable=False),
     Column("version", Integer, nullable=False),
+    Column("lat", Float),  # the last position the crew reported (migration 0016)
+    Column("lon", Float),
+    Column("accuracy_m", Float),
+    Column("position_at", TS),
 )
 
 camera_alerts = Table(

@@ -142,7 +142,7 @@ def test_dispatch_lifecycle_in_real_browsers(new_context, live_server, create_us
     go_on_duty.tap()
     card = phone.locator("section.assignment", has_text=call_sign)
     expect(card).to_be_visible()
-    expect(card.locator("form[action$='/off-duty']")).to_be_visible()  # on duty, no assignment yet
+    expect(card.locator("details:has(form[action$='/off-duty']) > summary")).to_be_visible()  # on duty, no assignment
     board_unit = board.locator("#panel-units li.unit", has_text=call_sign)
     expect(board_unit).to_have_class(re.compile(r"\bunit-available\b"))  # the board learnt it by itself
 

@@ -220,7 +220,7 @@ def expected_tables(log: Iterable[tuple[int, Any]]) -> dict[str, dict[tuple, dic
     def incident_status(incident_id: UUID) -> str:
         if phase[incident_id] != "reported":
             return phase[incident_id]
-        states = {state for _, state in assignments[incident_id].values()}
+        states = {state for _, state, _ in assignments[incident_id].values()}
         for state in ("on_scene", "en_route", "dispatched"):
             if state in states:
                 return state
@@ -276,6 +276,8 @@ def expected_tables(log: Iterable[tuple[int, Any]]) -> dict[str, dict[tuple, dic
                 "updated_at": recorded,
                 "closed_at": None,
                 "version": e.originator_version,
+                "lat": e.position.lat if e.position else None,
+                "lon": e.position.lon if e.position else None,
             }
             assignments[oid], phase[oid] = {}, "reported"
             facts[oid] = {
@@ -305,8 +307,10 @@ def expected_tables(log: Iterable[tuple[int, Any]]) -> dict[str, dict[tuple, dic
                 row["category"] = fact["category"] = e.category.value
                 row["priority"] = fact["priority"] = e.priority.value
             elif kind is Incident.UnitDispatched:
-                crew.setdefault(e.unit_id, [e.call_sign, "dispatched"])[1] = "dispatched"
+                crew.setdefault(e.unit_id, [e.call_sign, "dispatched", None])[1:] = ["dispatched", None]
                 first(fact, "first_dispatched_at", at)
+            elif kind is Incident.DispatchAcknowledged:
+                crew[e.unit_id][2] = at.isoformat()
             elif kind is Incident.UnitEnRoute:
                 crew[e.unit_id][1] = "en_route"
                 first(fact, "first_en_route_at", at)
@@ -341,7 +345,10 @@ def expected_tables(log: Iterable[tuple[int, Any]]) -> dict[str, dict[tuple, dic
                 row["closed_at"] = at  # a cancelled incident is finished at its cancellation
             elif kind is Incident.NoteAdded:
                 row["notes_count"] += 1
-            row["units"] = [{"unit_id": str(u), "call_sign": cs, "state": st} for u, (cs, st) in crew.items()]
+            row["units"] = [
+                {"unit_id": str(u), "call_sign": cs, "state": st, **({"acknowledged_at": ack} if ack else {})}
+                for u, (cs, st, ack) in crew.items()
+            ]
             row["status"] = incident_status(oid)
             row["updated_at"], row["version"] = recorded, e.originator_version
 
@@ -357,6 +364,10 @@ def expected_tables(log: Iterable[tuple[int, Any]]) -> dict[str, dict[tuple, dic
                 "officer_ids": [],
                 "updated_at": recorded,
                 "version": e.originator_version,
+                "lat": None,
+                "lon": None,
+                "accuracy_m": None,
+                "position_at": None,
             }
         elif oid in units:
             row = units[oid]
@@ -372,6 +383,8 @@ def expected_tables(log: Iterable[tuple[int, Any]]) -> dict[str, dict[tuple, dic
                 row.update(status="off_duty", officer_ids=[])
             elif kind is PatrolUnit.Retired:
                 row.update(status="retired")
+            elif kind is PatrolUnit.PositionReported and (row["position_at"] is None or row["position_at"] <= at):
+                row.update(lat=e.position.lat, lon=e.position.lon, accuracy_m=e.accuracy_m, position_at=at)
             row["updated_at"], row["version"] = recorded, e.originator_version
 
         # camera alerts
@@ -524,6 +537,8 @@ def expected_cameras(log: Iterable[tuple[int, Any]]) -> dict[tuple, dict[str, An
             row["rules"] = jsonable(e.rules)
         elif kind == "Retired":
             row.update(retired=True, retired_at=e.occurred_at)
+        elif kind == "Moved":
+            row.update(lat=e.position.lat, lon=e.position.lon)
     return {(k,): v for k, v in cameras.items()}
 
 

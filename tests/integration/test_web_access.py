@@ -25,7 +25,8 @@ from web.access import ApiGuard, Guard
 from web.app import create_app
 
 PEOPLE = [r for r in Role if r is not Role.SYSTEM]
-STREAMS = {"/board/stream"}  # endless responses: their rule is checked, and they are opened in the browser tests
+# Endless responses: their rule is checked, and they are opened in the browser tests.
+STREAMS = {"/board/stream", "/my/stream"}
 
 
 def guard_of(route: APIRoute) -> Guard | ApiGuard | None:

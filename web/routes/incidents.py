@@ -54,6 +54,7 @@ from web.deps import (
     container_of,
 )
 from web.forms import Form, read_your_writes, submit
+from web.map_view import landmark_position
 from web.pages import message_of, render
 from web.timeline import timeline_in_words
 
@@ -298,6 +299,7 @@ async def report(request: Request, zone: Zone, user: Reporter) -> Response:
     lat, lon = form.number("lat"), form.number("lon")
     if (lat is None) != (lon is None) and form.ok:
         form.fail("lat" if lat is None else "lon", i18n.gettext("Give both latitude and longitude, or neither."))
+    lat, lon = landmark_position(form, lat, lon)  # a landmark picked without a point on the map (issue 18)
     name, phone = form.text("reporter_name"), form.text("reporter_phone")
     key = form.text("idempotency_key") or None
     result = None
@@ -325,6 +327,7 @@ async def report(request: Request, zone: Zone, user: Reporter) -> Response:
                 "occurred_at",
                 "lat",
                 "lon",
+                "landmark",
                 "reporter_name",
                 "reporter_phone",
                 "idempotency_key",

@@ -97,9 +97,9 @@ async def retire(request: Request, zone: Zone, unit_id: UUID, user: UnitManager)
     return await _unit_command(request, user, command)
 
 
-@router.get("/my")
-def my_assignments(request: Request, zone: Zone, user: Officer) -> Response:
-    """The officer's phone page: the incidents of the units they crew, next steps as big buttons."""
+def my_page_context(request: Request, user: SignedIn) -> dict[str, Any]:
+    """What the phone page shows (the page, and its live stream in web/routes/map.py)."""
+    zone = container_of(request)
     reads = zone.reads
     units = reads.units_of_officer(user.user_id)
     incidents: dict[Any, dict[str, Any]] = {}
@@ -109,11 +109,15 @@ def my_assignments(request: Request, zone: Zone, user: Officer) -> Response:
             if incident is not None:
                 incidents[unit["incident_id"]] = incident
     now = zone.app.clock()
-    return render(
-        request,
-        "my.html",
+    return dict(
         units=units,
         incidents=incidents,
         idle_units=[u for u in reads.units() if u["status"] == "off_duty"],
         check_ins=reads.visits_between(now - MY_CHECK_INS, now + timedelta(minutes=5), officer_id=user.user_id),
     )
+
+
+@router.get("/my")
+def my_assignments(request: Request, zone: Zone, user: Officer) -> Response:
+    """The officer's phone page: the incidents of the units they crew, next steps as big buttons."""
+    return render(request, "my.html", **my_page_context(request, user))
