@@ -11,7 +11,6 @@ are the record of what the log was."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -28,11 +27,11 @@ from sqlalchemy import (
     SmallInteger,
     Table,
     Text,
-    insert,
     select,
     tuple_,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from domain import ledger
 from infrastructure.checkpoints import Checkpoint, LedgerSettings, Signer, configured_signer
@@ -160,7 +159,7 @@ class LedgerProjection(Projection):
         events_table: str = "stored_events",
         signer: Signer | None = None,
         *,
-        checkpoint_every_events: int = 10_000,
+        checkpoint_every_events: int = 1000,
         checkpoint_every_seconds: float = 60.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
@@ -172,7 +171,6 @@ class LedgerProjection(Projection):
         self.clock = clock
         self.frontier: ledger.Frontier | None = None
         self._types: dict[str, dict[str, int]] = {}
-        self.last_checkpoint: tuple[int, float] | None = None  # (size, monotonic time) of the last one seen
 
     @property
     def tables(self) -> list[Table]:
@@ -220,28 +218,52 @@ class LedgerProjection(Projection):
             node_rows.extend(append(leaf))
         return leaf_rows, node_rows
 
+    @staticmethod
+    def _latest(conn: Connection) -> tuple[int, datetime] | None:
+        """The size and signing time of the latest checkpoint (whichever process signed it)."""
+        row = conn.execute(
+            select(checkpoints.c.tree_size, checkpoints.c.signed_at).order_by(checkpoints.c.tree_size.desc()).limit(1)
+        ).first()
+        return None if row is None else (row[0], aware(row[1]))
+
     def _checkpoint_due(self, conn: Connection, size: int) -> bool:
-        if self.last_checkpoint is None:
-            latest = conn.execute(
-                select(checkpoints.c.tree_size).order_by(checkpoints.c.tree_size.desc()).limit(1)
-            ).scalar()
-            self.last_checkpoint = (latest or 0, time.monotonic())
-            if latest is None:
-                return True
-        last_size, last_at = self.last_checkpoint
+        latest = self._latest(conn)
+        if latest is None:
+            return size > 0
+        last_size, signed_at = latest
         return size - last_size >= self.every_events or (
-            size > last_size and time.monotonic() - last_at >= self.every_seconds
+            size > last_size and (self.clock() - signed_at).total_seconds() >= self.every_seconds
         )
 
+    def tick(self, engine: Engine) -> float | None:
+        """What the ledger does on time rather than on events (the worker that owns the projections calls it after
+        each catch-up and whenever it wakes, at least every second): signs the tree as it stands when anything
+        was added since the latest checkpoint and `every_seconds` have passed since it was signed, so that the last
+        events before a quiet spell are covered within that time. Returns how long until one could next be due."""
+        if self.signer is None:
+            return None
+        with engine.begin() as conn:
+            size, _ = tree_size(conn)
+            if not self._checkpoint_due(conn, size):
+                latest = self._latest(conn)
+                waited = (self.clock() - latest[1]).total_seconds() if latest else 0.0
+                return self.every_seconds - waited if self.every_seconds > waited else self.every_seconds
+            self.sign(conn, size, computed(conn, lambda perfect: ledger.mth(0, size, perfect)))
+            return self.every_seconds
+
     def sign(self, conn: Connection, size: int, root: bytes) -> str:
-        """Signs and stores the checkpoint of the tree at `size` (in the caller's transaction); returns the note."""
+        """Signs and stores the checkpoint of the tree at `size` (in the caller's transaction); returns the note stored
+        for that size. Several processes may sign the same size at once (two servers, a cron's `ssz ledger
+        checkpoint`): the first stored is kept (the tree size is the key), the others store nothing."""
         assert self.signer is not None
         note = self.signer.sign(Checkpoint(self.signer.name, size, root).text())
-        existing = conn.execute(select(checkpoints.c.note).where(checkpoints.c.tree_size == size)).scalar()
-        if existing is None:
-            conn.execute(insert(checkpoints).values(tree_size=size, root=root, note=note, signed_at=self.clock()))
-        self.last_checkpoint = (size, time.monotonic())
-        return existing or note
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        conn.execute(
+            dialect.insert(checkpoints)
+            .values(tree_size=size, root=root, note=note, signed_at=self.clock())
+            .on_conflict_do_nothing(index_elements=["tree_size"])
+        )
+        return conn.execute(select(checkpoints.c.note).where(checkpoints.c.tree_size == size)).scalar_one()
 
     def routes(self) -> dict[str | None, Callable[[Any], None]]:
         return {}  # (a rebuild goes through `rebuild`)
