@@ -13,7 +13,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from infrastructure.api_keys import ApiCaller
-from infrastructure.readmodels.ledger import LedgerReads
+from infrastructure.readmodels.ledger import LedgerReads, NotInLedger
 from web.access import API_READ
 from web.api.models import PREFIX
 from web.api.problems import ApiProblem, known_query_only, responses
@@ -120,7 +120,6 @@ def inclusion(
     notification_id: Annotated[int | None, Query(ge=1, le=2**62, description="or the event's notification id")] = None,
     tree_size: Annotated[int | None, Query(ge=1, le=2**62, description="the latest checkpoint's when omitted")] = None,
 ) -> InclusionOut:
-    reads = _reads(request)
     if (position is None) == (notification_id is None):
         raise ApiProblem(
             422,
@@ -129,24 +128,18 @@ def inclusion(
             "Give either position or notification_id.",
             errors=[{"field": "position", "message": "give either position or notification_id"}],
         )
-    if position is None:
-        position = reads.position_of(notification_id)
-        if position is None:
-            raise ApiProblem(
-                404, "not-found", "Not in the ledger", f"Notification {notification_id} is not in the ledger (yet)."
-            )
-    size = tree_size if tree_size is not None else _latest(request)["tree_size"]
-    try:
-        proof = reads.inclusion(position, size)
+    try:  # one connection, at most three statements (infrastructure/readmodels/ledger.py, LedgerReads.proof)
+        proof = _reads(request).proof(position=position, notification_id=notification_id, size=tree_size)
+    except NotInLedger as error:
+        raise ApiProblem(404, "not-found", "Not in the ledger", str(error)) from None
     except ValueError as error:
         raise _refused(error, "tree_size" if "tree size" in str(error) else "position") from None
-    entry = reads.leaf_entry(position) or b""
     return InclusionOut(
-        position=position,
-        tree_size=size,
+        position=proof["position"],
+        tree_size=proof["tree_size"],
         notification_id=proof["notification_id"],
         leaf_hash=_b64(proof["leaf_hash"]),
-        leaf_entry=_b64(entry),
+        leaf_entry=_b64(proof["leaf_entry"] or b""),
         path=[_b64(h) for h in proof["path"]],
     )
 
