@@ -37,7 +37,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from domain import ledger
-from infrastructure.checkpoints import Checkpoint, LedgerSettings, Signer, configured_signer
+from infrastructure.checkpoints import (
+    Checkpoint,
+    LedgerSettings,
+    NoteError,
+    Signer,
+    Verifier,
+    configured_signer,
+    open_note,
+)
 from infrastructure.readmodels.base import Projection
 from infrastructure.readmodels.rows import aware, column_types, driver, insert_values
 from infrastructure.readmodels.stored import Page
@@ -400,6 +408,35 @@ class LedgerReads:
             "path": path,
             "leaf_entry": ledger.leaf_entry(*rows[0]) if rows else None,
         }
+
+    def witness(self, note: str, verifier: Verifier) -> dict[str, Any]:
+        """A checkpoint kept elsewhere (a witness's copy, e.g. from a partner report) checked against the ledger: its
+        signature by `verifier` and its form (NoteError saying which, when either is wrong: nothing to compare then),
+        then whether the ledger's tree of its size has its root, and a consistency proof from its size to the latest
+        checkpoint's, so that the witness can check that the log it saw was only added to."""
+        checkpoint = Checkpoint.parse(open_note(note, verifier))
+        if checkpoint.origin != verifier.name:
+            raise NoteError(f"the checkpoint is of the log {checkpoint.origin!r}, not {verifier.name!r}")
+        latest = self.latest_checkpoint()
+        answer: dict[str, Any] = {"tree_size": checkpoint.size, "latest": latest, "proof": []}
+        with self._reading() as conn:
+            held = tree_size(conn)[0]
+            if checkpoint.size > held:
+                return answer | {
+                    "consistent": False,
+                    "detail": f"It was signed for {checkpoint.size} events; the ledger holds {held}: the log lost events.",
+                }
+            root = computed(conn, lambda perfect: ledger.mth(0, checkpoint.size, perfect))
+            if root != checkpoint.root:
+                return answer | {
+                    "consistent": False,
+                    "detail": f"The ledger's tree of {checkpoint.size} events has another root: events before it changed.",
+                }
+            if latest is not None and latest["tree_size"] >= checkpoint.size:
+                answer["proof"] = computed(
+                    conn, lambda perfect: ledger.consistency_proof(checkpoint.size, latest["tree_size"], perfect)
+                )
+        return answer | {"consistent": True, "detail": f"The ledger's tree of {checkpoint.size} events has its root."}
 
     def _reading(self) -> Connection:
         """A connection for reads of rows that never change: no transaction (none begun, none rolled back)."""

@@ -11,8 +11,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from infrastructure.api_keys import ApiCaller
+from infrastructure.checkpoints import NoteError
 from infrastructure.readmodels.ledger import LedgerReads, NotInLedger
 from web.access import API_READ
 from web.api.models import PREFIX
@@ -37,6 +39,14 @@ class InclusionOut(BaseModel):
     leaf_hash: str
     leaf_entry: str  # the event's canonical bytes (README, "Tamper-evident log"), base64
     path: list[str]
+
+
+class WitnessOut(BaseModel):
+    tree_size: int  # the witness's checkpoint's
+    consistent: bool  # the ledger's tree of that size has its root
+    detail: str
+    latest: CheckpointOut | None  # the latest checkpoint signed
+    proof: list[str]  # RFC 9162 consistency proof from tree_size to the latest's size (base64), when consistent
 
 
 class ConsistencyOut(BaseModel):
@@ -169,3 +179,44 @@ def consistency(
     except ValueError as error:
         raise _refused(error, "second") from None
     return ConsistencyOut(first=first, second=second, proof=[_b64(h) for h in proof])
+
+
+@router.post(
+    "/witness",
+    response_model=WitnessOut,
+    summary="Check a checkpoint kept elsewhere against the ledger",
+    responses=responses(401, 403, 422, 429),
+    openapi_extra={"requestBody": {"required": True, "content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+async def witness(request: Request, caller: Reader) -> WitnessOut:
+    """Send a signed checkpoint as it was published (text/plain, the note exactly as signed: a partner report's, a
+    copy saved from `GET /checkpoint/note`). Answered: whether the ledger's tree of its size still has its root, and a
+    consistency proof from it to the latest checkpoint. A note that is not a checkpoint of this ledger, or whose
+    signature does not verify over its text: 422, saying which."""
+    body = await request.body()
+    try:
+        note = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _note_refused("the body is not UTF-8 text") from None
+    if not note.strip():
+        raise _note_refused("the body is empty: send the signed checkpoint as text")
+    container = container_of(request)
+    verifier = container.projections.by_name["ledger"].signer.verifier
+    try:
+        answer = await run_in_threadpool(_reads(request).witness, note, verifier)
+    except NoteError as error:
+        raise _note_refused(str(error)) from None
+    latest = answer["latest"]
+    return WitnessOut(
+        tree_size=answer["tree_size"],
+        consistent=answer["consistent"],
+        detail=answer["detail"],
+        latest=_checkpoint(latest) if latest else None,
+        proof=[_b64(h) for h in answer["proof"]],
+    )
+
+
+def _note_refused(message: str) -> ApiProblem:
+    return ApiProblem(
+        422, "invalid", "Not a checkpoint of this ledger", message, errors=[{"field": "body", "message": message}]
+    )
