@@ -494,7 +494,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"the key: {error}", file=sys.stderr)
         return 2
-    witness = args.from_checkpoint.read_text() if args.from_checkpoint else None
+    witness = None
+    if args.from_checkpoint:
+        try:
+            witness = args.from_checkpoint.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            print(f"the witness checkpoint {args.from_checkpoint}: cannot be read as text ({error})", file=sys.stderr)
+            return 2
     store = Store(args.database_url, args.events_table)
     try:
         report = verify(store, key, witness, progress=sys.stderr.isatty())

@@ -344,3 +344,21 @@ def test_the_verifier_reads_one_snapshot_while_the_log_grows(
     assert report.findings == []
     assert f"ok    {history.events} events read, {history.events} recorded in the ledger" in out
     assert run_verifier(url, history.key, capsys) == (0, [])  # and afterwards, the grown log verifies
+
+
+def test_a_witness_copy_that_is_not_a_checkpoint_is_named_and_one_that_is_not_text_is_refused(
+    history: History, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    url = history.copy()
+    witness = tmp_path / "witness.note"
+    for content, says in (
+        ("hello\n", "not a signed note"),
+        (Signer.generate(history.signer.name).sign("x\n"), "not signed by"),
+        (history.signer.sign("no checkpoint\n"), "not a checkpoint"),
+    ):
+        witness.write_text(content)
+        status, findings = run_verifier(url, history.key, capsys, "--from-checkpoint", str(witness))
+        assert status == 1 and says in findings[0], (content, findings)
+    witness.write_bytes(b"\xff\xfe\x00garbage")
+    assert verifier.main(["--database-url", url, "--key", history.key, "--from-checkpoint", str(witness)]) == 2
+    assert "cannot be read as text" in capsys.readouterr().err
