@@ -18,7 +18,7 @@ import psycopg
 
 from bench import http
 from bench._common import metric
-from bench._http_load import WARMUP_SECONDS, _cpu_seconds
+from bench._http_load import SECONDS, WARMUP_SECONDS, _cpu_seconds, load
 
 PROOF_CONNECTIONS = 20
 
@@ -127,9 +127,9 @@ def _measure_over_http(url: str, data_dir: Path, events: int, keys: tuple[dict, 
     with http.serve("app", http.APP_FACTORY, env, ready_path="/healthz", logs=logs) as app:
         position = events // 2
         url = f"{app.base}/api/v1/ledger/inclusion?position={position}"
-        http.load(url, headers=read_headers, connections=PROOF_CONNECTIONS, seconds=WARMUP_SECONDS)
+        load(url, headers=read_headers, connections=PROOF_CONNECTIONS, seconds=WARMUP_SECONDS)
         before = _cpu_seconds(app.process.pid)
-        proof = http.load(url, headers=read_headers, connections=PROOF_CONNECTIONS, seconds=http.SECONDS)
+        proof = load(url, headers=read_headers, connections=PROOF_CONNECTIONS, seconds=SECONDS)
         after = _cpu_seconds(app.process.pid)
         proof = replace(proof, server_cpu=(after[0] - before[0], after[1] - before[1]))
         print(
