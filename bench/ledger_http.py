@@ -126,10 +126,10 @@ def _measure_over_http(url: str, data_dir: Path, events: int, keys: tuple[dict, 
     worker = start_ledger_worker(url, env, logs)  # the tree over the whole log, and its checkpoint
     with http.serve("app", http.APP_FACTORY, env, ready_path="/healthz", logs=logs) as app:
         position = events // 2
-        url = f"{app.base}/api/v1/ledger/inclusion?position={position}"
-        load(url, headers=read_headers, connections=PROOF_CONNECTIONS, seconds=WARMUP_SECONDS)
+        proof_url = f"{app.base}/api/v1/ledger/inclusion?position={position}"
+        load(proof_url, headers=read_headers, connections=PROOF_CONNECTIONS, seconds=WARMUP_SECONDS)
         before = _cpu_seconds(app.process.pid)
-        proof = load(url, headers=read_headers, connections=PROOF_CONNECTIONS, seconds=SECONDS)
+        proof = load(proof_url, headers=read_headers, connections=PROOF_CONNECTIONS, seconds=SECONDS)
         after = _cpu_seconds(app.process.pid)
         proof = replace(proof, server_cpu=(after[0] - before[0], after[1] - before[1]))
         print(
