@@ -55,6 +55,10 @@ def fill(url: str) -> None:
         conn.commit()
 
 
+def load_average() -> None:
+    print(f"# load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+
+
 def main() -> None:
     with fresh_postgres() as url, fresh_dir() as data:
         settings = Settings(environment="test", data_dir=data, database_url=url)
@@ -86,11 +90,13 @@ def main() -> None:
         metric("ledger.inclusion_proof_inprocess_p95_ms", times[int(len(times) * 0.95)] * 1000)
 
         verify = verifier_module()
+        load_average()
         started = time.perf_counter()
         report = verify.verify(verify.Store(url, None), verify.Key.parse(str(projection.signer.verifier)))
         elapsed = time.perf_counter() - started
         assert not report.findings, report.findings
         metric("ledger.verify_events_per_s.postgres", EVENTS / elapsed)
+        load_average()
         engine.dispose()
 
     with fresh_postgres() as url, fresh_dir() as data:  # the keys made first: the synthetic events are not the app's

@@ -11,12 +11,14 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
 
 from bench import http
 from bench._common import metric
+from bench._http_load import SECONDS, WARMUP_SECONDS, _cpu_seconds, load
 
 PROOF_CONNECTIONS = 20
 
@@ -124,13 +126,18 @@ def _measure_over_http(url: str, data_dir: Path, events: int, keys: tuple[dict, 
     worker = start_ledger_worker(url, env, logs)  # the tree over the whole log, and its checkpoint
     with http.serve("app", http.APP_FACTORY, env, ready_path="/healthz", logs=logs) as app:
         position = events // 2
-        proof = http.load(
-            f"{app.base}/api/v1/ledger/inclusion?position={position}",
-            headers=read_headers,
-            connections=PROOF_CONNECTIONS,
-            seconds=http.SECONDS,
+        proof_url = f"{app.base}/api/v1/ledger/inclusion?position={position}"
+        load(proof_url, headers=read_headers, connections=PROOF_CONNECTIONS, seconds=WARMUP_SECONDS)
+        before = _cpu_seconds(app.process.pid)
+        proof = load(proof_url, headers=read_headers, connections=PROOF_CONNECTIONS, seconds=SECONDS)
+        after = _cpu_seconds(app.process.pid)
+        proof = replace(proof, server_cpu=(after[0] - before[0], after[1] - before[1]))
+        print(
+            f"# inclusion proof at leaf {position:,}, {PROOF_CONNECTIONS} connections: {proof.describe()}; "
+            f"load average {os.getloadavg()[0]:.1f}",
+            flush=True,
         )
-        print(f"# inclusion proof at leaf {position:,}, {PROOF_CONNECTIONS} connections: {proof.describe()}")
+        metric("ledger.inclusion_proof_cpu_us", round(proof.cpu_us))
         metric("ledger.inclusion_proof_p95_ms", round(proof.p95_ms, 1))
         metric("ledger.inclusion_proof_rps", round(proof.rps))
 

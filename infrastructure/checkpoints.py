@@ -38,7 +38,7 @@ class LedgerSettings(BaseSettings):
 
     key: SecretStr | None = None
     key_file: Path | None = None
-    checkpoint_every_events: int = Field(default=10_000, ge=1)
+    checkpoint_every_events: int = Field(default=1000, ge=1)
     checkpoint_every_seconds: float = Field(default=60.0, gt=0)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.utils import get_topic
-from sqlalchemy import Connection, Table, delete
+from sqlalchemy import Connection, Engine, Table, delete
 
 from infrastructure.readmodels.rows import RowSet, copy_rows, insert_all, replace_all
 from infrastructure.readmodels.stored import Handler, JsonHandler, Page, Record, instant
@@ -69,6 +69,11 @@ class Projection:
         else:
             insert_all(conn, self.table, rows)
         self.rows.forget()
+
+    def tick(self, engine: Engine) -> float | None:
+        """Work on time rather than on events, done by the worker that owns the projections after each catch-up and
+        whenever it wakes; returns how soon (seconds) it wants to be called again, None: no such work."""
+        return None
 
     def reset(self, conn: Connection) -> None:
         for table in self.tables:

@@ -11,7 +11,6 @@ are the record of what the log was."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -28,14 +27,25 @@ from sqlalchemy import (
     SmallInteger,
     Table,
     Text,
-    insert,
+    func,
+    literal,
+    null,
     select,
     tuple_,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from domain import ledger
-from infrastructure.checkpoints import Checkpoint, LedgerSettings, Signer, configured_signer
+from infrastructure.checkpoints import (
+    Checkpoint,
+    LedgerSettings,
+    NoteError,
+    Signer,
+    Verifier,
+    configured_signer,
+    open_note,
+)
 from infrastructure.readmodels.base import Projection
 from infrastructure.readmodels.rows import aware, column_types, driver, insert_values
 from infrastructure.readmodels.stored import Page
@@ -160,7 +170,7 @@ class LedgerProjection(Projection):
         events_table: str = "stored_events",
         signer: Signer | None = None,
         *,
-        checkpoint_every_events: int = 10_000,
+        checkpoint_every_events: int = 1000,
         checkpoint_every_seconds: float = 60.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
@@ -172,7 +182,7 @@ class LedgerProjection(Projection):
         self.clock = clock
         self.frontier: ledger.Frontier | None = None
         self._types: dict[str, dict[str, int]] = {}
-        self.last_checkpoint: tuple[int, float] | None = None  # (size, monotonic time) of the last one seen
+        self.latest: tuple[int, datetime] | None = None  # the latest checkpoint's size and signing time, as last seen
 
     @property
     def tables(self) -> list[Table]:
@@ -220,28 +230,57 @@ class LedgerProjection(Projection):
             node_rows.extend(append(leaf))
         return leaf_rows, node_rows
 
-    def _checkpoint_due(self, conn: Connection, size: int) -> bool:
-        if self.last_checkpoint is None:
-            latest = conn.execute(
-                select(checkpoints.c.tree_size).order_by(checkpoints.c.tree_size.desc()).limit(1)
-            ).scalar()
-            self.last_checkpoint = (latest or 0, time.monotonic())
-            if latest is None:
-                return True
-        last_size, last_at = self.last_checkpoint
+    def _latest(self, conn: Connection, *, fresh: bool = False) -> tuple[int, datetime] | None:
+        """The size and signing time of the latest checkpoint: read from the database (whichever process signed it)
+        on the first page and on every tick, otherwise as this process last saw or signed it (not a query a page)."""
+        if fresh or self.latest is None:
+            row = conn.execute(
+                select(checkpoints.c.tree_size, checkpoints.c.signed_at)
+                .order_by(checkpoints.c.tree_size.desc())
+                .limit(1)
+            ).first()
+            self.latest = None if row is None else (row[0], aware(row[1]))
+        return self.latest
+
+    def _checkpoint_due(self, conn: Connection, size: int, *, fresh: bool = False) -> bool:
+        latest = self._latest(conn, fresh=fresh)
+        if latest is None:
+            return size > 0
+        last_size, signed_at = latest
         return size - last_size >= self.every_events or (
-            size > last_size and time.monotonic() - last_at >= self.every_seconds
+            size > last_size and (self.clock() - signed_at).total_seconds() >= self.every_seconds
         )
 
+    def tick(self, engine: Engine) -> float | None:
+        """What the ledger does on time rather than on events (the worker that owns the projections calls it after
+        a catch-up when it is due, and whenever it wakes): signs the tree as it stands when anything was added
+        since the latest checkpoint and `every_seconds` have passed since it was signed, so that the last events
+        before a quiet spell are covered within that time. Returns how long until one could next be due."""
+        if self.signer is None:
+            return None
+        with engine.begin() as conn:
+            size, _ = tree_size(conn)
+            if not self._checkpoint_due(conn, size, fresh=True):
+                latest = self.latest
+                waited = (self.clock() - latest[1]).total_seconds() if latest else 0.0
+                return self.every_seconds - waited if self.every_seconds > waited else self.every_seconds
+            self.sign(conn, size, computed(conn, lambda perfect: ledger.mth(0, size, perfect)))
+            return self.every_seconds
+
     def sign(self, conn: Connection, size: int, root: bytes) -> str:
-        """Signs and stores the checkpoint of the tree at `size` (in the caller's transaction); returns the note."""
+        """Signs and stores the checkpoint of the tree at `size` (in the caller's transaction); returns the note stored
+        for that size. Several processes may sign the same size at once (two servers, a cron's `ssz ledger
+        checkpoint`): the first stored is kept (the tree size is the key), the others store nothing."""
         assert self.signer is not None
         note = self.signer.sign(Checkpoint(self.signer.name, size, root).text())
-        existing = conn.execute(select(checkpoints.c.note).where(checkpoints.c.tree_size == size)).scalar()
-        if existing is None:
-            conn.execute(insert(checkpoints).values(tree_size=size, root=root, note=note, signed_at=self.clock()))
-        self.last_checkpoint = (size, time.monotonic())
-        return existing or note
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        conn.execute(
+            dialect.insert(checkpoints)
+            .values(tree_size=size, root=root, note=note, signed_at=self.clock())
+            .on_conflict_do_nothing(index_elements=["tree_size"])
+        )
+        self.latest = (size, self.clock())
+        return conn.execute(select(checkpoints.c.note).where(checkpoints.c.tree_size == size)).scalar_one()
 
     def routes(self) -> dict[str | None, Callable[[Any], None]]:
         return {}  # (a rebuild goes through `rebuild`)
@@ -310,21 +349,98 @@ class LedgerReads:
             return computed(conn, lambda perfect: ledger.mth(0, size, perfect))
 
     def inclusion(self, position: int, size: int) -> dict[str, Any]:
-        with self.engine.connect() as conn:
-            self._check_size(conn, size)
+        """The audit path of leaf `position` in the tree of `size` leaves (see `proof`)."""
+        return self.proof(position=position, size=size)
+
+    def proof(
+        self, *, position: int | None = None, notification_id: int | None = None, size: int | None = None
+    ) -> dict[str, Any]:
+        """An event's inclusion proof and what an answer shows with it (its leaf hash, notification id and canonical
+        bytes), against the tree of `size` leaves or, by default, the latest checkpoint's; the event by its place in
+        the tree or by its notification id. Read on one connection without a transaction (every row it reads is
+        immutable once written), in three statements at most: the latest checkpoint's size and the event's place
+        when they are not given, the leaf and the audit path's subtrees, the event.
+        Raises NotInLedger (no checkpoint yet, an event the ledger does not hold) or ValueError (a place or a size
+        outside the tree), saying which."""
+        with self._reading() as conn:
+            if size is None or position is None:
+                asked = []
+                if size is None:
+                    asked.append(select(func.max(checkpoints.c.tree_size)).scalar_subquery())
+                if position is None:
+                    asked.append(
+                        select(leaves.c.position).where(leaves.c.notification_id == notification_id).scalar_subquery()
+                    )
+                answers = list(conn.execute(select(*asked)).one())
+                if size is None:
+                    size = answers.pop(0)
+                    if size is None:
+                        raise NotInLedger("The ledger has not signed a checkpoint yet.")
+                if position is None:
+                    position = answers.pop(0)
+                    if position is None:
+                        raise NotInLedger(f"Notification {notification_id} is not in the ledger (yet).")
             if not 0 <= position < size:
                 raise ValueError(f"position {position} is not in a tree of {size} leaves")
-            leaf = conn.execute(
-                select(leaves.c.notification_id, leaves.c.hash).where(leaves.c.position == position)
-            ).one()
-            path = computed(conn, lambda perfect: ledger.inclusion_path(position, size, perfect))
-            return {
-                "position": position,
-                "tree_size": size,
-                "notification_id": leaf[0],
-                "leaf_hash": leaf[1],
-                "path": path,
-            }
+            wanted = ledger.nodes_needed(lambda perfect: ledger.inclusion_path(position, size, perfect))
+            found, leaf = {}, None
+            for level, index, digest, nid in conn.execute(
+                select(literal(0, SmallInteger), leaves.c.position, leaves.c.hash, leaves.c.notification_id)
+                .where(leaves.c.position.in_([position, *(index for level, index in wanted if level == 0)]))
+                .union_all(
+                    select(nodes.c.level, nodes.c.position, nodes.c.hash, null()).where(
+                        tuple_(nodes.c.level, nodes.c.position).in_([n for n in wanted if n[0] > 0] or [(-1, -1)])
+                    )
+                )
+            ):
+                found[(level, index)] = digest
+                if level == 0 and index == position:
+                    leaf = (nid, digest)
+            if leaf is None or any(node not in found for node in wanted):  # (a tree larger than the ledger's)
+                raise ValueError(f"tree size {size} is not between 0 and the ledger's {tree_size(conn)[0]}")
+            path = ledger.inclusion_path(position, size, lambda level, index: found[(level, index)])
+            rows = event_rows(conn, self.events_table, leaf[0] - 1, leaf[0], 1)
+        return {
+            "position": position,
+            "tree_size": size,
+            "notification_id": leaf[0],
+            "leaf_hash": leaf[1],
+            "path": path,
+            "leaf_entry": ledger.leaf_entry(*rows[0]) if rows else None,
+        }
+
+    def witness(self, note: str, verifier: Verifier) -> dict[str, Any]:
+        """A checkpoint kept elsewhere (a witness's copy, e.g. from a partner report) checked against the ledger: its
+        signature by `verifier` and its form (NoteError saying which, when either is wrong: nothing to compare then),
+        then whether the ledger's tree of its size has its root, and a consistency proof from its size to the latest
+        checkpoint's, so that the witness can check that the log it saw was only added to."""
+        checkpoint = Checkpoint.parse(open_note(note, verifier))
+        if checkpoint.origin != verifier.name:
+            raise NoteError(f"the checkpoint is of the log {checkpoint.origin!r}, not {verifier.name!r}")
+        latest = self.latest_checkpoint()
+        answer: dict[str, Any] = {"tree_size": checkpoint.size, "latest": latest, "proof": []}
+        with self._reading() as conn:
+            held = tree_size(conn)[0]
+            if checkpoint.size > held:
+                return answer | {
+                    "consistent": False,
+                    "detail": f"It was signed for {checkpoint.size} events; the ledger holds {held}: the log lost events.",
+                }
+            root = computed(conn, lambda perfect: ledger.mth(0, checkpoint.size, perfect))
+            if root != checkpoint.root:
+                return answer | {
+                    "consistent": False,
+                    "detail": f"The ledger's tree of {checkpoint.size} events has another root: events before it changed.",
+                }
+            if latest is not None and latest["tree_size"] >= checkpoint.size:
+                answer["proof"] = computed(
+                    conn, lambda perfect: ledger.consistency_proof(checkpoint.size, latest["tree_size"], perfect)
+                )
+        return answer | {"consistent": True, "detail": f"The ledger's tree of {checkpoint.size} events has its root."}
+
+    def _reading(self) -> Connection:
+        """A connection for reads of rows that never change: no transaction (none begun, none rolled back)."""
+        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
     def position_of(self, notification_id: int) -> int | None:
         with self.engine.connect() as conn:
@@ -351,6 +467,10 @@ class LedgerReads:
         held = tree_size(conn)[0]
         if not 0 <= size <= held:
             raise ValueError(f"tree size {size} is not between 0 and the ledger's {held}")
+
+
+class NotInLedger(LookupError):
+    """Nothing to answer with: no checkpoint yet, or an event the ledger does not hold."""
 
 
 def take_checkpoint(engine: Engine, projection: LedgerProjection) -> str:

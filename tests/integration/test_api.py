@@ -502,7 +502,17 @@ def test_the_openapi_description_covers_the_api_and_not_the_pages(api: Api) -> N
             for a in ("triage", "dispatch", "resolve", "close", "reopen", "cancel", "notes", "contact")
         ),
         *(f"/api/v1/incidents/{{reference}}/units/{{unit}}/{s}" for s in ("en-route", "on-scene", "clear")),
-        *(f"/api/v1/ledger/{p}" for p in ("checkpoint", "checkpoint/note", "checkpoints", "inclusion", "consistency")),
+        *(
+            f"/api/v1/ledger/{p}"
+            for p in (
+                "checkpoint",
+                "checkpoint/note",
+                "checkpoints",
+                "inclusion",
+                "consistency",
+                "witness",
+            )
+        ),
     }
     intake = spec["paths"]["/api/v1/incidents"]["post"]
     assert {"201", "200", "401", "403", "409", "422", "429"} <= set(intake["responses"])

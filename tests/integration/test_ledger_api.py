@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from domain import ledger
 from infrastructure.api_keys import RateLimiter, Scope
 from infrastructure.bootstrap import Container
-from infrastructure.checkpoints import Checkpoint, open_note
+from infrastructure.checkpoints import Checkpoint, Signer, open_note
 from infrastructure.readmodels.ledger import take_checkpoint
 from tests.integration.conftest import build_world
 from tests.integration.test_api import Api, assert_problem
@@ -97,3 +97,60 @@ def test_a_bad_proof_request_is_a_problem_that_says_which_input(
 def test_the_ledger_needs_a_key_with_the_read_scope(api: Api) -> None:
     assert_problem(api.call("GET", "/api/v1/ledger/checkpoint", None), 401)
     assert_problem(api.call("GET", "/api/v1/ledger/checkpoint", api.key([Scope.INTAKE])), 403)
+
+
+def test_a_witness_copy_of_a_checkpoint_is_checked_against_the_ledger(api: Api) -> None:
+    """A partner's copy of an old checkpoint: the ledger still has its root, and the latest checkpoint extends it (the
+    consistency proof checks out with the RFC's algorithm and the two signed roots alone)."""
+    key = api.key([Scope.READ])
+    projection = api.container.projections.by_name["ledger"]
+    old_note = api.call("GET", "/api/v1/ledger/checkpoint/note", key).text
+    old = Checkpoint.parse(open_note(old_note, projection.signer.verifier))
+    api.world.report()
+    api.settle()
+    take_checkpoint(api.container.engine, projection)
+
+    answer = api.call("POST", "/api/v1/ledger/witness", key, content=old_note.encode(), headers=TEXT)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    latest = Checkpoint.parse(open_note(body["latest"]["note"], projection.signer.verifier))
+    assert (body["tree_size"], body["consistent"]) == (old.size, True) and latest.size > old.size
+    proof = [b64(h) for h in body["proof"]]
+    assert ledger.verify_consistency(old.size, latest.size, old.root, latest.root, proof)
+
+    signer = projection.signer  # signed by the ledger's own key, but not the ledger's tree: the witness is told
+    for size, root, says in ((old.size, bytes(32), "another root"), (10**6, bytes(32), "lost events")):
+        forged = signer.sign(Checkpoint(signer.name, size, root).text())
+        body = api.call("POST", "/api/v1/ledger/witness", key, content=forged.encode(), headers=TEXT).json()
+        assert body["consistent"] is False and says in body["detail"] and body["proof"] == []
+
+
+TEXT = {"content-type": "text/plain; charset=utf-8"}
+
+
+def test_a_witness_copy_that_is_not_a_checkpoint_of_this_ledger_is_a_problem_that_says_why(api: Api) -> None:
+    key = api.key([Scope.READ])
+    note = api.call("GET", "/api/v1/ledger/checkpoint/note", key).text
+    text, signature = note.split("\n\n")
+    lines = text.split("\n")
+    other = Signer.generate(api.container.projections.by_name["ledger"].signer.name)
+    cases = {
+        "a signature over other text": (
+            f"{lines[0]}\n{int(lines[1]) + 1}\n{lines[2]}\n\n{signature}",
+            "does not verify",
+        ),
+        "not a note": ("hello\n", "blank line"),
+        "another key": (other.sign(text + "\n"), "no signature by"),
+        "a note that is no checkpoint": (
+            api.container.projections.by_name["ledger"].signer.sign("just some text\n"),
+            "checkpoint",
+        ),
+        "empty": ("", "empty"),
+    }
+    for case, (body, says) in cases.items():
+        response = api.call("POST", "/api/v1/ledger/witness", key, content=body.encode(), headers=TEXT)
+        problem = assert_problem(response, 422, field="body")
+        assert says in problem["detail"], (case, problem)
+    response = api.call("POST", "/api/v1/ledger/witness", key, content=b"\xff\xfe\x00", headers=TEXT)
+    assert "UTF-8" in assert_problem(response, 422, field="body")["detail"]
+    assert_problem(api.call("POST", "/api/v1/ledger/witness", None, content=note.encode(), headers=TEXT), 401)

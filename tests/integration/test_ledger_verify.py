@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from domain.values import Priority
+from domain.values import Category, Channel, Community, Priority
 from infrastructure.bootstrap import bootstrap
 from infrastructure.checkpoints import Checkpoint, Signer
 from infrastructure.readmodels import ledger as ledger_model
@@ -280,3 +280,85 @@ def test_a_database_without_the_ledger_is_told_so(tmp_path: Path, capsys: pytest
     sqlite3.connect(path).execute("CREATE TABLE stored_events (originator_id TEXT)").connection.close()
     with pytest.raises(SystemExit, match="no ledger tables"):
         verifier.main(["--database-url", f"sqlite:///{path}", "--key", str(Signer.generate().verifier)])
+
+
+def test_on_postgresql_the_server_assembles_each_entry_byte_for_byte_as_the_format_says(pg_settings: Settings) -> None:
+    """The verifier reads whole leaf entries that PostgreSQL joins from the stored columns (ENTRY_SQL): for every event
+    they are the bytes of the format's definition (tools/verify_ledger.leaf_entry, domain/ledger.leaf_entry)."""
+    from domain import ledger
+
+    container = bootstrap(pg_settings)
+    try:
+        build_world(container.app, units=1).report()
+    finally:
+        container.close()
+    with psycopg.connect(pg_settings.database_url) as conn:
+        rows = conn.execute(
+            f"SELECT notification_id, originator_id, originator_version, topic, state, {verifier.ENTRY_SQL} "
+            "FROM ssz_events ORDER BY notification_id"
+        ).fetchall()
+    assert len(rows) > 5
+    for nid, oid, version, topic, state, entry in rows:
+        assert entry == ledger.leaf_entry(nid, oid, version, topic, state)
+        assert entry == verifier.leaf_entry(nid, oid.bytes, version, topic, state)
+
+
+def test_the_verifier_reads_one_snapshot_while_the_log_grows(
+    history: History, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Opened, then the log and the ledger grow (a live zone): every stream of the verifier (on PostgreSQL, three
+    connections) still reads the database as it was when it began, so the ledger never seems ahead of the log."""
+    from domain.accounts import UserAccount
+
+    url = history.copy()
+    if history.settings.uses_postgres:
+        settings = history.settings.model_copy(update={"database_url": url})
+    else:
+        settings = Settings(environment="test", data_dir=tmp_path / "live", database_url=None)
+        settings.data_dir.mkdir()
+        shutil.copy(url.removeprefix("sqlite:///"), settings.sqlite_path)
+        shutil.copy(history.settings.data_dir / "ledger.key", settings.data_dir / "ledger.key")
+        url = f"sqlite:///{settings.sqlite_path}"
+    store = verifier.Store(url, None)
+    container = bootstrap(settings, run_migrations=False)
+    try:
+        for n in range(3):
+            container.app.report_incident(
+                channel=Channel.PHONE_191,
+                category=Category.THEFT,
+                priority=Priority.P2,
+                community=Community.KO_LOI,
+                location="Soi 3",
+                description=f"late call {n}",
+                by=UserAccount.id_for("dispatcher"),
+            )
+        container.projections.catch_up()
+        ledger_model.take_checkpoint(container.engine, container.projections.by_name["ledger"])
+    finally:
+        container.close()
+    try:
+        report = verifier.verify(store, verifier.Key.parse(history.key))
+    finally:
+        store.close()
+    out = capsys.readouterr().out
+    assert report.findings == []
+    assert f"ok    {history.events} events read, {history.events} recorded in the ledger" in out
+    assert run_verifier(url, history.key, capsys) == (0, [])  # and afterwards, the grown log verifies
+
+
+def test_a_witness_copy_that_is_not_a_checkpoint_is_named_and_one_that_is_not_text_is_refused(
+    history: History, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    url = history.copy()
+    witness = tmp_path / "witness.note"
+    for content, says in (
+        ("hello\n", "not a signed note"),
+        (Signer.generate(history.signer.name).sign("x\n"), "not signed by"),
+        (history.signer.sign("no checkpoint\n"), "not a checkpoint"),
+    ):
+        witness.write_text(content)
+        status, findings = run_verifier(url, history.key, capsys, "--from-checkpoint", str(witness))
+        assert status == 1 and says in findings[0], (content, findings)
+    witness.write_bytes(b"\xff\xfe\x00garbage")
+    assert verifier.main(["--database-url", url, "--key", history.key, "--from-checkpoint", str(witness)]) == 2
+    assert "cannot be read as text" in capsys.readouterr().err

@@ -11,9 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from infrastructure.api_keys import ApiCaller
-from infrastructure.readmodels.ledger import LedgerReads
+from infrastructure.checkpoints import NoteError
+from infrastructure.readmodels.ledger import LedgerReads, NotInLedger
 from web.access import API_READ
 from web.api.models import PREFIX
 from web.api.problems import ApiProblem, known_query_only, responses
@@ -37,6 +39,14 @@ class InclusionOut(BaseModel):
     leaf_hash: str
     leaf_entry: str  # the event's canonical bytes (README, "Tamper-evident log"), base64
     path: list[str]
+
+
+class WitnessOut(BaseModel):
+    tree_size: int  # the witness's checkpoint's
+    consistent: bool  # the ledger's tree of that size has its root
+    detail: str
+    latest: CheckpointOut | None  # the latest checkpoint signed
+    proof: list[str]  # RFC 9162 consistency proof from tree_size to the latest's size (base64), when consistent
 
 
 class ConsistencyOut(BaseModel):
@@ -120,7 +130,6 @@ def inclusion(
     notification_id: Annotated[int | None, Query(ge=1, le=2**62, description="or the event's notification id")] = None,
     tree_size: Annotated[int | None, Query(ge=1, le=2**62, description="the latest checkpoint's when omitted")] = None,
 ) -> InclusionOut:
-    reads = _reads(request)
     if (position is None) == (notification_id is None):
         raise ApiProblem(
             422,
@@ -129,24 +138,18 @@ def inclusion(
             "Give either position or notification_id.",
             errors=[{"field": "position", "message": "give either position or notification_id"}],
         )
-    if position is None:
-        position = reads.position_of(notification_id)
-        if position is None:
-            raise ApiProblem(
-                404, "not-found", "Not in the ledger", f"Notification {notification_id} is not in the ledger (yet)."
-            )
-    size = tree_size if tree_size is not None else _latest(request)["tree_size"]
-    try:
-        proof = reads.inclusion(position, size)
+    try:  # one connection, at most three statements (infrastructure/readmodels/ledger.py, LedgerReads.proof)
+        proof = _reads(request).proof(position=position, notification_id=notification_id, size=tree_size)
+    except NotInLedger as error:
+        raise ApiProblem(404, "not-found", "Not in the ledger", str(error)) from None
     except ValueError as error:
         raise _refused(error, "tree_size" if "tree size" in str(error) else "position") from None
-    entry = reads.leaf_entry(position) or b""
     return InclusionOut(
-        position=position,
-        tree_size=size,
+        position=proof["position"],
+        tree_size=proof["tree_size"],
         notification_id=proof["notification_id"],
         leaf_hash=_b64(proof["leaf_hash"]),
-        leaf_entry=_b64(entry),
+        leaf_entry=_b64(proof["leaf_entry"] or b""),
         path=[_b64(h) for h in proof["path"]],
     )
 
@@ -176,3 +179,44 @@ def consistency(
     except ValueError as error:
         raise _refused(error, "second") from None
     return ConsistencyOut(first=first, second=second, proof=[_b64(h) for h in proof])
+
+
+@router.post(
+    "/witness",
+    response_model=WitnessOut,
+    summary="Check a checkpoint kept elsewhere against the ledger",
+    responses=responses(401, 403, 422, 429),
+    openapi_extra={"requestBody": {"required": True, "content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+async def witness(request: Request, caller: Reader) -> WitnessOut:
+    """Send a signed checkpoint as it was published (text/plain, the note exactly as signed: a partner report's, a
+    copy saved from `GET /checkpoint/note`). Answered: whether the ledger's tree of its size still has its root, and a
+    consistency proof from it to the latest checkpoint. A note that is not a checkpoint of this ledger, or whose
+    signature does not verify over its text: 422, saying which."""
+    body = await request.body()
+    try:
+        note = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _note_refused("the body is not UTF-8 text") from None
+    if not note.strip():
+        raise _note_refused("the body is empty: send the signed checkpoint as text")
+    container = container_of(request)
+    verifier = container.projections.by_name["ledger"].signer.verifier
+    try:
+        answer = await run_in_threadpool(_reads(request).witness, note, verifier)
+    except NoteError as error:
+        raise _note_refused(str(error)) from None
+    latest = answer["latest"]
+    return WitnessOut(
+        tree_size=answer["tree_size"],
+        consistent=answer["consistent"],
+        detail=answer["detail"],
+        latest=_checkpoint(latest) if latest else None,
+        proof=[_b64(h) for h in answer["proof"]],
+    )
+
+
+def _note_refused(message: str) -> ApiProblem:
+    return ApiProblem(
+        422, "invalid", "Not a checkpoint of this ledger", message, errors=[{"field": "body", "message": message}]
+    )
