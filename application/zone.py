@@ -17,6 +17,7 @@ from application.cameras import CameraCommands
 from application.incidents import IncidentCommands
 from application.intake import IntakeCommands, Reported
 from application.patrol import PatrolCommands
+from application.reports import ReportCommands
 from application.unit_of_work import CommandResult, utcnow
 from domain.intake import ReferenceBook
 from domain.patrol import PatrolUnit
@@ -25,7 +26,9 @@ from domain.rounds import OfficerRound
 __all__ = ["CommandResult", "Reported", "ZoneApplication", "utcnow"]
 
 
-class ZoneApplication(IntakeCommands, IncidentCommands, PatrolCommands, CameraCommands, AccountCommands, AuditQueries):
+class ZoneApplication(
+    IntakeCommands, IncidentCommands, PatrolCommands, CameraCommands, AccountCommands, AuditQueries, ReportCommands
+):
     name = "ssz"
     env = {"AGGREGATE_CACHE_MAXSIZE": "20000", "IS_SNAPSHOTTING_ENABLED": "y"}
     # Units are touched by every dispatch: without snapshots, a cold read would replay a year of them.

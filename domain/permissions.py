@@ -29,6 +29,7 @@ class Action(Enum):
     MANAGE_USERS = "manage user accounts"
     ERASE_PERSONAL_DATA = "erase a reporter's personal data"
     READ_REPORTER_CONTACT = "read a reporter's name and phone"
+    PUBLISH_REPORT = "publish a monthly partner report"
 
 
 _DISPATCHER = {
@@ -63,6 +64,7 @@ _SUPERVISOR = (
         Action.FLAG_VISIT,
         Action.VOID_VISIT,
         Action.MANAGE_RED_BOXES,
+        Action.PUBLISH_REPORT,
     }
 )
 _ADMIN = {
@@ -71,6 +73,7 @@ _ADMIN = {
     Action.MANAGE_CAMERAS,
     Action.MANAGE_RED_BOXES,
     Action.MANAGE_UNITS,
+    Action.PUBLISH_REPORT,
 }
 _SYSTEM = {
     Action.REPORT_INCIDENT,
@@ -82,6 +85,7 @@ _SYSTEM = {
     Action.MANAGE_RED_BOXES,
     Action.MANAGE_UNITS,
     Action.CHANGE_DUTY,
+    Action.PUBLISH_REPORT,
 }
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {

@@ -27,6 +27,7 @@ from web.deps import container_of
 from web.live import BoardFeed
 from web.middleware import WebMiddleware
 from web.pages import is_htmx, message_of, render
+from web.report_editions import AutoPublisher
 from web.routes import accounts, alerts, auth, board, cameras, incidents, kpi, ledger, redboxes, reports, units
 
 log = structlog.get_logger()
@@ -46,9 +47,12 @@ def settle_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def create_app(container: Container | None = None, *, run_projections: bool = False) -> FastAPI:
+def create_app(
+    container: Container | None = None, *, run_projections: bool = False, auto_publish: bool = False
+) -> FastAPI:
     """`run_projections`: follow the log in this process (the embedded default of `ssz serve`);
-    in production, `ssz projections run` runs them as separate worker processes."""
+    in production, `ssz projections run` runs them as separate worker processes. `auto_publish`: publish each
+    month's partner report when due (`ssz serve`; SSZ_REPORTS_AUTO_PUBLISH=false turns it off)."""
     owned = container is None
 
     @asynccontextmanager
@@ -60,7 +64,12 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
             app.state.container.projections.start()
         if getattr(app.state, "feed", None) is None:
             app.state.feed = BoardFeed(app.state.container)
+        publisher = AutoPublisher(app.state.container) if auto_publish else None
+        if publisher is not None:
+            publisher.start()
         yield
+        if publisher is not None:
+            publisher.stop()
         app.state.feed.stop()
         app.state.container.projections.stop()
         if owned:

@@ -151,6 +151,7 @@ LABELS: dict[Enum, str] = {
     Action.MANAGE_USERS: N_("Manage user accounts", "Action"),
     Action.ERASE_PERSONAL_DATA: N_("Erase a reporter's personal data", "Action"),
     Action.READ_REPORTER_CONTACT: N_("Read a reporter's name and phone", "Action"),
+    Action.PUBLISH_REPORT: N_("Publish a monthly partner report", "Action"),
     RecordKind.INCIDENT: N_("Incident", "RecordKind"),
     RecordKind.PATROL_UNIT: N_("Patrol unit", "RecordKind"),
     RecordKind.RED_BOX: N_("Red box", "RecordKind"),

@@ -4,6 +4,7 @@ families (the PDF's own two, see reports/report.html; the browser's one)."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import Sequence
@@ -38,9 +39,24 @@ _STYLE_ELEMENT = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
 _TOOLTIP = ' style="opacity: 0" class="tooltip"'
 
 
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_SCRIPT = re.compile(r"<script[^>]*>.*?</script>", re.S)
+
+
+def _reproducible(svg: str) -> str:
+    """The same chart gives the same bytes: pygal's comment with today's date and its script (configuration for
+    its JavaScript, unused: `js=[]`) go, and its random chart id is replaced by a digest of the chart."""
+    svg = _SCRIPT.sub("", _COMMENT.sub("", svg))
+    for found in dict.fromkeys(_UUID.findall(svg)):
+        blank = svg.replace(found, "")
+        svg = svg.replace(found, hashlib.sha256(blank.encode()).hexdigest()[:16])
+    return svg
+
+
 def _svg(chart: pygal.graph.graph.Graph, *, styled: bool = False) -> Markup:
     """`styled`: with the chart's own <style> (for WeasyPrint, whose SVG renderer reads only that)."""
-    svg = chart.render(is_unicode=True, disable_xml_declaration=True)
+    svg = _reproducible(chart.render(is_unicode=True, disable_xml_declaration=True))
     return Markup(svg if styled else _STYLE_ELEMENT.sub("", svg).replace(_TOOLTIP, ' class="tooltip"'))
 
 

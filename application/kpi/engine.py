@@ -159,6 +159,27 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
+class Citation:
+    """The ledger's signed checkpoint that covers a report's position: anyone with the public key can check that the
+    log the report was computed from is the log the checkpoint signed."""
+
+    tree_size: int
+    root: str  # base64, as in the checkpoint
+    key_id: str  # 8 hex digits: the signing key's id
+
+    def __str__(self) -> str:
+        return f"tree_size={self.tree_size} root={self.root} key_id={self.key_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> Citation | None:
+        parts = dict(part.partition("=")[::2] for part in text.split())
+        try:
+            return cls(int(parts["tree_size"]), parts["root"], parts["key_id"])
+        except (KeyError, ValueError):
+            return None
+
+
+@dataclass(frozen=True, slots=True)
 class Edition:
     period: Period
     filters: Filters
@@ -166,7 +187,7 @@ class Edition:
     cut_off: datetime
     figures: Figures
     previous: Figures
-    checkpoint: str | None = None  # the ledger's signed checkpoint covering `position`, once the ledger exists
+    checkpoint: Citation | None = None  # the ledger's signed checkpoint covering `position`
 
     def month_over_month(self) -> dict[str, Change]:
         before = dict(headline(self.previous))
