@@ -17,12 +17,22 @@ from domain.base import ZoneAggregate
 from domain.errors import InvalidInput, TransitionRefused
 from domain.incident import NAMESPACE
 from domain.permissions import Action, authorize
-from domain.values import MAX_SHORT_TEXT, Actor, clean_text
+from domain.values import BANGKOK, MAX_SHORT_TEXT, Actor, clean_text
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _FILE = re.compile(r"^(th|en)\.(csv|pdf)$")
 MAX_CHANGES = 200  # lines named in a correction; more are summed up in the last one
+
+
+def check_over(month: str, now: datetime) -> None:
+    """A month (CE, YYYY-MM) is published once it has ended in Bangkok."""
+    year, number = int(month[:4]), int(month[5:7])
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=BANGKOK)
+    if end > now:
+        raise InvalidInput(
+            "{period} has not ended yet: a month is published once it is over.", field="month", period=month
+        )
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,7 @@ class MonthlyReport(ZoneAggregate):
         occurred_at: datetime,
     ) -> None:
         authorize(actor, Action.PUBLISH_REPORT)
+        check_over(self.month, occurred_at)
         if not files or any(not _FILE.match(k) or not _DIGEST.match(str(v)) for k, v in files.items()):
             raise InvalidInput("An edition names each file it publishes by its SHA-256.", field="files")
         if position < 1:

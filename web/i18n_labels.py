@@ -199,6 +199,7 @@ FIELDS: dict[str, str] = {
     "community": N_("Community", "field"),
     "location": N_("Location", "field"),
     "position": N_("Position", "field"),
+    "files": N_("Files", "field"),
     "description": N_("Description", "field"),
     "occurred_at": N_("Time it happened", "field"),
     "reporter_name": N_("Reporter's name", "field"),

@@ -21,6 +21,7 @@ from application.errors import ConflictError
 from application.kpi.engine import KpiEngine, Period
 from domain.errors import InvalidInput, TransitionRefused
 from domain.reports import Edition as Published
+from domain.reports import check_over
 from domain.values import BANGKOK, SYSTEM_USER_ID
 from infrastructure.bootstrap import Container
 from infrastructure.report_editions import ReportFileStore, cite
@@ -108,13 +109,6 @@ class Publication:
     notification_id: int | None
 
 
-def _month_ended(container: Container, period: Period) -> None:
-    if period.instants()[1] > container.app.clock():
-        raise InvalidInput(
-            "{period} has not ended yet: a month is published once it is over.", field="month", period=period.label
-        )
-
-
 def publish(
     container: Container,
     month: str,
@@ -126,7 +120,7 @@ def publish(
 ) -> Publication:
     """Publishes the next edition of `month` (YYYY-MM, CE or B.E.): built at the read models' latest position."""
     period = Period.month(month)
-    _month_ended(container, period)
+    check_over(period.label, occurred_at or container.app.clock())
     label = period.label
     earlier = container.app.report_editions(label)
     report, files = build(container, label, pdf=False)

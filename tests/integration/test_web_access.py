@@ -98,6 +98,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     samples["key_id"] = str(UUID(int=1))  # an API key, for the administrator's revoke form
     samples.update(code="RB-01", visit_id=str(visit))  # a red box, and a patrol visit to it
     samples["month"] = datetime.now(UTC).astimezone(BANGKOK).strftime("%Y-%m")  # a report's month
+    samples.update(number="1", file="en.csv")  # a published edition's file (none yet: 404 for those allowed)
     yield app, container, people, samples
     container.close()
 
@@ -131,6 +132,8 @@ def test_the_matrix_covers_the_pages_people_use(site: tuple) -> None:
         "/reports/{month}",
         "/reports/{month}/csv",
         "/reports/{month}/pdf",
+        "/reports/{month}/publish",
+        "/reports/{month}/editions/{number}/{file}",
         "/ledger/checkpoint",
         "/ledger/checkpoints",
     } <= paths
