@@ -16,7 +16,7 @@ from application.kpi.tables import Table, tables
 from domain.values import PartnerSector
 from web import i18n, kpi_view
 from web.i18n import N_
-from web.kpi_charts import trend_charts
+from web.kpi_charts import heat_chart, trend_charts
 from web.pages import ENV
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -48,7 +48,10 @@ def context(report: Report, *, for_pdf: bool = False) -> dict[str, Any]:
     return {
         "edition": report.edition,
         "tables": report.tables(),
-        "charts": trend_charts(report.trend, partner=True, styled=for_pdf),
+        "charts": [
+            *trend_charts(report.trend, partner=True, styled=for_pdf),
+            heat_chart(report.edition.figures.patrol.heat, partner=True, styled=for_pdf),
+        ],
         "kv": kpi_view,
         "t": t,
         "lang": t.locale,

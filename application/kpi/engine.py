@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 
 from application.kpi.figures import (
@@ -124,6 +124,21 @@ class Filters:
             None if not time else time == "night",
         )
 
+    def admits_visit(self, visit: VisitFact) -> bool:
+        """Community and day/night (the visit's time); priority, category and channel are incidents' only."""
+        return (self.community is None or visit.community == self.community) and (
+            self.night is None or is_night(visit.at) == self.night
+        )
+
+    def admits_alert(self, alert: AlertFact) -> bool:
+        """Community (the camera's), day/night (when it was raised), and channel: only the CCTV channel has alerts.
+        Priority and category are incidents' only."""
+        return (
+            (self.community is None or alert.community == self.community)
+            and (self.night is None or is_night(alert.raised_at) == self.night)
+            and (self.channel is None or self.channel == Channel.CCTV.value)
+        )
+
     def admits(self, fact: IncidentFact) -> bool:
         return (
             (self.community is None or fact.community == self.community)
@@ -224,19 +239,11 @@ class KpiEngine:
 
     def visits(self, period: Period, position: int, filters: Filters = Filters()) -> list[VisitFact]:
         start, end = period.instants()
-        return [
-            v
-            for v in self.marks.visits(start, end, position)
-            if filters.community is None or v.community == filters.community
-        ]
+        return [v for v in self.marks.visits(start, end, position) if filters.admits_visit(v)]
 
     def alerts(self, period: Period, position: int, filters: Filters = Filters()) -> list[AlertFact]:
         start, end = period.instants()
-        return [
-            a
-            for a in fold_alerts(self.marks.alert_marks(start, end, position))
-            if filters.community is None or a.community == filters.community
-        ]
+        return [a for a in fold_alerts(self.marks.alert_marks(start, end, position)) if filters.admits_alert(a)]
 
     def figures(self, period: Period, position: int, filters: Filters = Filters(), *, cut_off: datetime) -> Figures:
         start, end = period.instants()
@@ -247,13 +254,17 @@ class KpiEngine:
         if filters.community is not None:
             visits = [v for v in visits if v.community == filters.community]
             boxes = [b for b in boxes if b.community == filters.community]
-            alerts = [a for a in alerts if a.community == filters.community]
+        alerts = [a for a in alerts if filters.admits_alert(a)]
+        patrol = patrol_figures(visits, boxes, period.days, cut_off)
+        if filters.night is not None:  # the visits counted by day or at night; night coverage is night's anyway
+            counted = patrol_figures([v for v in visits if filters.admits_visit(v)], boxes, period.days, cut_off)
+            patrol = replace(patrol, counting=counted.counting, flagged=counted.flagged, voided=counted.voided)
         return Figures(
             incidents=incident_figures(facts),
             by_community=_grouped(facts, lambda f: f.community, [c.value for c in Community]),
             by_priority=_grouped(facts, lambda f: f.priority, [p.value for p in Priority]),
             by_category=_grouped(facts, lambda f: f.category, [c.value for c in Category]),
-            patrol=patrol_figures(visits, boxes, period.days, cut_off),
+            patrol=patrol,
             alerts=alert_figures(alerts),
         )
 
@@ -344,6 +355,17 @@ def headline(figures: Figures) -> list[tuple[str, float | None]]:
             (f"alerts.camera.{camera.camera_code}.tampered", camera.tampered),
         ]
     return out
+
+
+def position_of(text: str | None) -> int | None:
+    """A log position as a query string gives it: empty means the latest."""
+    if text is None or not text.strip():
+        return None
+    if not text.strip().isascii() or not text.strip().isdigit() or len(text.strip()) > 18:
+        raise InvalidInput(
+            "A position of the log is a whole number, for example 48213; {value} is not.", field="position", value=text
+        )
+    return int(text.strip())
 
 
 def sector_of(value: str | None) -> PartnerSector | None:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from application.kpi.engine import KpiEngine, Period, sector_of
+from application.kpi.engine import KpiEngine, Period, position_of, sector_of
 from domain.errors import DomainError
 from domain.permissions import Action
 from domain.values import BANGKOK, Role
@@ -46,11 +46,11 @@ def _lang(lang: str | None) -> str:
     return lang if lang in i18n.LOCALES else "th"  # a report is Thai unless English is asked for
 
 
-def build_report(container: Container, month: str, position: int | None, sector: str | None) -> Report:
+def build_report(container: Container, month: str, position: str | None, sector: str | None) -> Report:
     """A live build (not a published edition), citing the first signed checkpoint that covers its position."""
     engine = container.kpi
     period = Period.month(month)
-    edition = engine.edition(period, position=position)
+    edition = engine.edition(period, position=position_of(position))
     edition = replace(edition, checkpoint=covering_checkpoint(container.engine, edition.position))
     return Report(edition, engine.trend(period, position=edition.position), sector_of(sector))
 
@@ -89,7 +89,7 @@ def report_page(
     month: str,
     user: Reader,
     lang: str | None = None,
-    position: int | None = None,
+    position: str | None = None,
     sector: str | None = None,
 ) -> Response:
     with i18n.use_locale(_lang(lang)):
@@ -182,7 +182,7 @@ def edition_file(request: Request, month: str, number: int, file: str, user: Rea
 
 
 def _download(
-    request: Request, user: SignedIn, month: str, lang: str | None, position: int | None, sector: str | None, kind: str
+    request: Request, user: SignedIn, month: str, lang: str | None, position: str | None, sector: str | None, kind: str
 ) -> Response:
     with i18n.use_locale(_lang(lang)) as t:
         try:
@@ -224,7 +224,7 @@ async def report_csv(
     month: str,
     user: Reader,
     lang: str | None = None,
-    position: int | None = None,
+    position: str | None = None,
     sector: str | None = None,
 ) -> Response:
     return await run_in_threadpool(_download, request, user, month, lang, position, sector, "csv")
@@ -236,7 +236,7 @@ async def report_pdf(
     month: str,
     user: Reader,
     lang: str | None = None,
-    position: int | None = None,
+    position: str | None = None,
     sector: str | None = None,
 ) -> Response:
     return await run_in_threadpool(_download, request, user, month, lang, position, sector, "pdf")
