@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from application.kpi.figures import (
     AlertFigures,
@@ -24,6 +25,7 @@ from application.kpi.marks import (
     IncidentFact,
     KpiMarks,
     VisitFact,
+    VisitTime,
     fold_alerts,
     fold_boxes,
     fold_incidents,
@@ -209,6 +211,10 @@ class Edition:
         return {name: Change(value, before.get(name)) for name, value in headline(self.figures)}
 
 
+def _in_utc(instant: datetime) -> datetime:
+    return instant.astimezone(UTC)
+
+
 def _grouped(facts: list[IncidentFact], key: Callable[[IncidentFact], str], names: Iterable[str]) -> tuple:
     return tuple((name, incident_figures(f for f in facts if key(f) == name)) for name in names)
 
@@ -253,7 +259,8 @@ class KpiEngine:
         them: one query per kind of mark instead of one per kind and period, the red boxes folded once."""
         start, end = min(p.instants()[0] for p in periods), max(p.instants()[1] for p in periods)
         facts = [f for f in fold_incidents(self.marks.incident_marks(start, end, position)) if filters.admits(f)]
-        visits = self.marks.visits(start, end + timedelta(hours=6), position)
+        times = getattr(self.marks, "visit_times", self.marks.visits)  # the lean reading where the port has one
+        visits = times(start, end + timedelta(hours=6), position)
         boxes = fold_boxes(self.marks.box_marks(position))
         alerts = [a for a in fold_alerts(self.marks.alert_marks(start, end, position)) if filters.admits_alert(a)]
         if filters.community is not None:
@@ -261,12 +268,13 @@ class KpiEngine:
             boxes = [b for b in boxes if b.community == filters.community]
         out = []
         for period in periods:
-            low, high = period.instants()
+            low, high = (_in_utc(i) for i in period.instants())
+            morning = high + timedelta(hours=6)
             out.append(
                 self._figures(
                     period,
                     [f for f in facts if low <= f.reported_at < high],
-                    [v for v in visits if low <= v.at < high + timedelta(hours=6)],
+                    [v for v in visits if low <= v.at < morning],
                     boxes,
                     [a for a in alerts if low <= a.raised_at < high],
                     filters,
@@ -279,7 +287,7 @@ class KpiEngine:
     def _figures(
         period: Period,
         facts: list[IncidentFact],
-        visits: list[VisitFact],
+        visits: list[VisitFact | VisitTime],
         boxes: list,
         alerts: list[AlertFact],
         filters: Filters,
@@ -298,7 +306,16 @@ class KpiEngine:
             alerts=alert_figures(alerts),
         )
 
+    def _reading(self) -> AbstractContextManager:
+        """One connection for the queries of one answer, where the marks' reader offers it."""
+        reading = getattr(self.marks, "reading", None)
+        return reading() if reading is not None else nullcontext()
+
     def edition(self, period: Period, *, position: int | None = None, filters: Filters = Filters()) -> Edition:
+        with self._reading():
+            return self._edition(period, position, filters)
+
+    def _edition(self, period: Period, position: int | None, filters: Filters) -> Edition:
         position = self._checked_position(position)
         cut_off = self.marks.cut_off(position)
         first = self.marks.first_occurred(position)
@@ -321,11 +338,22 @@ class KpiEngine:
         self, period: Period, *, months: int = 12, position: int | None = None, filters: Filters = Filters()
     ) -> list[tuple[Period, IncidentFigures]]:
         """The incident figures of the `months` months up to the one starting `period`, oldest first."""
+        with self._reading():
+            return self._trend(period, months, position, filters)
+
+    def _trend(
+        self, period: Period, months: int, position: int | None, filters: Filters
+    ) -> list[tuple[Period, IncidentFigures]]:
         position = self._checked_position(position)
         periods = [Period.month(period.start.strftime("%Y-%m"))]
         while len(periods) < months:
             periods.insert(0, periods[0].previous())
-        return [(p, incident_figures(self.incidents(p, position, filters))) for p in periods]
+        facts = self.incidents(Period(periods[0].start, periods[-1].end), position, filters)  # one query
+        out = []
+        for p in periods:
+            low, high = (_in_utc(i) for i in p.instants())
+            out.append((p, incident_figures(f for f in facts if low <= f.reported_at < high)))
+        return out
 
 
 def _values(prefix: str, value: object) -> list[tuple[str, float | None]]:

@@ -80,6 +80,16 @@ class VisitFact:
 
 
 @dataclass(frozen=True, slots=True)
+class VisitTime:
+    """What the patrol figures need of a visit (a red box's code names it: a box's id is derived from its code)."""
+
+    box_code: str
+    community: str
+    at: datetime
+    status: str  # valid | flagged | voided
+
+
+@dataclass(frozen=True, slots=True)
 class BoxFact:
     id: UUID
     code: str
