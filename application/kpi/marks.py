@@ -15,7 +15,7 @@ class Mark:
     subject_id: UUID
     mark: str
     occurred_at: datetime
-    recorded_at: datetime
+    recorded_at: datetime | None  # None where a reader leaves it out: the folds do not read it
     community: str | None = None
     category: str | None = None
     priority: str | None = None

@@ -6,8 +6,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from uuid import UUID
 
-from sqlalchemy import Connection, Engine, case, func, select
+from sqlalchemy import Connection, Engine, String, case, cast, func, select
 
 from application.kpi.marks import Mark, VisitFact, VisitTime
 from infrastructure.readmodels.kpi_marks import kpi_marks as m
@@ -94,18 +95,54 @@ class SqlKpiMarks:
             return aware(conn.execute(select(func.min(m.c.occurred_at)).where(m.c.position <= position)).scalar())
 
     def _of_subjects(self, first_mark: str, start: datetime, end: datetime, position: int) -> list[Mark]:
-        subjects = select(m.c.subject_id).where(
+        return self._marks(
+            select(*_COLUMNS)
+            .where(m.c.subject_id.in_(self._subjects(first_mark, start, end, position)), m.c.position <= position)
+            .order_by(m.c.position)
+        )
+
+    @staticmethod
+    def _subjects(first_mark: str, start: datetime, end: datetime, position: int):  # noqa: ANN205
+        return select(m.c.subject_id).where(
             m.c.mark == first_mark,
             m.c.occurred_at >= _utc(start),
             m.c.occurred_at < _utc(end),
             m.c.position <= position,
         )
-        return self._marks(
-            select(*_COLUMNS).where(m.c.subject_id.in_(subjects), m.c.position <= position).order_by(m.c.position)
+
+    def _folded_marks(self, first_mark: str, start: datetime, end: datetime, position: int) -> list[Mark]:
+        """The marks of the subjects first marked `first_mark` in [start, end), with what the folds read: no
+        recording time, no parent; the subject's id read as text and made a UUID once per subject (a month's
+        incidents and alerts have some ten thousand marks, and making UUIDs was a good part of reading them)."""
+        statement = (
+            select(
+                m.c.position,
+                cast(m.c.subject_id, String),
+                m.c.mark,
+                m.c.occurred_at,
+                m.c.community,
+                m.c.category,
+                m.c.priority,
+                m.c.channel,
+                m.c.value,
+                m.c.label,
+            )
+            .where(m.c.subject_id.in_(self._subjects(first_mark, start, end, position)), m.c.position <= position)
+            .order_by(m.c.position)
         )
+        with self._connection() as conn:
+            rows = conn.execute(statement).all()
+        ids: dict[str, UUID] = {}
+        out = []
+        for row in rows:
+            subject = ids.get(row[1])
+            if subject is None:
+                subject = ids[row[1]] = UUID(row[1])
+            out.append(Mark(row[0], subject, row[2], _in_utc(row[3]), None, *row[4:]))
+        return out
 
     def incident_marks(self, start: datetime, end: datetime, position: int) -> list[Mark]:
-        return self._of_subjects("reported", start, end, position)
+        return self._folded_marks("reported", start, end, position)
 
     def visit_marks(self, start: datetime, end: datetime, position: int) -> list[Mark]:
         return self._of_subjects("visit", start, end, position)
@@ -157,7 +194,7 @@ class SqlKpiMarks:
         return [VisitTime(row[0], row[1], _in_utc(row[2]), names[row[3]]) for row in rows]
 
     def alert_marks(self, start: datetime, end: datetime, position: int) -> list[Mark]:
-        return self._of_subjects("alert_raised", start, end, position)
+        return self._folded_marks("alert_raised", start, end, position)
 
     def box_marks(self, position: int) -> list[Mark]:
         return self._marks(
