@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from application.kpi.engine import Citation
 from domain import ledger
@@ -100,12 +101,15 @@ def cite(engine: Engine, projection: LedgerProjection, position: int) -> Citatio
     found = covering_checkpoint(engine, position)
     if found is not None:
         return found
-    with engine.begin() as conn:
-        size, last = tree_size(conn)
-        if last < position:
-            return None
-        root = computed(conn, lambda perfect: ledger.mth(0, size, perfect))
-        projection.sign(conn, size, root)
+    try:
+        with engine.begin() as conn:
+            size, last = tree_size(conn)
+            if last < position:
+                return None
+            root = computed(conn, lambda perfect: ledger.mth(0, size, perfect))
+            projection.sign(conn, size, root)
+    except IntegrityError:  # another server signed the same tree at the same moment: its checkpoint is as good
+        pass
     return covering_checkpoint(engine, position)
 
 
