@@ -16,6 +16,7 @@ from application.kpi.figures import (
     Rate,
     Summary,
     alert_figures,
+    derive,
     incident_figures,
     is_night,
     patrol_figures,
@@ -215,8 +216,14 @@ def _in_utc(instant: datetime) -> datetime:
     return instant.astimezone(UTC)
 
 
-def _grouped(facts: list[IncidentFact], key: Callable[[IncidentFact], str], names: Iterable[str]) -> tuple:
-    return tuple((name, incident_figures(f for f in facts if key(f) == name)) for name in names)
+def _grouped(
+    facts: list[IncidentFact], key: Callable[[IncidentFact], str], names: Iterable[str], derived: dict
+) -> tuple:
+    groups: dict[str, list[IncidentFact]] = {name: [] for name in names}
+    for f in facts:
+        if key(f) in groups:
+            groups[key(f)].append(f)
+    return tuple((name, incident_figures(part, derived)) for name, part in groups.items())
 
 
 class KpiEngine:
@@ -297,11 +304,12 @@ class KpiEngine:
         if filters.night is not None:  # the visits counted by day or at night; night coverage is night's anyway
             counted = patrol_figures([v for v in visits if filters.admits_visit(v)], boxes, period.days, cut_off)
             patrol = replace(patrol, counting=counted.counting, flagged=counted.flagged, voided=counted.voided)
+        derived = {id(f): derive(f) for f in facts if f.cancel_reason is None}
         return Figures(
-            incidents=incident_figures(facts),
-            by_community=_grouped(facts, lambda f: f.community, [c.value for c in Community]),
-            by_priority=_grouped(facts, lambda f: f.priority, [p.value for p in Priority]),
-            by_category=_grouped(facts, lambda f: f.category, [c.value for c in Category]),
+            incidents=incident_figures(facts, derived),
+            by_community=_grouped(facts, lambda f: f.community, [c.value for c in Community], derived),
+            by_priority=_grouped(facts, lambda f: f.priority, [p.value for p in Priority], derived),
+            by_category=_grouped(facts, lambda f: f.category, [c.value for c in Category], derived),
             patrol=patrol,
             alerts=alert_figures(alerts),
         )

@@ -111,8 +111,12 @@ def summary(values: Iterable[int]) -> Summary:
     return Summary(len(ordered), nearest_rank(ordered, 50), nearest_rank(ordered, 90))
 
 
-def seconds(start: datetime, end: datetime) -> int:
-    return int((end - start).total_seconds() // 1)
+def seconds(start: datetime | timedelta, end: datetime | timedelta) -> int:
+    """Whole seconds, rounded down (the floor of a difference; the floor of the longest is the longest floor)."""
+    return (end - start) // _SECOND
+
+
+_SECOND = timedelta(seconds=1)
 
 
 def is_night(instant: datetime) -> bool:
@@ -120,17 +124,33 @@ def is_night(instant: datetime) -> bool:
     return hour >= 18 or hour < 6
 
 
-def incident_figures(facts: Iterable[IncidentFact]) -> IncidentFigures:
+Derived = tuple  # (night, call_to_dispatch, travel, response, resolve, close): None where an interval has no end
+
+
+def derive(f: IncidentFact) -> Derived:
+    """What the figures need of an incident, computed once however many groups it is counted in."""
+    r, d, o = f.reported_at, f.dispatched_at, f.on_scene_at
+    s, c = f.resolved_at, f.closed_at
+    return (
+        is_night(r),
+        None if d is None else seconds(r, d),
+        None if d is None or o is None else seconds(d, o),
+        None if o is None else seconds(r, o),
+        None if s is None else seconds(r, s),
+        None if c is None else seconds(r, c),
+    )
+
+
+def incident_figures(facts: Iterable[IncidentFact], derived: dict[int, Derived] | None = None) -> IncidentFigures:
+    """`derived`: `derive(f)` by `id(f)`, made once for the facts of several groups (else made here)."""
     facts = list(facts)
     counted = [f for f in facts if f.cancel_reason is None]
-    night = sum(1 for f in counted if is_night(f.reported_at))
+    derived = derived if derived is not None else {id(f): derive(f) for f in counted}
+    values = [derived[id(f)] for f in counted]
+    night = sum(1 for v in values if v[0])
 
-    def between(start: str, end: str) -> Summary:
-        return summary(
-            seconds(getattr(f, start), getattr(f, end))
-            for f in counted
-            if getattr(f, start) is not None and getattr(f, end) is not None
-        )
+    def between(index: int) -> Summary:
+        return summary(v[index] for v in values if v[index] is not None)
 
     with_outcome = [f for f in counted if f.outcome is not None]
     return IncidentFigures(
@@ -140,11 +160,11 @@ def incident_figures(facts: Iterable[IncidentFact]) -> IncidentFigures:
         by_channel=tuple(sorted(Counter(f.channel for f in counted).items())),
         day=len(counted) - night,
         night=night,
-        call_to_dispatch=between("reported_at", "dispatched_at"),
-        travel=between("dispatched_at", "on_scene_at"),
-        response=between("reported_at", "on_scene_at"),
-        resolve=between("reported_at", "resolved_at"),
-        close=between("reported_at", "closed_at"),
+        call_to_dispatch=between(1),
+        travel=between(2),
+        response=between(3),
+        resolve=between(4),
+        close=between(5),
         resolution=Rate(sum(1 for f in counted if f.resolved_at is not None), len(counted)),
         arrest=Rate(sum(1 for f in with_outcome if f.outcome == "arrest"), len(with_outcome)),
         night_share=Rate(night, len(counted)),
@@ -228,7 +248,7 @@ def patrol_figures(
             if dawn > cut_off or registered > dusk or (retired is not None and retired < dawn):
                 continue
             marks = [dusk, *times[bisect_left(times, dusk) : bisect_left(times, dawn)], dawn]
-            longest = max(seconds(a, b) for a, b in zip(marks, marks[1:], strict=False))
+            longest = seconds(timedelta(0), max(b - a for a, b in zip(marks, marks[1:], strict=False)))
             entry = gaps.setdefault(box.code, [0, None])
             entry[0] += 1
             entry[1] = longest if entry[1] is None else max(entry[1], longest)

@@ -38,10 +38,24 @@ def _utc(instant: datetime) -> datetime:
     return instant.astimezone(UTC)
 
 
+_UTC_ZONES: set[int] = set()  # ids of zones seen to be UTC itself (psycopg's ZoneInfo('Etc/UTC'), kept alive)
+_ZONES: list = []
+
+
 def _in_utc(value: datetime) -> datetime:
     """In the one UTC tzinfo (psycopg gives the session's zone, e.g. ZoneInfo('Etc/UTC'); SQLite naive UTC), so that
-    the engine compares instants without asking zones for offsets."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    the engine compares instants without asking zones for offsets. A zone that is UTC itself is swapped, not
+    converted (a conversion asks the zone for its offset: a third of reading a month's marks)."""
+    zone = value.tzinfo
+    if zone is None or id(zone) in _UTC_ZONES:
+        return value.replace(tzinfo=UTC)
+    if zone is UTC:
+        return value
+    if getattr(zone, "key", None) in ("UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu"):
+        _ZONES.append(zone)
+        _UTC_ZONES.add(id(zone))
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 class SqlKpiMarks:
