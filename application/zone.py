@@ -20,6 +20,7 @@ from application.incidents import IncidentCommands
 from application.intake import IntakeCommands, Reported
 from application.patrol import PatrolCommands
 from application.personal_data import PersonalDataCommands
+from application.reports import ReportCommands
 from application.unit_of_work import CommandResult, utcnow
 from domain.intake import ReferenceBook
 from domain.patrol import PatrolUnit
@@ -37,6 +38,7 @@ class ZoneApplication(
     AuditQueries,
     PersonalDataCommands,
     HandoverCommands,
+    ReportCommands,
 ):
     name = "ssz"
     env = {"AGGREGATE_CACHE_MAXSIZE": "20000", "IS_SNAPSHOTTING_ENABLED": "y"}

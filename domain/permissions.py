@@ -30,6 +30,7 @@ class Action(Enum):
     ERASE_PERSONAL_DATA = "erase a reporter's personal data"
     READ_REPORTER_CONTACT = "read a reporter's name and phone"
     HAND_OVER_SHIFT = "hand over a shift"
+    PUBLISH_REPORT = "publish a monthly partner report"
 
 
 _DISPATCHER = {
@@ -65,6 +66,7 @@ _SUPERVISOR = (
         Action.VOID_VISIT,
         Action.MANAGE_RED_BOXES,
         Action.HAND_OVER_SHIFT,
+        Action.PUBLISH_REPORT,
     }
 )
 _ADMIN = {
@@ -73,6 +75,7 @@ _ADMIN = {
     Action.MANAGE_CAMERAS,
     Action.MANAGE_RED_BOXES,
     Action.MANAGE_UNITS,
+    Action.PUBLISH_REPORT,
 }
 _SYSTEM = {
     Action.REPORT_INCIDENT,
@@ -87,6 +90,7 @@ _SYSTEM = {
     # The console (`ssz history --show-contact`, `ssz pdpa erase`) and the retention job act as the system.
     Action.READ_REPORTER_CONTACT,
     Action.ERASE_PERSONAL_DATA,
+    Action.PUBLISH_REPORT,
 }
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {

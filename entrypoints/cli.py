@@ -85,7 +85,7 @@ def serve(
             err=True,
         )
     embedded = settings.projections_in_process
-    app = create_app(container, run_projections=embedded)
+    app = create_app(container, run_projections=embedded, auto_publish=True)
     settle_gc()
     uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None)
 

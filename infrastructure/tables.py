@@ -208,3 +208,22 @@ pd_erasure_requests = Table(
     Column("version", Integer, nullable=False),
     Index("ix_pd_erasure_requests_received_at", "received_at"),
 )
+
+# Every download of a monthly partner report (migration 0012): who, which edition (or a live build's position),
+# which file and its SHA-256. Reads are not events: this table is the auditors' record of them.
+report_downloads = Table(
+    "report_downloads",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", TS, nullable=False),
+    Column("user_id", Uuid, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("edition", Integer, nullable=True),  # the published edition's number; NULL: built live at `position`
+    Column("position", BigInteger, nullable=False),
+    Column("file", String(8), nullable=False),  # th.pdf | th.csv | en.pdf | en.csv
+    Column("digest", String(64), nullable=False),
+    Column("sector", String(24), nullable=True),
+    Index("ix_report_downloads_month", "month", "at"),
+    Index("ix_report_downloads_user", "user_id", "at"),
+)

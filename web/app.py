@@ -29,6 +29,7 @@ from web.deps import container_of
 from web.live import BoardFeed
 from web.middleware import WebMiddleware
 from web.pages import is_htmx, message_of, nearest_page, render
+from web.report_editions import AutoPublisher
 from web.routes import accounts, alerts, auth, board, cameras, docs, incidents, kpi, ledger, redboxes, reports, units
 from web.routes import audit as audit_routes
 from web.routes import handover as handover_routes
@@ -52,9 +53,12 @@ def settle_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def create_app(container: Container | None = None, *, run_projections: bool = False) -> FastAPI:
+def create_app(
+    container: Container | None = None, *, run_projections: bool = False, auto_publish: bool = False
+) -> FastAPI:
     """`run_projections`: follow the log in this process (the embedded default of `ssz serve`);
-    in production, `ssz projections run` runs them as separate worker processes."""
+    in production, `ssz projections run` runs them as separate worker processes. `auto_publish`: publish each
+    month's partner report when due (`ssz serve`; SSZ_REPORTS_AUTO_PUBLISH=false turns it off)."""
     owned = container is None
 
     @asynccontextmanager
@@ -69,7 +73,12 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
             app.state.feed = BoardFeed(app.state.container)
         retention = RetentionJob(app.state.container.app, app.state.container.settings)
         retention.start()  # only when SSZ_CONTACT_RETENTION_DAYS is set
+        publisher = AutoPublisher(app.state.container) if auto_publish else None
+        if publisher is not None:
+            publisher.start()
         yield
+        if publisher is not None:
+            publisher.stop()
         retention.stop()
         app.state.feed.stop()
         app.state.container.projections.stop()

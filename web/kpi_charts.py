@@ -4,6 +4,7 @@ families (the PDF's own two, see reports/report.html; the browser's one)."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from markupsafe import Markup
 from pygal.style import Style
 
 from application.kpi.engine import Period
-from application.kpi.figures import IncidentFigures
+from application.kpi.figures import NIGHT_SLOTS, HeatCell, IncidentFigures
 from web import i18n
 from web.i18n import N_
 
@@ -38,9 +39,24 @@ _STYLE_ELEMENT = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
 _TOOLTIP = ' style="opacity: 0" class="tooltip"'
 
 
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_SCRIPT = re.compile(r"<script[^>]*>.*?</script>", re.S)
+
+
+def _reproducible(svg: str) -> str:
+    """The same chart gives the same bytes: pygal's comment with today's date and its script (configuration for
+    its JavaScript, unused: `js=[]`) go, and its random chart id is replaced by a digest of the chart."""
+    svg = _SCRIPT.sub("", _COMMENT.sub("", svg))
+    for found in dict.fromkeys(_UUID.findall(svg)):
+        blank = svg.replace(found, "")
+        svg = svg.replace(found, hashlib.sha256(blank.encode()).hexdigest()[:16])
+    return svg
+
+
 def _svg(chart: pygal.graph.graph.Graph, *, styled: bool = False) -> Markup:
     """`styled`: with the chart's own <style> (for WeasyPrint, whose SVG renderer reads only that)."""
-    svg = chart.render(is_unicode=True, disable_xml_declaration=True)
+    svg = _reproducible(chart.render(is_unicode=True, disable_xml_declaration=True))
     return Markup(svg if styled else _STYLE_ELEMENT.sub("", svg).replace(_TOOLTIP, ' class="tooltip"'))
 
 
@@ -117,3 +133,36 @@ def distribution_chart(seconds: Sequence[int]) -> Markup:
     chart.x_labels = [f"< {edge // 60}′" for edge in BUCKETS] + [f"≥ {BUCKETS[-1] // 60}′"]
     chart.add(t.pgettext("kpi", N_("Incidents", "kpi")), counts)
     return _svg(chart)
+
+
+def heat_chart(heat: Sequence[HeatCell], *, partner: bool, styled: bool = False) -> Markup:
+    """Night coverage as a heat map of red box × 2-hour night slot: pygal's dot (punch-card) chart, one row per box,
+    each dot's size the share of the month's nights on which the slot had a counted visit. For a partner, a cell of
+    fewer than 5 nights, or covered on 1–4 of them, is left out (as the table's rate is)."""
+    t = i18n.current()
+    cells = {(c.box_code, c.slot): c for c in heat}
+    boxes = sorted({c.box_code for c in heat})
+    chart = pygal.Dot(
+        title=t.pgettext("kpi", N_("Night coverage: red box × 2-hour slot (% of nights)", "kpi")),
+        style=STYLE,
+        js=[],
+        no_prefix=not styled,
+        width=760,
+        height=max(220, 90 + 26 * len(boxes)),
+        show_legend=False,
+        explicit_size=True,
+        x_label_rotation=0,
+        print_zeroes=True,
+    )
+    chart.x_labels = [f"{s * 2:02d}–{(s * 2 + 2) % 24 or 24:02d}" for s in NIGHT_SLOTS]
+    for box in boxes[::-1]:  # pygal draws the first series at the bottom
+        values = []
+        for slot in NIGHT_SLOTS:
+            cell = cells.get((box, slot))
+            if cell is None or cell.possible == 0:
+                values.append(None)
+                continue
+            hidden = partner and (cell.possible < 5 or 0 < cell.covered < 5)
+            values.append(None if hidden else round(100 * cell.covered / cell.possible))
+        chart.add(box, values)
+    return _svg(chart, styled=styled)

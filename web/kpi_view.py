@@ -50,6 +50,7 @@ COLUMNS = {
     "median": N_("Median", "kpi"),
     "p90": N_("90th percentile", "kpi"),
     "counted": N_("Incidents", "kpi"),
+    "day": N_("By day", "kpi"),
     "night": N_("At night", "kpi"),
     "response_median": N_("Response, median", "kpi"),
     "response_p90": N_("Response, p90", "kpi"),

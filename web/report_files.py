@@ -16,7 +16,7 @@ from application.kpi.tables import Table, tables
 from domain.values import PartnerSector
 from web import i18n, kpi_view
 from web.i18n import N_
-from web.kpi_charts import trend_charts
+from web.kpi_charts import heat_chart, trend_charts
 from web.pages import ENV
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -48,7 +48,10 @@ def context(report: Report, *, for_pdf: bool = False) -> dict[str, Any]:
     return {
         "edition": report.edition,
         "tables": report.tables(),
-        "charts": trend_charts(report.trend, partner=True, styled=for_pdf),
+        "charts": [
+            *trend_charts(report.trend, partner=True, styled=for_pdf),
+            heat_chart(report.edition.figures.patrol.heat, partner=True, styled=for_pdf),
+        ],
         "kv": kpi_view,
         "t": t,
         "lang": t.locale,
@@ -58,22 +61,46 @@ def context(report: Report, *, for_pdf: bool = False) -> dict[str, Any]:
     }
 
 
+ATTACHMENT = "report.csv"
+
+
 def pdf_bytes(report: Report) -> bytes:
-    from weasyprint import HTML  # imported on first use: it takes a second to load Pango
+    """The PDF, with the report's CSV (in the same language) embedded as the attachment `report.csv`, so that
+    `ssz report verify` can check a PDF as it checks a CSV. The same edition gives the same bytes every time: no
+    date of the build goes in (the attachment's dates are the edition's cut-off), the charts' ids are derived from
+    their content, and WeasyPrint's PDF identifier is a digest of the content."""
+    from weasyprint import HTML, Attachment  # imported on first use: it takes a second to load Pango
 
     html = ENV.get_template("reports/pdf.html").render({**context(report, for_pdf=True)})
-    return HTML(string=html, base_url=str(STATIC) + "/").write_pdf()
+    at = report.edition.cut_off
+    attachment = Attachment(
+        file_obj=io.BytesIO(csv_bytes(report)),
+        name=ATTACHMENT,
+        description="CSV",
+        created=at,
+        modified=at,
+        relationship="Data",
+    )
+    return HTML(string=html, base_url=str(STATIC) + "/").write_pdf(attachments=[attachment])
+
+
+def embedded_csv(pdf: bytes) -> bytes | None:
+    """The CSV a report's PDF carries (None when it carries none)."""
+    from pypdf import PdfReader
+
+    found = PdfReader(io.BytesIO(pdf)).attachments.get(ATTACHMENT)
+    return found[0] if found else None
 
 
 def csv_bytes(report: Report) -> bytes:
     """Every table, one after another, in the request's language; UTF-8 with a BOM so that Excel reads Thai.
-    The first lines say which month, which position of the log and which checkpoint (empty until the ledger)."""
+    The first lines say which month, which position of the log and which signed checkpoint of the ledger covers it."""
     edition = report.edition
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
     w.writerow(["month", edition.period.label])
     w.writerow(["position", edition.position])
-    w.writerow(["checkpoint", edition.checkpoint or ""])
+    w.writerow(["checkpoint", str(edition.checkpoint or "")])
     w.writerow(["language", i18n.current().locale])
     for table in report.tables():
         w.writerow([])

@@ -9,8 +9,12 @@ cell from being recovered by subtraction.
   the alert kinds), the total minus the shown cells is the sum of the hidden ones. A reader knows a SMALL cell
   is 1 to 4 and a HIDDEN one is at least 5, so a SMALL cell is pinned when that sum leaves it one value (a lone
   SMALL cell always is; two that add up to 2 are both 1). While some SMALL cell is pinned, the smallest
-  shown count of 5 or more in the group is HIDDEN too; if none is left, the total is HIDDEN. Groups are
-  protected one by one (each column of a cross-tab is a group of its own)."""
+  shown count of 5 or more in the group is HIDDEN too; if none is left, the total is HIDDEN.
+- Cross-tabs (a breakdown by community, priority or category with its day and night columns): every row
+  (day + night = the row's incidents) and every column (the groups' counts = the zone's) is such a group, and
+  they are protected together, again and again, until no row and no column has a pinned SMALL cell: a cell
+  hidden to protect a row is then protected within its column too, and the other way round. A row whose
+  total must go is hidden in the table's total column, which is a group against the zone's count itself."""
 
 from __future__ import annotations
 
@@ -71,3 +75,65 @@ def protect(values: Sequence[int], total: int, partner: bool) -> tuple[list[Cell
         hidden.add(candidates[0][1])
     cells: list[Cell] = [(SMALL if v < MIN_SHOWN else HIDDEN) if i in hidden else v for i, v in enumerate(values)]
     return cells, count(total, partner)
+
+
+def _protect_line(values: Sequence[int], hidden: set[int], total: int) -> set[int] | None:
+    """The cells of one line of a cross-tab to hide, given those hidden already; None when only hiding its total
+    would do. Besides a pinned SMALL cell, a line with a single hidden cell gives it back exactly (a HIDDEN one
+    too, which the crossing line would then use): a line hides none or at least two."""
+    hidden = set(hidden)
+    while _pinned(values, hidden, total) or len(hidden) == 1:
+        candidates = sorted((v, i) for i, v in enumerate(values) if i not in hidden and v >= MIN_SHOWN)
+        if not candidates:
+            return None
+        hidden.add(candidates[0][1])
+    return hidden
+
+
+def protect_crosstab(
+    cells: Sequence[Sequence[int]], column_totals: Sequence[Cell], grand_total: Cell, partner: bool
+) -> tuple[list[list[Cell]], list[Cell]]:
+    """A table of counts whose rows add up to their row totals and whose columns add up to `column_totals` (as the
+    zone shows them: a column whose total is not shown as a number gives a reader no equation), the row totals
+    adding up to `grand_total` (likewise). Returns the cells and the row totals as shown."""
+    rows = [list(r) for r in cells]
+    row_totals = [sum(r) for r in rows]
+    if not partner:
+        return [list(r) for r in rows], list(row_totals)
+    width = len(column_totals)
+    hidden = {(i, j) for i, r in enumerate(rows) for j, v in enumerate(r) if 0 < v < MIN_SHOWN}
+    hidden_totals = {i for i, v in enumerate(row_totals) if 0 < v < MIN_SHOWN}
+    changed = True
+    while changed:
+        changed = False
+        for i, r in enumerate(rows):  # each row against its total, while that total is shown
+            if i in hidden_totals:
+                continue
+            line = _protect_line(r, {j for j in range(width) if (i, j) in hidden}, row_totals[i])
+            if line is None:
+                hidden_totals.add(i)
+                changed = True
+            elif any((i, j) not in hidden for j in line):
+                hidden |= {(i, j) for j in line}
+                changed = True
+        for j in range(width):  # each column against the zone's figure
+            if not isinstance(column_totals[j], int) or isinstance(column_totals[j], bool):
+                continue
+            column = [r[j] for r in rows]
+            line = _protect_line(column, {i for i in range(len(rows)) if (i, j) in hidden}, int(column_totals[j]))
+            if line is not None and any((i, j) not in hidden for i in line):
+                hidden |= {(i, j) for i in line}
+                changed = True
+        if isinstance(grand_total, int) and not isinstance(grand_total, bool):  # the row totals against the zone's
+            line = _protect_line(row_totals, hidden_totals, grand_total)
+            if line is not None and line != hidden_totals:
+                hidden_totals |= line
+                changed = True
+
+    def shown(value: int, is_hidden: bool) -> Cell:
+        return (SMALL if value < MIN_SHOWN else HIDDEN) if is_hidden else value
+
+    return (
+        [[shown(v, (i, j) in hidden) for j, v in enumerate(r)] for i, r in enumerate(rows)],
+        [shown(v, i in hidden_totals) for i, v in enumerate(row_totals)],
+    )

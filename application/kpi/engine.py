@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
-from datetime import date, datetime, time, timedelta
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, date, datetime, time, timedelta
 
 from application.kpi.figures import (
     AlertFigures,
@@ -15,6 +16,7 @@ from application.kpi.figures import (
     Rate,
     Summary,
     alert_figures,
+    derive,
     incident_figures,
     is_night,
     patrol_figures,
@@ -24,6 +26,7 @@ from application.kpi.marks import (
     IncidentFact,
     KpiMarks,
     VisitFact,
+    VisitTime,
     fold_alerts,
     fold_boxes,
     fold_incidents,
@@ -124,6 +127,21 @@ class Filters:
             None if not time else time == "night",
         )
 
+    def admits_visit(self, visit: VisitFact) -> bool:
+        """Community and day/night (the visit's time); priority, category and channel are incidents' only."""
+        return (self.community is None or visit.community == self.community) and (
+            self.night is None or is_night(visit.at) == self.night
+        )
+
+    def admits_alert(self, alert: AlertFact) -> bool:
+        """Community (the camera's), day/night (when it was raised), and channel: only the CCTV channel has alerts.
+        Priority and category are incidents' only."""
+        return (
+            (self.community is None or alert.community == self.community)
+            and (self.night is None or is_night(alert.raised_at) == self.night)
+            and (self.channel is None or self.channel == Channel.CCTV.value)
+        )
+
     def admits(self, fact: IncidentFact) -> bool:
         return (
             (self.community is None or fact.community == self.community)
@@ -159,6 +177,27 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
+class Citation:
+    """The ledger's signed checkpoint that covers a report's position: anyone with the public key can check that the
+    log the report was computed from is the log the checkpoint signed."""
+
+    tree_size: int
+    root: str  # base64, as in the checkpoint
+    key_id: str  # 8 hex digits: the signing key's id
+
+    def __str__(self) -> str:
+        return f"tree_size={self.tree_size} root={self.root} key_id={self.key_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> Citation | None:
+        parts = dict(part.partition("=")[::2] for part in text.split())
+        try:
+            return cls(int(parts["tree_size"]), parts["root"], parts["key_id"])
+        except (KeyError, ValueError):
+            return None
+
+
+@dataclass(frozen=True, slots=True)
 class Edition:
     period: Period
     filters: Filters
@@ -166,15 +205,25 @@ class Edition:
     cut_off: datetime
     figures: Figures
     previous: Figures
-    checkpoint: str | None = None  # the ledger's signed checkpoint covering `position`, once the ledger exists
+    checkpoint: Citation | None = None  # the ledger's signed checkpoint covering `position`
 
     def month_over_month(self) -> dict[str, Change]:
         before = dict(headline(self.previous))
         return {name: Change(value, before.get(name)) for name, value in headline(self.figures)}
 
 
-def _grouped(facts: list[IncidentFact], key: Callable[[IncidentFact], str], names: Iterable[str]) -> tuple:
-    return tuple((name, incident_figures(f for f in facts if key(f) == name)) for name in names)
+def _in_utc(instant: datetime) -> datetime:
+    return instant.astimezone(UTC)
+
+
+def _grouped(
+    facts: list[IncidentFact], key: Callable[[IncidentFact], str], names: Iterable[str], derived: dict
+) -> tuple:
+    groups: dict[str, list[IncidentFact]] = {name: [] for name in names}
+    for f in facts:
+        if key(f) in groups:
+            groups[key(f)].append(f)
+    return tuple((name, incident_figures(part, derived)) for name, part in groups.items())
 
 
 class KpiEngine:
@@ -203,40 +252,78 @@ class KpiEngine:
 
     def visits(self, period: Period, position: int, filters: Filters = Filters()) -> list[VisitFact]:
         start, end = period.instants()
-        return [
-            v
-            for v in self.marks.visits(start, end, position)
-            if filters.community is None or v.community == filters.community
-        ]
+        return [v for v in self.marks.visits(start, end, position) if filters.admits_visit(v)]
 
     def alerts(self, period: Period, position: int, filters: Filters = Filters()) -> list[AlertFact]:
         start, end = period.instants()
-        return [
-            a
-            for a in fold_alerts(self.marks.alert_marks(start, end, position))
-            if filters.community is None or a.community == filters.community
-        ]
+        return [a for a in fold_alerts(self.marks.alert_marks(start, end, position)) if filters.admits_alert(a)]
 
     def figures(self, period: Period, position: int, filters: Filters = Filters(), *, cut_off: datetime) -> Figures:
-        start, end = period.instants()
-        facts = self.incidents(period, position, filters)
-        visits = self.marks.visits(start, end + timedelta(hours=6), position)
+        return self._both([period], position, filters, cut_off)[0]
+
+    def _both(self, periods: list[Period], position: int, filters: Filters, cut_off: datetime) -> list[Figures]:
+        """The figures of adjacent periods (a month and the month before), from one reading of the marks of all of
+        them: one query per kind of mark instead of one per kind and period, the red boxes folded once."""
+        start, end = min(p.instants()[0] for p in periods), max(p.instants()[1] for p in periods)
+        facts = [f for f in fold_incidents(self.marks.incident_marks(start, end, position)) if filters.admits(f)]
+        times = getattr(self.marks, "visit_times", self.marks.visits)  # the lean reading where the port has one
+        visits = times(start, end + timedelta(hours=6), position)
         boxes = fold_boxes(self.marks.box_marks(position))
-        alerts = fold_alerts(self.marks.alert_marks(start, end, position))
+        alerts = [a for a in fold_alerts(self.marks.alert_marks(start, end, position)) if filters.admits_alert(a)]
         if filters.community is not None:
             visits = [v for v in visits if v.community == filters.community]
             boxes = [b for b in boxes if b.community == filters.community]
-            alerts = [a for a in alerts if a.community == filters.community]
+        out = []
+        for period in periods:
+            low, high = (_in_utc(i) for i in period.instants())
+            morning = high + timedelta(hours=6)
+            out.append(
+                self._figures(
+                    period,
+                    [f for f in facts if low <= f.reported_at < high],
+                    [v for v in visits if low <= v.at < morning],
+                    boxes,
+                    [a for a in alerts if low <= a.raised_at < high],
+                    filters,
+                    cut_off,
+                )
+            )
+        return out
+
+    @staticmethod
+    def _figures(
+        period: Period,
+        facts: list[IncidentFact],
+        visits: list[VisitFact | VisitTime],
+        boxes: list,
+        alerts: list[AlertFact],
+        filters: Filters,
+        cut_off: datetime,
+    ) -> Figures:
+        patrol = patrol_figures(visits, boxes, period.days, cut_off)
+        if filters.night is not None:  # the visits counted by day or at night; night coverage is night's anyway
+            counted = patrol_figures([v for v in visits if filters.admits_visit(v)], boxes, period.days, cut_off)
+            patrol = replace(patrol, counting=counted.counting, flagged=counted.flagged, voided=counted.voided)
+        derived = {id(f): derive(f) for f in facts if f.cancel_reason is None}
         return Figures(
-            incidents=incident_figures(facts),
-            by_community=_grouped(facts, lambda f: f.community, [c.value for c in Community]),
-            by_priority=_grouped(facts, lambda f: f.priority, [p.value for p in Priority]),
-            by_category=_grouped(facts, lambda f: f.category, [c.value for c in Category]),
-            patrol=patrol_figures(visits, boxes, period.days, cut_off),
+            incidents=incident_figures(facts, derived),
+            by_community=_grouped(facts, lambda f: f.community, [c.value for c in Community], derived),
+            by_priority=_grouped(facts, lambda f: f.priority, [p.value for p in Priority], derived),
+            by_category=_grouped(facts, lambda f: f.category, [c.value for c in Category], derived),
+            patrol=patrol,
             alerts=alert_figures(alerts),
         )
 
+    def _reading(self) -> AbstractContextManager:
+        """One connection for the queries of one answer, where the marks' reader offers it."""
+        reading = getattr(self.marks, "reading", None)
+        return reading() if reading is not None else nullcontext()
+
     def edition(self, period: Period, *, position: int | None = None, filters: Filters = Filters()) -> Edition:
+        with self._reading():
+            return self._edition(period, position, filters)
+
+    def _edition(self, period: Period, position: int | None, filters: Filters) -> Edition:
         position = self._checked_position(position)
         cut_off = self.marks.cut_off(position)
         first = self.marks.first_occurred(position)
@@ -252,19 +339,29 @@ class KpiEngine:
             filters,
             position,
             cut_off,
-            self.figures(period, position, filters, cut_off=cut_off),
-            self.figures(period.previous(), position, filters, cut_off=cut_off),
+            *self._both([period, period.previous()], position, filters, cut_off),
         )
 
     def trend(
         self, period: Period, *, months: int = 12, position: int | None = None, filters: Filters = Filters()
     ) -> list[tuple[Period, IncidentFigures]]:
         """The incident figures of the `months` months up to the one starting `period`, oldest first."""
+        with self._reading():
+            return self._trend(period, months, position, filters)
+
+    def _trend(
+        self, period: Period, months: int, position: int | None, filters: Filters
+    ) -> list[tuple[Period, IncidentFigures]]:
         position = self._checked_position(position)
         periods = [Period.month(period.start.strftime("%Y-%m"))]
         while len(periods) < months:
             periods.insert(0, periods[0].previous())
-        return [(p, incident_figures(self.incidents(p, position, filters))) for p in periods]
+        facts = self.incidents(Period(periods[0].start, periods[-1].end), position, filters)  # one query
+        out = []
+        for p in periods:
+            low, high = (_in_utc(i) for i in p.instants())
+            out.append((p, incident_figures(f for f in facts if low <= f.reported_at < high)))
+        return out
 
 
 def _values(prefix: str, value: object) -> list[tuple[str, float | None]]:
@@ -323,6 +420,17 @@ def headline(figures: Figures) -> list[tuple[str, float | None]]:
             (f"alerts.camera.{camera.camera_code}.tampered", camera.tampered),
         ]
     return out
+
+
+def position_of(text: str | None) -> int | None:
+    """A log position as a query string gives it: empty means the latest."""
+    if text is None or not text.strip():
+        return None
+    if not text.strip().isascii() or not text.strip().isdigit() or len(text.strip()) > 18:
+        raise InvalidInput(
+            "A position of the log is a whole number, for example 48213; {value} is not.", field="position", value=text
+        )
+    return int(text.strip())
 
 
 def sector_of(value: str | None) -> PartnerSector | None:

@@ -6,10 +6,9 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from uuid import UUID
+from datetime import UTC, date, datetime, time, timedelta
 
-from application.kpi.marks import AlertFact, BoxFact, IncidentFact, VisitFact
+from application.kpi.marks import AlertFact, BoxFact, IncidentFact, VisitFact, VisitTime
 from domain.values import BANGKOK
 
 NIGHT_SLOTS = (9, 10, 11, 0, 1, 2)  # 18–20 … 04–06, in the order of a night
@@ -112,8 +111,12 @@ def summary(values: Iterable[int]) -> Summary:
     return Summary(len(ordered), nearest_rank(ordered, 50), nearest_rank(ordered, 90))
 
 
-def seconds(start: datetime, end: datetime) -> int:
-    return int((end - start).total_seconds() // 1)
+def seconds(start: datetime | timedelta, end: datetime | timedelta) -> int:
+    """Whole seconds, rounded down (the floor of a difference; the floor of the longest is the longest floor)."""
+    return (end - start) // _SECOND
+
+
+_SECOND = timedelta(seconds=1)
 
 
 def is_night(instant: datetime) -> bool:
@@ -121,17 +124,33 @@ def is_night(instant: datetime) -> bool:
     return hour >= 18 or hour < 6
 
 
-def incident_figures(facts: Iterable[IncidentFact]) -> IncidentFigures:
+Derived = tuple  # (night, call_to_dispatch, travel, response, resolve, close): None where an interval has no end
+
+
+def derive(f: IncidentFact) -> Derived:
+    """What the figures need of an incident, computed once however many groups it is counted in."""
+    r, d, o = f.reported_at, f.dispatched_at, f.on_scene_at
+    s, c = f.resolved_at, f.closed_at
+    return (
+        is_night(r),
+        None if d is None else seconds(r, d),
+        None if d is None or o is None else seconds(d, o),
+        None if o is None else seconds(r, o),
+        None if s is None else seconds(r, s),
+        None if c is None else seconds(r, c),
+    )
+
+
+def incident_figures(facts: Iterable[IncidentFact], derived: dict[int, Derived] | None = None) -> IncidentFigures:
+    """`derived`: `derive(f)` by `id(f)`, made once for the facts of several groups (else made here)."""
     facts = list(facts)
     counted = [f for f in facts if f.cancel_reason is None]
-    night = sum(1 for f in counted if is_night(f.reported_at))
+    derived = derived if derived is not None else {id(f): derive(f) for f in counted}
+    values = [derived[id(f)] for f in counted]
+    night = sum(1 for v in values if v[0])
 
-    def between(start: str, end: str) -> Summary:
-        return summary(
-            seconds(getattr(f, start), getattr(f, end))
-            for f in counted
-            if getattr(f, start) is not None and getattr(f, end) is not None
-        )
+    def between(index: int) -> Summary:
+        return summary(v[index] for v in values if v[index] is not None)
 
     with_outcome = [f for f in counted if f.outcome is not None]
     return IncidentFigures(
@@ -141,11 +160,11 @@ def incident_figures(facts: Iterable[IncidentFact]) -> IncidentFigures:
         by_channel=tuple(sorted(Counter(f.channel for f in counted).items())),
         day=len(counted) - night,
         night=night,
-        call_to_dispatch=between("reported_at", "dispatched_at"),
-        travel=between("dispatched_at", "on_scene_at"),
-        response=between("reported_at", "on_scene_at"),
-        resolve=between("reported_at", "resolved_at"),
-        close=between("reported_at", "closed_at"),
+        call_to_dispatch=between(1),
+        travel=between(2),
+        response=between(3),
+        resolve=between(4),
+        close=between(5),
         resolution=Rate(sum(1 for f in counted if f.resolved_at is not None), len(counted)),
         arrest=Rate(sum(1 for f in with_outcome if f.outcome == "arrest"), len(with_outcome)),
         night_share=Rate(night, len(counted)),
@@ -175,37 +194,49 @@ def night_slots(night: date) -> list[tuple[int, datetime, datetime]]:
     return out
 
 
+def _utc(instant: datetime) -> datetime:
+    """In the one UTC tzinfo: datetimes sharing a tzinfo object compare without asking it for their offsets (a
+    database's UTC zone against Bangkok's asks both, on every comparison of a sort or a bisection)."""
+    return instant if instant.tzinfo is UTC else instant.astimezone(UTC)
+
+
 def patrol_figures(
-    visits: Iterable[VisitFact], boxes: Iterable[BoxFact], days: list[date], cut_off: datetime
+    visits: Iterable[VisitFact | VisitTime], boxes: Iterable[BoxFact], days: list[date], cut_off: datetime
 ) -> PatrolFigures:
     """`days`: the local dates of the period; `visits` may run into the morning after its last night."""
     visits, boxes = list(visits), list(boxes)
-    first, after = (_local(days[0], 0), _local(days[-1], 24)) if days else (cut_off, cut_off)
-    in_days = [v for v in visits if first <= v.at < after]
-    status = Counter(v.status for v in in_days)
+    cut_off = _utc(cut_off)
+    first, after = (_utc(_local(days[0], 0)), _utc(_local(days[-1], 24))) if days else (cut_off, cut_off)
+    status = Counter(v.status for v in visits if first <= _utc(v.at) < after)
+    spans = [(box, _utc(box.registered_at), None if box.retired_at is None else _utc(box.retired_at)) for box in boxes]
+
+    def active(registered: datetime, retired: datetime | None, start: datetime, end: datetime) -> bool:
+        return registered < end and (retired is None or retired > start)
+
+    day_bounds = [(_utc(_local(day, 0)), _utc(_local(day, 24))) for day in days]
     box_days = sum(
         1
-        for day in days
-        if _local(day, 0) <= cut_off
-        for box in boxes
-        if _active(box, _local(day, 0), min(_local(day, 24), cut_off))
+        for start, end in day_bounds
+        if start <= cut_off
+        for _, registered, retired in spans
+        if active(registered, retired, start, min(end, cut_off))
     )
-    counting: dict[UUID, list[datetime]] = {}
+    counting: dict[str, list[datetime]] = {}
     for v in visits:
         if v.status == "valid":
-            counting.setdefault(v.box_id, []).append(v.at)
+            counting.setdefault(v.box_code, []).append(_utc(v.at))
     for times in counting.values():
         times.sort()
+    nights = [[(slot, _utc(start), _utc(end)) for slot, start, end in night_slots(night)] for night in days]
 
     covered = possible = 0
     heat: dict[tuple[str, int], list[int]] = {}
     gaps: dict[str, list] = {}
-    for box in sorted(boxes, key=lambda b: b.code):
-        times = counting.get(box.id, [])
-        for night in days:
-            slots = night_slots(night)
+    for box, registered, retired in sorted(spans, key=lambda s: s[0].code):
+        times = counting.get(box.code, [])
+        for slots in nights:
             for slot, start, end in slots:
-                if end > cut_off or not _active(box, start, end):
+                if end > cut_off or not active(registered, retired, start, end):
                     continue
                 first = bisect_left(times, start)
                 hit = first < len(times) and times[first] < end
@@ -214,10 +245,10 @@ def patrol_figures(
                 cell[0] += hit
                 cell[1] += 1
             dusk, dawn = slots[0][1], slots[-1][2]
-            if dawn > cut_off or box.registered_at > dusk or (box.retired_at is not None and box.retired_at < dawn):
+            if dawn > cut_off or registered > dusk or (retired is not None and retired < dawn):
                 continue
             marks = [dusk, *times[bisect_left(times, dusk) : bisect_left(times, dawn)], dawn]
-            longest = max(seconds(a, b) for a, b in zip(marks, marks[1:], strict=False))
+            longest = seconds(timedelta(0), max(b - a for a, b in zip(marks, marks[1:], strict=False)))
             entry = gaps.setdefault(box.code, [0, None])
             entry[0] += 1
             entry[1] = longest if entry[1] is None else max(entry[1], longest)

@@ -15,7 +15,7 @@ class Mark:
     subject_id: UUID
     mark: str
     occurred_at: datetime
-    recorded_at: datetime
+    recorded_at: datetime | None  # None where a reader leaves it out: the folds do not read it
     community: str | None = None
     category: str | None = None
     priority: str | None = None
@@ -73,6 +73,16 @@ class IncidentFact:
 class VisitFact:
     id: UUID
     box_id: UUID
+    box_code: str
+    community: str
+    at: datetime
+    status: str  # valid | flagged | voided
+
+
+@dataclass(frozen=True, slots=True)
+class VisitTime:
+    """What the patrol figures need of a visit (a red box's code names it: a box's id is derived from its code)."""
+
     box_code: str
     community: str
     at: datetime

@@ -146,16 +146,18 @@ def intervals_table(i: IncidentFigures, partner: bool) -> Table:
 def breakdown_table(
     key: str, labels: str, groups: tuple[tuple[str, IncidentFigures], ...], zone: IncidentFigures, partner: bool
 ) -> Table:
-    counted, _ = _protected([g.counted for _, g in groups], zone.counted, partner)
-    night, _ = _protected([g.night for _, g in groups], zone.night, partner)
     shown = zone_counts(zone, partner)
-    counted_total, night_total = shown["counted"], shown["night"]
+    counted_total, day_total, night_total = shown["counted"], shown["day"], shown["night"]
+    cells, totals = d.protect_crosstab(
+        [[g.day, g.night] for _, g in groups], [day_total.value, night_total.value], counted_total.value, partner
+    )
     rows = [
         Row(
             name,
             (
-                counted[n],
-                night[n],
+                Shown(totals[n], "count"),
+                Shown(cells[n][0], "count"),
+                Shown(cells[n][1], "count"),
                 _pct(g.response, "median", partner),
                 _pct(g.response, "p90", partner),
                 _rate(g.resolution, partner),
@@ -169,6 +171,7 @@ def breakdown_table(
             "total",
             (
                 counted_total,
+                day_total,
                 night_total,
                 _pct(zone.response, "median", partner),
                 _pct(zone.response, "p90", partner),
@@ -178,7 +181,7 @@ def breakdown_table(
         )
     )
     return Table(
-        key, labels, ("counted", "night", "response_median", "response_p90", "resolution", "arrest"), tuple(rows)
+        key, labels, ("counted", "day", "night", "response_median", "response_p90", "resolution", "arrest"), tuple(rows)
     )
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from uuid import UUID
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, String, case, cast, func, select
 
-from application.kpi.marks import Mark, VisitFact
+from application.kpi.marks import Mark, VisitFact, VisitTime
 from infrastructure.readmodels.kpi_marks import kpi_marks as m
 from infrastructure.readmodels.rows import aware
 from infrastructure.readmodels.tables import projection_positions
@@ -34,81 +38,177 @@ def _utc(instant: datetime) -> datetime:
     return instant.astimezone(UTC)
 
 
+_UTC_ZONES: set[int] = set()  # ids of zones seen to be UTC itself (psycopg's ZoneInfo('Etc/UTC'), kept alive)
+_ZONES: list = []
+
+
+def _in_utc(value: datetime) -> datetime:
+    """In the one UTC tzinfo (psycopg gives the session's zone, e.g. ZoneInfo('Etc/UTC'); SQLite naive UTC), so that
+    the engine compares instants without asking zones for offsets. A zone that is UTC itself is swapped, not
+    converted (a conversion asks the zone for its offset: a third of reading a month's marks)."""
+    zone = value.tzinfo
+    if zone is None or id(zone) in _UTC_ZONES:
+        return value.replace(tzinfo=UTC)
+    if zone is UTC:
+        return value
+    if getattr(zone, "key", None) in ("UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu"):
+        _ZONES.append(zone)
+        _UTC_ZONES.add(id(zone))
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
 class SqlKpiMarks:
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._held = threading.local()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """The queries of one edition on one connection, in one transaction (one checkout, one snapshot); on
+        PostgreSQL without JIT compilation, which costs these short queries more than it saves."""
+        if getattr(self._held, "conn", None) is not None:
+            yield
+            return
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL jit = off")
+            self._held.conn = conn
+            try:
+                yield
+            finally:
+                self._held.conn = None
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        held = getattr(self._held, "conn", None)
+        if held is not None:
+            yield held
+            return
+        with self.engine.connect() as conn:
+            yield conn
 
     def _marks(self, statement) -> list[Mark]:
-        with self.engine.connect() as conn:
+        with self._connection() as conn:
             rows = conn.execute(statement).all()
-        return [Mark(row[0], row[1], row[2], aware(row[3]), aware(row[4]), *row[5:]) for row in rows]
+        return [Mark(row[0], row[1], row[2], _in_utc(row[3]), _in_utc(row[4]), *row[5:]) for row in rows]
 
     def position(self) -> int:
-        with self.engine.connect() as conn:
+        with self._connection() as conn:
             found = conn.execute(
                 select(projection_positions.c.position).where(projection_positions.c.name == "kpi_marks")
             ).scalar()
         return found or 0
 
     def cut_off(self, position: int) -> datetime | None:
-        with self.engine.connect() as conn:
+        with self._connection() as conn:
             return aware(conn.execute(select(func.max(m.c.recorded_at)).where(m.c.position <= position)).scalar())
 
     def first_occurred(self, position: int) -> datetime | None:
-        with self.engine.connect() as conn:
+        with self._connection() as conn:
             return aware(conn.execute(select(func.min(m.c.occurred_at)).where(m.c.position <= position)).scalar())
 
     def _of_subjects(self, first_mark: str, start: datetime, end: datetime, position: int) -> list[Mark]:
-        subjects = select(m.c.subject_id).where(
+        return self._marks(
+            select(*_COLUMNS)
+            .where(m.c.subject_id.in_(self._subjects(first_mark, start, end, position)), m.c.position <= position)
+            .order_by(m.c.position)
+        )
+
+    @staticmethod
+    def _subjects(first_mark: str, start: datetime, end: datetime, position: int):  # noqa: ANN205
+        return select(m.c.subject_id).where(
             m.c.mark == first_mark,
             m.c.occurred_at >= _utc(start),
             m.c.occurred_at < _utc(end),
             m.c.position <= position,
         )
-        return self._marks(
-            select(*_COLUMNS).where(m.c.subject_id.in_(subjects), m.c.position <= position).order_by(m.c.position)
+
+    def _folded_marks(self, first_mark: str, start: datetime, end: datetime, position: int) -> list[Mark]:
+        """The marks of the subjects first marked `first_mark` in [start, end), with what the folds read: no
+        recording time, no parent; the subject's id read as text and made a UUID once per subject (a month's
+        incidents and alerts have some ten thousand marks, and making UUIDs was a good part of reading them)."""
+        statement = (
+            select(
+                m.c.position,
+                cast(m.c.subject_id, String),
+                m.c.mark,
+                m.c.occurred_at,
+                m.c.community,
+                m.c.category,
+                m.c.priority,
+                m.c.channel,
+                m.c.value,
+                m.c.label,
+            )
+            .where(m.c.subject_id.in_(self._subjects(first_mark, start, end, position)), m.c.position <= position)
+            .order_by(m.c.position)
         )
+        with self._connection() as conn:
+            rows = conn.execute(statement).all()
+        ids: dict[str, UUID] = {}
+        out = []
+        for row in rows:
+            subject = ids.get(row[1])
+            if subject is None:
+                subject = ids[row[1]] = UUID(row[1])
+            out.append(Mark(row[0], subject, row[2], _in_utc(row[3]), None, *row[4:]))
+        return out
 
     def incident_marks(self, start: datetime, end: datetime, position: int) -> list[Mark]:
-        return self._of_subjects("reported", start, end, position)
+        return self._folded_marks("reported", start, end, position)
 
     def visit_marks(self, start: datetime, end: datetime, position: int) -> list[Mark]:
         return self._of_subjects("visit", start, end, position)
 
     def visits(self, start: datetime, end: datetime, position: int) -> list[VisitFact]:
-        """`fold_visits(visit_marks(...))` done by the database: a visit is voided if a Voided mark up to the position
-        names it, else flagged if a Flagged one does (there are tens of thousands of visits a month)."""
-        v, f = m.alias("v"), m.alias("f")
-
-        def marked(mark: str):  # noqa: ANN202 — an index lookup per visit (subject_id, position)
-            return (
-                select(f.c.position)
-                .where(f.c.subject_id == v.c.subject_id, f.c.position <= position, f.c.mark == mark)
-                .exists()
-            )
-
-        statement = select(
-            v.c.subject_id,
-            v.c.parent_id,
-            v.c.label,
-            v.c.community,
-            v.c.occurred_at,
-            marked("visit_voided"),
-            marked("visit_flagged"),
-        ).where(
-            v.c.mark == "visit", v.c.occurred_at >= _utc(start), v.c.occurred_at < _utc(end), v.c.position <= position
+        """`fold_visits(visit_marks(...))` done with the database's help (there are tens of thousands of visits a
+        month): the visits in one range scan, and the few Voided and Flagged marks up to the position that name them
+        in a second query; a visit is voided if a Voided mark names it, else flagged if a Flagged one does."""
+        in_range = (m.c.mark == "visit", m.c.occurred_at >= _utc(start), m.c.occurred_at < _utc(end))
+        visits = select(m.c.subject_id, m.c.parent_id, m.c.label, m.c.community, m.c.occurred_at).where(
+            *in_range, m.c.position <= position
         )
-        with self.engine.connect() as conn:
-            rows = conn.execute(statement).all()
-        return [
-            VisitFact(
-                row[0], row[1], row[2], row[3], aware(row[4]), "voided" if row[5] else "flagged" if row[6] else "valid"
+        subjects = select(m.c.subject_id).where(*in_range, m.c.position <= position)
+        marked = select(m.c.subject_id, m.c.mark).where(
+            m.c.mark.in_(("visit_voided", "visit_flagged")), m.c.position <= position, m.c.subject_id.in_(subjects)
+        )
+        with self._connection() as conn:
+            rows = conn.execute(visits).all()
+            flags = conn.execute(marked).all()
+        status: dict = {}
+        for subject, mark in flags:
+            if mark == "visit_voided" or subject not in status:
+                status[subject] = "voided" if mark == "visit_voided" else "flagged"
+        return [VisitFact(row[0], row[1], row[2], row[3], _in_utc(row[4]), status.get(row[0], "valid")) for row in rows]
+
+    def visit_times(self, start: datetime, end: datetime, position: int) -> list[VisitTime]:
+        """The visits for the patrol figures: each one's box code, community, time and status, in one query (no
+        ids: turning tens of thousands of UUIDs into objects took longer than the query). The Voided and Flagged
+        marks up to the position are few: grouped by visit first, then joined."""
+        f = (
+            select(m.c.subject_id, func.max(case((m.c.mark == "visit_voided", 2), else_=1)).label("status"))
+            .where(m.c.mark.in_(("visit_voided", "visit_flagged")), m.c.position <= position)
+            .group_by(m.c.subject_id)
+            .subquery()
+        )
+        statement = (
+            select(m.c.label, m.c.community, m.c.occurred_at, f.c.status)
+            .select_from(m.outerjoin(f, f.c.subject_id == m.c.subject_id))
+            .where(
+                m.c.mark == "visit",
+                m.c.occurred_at >= _utc(start),
+                m.c.occurred_at < _utc(end),
+                m.c.position <= position,
             )
-            for row in rows
-        ]
+        )
+        with self._connection() as conn:
+            rows = conn.execute(statement).all()
+        names = {None: "valid", 1: "flagged", 2: "voided"}
+        return [VisitTime(row[0], row[1], _in_utc(row[2]), names[row[3]]) for row in rows]
 
     def alert_marks(self, start: datetime, end: datetime, position: int) -> list[Mark]:
-        return self._of_subjects("alert_raised", start, end, position)
+        return self._folded_marks("alert_raised", start, end, position)
 
     def box_marks(self, position: int) -> list[Mark]:
         return self._marks(

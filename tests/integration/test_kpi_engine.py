@@ -8,9 +8,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from application.kpi.engine import Filters, KpiEngine, Period, headline
+from application.kpi.engine import Figures, Filters, KpiEngine, Period, headline
 from domain.errors import InvalidInput
-from domain.values import CancelReason, Category, Channel, Community, Outcome, Priority
+from domain.values import (
+    AlertKind,
+    CancelReason,
+    Category,
+    Channel,
+    Community,
+    GeoPoint,
+    Outcome,
+    PartnerSector,
+    Priority,
+)
 from infrastructure.bootstrap import Container
 from infrastructure.readmodels.kpi_queries import SqlKpiMarks
 from tests.integration.conftest import World
@@ -171,3 +181,55 @@ def test_a_bad_month_range_filter_or_position_is_refused_with_a_clear_message(
             make()
         assert words in refused.value.message
     assert engine.edition(Period.month("2025-02"), position=head).figures.incidents.reported == 1
+
+
+def test_the_day_night_and_channel_filters_apply_to_visits_and_alerts_where_they_mean_something(
+    container: Container, world: World
+) -> None:
+    app = world.app
+    at = lambda *a: datetime(*a, tzinfo=BANGKOK)  # noqa: E731
+    box = app.register_red_box(
+        code="RB-09",
+        name_th="ตู้แดง 9",
+        name_en="Red box 9",
+        community=Community.KO_LOI,
+        position=GeoPoint(19.9094, 99.8322),
+        by=world.admin,
+        occurred_at=at(2025, 1, 20, 9, 0),
+    ).id
+    for hour in (10, 14, 19, 23):  # two by day, two at night
+        app.log_patrol_visit(box_id=box, token_version=1, by=world.officer, occurred_at=at(2025, 2, 5, hour, 0))
+    camera = app.register_camera(
+        code="CAM-09",
+        name="Gate",
+        community=Community.KO_LOI,
+        owner=PartnerSector.POLICE,
+        owner_name="Station",
+        consent_reference="-",
+        source="rtsp://cam9",
+        by=world.admin,
+        occurred_at=at(2025, 1, 20, 9, 0),
+    ).id
+    for hour in (11, 20, 21):  # one by day, two at night
+        app.raise_camera_alert(
+            camera_id=camera,
+            kind=AlertKind.MOTION_IN_ZONE,
+            score=0.9,
+            snapshot_digest="0" * 64,
+            frame_at=at(2025, 2, 6, hour),
+        )
+    world.report(occurred_at=at(2025, 2, 6, 12, 0))
+    container.projections.catch_up()
+    engine = engine_of(container)
+    february = Period.month("2025-02")
+
+    def figures(**filters: str) -> Figures:
+        return engine.edition(february, filters=Filters.of(**filters)).figures
+
+    everything, night, day = figures(), figures(time="night"), figures(time="day")
+    assert (everything.patrol.counting, night.patrol.counting, day.patrol.counting) == (4, 2, 2)
+    assert night.patrol.night_coverage == everything.patrol.night_coverage  # night coverage is night's anyway
+    assert (everything.alerts.detection, night.alerts.detection, day.alerts.detection) == (3, 2, 1)
+    assert figures(channel="cctv").alerts.detection == 3 and figures(channel="phone_191").alerts.detection == 0
+    assert figures(priority="P1").alerts.detection == 3  # priority and category are incidents' only
+    assert figures(community="klong_yao").patrol.counting == 0

@@ -113,6 +113,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     samples.update(aggregate_id=str(incident), fmt="csv")  # the auditor's history of an aggregate, an export
     samples["request_id"] = str(pdpa_request)  # a PDPA erasure request
     samples["handover_id"] = str(UUID(int=2))  # a handover that does not exist: its pages answer 404
+    samples.update(number="1", file="en.csv")  # a published edition's file (none yet: 404 for those allowed)
     yield app, container, people, samples
     container.close()
 
@@ -146,6 +147,8 @@ def test_the_matrix_covers_the_pages_people_use(site: tuple) -> None:
         "/reports/{month}",
         "/reports/{month}/csv",
         "/reports/{month}/pdf",
+        "/reports/{month}/publish",
+        "/reports/{month}/editions/{number}/{file}",
         "/ledger/checkpoint",
         "/ledger/checkpoints",
     } <= paths

@@ -107,6 +107,7 @@ def test_partners_reach_the_reports_and_nothing_else_and_supervisors_reach_the_d
     supervisor = signed_in(app, container, people[Role.SUPERVISOR])
     dashboard = supervisor.get("/kpi?month=2568-02&community=ko_loi&time=night")
     assert dashboard.status_code == 200 and "<svg" in dashboard.text
+    assert dashboard.text.count("<svg") == 4 and "dot-graph" in dashboard.text  # trends, distribution, heat map
     drill = supervisor.get("/kpi/drill?month=2025-02&what=incidents&which=counted")
     assert drill.status_code == 200 and re.search(r'href="/incidents/CR-\d{4}-\d{6}"', drill.text)
     assert 'href="/kpi/drill?' in dashboard.text
@@ -135,6 +136,10 @@ def test_bad_months_and_filters_are_a_clear_4xx_in_the_users_language(container:
         (supervisor, "/kpi?first=2025-02-10&last=2025-02-01", "ช่วงวันที่สิ้นสุดก่อนวันเริ่มต้น"),
         (supervisor, "/kpi?month=2025-02&time=noon", "noon"),
         (supervisor, "/kpi?first=yesterday&last=2025-02-01", "YYYY-MM-DD"),
+        (supervisor, "/kpi?month=2025-02&position=abc", "ตำแหน่งในบันทึกเป็นจำนวนเต็ม"),
+        (supervisor, "/kpi/drill?month=2025-02&what=incidents&which=counted&position=1e3", "1e3"),
+        (partner, "/reports/2025-02?position=-1&lang=en", "A position of the log is a whole number"),
+        (partner, "/reports/2025-02/csv?position=99999999999&lang=en", "is not in it"),
     ]
     for who, path, words in cases:
         response = who.get(path)

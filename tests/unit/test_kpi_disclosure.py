@@ -94,7 +94,7 @@ def test_a_zone_count_hidden_in_one_table_is_hidden_in_every_table_that_repeats_
     shown = {t.key: {r.label: r.cells for r in t.rows} for t in tables(edition, partner=True)}
     night = shown["incidents"]["night"][0].value
     assert night == SMALL and shown["incidents"]["day"][0].value == HIDDEN  # 2 at night: the day's 40 hidden too
-    assert shown["communities"]["total"][1].value == SMALL  # the zone's night count: not given away here either
+    assert shown["communities"]["total"][2].value == SMALL  # the zone's night count: not given away here either
     # 3 cancelled: with 42 counted shown everywhere (also as the breakdowns' total), the 45 reported are hidden.
     for table, row in (
         ("summary", "counted"),
@@ -105,3 +105,60 @@ def test_a_zone_count_hidden_in_one_table_is_hidden_in_every_table_that_repeats_
         assert shown[table][row][0].value == 42, (table, row)
     assert shown["summary"]["cancelled"][0].value == SMALL and shown["incidents"]["cancelled"][0].value == SMALL
     assert shown["summary"]["reported"][0].value == HIDDEN and shown["incidents"]["reported"][0].value == HIDDEN
+
+
+def crosstab_assignments(cells: list[list], totals: list, column_totals: list, grand) -> list[list[list[int]]]:
+    """Every table of counts a reader who knows the rule could not rule out, from what a cross-tab shows."""
+    top = grand if isinstance(grand, int) else 60
+
+    def options(shown) -> range | list[int]:
+        return range(1, 5) if shown == SMALL else range(5, top + 1) if shown == HIDDEN else [shown]
+
+    row_choices = []
+    for row, total in zip(cells, totals, strict=True):
+        combos = [c for c in product(*(options(s) for s in row)) if not isinstance(total, int) or sum(c) == total]
+        if total == SMALL:
+            combos = [c for c in combos if 1 <= sum(c) <= 4]
+        elif total == HIDDEN:
+            combos = [c for c in combos if sum(c) >= 5]
+        row_choices.append(combos)
+    found = []
+    for table in product(*row_choices):
+        if all(not isinstance(t, int) or sum(r[j] for r in table) == t for j, t in enumerate(column_totals)) and (
+            not isinstance(grand, int) or sum(map(sum, table)) == grand
+        ):
+            found.append([list(r) for r in table])
+    return found
+
+
+def test_no_small_cell_of_a_cross_tab_can_be_recovered_from_its_row_or_column_total_at_exactly_4_and_5() -> None:
+    from application.kpi.disclosure import protect_crosstab
+
+    tables = [
+        [[10, 4], [12, 6], [9, 7]],  # a night count of exactly 4: its row and its column
+        [[10, 5], [12, 6], [9, 7]],  # exactly 5: nothing to hide
+        [[4, 0], [12, 6], [9, 7]],  # a row of 4 (all by day): the row total is small too
+        [[14, 4], [12, 4], [9, 7]],  # two small cells in one column
+        [[5, 4], [6, 5], [0, 7]],
+        [[1, 1], [0, 0], [8, 9]],
+    ]
+    for values in tables:
+        columns = [sum(r[j] for r in values) for j in range(2)]
+        grand = sum(columns)
+        shown, totals = protect_crosstab(values, columns, grand, partner=True)
+        possible = crosstab_assignments(shown, totals, columns, grand)
+        assert values in possible, (values, shown, totals)
+        for i, row in enumerate(shown):
+            for j, cell in enumerate(row):
+                if cell in (SMALL, HIDDEN):
+                    assert len({t[i][j] for t in possible}) > 1, (values, shown, totals, (i, j))
+            if totals[i] == SMALL:
+                assert len({sum(t[i]) for t in possible}) > 1, (values, shown, totals, i)
+        for i, row in enumerate(values):  # shown cells are the true counts; a count of 5 is shown as 5
+            for j, v in enumerate(row):
+                assert shown[i][j] in (v, SMALL, HIDDEN) and (v != 5 or shown[i][j] in (5, HIDDEN))
+                assert v != 4 or shown[i][j] == SMALL
+    assert protect_crosstab([[10, 5], [12, 6], [9, 7]], [31, 18], 49, partner=True) == (
+        [[10, 5], [12, 6], [9, 7]],
+        [15, 18, 16],
+    )

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from application.kpi.engine import Filters, KpiEngine, Period
+from application.kpi.engine import Filters, KpiEngine, Period, position_of
 from application.kpi.figures import is_night, seconds
 from application.kpi.tables import Row, Table, tables
 from domain.errors import InvalidInput
@@ -19,7 +19,7 @@ from domain.values import BANGKOK, Role
 from infrastructure.web_sessions import SignedIn
 from web import kpi_view
 from web.access import guard
-from web.kpi_charts import distribution_chart, trend_charts
+from web.kpi_charts import distribution_chart, heat_chart, trend_charts
 from web.pages import render
 from web.report_files import month_name
 from web.routes.reports import kpi_engine
@@ -86,11 +86,11 @@ def kpi_page(
     category: str | None = None,
     channel: str | None = None,
     time: str | None = None,
-    position: int | None = None,
+    position: str | None = None,
 ) -> Response:
     engine = kpi_engine(request)
     period, filters = _period(month, first, last), _filters(community, priority, category, channel, time)
-    edition = engine.edition(period, position=position, filters=filters)
+    edition = engine.edition(period, position=position_of(position), filters=filters)
     query = {
         k: v
         for k, v in dict(
@@ -115,9 +115,11 @@ def kpi_page(
         edition=edition,
         tables=tables(edition, partner=False),
         kv=kpi_view,
-        charts=[*trend_charts(trend, partner=False), distribution_chart(response)]
-        if trend
-        else [distribution_chart(response)],
+        charts=[
+            *trend_charts(trend, partner=False),
+            distribution_chart(response),
+            heat_chart(edition.figures.patrol.heat, partner=False),
+        ],
         heat=edition.figures.patrol.heat,
         drill=_drill_link(query),
         query=query,
@@ -149,27 +151,25 @@ def kpi_drill(
     category: str | None = None,
     channel: str | None = None,
     time: str | None = None,
-    position: int | None = None,
+    position: str | None = None,
 ) -> Response:
     engine: KpiEngine = kpi_engine(request)
     period, filters = _period(month, first, last), _filters(community, priority, category, channel, time)
-    position = engine.edition(period, position=position, filters=filters).position
+    at = engine.edition(period, position=position_of(position), filters=filters).position
     incidents = visits = alerts = None
     if what == "incidents" and which in INCIDENT_ROWS:
-        incidents = [f for f in engine.incidents(period, position, filters) if INCIDENT_ROWS[which](f)]
+        incidents = [f for f in engine.incidents(period, at, filters) if INCIDENT_ROWS[which](f)]
     elif what in ("channel", "community", "priority", "category"):
         incidents = [
-            f
-            for f in engine.incidents(period, position, filters)
-            if f.cancel_reason is None and getattr(f, what) == which
+            f for f in engine.incidents(period, at, filters) if f.cancel_reason is None and getattr(f, what) == which
         ]
     elif what == "visits" and which in VISIT_ROWS:
         start, end = period.instants()
         visits = [
-            v for v in engine.visits(period, position, filters) if v.status == VISIT_ROWS[which] and start <= v.at < end
+            v for v in engine.visits(period, at, filters) if v.status == VISIT_ROWS[which] and start <= v.at < end
         ]
     elif what == "alerts":
-        alerts = [a for a in engine.alerts(period, position, filters) if a.kind == which]
+        alerts = [a for a in engine.alerts(period, at, filters) if a.kind == which]
     else:
         raise InvalidInput("There is no {field} called {value}.", field="figure", value=f"{what}/{which}")
     return render(
@@ -180,7 +180,7 @@ def kpi_drill(
         alerts=sorted(alerts or [], key=lambda a: a.raised_at),
         what=what,
         which=which,
-        position=position,
+        position=at,
         back="/kpi?"
         + urlencode(
             {
