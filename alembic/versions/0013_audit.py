@@ -2,14 +2,14 @@
 order; the state of an aggregate at an instant; the zone's board at an instant)
 
 Revision ID: 0013_audit
-Revises: 0010_kpi
+Revises: 0012_report_downloads
 Create Date: 2026-12-08
 """
 
 from alembic import op
 
 revision = "0013_audit"
-down_revision = "0010_kpi"
+down_revision = "0012_report_downloads"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """read models of reporters' personal data: the contact index, the recorded contact readings, the erasure requests
 
 Revision ID: 0014_personal_data
-Revises: 0010_kpi
+Revises: 0013_audit
 Create Date: 2026-12-08
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_personal_data"
-down_revision = "0010_kpi"
+down_revision = "0013_audit"
 branch_labels = None
 depends_on = None
 TS = sa.DateTime(timezone=True)

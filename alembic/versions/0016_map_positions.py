@@ -1,7 +1,7 @@
 """read models: where incidents were reported and where units were last seen (the map, the nearest unit)
 
 Revision ID: 0016_map
-Revises: 0010_kpi
+Revises: 0014_personal_data
 Create Date: 2026-12-08
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_map"
-down_revision = "0010_kpi"
+down_revision = "0014_personal_data"
 branch_labels = None
 depends_on = None
 

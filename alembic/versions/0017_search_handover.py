@@ -1,7 +1,7 @@
 """read models: free-text search of incidents (pg_trgm on PostgreSQL) and the supervisors' shift handovers
 
 Revision ID: 0017_search_handover
-Revises: 0010_kpi
+Revises: 0016_map
 Create Date: 2026-12-08
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_search_handover"
-down_revision = "0010_kpi"
+down_revision = "0016_map"
 branch_labels = None
 depends_on = None
 

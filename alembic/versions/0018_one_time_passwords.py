@@ -1,7 +1,7 @@
 """one-time passwords: which accounts must choose a new password at their next sign-in
 
 Revision ID: 0018_one_time_passwords
-Revises: 0010_kpi
+Revises: 0017_search_handover
 Create Date: 2026-12-08
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_one_time_passwords"
-down_revision = "0010_kpi"
+down_revision = "0017_search_handover"
 branch_labels = None
 depends_on = None
 
