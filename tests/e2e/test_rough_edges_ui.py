@@ -5,8 +5,10 @@ chosen with checkboxes, and the API's documentation renders from vendored files 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -60,14 +62,25 @@ def zone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     while time.monotonic() < deadline and not _healthy(server.url("/healthz")):
         time.sleep(0.2)
     assert _healthy(server.url("/healthz")), server.log_tail(100)
+    while time.monotonic() < deadline + 240 and not _caught_up(server):  # the read models of the demo's history
+        time.sleep(0.5)
     try:
         yield server
     finally:
         _stop(server.process)
 
 
+def _caught_up(server: LiveServer) -> bool:
+    try:
+        with urllib.request.urlopen(server.url("/readyz"), timeout=5) as answer:
+            return not any(json.loads(answer.read())["projection_lag"].values())
+    except (OSError, ValueError, KeyError):
+        return False
+
+
 def signed_in(new_context, zone: LiveServer, username: str, password: str, **kwargs):  # noqa: ANN001, ANN003, ANN201
     page = new_context(viewport=DESK, base_url=zone.base_url, locale="en-US", **kwargs).new_page()
+    page.set_default_timeout(60_000)  # a loaded machine: the pages answer, slowly
     do_login(page, username, password, base_url=zone.base_url)
     page.context.add_cookies([{"name": "ssz_lang", "value": "en", "url": zone.base_url}])
     return page
