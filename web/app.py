@@ -68,7 +68,8 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
         if owned:
             app.state.container.close()
 
-    # No CDN: FastAPI's Swagger UI pages are off; a vendored one is at /api/v1/docs (web/routes/docs.py). FastAPI's own OpenTelemetry is off: nothing here configures a provider, and it would
+    # No CDN: FastAPI's Swagger UI pages are off; a vendored one is at /api/v1/docs (web/routes/docs.py).
+    # FastAPI's own OpenTelemetry is off: nothing here configures a provider, and it would
     # still look for one on every request (the logs are structlog's, web/middleware.py).
     app = FastAPI(
         title="Smart Safety Zone 4.0 — CCOC",
