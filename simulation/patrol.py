@@ -37,9 +37,9 @@ class Patrols(World):
         far = r < 0.012
         if far:  # scanned nowhere near the box (a photo of the code): the domain flags it
             position = GeoPoint(*offset(box.lat, box.lon, rng.uniform(400, 900), rng.uniform(0, 2 * math.pi)))
-        elif r < 0.80:
+        elif r < 0.985:
             position = GeoPoint(*offset(box.lat, box.lon, rng.uniform(0, 25), rng.uniform(0, 2 * math.pi)))
-        else:
+        else:  # the phone shared no position: the domain flags it "no position" (it does not count)
             position = None
         observation = rng.choice(VISIT_OBSERVATIONS) if rng.random() < 0.12 else ""
         vid = self.uuid()

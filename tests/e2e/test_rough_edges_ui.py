@@ -5,8 +5,10 @@ chosen with checkboxes, and the API's documentation renders from vendored files 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -60,14 +62,25 @@ def zone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     while time.monotonic() < deadline and not _healthy(server.url("/healthz")):
         time.sleep(0.2)
     assert _healthy(server.url("/healthz")), server.log_tail(100)
+    while time.monotonic() < deadline + 240 and not _caught_up(server):  # the read models of the demo's history
+        time.sleep(0.5)
     try:
         yield server
     finally:
         _stop(server.process)
 
 
+def _caught_up(server: LiveServer) -> bool:
+    try:
+        with urllib.request.urlopen(server.url("/readyz"), timeout=5) as answer:
+            return not any(json.loads(answer.read())["projection_lag"].values())
+    except (OSError, ValueError, KeyError):
+        return False
+
+
 def signed_in(new_context, zone: LiveServer, username: str, password: str, **kwargs):  # noqa: ANN001, ANN003, ANN201
     page = new_context(viewport=DESK, base_url=zone.base_url, locale="en-US", **kwargs).new_page()
+    page.set_default_timeout(60_000)  # a loaded machine: the pages answer, slowly
     do_login(page, username, password, base_url=zone.base_url)
     page.context.add_cookies([{"name": "ssz_lang", "value": "en", "url": zone.base_url}])
     return page
@@ -106,10 +119,10 @@ def test_the_red_boxes_day_fits_a_desk_screen_and_prints_on_a4(new_context, zone
     on_screen = extent(page)
     screenshot(page, "screen")
     assert on_screen["width"] <= DESK["width"], on_screen
-    # One line per box and the day's visits scrolled within their card: about two screens, not 5,000 px.
-    assert on_screen["height"] <= 2 * DESK["height"] + 200, on_screen
+    # One line per box and the day's visits scrolled within their card: not 5,000 px.
+    assert on_screen["height"] <= 2_000, on_screen
     row = page.locator("table.coverage-day tbody tr").first.bounding_box()
-    assert row["height"] <= 48, row
+    assert row["height"] <= 36, row
     page.emulate_media(media="print")
     page.set_viewport_size({"width": A4_PORTRAIT_PX, "height": 1000})
     table = page.locator("table.coverage-day").bounding_box()

@@ -584,7 +584,6 @@ def test_a_flag_recorded_before_findings_reads_as_having_none() -> None:
 @pytest.mark.parametrize(
     "case",
     [
-        "no position, no previous",
         "close to the box",
         "distant box long ago",
         "same box a moment ago",
@@ -594,9 +593,8 @@ def test_a_flag_recorded_before_findings_reads_as_having_none() -> None:
 )
 def test_a_plausible_check_in_has_no_implausibility(case, make_box, make_visit, now):
     far_box, box = make_box("RB-01", KO_LOI_PARK), make_box("RB-07", CLOCK_TOWER)
-    visit = make_visit(box, at=now, position=NEXT_DOOR if case == "close to the box" else None)
+    visit = make_visit(box, at=now, position=NEXT_DOOR)
     previous, previous_box = {
-        "no position, no previous": (None, None),
         "close to the box": (None, None),
         "distant box long ago": (make_visit(far_box, at=now - timedelta(minutes=30)), far_box),
         "same box a moment ago": (make_visit(box, at=now - timedelta(seconds=10)), box),
@@ -604,6 +602,15 @@ def test_a_plausible_check_in_has_no_implausibility(case, make_box, make_visit, 
         "previous is later": (make_visit(far_box, at=now + timedelta(seconds=30)), far_box),
     }[case]
     assert visit.implausibility(box, previous, previous_box) is None
+
+
+def test_a_check_in_with_no_position_is_found_to_have_none_unless_it_was_too_fast(make_box, make_visit, now):
+    far_box, box = make_box("RB-01", KO_LOI_PARK), make_box("RB-07", CLOCK_TOWER)
+    blind = make_visit(box, at=now)
+    assert blind.implausibility(box, None, None) == {"kind": "no_position"}
+    assert finding_text({"kind": "no_position"}) == "no position: the phone did not share where it was"
+    hurried = make_visit(far_box, at=now - timedelta(seconds=20))
+    assert blind.implausibility(box, hurried, far_box)["kind"] == "too_fast"  # the stronger finding is the one told
 
 
 def test_the_officer_who_checked_in_adds_an_observation(box, make_visit, officer, later, recorded):

@@ -160,7 +160,7 @@ async def _choose_password(request: Request, form: Form, user_id: UUID, one_time
             except DomainError as error:
                 form.refuse(error)
                 errors = form.errors
-    return render(
+    response = render(
         request,
         "login.html",
         status_code=422 if errors else 200,
@@ -169,6 +169,8 @@ async def _choose_password(request: Request, form: Form, user_id: UUID, one_time
         one_time=one_time,
         errors=errors,
     )
+    response.headers["cache-control"] = "no-store"  # it carries the one-time password to the next step
+    return response
 
 
 @router.get("/account")
