@@ -203,7 +203,7 @@ class CameraRunner:
         if frame.at - self.first_frame_at < self.options.inherited_grace:
             return
         still = {
-            f"tampered/{reason}" for kind, _, reason in monitor.debouncer.open_episodes if kind is AlertKind.TAMPERED
+            f"tampered/{reason}" for kind, _, reason, _ in monitor.debouncer.open_episodes if kind is AlertKind.TAMPERED
         }
         for key in list(self.inherited):
             self.inherited.discard(key)
@@ -217,8 +217,10 @@ class CameraRunner:
                 self.log.info("camera.tampering_continues", reason=event.reason)
                 return
             digest = self.worker.snapshots.put(event.snapshot)
+            person = f"/track{event.track}" if event.track else ""
             alert_id = uuid.uuid5(
-                self.camera_id, f"{event.kind.value}/{event.zone}/{event.reason}/{event.started_at.isoformat()}"
+                self.camera_id,
+                f"{event.kind.value}/{event.zone}/{event.reason}/{event.started_at.isoformat()}{person}",
             )
             raised = self._raise(
                 alert_id,
