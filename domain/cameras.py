@@ -103,6 +103,13 @@ class Camera(ZoneAggregate):
         names = [z.name for z in zones]
         if len(set(names)) != len(names):
             raise InvalidInput("Each zone of a camera needs its own name.", field="zones")
+        for rule in self.rules:
+            if rule.zone and rule.zone not in names:
+                raise InvalidInput(
+                    "Zone '{zone}' is watched by a rule: change the rules before removing it.",
+                    field="zones",
+                    zone=rule.zone,
+                )
         self._zones_set(zones=list(zones), actor=actor, occurred_at=occurred_at)
 
     @event("ZonesSet")
@@ -112,6 +119,15 @@ class Camera(ZoneAggregate):
     def set_rules(self, *, rules: list[DetectionRule], actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.MANAGE_CAMERAS)
         self._check_active()
+        known = {zone.name for zone in self.zones}
+        for rule in rules:
+            if rule.zone and rule.zone not in known:
+                raise InvalidInput(
+                    "A rule names zone '{zone}', which camera {code} does not have.",
+                    field="rules",
+                    zone=rule.zone,
+                    code=self.code,
+                )
         self._rules_set(rules=list(rules), actor=actor, occurred_at=occurred_at)
 
     @event("RulesSet")

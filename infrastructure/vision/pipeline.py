@@ -196,6 +196,10 @@ class PersonDetector:
         return found
 
 
+def _watches(rule: DetectionRule, zone: str) -> bool:
+    return not rule.zone or rule.zone == zone
+
+
 def inside(point: tuple[float, float], polygon: Sequence[tuple[float, float]]) -> bool:
     """Whether `point` lies inside `polygon` (ray casting; both in the same coordinates)."""
     x, y = point
@@ -244,7 +248,13 @@ class CameraAnalyser:
         self.tracker = Tracker(self.settings.tracker)
         self._next_person_check: datetime | None = None
         self._loiterers = [
-            (rule, LoiterTracker(self.settings.loiter_dwell, self.settings.loiter_gap))
+            (
+                rule,
+                LoiterTracker(
+                    timedelta(seconds=rule.dwell) if rule.dwell else self.settings.loiter_dwell,
+                    self.settings.loiter_gap,
+                ),
+            )
             for rule in self.rules
             if rule.kind is AlertKind.LOITERING
         ]
@@ -273,7 +283,7 @@ class CameraAnalyser:
                 detections += [
                     Detection(rule.kind, blob.zone, blob.score, blob.bbox)
                     for blob in blobs
-                    if blob.area >= rule.min_area and blob.score >= rule.min_score
+                    if _watches(rule, blob.zone) and blob.area >= rule.min_area and blob.score >= rule.min_score
                 ]
         person_rules = [r for r in active if r.kind is AlertKind.PERSON_AT_NIGHT]
         detections += self._people_seen(view, frame.shape[:2], blobs, person_rules, at)
@@ -305,8 +315,9 @@ class CameraAnalyser:
         self.tracker.expire(at)
         if self._next_person_check is not None and at < self._next_person_check:
             return []
-        smallest = min(rule.min_area for rule in rules)
-        if not self.tracker.active and not any(blob.area >= smallest for blob in blobs):
+        if not self.tracker.active and not any(
+            blob.area >= rule.min_area and _watches(rule, blob.zone) for rule in rules for blob in blobs
+        ):
             return []
         self._next_person_check = at + self.settings.person_check_interval
         self.person_checks += 1
@@ -322,7 +333,9 @@ class CameraAnalyser:
             Detection(rule.kind, track.zone, track.score, track.bbox, track=track.id)
             for rule in rules
             for track in tracks
-            if track.bbox.area / frame_area >= rule.min_area and track.score >= rule.min_score
+            if _watches(rule, track.zone)
+            and track.bbox.area / frame_area >= rule.min_area
+            and track.score >= rule.min_score
         ]
 
     @staticmethod
@@ -331,6 +344,8 @@ class CameraAnalyser:
     ) -> list[Detection]:
         present: dict[str, MotionBlob] = {}
         for blob in blobs:
+            if not _watches(rule, blob.zone):
+                continue
             if blob.area >= rule.min_area and (blob.zone not in present or blob.area > present[blob.zone].area):
                 present[blob.zone] = blob
         loitering = tracker.update(present, at)
