@@ -82,7 +82,12 @@ class CameraRunner:
     @property
     def failed(self) -> bool:
         """The thread ended without being asked to (the camera could not be read from the store, a bug)."""
-        return not self._thread.is_alive() and not self._stop.is_set()
+        return not self._thread.is_alive() and not self._stop.is_set() and self.status != ENDED
+
+    @property
+    def ended(self) -> bool:
+        """The recording was played to its end and the thread is done."""
+        return not self._thread.is_alive() and self.status == ENDED
 
     def reload_if_changed(self, config_version: int) -> None:
         if config_version != self.config_version:
@@ -149,9 +154,12 @@ class CameraRunner:
                     self._frame(monitor, frame)
                 if self._stop.is_set():
                     return
+                # A recording played once: what is under way ends with it, and the thread ends; the worker
+                # then gives the camera's lease back as ended, and keeps watching its other cameras.
+                for event in monitor.close():
+                    self._episode(event)
                 self.status = ENDED
                 self.log.info("camera.source_ended", frames=frame.index + 1 if connected else 0)
-                self._stop.wait()
                 return
             except SourceBroken as broken:
                 self._broken(broken.reason)

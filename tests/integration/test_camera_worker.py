@@ -180,6 +180,10 @@ def test_a_person_walking_through_the_zone_is_one_alert_of_each_rule_with_its_sn
             40,
             "both sources played to their end",
         )
+        # Played once: the lease is given back as ended, while the worker keeps running, and nobody plays it again.
+        wait_until(lambda: lease(container, cam01).owner is None, 10, "CAM-01's lease given back")
+        time.sleep(3 * FAST.tick_seconds)
+        assert status(container, cam01) == "ended" and lease(container, cam01).owner is None
     finished = datetime.now(UTC)
 
     # While it streamed, the metrics showed the camera up, at about the clip's 16.7 fps, with fresh frames.
@@ -208,8 +212,7 @@ def test_a_person_walking_through_the_zone_is_one_alert_of_each_rule_with_its_sn
     history = container.app.history(tampered.originator_id)
     assert [e.event for e in history] == ["Raised", "Closed"] and history[-1].reason == VIEW_RESTORED
 
-    # Stopping the worker handed the leases back.
-    assert lease(container, cam01).owner is None and lease(container, cam01).status == "unowned"
+    assert lease(container, cam01).owner is None and lease(container, cam01).status == "ended"
 
 
 def test_a_source_that_breaks_is_one_offline_alert_closed_when_it_comes_back(
@@ -271,7 +274,15 @@ def start_worker(settings: Settings, name: str, log_path: Path) -> subprocess.Po
 def test_two_worker_processes_split_the_cameras_and_the_survivor_takes_over_a_killed_ones(
     container: Container, tmp_path: Path
 ) -> None:
-    cameras = [register(container, f"CAM-1{n}", WORKER_CLIP) for n in range(4)]
+    # A recording long enough (over 100 s at 2 fps) to be still playing when the survivor takes over: one
+    # played to its end is given back as ended and not played again.
+    long_clip = tmp_path / "long.avi"
+    frames = [frame.image for frame in CameraSource(str(WORKER_CLIP)).frames()] * 3
+    writer = cv2.VideoWriter(str(long_clip), cv2.VideoWriter_fourcc(*"MJPG"), 2.0, frames[0].shape[1::-1])
+    for image in frames:
+        writer.write(image)
+    writer.release()
+    cameras = [register(container, f"CAM-1{n}", long_clip) for n in range(4)]
     log_path = tmp_path / "workers.log"
     first, second = (
         start_worker(container.settings, "first", log_path),
