@@ -19,6 +19,7 @@ from domain.errors import DomainError
 from domain.values import SYSTEM_USER_ID, AlertKind, AlertStatus
 from infrastructure.vision.debounce import EpisodeEnded, EpisodeEvent, EpisodeStarted
 from infrastructure.vision.pipeline import CameraMonitor
+from infrastructure.vision.recordings import alert_id_for
 from infrastructure.vision.sources import CameraSource, Frame, SourceBroken, SourceKind, redact
 
 if TYPE_CHECKING:
@@ -225,11 +226,7 @@ class CameraRunner:
                 self.log.info("camera.tampering_continues", reason=event.reason)
                 return
             digest = self.worker.snapshots.put(event.snapshot)
-            person = f"/track{event.track}" if event.track else ""
-            alert_id = uuid.uuid5(
-                self.camera_id,
-                f"{event.kind.value}/{event.zone}/{event.reason}/{event.started_at.isoformat()}{person}",
-            )
+            alert_id = alert_id_for(self.camera_id, event)
             raised = self._raise(
                 alert_id,
                 kind=event.kind,

@@ -1,0 +1,127 @@
+"""`ssz cameras add|zones|rules|show|analyse` on a real store and real footage: a camera set up from the
+command line (bad input refused with its reason, nothing saved), and a recording analysed at full speed with
+its alerts at the recording's own times, raised once however often it is analysed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from domain.cameras import Camera
+from domain.values import BANGKOK, AlertKind
+from entrypoints.cli import cli
+from infrastructure.bootstrap import bootstrap
+from infrastructure.settings import Settings
+from testkit.footage import arrivals
+
+pytestmark = pytest.mark.slow
+RECORDED = datetime(2026, 12, 7, 22, 0, tzinfo=BANGKOK)
+
+
+@pytest.fixture
+def ssz(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("SSZ_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SSZ_ENVIRONMENT", "test")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    bootstrap(Settings()).close()  # the store's tables
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0) -> str:
+        result = runner.invoke(cli, ["cameras", *args])
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return run
+
+
+def _history() -> list[str]:
+    container = bootstrap(Settings())
+    try:
+        return [e.event for e in container.app.history(Camera.id_for("CAM-21"))]
+    finally:
+        container.close()
+
+
+ADD = [
+    "add",
+    "cam-21",
+    "--name",
+    "Market lane",
+    "--community",
+    "ko_loi",
+    "--owner",
+    "business",
+    "--owner-name",
+    "Market association",
+    "--consent",
+    "MOU 3/2569",
+    "--source",
+    "/srv/footage/lane.mp4",
+]
+
+
+def test_a_camera_is_set_up_from_the_command_line_and_bad_input_changes_nothing(ssz):
+    ssz(*ADD)
+    crossing = ssz("zones", "CAM-21", "--zone", "gate|ประตู|0.1,0.1 0.5,0.5 0.5,0.1 0.1,0.5", code=2)
+    assert "crosses itself" in crossing
+    assert "at least three corners" in ssz("zones", "CAM-21", "--zone", "gate||0.1,0.1 0.5,0.5", code=2)
+    assert "outside the picture" in ssz("zones", "CAM-21", "--zone", "gate||0.1,0.1 1.5,0.5 0.2,0.9", code=2)
+    ssz("zones", "CAM-21", "--zone", "gate|ประตู|0.1,0.1 0.6,0.1 0.6,0.9 0.1,0.9")
+    assert "does not have" in ssz("rules", "CAM-21", "--rule", "kind=person_at_night zone=car-park", code=2)
+    late = ssz("rules", "CAM-21", "--rule", "kind=motion_in_zone schedule=custom start=17:00 end=08:00", code=2)
+    assert "ends (08:00) before it starts (17:00)" in late
+    assert _history() == ["Registered", "ZonesSet"]  # the refused changes left nothing
+
+    ssz(
+        "rules",
+        "CAM-21",
+        "--rule",
+        "kind=person_at_night zone=gate schedule=night sensitivity=high",
+        "--rule",
+        "kind=loitering zone=gate schedule=custom start=08:00 end=17:30 loiter=45",
+    )
+
+    shown = ssz("show", "cam-21")
+    assert "gate / ประตู: 0.100,0.100 0.600,0.100 0.600,0.900 0.100,0.900" in shown
+    assert "person_at_night in gate, night, high" in shown
+    assert "loitering in gate, custom 08:00-17:30, normal loiter after 45 s" in shown
+    assert [line.split()[2] for line in shown.split("History:")[1].strip().splitlines()] == [
+        "Registered",
+        "ZonesSet",
+        "RulesSet",
+    ]
+
+
+def test_a_recording_is_analysed_at_its_own_times_and_its_alerts_are_raised_once(ssz, tmp_path):
+    sequence = arrivals(RECORDED, gaps=(2.5,), hold_visit=-1, lead=6.0, tail=2.0)
+    video = sequence.write(tmp_path / "lane-2200.avi")
+    ssz(*ADD)
+    ssz("rules", "CAM-21", "--rule", "kind=person_at_night schedule=all_day")
+
+    first = ssz("analyse", str(video), "--camera", "CAM-21", "--from", "2026-12-07T22:00")
+
+    assert f"{len(sequence.frames)} frames" in first and "2 alert(s)" in first
+    container = bootstrap(Settings())
+    try:
+        alerts = [
+            container.app.repository.get(n.originator_id)
+            for n in container.app.recorder.select_notifications(start=1, limit=1000)
+            if n.topic.endswith("CameraAlert.Raised")
+        ]
+    finally:
+        container.close()
+    assert [a.kind for a in alerts] == [AlertKind.PERSON_AT_NIGHT] * 2
+    for alert, visit in zip(sorted(alerts, key=lambda a: a.raised_at), sequence.visits, strict=True):
+        # The recording's start + the frame's time: within the visit, as it was recorded.
+        assert visit.start - timedelta(seconds=1) <= alert.raised_at <= visit.end + timedelta(seconds=1)
+
+    again = ssz("analyse", str(video), "--camera", "CAM-21", "--from", "2026-12-07T22:00")
+    assert again.count("(raised before)") == 2
+
+    not_video = tmp_path / "notes.mp4"
+    not_video.write_text("not a video")
+    assert "cannot be analysed" in ssz("analyse", str(not_video), "--camera", "CAM-21", code=2)
+    assert "There is no camera CAM-99" in ssz("analyse", str(video), "--camera", "CAM-99", code=2)
