@@ -9,7 +9,7 @@ from datetime import time
 from enum import Enum
 
 from domain.errors import InvalidInput
-from domain.values import AlertKind, DetectionRule
+from domain.values import AlertKind, DetectionRule, Zone
 
 NIGHT_START, NIGHT_END = time(18, 0), time(6, 0)
 
@@ -130,3 +130,51 @@ def sensitivity_of(rule: DetectionRule) -> Sensitivity | None:
         if numbers == (rule.min_score, rule.min_area):
             return preset
     return None
+
+
+def parse_zone(spec: str) -> Zone:
+    """'NAME|THAI NAME|x,y x,y x,y' (relative 0..1 coordinates; the Thai name may be empty)."""
+    parts = spec.split("|")
+    if len(parts) != 3:
+        raise InvalidInput("A zone is 'name|Thai name|x,y x,y x,y', e.g. 'gate|ประตู|0.1,0.1 0.5,0.1 0.5,0.9'.")
+    name, name_th, corners = (part.strip() for part in parts)
+    try:
+        points = tuple((float(x), float(y)) for x, y in (corner.split(",") for corner in corners.split()))
+    except ValueError:
+        raise InvalidInput(
+            "Zone '{zone}': corners are x,y pairs of numbers 0..1, separated by spaces.", zone=name
+        ) from None
+    return Zone(name, points, name_th=name_th)
+
+
+def parse_rule(spec: str) -> RuleRequest:
+    """'kind=person_at_night zone=gate schedule=night sensitivity=normal' (+ start=, end=, loiter=, min_score=,
+    min_area=)."""
+    fields: dict[str, str] = {}
+    for item in spec.split():
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInput("'{item}' is not key=value in the rule '{spec}'.", item=item, spec=spec)
+        fields[key.strip().lower()] = value.strip()
+    known = {"kind", "zone", "schedule", "start", "end", "sensitivity", "loiter", "min_score", "min_area"}
+    if unknown := sorted(set(fields) - known):
+        raise InvalidInput("Unknown rule settings: {names}.", names=", ".join(unknown))
+    try:
+        return RuleRequest(
+            kind=fields.get("kind", ""),
+            zone=fields.get("zone", ""),
+            schedule=fields.get("schedule", "all_day"),
+            start=fields.get("start", ""),
+            end=fields.get("end", ""),
+            sensitivity=fields.get("sensitivity", "normal"),
+            min_score=float(fields["min_score"]) if "min_score" in fields else None,
+            min_area=float(fields["min_area"]) if "min_area" in fields else None,
+            loiter_seconds=int(fields["loiter"]) if "loiter" in fields else None,
+        )
+    except ValueError:
+        raise InvalidInput("min_score, min_area and loiter are numbers in the rule '{spec}'.", spec=spec) from None
+
+
+def zone_line(zone: Zone) -> str:
+    """A zone in the words parse_zone reads."""
+    return f"{zone.name} | {zone.name_th} | " + " ".join(f"{x:.3f},{y:.3f}" for x, y in zone.points)

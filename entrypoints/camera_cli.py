@@ -12,10 +12,10 @@ from uuid import UUID
 import typer
 
 from domain.accounts import UserAccount
-from domain.camera_setup import RuleRequest, schedule_of, sensitivity_of
+from domain.camera_setup import parse_rule, parse_zone, schedule_of, sensitivity_of
 from domain.cameras import Camera
-from domain.errors import DomainError, InvalidInput
-from domain.values import BANGKOK, SYSTEM_USER_ID, Community, GeoPoint, PartnerSector, Zone
+from domain.errors import DomainError
+from domain.values import BANGKOK, SYSTEM_USER_ID, Community, GeoPoint, PartnerSector
 
 By = Annotated[str | None, typer.Option(help="The administrator's username the change is recorded under")]
 
@@ -27,49 +27,6 @@ def _by(username: str | None) -> UUID:
 def _refused(message: str) -> None:
     typer.secho(f"Refused: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
-
-
-def parse_zone(spec: str) -> Zone:
-    """'NAME|THAI NAME|x,y x,y x,y' (relative 0..1 coordinates; the Thai name may be empty)."""
-    parts = spec.split("|")
-    if len(parts) != 3:
-        raise InvalidInput("A zone is 'name|Thai name|x,y x,y x,y', e.g. 'gate|ประตู|0.1,0.1 0.5,0.1 0.5,0.9'.")
-    name, name_th, corners = (part.strip() for part in parts)
-    try:
-        points = tuple((float(x), float(y)) for x, y in (corner.split(",") for corner in corners.split()))
-    except ValueError:
-        raise InvalidInput(
-            "Zone '{zone}': corners are x,y pairs of numbers 0..1, separated by spaces.", zone=name
-        ) from None
-    return Zone(name, points, name_th=name_th)
-
-
-def parse_rule(spec: str) -> RuleRequest:
-    """'kind=person_at_night zone=gate schedule=night sensitivity=normal' (+ start=, end=, loiter=, min_score=,
-    min_area=)."""
-    fields: dict[str, str] = {}
-    for item in spec.split():
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise InvalidInput("'{item}' is not key=value in the rule '{spec}'.", item=item, spec=spec)
-        fields[key.strip().lower()] = value.strip()
-    known = {"kind", "zone", "schedule", "start", "end", "sensitivity", "loiter", "min_score", "min_area"}
-    if unknown := sorted(set(fields) - known):
-        raise InvalidInput("Unknown rule settings: {names}.", names=", ".join(unknown))
-    try:
-        return RuleRequest(
-            kind=fields.get("kind", ""),
-            zone=fields.get("zone", ""),
-            schedule=fields.get("schedule", "all_day"),
-            start=fields.get("start", ""),
-            end=fields.get("end", ""),
-            sensitivity=fields.get("sensitivity", "normal"),
-            min_score=float(fields["min_score"]) if "min_score" in fields else None,
-            min_area=float(fields["min_area"]) if "min_area" in fields else None,
-            loiter_seconds=int(fields["loiter"]) if "loiter" in fields else None,
-        )
-    except ValueError:
-        raise InvalidInput("min_score, min_area and loiter are numbers in the rule '{spec}'.", spec=spec) from None
 
 
 def register(cameras_cli: typer.Typer, container_factory) -> None:  # noqa: ANN001 — the CLI's _container

@@ -27,7 +27,20 @@ from web.deps import container_of
 from web.live import BoardFeed
 from web.middleware import WebMiddleware
 from web.pages import is_htmx, message_of, render
-from web.routes import accounts, alerts, auth, board, cameras, incidents, kpi, ledger, redboxes, reports, units
+from web.routes import (
+    accounts,
+    alerts,
+    auth,
+    board,
+    camera_setup,
+    cameras,
+    incidents,
+    kpi,
+    ledger,
+    redboxes,
+    reports,
+    units,
+)
 
 log = structlog.get_logger()
 STATIC = Path(__file__).resolve().parent / "static"
@@ -82,7 +95,20 @@ def create_app(container: Container | None = None, *, run_projections: bool = Fa
         app.state.feed = BoardFeed(container)
     app.add_middleware(WebMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (board, auth, incidents, units, accounts, alerts, cameras, redboxes, kpi, reports, ledger):
+    for module in (
+        board,
+        auth,
+        incidents,
+        units,
+        accounts,
+        alerts,
+        camera_setup,
+        cameras,
+        redboxes,
+        kpi,
+        reports,
+        ledger,
+    ):
         # The routes themselves, not include_router: FastAPI matches an included router's routes through an
         # extra layer on every request.
         app.router.routes.extend(module.router.routes)
