@@ -2,11 +2,22 @@
 // clicking corners, moved by dragging a corner, deleted from the list. The typed form (one zone a line:
 // "name | Thai name | x,y x,y ...", 0..1 of the picture) is the truth: the drawing reads it and writes it,
 // so the page works with the keyboard alone and without this script. No library.
+// Pages arrive through htmx (hx-boost), whose swaps run no script tags: loaded on every page by base.html,
+// it sets an editor up whenever one appears.
 (function () {
   "use strict";
-  var root = document.querySelector("[data-zone-editor]");
-  var text = document.querySelector("[data-zone-text]");
-  if (!root || !text) return;
+  function start() {
+    var root = document.querySelector("[data-zone-editor]");
+    var text = document.querySelector("[data-zone-text]");
+    if (!root || !text || root.hasAttribute("data-zone-ready")) return;
+    root.setAttribute("data-zone-ready", "");
+    setUp(root, text);
+  }
+  document.addEventListener("DOMContentLoaded", start);
+  document.addEventListener("htmx:load", start);
+  if (document.readyState !== "loading") start();
+
+  function setUp(root, text) {
   var svg = root.querySelector("[data-zone-svg]");
   var list = root.querySelector("[data-zone-list]");
   var nameInput = root.querySelector("[data-zone-name]");
@@ -99,7 +110,7 @@
       zones[dragging[0]].pts[dragging[1]] = at(event);
       render();
     });
-    document.addEventListener("mouseup", function () {
+    window.addEventListener("mouseup", function () {
       if (!dragging) return;
       write();
       setTimeout(function () { dragging = null; }, 0);
@@ -122,4 +133,5 @@
   text.addEventListener("input", function () { parse(); render(); });
   parse();
   render();
+  }
 })();
