@@ -160,6 +160,20 @@ class CameraCommands(UnitOfWork):
 
         return self._run("raise_camera_alert", raise_alert)
 
+    def note_person_left(
+        self, alert_id: UUID, *, stayed_seconds: float, left_at: datetime, by: UUID = SYSTEM_USER_ID
+    ) -> CommandResult:
+        at = self._at(left_at)
+        return self._run_on(
+            "note_person_left",
+            alert_id,
+            CameraAlert,
+            by,
+            lambda alert, actor, work: alert.note_person_left(
+                stayed_seconds=stayed_seconds, actor=actor, occurred_at=at
+            ),
+        )
+
     def raised_alert(self, alert_id: UUID) -> RaisedAlert | None:
         alert = self.load(alert_id, fresh=True)
         if not isinstance(alert, CameraAlert):

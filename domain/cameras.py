@@ -214,6 +214,23 @@ class CameraAlert(ZoneAggregate):
         self.status = AlertStatus.RAISED
         self.incident_id: UUID | None = None
         self.false_alarm_reason: FalseAlarmReason | None = None
+        self.left_at: datetime | None = None
+
+    def note_person_left(self, *, stayed_seconds: float, actor: Actor, occurred_at: datetime) -> None:
+        """The update on a person's alert when the person it followed leaves (whatever the alert's status)."""
+        authorize(actor, Action.RAISE_ALERT)
+        if self.left_at is not None:
+            raise TransitionRefused(
+                "The person of this alert from camera {camera_code} is already recorded as gone.",
+                camera_code=self.camera_code,
+            )
+        if stayed_seconds < 0:
+            raise InvalidInput("A stay is not negative.", field="stayed_seconds")
+        self._person_left(stayed_seconds=round(float(stayed_seconds), 1), actor=actor, occurred_at=occurred_at)
+
+    @event("PersonLeft")
+    def _person_left(self, stayed_seconds: float, actor: Actor, occurred_at: datetime) -> None:
+        self.left_at = occurred_at
 
     def _about(self) -> dict:
         return {"kind": self.kind, "camera_code": self.camera_code, "status": self.status}

@@ -104,6 +104,10 @@ def describe(row: dict[str, Any], units: dict[str, str]) -> str:
         return _("Escalated to incident %(reference)s") % {"reference": p.get("reference", "")}
     if kind == "CameraAlert.Closed":
         return _("Alert closed")
+    if kind == "CameraAlert.PersonLeft":
+        return _("The person left after %(seconds)s s") % {
+            "seconds": i18n.current().number(round(float(p.get("stayed_seconds") or 0)))
+        }
     if kind == "PatrolVisit.Logged":
         text = _("Checked in at red box %(code)s") % {"code": p.get("box_code", "")}
         return text + (" — " + p["observation"] if p.get("observation") else "")

@@ -273,6 +273,8 @@ class CameraAlertsProjection(JsonProjection):
             on(CameraAlert.Dismissed): update(dismissed),
             on(CameraAlert.Escalated): update(escalated),
             on(CameraAlert.Closed): update(closed),
+            # The person an alert followed left: nothing shown changes but the alert's version.
+            on(CameraAlert.PersonLeft): update(lambda s, row: None),
         }
         super().__init__()
 

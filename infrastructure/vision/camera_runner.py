@@ -19,7 +19,7 @@ from domain.errors import DomainError
 from domain.values import SYSTEM_USER_ID, AlertKind, AlertStatus
 from infrastructure.vision.debounce import EpisodeEnded, EpisodeEvent, EpisodeStarted
 from infrastructure.vision.pipeline import CameraMonitor
-from infrastructure.vision.recordings import alert_id_for
+from infrastructure.vision.recordings import alert_id_for, note_left
 from infrastructure.vision.sources import CameraSource, Frame, SourceBroken, SourceKind, redact
 
 if TYPE_CHECKING:
@@ -238,6 +238,9 @@ class CameraRunner:
             )
             if raised and key:
                 self._remember(key, alert_id)
+        elif isinstance(event, EpisodeEnded) and event.track:
+            alert_id = alert_id_for(self.camera_id, event)
+            self._command("note_person_left", lambda: note_left(self.app, alert_id, event))
         elif isinstance(event, EpisodeEnded) and event.kind is AlertKind.TAMPERED:
             key = f"tampered/{event.reason}"
             alert_id = self.open_alerts.get(key)

@@ -15,7 +15,7 @@ from uuid import UUID
 import cv2
 
 from application.zone import ZoneApplication
-from domain.cameras import Camera
+from domain.cameras import Camera, CameraAlert
 from domain.values import SYSTEM_USER_ID, AlertKind
 from infrastructure.vision.debounce import EpisodeEnded, EpisodeEvent, EpisodeStarted
 from infrastructure.vision.pipeline import CameraMonitor
@@ -23,7 +23,7 @@ from infrastructure.vision.snapshots import SnapshotStore
 from infrastructure.vision.sources import CameraSource, SourceBroken, SourceKind
 
 
-def alert_id_for(camera_id: UUID, event: EpisodeStarted) -> UUID:
+def alert_id_for(camera_id: UUID, event: EpisodeStarted | EpisodeEnded) -> UUID:
     """An episode's alert id: the same for the same episode, so that a retry (or a second analysis of the same
     recording) raises it once; a tracked person's track is part of it (two people may arrive together)."""
     person = f"/track{event.track}" if event.track else ""
@@ -105,7 +105,10 @@ def analyse(
                 result.alerts.append(found)
                 by_episode[key] = found
             elif isinstance(event, EpisodeEnded) and key in by_episode:
-                by_episode.pop(key).ended_at = event.ended_at
+                found = by_episode.pop(key)
+                found.ended_at = event.ended_at
+                if raise_alerts and event.track:
+                    note_left(app, found.id, event)
 
     last = start
     for frame in source.frames():
@@ -134,4 +137,14 @@ def _raise(
         detail=event.reason,
         by=SYSTEM_USER_ID,
     )
+    return True
+
+
+def note_left(app: ZoneApplication, alert_id: UUID, event: EpisodeEnded) -> bool:
+    """The update on a tracked person's alert when they leave; once (a retry or a second analysis changes nothing)."""
+    alert = app.load(alert_id, fresh=True)
+    if not isinstance(alert, CameraAlert) or alert.left_at is not None:
+        return False
+    stayed = (event.ended_at - event.started_at).total_seconds()
+    app.note_person_left(alert_id, stayed_seconds=stayed, left_at=event.ended_at, by=SYSTEM_USER_ID)
     return True

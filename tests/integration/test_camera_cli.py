@@ -118,6 +118,10 @@ def test_a_recording_is_analysed_at_its_own_times_and_its_alerts_are_raised_once
         # The recording's start + the frame's time: within the visit, as it was recorded.
         assert visit.start - timedelta(seconds=1) <= alert.raised_at <= visit.end + timedelta(seconds=1)
 
+    for alert in alerts:  # each updated when the person left
+        history = [e.event for e in bootstrap(Settings()).app.history(alert.id)]
+        assert history == ["Raised", "PersonLeft"]
+
     again = ssz("analyse", str(video), "--camera", "CAM-21", "--from", "2026-12-07T22:00")
     assert again.count("(raised before)") == 2
 

@@ -357,3 +357,6 @@ def test_analysing_a_recording_gives_the_same_alerts_as_the_live_worker_playing_
     assert abs(gap_played - gap_analysed) < 0.01
     for event, visit in zip(analysed, sequence.visits, strict=True):
         assert visit.start <= event.occurred_at <= visit.end
+    # Each person's alert is updated once when they leave, by the worker as by the analysis.
+    for event in played + analysed:
+        assert [e.event for e in container.app.history(event.originator_id)] == ["Raised", "PersonLeft"]

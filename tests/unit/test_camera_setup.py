@@ -82,3 +82,20 @@ def test_schedules_and_presets_in_words_become_numbers_and_back():
     advanced = RuleRequest("motion_in_zone", min_area=0.0123).to_rule()
     assert schedule_of(advanced) is Schedule.ALL_DAY and sensitivity_of(advanced) is None
     assert advanced.kind is AlertKind.MOTION_IN_ZONE and advanced.min_area == 0.0123
+
+
+def test_a_persons_alert_is_updated_once_when_they_leave(system, now, later):
+    from uuid import uuid4
+
+    from domain.cameras import CameraAlert
+    from domain.errors import TransitionRefused
+
+    camera = register(system, now)
+    alert = CameraAlert.raise_alert(
+        id=uuid4(), camera=camera, kind=AlertKind.PERSON_AT_NIGHT, score=0.8, snapshot_digest="ab" * 32,
+        actor=system, occurred_at=now,
+    )  # fmt: skip
+    alert.note_person_left(stayed_seconds=21.04, actor=system, occurred_at=later)
+    assert alert.left_at == later and alert.pending_events[-1].stayed_seconds == 21.0
+    with pytest.raises(TransitionRefused):
+        alert.note_person_left(stayed_seconds=22, actor=system, occurred_at=later)
