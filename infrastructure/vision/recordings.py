@@ -81,8 +81,10 @@ def analyse(
     start: datetime | None = None,
     progress: Callable[[int], None] = lambda frames: None,
     raise_alerts: bool = True,
+    last: timedelta | None = None,
 ) -> Analysis:
-    """Runs `path` through the camera's monitor; raises each alert (once) unless `raise_alerts` is False."""
+    """Runs `path` through the camera's monitor; raises each alert (once) unless `raise_alerts` is False.
+    `last`: only the recording's last stretch this long (the set-up page's "test on the last minute")."""
     if not path.is_file():
         raise SourceBroken(str(path), "the video file does not exist")
     start = start or recording_start(path)
@@ -110,14 +112,20 @@ def analyse(
                 if raise_alerts and event.track:
                     note_left(app, found.id, event)
 
-    last = start
+    skip = 0
+    if last is not None:
+        count, fps = recording_length(path)
+        skip = max(0, count - round(last.total_seconds() * fps))
+    last_at = start
     for frame in source.frames():
+        if frame.index < skip:
+            continue
         handle(monitor.process(frame.image, frame.at))
         result.frames += 1
-        last = frame.at
+        last_at = frame.at
         progress(1)
     handle(monitor.close())
-    result.seconds = (last - start).total_seconds()
+    result.seconds = (last_at - start).total_seconds()
     return result
 
 

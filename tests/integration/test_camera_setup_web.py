@@ -98,3 +98,28 @@ def test_a_still_is_uploaded_to_draw_on_and_a_file_that_is_not_a_picture_is_refu
     assert sent.status_code == 303
     picture = admin.get(f"/cameras/{camera}/picture.jpg")
     assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"
+
+
+def test_the_last_minute_of_a_recording_is_tested_without_raising_anything(site: Site, tmp_path) -> None:  # noqa: ANN001
+    from datetime import UTC, datetime
+
+    from testkit.footage import arrivals
+
+    sequence = arrivals(datetime(2026, 12, 7, 15, 0, tzinfo=UTC), gaps=(2.0,), hold_visit=-1, lead=2.0, tail=1.0)
+    video = sequence.write(tmp_path / "lane.avi")
+    camera = site.register("CAM-54", source=str(video))
+    stream = site.register("CAM-55")
+    site.settle()
+    admin = site.person(site.world.admin)
+    admin.post(f"/cameras/{camera}/rules", _rules({"kind": "person_at_night", "schedule": "all_day"}))
+    site.settle()
+
+    tested = admin.post(f"/cameras/{camera}/test")
+
+    assert tested.status_code == 200
+    assert tested.text.count("data-finding") == len(sequence.visits) == 2
+    assert _events(site, camera) == ["Registered", "RulesSet"]  # nothing raised, nothing changed
+    site.settle()
+    assert site.container.reads.camera_alerts_of(camera) == []
+    live = admin.post(f"/cameras/{stream}/test")
+    assert live.status_code == 422 and "cannot be tested" in text(live.text)

@@ -6,6 +6,8 @@ the camera's other viewers read them."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -20,7 +22,9 @@ from domain.camera_setup import RuleRequest, Schedule, Sensitivity, parse_zone, 
 from domain.cameras import Camera
 from domain.errors import DomainError
 from domain.values import DETECTION_ALERT_KINDS, AlertKind
+from infrastructure.vision.recordings import analyse
 from infrastructure.vision.snapshots import SnapshotStore
+from infrastructure.vision.sources import SourceBroken
 from web import i18n
 from web.access import not_found
 from web.deps import CameraManager, CameraViewer, Zone, container_of
@@ -213,3 +217,41 @@ async def set_rules(request: Request, zone: Zone, camera_id: str, user: CameraMa
             lambda: _page(request, user, camera, status_code=422, errors=errors, rule_rows=rows or None)
         )
     return RedirectResponse(f"/cameras/{camera['id']}/setup#rules", status_code=303)
+
+
+@router.post("/cameras/{camera_id}/test")
+async def test_rules(request: Request, camera_id: str, user: CameraManager) -> Response:
+    """Which moments of the last minute of the camera's recording would have alerted under its zones and rules
+    (nothing is raised). For cameras whose source is a recording; a live stream has no last minute kept here."""
+    camera_row = await run_in_threadpool(_camera, request, camera_id)
+
+    def run() -> Response:
+        container = container_of(request)
+        camera = _aggregate(request, camera_row["id"])
+        source = Path(container.camera_secrets.full_source(camera.id, camera.source))
+        try:
+            result = analyse(
+                container.app,
+                SnapshotStore(container.settings.snapshot_dir),
+                camera,
+                source,
+                raise_alerts=False,
+                last=timedelta(minutes=1),
+            )
+        except SourceBroken as broken:
+            message = i18n.gettext("The last minute cannot be tested: %(reason)s.") % {"reason": broken.reason}
+            return _page(request, user, camera_row, status_code=422, errors={"test": message})
+        assert result.start is not None
+        findings = [
+            {
+                "at": found.at,
+                "offset": int((found.at - result.start).total_seconds()),
+                "kind": found.kind.value,
+                "zone": found.zone,
+                "score": found.score,
+            }
+            for found in result.alerts
+        ]
+        return _page(request, user, camera_row, findings=findings)
+
+    return await run_in_threadpool(run)
