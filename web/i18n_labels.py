@@ -231,6 +231,9 @@ FIELDS: dict[str, str] = {
     "time": N_("Day or night", "field"),
     "sector": N_("Partner sector", "field"),
     "figure": N_("Figure", "field"),
+    "end": N_("Until", "field"),
+    "loiter_seconds": N_("Loitering after (s)", "field"),
+    "stayed_seconds": N_("Time stayed (s)", "field"),
 }
 
 # --- durations --------------------------------------------------------------------------------------------
