@@ -27,6 +27,8 @@ from domain.values import (
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 SELF_CLEARING_KINDS = frozenset({AlertKind.OFFLINE, AlertKind.TAMPERED})
+DEFAULT_RETENTION_DAYS = 30
+MAX_RETENTION_DAYS = 3650
 
 
 class Camera(ZoneAggregate):
@@ -92,6 +94,25 @@ class Camera(ZoneAggregate):
         self.zones: list[Zone] = []
         self.rules: list[DetectionRule] = []
         self.retired = False
+        self.retention_days: int | None = None  # None: DEFAULT_RETENTION_DAYS
+
+    @property
+    def keeps_days(self) -> int:
+        """How many days the camera's snapshots are kept."""
+        return self.retention_days or DEFAULT_RETENTION_DAYS
+
+    def set_retention(self, *, days: int, actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.MANAGE_CAMERAS)
+        self._check_active()
+        if not 1 <= days <= MAX_RETENTION_DAYS:
+            raise InvalidInput(
+                "Snapshots are kept from 1 to {most} days.", field="retention_days", most=MAX_RETENTION_DAYS
+            )
+        self._retention_set(days=int(days), actor=actor, occurred_at=occurred_at)
+
+    @event("RetentionSet")
+    def _retention_set(self, days: int, actor: Actor, occurred_at: datetime) -> None:
+        self.retention_days = days
 
     def _check_active(self) -> None:
         if self.retired:
@@ -215,6 +236,22 @@ class CameraAlert(ZoneAggregate):
         self.incident_id: UUID | None = None
         self.false_alarm_reason: FalseAlarmReason | None = None
         self.left_at: datetime | None = None
+        self.snapshot_purged = False
+
+    def purge_snapshot(self, *, retention_days: int, actor: Actor, occurred_at: datetime) -> None:
+        """The snapshot's retention ran out: the picture is deleted; the event keeps its digest."""
+        authorize(actor, Action.RAISE_ALERT)
+        if not self.snapshot_digest or self.snapshot_purged:
+            raise TransitionRefused(
+                "This alert from camera {camera_code} has no snapshot to purge.", camera_code=self.camera_code
+            )
+        self._snapshot_purged(
+            digest=self.snapshot_digest, retention_days=retention_days, actor=actor, occurred_at=occurred_at
+        )
+
+    @event("SnapshotPurged")
+    def _snapshot_purged(self, digest: str, retention_days: int, actor: Actor, occurred_at: datetime) -> None:
+        self.snapshot_purged = True
 
     def note_person_left(self, *, stayed_seconds: float, actor: Actor, occurred_at: datetime) -> None:
         """The update on a person's alert when the person it followed leaves (whatever the alert's status)."""

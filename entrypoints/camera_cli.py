@@ -113,6 +113,42 @@ def register(cameras_cli: typer.Typer, container_factory) -> None:  # noqa: ANN0
             container.close()
         typer.echo(f"{code.upper()}: {len(rules)} rule(s) set.")
 
+    @cameras_cli.command("retention")
+    def cameras_retention(
+        code: str, days: Annotated[int, typer.Argument(help="Days its snapshots are kept (default 30)")], by: By = None
+    ) -> None:
+        """Set how many days a camera's alert snapshots are kept before `ssz cameras purge` deletes them."""
+        container = container_factory()
+        try:
+            container.app.set_camera_retention(Camera.id_for(code.upper()), days=days, by=_by(by))
+        except DomainError as error:
+            _refused(error.message)
+        finally:
+            container.close()
+        typer.echo(f"{code.upper()}: snapshots kept {days} days.")
+
+    @cameras_cli.command("purge")
+    def cameras_purge() -> None:
+        """Delete the snapshots past their camera's retention; each purge is an event on its alert."""
+        from datetime import UTC
+
+        from infrastructure.vision.retention import purge_expired
+        from infrastructure.vision.snapshots import SnapshotStore
+
+        container = container_factory()
+        try:
+            container.projections.catch_up()
+            purged = purge_expired(
+                container.app, container.engine, SnapshotStore(container.settings.snapshot_dir), datetime.now(UTC)
+            )
+        finally:
+            container.close()
+        for p in purged:
+            typer.echo(
+                f"{p.camera_code}  alert {p.alert_id}  snapshot {p.digest[:12]}…  {'deleted' if p.file_deleted else 'kept (shared)'}"
+            )
+        typer.echo(f"{len(purged)} snapshot(s) past their retention purged.")
+
     @cameras_cli.command("show")
     def cameras_show(code: str) -> None:
         """A camera's zones, rules in words and history (who changed what)."""
@@ -135,6 +171,7 @@ def register(cameras_cli: typer.Typer, container_factory) -> None:  # noqa: ANN0
                 sensitivity = preset.value if preset else f"min_score={r.min_score} min_area={r.min_area}"
                 extra = f" loiter after {r.dwell} s" if r.dwell else ""
                 typer.echo(f"  {r.kind.value} in {r.zone or 'every zone'}, {schedule}, {sensitivity}{extra}")
+            typer.echo(f"Snapshots kept {camera.keeps_days} days")
             typer.echo("History:")
             names = container.reads.user_names(e.actor_id for e in container.app.history(camera.id))
             for e in container.app.history(camera.id):

@@ -234,6 +234,7 @@ FIELDS: dict[str, str] = {
     "end": N_("Until", "field"),
     "loiter_seconds": N_("Loitering after (s)", "field"),
     "stayed_seconds": N_("Time stayed (s)", "field"),
+    "retention_days": N_("Days snapshots are kept", "field"),
 }
 
 # --- durations --------------------------------------------------------------------------------------------

@@ -129,3 +129,50 @@ def test_a_recording_is_analysed_at_its_own_times_and_its_alerts_are_raised_once
     not_video.write_text("not a video")
     assert "cannot be analysed" in ssz("analyse", str(not_video), "--camera", "CAM-21", code=2)
     assert "There is no camera CAM-99" in ssz("analyse", str(video), "--camera", "CAM-99", code=2)
+
+
+def test_snapshots_past_their_cameras_retention_are_purged_and_the_history_keeps_the_digest(ssz, tmp_path):
+    from datetime import UTC, datetime
+
+    import numpy as np
+
+    from domain.values import SYSTEM_USER_ID
+    from infrastructure.vision.snapshots import SnapshotStore
+
+    ssz(*ADD)
+    assert "from 1 to 3650 days" in ssz("retention", "CAM-21", "0", code=2)
+    ssz("retention", "CAM-21", "7")
+    container = bootstrap(Settings())
+    try:
+        store = SnapshotStore(container.settings.snapshot_dir)
+        camera = Camera.id_for("CAM-21")
+        now = datetime.now(UTC)
+        old, shared, fresh = (store.put(np.full((40, 60, 3), shade, np.uint8)) for shade in (10, 90, 200))
+        raised = {}
+        for name, digest, days_ago in (
+            ("old", old, 8),
+            ("shared-old", shared, 9),
+            ("shared-new", shared, 2),
+            ("new", fresh, 1),
+        ):
+            raised[name] = container.app.raise_camera_alert(
+                camera_id=camera, kind=AlertKind.MOTION_IN_ZONE, score=0.9, snapshot_digest=digest,
+                frame_at=now - timedelta(days=days_ago), by=SYSTEM_USER_ID,
+            ).id  # fmt: skip
+    finally:
+        container.close()
+
+    out = ssz("purge")
+
+    assert "2 snapshot(s) past their retention purged." in out
+    assert old not in store and shared in store and fresh in store  # a picture a fresh alert shares stays
+    container = bootstrap(Settings())
+    try:
+        history = container.app.history(raised["old"])
+        assert [e.event for e in history] == ["Raised", "SnapshotPurged"]
+        assert history[-1].details["digest"] == old and history[-1].details["retention_days"] == 7
+        assert [e.event for e in container.app.history(raised["new"])] == ["Raised"]
+    finally:
+        container.close()
+    assert "0 snapshot(s)" in ssz("purge")  # purged once
+    assert "Snapshots kept 7 days" in ssz("show", "CAM-21")
