@@ -123,3 +123,39 @@ def test_the_last_minute_of_a_recording_is_tested_without_raising_anything(site:
     assert site.container.reads.camera_alerts_of(camera) == []
     live = admin.post(f"/cameras/{stream}/test")
     assert live.status_code == 422 and "cannot be tested" in text(live.text)
+
+
+def test_the_review_page_puts_a_cameras_alerts_on_a_timeline_with_filters(site: Site) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from domain.values import AlertKind, FalseAlarmReason, Zone
+
+    camera = site.register("CAM-56")
+    app = site.container.app
+    gate = Zone("gate", ((0.1, 0.1), (0.6, 0.1), (0.6, 0.9)))
+    app.set_camera_zones(camera, zones=[gate], by=site.world.admin)
+    now = datetime.now(UTC)
+    ids = {}
+    for name, kind, zone, ago in (
+        ("person", AlertKind.PERSON_AT_NIGHT, "gate", 3),
+        ("motion", AlertKind.MOTION_IN_ZONE, "gate", 2),
+        ("wall", AlertKind.MOTION_IN_ZONE, "", 1),
+    ):
+        ids[name] = app.raise_camera_alert(
+            camera_id=camera, kind=kind, score=0.8, snapshot_digest="d" * 64, zone=zone,
+            frame_at=now - timedelta(minutes=ago),
+        ).id  # fmt: skip
+    app.acknowledge_alert(ids["motion"], by=site.world.dispatcher)
+    app.dismiss_alert(ids["motion"], reason=FalseAlarmReason.SHADOW, by=site.world.dispatcher)
+    site.settle()
+    viewer = site.person(site.world.dispatcher)
+
+    page = viewer.get(f"/cameras/{camera}/review")
+    assert page.status_code == 200 and page.text.count("data-review-alert") == 3 and "review-timeline" in page.text
+    people = viewer.get(f"/cameras/{camera}/review?kind=person_at_night").text
+    assert people.count("data-review-alert") == 1 and str(ids["person"]) in people
+    at_gate = viewer.get(f"/cameras/{camera}/review?zone=gate").text
+    assert at_gate.count("data-review-alert") == 2 and str(ids["wall"]) not in at_gate
+    open_ones = viewer.get(f"/cameras/{camera}/review?decided=no").text
+    assert open_ones.count("data-review-alert") == 2 and str(ids["motion"]) not in open_ones
+    assert viewer.get(f"/cameras/{camera}/review?decided=yes").text.count("data-review-alert") == 1

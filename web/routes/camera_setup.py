@@ -21,7 +21,7 @@ from application.zone import CommandResult
 from domain.camera_setup import RuleRequest, Schedule, Sensitivity, parse_zone, schedule_of, sensitivity_of, zone_line
 from domain.cameras import Camera
 from domain.errors import DomainError
-from domain.values import DETECTION_ALERT_KINDS, AlertKind
+from domain.values import BANGKOK, DETECTION_ALERT_KINDS, AlertKind
 from infrastructure.vision.recordings import analyse
 from infrastructure.vision.snapshots import SnapshotStore
 from infrastructure.vision.sources import SourceBroken
@@ -255,3 +255,45 @@ async def test_rules(request: Request, camera_id: str, user: CameraManager) -> R
         return _page(request, user, camera_row, findings=findings)
 
     return await run_in_threadpool(run)
+
+
+REVIEW_LIMIT = 500
+
+
+@router.get("/cameras/{camera_id}/review")
+def review_page(
+    request: Request, camera_id: str, user: CameraViewer, kind: str = "", zone: str = "", decided: str = ""
+) -> Response:
+    """A camera's alerts like Frigate's review: on a timeline per day (local time), filtered by kind, zone and
+    whether someone decided on them; each links to the alert's page with its snapshot and history."""
+    camera = _camera(request, camera_id)
+    alerts = container_of(request).reads.camera_alerts_of(camera["id"], limit=REVIEW_LIMIT)
+    kinds = sorted({a["kind"] for a in alerts})
+    zones = sorted({a["zone"] for a in alerts if a["zone"]})
+    decided_states = {"dismissed", "escalated"}
+
+    def keep(alert: dict[str, Any]) -> bool:
+        if kind and alert["kind"] != kind:
+            return False
+        if zone and alert["zone"] != zone:
+            return False
+        was_decided = alert["outcome"] is not None or alert["status"] in decided_states
+        return not (decided == "yes" and not was_decided) and not (decided == "no" and was_decided)
+
+    shown = [a for a in alerts if keep(a)]
+    days: dict[str, list[dict[str, Any]]] = {}
+    for alert in shown:
+        local = alert["raised_at"].astimezone(BANGKOK)
+        alert["x"] = round((local.hour * 3600 + local.minute * 60 + local.second) / 86400 * 1000, 1)
+        days.setdefault(local.date().isoformat(), []).append(alert)
+    return render(
+        request,
+        "cameras/review.html",
+        camera=camera,
+        days=sorted(days.items(), reverse=True),
+        shown=shown,
+        kinds=kinds,
+        zones=zones,
+        chosen={"kind": kind, "zone": zone, "decided": decided},
+        allowed=_allowed(user),
+    )
