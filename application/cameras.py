@@ -184,6 +184,18 @@ class CameraCommands(UnitOfWork):
             lambda alert, actor, work: alert.purge_snapshot(retention_days=retention_days, actor=actor, occurred_at=at),
         )
 
+    def attach_alert_clip(
+        self, alert_id: UUID, *, clip_digest: str, by: UUID = SYSTEM_USER_ID, occurred_at: datetime | None = None
+    ) -> CommandResult:
+        at = self._at(occurred_at)
+        return self._run_on(
+            "attach_alert_clip",
+            alert_id,
+            CameraAlert,
+            by,
+            lambda alert, actor, work: alert.attach_clip(clip_digest=clip_digest, actor=actor, occurred_at=at),
+        )
+
     def note_person_left(
         self, alert_id: UUID, *, stayed_seconds: float, left_at: datetime, by: UUID = SYSTEM_USER_ID
     ) -> CommandResult:

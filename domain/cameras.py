@@ -237,6 +237,20 @@ class CameraAlert(ZoneAggregate):
         self.false_alarm_reason: FalseAlarmReason | None = None
         self.left_at: datetime | None = None
         self.snapshot_purged = False
+        self.clip_digest = ""
+
+    def attach_clip(self, *, clip_digest: str, actor: Actor, occurred_at: datetime) -> None:
+        """The alert's short clip (seconds before and after), stored content-addressed like its snapshot."""
+        authorize(actor, Action.RAISE_ALERT)
+        if not _DIGEST.match(clip_digest):
+            raise InvalidInput("A clip digest is the 64 hex digits of its SHA-256.", field="clip_digest")
+        if self.clip_digest:
+            raise TransitionRefused("This alert from camera {camera_code} has its clip.", camera_code=self.camera_code)
+        self._clip_attached(clip_digest=clip_digest, actor=actor, occurred_at=occurred_at)
+
+    @event("ClipAttached")
+    def _clip_attached(self, clip_digest: str, actor: Actor, occurred_at: datetime) -> None:
+        self.clip_digest = clip_digest
 
     def purge_snapshot(self, *, retention_days: int, actor: Actor, occurred_at: datetime) -> None:
         """The snapshot's retention ran out: the picture is deleted; the event keeps its digest."""

@@ -235,6 +235,7 @@ FIELDS: dict[str, str] = {
     "loiter_seconds": N_("Loitering after (s)", "field"),
     "stayed_seconds": N_("Time stayed (s)", "field"),
     "retention_days": N_("Days snapshots are kept", "field"),
+    "clip_digest": N_("Clip", "field"),
 }
 
 # --- durations --------------------------------------------------------------------------------------------

@@ -17,9 +17,10 @@ import structlog
 from domain.cameras import Camera, CameraAlert
 from domain.errors import DomainError
 from domain.values import SYSTEM_USER_ID, AlertKind, AlertStatus
+from infrastructure.vision.clips import ClipRecorder, ClipStore
 from infrastructure.vision.debounce import EpisodeEnded, EpisodeEvent, EpisodeStarted
 from infrastructure.vision.pipeline import CameraMonitor
-from infrastructure.vision.recordings import alert_id_for, note_left
+from infrastructure.vision.recordings import alert_id_for, attach_clip, note_left
 from infrastructure.vision.sources import CameraSource, Frame, SourceBroken, SourceKind, redact
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ class CameraRunner:
         self.config_version = 0
         self._retry_close_at = 0.0
         self._frame_clock: deque[float] = deque()
+        self.clips = ClipRecorder()
+        self.clip_store = ClipStore(worker.snapshots.root.parent / "clips")
         self._stop = threading.Event()
         self._reload = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"camera-{code}", daemon=True)
@@ -159,6 +162,8 @@ class CameraRunner:
                 # then gives the camera's lease back as ended, and keeps watching its other cameras.
                 for event in monitor.close():
                     self._episode(event)
+                for alert_id, clip_frames in self.clips.finish():
+                    self._attach_clip(alert_id, clip_frames, frame.at)
                 self.status = ENDED
                 self.log.info("camera.source_ended", frames=frame.index + 1 if connected else 0)
                 return
@@ -199,6 +204,8 @@ class CameraRunner:
             self._frame_clock.popleft()
         for event in monitor.process(frame.image, frame.at):
             self._episode(event)
+        for alert_id, clip_frames in self.clips.feed(frame.image, frame.at):
+            self._attach_clip(alert_id, clip_frames, frame.at)
         self._clear_inherited(monitor, frame)
         if OFFLINE_KEY in self.open_alerts and now >= self._retry_close_at:
             # Closing it when the frames came back failed (the database had a bad moment): again, now and then.
@@ -236,6 +243,8 @@ class CameraRunner:
                 zone=event.zone,
                 detail=event.reason,
             )
+            if raised:
+                self.clips.start(alert_id, event.confirmed_at)
             if raised and key:
                 self._remember(key, alert_id)
         elif isinstance(event, EpisodeEnded) and event.track:
@@ -246,6 +255,9 @@ class CameraRunner:
             alert_id = self.open_alerts.get(key)
             if alert_id is not None:
                 self._close(key, alert_id, VIEW_RESTORED, event.ended_at)
+
+    def _attach_clip(self, alert_id: UUID, frames: list, at: datetime) -> None:
+        self._command("attach_alert_clip", lambda: attach_clip(self.app, self.clip_store, alert_id, frames, at))
 
     def _broken(self, reason: str) -> None:
         self.status = OFFLINE

@@ -17,6 +17,7 @@ import cv2
 from application.zone import ZoneApplication
 from domain.cameras import Camera, CameraAlert
 from domain.values import SYSTEM_USER_ID, AlertKind
+from infrastructure.vision.clips import ClipRecorder, ClipStore
 from infrastructure.vision.debounce import EpisodeEnded, EpisodeEvent, EpisodeStarted
 from infrastructure.vision.pipeline import CameraMonitor
 from infrastructure.vision.snapshots import SnapshotStore
@@ -92,6 +93,8 @@ def analyse(
     if source.kind is not SourceKind.FILE:
         raise SourceBroken(str(path), "it is not a video file")
     monitor = CameraMonitor(camera.zones, camera.rules)
+    clips = ClipRecorder()
+    clip_store = ClipStore(snapshots.root.parent / "clips")
     result = Analysis(start=start)
     by_episode: dict[tuple, FoundAlert] = {}
 
@@ -104,6 +107,8 @@ def analyse(
                 )
                 if raise_alerts:
                     found.new = _raise(app, snapshots, camera, found, event)
+                    if found.new:
+                        clips.start(found.id, event.confirmed_at)
                 result.alerts.append(found)
                 by_episode[key] = found
             elif isinstance(event, EpisodeEnded) and key in by_episode:
@@ -121,10 +126,14 @@ def analyse(
         if frame.index < skip:
             continue
         handle(monitor.process(frame.image, frame.at))
+        for alert_id, frames in clips.feed(frame.image, frame.at):
+            attach_clip(app, clip_store, alert_id, frames, frame.at)
         result.frames += 1
         last_at = frame.at
         progress(1)
     handle(monitor.close())
+    for alert_id, frames in clips.finish():
+        attach_clip(app, clip_store, alert_id, frames, last_at)
     result.seconds = (last_at - start).total_seconds()
     return result
 
@@ -156,3 +165,9 @@ def note_left(app: ZoneApplication, alert_id: UUID, event: EpisodeEnded) -> bool
     stayed = (event.ended_at - event.started_at).total_seconds()
     app.note_person_left(alert_id, stayed_seconds=stayed, left_at=event.ended_at, by=SYSTEM_USER_ID)
     return True
+
+
+def attach_clip(app: ZoneApplication, store: ClipStore, alert_id: UUID, frames: list, at: datetime) -> None:
+    alert = app.load(alert_id, fresh=True)
+    if isinstance(alert, CameraAlert) and not alert.clip_digest:
+        app.attach_alert_clip(alert_id, clip_digest=store.put_frames(frames), by=SYSTEM_USER_ID, occurred_at=at)

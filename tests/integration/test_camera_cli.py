@@ -4,9 +4,11 @@ its alerts at the recording's own times, raised once however often it is analyse
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import cv2
 import pytest
 from typer.testing import CliRunner
 
@@ -15,6 +17,7 @@ from domain.values import BANGKOK, AlertKind
 from entrypoints.cli import cli
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
+from infrastructure.vision.clips import ClipStore
 from testkit.footage import arrivals
 
 pytestmark = pytest.mark.slow
@@ -118,9 +121,20 @@ def test_a_recording_is_analysed_at_its_own_times_and_its_alerts_are_raised_once
         # The recording's start + the frame's time: within the visit, as it was recorded.
         assert visit.start - timedelta(seconds=1) <= alert.raised_at <= visit.end + timedelta(seconds=1)
 
-    for alert in alerts:  # each updated when the person left
-        history = [e.event for e in bootstrap(Settings()).app.history(alert.id)]
-        assert history == ["Raised", "PersonLeft"]
+    container = bootstrap(Settings())
+    try:
+        clips = ClipStore(container.settings.data_dir / "clips")
+        for alert in alerts:  # each with its clip, and updated when the person left
+            history = [e.event for e in container.app.history(alert.id)]
+            assert sorted(history) == ["ClipAttached", "PersonLeft", "Raised"] and history[0] == "Raised"
+            clip = container.app.load(alert.id, fresh=True).clip_digest
+            capture = cv2.VideoCapture(str(clips.path(clip)))
+            frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+            capture.release()
+            # Three seconds before and three after at 4 frames a second, 320 wide.
+            assert 20 <= frames <= 26 and hashlib.sha256(clips.path(clip).read_bytes()).hexdigest() == clip
+    finally:
+        container.close()
 
     again = ssz("analyse", str(video), "--camera", "CAM-21", "--from", "2026-12-07T22:00")
     assert again.count("(raised before)") == 2

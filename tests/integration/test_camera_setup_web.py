@@ -4,6 +4,8 @@ history with who made it; the camera's other viewers read the set-up but cannot 
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 import cv2
 import numpy as np
 
@@ -159,3 +161,34 @@ def test_the_review_page_puts_a_cameras_alerts_on_a_timeline_with_filters(site: 
     open_ones = viewer.get(f"/cameras/{camera}/review?decided=no").text
     assert open_ones.count("data-review-alert") == 2 and str(ids["motion"]) not in open_ones
     assert viewer.get(f"/cameras/{camera}/review?decided=yes").text.count("data-review-alert") == 1
+
+
+def test_an_alerts_page_plays_its_clip(site: Site, tmp_path) -> None:  # noqa: ANN001
+    from datetime import UTC, datetime
+
+    from domain.values import AlertKind, DetectionRule
+    from infrastructure.vision.recordings import analyse
+    from infrastructure.vision.snapshots import SnapshotStore
+    from testkit.footage import arrivals
+
+    sequence = arrivals(datetime(2026, 12, 7, 15, 0, tzinfo=UTC), gaps=(), hold_visit=-1, lead=2.0, tail=3.0)
+    video = sequence.write(tmp_path / "one.avi")
+    camera_id = site.register("CAM-57", source=str(video))
+    app = site.container.app
+    app.set_camera_rules(
+        camera_id, rules=[DetectionRule(AlertKind.PERSON_AT_NIGHT, min_score=0.5)], by=site.world.admin
+    )
+    camera = app.load(camera_id, fresh=True)
+    [found] = analyse(
+        app, SnapshotStore(site.container.settings.snapshot_dir), camera, video, start=sequence.start
+    ).alerts
+    site.settle()
+    viewer = site.person(site.world.dispatcher)
+
+    page = viewer.get(f"/alerts/{found.id}")
+    assert page.status_code == 200 and "data-alert-clip" in page.text
+    played = viewer.get(f"/alerts/{found.id}/clip.mjpeg")
+    assert played.status_code == 200 and played.headers["content-type"].startswith("multipart/x-mixed-replace")
+    assert played.content.count(b"Content-Type: image/jpeg") >= 20
+    assert viewer.get(f"/alerts/{found.id}/clip.avi").status_code == 200
+    assert viewer.get(f"/alerts/{uuid4()}/clip.mjpeg").status_code == 404

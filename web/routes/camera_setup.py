@@ -6,6 +6,7 @@ the camera's other viewers read them."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,19 +16,20 @@ import cv2
 import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
 from application.zone import CommandResult
 from domain.camera_setup import RuleRequest, Schedule, Sensitivity, parse_zone, schedule_of, sensitivity_of, zone_line
-from domain.cameras import Camera
+from domain.cameras import Camera, CameraAlert
 from domain.errors import DomainError
 from domain.values import BANGKOK, DETECTION_ALERT_KINDS, AlertKind
+from infrastructure.vision.clips import CLIP_FPS, ClipStore
 from infrastructure.vision.recordings import analyse
 from infrastructure.vision.snapshots import SnapshotStore
 from infrastructure.vision.sources import SourceBroken
 from web import i18n
 from web.access import not_found
-from web.deps import CameraManager, CameraViewer, Zone, container_of
+from web.deps import BoardViewer, CameraManager, CameraViewer, Zone, container_of
 from web.forms import Form, submit
 from web.pages import label, render
 from web.routes.cameras import _allowed, _camera
@@ -297,3 +299,46 @@ def review_page(
         chosen={"kind": kind, "zone": zone, "decided": decided},
         allowed=_allowed(user),
     )
+
+
+def _clip_path(request: Request, alert_id: str) -> Path:
+    try:
+        key = UUID(alert_id)
+    except ValueError:
+        raise not_found(i18n.gettext("There is no such alert.")) from None
+    alert = container_of(request).app.load(key, fresh=True)
+    digest = getattr(alert, "clip_digest", "") if isinstance(alert, CameraAlert) else ""
+    if not digest:
+        raise not_found(i18n.gettext("This alert has no clip."))
+    path = ClipStore(container_of(request).settings.data_dir / "clips").path(digest)
+    if not path.is_file():
+        raise not_found(i18n.gettext("This alert has no clip."))
+    return path
+
+
+@router.get("/alerts/{alert_id}/clip.avi")
+def clip_file(request: Request, alert_id: str, user: BoardViewer) -> Response:
+    """The alert's clip as stored (Motion-JPEG AVI), to download."""
+    return FileResponse(_clip_path(request, alert_id), media_type="video/x-msvideo")
+
+
+@router.get("/alerts/{alert_id}/clip.mjpeg")
+async def clip_stream(request: Request, alert_id: str, user: BoardViewer) -> Response:
+    """The alert's clip played once at its own pace as a Motion-JPEG stream, which an <img> shows in any browser."""
+    path = await run_in_threadpool(_clip_path, request, alert_id)
+
+    async def frames():  # noqa: ANN202
+        capture = cv2.VideoCapture(str(path))
+        pause = 1 / (capture.get(cv2.CAP_PROP_FPS) or CLIP_FPS)
+        try:
+            while True:
+                ok, image = capture.read()
+                if not ok:
+                    return
+                ok, jpeg = cv2.imencode(".jpg", image)
+                yield b"--frame\r\nContent-Type: image/jpeg\r\n\r\n" + jpeg.tobytes() + b"\r\n"
+                await asyncio.sleep(pause)
+        finally:
+            capture.release()
+
+    return StreamingResponse(frames(), media_type="multipart/x-mixed-replace; boundary=frame")
