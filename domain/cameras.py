@@ -260,11 +260,18 @@ class CameraAlert(ZoneAggregate):
                 "This alert from camera {camera_code} has no snapshot to purge.", camera_code=self.camera_code
             )
         self._snapshot_purged(
-            digest=self.snapshot_digest, retention_days=retention_days, actor=actor, occurred_at=occurred_at
+            digest=self.snapshot_digest,
+            clip_digest=self.clip_digest,
+            retention_days=retention_days,
+            actor=actor,
+            occurred_at=occurred_at,
         )
 
     @event("SnapshotPurged")
-    def _snapshot_purged(self, digest: str, retention_days: int, actor: Actor, occurred_at: datetime) -> None:
+    def _snapshot_purged(
+        self, digest: str, clip_digest: str, retention_days: int, actor: Actor, occurred_at: datetime
+    ) -> None:
+        """The snapshot and the clip (if any) were deleted; the event keeps both digests."""
         self.snapshot_purged = True
 
     def note_person_left(self, *, stayed_seconds: float, actor: Actor, occurred_at: datetime) -> None:

@@ -1,4 +1,4 @@
-"""The purge job (`ssz cameras purge`): snapshots older than their camera's retention (days; 30 unless set) are
+"""The purge job (`ssz cameras purge`): snapshots (and the alerts' clips) older than their camera's retention (days; 30 unless set) are
 deleted from the snapshot store, each purge recorded as an event on its alert (the event keeps the digest, so the
 alert's history still shows it). A picture that an alert still within its retention shares (the store is
 content-addressed) stays until that alert expires too."""
@@ -12,9 +12,10 @@ from uuid import UUID
 from sqlalchemy import Engine, select
 
 from application.zone import ZoneApplication
-from domain.cameras import Camera
+from domain.cameras import Camera, CameraAlert
 from domain.values import SYSTEM_USER_ID
 from infrastructure.readmodels import tables as t
+from infrastructure.vision.clips import ClipStore
 from infrastructure.vision.snapshots import SnapshotStore
 
 
@@ -56,8 +57,12 @@ def purge_expired(app: ZoneApplication, engine: Engine, store: SnapshotStore, no
             else set()
         )
     done = []
+    clips = ClipStore(store.root.parent / "clips")
     for alert_id, code, digest, days in expired:
+        alert = app.load(alert_id, fresh=True)
         app.purge_alert_snapshot(alert_id, retention_days=days, by=SYSTEM_USER_ID, occurred_at=now)
+        if isinstance(alert, CameraAlert) and alert.clip_digest:
+            clips.path(alert.clip_digest).unlink(missing_ok=True)
         deleted = False
         if digest not in still_used:
             try:

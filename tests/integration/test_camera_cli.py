@@ -173,6 +173,8 @@ def test_snapshots_past_their_cameras_retention_are_purged_and_the_history_keeps
                 camera_id=camera, kind=AlertKind.MOTION_IN_ZONE, score=0.9, snapshot_digest=digest,
                 frame_at=now - timedelta(days=days_ago), by=SYSTEM_USER_ID,
             ).id  # fmt: skip
+        clip = ClipStore(container.settings.data_dir / "clips").put_frames([np.full((40, 60, 3), 10, np.uint8)] * 3)
+        container.app.attach_alert_clip(raised["old"], clip_digest=clip)
     finally:
         container.close()
 
@@ -183,8 +185,10 @@ def test_snapshots_past_their_cameras_retention_are_purged_and_the_history_keeps
     container = bootstrap(Settings())
     try:
         history = container.app.history(raised["old"])
-        assert [e.event for e in history] == ["Raised", "SnapshotPurged"]
+        assert [e.event for e in history] == ["Raised", "ClipAttached", "SnapshotPurged"]
         assert history[-1].details["digest"] == old and history[-1].details["retention_days"] == 7
+        assert history[-1].details["clip_digest"] == clip
+        assert clip not in ClipStore(container.settings.data_dir / "clips")  # the clip went with it
         assert [e.event for e in container.app.history(raised["new"])] == ["Raised"]
     finally:
         container.close()
