@@ -172,6 +172,56 @@ class CameraCommands(UnitOfWork):
 
         return self._run("raise_camera_alert", raise_alert)
 
+    def set_camera_retention(
+        self, camera_id: UUID, *, days: int, by: UUID, occurred_at: datetime | None = None
+    ) -> CommandResult:
+        at = self._at(occurred_at)
+        return self._run_on(
+            "set_camera_retention",
+            camera_id,
+            Camera,
+            by,
+            lambda camera, actor, work: camera.set_retention(days=days, actor=actor, occurred_at=at),
+        )
+
+    def purge_alert_snapshot(
+        self, alert_id: UUID, *, retention_days: int, by: UUID = SYSTEM_USER_ID, occurred_at: datetime | None = None
+    ) -> CommandResult:
+        at = self._at(occurred_at)
+        return self._run_on(
+            "purge_alert_snapshot",
+            alert_id,
+            CameraAlert,
+            by,
+            lambda alert, actor, work: alert.purge_snapshot(retention_days=retention_days, actor=actor, occurred_at=at),
+        )
+
+    def attach_alert_clip(
+        self, alert_id: UUID, *, clip_digest: str, by: UUID = SYSTEM_USER_ID, occurred_at: datetime | None = None
+    ) -> CommandResult:
+        at = self._at(occurred_at)
+        return self._run_on(
+            "attach_alert_clip",
+            alert_id,
+            CameraAlert,
+            by,
+            lambda alert, actor, work: alert.attach_clip(clip_digest=clip_digest, actor=actor, occurred_at=at),
+        )
+
+    def note_person_left(
+        self, alert_id: UUID, *, stayed_seconds: float, left_at: datetime, by: UUID = SYSTEM_USER_ID
+    ) -> CommandResult:
+        at = self._at(left_at)
+        return self._run_on(
+            "note_person_left",
+            alert_id,
+            CameraAlert,
+            by,
+            lambda alert, actor, work: alert.note_person_left(
+                stayed_seconds=stayed_seconds, actor=actor, occurred_at=at
+            ),
+        )
+
     def raised_alert(self, alert_id: UUID) -> RaisedAlert | None:
         alert = self.load(alert_id, fresh=True)
         if not isinstance(alert, CameraAlert):

@@ -27,6 +27,8 @@ from domain.values import (
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 SELF_CLEARING_KINDS = frozenset({AlertKind.OFFLINE, AlertKind.TAMPERED})
+DEFAULT_RETENTION_DAYS = 30
+MAX_RETENTION_DAYS = 3650
 
 
 class Camera(ZoneAggregate):
@@ -92,6 +94,25 @@ class Camera(ZoneAggregate):
         self.zones: list[Zone] = []
         self.rules: list[DetectionRule] = []
         self.retired = False
+        self.retention_days: int | None = None  # None: DEFAULT_RETENTION_DAYS
+
+    @property
+    def keeps_days(self) -> int:
+        """How many days the camera's snapshots are kept."""
+        return self.retention_days or DEFAULT_RETENTION_DAYS
+
+    def set_retention(self, *, days: int, actor: Actor, occurred_at: datetime) -> None:
+        authorize(actor, Action.MANAGE_CAMERAS)
+        self._check_active()
+        if not 1 <= days <= MAX_RETENTION_DAYS:
+            raise InvalidInput(
+                "Snapshots are kept from 1 to {most} days.", field="retention_days", most=MAX_RETENTION_DAYS
+            )
+        self._retention_set(days=int(days), actor=actor, occurred_at=occurred_at)
+
+    @event("RetentionSet")
+    def _retention_set(self, days: int, actor: Actor, occurred_at: datetime) -> None:
+        self.retention_days = days
 
     def _check_active(self) -> None:
         if self.retired:
@@ -103,6 +124,13 @@ class Camera(ZoneAggregate):
         names = [z.name for z in zones]
         if len(set(names)) != len(names):
             raise InvalidInput("Each zone of a camera needs its own name.", field="zones")
+        for rule in self.rules:
+            if rule.zone and rule.zone not in names:
+                raise InvalidInput(
+                    "Zone '{zone}' is watched by a rule: change the rules before removing it.",
+                    field="zones",
+                    zone=rule.zone,
+                )
         self._zones_set(zones=list(zones), actor=actor, occurred_at=occurred_at)
 
     @event("ZonesSet")
@@ -112,6 +140,15 @@ class Camera(ZoneAggregate):
     def set_rules(self, *, rules: list[DetectionRule], actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, Action.MANAGE_CAMERAS)
         self._check_active()
+        known = {zone.name for zone in self.zones}
+        for rule in rules:
+            if rule.zone and rule.zone not in known:
+                raise InvalidInput(
+                    "A rule names zone '{zone}', which camera {code} does not have.",
+                    field="rules",
+                    zone=rule.zone,
+                    code=self.code,
+                )
         self._rules_set(rules=list(rules), actor=actor, occurred_at=occurred_at)
 
     @event("RulesSet")
@@ -214,6 +251,60 @@ class CameraAlert(ZoneAggregate):
         self.status = AlertStatus.RAISED
         self.incident_id: UUID | None = None
         self.false_alarm_reason: FalseAlarmReason | None = None
+        self.left_at: datetime | None = None
+        self.snapshot_purged = False
+        self.clip_digest = ""
+
+    def attach_clip(self, *, clip_digest: str, actor: Actor, occurred_at: datetime) -> None:
+        """The alert's short clip (seconds before and after), stored content-addressed like its snapshot."""
+        authorize(actor, Action.RAISE_ALERT)
+        if not _DIGEST.match(clip_digest):
+            raise InvalidInput("A clip digest is the 64 hex digits of its SHA-256.", field="clip_digest")
+        if self.clip_digest:
+            raise TransitionRefused("This alert from camera {camera_code} has its clip.", camera_code=self.camera_code)
+        self._clip_attached(clip_digest=clip_digest, actor=actor, occurred_at=occurred_at)
+
+    @event("ClipAttached")
+    def _clip_attached(self, clip_digest: str, actor: Actor, occurred_at: datetime) -> None:
+        self.clip_digest = clip_digest
+
+    def purge_snapshot(self, *, retention_days: int, actor: Actor, occurred_at: datetime) -> None:
+        """The snapshot's retention ran out: the picture is deleted; the event keeps its digest."""
+        authorize(actor, Action.RAISE_ALERT)
+        if not self.snapshot_digest or self.snapshot_purged:
+            raise TransitionRefused(
+                "This alert from camera {camera_code} has no snapshot to purge.", camera_code=self.camera_code
+            )
+        self._snapshot_purged(
+            digest=self.snapshot_digest,
+            clip_digest=self.clip_digest,
+            retention_days=retention_days,
+            actor=actor,
+            occurred_at=occurred_at,
+        )
+
+    @event("SnapshotPurged")
+    def _snapshot_purged(
+        self, digest: str, clip_digest: str, retention_days: int, actor: Actor, occurred_at: datetime
+    ) -> None:
+        """The snapshot and the clip (if any) were deleted; the event keeps both digests."""
+        self.snapshot_purged = True
+
+    def note_person_left(self, *, stayed_seconds: float, actor: Actor, occurred_at: datetime) -> None:
+        """The update on a person's alert when the person it followed leaves (whatever the alert's status)."""
+        authorize(actor, Action.RAISE_ALERT)
+        if self.left_at is not None:
+            raise TransitionRefused(
+                "The person of this alert from camera {camera_code} is already recorded as gone.",
+                camera_code=self.camera_code,
+            )
+        if stayed_seconds < 0:
+            raise InvalidInput("A stay is not negative.", field="stayed_seconds")
+        self._person_left(stayed_seconds=round(float(stayed_seconds), 1), actor=actor, occurred_at=occurred_at)
+
+    @event("PersonLeft")
+    def _person_left(self, stayed_seconds: float, actor: Actor, occurred_at: datetime) -> None:
+        self.left_at = occurred_at
 
     def _about(self) -> dict:
         return {"kind": self.kind, "camera_code": self.camera_code, "status": self.status}

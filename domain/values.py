@@ -268,10 +268,12 @@ class SealedContact:
 
 @dataclass(frozen=True)
 class Zone:
-    """A polygon in a camera's view, in coordinates relative to the frame (0..1)."""
+    """A polygon in a camera's view, in coordinates relative to the frame (0..1). `name` is how rules and
+    alerts refer to it (English or Thai); `name_th` its Thai name when `name` is English."""
 
     name: str
     points: tuple[tuple[float, float], ...]
+    name_th: str = ""
 
     def __post_init__(self) -> None:
         if not self.name.strip():
@@ -280,24 +282,59 @@ class Zone:
             raise InvalidInput("Zone '{zone}' needs at least three corners.", field="zones", zone=self.name)
         if any(not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0) for x, y in self.points):
             raise InvalidInput("Zone '{zone}' has a corner outside the picture.", field="zones", zone=self.name)
+        if _self_crossing(self.points):
+            raise InvalidInput(
+                "Zone '{zone}' crosses itself: draw its corners in order around the area.",
+                field="zones",
+                zone=self.name,
+            )
+
+
+def _segments_cross(
+    a: tuple[float, float], b: tuple[float, float], c: tuple[float, float], d: tuple[float, float]
+) -> bool:
+    def turn(p: tuple[float, float], q: tuple[float, float], r: tuple[float, float]) -> float:
+        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+
+    d1, d2, d3, d4 = turn(c, d, a), turn(c, d, b), turn(a, b, c), turn(a, b, d)
+    return ((d1 > 0) != (d2 > 0)) and ((d3 > 0) != (d4 > 0)) and 0 not in (d1, d2, d3, d4)
+
+
+def _self_crossing(points: tuple[tuple[float, float], ...]) -> bool:
+    """Whether two edges that do not share a corner cross (a bow tie)."""
+    n = len(points)
+    edges = [(points[i], points[(i + 1) % n]) for i in range(n)]
+    for i in range(n):
+        for j in range(i + 1, n):
+            if j == i + 1 or (i == 0 and j == n - 1):
+                continue  # neighbours share a corner
+            if _segments_cross(*edges[i], *edges[j]):
+                return True
+    return False
 
 
 @dataclass(frozen=True)
 class DetectionRule:
     """Raise `kind` alerts (score ≥ min_score, blob ≥ min_area of the frame) between start and end,
-    local time; start == end means all day. A window may run past midnight (18:00–06:00)."""
+    local time; start == end means all day. A window may run past midnight (18:00–06:00). `zone`: the
+    camera's zone it watches ("" = every zone); `dwell`: for loitering, the seconds of presence before it
+    alerts (0 = the default, 30 s)."""
 
     kind: AlertKind
     start: time = time(0, 0)
     end: time = time(0, 0)
     min_score: float = 0.0
     min_area: float = 0.0
+    zone: str = ""
+    dwell: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in DETECTION_ALERT_KINDS:
             raise InvalidInput("Rules are for detections (motion, person, loitering) only.", field="rules")
         if not (0.0 <= self.min_score <= 1.0) or not (0.0 <= self.min_area <= 1.0):
             raise InvalidInput("Minimum score and area are fractions between 0 and 1.", field="rules")
+        if not 0 <= self.dwell <= 86400:
+            raise InvalidInput("A loitering time is between 0 s and one day.", field="rules")
 
     def active_at(self, instant: datetime) -> bool:
         local = instant.astimezone(BANGKOK).time()

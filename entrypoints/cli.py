@@ -376,6 +376,12 @@ def _local(instant: datetime) -> str:
     return instant.astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M:%S")
 
 
+# Setting cameras up and analysing recordings: entrypoints/camera_cli.py.
+from entrypoints.camera_cli import register as _register_camera_commands  # noqa: E402
+
+_register_camera_commands(cameras_cli, lambda: _container())
+
+
 def main() -> None:
     cli()
 

@@ -30,7 +30,21 @@ from web.live import BoardFeed
 from web.middleware import WebMiddleware
 from web.pages import is_htmx, message_of, nearest_page, render
 from web.report_editions import AutoPublisher
-from web.routes import accounts, alerts, auth, board, cameras, docs, incidents, kpi, ledger, redboxes, reports, units
+from web.routes import (
+    accounts,
+    alerts,
+    auth,
+    board,
+    camera_setup,
+    cameras,
+    docs,
+    incidents,
+    kpi,
+    ledger,
+    redboxes,
+    reports,
+    units,
+)
 from web.routes import audit as audit_routes
 from web.routes import handover as handover_routes
 from web.routes import map as zone_map_routes
@@ -102,7 +116,21 @@ def create_app(
         app.state.feed = BoardFeed(container)
     app.add_middleware(WebMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (board, auth, incidents, units, accounts, alerts, cameras, redboxes, kpi, reports, ledger, docs):
+    for module in (
+        board,
+        auth,
+        incidents,
+        units,
+        accounts,
+        alerts,
+        camera_setup,
+        cameras,
+        redboxes,
+        kpi,
+        reports,
+        ledger,
+        docs,
+    ):
         # The routes themselves, not include_router: FastAPI matches an included router's routes through an
         # extra layer on every request.
         app.router.routes.extend(module.router.routes)

@@ -246,6 +246,11 @@ FIELDS: dict[str, str] = {
     "incident": N_("Incident", "field"),
     "briefing": N_("Briefing", "field"),
     "shift_from": N_("Start of the shift", "field"),
+    "end": N_("Until", "field"),
+    "loiter_seconds": N_("Loitering after (s)", "field"),
+    "stayed_seconds": N_("Time stayed (s)", "field"),
+    "retention_days": N_("Days snapshots are kept", "field"),
+    "clip_digest": N_("Clip", "field"),
 }
 
 # --- durations --------------------------------------------------------------------------------------------

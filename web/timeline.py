@@ -121,6 +121,15 @@ def describe(row: dict[str, Any], units: dict[str, str]) -> str:
         return _("Escalated to incident %(reference)s") % {"reference": p.get("reference", "")}
     if kind == "CameraAlert.Closed":
         return _("Alert closed")
+    if kind == "CameraAlert.SnapshotPurged":
+        return _("Snapshot %(digest)s… deleted: the camera keeps snapshots %(days)s days") % {
+            "digest": str(p.get("digest", ""))[:12],
+            "days": p.get("retention_days", ""),
+        }
+    if kind == "CameraAlert.PersonLeft":
+        return _("The person left after %(seconds)s s") % {
+            "seconds": i18n.current().number(round(float(p.get("stayed_seconds") or 0)))
+        }
     if kind == "PatrolVisit.Logged":
         text = _("Checked in at red box %(code)s") % {"code": p.get("box_code", "")}
         if not p.get("position"):

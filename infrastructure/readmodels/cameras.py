@@ -18,7 +18,10 @@ from infrastructure.readmodels.stored import Handler
 
 
 def zones_json(zones: list[Zone]) -> str:
-    return json.dumps([{"name": z.name, "points": [[x, y] for x, y in z.points]} for z in zones], ensure_ascii=False)
+    return json.dumps(
+        [{"name": z.name, "points": [[x, y] for x, y in z.points], "name_th": z.name_th} for z in zones],
+        ensure_ascii=False,
+    )
 
 
 def rules_json(rules: list[DetectionRule]) -> str:
@@ -30,6 +33,8 @@ def rules_json(rules: list[DetectionRule]) -> str:
                 "end": r.end.isoformat(),
                 "min_score": r.min_score,
                 "min_area": r.min_area,
+                "zone": r.zone,
+                "dwell": r.dwell,
             }
             for r in rules
         ]

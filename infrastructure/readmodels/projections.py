@@ -302,6 +302,11 @@ class CameraAlertsProjection(JsonProjection):
             on(CameraAlert.Dismissed): update(dismissed),
             on(CameraAlert.Escalated): update(escalated),
             on(CameraAlert.Closed): update(closed),
+            # The person an alert followed left: nothing shown changes but the alert's version.
+            on(CameraAlert.PersonLeft): update(lambda s, row: None),
+            # Its picture was deleted when the camera's retention ran out (the log keeps the digest).
+            on(CameraAlert.ClipAttached): update(lambda s, row: None),
+            on(CameraAlert.SnapshotPurged): update(lambda s, row: row.update(snapshot_digest="")),
         }
         super().__init__()
 

@@ -376,6 +376,8 @@ def _camera(row: dict[str, Any], problems: dict[str, dict[str, Any]], now: datet
         state = "retired"
     elif alert is not None:
         state = alert["kind"]
+    elif not watched and stream == "ended":
+        state = "ended"  # a recording played to its end: its lease was given back on purpose
     elif not watched:
         state = "no_worker"
     else:

@@ -17,8 +17,10 @@ import structlog
 from domain.cameras import Camera, CameraAlert
 from domain.errors import DomainError
 from domain.values import SYSTEM_USER_ID, AlertKind, AlertStatus
+from infrastructure.vision.clips import ClipRecorder, ClipStore
 from infrastructure.vision.debounce import EpisodeEnded, EpisodeEvent, EpisodeStarted
 from infrastructure.vision.pipeline import CameraMonitor
+from infrastructure.vision.recordings import alert_id_for, attach_clip, note_left
 from infrastructure.vision.sources import CameraSource, Frame, SourceBroken, SourceKind, redact
 
 if TYPE_CHECKING:
@@ -61,6 +63,8 @@ class CameraRunner:
         self.config_version = 0
         self._retry_close_at = 0.0
         self._frame_clock: deque[float] = deque()
+        self.clips = ClipRecorder()
+        self.clip_store = ClipStore(worker.snapshots.root.parent / "clips")
         self._stop = threading.Event()
         self._reload = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"camera-{code}", daemon=True)
@@ -82,7 +86,12 @@ class CameraRunner:
     @property
     def failed(self) -> bool:
         """The thread ended without being asked to (the camera could not be read from the store, a bug)."""
-        return not self._thread.is_alive() and not self._stop.is_set()
+        return not self._thread.is_alive() and not self._stop.is_set() and self.status != ENDED
+
+    @property
+    def ended(self) -> bool:
+        """The recording was played to its end and the thread is done."""
+        return not self._thread.is_alive() and self.status == ENDED
 
     def reload_if_changed(self, config_version: int) -> None:
         if config_version != self.config_version:
@@ -149,9 +158,14 @@ class CameraRunner:
                     self._frame(monitor, frame)
                 if self._stop.is_set():
                     return
+                # A recording played once: what is under way ends with it, and the thread ends; the worker
+                # then gives the camera's lease back as ended, and keeps watching its other cameras.
+                for event in monitor.close():
+                    self._episode(event)
+                for alert_id, clip_frames in self.clips.finish():
+                    self._attach_clip(alert_id, clip_frames, frame.at)
                 self.status = ENDED
                 self.log.info("camera.source_ended", frames=frame.index + 1 if connected else 0)
-                self._stop.wait()
                 return
             except SourceBroken as broken:
                 self._broken(broken.reason)
@@ -190,6 +204,8 @@ class CameraRunner:
             self._frame_clock.popleft()
         for event in monitor.process(frame.image, frame.at):
             self._episode(event)
+        for alert_id, clip_frames in self.clips.feed(frame.image, frame.at):
+            self._attach_clip(alert_id, clip_frames, frame.at)
         self._clear_inherited(monitor, frame)
         if OFFLINE_KEY in self.open_alerts and now >= self._retry_close_at:
             # Closing it when the frames came back failed (the database had a bad moment): again, now and then.
@@ -203,7 +219,7 @@ class CameraRunner:
         if frame.at - self.first_frame_at < self.options.inherited_grace:
             return
         still = {
-            f"tampered/{reason}" for kind, _, reason in monitor.debouncer.open_episodes if kind is AlertKind.TAMPERED
+            f"tampered/{reason}" for kind, _, reason, _ in monitor.debouncer.open_episodes if kind is AlertKind.TAMPERED
         }
         for key in list(self.inherited):
             self.inherited.discard(key)
@@ -217,9 +233,7 @@ class CameraRunner:
                 self.log.info("camera.tampering_continues", reason=event.reason)
                 return
             digest = self.worker.snapshots.put(event.snapshot)
-            alert_id = uuid.uuid5(
-                self.camera_id, f"{event.kind.value}/{event.zone}/{event.reason}/{event.started_at.isoformat()}"
-            )
+            alert_id = alert_id_for(self.camera_id, event)
             raised = self._raise(
                 alert_id,
                 kind=event.kind,
@@ -229,13 +243,21 @@ class CameraRunner:
                 zone=event.zone,
                 detail=event.reason,
             )
+            if raised:
+                self.clips.start(alert_id, event.confirmed_at)
             if raised and key:
                 self._remember(key, alert_id)
+        elif isinstance(event, EpisodeEnded) and event.track:
+            alert_id = alert_id_for(self.camera_id, event)
+            self._command("note_person_left", lambda: note_left(self.app, alert_id, event))
         elif isinstance(event, EpisodeEnded) and event.kind is AlertKind.TAMPERED:
             key = f"tampered/{event.reason}"
             alert_id = self.open_alerts.get(key)
             if alert_id is not None:
                 self._close(key, alert_id, VIEW_RESTORED, event.ended_at)
+
+    def _attach_clip(self, alert_id: UUID, frames: list, at: datetime) -> None:
+        self._command("attach_alert_clip", lambda: attach_clip(self.app, self.clip_store, alert_id, frames, at))
 
     def _broken(self, reason: str) -> None:
         self.status = OFFLINE

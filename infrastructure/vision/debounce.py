@@ -37,23 +37,25 @@ class BBox:
         return max(dx, 0) * max(dy, 0)
 
 
-EpisodeKey = tuple[AlertKind, str, str]
+EpisodeKey = tuple[AlertKind, str, str, int]
 
 
 @dataclass(frozen=True)
 class Detection:
     """One thing seen in one frame. `reason` says why a camera looks tampered with ("dark", "covered",
-    "blurred", "moved"); it is empty for detections in a zone."""
+    "blurred", "moved"); it is empty for detections in a zone. `track` is the tracked person it belongs
+    to (0: not tracked): each track is an episode of its own, so each person who arrives is an alert."""
 
     kind: AlertKind
     zone: str
     score: float
     bbox: BBox | None = None
     reason: str = ""
+    track: int = 0
 
     @property
     def key(self) -> EpisodeKey:
-        return (self.kind, self.zone, self.reason)
+        return (self.kind, self.zone, self.reason, self.track)
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,11 @@ class EpisodePolicy:
 
 DEFAULT_POLICIES: Mapping[AlertKind, EpisodePolicy] = {
     AlertKind.MOTION_IN_ZONE: EpisodePolicy(min_hits=3, max_gap=timedelta(seconds=0.5)),
-    # The people detector runs a few times a second at most, so its hits are further apart.
-    AlertKind.PERSON_AT_NIGHT: EpisodePolicy(min_hits=2, max_gap=timedelta(seconds=1.5)),
+    # The people detector runs a few times a second at most, so its hits are further apart. Each tracked
+    # person is an episode of their own: it ends soon after the tracker lost them, and needs no cooldown.
+    AlertKind.PERSON_AT_NIGHT: EpisodePolicy(
+        min_hits=2, max_gap=timedelta(seconds=1.5), quiet=timedelta(seconds=2), cooldown=timedelta(0)
+    ),
     AlertKind.LOITERING: EpisodePolicy(min_hits=2, quiet=timedelta(seconds=10), cooldown=timedelta(seconds=60)),
     AlertKind.TAMPERED: EpisodePolicy(min_hits=5, min_duration=timedelta(seconds=2), cooldown=timedelta(seconds=60)),
 }
@@ -95,6 +100,7 @@ class EpisodeStarted:
     snapshot_at: datetime
     started_at: datetime
     confirmed_at: datetime
+    track: int = 0
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,7 @@ class EpisodeEnded:
     ended_at: datetime
     best_score: float
     hits: int
+    track: int = 0
 
 
 EpisodeEvent = EpisodeStarted | EpisodeEnded
@@ -204,6 +211,7 @@ class Debouncer:
             snapshot_at=track.best_at,
             started_at=track.first_hit,
             confirmed_at=at,
+            track=best.track,
         )
 
     def _miss(self, key: EpisodeKey, at: datetime) -> EpisodeEnded | None:
@@ -216,12 +224,15 @@ class Debouncer:
         if at - track.last_hit < policy.quiet:
             return None
         del self._tracks[key]
-        self._cooling_until[key] = at + policy.cooldown
+        # Tracked people are keys of their own that never come back: forget cooldowns that have run out.
+        self._cooling_until = {k: until for k, until in self._cooling_until.items() if until > at}
+        if policy.cooldown:
+            self._cooling_until[key] = at + policy.cooldown
         return self._end(key, track, track.last_hit)
 
     @staticmethod
     def _end(key: EpisodeKey, track: _Track, ended_at: datetime) -> EpisodeEnded:
-        kind, zone, reason = key
+        kind, zone, reason, tracked = key
         return EpisodeEnded(
             kind=kind,
             zone=zone,
@@ -230,4 +241,5 @@ class Debouncer:
             ended_at=ended_at,
             best_score=track.best.score,
             hits=track.hits,
+            track=tracked,
         )

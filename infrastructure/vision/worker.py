@@ -46,7 +46,7 @@ from infrastructure.camera_secrets import SqlCameraSecrets
 from infrastructure.settings import Settings
 from infrastructure.tables import camera_leases, camera_workers
 from infrastructure.vision.camera_metrics import camera_metrics as camera_metrics
-from infrastructure.vision.camera_runner import STARTING, UNOWNED, CameraRunner, utc_now
+from infrastructure.vision.camera_runner import ENDED, STARTING, UNOWNED, CameraRunner, utc_now
 from infrastructure.vision.catalog import sync_catalog
 from infrastructure.vision.lease_store import LEASE_SECONDS, as_utc, db_now, insert_for
 from infrastructure.vision.snapshots import SnapshotStore
@@ -187,6 +187,8 @@ class CameraWorker:
             self._release(camera_id, "retired")
         for camera_id in [c for c, runner in self.runners.items() if runner.failed]:
             self._release(camera_id, "its thread ended; to be started again")
+        for camera_id in [c for c, runner in self.runners.items() if runner.ended]:
+            self._release(camera_id, "its recording was played to the end", status=ENDED)
         if not self.runners:
             return
         lost = []
@@ -226,6 +228,7 @@ class CameraWorker:
             for r in rows.values()
             if r.camera_id not in self.runners
             and r.camera_id not in busy
+            and r.status != ENDED  # a recording played to its end is not played again
             and (
                 r.owner is None
                 or r.owner == self.worker_id
@@ -246,6 +249,7 @@ class CameraWorker:
                     .where(
                         camera_leases.c.camera_id == row.camera_id,
                         camera_leases.c.retired.is_(False),
+                        camera_leases.c.status != ENDED,
                         or_(
                             camera_leases.c.owner.is_(None),
                             camera_leases.c.owner == self.worker_id,
@@ -290,14 +294,14 @@ class CameraWorker:
             runner.stop()
             self._stopping.append(runner)
 
-    def _release(self, camera_id: UUID, why: str) -> None:
+    def _release(self, camera_id: UUID, why: str, status: str = UNOWNED) -> None:
         runner = self.runners.get(camera_id)
         self._forget(camera_id)
         with self.engine.begin() as conn:
             values: dict[str, Any] = {
                 "owner": None,
                 "lease_expires_at": None,
-                "status": UNOWNED,
+                "status": status,
                 "fps": 0.0,
                 "updated_at": utc_now(),
             }

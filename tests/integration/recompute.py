@@ -421,6 +421,8 @@ def expected_tables(log: Iterable[tuple[int, Any]]) -> dict[str, dict[tuple, dic
                 row.update(status="escalated", decided_at=at, outcome="escalated", incident_id=e.incident_id)
             elif kind is CameraAlert.Closed:
                 row.update(status="closed", closed_at=at)
+            elif kind is CameraAlert.SnapshotPurged:
+                row.update(snapshot_digest="")
             row["version"] = e.originator_version
 
         # patrol visits

@@ -132,6 +132,8 @@ def test_the_registry_equals_an_independent_recomputation_from_the_log_after_a_c
         "end": "06:00:00",
         "min_score": 0.6,
         "min_area": 0.0,
+        "zone": "",
+        "dwell": 0,
     }
     assert [z["name"] for z in actual[(secret,)]["zones"]] == ["gate"]
     assert actual[(query,)]["retired"] in (True, 1) and actual[(plain_file,)]["code"] == "CAM-03"

@@ -149,3 +149,13 @@ def test_the_rules_thresholds_are_honoured(worker_frames):
 
     assert play(monitor, worker_frames) == []
     assert monitor.analyser.person_checks > 0  # it looked, but no sighting was that sure
+
+
+def test_a_rule_watches_only_its_own_zone(worker_frames):
+    """Two zones, the worker walks in one: a person rule on the other zone stays silent, on theirs it alerts."""
+    on_wall = DetectionRule(AlertKind.PERSON_AT_NIGHT, min_score=0.5, min_area=0.005, zone="back wall")
+    on_floor = DetectionRule(AlertKind.PERSON_AT_NIGHT, min_score=0.5, min_area=0.005, zone="work area")
+
+    assert started(play(CameraMonitor([WORK_AREA, BACK_WALL], [on_wall]), worker_frames)) == []
+    alerts = started(play(CameraMonitor([WORK_AREA, BACK_WALL], [on_floor]), worker_frames))
+    assert [alert.zone for alert in alerts] == ["work area"]

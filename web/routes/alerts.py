@@ -98,6 +98,7 @@ def _detail(
         banner=banner,
         values=values or {},
         closable=closable(alert),
+        clip=getattr(container_of(request).app.load(alert["id"], fresh=False), "clip_digest", ""),
     )
 
 

@@ -124,6 +124,8 @@ def _words(row: dict[str, Any]) -> str | None:
         return _("Detection rules set: %(rules)s") % {"rules": rules or _("none (tamper checks only)")}
     if row["event"] == "Retired":
         return _("Retired")
+    if row["event"] == "RetentionSet":
+        return _("Snapshots kept %(days)s days") % {"days": p.get("days", "")}
     return None
 
 
