@@ -82,8 +82,8 @@ def test_an_officer_checks_in_by_the_printed_qr_code_and_a_rotated_code_is_refus
     # A new code is printed (the old sheet was photographed and shared): the old code no longer checks anyone in.
     desk.goto("/red-boxes")
     row = desk.locator(f"tr[data-box='{code}']")
-    row.locator("details summary").click()
-    row.locator("input[name=reason]").fill("ป้ายเดิมถูกถ่ายรูปเผยแพร่")
+    row.locator("details summary", has_text="รหัสใหม่").click()  # "new code" (beside it: "move")
+    row.locator(f"form[action='/red-boxes/{code}/rotate'] input[name=reason]").fill("ป้ายเดิมถูกถ่ายรูปเผยแพร่")
     row.locator(f"form[action='/red-boxes/{code}/rotate'] button").click()
     desk.wait_for_url(re.compile(rf"/red-boxes/{code}/sheet$"))
     reprinted = read_qr(screenshot(desk, f"sheet-{code}-v2").read_bytes())

@@ -198,7 +198,13 @@ def test_the_day_night_and_channel_filters_apply_to_visits_and_alerts_where_they
         occurred_at=at(2025, 1, 20, 9, 0),
     ).id
     for hour in (10, 14, 19, 23):  # two by day, two at night
-        app.log_patrol_visit(box_id=box, token_version=1, by=world.officer, occurred_at=at(2025, 2, 5, hour, 0))
+        app.log_patrol_visit(
+            box_id=box,
+            token_version=1,
+            by=world.officer,
+            position=GeoPoint(19.9094, 99.8322),  # at the box: a counting visit
+            occurred_at=at(2025, 2, 5, hour, 0),
+        )
     camera = app.register_camera(
         code="CAM-09",
         name="Gate",

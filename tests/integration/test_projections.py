@@ -76,6 +76,9 @@ PROJECTIONS = {
     "red_boxes",
     "refused_check_ins",
     "handovers",
+    "pd_contact_index",
+    "pd_contact_reads",
+    "pd_erasures",
     "ledger",
 }
 DEMO_UNTIL = datetime(2025, 3, 1, 5, 0, tzinfo=UTC)

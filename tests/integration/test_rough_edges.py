@@ -366,6 +366,9 @@ def test_no_form_address_opened_as_a_page_answers_405(site: tuple) -> None:
         "key_id": str(UUID(int=1)),
         "code": "RB-01",
         "visit_id": str(UUID(int=3)),
+        "month": "2025-01",
+        "request_id": str(UUID(int=7)),
+        "handover_id": str(UUID(int=2)),
     }
     checked = 0
     for route in app.routes:
