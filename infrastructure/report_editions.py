@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from application.kpi.engine import Citation
 from domain import ledger
+from infrastructure.files import write_once
 from infrastructure.readmodels.ledger import LedgerProjection, checkpoints, computed, leaves, tree_size
 from infrastructure.tables import report_downloads
 
@@ -41,19 +40,8 @@ class ReportFileStore:
     def put(self, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()
         target = self.path(digest)
-        if target.exists():
-            return digest
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        if not target.exists():
+            write_once(target, data)
         return digest
 
     def open(self, digest: str) -> bytes:

@@ -6,13 +6,13 @@ atomically (temporary file, fsync, rename) and never change, so storing the same
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from infrastructure.files import write_once
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _JPEG_MAGIC = b"\xff\xd8\xff"
@@ -36,20 +36,8 @@ class SnapshotStore:
             raise ValueError("Only JPEG pictures are stored.")
         digest = hashlib.sha256(data).hexdigest()
         target = self.path(digest)
-        if target.exists():
-            return digest
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        _fsync_directory(target.parent)
+        if not target.exists():
+            write_once(target, data)
         return digest
 
     def path(self, digest: str) -> Path:
@@ -71,15 +59,3 @@ class SnapshotStore:
         except FileNotFoundError:
             return False
         return hashlib.sha256(data).hexdigest() == digest
-
-
-def _fsync_directory(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); where directories cannot be opened, skip it."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
