@@ -34,12 +34,12 @@ class CountingCredentials(SqlCredentials):
         return super().verify(username, password)
 
 
-def test_thirty_simultaneous_sign_ins_check_at_most_five_passwords(container: Container) -> None:
+def _thirty_at_once(container: Container, guesses: list[str]) -> tuple[CountingCredentials, list[int], list[str]]:
+    """Sends the guesses for one username all at once; returns what was checked, the statuses and the causes."""
     build_world(container.app)
     counting = container.app.credentials = CountingCredentials(container.app.credentials)
     app = create_app(container)
-    guesses = [f"guess-number-{n:02d}" for n in range(ATTEMPTS - 1)] + [PASSWORD]  # the right one comes last
-    start = threading.Barrier(ATTEMPTS)
+    start = threading.Barrier(len(guesses))
     with TestClient(app) as client:
         page = client.get("/login")
         token = CSRF.search(page.text).group(1)
@@ -54,12 +54,34 @@ def test_thirty_simultaneous_sign_ins_check_at_most_five_passwords(container: Co
                 follow_redirects=False,
             ).status_code
 
-        with ThreadPoolExecutor(ATTEMPTS) as pool:
+        with ThreadPoolExecutor(len(guesses)) as pool:
             statuses = list(pool.map(sign_in, guesses))
-    assert counting.checked <= MAX_FAILURES_PER_USERNAME, statuses
-    assert statuses.count(429) >= ATTEMPTS - MAX_FAILURES_PER_USERNAME
-    assert set(statuses) <= {401, 429, 303}
     causes = [a["cause"] for a in container.logons.recent(100)]
-    assert len(causes) == ATTEMPTS  # every attempt is recorded, with what became of it
-    assert causes.count("bad_password") + causes.count("ok") == counting.checked
-    assert causes.count("throttled") == ATTEMPTS - counting.checked
+    assert len(causes) == len(guesses)  # every attempt is recorded, with what became of it
+    assert causes.count("throttled") == len(guesses) - counting.checked
+    return counting, statuses, causes
+
+
+def test_thirty_simultaneous_wrong_guesses_check_at_most_five_passwords(container: Container) -> None:
+    guesses = [f"guess-number-{n:02d}" for n in range(ATTEMPTS)]
+    counting, statuses, causes = _thirty_at_once(container, guesses)
+    assert counting.checked <= MAX_FAILURES_PER_USERNAME, sorted(causes)
+    assert set(statuses) <= {401, 429}
+    assert statuses.count(429) >= ATTEMPTS - MAX_FAILURES_PER_USERNAME
+    assert causes.count("bad_password") == counting.checked
+
+
+def test_the_right_password_among_thirty_guesses_lets_no_more_than_five_wrong_ones_through(
+    container: Container,
+) -> None:
+    """The limit is on failures: a right password checked among the guesses signs in and is not a failure, so it
+    may be the sixth password checked (it was, now and then, on SQLite, and a test that said "at most five checked"
+    failed on it); the wrong ones checked stay at five or fewer."""
+    guesses = [f"guess-number-{n:02d}" for n in range(ATTEMPTS - 1)] + [PASSWORD]  # the right one comes last
+    counting, statuses, causes = _thirty_at_once(container, guesses)
+    assert causes.count("bad_password") <= MAX_FAILURES_PER_USERNAME, sorted(causes)
+    assert counting.checked == causes.count("bad_password") + causes.count("ok")
+    assert counting.checked <= MAX_FAILURES_PER_USERNAME + 1
+    assert set(statuses) <= {401, 429, 303}
+    assert statuses.count(303) == causes.count("ok") <= 1
+    assert statuses.count(429) >= ATTEMPTS - MAX_FAILURES_PER_USERNAME - 1
