@@ -34,7 +34,8 @@ from bench._common import fresh_dir, history_url, metric  # noqa: E402
 from domain.values import SYSTEM_USER_ID, Category, Channel, Community, Priority, Role  # noqa: E402
 from infrastructure.bootstrap import bootstrap  # noqa: E402
 from infrastructure.readmodels import tables as t  # noqa: E402
-from infrastructure.readmodels.audit import OCCURRED, RECORDED, LogFilter  # noqa: E402
+from infrastructure.readmodels.audit import LogFilter  # noqa: E402
+from infrastructure.readmodels.audit_instants import OCCURRED, RECORDED  # noqa: E402
 from infrastructure.readmodels.ledger import take_checkpoint  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
 from simulation import generate  # noqa: E402
