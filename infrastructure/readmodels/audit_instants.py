@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, func, or_, select, tuple_
 
 from application.time_travel import state_at_version
 from infrastructure.readmodels import tables as t
@@ -84,29 +84,36 @@ UNIT_STATUS = {
 def _units_from_timeline(conn: Any, versions: dict[UUID, int | None]) -> list[dict[str, Any]]:
     """Each unit at its version: its call sign (from its registration), its status and incident (from its last event
     by then that sets them: a position report leaves both as they were), as plain data named like the aggregate's
-    fields. One probe of the primary key per unit, walking back from its version."""
+    fields. One query for the registrations and the events at those versions; a unit whose event then was not a
+    status event takes one more probe of the primary key, walking back from its version."""
+    wanted = [(i, v) for i, v in versions.items() if v is not None] + [(i, 1) for i in versions]
+    if not wanted:
+        return []
+    rows = conn.execute(
+        select(tl.originator_id, tl.version, tl.event, tl.params).where(
+            tuple_(tl.originator_id, tl.version).in_(wanted)
+        )
+    ).all()
+    by_key = {(r[0], r[1]): (r[2], r[3]) for r in rows}
     units = []
     for unit_id, version in versions.items():
-        if version is None:
-            continue
-        registered = conn.execute(
-            select(tl.params).where(tl.originator_id == unit_id, tl.version == 1, tl.event == "Registered")
-        ).scalar()
-        last = conn.execute(
-            select(tl.event, tl.params)
-            .where(tl.originator_id == unit_id, tl.version <= version, tl.event.in_(tuple(UNIT_STATUS)))
-            .order_by(tl.version.desc())
-            .limit(1)
-        ).first()
+        registered, last = by_key.get((unit_id, 1)), by_key.get((unit_id, version))
         if registered is None or last is None:
             continue
+        if last[0] not in UNIT_STATUS:
+            last = conn.execute(
+                select(tl.event, tl.params)
+                .where(tl.originator_id == unit_id, tl.version < version, tl.event.in_(tuple(UNIT_STATUS)))
+                .order_by(tl.version.desc())
+                .limit(1)
+            ).one()
         incident = json.loads(last[1]).get("incident_id") if last[0] in ("Assigned", "Reassigned") else None
         units.append(
             {
                 "aggregate": "PatrolUnit",
                 "id": str(unit_id),
                 "version": version,
-                "call_sign": json.loads(registered).get("call_sign"),
+                "call_sign": json.loads(registered[1]).get("call_sign"),
                 "status": UNIT_STATUS[last[0]],
                 "incident_id": str(UUID(incident["_data_"])) if isinstance(incident, dict) else None,
             }
