@@ -72,15 +72,21 @@ def _window(where: IncidentFilter) -> tuple[date, date] | None:
     return (first, last) if first and last else None
 
 
-@router.get("/incidents")
-def incident_list(request: Request, zone: Zone, user: Reader) -> Response:
+def _search(request: Request) -> tuple[Form, IncidentFilter, str, str]:
+    """The search the query string asks for: its form (with what was refused), filter, sort and direction."""
     form = Form(request.query_params)  # type: ignore[arg-type]
     where = _filter(request, form)
-    page = form.integer("page", required=False, low=1, high=100_000) or 1
     sort = request.query_params.get("sort", "reported_at")
     if sort not in SORTS:
         form.fail("sort", i18n.gettext("Please choose one of the options."))
     direction = "asc" if request.query_params.get("dir") == "asc" else "desc"
+    return form, where, sort, direction
+
+
+@router.get("/incidents")
+def incident_list(request: Request, zone: Zone, user: Reader) -> Response:
+    form, where, sort, direction = _search(request)
+    page = form.integer("page", required=False, low=1, high=100_000) or 1
     results = None
     if form.ok:
         results = zone.reads.search_incidents(where, page=page, page_size=PAGE_SIZE, sort=sort, direction=direction)
@@ -114,15 +120,10 @@ def _cell(value: Any) -> str:
 @router.get("/incidents/export.csv")
 def export_incidents(request: Request, zone: Zone, user: Exporter) -> Response:
     """The search's result as CSV (UTF-8 with a byte-order mark, so spreadsheets read Thai), in the user's language."""
-    form = Form(request.query_params)  # type: ignore[arg-type]
-    where = _filter(request, form)
-    sort = request.query_params.get("sort", "reported_at")
-    if sort not in SORTS:
-        form.fail("sort", i18n.gettext("Please choose one of the options."))
+    form, where, sort, direction = _search(request)
     if not form.ok:
         message = "; ".join(form.errors.values())
         return Response(message, status_code=422, media_type="text/plain; charset=utf-8")
-    direction = "asc" if request.query_params.get("dir") == "asc" else "desc"
     rows = zone.reads.export_incidents(where, limit=EXPORT_LIMIT, sort=sort, direction=direction)
     t = i18n.current()
     out = io.StringIO()
