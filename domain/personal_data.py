@@ -7,6 +7,7 @@ a request records who asked, how, under which basis and which reporters' keys it
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
 from uuid import UUID, uuid4, uuid5
@@ -213,23 +214,24 @@ class ErasureRequest(ZoneAggregate):
             )
 
     def refuse(self, *, reason: str, actor: Actor, occurred_at: datetime) -> None:
-        authorize(actor, Action.ERASE_PERSONAL_DATA)
-        self._check_undecided()
-        self._refused(
-            reason=clean_text(reason, "reason", required=True, max_len=MAX_SHORT_TEXT),
-            actor=actor,
-            occurred_at=occurred_at,
-        )
+        self._decide(self._refused, reason, required=True, actor=actor, occurred_at=occurred_at)
 
     @event("Refused")
     def _refused(self, reason: str, actor: Actor, occurred_at: datetime) -> None:
         self.status = ErasureStatus.REFUSED
 
     def approve(self, *, actor: Actor, occurred_at: datetime, reason: str = "") -> None:
+        self._decide(self._approved, reason, required=False, actor=actor, occurred_at=occurred_at)
+
+    def _decide(
+        self, decided: Callable[..., None], reason: str, *, required: bool, actor: Actor, occurred_at: datetime
+    ) -> None:
+        """A decision on a request still undecided, by someone who may erase personal data, with its reason (a
+        refusal must give one)."""
         authorize(actor, Action.ERASE_PERSONAL_DATA)
         self._check_undecided()
-        self._approved(
-            reason=clean_text(reason, "reason", required=False, max_len=MAX_SHORT_TEXT),
+        decided(
+            reason=clean_text(reason, "reason", required=required, max_len=MAX_SHORT_TEXT),
             actor=actor,
             occurred_at=occurred_at,
         )

@@ -33,11 +33,15 @@ from web.report_editions import AutoPublisher
 from web.routes import (
     accounts,
     alerts,
+    audit_exports,
+    audit_history,
     auth,
     board,
     camera_setup,
     cameras,
     docs,
+    incident_actions,
+    incident_search,
     incidents,
     kpi,
     ledger,
@@ -119,7 +123,9 @@ def create_app(
     for module in (
         board,
         auth,
+        incident_search,  # before incidents: /incidents/export.csv is not an incident's reference
         incidents,
+        incident_actions,
         units,
         accounts,
         alerts,
@@ -134,7 +140,8 @@ def create_app(
         # The routes themselves, not include_router: FastAPI matches an included router's routes through an
         # extra layer on every request.
         app.router.routes.extend(module.router.routes)
-    app.router.routes.extend(audit_routes.router.routes)  # the auditor's workspace (/audit)
+    for audit_module in (audit_routes, audit_history, audit_exports):  # the auditor's workspace (/audit)
+        app.router.routes.extend(audit_module.router.routes)
     app.router.routes.extend(personal_data_pages.router.routes)
     app.router.routes.extend(handover_routes.router.routes)  # the shift handover (issue 18)
     app.router.routes.extend(zone_map_routes.router.routes)  # the zone map, positions, the live phone (issue 18)

@@ -13,10 +13,10 @@ import structlog
 from fastapi.concurrency import run_in_threadpool
 from jinja2_fragments import render_block
 
+from application.dispatch_order import suggestions
 from domain.values import Role
 from infrastructure.bootstrap import Container
 from web import i18n
-from web.map_view import nearest_first
 from web.pages import ENV
 
 log = structlog.get_logger()
@@ -94,15 +94,6 @@ def board_context(container: Container, can_act: bool, *, can_close: bool = Fals
         "available_units": [u for u in board.units if u["status"] == "available"],
         # Per pending incident, the available units nearest first (`distance_m`; issue 18): the quick dispatch's order.
         "suggested_units": suggestions(board.incidents, board.units),
-    }
-
-
-def suggestions(incidents: list[dict[str, Any]], units: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    available = [u for u in units if u["status"] == "available"]
-    return {
-        i["reference"]: nearest_first(available, (i["lat"], i["lon"]) if i.get("lat") is not None else None)
-        for i in incidents
-        if i["status"] == "reported"
     }
 
 

@@ -1,5 +1,5 @@
-"""What the zone map shows, as plain data for the browser (web/static/js/map.js draws it with Leaflet), and the
-nearest-unit ordering of the dispatch form."""
+"""What the zone map shows, as plain data for the browser (web/static/js/map.js draws it with Leaflet), and what
+the templates of the map, the phone and the dispatch form use (units nearest first: application/dispatch_order.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from application.dispatch_order import nearest_first, point_of
 from domain.errors import DomainError
 from domain.patrol import IMPRECISE_ACCURACY_M
 from domain.values import OPEN_INCIDENT_STATUSES, GeoPoint
@@ -18,37 +19,6 @@ from web.i18n_labels import N_
 from web.pages import label
 
 OPEN = {s.value for s in OPEN_INCIDENT_STATUSES}
-AVAILABLE, ASSIGNED = "available", "assigned"
-
-
-def point_of(row: dict[str, Any]) -> GeoPoint | None:
-    if row.get("lat") is None or row.get("lon") is None:
-        return None
-    return GeoPoint(row["lat"], row["lon"])
-
-
-def usable_position(unit: dict[str, Any]) -> GeoPoint | None:
-    """A unit's last position if it may be used for a suggestion: reported, and no worse than a kilometre."""
-    accuracy = unit.get("accuracy_m")
-    if accuracy is None or accuracy > IMPRECISE_ACCURACY_M:
-        return None
-    return point_of(unit)
-
-
-def nearest_first(units: list[dict[str, Any]], point: GeoPoint | tuple[float, float] | None) -> list[dict[str, Any]]:
-    """The units for a dispatch to `point`, each with `distance_m` (straight line; None when unknown or imprecise):
-    available ones first, nearest first, then available ones of unknown position; then busy ones (reassignment),
-    nearest first; then the rest. Without a point, the order is by call sign within each group."""
-    if isinstance(point, tuple):
-        point = GeoPoint(*point)
-    group = {AVAILABLE: 0, ASSIGNED: 2}
-    ordered = []
-    for unit in units:
-        where = usable_position(unit)
-        distance = round(where.metres_to(point)) if where is not None and point is not None else None
-        rank = group.get(unit["status"], 4) + (1 if distance is None else 0)
-        ordered.append(({**unit, "distance_m": distance}, (rank, distance or 0, unit["call_sign"])))
-    return [unit for unit, _ in sorted(ordered, key=lambda pair: pair[1])]
 
 
 def distance_text(metres: int | None) -> str:

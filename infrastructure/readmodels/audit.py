@@ -1,10 +1,9 @@
 """The auditor's reads: find any aggregate, browse the log with filters (keyset-paged in notification order), one
-aggregate's events, its version at an instant, the zone's board at an instant, and inclusion proofs of events
-against the latest signed checkpoint.
+aggregate's events, its version at an instant, the zone's board at an instant (both in audit_instants.py), and
+inclusion proofs of events against the latest signed checkpoint.
 
 The log browser and the histories read the timeline read model (`rm_timeline`, one row per event, with the
-indexes of migration 0013_audit); past states are replayed from the log itself (application/time_travel.py). An
-instant is a *recorded* time: the state at T is made of the events the store had recorded at or before T."""
+indexes of migration 0013_audit)."""
 
 from __future__ import annotations
 
@@ -18,9 +17,8 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
-from sqlalchemy import Engine, and_, func, or_, select, tuple_
+from sqlalchemy import Engine, func, select
 
-from application.time_travel import state_at_version
 from domain import ledger as merkle
 from domain.accounts import UserAccount
 from domain.base import ZoneAggregate
@@ -31,6 +29,7 @@ from domain.patrol import PatrolUnit, PatrolVisit
 from domain.red_box import RedBox, RefusedCheckIn
 from domain.rounds import OfficerRound
 from infrastructure.readmodels import tables as t
+from infrastructure.readmodels.audit_instants import RECORDED, board_at, time_column, version_at
 from infrastructure.readmodels.ledger import leaves, stored_nodes
 from infrastructure.readmodels.rows import aware
 from infrastructure.readmodels.timeline import _aggregate_and_event
@@ -50,8 +49,6 @@ AGGREGATES = (
 )
 _CREATED = (ReferenceBook, IntakeKey)  # the aggregates whose creation event is named Created
 PAGE = 100
-RECORDED, OCCURRED = "recorded", "occurred"
-BASES = (RECORDED, OCCURRED)
 tl = t.timeline.c
 
 
@@ -276,52 +273,21 @@ class AuditReads:
         }
 
     def version_at(self, aggregate_id: UUID, instant: datetime, basis: str = RECORDED) -> int | None:
-        """The aggregate's version at `instant` (None: it did not exist yet): its last event recorded by then, or with
-        `basis="occurred"` its event that occurred last by then (the latest in its own order among equals)."""
+        """The aggregate's version at `instant` (None: it did not exist yet), by recorded or occurred time."""
         with self.engine.connect() as conn:
-            return self._version_at(conn, aggregate_id, instant.astimezone(UTC), basis)
-
-    @staticmethod
-    def _version_at(conn: Any, aggregate_id: UUID, instant: datetime, basis: str) -> int | None:
-        column = _time(basis)  # one probe of the index (originator_id, time, version)
-        return conn.execute(
-            select(tl.version)
-            .where(tl.originator_id == aggregate_id, column <= instant)
-            .order_by(column.desc(), tl.version.desc())
-            .limit(1)
-        ).scalar()
+            return version_at(conn, aggregate_id, instant, basis)
 
     def span(self, basis: str = RECORDED) -> tuple[datetime | None, datetime | None]:
         """When the zone's first and latest events were recorded (or occurred)."""
-        column = _time(basis)
+        column = time_column(basis)
         with self.engine.connect() as conn:
             first = conn.execute(select(func.min(column))).scalar()
             last = conn.execute(select(func.max(column))).scalar()
         return aware(first), aware(last)
 
-    # --- the zone at an instant ------------------------------------------------
     def board_at(self, instant: datetime, basis: str = RECORDED) -> dict[str, list[dict[str, Any]]]:
-        """The board as the system knew it at `instant`: the incidents open then (reported, dispatched, en route, on
-        scene), the units registered and not retired with their status, and the camera alerts waiting (raised or
-        acknowledged). The candidates come from the timeline; each incident and alert is replayed from the log to its
-        version then. A unit's status and incident are those its event at that version left (a unit's status is set
-        by each of its events alone: `UNIT_STATUS`), read from the timeline: a unit has thousands of events a year,
-        and a replay of a dozen of them from their snapshots cost more than the rest of the board."""
-        at, column = instant.astimezone(UTC), _time(basis)
-        with self.engine.connect() as conn:
-            incident_ids = list(conn.execute(_open_incidents(at, column)).scalars())
-            alert_ids = list(conn.execute(_waiting_alerts(at, column)).scalars())
-            unit_ids = list(conn.execute(_units_then(at, column)).scalars())
-            versions = {i: self._version_at(conn, i, at, basis) for i in (*incident_ids, *alert_ids, *unit_ids)}
-            units = _units_from_timeline(conn, {i: versions[i] for i in unit_ids})
-        incidents = [state_at_version(self.app, i, versions[i]) for i in incident_ids]
-        alerts = [state_at_version(self.app, i, versions[i]) for i in alert_ids]
-        incidents = [s for s in incidents if s["status"] in OPEN_STATUSES]
-        incidents.sort(key=lambda s: (s["priority"], s["reported_at"]))
-        units.sort(key=lambda s: (s["status"] == "off_duty", s["call_sign"]))
-        alerts = [s for s in alerts if s["status"] in ("raised", "acknowledged")]
-        alerts.sort(key=lambda s: s.get("raised_at") or s["created_on"])
-        return {"incidents": incidents, "units": units, "alerts": alerts}
+        """The zone's board as the system knew it at `instant` (infrastructure/readmodels/audit_instants.py)."""
+        return board_at(self.engine, self.app, instant, basis)
 
     # --- proofs ---------------------------------------------------------------
     def proofs(self, notification_ids: Iterable[int], size: int) -> dict[int, dict[str, Any]]:
@@ -349,82 +315,3 @@ class AuditReads:
             }
             for nid, position, leaf in placed
         }
-
-
-OPEN_STATUSES = ("reported", "dispatched", "en_route", "on_scene")
-
-
-# What each event of a patrol unit leaves its status at (domain/patrol.py: each sets it, whatever it was before).
-UNIT_STATUS = {
-    "Registered": "off_duty",
-    "WentOnDuty": "available",
-    "Assigned": "assigned",
-    "Reassigned": "assigned",
-    "Released": "available",
-    "WentOffDuty": "off_duty",
-    "Retired": "retired",
-}
-
-
-def _units_from_timeline(conn: Any, versions: dict[UUID, int | None]) -> list[dict[str, Any]]:
-    """Each unit at its version: its call sign (from its registration), its status and incident (from the event at
-    that version), as plain data named like the aggregate's fields."""
-    wanted = [(i, v) for i, v in versions.items() if v is not None] + [(i, 1) for i in versions]
-    if not wanted:
-        return []
-    rows = conn.execute(
-        select(tl.originator_id, tl.version, tl.event, tl.params).where(
-            tuple_(tl.originator_id, tl.version).in_(wanted)
-        )
-    ).all()
-    by_key = {(r[0], r[1]): r for r in rows}
-    units = []
-    for unit_id, version in versions.items():
-        registered, last = by_key.get((unit_id, 1)), by_key.get((unit_id, version))
-        if registered is None or last is None:
-            continue
-        params = json.loads(last[3])
-        incident = params.get("incident_id") if last[2] in ("Assigned", "Reassigned") else None
-        units.append(
-            {
-                "aggregate": "PatrolUnit",
-                "id": str(unit_id),
-                "version": version,
-                "call_sign": json.loads(registered[3]).get("call_sign"),
-                "status": UNIT_STATUS.get(last[2], "unknown"),
-                "incident_id": str(UUID(incident["_data_"])) if isinstance(incident, dict) else None,
-            }
-        )
-    return units
-
-
-def _time(basis: str) -> Any:
-    if basis not in BASES:
-        raise ValueError(f"basis must be one of {BASES}")
-    return tl.occurred_at if basis == OCCURRED else tl.recorded_at
-
-
-def _last_kinds(aggregate: str, opening: tuple[str, ...], closing: tuple[str, ...], at: datetime, column: Any) -> Any:
-    """The aggregates of a kind whose latest opening event by `at` (in their own order) came after their latest
-    closing one (or that have no closing one): one pass over their opening and closing events, grouped."""
-    version = tl.version
-    opened = func.max(version).filter(tl.event.in_(opening))
-    closed = func.max(version).filter(tl.event.in_(closing))
-    return (
-        select(tl.originator_id)
-        .where(tl.aggregate == aggregate, tl.event.in_(opening + closing), column <= at)
-        .group_by(tl.originator_id)
-        .having(and_(opened.is_not(None), or_(closed.is_(None), opened > closed)))
-    )
-
-
-def _open_incidents(at: datetime, column: Any) -> Any:
-    return _last_kinds("Incident", ("Reported", "Reopened"), ("Resolved", "Closed", "Cancelled"), at, column)
-
-
-def _waiting_alerts(at: datetime, column: Any) -> Any:
-    return _last_kinds("CameraAlert", ("Raised",), ("Dismissed", "Escalated", "Closed"), at, column)
-
-
-def _units_then(at: datetime, column: Any) -> Any:
-    return _last_kinds("PatrolUnit", ("Registered",), ("Retired",), at, column)

@@ -228,7 +228,8 @@ refused_check_ins = Table(
 )
 
 # The auditor's indexes on the timeline (migration 0013_audit): the log browser's filters, each keyset-paged in
-# notification order; an aggregate's version at an instant; the zone's board at an instant (infrastructure/readmodels/audit.py).
+# notification order (infrastructure/readmodels/audit.py); an aggregate's version and the zone's board at an instant
+# (audit_instants.py).
 Index("ix_rm_timeline_aggregate", timeline.c.aggregate, timeline.c.notification_id)
 Index("ix_rm_timeline_kind", timeline.c.aggregate, timeline.c.event, timeline.c.notification_id)
 Index(

@@ -27,6 +27,7 @@ from domain.values import (
     CancelReason,
     Community,
     FalseAlarmReason,
+    GeoPoint,
     Outcome,
     PartnerSector,
     Role,
@@ -34,7 +35,7 @@ from domain.values import (
 from entrypoints.ledger_cli import ledger_cli, verifier_module
 from infrastructure.bootstrap import bootstrap
 from infrastructure.checkpoints import configured_signer
-from infrastructure.readmodels.audit import OCCURRED, RECORDED
+from infrastructure.readmodels.audit_instants import OCCURRED, RECORDED
 from infrastructure.readmodels.ledger import take_checkpoint
 from infrastructure.settings import Settings
 from tests.integration.conftest import build_world
@@ -104,6 +105,8 @@ def story(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     app.reopen_incident(first, reason="The victim called again", by=world.supervisor)
     third = world.report(location="School gate")
     app.dispatch_unit(third, world.units[1], by=world.dispatcher)
+    # The unit's latest event is a position, which leaves its status and incident as they were.
+    app.report_unit_position(world.units[1], position=GeoPoint(19.91, 99.83), accuracy_m=15, by=world.dispatcher)
     instants["reopened"] = _pause()
     for n in range(3):
         app.add_incident_note(first, text=f"note {n}", by=world.dispatcher)
@@ -246,6 +249,8 @@ def test_the_board_at_an_instant_equals_an_independent_recomputation_from_the_ra
     assert len(container.audit.board_at(story["instants"]["alert_waiting"])["alerts"]) == 1
     reopened = container.audit.board_at(story["instants"]["reopened"])
     assert {s["id"] for s in reopened["incidents"]} == {str(story["incidents"][0]), str(story["incidents"][2])}
+    moved = next(u for u in reopened["units"] if u["id"] == str(story["world"].units[1]))
+    assert (moved["status"], moved["incident_id"]) == ("assigned", str(story["incidents"][2]))
     assert checked == 10
 
 

@@ -12,12 +12,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from application.dispatch_order import nearest_first
 from domain.values import GeoPoint, UnitKind
 from infrastructure.zone_map import zone_map
 from tests.integration.conftest import World
 from tests.integration.web_support import head, signed_in
 from web.app import create_app
-from web.map_view import nearest_first
 
 SCENE = GeoPoint(19.9100, 99.8325)  # Rua Lek Tai, the zone's middle
 

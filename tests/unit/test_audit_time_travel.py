@@ -11,7 +11,7 @@ from application.time_travel import Change, diff
 from domain import ledger
 from entrypoints.ledger_cli import verifier_module
 from web import i18n, parse
-from web.routes.audit import instant_text, parse_instant
+from web.audit_view import instant_text, parse_instant
 
 
 def test_a_diff_names_each_changed_nested_field_old_and_new_and_nothing_else() -> None:
