@@ -1,6 +1,6 @@
 """An incident's lifecycle actions: triage, dispatch, a unit en route, on scene and cleared, resolve, close, reopen,
 cancel (a duplicate names the incident it repeats) and notes. Each reads its form and calls one application command
-through `_act` (web/routes/incidents.py)."""
+through `act_on_incident` (web/routes/incidents.py)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from web.deps import (
     container_of,
 )
 from web.forms import Form
-from web.routes.incidents import REFERENCE, _act
+from web.incident_view import REFERENCE, act_on_incident
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,7 +53,7 @@ async def triage(request: Request, zone: Zone, reference: str, user: Triager) ->
             expected_version=version,
         )
 
-    return await _act(request, user, reference, "triage", command)
+    return await act_on_incident(request, user, reference, "triage", command)
 
 
 @router.post("/incidents/{reference}/dispatch")
@@ -73,7 +73,7 @@ async def dispatch(request: Request, reference: str, user: Dispatcher) -> Respon
             incident["id"], unit_ids, reassign=reassign, reason=reason, by=user.user_id, expected_version=version
         )
 
-    return await _act(request, user, reference, "dispatch", command)
+    return await act_on_incident(request, user, reference, "dispatch", command)
 
 
 def _unit_step(step: str) -> Callable[..., Any]:
@@ -86,7 +86,7 @@ def _unit_step(step: str) -> Callable[..., Any]:
                 return app.mark_on_scene(incident["id"], unit_id, by=user.user_id)
             return app.clear_unit(incident["id"], unit_id, reason=form.text("reason"), by=user.user_id)
 
-        return await _act(request, user, reference, step, command)
+        return await act_on_incident(request, user, reference, step, command)
 
     progress.__name__ = f"unit_{step.replace('-', '_')}"
     return progress
@@ -106,7 +106,7 @@ async def resolve(request: Request, zone: Zone, reference: str, user: Resolver) 
             incident["id"], outcome=outcome, summary=summary, by=user.user_id, expected_version=version
         )
 
-    return await _act(request, user, reference, "resolve", command)
+    return await act_on_incident(request, user, reference, "resolve", command)
 
 
 @router.post("/incidents/{reference}/close")
@@ -117,7 +117,7 @@ async def close(request: Request, zone: Zone, reference: str, user: Closer) -> R
             return None
         return zone.app.close_incident(incident["id"], reason=reason, by=user.user_id, expected_version=version)
 
-    return await _act(request, user, reference, "close", command)
+    return await act_on_incident(request, user, reference, "close", command)
 
 
 @router.post("/incidents/{reference}/reopen")
@@ -128,7 +128,7 @@ async def reopen(request: Request, zone: Zone, reference: str, user: Reopener) -
             return None
         return zone.app.reopen_incident(incident["id"], reason=reason, by=user.user_id, expected_version=version)
 
-    return await _act(request, user, reference, "reopen", command)
+    return await act_on_incident(request, user, reference, "reopen", command)
 
 
 @router.post("/incidents/{reference}/cancel")
@@ -157,7 +157,7 @@ async def cancel(request: Request, zone: Zone, reference: str, user: Canceller) 
             expected_version=version,
         )
 
-    return await _act(request, user, reference, "cancel", command)
+    return await act_on_incident(request, user, reference, "cancel", command)
 
 
 @router.post("/incidents/{reference}/notes")
@@ -168,4 +168,4 @@ async def add_note(request: Request, zone: Zone, reference: str, user: NoteTaker
             return None
         return zone.app.add_incident_note(incident["id"], text=text, by=user.user_id)
 
-    return await _act(request, user, reference, "note", command)
+    return await act_on_incident(request, user, reference, "note", command)

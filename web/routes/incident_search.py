@@ -16,8 +16,8 @@ from infrastructure.readmodels.queries import SORTS, IncidentFilter
 from web import i18n, parse
 from web.deps import Exporter, Reader, Zone
 from web.forms import Form
+from web.incident_view import NO_STORE
 from web.pages import render
-from web.routes.incidents import NO_STORE
 
 # Registered before web/routes/incidents.py: /incidents/export.csv would otherwise be read as an incident's page.
 router = APIRouter(include_in_schema=False)

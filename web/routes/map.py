@@ -22,10 +22,10 @@ from web import i18n
 from web.access import BOARD, Guard, csrf_token
 from web.deps import CameraManager, Crew, Officer, RedBoxManager, Zone, container_of
 from web.forms import Form, submit
+from web.incident_view import act_on_incident
 from web.map_view import install, map_data, position_from
 from web.pages import ENV, context, message_of
 from web.routes.cameras import _camera, _detail
-from web.routes.incidents import _act
 from web.routes.redboxes import _box, _boxes_page
 from web.routes.units import my_page_context
 
@@ -84,7 +84,7 @@ async def acknowledge(request: Request, reference: str, unit_id: UUID, user: Cre
     def command(form: Form, incident: dict[str, Any]) -> CommandResult | None:
         return container_of(request).app.acknowledge_dispatch(incident["id"], unit_id, by=user.user_id)
 
-    return await _act(request, user, reference, "acknowledge", command)
+    return await act_on_incident(request, user, reference, "acknowledge", command)
 
 
 # --- moving red boxes and cameras (administrators) ------------------------------------------------------------

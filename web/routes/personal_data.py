@@ -33,8 +33,8 @@ from web import personal_data_labels as _labels  # noqa: F401 — registers the 
 from web.access import guard, guard_action, not_found
 from web.deps import container_of
 from web.forms import Form, read_your_writes
+from web.incident_view import incident_or_404, render_incident
 from web.pages import fragment, render
-from web.routes.incidents import _detail, _incident
 
 router = APIRouter(include_in_schema=False)
 NO_STORE = "no-store"
@@ -60,7 +60,7 @@ def _no_store(response: Response) -> Response:
 # --- the incident page's "show contact" -------------------------------------------------------------------------
 @router.post("/incidents/{reference}/contact")
 async def show_contact(reference: str, request: Request, user: ContactReader) -> Response:
-    incident = await run_in_threadpool(_incident, request, reference)
+    incident = await run_in_threadpool(incident_or_404, request, reference)
     form = Form(await request.form())
     purpose = form.choice("purpose", ContactReadPurpose)
     reason = form.text("reason", required=purpose is ContactReadPurpose.OTHER)
@@ -76,10 +76,10 @@ async def show_contact(reference: str, request: Request, user: ContactReader) ->
             form.refuse(error)
     if not form.ok:
         return await run_in_threadpool(
-            lambda: _detail(request, user, incident, status_code=422, errors=form.errors, open_form="contact")
+            lambda: render_incident(request, user, incident, status_code=422, errors=form.errors, open_form="contact")
         )
     contact = {"none": True} if shown is None else {"name": shown.name, "phone": shown.phone, "erased": shown.erased}
-    return await run_in_threadpool(lambda: _detail(request, user, incident, contact=contact))
+    return await run_in_threadpool(lambda: render_incident(request, user, incident, contact=contact))
 
 
 # --- the reports made from a phone number -----------------------------------------------------------------------
