@@ -187,20 +187,12 @@ class CameraCommands(UnitOfWork):
             "attach_alert_clip", alert_id, CameraAlert.attach_clip, by, occurred_at, clip_digest=clip_digest
         )
 
-    def note_person_left(
-        self, alert_id: UUID, *, stayed_seconds: float, left_at: datetime, by: UUID = SYSTEM_USER_ID
+    def note_person(
+        self, alert_id: UUID, *, left: bool, stayed_seconds: float, at: datetime, by: UUID = SYSTEM_USER_ID
     ) -> CommandResult:
-        return self._change(
-            "note_person_left", alert_id, CameraAlert.note_person_left, by, left_at, stayed_seconds=stayed_seconds
-        )
-
-    def note_person_loitered(
-        self, alert_id: UUID, *, stayed_seconds: float, at: datetime, by: UUID = SYSTEM_USER_ID
-    ) -> CommandResult:
-        """The update on a person's alert when they stay past a loitering rule's time (not a new alert)."""
-        return self._change(
-            "note_person_loitered", alert_id, CameraAlert.note_person_loitered, by, at, stayed_seconds=stayed_seconds
-        )
+        """The updates on a person's alert (not new alerts): they stayed past a loitering rule's time, or they left."""
+        change = CameraAlert.note_person_left if left else CameraAlert.note_person_loitered
+        return self._change(change.__name__, alert_id, change, by, at, stayed_seconds=stayed_seconds)
 
     def raised_alert(self, alert_id: UUID) -> RaisedAlert | None:
         alert = self.load(alert_id, fresh=True)

@@ -168,7 +168,7 @@ def note_left(app: ZoneApplication, alert_id: UUID, event: EpisodeEnded) -> bool
     if not isinstance(alert, CameraAlert) or alert.left_at is not None:
         return False
     stayed = (event.ended_at - event.started_at).total_seconds()
-    app.note_person_left(alert_id, stayed_seconds=stayed, left_at=event.ended_at, by=SYSTEM_USER_ID)
+    app.note_person(alert_id, left=True, stayed_seconds=stayed, at=event.ended_at, by=SYSTEM_USER_ID)
     return True
 
 
@@ -177,9 +177,8 @@ def note_loitered(app: ZoneApplication, alert_id: UUID, event: EpisodeLoitered) 
     alert = app.load(alert_id, fresh=True)
     if not isinstance(alert, CameraAlert) or alert.loitered_at is not None or alert.left_at is not None:
         return False
-    app.note_person_loitered(
-        alert_id, stayed_seconds=event.stayed.total_seconds(), at=event.loitered_at, by=SYSTEM_USER_ID
-    )
+    stayed = event.stayed.total_seconds()
+    app.note_person(alert_id, left=False, stayed_seconds=stayed, at=event.loitered_at, by=SYSTEM_USER_ID)
     return True
 
 

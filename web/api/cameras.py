@@ -6,7 +6,7 @@ nothing is saved."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, Path, Response
@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Path, Response
 from domain.camera_setup import RuleRequest, describe_rule
 from domain.cameras import Camera
 from domain.values import GeoPoint, Zone
+from infrastructure.api_keys import ApiCaller
 from web.api.camera_models import CameraIn, CameraList, CameraOut, ChangeOut, RuleOut, RulesIn, ZoneOut, ZonesIn
 from web.api.models import CODE_PATTERN, PREFIX
 from web.api.problems import ApiProblem, known_query_only, responses
@@ -111,6 +112,15 @@ def add_camera(body: CameraIn, site: Site, response: Response, caller: ApiCamera
     return _out(site, camera, history=True)
 
 
+def _change(site: Site, code: str, caller: ApiCaller, what: str, items: list[Any]) -> CameraOut:
+    """Zones or rules: the camera's whole list replaced, by the key's account."""
+    camera = _camera(site, code)
+    change = site.app.set_camera_zones if what == "zones" else site.app.set_camera_rules
+    change(camera.id, **{what: items}, by=caller.user_id)
+    log.info("api.camera_set_up", camera=camera.code, what=what, count=len(items), by=caller.username)
+    return _out(site, _camera(site, code), history=True)
+
+
 @router.put(
     "/cameras/{code}/zones",
     response_model=CameraOut,
@@ -118,11 +128,8 @@ def add_camera(body: CameraIn, site: Site, response: Response, caller: ApiCamera
     responses=responses(*WRITE),
 )
 def set_zones(code: Code, body: ZonesIn, site: Site, caller: ApiCameraManager) -> CameraOut:
-    camera = _camera(site, code)
     zones = [Zone(z.name, tuple(z.points), name_th=z.name_th) for z in body.zones]
-    site.app.set_camera_zones(camera.id, zones=zones, by=caller.user_id)
-    log.info("api.camera_zones_set", camera=camera.code, zones=len(zones), by=caller.username)
-    return _out(site, _camera(site, code), history=True)
+    return _change(site, code, caller, "zones", zones)
 
 
 @router.put(
@@ -132,8 +139,5 @@ def set_zones(code: Code, body: ZonesIn, site: Site, caller: ApiCameraManager) -
     responses=responses(*WRITE),
 )
 def set_rules(code: Code, body: RulesIn, site: Site, caller: ApiCameraManager) -> CameraOut:
-    camera = _camera(site, code)
     rules = [RuleRequest(**r.model_dump(mode="json")).to_rule() for r in body.rules]
-    site.app.set_camera_rules(camera.id, rules=rules, by=caller.user_id)
-    log.info("api.camera_rules_set", camera=camera.code, rules=len(rules), by=caller.username)
-    return _out(site, _camera(site, code), history=True)
+    return _change(site, code, caller, "rules", rules)
