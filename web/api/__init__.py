@@ -49,7 +49,9 @@ def install(app: FastAPI) -> None:
     # Flat, like the pages' routes (web/app.py says why), and first: an integration's request is matched without
     # trying every page's route before it (no page's path starts with /api).
     app.router.routes[0:0] = [
-        route for module in (incidents, lifecycle, reads, alerts, ledger, contacts, cameras) for route in module.router.routes
+        route
+        for module in (incidents, lifecycle, reads, alerts, ledger, contacts, cameras)
+        for route in module.router.routes
     ]
     problems.install(app)
     app.description = DESCRIPTION
