@@ -185,6 +185,12 @@ class Camera(ZoneAggregate):
         self.retired = True
 
 
+def _stay(seconds: float) -> float:
+    if seconds < 0:
+        raise InvalidInput("A stay is not negative.", field="stayed_seconds")
+    return round(float(seconds), 1)
+
+
 class CameraAlert(ZoneAggregate):
     id: UUID
 
@@ -299,9 +305,7 @@ class CameraAlert(ZoneAggregate):
                 "The person of this alert from camera {camera_code} is already recorded as gone.",
                 camera_code=self.camera_code,
             )
-        if stayed_seconds < 0:
-            raise InvalidInput("A stay is not negative.", field="stayed_seconds")
-        self._person_left(stayed_seconds=round(float(stayed_seconds), 1), actor=actor, occurred_at=occurred_at)
+        self._person_left(stayed_seconds=_stay(stayed_seconds), actor=actor, occurred_at=occurred_at)
 
     @event("PersonLeft")
     def _person_left(self, stayed_seconds: float, actor: Actor, occurred_at: datetime) -> None:
@@ -316,9 +320,7 @@ class CameraAlert(ZoneAggregate):
                 "The person of this alert from camera {camera_code} is already recorded as loitering or gone.",
                 camera_code=self.camera_code,
             )
-        if stayed_seconds < 0:
-            raise InvalidInput("A stay is not negative.", field="stayed_seconds")
-        self._person_loitered(stayed_seconds=round(float(stayed_seconds), 1), actor=actor, occurred_at=occurred_at)
+        self._person_loitered(stayed_seconds=_stay(stayed_seconds), actor=actor, occurred_at=occurred_at)
 
     @event("PersonLoitered")
     def _person_loitered(self, stayed_seconds: float, actor: Actor, occurred_at: datetime) -> None:
