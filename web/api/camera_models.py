@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.camera_setup import ADVANCED, Schedule, Sensitivity
 from domain.values import DETECTION_ALERT_KINDS, MAX_SHORT_TEXT, Community, PartnerSector
-from web.api.models import CODE_PATTERN, Number, Request, Text
+from web.api.models import CODE_PATTERN, Number, Request, Text, Whole
 
 RuleKind = Enum("RuleKind", sorted((k.name, k.value) for k in DETECTION_ALERT_KINDS))  # type: ignore[misc]
 SensitivityWord = Enum(  # type: ignore[misc]
@@ -90,7 +90,7 @@ class RuleIn(Request):
     min_area: Number | None = Field(
         None, allow_inf_nan=False, description="Advanced: fraction of the picture, 0..1; overrides the preset"
     )
-    loiter_seconds: int | None = Field(None, description="For loitering: seconds of presence before it alerts")
+    loiter_seconds: Whole | None = Field(None, description="For loitering: seconds of presence before it alerts")
 
 
 class RulesIn(Request):
