@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from application.errors import RecordKind
@@ -92,53 +94,42 @@ class CameraCommands(UnitOfWork):
             self.camera_secrets.keep(result.id, secret)
         return result
 
+    def _change(
+        self,
+        name: str,
+        record_id: UUID,
+        change: Callable[..., None],
+        by: UUID,
+        occurred_at: datetime | None,
+        **fields: Any,
+    ) -> CommandResult:
+        """One change on one camera or alert: `change` is the aggregate's method (e.g. `Camera.set_zones`), given
+        `fields`, the actor and the time."""
+        at = self._at(occurred_at)
+        cls = Camera if getattr(Camera, change.__name__, None) is change else CameraAlert
+        return self._run_on(
+            name, record_id, cls, by, lambda record, actor, work: change(record, **fields, actor=actor, occurred_at=at)
+        )
+
     def set_camera_zones(
         self, camera_id: UUID, *, zones: list[Zone], by: UUID, occurred_at: datetime | None = None
     ) -> CommandResult:
-        at = self._at(occurred_at)
-        return self._run_on(
-            "set_camera_zones",
-            camera_id,
-            Camera,
-            by,
-            lambda camera, actor, work: camera.set_zones(zones=zones, actor=actor, occurred_at=at),
-        )
+        return self._change("set_camera_zones", camera_id, Camera.set_zones, by, occurred_at, zones=zones)
 
     def set_camera_rules(
         self, camera_id: UUID, *, rules: list[DetectionRule], by: UUID, occurred_at: datetime | None = None
     ) -> CommandResult:
-        at = self._at(occurred_at)
-        return self._run_on(
-            "set_camera_rules",
-            camera_id,
-            Camera,
-            by,
-            lambda camera, actor, work: camera.set_rules(rules=rules, actor=actor, occurred_at=at),
-        )
+        return self._change("set_camera_rules", camera_id, Camera.set_rules, by, occurred_at, rules=rules)
 
     def move_camera(
         self, camera_id: UUID, *, position: GeoPoint, reason: str, by: UUID, occurred_at: datetime | None = None
     ) -> CommandResult:
-        at = self._at(occurred_at)
-        return self._run_on(
-            "move_camera",
-            camera_id,
-            Camera,
-            by,
-            lambda camera, actor, work: camera.move(position=position, reason=reason, actor=actor, occurred_at=at),
-        )
+        return self._change("move_camera", camera_id, Camera.move, by, occurred_at, position=position, reason=reason)
 
     def retire_camera(
         self, camera_id: UUID, *, reason: str, by: UUID, occurred_at: datetime | None = None
     ) -> CommandResult:
-        at = self._at(occurred_at)
-        return self._run_on(
-            "retire_camera",
-            camera_id,
-            Camera,
-            by,
-            lambda camera, actor, work: camera.retire(reason=reason, actor=actor, occurred_at=at),
-        )
+        return self._change("retire_camera", camera_id, Camera.retire, by, occurred_at, reason=reason)
 
     def raise_camera_alert(
         self,
@@ -175,52 +166,33 @@ class CameraCommands(UnitOfWork):
     def set_camera_retention(
         self, camera_id: UUID, *, days: int, by: UUID, occurred_at: datetime | None = None
     ) -> CommandResult:
-        at = self._at(occurred_at)
-        return self._run_on(
-            "set_camera_retention",
-            camera_id,
-            Camera,
-            by,
-            lambda camera, actor, work: camera.set_retention(days=days, actor=actor, occurred_at=at),
-        )
+        return self._change("set_camera_retention", camera_id, Camera.set_retention, by, occurred_at, days=days)
 
     def purge_alert_snapshot(
         self, alert_id: UUID, *, retention_days: int, by: UUID = SYSTEM_USER_ID, occurred_at: datetime | None = None
     ) -> CommandResult:
-        at = self._at(occurred_at)
-        return self._run_on(
+        return self._change(
             "purge_alert_snapshot",
             alert_id,
-            CameraAlert,
+            CameraAlert.purge_snapshot,
             by,
-            lambda alert, actor, work: alert.purge_snapshot(retention_days=retention_days, actor=actor, occurred_at=at),
+            occurred_at,
+            retention_days=retention_days,
         )
 
     def attach_alert_clip(
         self, alert_id: UUID, *, clip_digest: str, by: UUID = SYSTEM_USER_ID, occurred_at: datetime | None = None
     ) -> CommandResult:
-        at = self._at(occurred_at)
-        return self._run_on(
-            "attach_alert_clip",
-            alert_id,
-            CameraAlert,
-            by,
-            lambda alert, actor, work: alert.attach_clip(clip_digest=clip_digest, actor=actor, occurred_at=at),
+        return self._change(
+            "attach_alert_clip", alert_id, CameraAlert.attach_clip, by, occurred_at, clip_digest=clip_digest
         )
 
-    def note_person_left(
-        self, alert_id: UUID, *, stayed_seconds: float, left_at: datetime, by: UUID = SYSTEM_USER_ID
+    def note_person(
+        self, alert_id: UUID, *, left: bool, stayed_seconds: float, at: datetime, by: UUID = SYSTEM_USER_ID
     ) -> CommandResult:
-        at = self._at(left_at)
-        return self._run_on(
-            "note_person_left",
-            alert_id,
-            CameraAlert,
-            by,
-            lambda alert, actor, work: alert.note_person_left(
-                stayed_seconds=stayed_seconds, actor=actor, occurred_at=at
-            ),
-        )
+        """The updates on a person's alert (not new alerts): they stayed past a loitering rule's time, or they left."""
+        change = CameraAlert.note_person_left if left else CameraAlert.note_person_loitered
+        return self._change(change.__name__, alert_id, change, by, at, stayed_seconds=stayed_seconds)
 
     def raised_alert(self, alert_id: UUID) -> RaisedAlert | None:
         alert = self.load(alert_id, fresh=True)
@@ -229,14 +201,7 @@ class CameraCommands(UnitOfWork):
         return RaisedAlert(alert.id, alert.camera_code, alert.kind, alert.score, alert.raised_at, alert.snapshot_digest)
 
     def acknowledge_alert(self, alert_id: UUID, *, by: UUID, occurred_at: datetime | None = None) -> CommandResult:
-        at = self._at(occurred_at)
-        return self._run_on(
-            "acknowledge_alert",
-            alert_id,
-            CameraAlert,
-            by,
-            lambda alert, actor, work: alert.acknowledge(actor=actor, occurred_at=at),
-        )
+        return self._change("acknowledge_alert", alert_id, CameraAlert.acknowledge, by, occurred_at)
 
     def dismiss_alert(
         self, alert_id: UUID, *, reason: FalseAlarmReason, note: str = "", by: UUID, occurred_at: datetime | None = None
@@ -291,11 +256,4 @@ class CameraCommands(UnitOfWork):
     def close_alert(
         self, alert_id: UUID, *, reason: str = "", by: UUID, occurred_at: datetime | None = None
     ) -> CommandResult:
-        at = self._at(occurred_at)
-        return self._run_on(
-            "close_alert",
-            alert_id,
-            CameraAlert,
-            by,
-            lambda alert, actor, work: alert.close(reason=reason, actor=actor, occurred_at=at),
-        )
+        return self._change("close_alert", alert_id, CameraAlert.close, by, occurred_at, reason=reason)

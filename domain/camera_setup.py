@@ -12,6 +12,7 @@ from domain.errors import InvalidInput
 from domain.values import AlertKind, DetectionRule, Zone
 
 NIGHT_START, NIGHT_END = time(18, 0), time(6, 0)
+ADVANCED = "advanced"  # a sensitivity given as numbers rather than a preset
 
 
 class Schedule(Enum):
@@ -32,6 +33,11 @@ PRESETS: dict[AlertKind, dict[Sensitivity, tuple[float, float]]] = {
         Sensitivity.LOW: (0.0, 0.02),
         Sensitivity.NORMAL: (0.0, 0.005),
         Sensitivity.HIGH: (0.0, 0.001),
+    },
+    AlertKind.PERSON: {
+        Sensitivity.LOW: (0.7, 0.01),
+        Sensitivity.NORMAL: (0.5, 0.005),
+        Sensitivity.HIGH: (0.3, 0.002),
     },
     AlertKind.PERSON_AT_NIGHT: {
         Sensitivity.LOW: (0.7, 0.01),
@@ -84,7 +90,9 @@ class RuleRequest:
         if kind not in PRESETS:
             raise InvalidInput("Rules are for detections (motion, person, loitering) only.", field="rules")
         schedule = _choice(Schedule, self.schedule, "schedule")
-        sensitivity = _choice(Sensitivity, self.sensitivity or "normal", "sensitivity")
+        # "advanced": the numbers given, the normal preset's for a number not given.
+        chosen = "normal" if self.sensitivity in ("", ADVANCED) else self.sensitivity
+        sensitivity = _choice(Sensitivity, chosen, "sensitivity")
         if schedule is Schedule.ALL_DAY:
             start = end = time(0, 0)
         elif schedule is Schedule.NIGHT:
@@ -130,6 +138,25 @@ def sensitivity_of(rule: DetectionRule) -> Sensitivity | None:
         if numbers == (rule.min_score, rule.min_area):
             return preset
     return None
+
+
+def describe_rule(rule: DetectionRule) -> RuleRequest:
+    """A rule in the words people set it with (the inverse of `RuleRequest.to_rule`): its schedule in words, the
+    custom hours only for a custom schedule, its preset or "advanced" with its numbers, its loitering time."""
+    schedule = schedule_of(rule)
+    custom = schedule is Schedule.CUSTOM
+    preset = sensitivity_of(rule)
+    return RuleRequest(
+        kind=rule.kind.value,
+        zone=rule.zone,
+        schedule=schedule.value,
+        start=rule.start.strftime("%H:%M") if custom else "",
+        end=rule.end.strftime("%H:%M") if custom else "",
+        sensitivity=preset.value if preset else ADVANCED,
+        min_score=rule.min_score,
+        min_area=rule.min_area,
+        loiter_seconds=rule.dwell or None,
+    )
 
 
 def parse_zone(spec: str) -> Zone:

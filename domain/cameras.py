@@ -185,6 +185,12 @@ class Camera(ZoneAggregate):
         self.retired = True
 
 
+def _stay(seconds: float) -> float:
+    if seconds < 0:
+        raise InvalidInput("A stay is not negative.", field="stayed_seconds")
+    return round(float(seconds), 1)
+
+
 class CameraAlert(ZoneAggregate):
     id: UUID
 
@@ -252,6 +258,7 @@ class CameraAlert(ZoneAggregate):
         self.incident_id: UUID | None = None
         self.false_alarm_reason: FalseAlarmReason | None = None
         self.left_at: datetime | None = None
+        self.loitered_at: datetime | None = None
         self.snapshot_purged = False
         self.clip_digest = ""
 
@@ -298,13 +305,26 @@ class CameraAlert(ZoneAggregate):
                 "The person of this alert from camera {camera_code} is already recorded as gone.",
                 camera_code=self.camera_code,
             )
-        if stayed_seconds < 0:
-            raise InvalidInput("A stay is not negative.", field="stayed_seconds")
-        self._person_left(stayed_seconds=round(float(stayed_seconds), 1), actor=actor, occurred_at=occurred_at)
+        self._person_left(stayed_seconds=_stay(stayed_seconds), actor=actor, occurred_at=occurred_at)
 
     @event("PersonLeft")
     def _person_left(self, stayed_seconds: float, actor: Actor, occurred_at: datetime) -> None:
         self.left_at = occurred_at
+
+    def note_person_loitered(self, *, stayed_seconds: float, actor: Actor, occurred_at: datetime) -> None:
+        """The update on a person's alert when the person has stayed past a loitering rule's time: the same alert,
+        not a new one (whatever the alert's status). Once, and never after they left."""
+        authorize(actor, Action.RAISE_ALERT)
+        if self.loitered_at is not None or self.left_at is not None:
+            raise TransitionRefused(
+                "The person of this alert from camera {camera_code} is already recorded as loitering or gone.",
+                camera_code=self.camera_code,
+            )
+        self._person_loitered(stayed_seconds=_stay(stayed_seconds), actor=actor, occurred_at=occurred_at)
+
+    @event("PersonLoitered")
+    def _person_loitered(self, stayed_seconds: float, actor: Actor, occurred_at: datetime) -> None:
+        self.loitered_at = occurred_at
 
     def _about(self) -> dict:
         return {"kind": self.kind, "camera_code": self.camera_code, "status": self.status}

@@ -177,13 +177,17 @@ class Role(Enum):
 
 class AlertKind(Enum):
     MOTION_IN_ZONE = "motion_in_zone"
+    PERSON = "person"  # a person, whatever the hour (the rule's schedule still applies)
     PERSON_AT_NIGHT = "person_at_night"
     LOITERING = "loitering"
     TAMPERED = "tampered"
     OFFLINE = "offline"
 
 
-DETECTION_ALERT_KINDS = frozenset({AlertKind.MOTION_IN_ZONE, AlertKind.PERSON_AT_NIGHT, AlertKind.LOITERING})
+DETECTION_ALERT_KINDS = frozenset(
+    {AlertKind.MOTION_IN_ZONE, AlertKind.PERSON, AlertKind.PERSON_AT_NIGHT, AlertKind.LOITERING}
+)
+PERSON_ALERT_KINDS = frozenset({AlertKind.PERSON, AlertKind.PERSON_AT_NIGHT})
 
 
 class AlertStatus(Enum):

@@ -4,15 +4,17 @@ with --by, else by the system)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 from uuid import UUID
 
 import typer
 
 from domain.accounts import UserAccount
-from domain.camera_setup import parse_rule, parse_zone, schedule_of, sensitivity_of
+from domain.camera_setup import ADVANCED, describe_rule, parse_rule, parse_zone
 from domain.cameras import Camera
 from domain.errors import DomainError
 from domain.values import BANGKOK, SYSTEM_USER_ID, Community, GeoPoint, PartnerSector
@@ -24,12 +26,36 @@ def _by(username: str | None) -> UUID:
     return SYSTEM_USER_ID if not username else UserAccount.id_for(username)
 
 
-def _refused(message: str) -> None:
+def _refused(message: str) -> NoReturn:
     typer.secho(f"Refused: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
 
 
+@contextmanager
+def _session(container_factory: Callable[[], Any]) -> Iterator[Any]:
+    """The zone's container for one command; what the domain refuses is said plainly (exit 2), nothing saved."""
+    container = container_factory()
+    try:
+        yield container
+    except DomainError as error:
+        _refused(error.message)
+    finally:
+        container.close()
+
+
 def register(cameras_cli: typer.Typer, container_factory) -> None:  # noqa: ANN001 — the CLI's _container
+    def _replace(
+        code: str, specs: list[str] | None, clear: bool, what: str, parse: Callable[[str], Any], by: By
+    ) -> None:
+        """`zones` and `rules`: the camera's whole list replaced by the one given (none with --clear)."""
+        if not specs and not clear:
+            _refused(f"Give --{what} (one or more) or --clear.")
+        with _session(container_factory) as container:
+            items = [parse(spec) for spec in specs or []]
+            change = container.app.set_camera_zones if what == "zone" else container.app.set_camera_rules
+            change(Camera.id_for(code.upper()), **{f"{what}s": items}, by=_by(by))
+        typer.echo(f"{code.upper()}: {len(items)} {what}(s) set.")
+
     @cameras_cli.command("add")
     def cameras_add(
         code: str,
@@ -44,8 +70,7 @@ def register(cameras_cli: typer.Typer, container_factory) -> None:  # noqa: ANN0
         by: By = None,
     ) -> None:
         """Register a camera (then give it zones and rules)."""
-        container = container_factory()
-        try:
+        with _session(container_factory) as container:
             position = GeoPoint(lat, lon) if lat is not None and lon is not None else None
             container.app.register_camera(
                 code=code,
@@ -58,10 +83,6 @@ def register(cameras_cli: typer.Typer, container_factory) -> None:  # noqa: ANN0
                 position=position,
                 by=_by(by),
             )
-        except DomainError as error:
-            _refused(error.message)
-        finally:
-            container.close()
         typer.echo(f"Registered camera {code.upper()}. Next: ssz cameras zones {code.upper()} --zone ...")
 
     @cameras_cli.command("zones")
@@ -75,17 +96,7 @@ def register(cameras_cli: typer.Typer, container_factory) -> None:  # noqa: ANN0
         by: By = None,
     ) -> None:
         """Set a camera's zones (replacing the ones it had)."""
-        if not zone and not clear:
-            _refused("Give --zone (one or more) or --clear.")
-        container = container_factory()
-        try:
-            zones = [parse_zone(spec) for spec in zone or []]
-            container.app.set_camera_zones(Camera.id_for(code.upper()), zones=zones, by=_by(by))
-        except DomainError as error:
-            _refused(error.message)
-        finally:
-            container.close()
-        typer.echo(f"{code.upper()}: {len(zones)} zone(s) set.")
+        _replace(code, zone, clear, "zone", parse_zone, by)
 
     @cameras_cli.command("rules")
     def cameras_rules(
@@ -101,30 +112,15 @@ def register(cameras_cli: typer.Typer, container_factory) -> None:  # noqa: ANN0
         by: By = None,
     ) -> None:
         """Set a camera's detection rules (replacing the ones it had)."""
-        if not rule and not clear:
-            _refused("Give --rule (one or more) or --clear.")
-        container = container_factory()
-        try:
-            rules = [parse_rule(spec).to_rule() for spec in rule or []]
-            container.app.set_camera_rules(Camera.id_for(code.upper()), rules=rules, by=_by(by))
-        except DomainError as error:
-            _refused(error.message)
-        finally:
-            container.close()
-        typer.echo(f"{code.upper()}: {len(rules)} rule(s) set.")
+        _replace(code, rule, clear, "rule", lambda spec: parse_rule(spec).to_rule(), by)
 
     @cameras_cli.command("retention")
     def cameras_retention(
         code: str, days: Annotated[int, typer.Argument(help="Days its snapshots are kept (default 30)")], by: By = None
     ) -> None:
         """Set how many days a camera's alert snapshots are kept before `ssz cameras purge` deletes them."""
-        container = container_factory()
-        try:
+        with _session(container_factory) as container:
             container.app.set_camera_retention(Camera.id_for(code.upper()), days=days, by=_by(by))
-        except DomainError as error:
-            _refused(error.message)
-        finally:
-            container.close()
         typer.echo(f"{code.upper()}: snapshots kept {days} days.")
 
     @cameras_cli.command("purge")
@@ -163,14 +159,13 @@ def register(cameras_cli: typer.Typer, container_factory) -> None:  # noqa: ANN0
                 corners = " ".join(f"{x:.3f},{y:.3f}" for x, y in z.points)
                 typer.echo(f"  {z.name}{f' / {z.name_th}' if z.name_th else ''}: {corners}")
             typer.echo("Rules:" if camera.rules else "Rules: none (tamper checks only)")
-            for r in camera.rules:
-                schedule = schedule_of(r).value
-                if schedule == "custom":
-                    schedule += f" {r.start:%H:%M}-{r.end:%H:%M}"
-                preset = sensitivity_of(r)
-                sensitivity = preset.value if preset else f"min_score={r.min_score} min_area={r.min_area}"
-                extra = f" loiter after {r.dwell} s" if r.dwell else ""
-                typer.echo(f"  {r.kind.value} in {r.zone or 'every zone'}, {schedule}, {sensitivity}{extra}")
+            for r in map(describe_rule, camera.rules):
+                schedule = f"custom {r.start}-{r.end}" if r.start else r.schedule
+                sensitivity = r.sensitivity
+                if sensitivity == ADVANCED:
+                    sensitivity = f"min_score={r.min_score} min_area={r.min_area}"
+                extra = f" loiter after {r.loiter_seconds} s" if r.loiter_seconds else ""
+                typer.echo(f"  {r.kind} in {r.zone or 'every zone'}, {schedule}, {sensitivity}{extra}")
             typer.echo(f"Snapshots kept {camera.keeps_days} days")
             typer.echo("History:")
             names = container.reads.user_names(e.actor_id for e in container.app.history(camera.id))
@@ -235,6 +230,8 @@ def register(cameras_cli: typer.Typer, container_factory) -> None:  # noqa: ANN0
         for a in result.alerts:
             until = f"{a.ended_at.astimezone(BANGKOK):%H:%M:%S}" if a.ended_at else ""
             note = "" if a.new else "  (raised before)"
+            if a.loitered_at:
+                note += f"  loitering from {a.loitered_at.astimezone(BANGKOK):%H:%M:%S}"
             typer.echo(
                 f"{a.at.astimezone(BANGKOK):%H:%M:%S}   {a.kind.value:<16} {a.zone or '-':<16} "
                 f"{a.score:>5.2f}  {until:<10} {a.id}{note}"

@@ -292,7 +292,9 @@ def cameras_run(
 @apikey_cli.command("create")
 def apikey_create(
     name: Annotated[str, typer.Argument(help="The integration, e.g. 'Police app SOS'")],
-    scope: Annotated[list[str], typer.Option(help="intake, alerts, lifecycle, read, contacts (repeat the option)")],
+    scope: Annotated[
+        list[str], typer.Option(help="intake, alerts, lifecycle, read, contacts, cameras (repeat the option)")
+    ],
     role: Annotated[
         Role | None, typer.Option(case_sensitive=False, help="Role of the integration's new account")
     ] = None,

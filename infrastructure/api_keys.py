@@ -53,6 +53,19 @@ class Scope(Enum):
     LIFECYCLE = "lifecycle"  # triage, dispatch, unit progress, resolve, close, reopen, cancel, notes
     READ = "read"  # incidents, their timelines
     CONTACTS = "contacts"  # reporters' names and phones in the incident it reads (never without this scope)
+    CAMERAS = "cameras"  # cameras' zones and rules: read (supervisors, administrators), set (administrators)
+
+
+# The only scopes a key of an administrator's account may hold: only administrators set cameras up, and a key that
+# leaks must still not be able to make accounts or hand out keys (no route of these scopes does either).
+ADMIN_SCOPES = frozenset({Scope.CAMERAS})
+
+
+def check_admin_integration(role: Role, scopes: frozenset[Scope], field: str) -> None:
+    if role is Role.ADMIN and not scopes <= ADMIN_SCOPES:
+        raise InvalidInput(
+            "An integration's account can be an administrator only for a key whose one scope is cameras.", field=field
+        )
 
 
 def parse_scopes(text: str) -> frozenset[Scope]:
@@ -258,16 +271,14 @@ def issue_key(
                 prefix=ACCOUNT_PREFIX,
             )
         user = app.get_user(UserAccount.id_for(username))
-        if Role(user.role) is Role.ADMIN:
-            raise InvalidInput("An integration's account cannot be an administrator.", field="account")
+        check_admin_integration(Role(user.role), scopes, "account")
         if user.disabled:
             raise TransitionRefused("The account '{username}' is disabled and cannot act.", username=username)
         user_id = user.id
     else:
         if role is None:
             raise InvalidInput("Choose the role the integration's account acts with.", field="role")
-        if role is Role.ADMIN:  # a key that leaks must not be able to make accounts or hand out keys
-            raise InvalidInput("An integration's account cannot be an administrator.", field="role")
+        check_admin_integration(role, scopes, "role")
         username = account_name_for(name)
         result = app.create_user(
             username=username, display_name=f"{name} (API)", role=role, password=secrets.token_urlsafe(32), by=by

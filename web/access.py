@@ -225,6 +225,9 @@ LIFECYCLE_ACTIONS = (
 API_INTAKE = ApiGuard(Scope.INTAKE, roles_for(Action.REPORT_INCIDENT))
 API_ALERTS = ApiGuard(Scope.ALERTS, None)  # raised as the system actor, like the camera workers do
 API_READ = ApiGuard(Scope.READ, READ_INCIDENTS.roles)
+# Camera set-up: administrators change zones and rules (the domain's rule); supervisors read them too.
+API_CAMERA_SETUP = ApiGuard(Scope.CAMERAS, roles_for(Action.MANAGE_CAMERAS))
+API_CAMERA_READ = ApiGuard(Scope.CAMERAS, roles_for(Action.MANAGE_CAMERAS) | {Role.SUPERVISOR})
 
 
 def api_action(action: Action) -> ApiGuard:
@@ -238,6 +241,7 @@ API_SCOPE_ROLES: dict[Scope, frozenset[Role] | None] = {
     Scope.LIFECYCLE: roles_for(*LIFECYCLE_ACTIONS),
     Scope.READ: API_READ.roles,
     Scope.CONTACTS: roles_for(Action.READ_REPORTER_CONTACT),
+    Scope.CAMERAS: API_CAMERA_READ.roles,
 }
 
 

@@ -17,6 +17,8 @@ from web.access import (
     ADMIN,
     ANY_SIGNED_IN,
     API_ALERTS,
+    API_CAMERA_READ,
+    API_CAMERA_SETUP,
     API_INTAKE,
     API_READ,
     BOARD,
@@ -77,6 +79,8 @@ Handover = Annotated[SignedIn, Depends(guard_action(Action.HAND_OVER_SHIFT))]
 ApiIntake = Annotated[ApiCaller, Depends(API_INTAKE)]
 ApiReader = Annotated[ApiCaller, Depends(API_READ)]
 ApiAlertRaiser = Annotated[ApiCaller, Depends(API_ALERTS)]
+ApiCameraReader = Annotated[ApiCaller, Depends(API_CAMERA_READ)]
+ApiCameraManager = Annotated[ApiCaller, Depends(API_CAMERA_SETUP)]
 ApiTriager = Annotated[ApiCaller, Depends(api_action(Action.TRIAGE_INCIDENT))]
 ApiDispatcher = Annotated[ApiCaller, Depends(api_action(Action.DISPATCH_UNIT))]
 ApiCrew = Annotated[ApiCaller, Depends(api_action(Action.UPDATE_ASSIGNMENT))]

@@ -101,6 +101,7 @@ LABELS: dict[Enum, str] = {
     Role.ADMIN: N_("Administrator", "Role"),
     Role.SYSTEM: N_("System", "Role"),
     AlertKind.MOTION_IN_ZONE: N_("Motion in zone", "AlertKind"),
+    AlertKind.PERSON: N_("Person", "AlertKind"),
     AlertKind.PERSON_AT_NIGHT: N_("Person at night", "AlertKind"),
     AlertKind.LOITERING: N_("Loitering", "AlertKind"),
     AlertKind.TAMPERED: N_("Camera tampered", "AlertKind"),

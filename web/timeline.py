@@ -130,6 +130,10 @@ def describe(row: dict[str, Any], units: dict[str, str]) -> str:
         return _("The person left after %(seconds)s s") % {
             "seconds": i18n.current().number(round(float(p.get("stayed_seconds") or 0)))
         }
+    if kind == "CameraAlert.PersonLoitered":
+        return _("The person has stayed %(seconds)s s: past the loitering time") % {
+            "seconds": i18n.current().number(round(float(p.get("stayed_seconds") or 0)))
+        }
     if kind == "PatrolVisit.Logged":
         text = _("Checked in at red box %(code)s") % {"code": p.get("box_code", "")}
         if not p.get("position"):

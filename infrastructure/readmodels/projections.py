@@ -304,6 +304,7 @@ class CameraAlertsProjection(JsonProjection):
             on(CameraAlert.Closed): update(closed),
             # The person an alert followed left: nothing shown changes but the alert's version.
             on(CameraAlert.PersonLeft): update(lambda s, row: None),
+            on(CameraAlert.PersonLoitered): update(lambda s, row: None),
             # Its picture was deleted when the camera's retention ran out (the log keeps the digest).
             on(CameraAlert.ClipAttached): update(lambda s, row: None),
             on(CameraAlert.SnapshotPurged): update(lambda s, row: row.update(snapshot_digest="")),

@@ -7,6 +7,7 @@ from infrastructure.vision.debounce import (
     Detection,
     EpisodeEnded,
     EpisodeEvent,
+    EpisodeLoitered,
     EpisodePolicy,
     EpisodeStarted,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "Detection",
     "EpisodeEnded",
     "EpisodeEvent",
+    "EpisodeLoitered",
     "EpisodePolicy",
     "EpisodeStarted",
     "Frame",

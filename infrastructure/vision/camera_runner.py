@@ -18,9 +18,9 @@ from domain.cameras import Camera, CameraAlert
 from domain.errors import DomainError
 from domain.values import SYSTEM_USER_ID, AlertKind, AlertStatus
 from infrastructure.vision.clips import ClipRecorder, ClipStore
-from infrastructure.vision.debounce import EpisodeEnded, EpisodeEvent, EpisodeStarted
+from infrastructure.vision.debounce import EpisodeEnded, EpisodeEvent, EpisodeLoitered, EpisodeStarted
 from infrastructure.vision.pipeline import CameraMonitor
-from infrastructure.vision.recordings import alert_id_for, attach_clip, note_left
+from infrastructure.vision.recordings import alert_id_for, attach_clip, note_left, note_loitered
 from infrastructure.vision.sources import CameraSource, Frame, SourceBroken, SourceKind, redact
 
 if TYPE_CHECKING:
@@ -247,6 +247,9 @@ class CameraRunner:
                 self.clips.start(alert_id, event.confirmed_at)
             if raised and key:
                 self._remember(key, alert_id)
+        elif isinstance(event, EpisodeLoitered):
+            alert_id = alert_id_for(self.camera_id, event)
+            self._command("note_person_loitered", lambda: note_loitered(self.app, alert_id, event))
         elif isinstance(event, EpisodeEnded) and event.track:
             alert_id = alert_id_for(self.camera_id, event)
             self._command("note_person_left", lambda: note_left(self.app, alert_id, event))

@@ -52,6 +52,8 @@ class Detection:
     bbox: BBox | None = None
     reason: str = ""
     track: int = 0
+    # The tracked person has stayed past a loitering rule's time: an update on their episode, not a key of its own.
+    loitering: bool = False
 
     @property
     def key(self) -> EpisodeKey:
@@ -74,14 +76,17 @@ class EpisodePolicy:
             raise ValueError("An episode needs at least one hit.")
 
 
+PERSON_POLICY = EpisodePolicy(
+    min_hits=2, max_gap=timedelta(seconds=1.5), quiet=timedelta(seconds=2), cooldown=timedelta(0)
+)
 DEFAULT_POLICIES: Mapping[AlertKind, EpisodePolicy] = {
     AlertKind.MOTION_IN_ZONE: EpisodePolicy(min_hits=3, max_gap=timedelta(seconds=0.5)),
     # The people detector runs a few times a second at most, so its hits are further apart. Each tracked
     # person is an episode of their own: it ends soon after the tracker lost them, and needs no cooldown.
-    AlertKind.PERSON_AT_NIGHT: EpisodePolicy(
-        min_hits=2, max_gap=timedelta(seconds=1.5), quiet=timedelta(seconds=2), cooldown=timedelta(0)
-    ),
-    AlertKind.LOITERING: EpisodePolicy(min_hits=2, quiet=timedelta(seconds=10), cooldown=timedelta(seconds=60)),
+    AlertKind.PERSON: PERSON_POLICY,
+    AlertKind.PERSON_AT_NIGHT: PERSON_POLICY,
+    # A loitering alert of its own is a tracked person too (one with no person rule watching them).
+    AlertKind.LOITERING: PERSON_POLICY,
     AlertKind.TAMPERED: EpisodePolicy(min_hits=5, min_duration=timedelta(seconds=2), cooldown=timedelta(seconds=60)),
 }
 
@@ -115,7 +120,24 @@ class EpisodeEnded:
     track: int = 0
 
 
-EpisodeEvent = EpisodeStarted | EpisodeEnded
+@dataclass(frozen=True)
+class EpisodeLoitered:
+    """The person of an open episode has stayed past a loitering rule's time (once per episode): an update on the
+    episode's alert. `started_at` is the episode's, so the alert is found by the same id."""
+
+    kind: AlertKind
+    zone: str
+    reason: str
+    started_at: datetime
+    loitered_at: datetime
+    track: int = 0
+
+    @property
+    def stayed(self) -> timedelta:
+        return self.loitered_at - self.started_at
+
+
+EpisodeEvent = EpisodeStarted | EpisodeEnded | EpisodeLoitered
 
 
 @dataclass
@@ -129,6 +151,7 @@ class _Track:
     best_at: datetime
     hits: int = 1
     confirmed: bool = False
+    loitered: bool = False
 
     def add(self, detection: Detection, frame: np.ndarray, at: datetime) -> None:
         self.hits += 1
@@ -170,6 +193,11 @@ class Debouncer:
             started = self._hit(key, detection, frame, at)
             if started is not None:
                 events.append(started)
+            track = self._tracks.get(key)
+            if detection.loitering and track is not None and track.confirmed and not track.loitered:
+                track.loitered = True
+                kind, zone, reason, person = key
+                events.append(EpisodeLoitered(kind, zone, reason, track.first_hit, at, person))
         for key in [key for key in self._tracks if key not in strongest]:
             ended = self._miss(key, at)
             if ended is not None:

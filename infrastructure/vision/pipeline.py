@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 import cv2
 import numpy as np
 
-from domain.values import AlertKind, DetectionRule, Zone
+from domain.values import PERSON_ALERT_KINDS, AlertKind, DetectionRule, Zone
 from infrastructure.vision.debounce import DEFAULT_POLICIES, BBox, Debouncer, Detection, EpisodeEvent, EpisodePolicy
 from infrastructure.vision.tamper import TamperDetector, TamperSettings
-from infrastructure.vision.tracking import Sighting, Tracker, TrackerSettings
+from infrastructure.vision.tracking import Sighting, Track, Tracker, TrackerSettings
 
 # A blob covering this fraction of the frame is unmistakable motion (score 1).
 MOTION_FULL_SCORE_AREA = 0.02
@@ -36,8 +36,7 @@ class AnalyserSettings:
     person_scale: float = 1.2  # the detector's pyramid step
     person_stride: int = 8  # the detector's window step in pixels of the working size
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
-    loiter_dwell: timedelta = timedelta(seconds=30)
-    loiter_gap: timedelta = timedelta(seconds=2)  # a presence may vanish this long and still be the same
+    loiter_dwell: timedelta = timedelta(seconds=30)  # a loitering rule's time when it gives none
 
 
 @dataclass(frozen=True)
@@ -213,29 +212,6 @@ def inside(point: tuple[float, float], polygon: Sequence[tuple[float, float]]) -
     return result
 
 
-class LoiterTracker:
-    """How long something has been present in each zone, allowing short absences."""
-
-    def __init__(self, dwell: timedelta, gap: timedelta):
-        self._dwell = dwell
-        self._gap = gap
-        self._since: dict[str, datetime] = {}
-        self._last_seen: dict[str, datetime] = {}
-
-    def update(self, present: Mapping[str, MotionBlob], at: datetime) -> list[MotionBlob]:
-        """The blobs (one per zone) of presences that have lasted the dwell time."""
-        for zone in [zone for zone, seen in self._last_seen.items() if zone not in present and at - seen > self._gap]:
-            del self._since[zone], self._last_seen[zone]
-        loitering = []
-        for zone, blob in present.items():
-            if zone not in self._since:
-                self._since[zone] = at
-            self._last_seen[zone] = at
-            if at - self._since[zone] >= self._dwell:
-                loitering.append(blob)
-        return loitering
-
-
 class CameraAnalyser:
     """Per-frame detections of one camera, from its zones (relative polygons) and detection rules."""
 
@@ -247,17 +223,9 @@ class CameraAnalyser:
         self._people = PersonDetector(self.settings)
         self.tracker = Tracker(self.settings.tracker)
         self._next_person_check: datetime | None = None
-        self._loiterers = [
-            (
-                rule,
-                LoiterTracker(
-                    timedelta(seconds=rule.dwell) if rule.dwell else self.settings.loiter_dwell,
-                    self.settings.loiter_gap,
-                ),
-            )
-            for rule in self.rules
-            if rule.kind is AlertKind.LOITERING
-        ]
+        # Loitering is a tracked person's stay: followed even outside the rule's hours, so that someone already
+        # there when its hours begin counts.
+        self._loiter_rules = [rule for rule in self.rules if rule.kind is AlertKind.LOITERING]
         self.person_checks = 0
 
     @property
@@ -285,11 +253,8 @@ class CameraAnalyser:
                     for blob in blobs
                     if _watches(rule, blob.zone) and blob.area >= rule.min_area and blob.score >= rule.min_score
                 ]
-        person_rules = [r for r in active if r.kind is AlertKind.PERSON_AT_NIGHT]
+        person_rules = [r for r in active if r.kind in PERSON_ALERT_KINDS]
         detections += self._people_seen(view, frame.shape[:2], blobs, person_rules, at)
-        for rule, tracker in self._loiterers:
-            # Presence is tracked even outside the rule's hours, so a loiterer already there counts.
-            detections += self._loitering(rule, tracker, blobs, at)
         return detections
 
     def _zone_of(self, box: BBox, frame_shape: tuple[int, int]) -> str | None:
@@ -309,51 +274,55 @@ class CameraAnalyser:
         at: datetime,
     ) -> list[Detection]:
         """People on the whole view, a few times a second while something moves in a zone or a person is
-        still followed there; each detection carries the person's track."""
-        if not rules:
+        still followed there; each detection carries the person's track. A person who stays past a loitering
+        rule's time is an update on their own alert (`loitering`), or, with no person rule watching them, a
+        loitering alert of its own: one alert per person either way."""
+        watching = [*rules, *self._loiter_rules]
+        if not watching:
             return []
         self.tracker.expire(at)
         if self._next_person_check is not None and at < self._next_person_check:
             return []
         if not self.tracker.active and not any(
-            blob.area >= rule.min_area and _watches(rule, blob.zone) for rule in rules for blob in blobs
+            blob.area >= rule.min_area and _watches(rule, blob.zone) for rule in watching for blob in blobs
         ):
             return []
         self._next_person_check = at + self.settings.person_check_interval
         self.person_checks += 1
-        floor = min(rule.min_score for rule in rules)
+        floor = min(rule.min_score for rule in watching)
         sightings = []
         for box, score in self._people.scan(view, frame_shape):
             zone = self._zone_of(box, frame_shape)
             if zone is not None and score >= floor:
                 sightings.append(Sighting(box, score, zone))
-        tracks = self.tracker.update(sightings, at)
         frame_area = frame_shape[0] * frame_shape[1]
-        return [
-            Detection(rule.kind, track.zone, track.score, track.bbox, track=track.id)
-            for rule in rules
-            for track in tracks
-            if _watches(rule, track.zone)
-            and track.bbox.area / frame_area >= rule.min_area
-            and track.score >= rule.min_score
-        ]
 
-    @staticmethod
-    def _loitering(
-        rule: DetectionRule, tracker: LoiterTracker, blobs: Sequence[MotionBlob], at: datetime
-    ) -> list[Detection]:
-        present: dict[str, MotionBlob] = {}
-        for blob in blobs:
-            if not _watches(rule, blob.zone):
-                continue
-            if blob.area >= rule.min_area and (blob.zone not in present or blob.area > present[blob.zone].area):
-                present[blob.zone] = blob
-        loitering = tracker.update(present, at)
-        if not rule.active_at(at):
-            return []
-        return [
-            Detection(rule.kind, blob.zone, blob.score, blob.bbox) for blob in loitering if blob.score >= rule.min_score
-        ]
+        def fits(rule: DetectionRule, track: Track) -> bool:
+            return (
+                _watches(rule, track.zone)
+                and track.bbox.area / frame_area >= rule.min_area
+                and track.score >= rule.min_score
+            )
+
+        detections = []
+        for track in self.tracker.update(sightings, at):
+            loitering = any(
+                fits(rule, track) and rule.active_at(at) and at - track.first_seen >= self._dwell(rule)
+                for rule in self._loiter_rules
+            )
+            seen = [
+                Detection(rule.kind, track.zone, track.score, track.bbox, track=track.id, loitering=loitering)
+                for rule in rules
+                if fits(rule, track)
+            ]
+            if not seen and loitering:
+                # No person rule follows them here: staying is their one alert.
+                seen = [Detection(AlertKind.LOITERING, track.zone, track.score, track.bbox, track=track.id)]
+            detections += seen
+        return detections
+
+    def _dwell(self, rule: DetectionRule) -> timedelta:
+        return timedelta(seconds=rule.dwell) if rule.dwell else self.settings.loiter_dwell
 
 
 class CameraMonitor:

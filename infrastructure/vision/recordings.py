@@ -18,13 +18,13 @@ from application.zone import ZoneApplication
 from domain.cameras import Camera, CameraAlert
 from domain.values import SYSTEM_USER_ID, AlertKind
 from infrastructure.vision.clips import ClipRecorder, ClipStore
-from infrastructure.vision.debounce import EpisodeEnded, EpisodeEvent, EpisodeStarted
+from infrastructure.vision.debounce import EpisodeEnded, EpisodeEvent, EpisodeLoitered, EpisodeStarted
 from infrastructure.vision.pipeline import CameraMonitor
 from infrastructure.vision.snapshots import SnapshotStore
 from infrastructure.vision.sources import CameraSource, SourceBroken, SourceKind
 
 
-def alert_id_for(camera_id: UUID, event: EpisodeStarted | EpisodeEnded) -> UUID:
+def alert_id_for(camera_id: UUID, event: EpisodeEvent) -> UUID:
     """An episode's alert id: the same for the same episode, so that a retry (or a second analysis of the same
     recording) raises it once; a tracked person's track is part of it (two people may arrive together)."""
     person = f"/track{event.track}" if event.track else ""
@@ -41,6 +41,7 @@ class FoundAlert:
     at: datetime
     score: float
     ended_at: datetime | None = None
+    loitered_at: datetime | None = None  # the person stayed past a loitering rule's time (an update, not an alert)
     new: bool = True
 
 
@@ -111,6 +112,10 @@ def analyse(
                         clips.start(found.id, event.confirmed_at)
                 result.alerts.append(found)
                 by_episode[key] = found
+            elif isinstance(event, EpisodeLoitered) and key in by_episode:
+                by_episode[key].loitered_at = event.loitered_at
+                if raise_alerts:
+                    note_loitered(app, by_episode[key].id, event)
             elif isinstance(event, EpisodeEnded) and key in by_episode:
                 found = by_episode.pop(key)
                 found.ended_at = event.ended_at
@@ -163,7 +168,17 @@ def note_left(app: ZoneApplication, alert_id: UUID, event: EpisodeEnded) -> bool
     if not isinstance(alert, CameraAlert) or alert.left_at is not None:
         return False
     stayed = (event.ended_at - event.started_at).total_seconds()
-    app.note_person_left(alert_id, stayed_seconds=stayed, left_at=event.ended_at, by=SYSTEM_USER_ID)
+    app.note_person(alert_id, left=True, stayed_seconds=stayed, at=event.ended_at, by=SYSTEM_USER_ID)
+    return True
+
+
+def note_loitered(app: ZoneApplication, alert_id: UUID, event: EpisodeLoitered) -> bool:
+    """The update on a tracked person's alert when they stay past the loitering time; once."""
+    alert = app.load(alert_id, fresh=True)
+    if not isinstance(alert, CameraAlert) or alert.loitered_at is not None or alert.left_at is not None:
+        return False
+    stayed = event.stayed.total_seconds()
+    app.note_person(alert_id, left=False, stayed_seconds=stayed, at=event.loitered_at, by=SYSTEM_USER_ID)
     return True
 
 

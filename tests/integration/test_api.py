@@ -497,6 +497,7 @@ def test_the_openapi_description_covers_the_api_and_not_the_pages(api: Api) -> N
         "/api/v1/incidents/{reference}",
         "/api/v1/incidents/{reference}/timeline",
         "/api/v1/camera-alerts",
+        *("/api/v1/cameras", "/api/v1/cameras/{code}", "/api/v1/cameras/{code}/zones", "/api/v1/cameras/{code}/rules"),
         *(
             f"/api/v1/incidents/{{reference}}/{a}"
             for a in ("triage", "dispatch", "resolve", "close", "reopen", "cancel", "notes", "contact")

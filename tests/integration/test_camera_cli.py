@@ -194,3 +194,34 @@ def test_snapshots_past_their_cameras_retention_are_purged_and_the_history_keeps
         container.close()
     assert "0 snapshot(s)" in ssz("purge")  # purged once
     assert "Snapshots kept 7 days" in ssz("show", "CAM-21")
+
+
+def test_a_visitor_who_loiters_is_one_alert_updated_when_they_pass_the_loitering_time_and_when_they_leave(
+    ssz, tmp_path
+):
+    sequence = arrivals(RECORDED, gaps=(2.5,), hold_visit=0, hold=14.0, lead=6.0, tail=2.0)
+    video = sequence.write(tmp_path / "lane-2200.avi")
+    ssz(*ADD)
+    ssz("rules", "CAM-21", "--rule", "kind=person schedule=all_day", "--rule", "kind=loitering loiter=8")
+
+    shown = ssz("analyse", str(video), "--camera", "CAM-21", "--from", "2026-12-07T22:00")
+
+    assert "2 alert(s)" in shown and shown.count("loitering from") == 1  # not a third alert for the loiterer
+    container = bootstrap(Settings())
+    try:
+        alerts = sorted(
+            (
+                container.app.repository.get(n.originator_id)
+                for n in container.app.recorder.select_notifications(start=1, limit=1000)
+                if n.topic.endswith("CameraAlert.Raised")
+            ),
+            key=lambda a: a.raised_at,
+        )
+        assert [a.kind for a in alerts] == [AlertKind.PERSON] * 2
+        stayed, passed = ([e.event for e in container.app.history(a.id)] for a in alerts)
+        assert [e for e in stayed if e.startswith("Person")] == ["PersonLoitered", "PersonLeft"]
+        assert [e for e in passed if e.startswith("Person")] == ["PersonLeft"]
+        loitered = next(e for e in container.app.history(alerts[0].id) if e.event == "PersonLoitered")
+        assert 8 <= loitered.details["stayed_seconds"] <= 14
+    finally:
+        container.close()

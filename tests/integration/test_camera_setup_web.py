@@ -192,3 +192,25 @@ def test_an_alerts_page_plays_its_clip(site: Site, tmp_path) -> None:  # noqa: A
     assert played.content.count(b"Content-Type: image/jpeg") >= 20
     assert viewer.get(f"/alerts/{found.id}/clip.avi").status_code == 200
     assert viewer.get(f"/alerts/{uuid4()}/clip.mjpeg").status_code == 404
+
+
+def test_an_alerts_page_shows_the_loitering_and_departure_updates_of_its_one_person(site: Site) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from domain.values import AlertKind
+
+    camera = site.register("CAM-58")
+    app = site.container.app
+    seen = datetime.now(UTC) - timedelta(minutes=5)
+    alert = app.raise_camera_alert(
+        camera_id=camera, kind=AlertKind.PERSON, score=0.8, snapshot_digest="e" * 64, zone="", frame_at=seen
+    ).id
+    app.note_person(alert, left=False, stayed_seconds=45.2, at=seen + timedelta(seconds=45))
+    app.note_person(alert, left=True, stayed_seconds=71, at=seen + timedelta(seconds=71))
+    site.settle()
+
+    page = text(site.person(site.world.dispatcher).get(f"/alerts/{alert}").text)
+    assert "The person has stayed 45 s: past the loitering time" in page
+    assert "The person left after 71 s" in page
+    assert page.count("raised an alert") == 1
+    assert len(site.container.reads.camera_alerts_of(camera)) == 1  # updates, not alerts

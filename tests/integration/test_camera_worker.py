@@ -363,3 +363,27 @@ def test_analysing_a_recording_gives_the_same_alerts_as_the_live_worker_playing_
     for event in played + analysed:
         history = [e.event for e in container.app.history(event.originator_id)]
         assert history[0] == "Raised" and sorted(history[1:]) == ["ClipAttached", "PersonLeft"]
+
+
+def test_the_live_worker_updates_a_loitering_persons_one_alert_rather_than_raising_another(
+    container: Container, tmp_path: Path
+) -> None:
+    """One visitor who stands still a few seconds, played by the worker as a camera (in real time) under a person
+    rule and a loitering rule of 2 s: one alert, updated when they pass the loitering time and when they leave."""
+    from testkit.footage import arrivals
+
+    sequence = arrivals(datetime(2026, 12, 7, 15, 0, tzinfo=UTC), gaps=(), hold_visit=0, hold=3.0, lead=2.0, tail=1.0)
+    video = sequence.write(tmp_path / "one-visitor.avi")
+    rules = [
+        DetectionRule(AlertKind.PERSON, min_score=0.5, min_area=0.005),
+        DetectionRule(AlertKind.LOITERING, min_area=0.005, dwell=2),
+    ]
+    camera = register(container, "CAM-63", video, zones=[WORK_AREA], rules=rules)
+
+    with InProcessWorker(container, FAST):
+        wait_until(lambda: status(container, camera) == "ended", 60, "the recording played to its end")
+
+    (alert,) = alerts(container, camera)
+    assert alert.kind is AlertKind.PERSON
+    history = [e.event for e in container.app.history(alert.originator_id)]
+    assert [e for e in history if e.startswith("Person")] == ["PersonLoitered", "PersonLeft"]

@@ -297,7 +297,7 @@ def test_each_api_key_gets_exactly_what_its_scopes_and_its_accounts_role_allow_o
     app, container, people, samples = site
     wait = lambda _: container.projections.catch_up()  # noqa: E731 — a key resolves once its account is in the read model
     keys = {}
-    for scope in Scope:  # one scope each, acting as a supervisor's account (a role every API rule admits)
+    for scope in Scope:  # one scope each, acting as a supervisor's account (every rule but camera set-up's admits it)
         keys[("scope", scope)] = issue_key(
             container.app,
             container.api_keys,
@@ -320,6 +320,16 @@ def test_each_api_key_gets_exactly_what_its_scopes_and_its_accounts_role_allow_o
             by=people[Role.ADMIN],
             wait=wait,
         )
+    # An administrator's account holds keys for camera set-up only (a leaked key can make no account).
+    installer = issue_key(
+        container.app,
+        container.api_keys,
+        name="camera installer",
+        scopes={Scope.CAMERAS},
+        role=Role.ADMIN,
+        by=people[Role.ADMIN],
+        wait=wait,
+    )
     revoked = issue_key(
         container.app,
         container.api_keys,
@@ -338,8 +348,20 @@ def test_each_api_key_gets_exactly_what_its_scopes_and_its_accounts_role_allow_o
         url = path.format(**samples)
         callers = [("no key", None, False), ("a revoked key", revoked.key, False), ("a session cookie", "", False)]
         callers += [
-            (f"a key with only {scope.value}", keys[("scope", scope)].key, scope is rule.scope) for scope in Scope
+            (
+                f"a key with only {scope.value}",
+                keys[("scope", scope)].key,
+                scope is rule.scope and (rule.roles is None or Role.SUPERVISOR in rule.roles),
+            )
+            for scope in Scope
         ]
+        callers.append(
+            (
+                "an administrator's cameras key",
+                installer.key,
+                rule.scope is Scope.CAMERAS and (rule.roles is None or Role.ADMIN in rule.roles),
+            )
+        )
         callers += [
             (f"an all-scopes key of a {role.value}", keys[("role", role)].key, rule.roles is None or role in rule.roles)
             for role in integrations

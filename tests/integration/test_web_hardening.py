@@ -61,6 +61,19 @@ def test_an_integration_account_can_never_be_an_administrator(api: Api) -> None:
     assert created.status_code == 422
 
 
+def test_an_administrators_integration_gets_a_key_for_camera_set_up_only(api: Api) -> None:
+    admin = signed_in(api.client.app, api.container, api.world.admin)
+    both = admin.post("/admin/api-keys", {"name": "Installer", "scope": ["cameras", "read"], "role": "admin"})
+    assert both.status_code == 422
+    issued = admin.post("/admin/api-keys", {"name": "Installer", "scope": "cameras", "role": "admin"}, follow=True)
+    assert issued.status_code == 200 and "data-api-key" in issued.text, issued.text
+    key = re.search(r"<code class=\"secret\" data-api-key>([^<]+)</code>", issued.text).group(1)
+    api.settle()
+    cameras = api.call("GET", "/api/v1/cameras", key)
+    assert cameras.status_code == 200
+    assert api.call("GET", "/api/v1/incidents", key).status_code == 403  # no other scope
+
+
 def test_the_api_takes_a_whole_number_written_as_a_float_because_its_schema_says_integer(api: Api) -> None:
     schema = api.client.get("/api/v1/openapi.json").json()
     version = schema["components"]["schemas"]["TriageIn"]["properties"]["expected_version"]

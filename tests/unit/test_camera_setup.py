@@ -99,3 +99,45 @@ def test_a_persons_alert_is_updated_once_when_they_leave(system, now, later):
     assert alert.left_at == later and alert.pending_events[-1].stayed_seconds == 21.0
     with pytest.raises(TransitionRefused):
         alert.note_person_left(stayed_seconds=22, actor=system, occurred_at=later)
+
+
+def test_a_persons_alert_is_updated_once_when_they_loiter_and_not_after_they_left(system, now, later):
+    from uuid import uuid4
+
+    from domain.cameras import CameraAlert
+    from domain.errors import TransitionRefused
+
+    camera = register(system, now)
+
+    def person() -> CameraAlert:
+        return CameraAlert.raise_alert(
+            id=uuid4(), camera=camera, kind=AlertKind.PERSON, score=0.8, snapshot_digest="ab" * 32,
+            actor=system, occurred_at=now,
+        )  # fmt: skip
+
+    alert = person()
+    alert.note_person_loitered(stayed_seconds=30.04, actor=system, occurred_at=later(1))
+    assert alert.loitered_at == later(1) and alert.pending_events[-1].stayed_seconds == 30.0
+    with pytest.raises(TransitionRefused):
+        alert.note_person_loitered(stayed_seconds=31, actor=system, occurred_at=later(1))
+    alert.note_person_left(stayed_seconds=40, actor=system, occurred_at=later(2))
+    gone = person()
+    gone.note_person_left(stayed_seconds=5, actor=system, occurred_at=later(1))
+    with pytest.raises(TransitionRefused):
+        gone.note_person_loitered(stayed_seconds=30, actor=system, occurred_at=later(1))
+
+
+def test_a_rule_reads_back_in_the_words_it_was_set_with():
+    from domain.camera_setup import describe_rule
+
+    for request in [
+        RuleRequest("person", zone="gate", schedule="night", sensitivity="high"),
+        RuleRequest("loitering", schedule="custom", start="08:00", end="17:30", loiter_seconds=45),
+        RuleRequest("motion_in_zone", sensitivity="advanced", min_score=0.1, min_area=0.0123),
+    ]:
+        rule = request.to_rule()
+        words = describe_rule(rule)
+        assert words.to_rule() == rule
+        assert (words.kind, words.zone, words.schedule) == (request.kind, request.zone, request.schedule)
+    assert describe_rule(RuleRequest("motion_in_zone", min_area=0.0123).to_rule()).sensitivity == "advanced"
+    assert describe_rule(RuleRequest("person", sensitivity="low").to_rule()).sensitivity == "low"

@@ -11,7 +11,7 @@ import pytest
 from vision_footage import CAR_CLIP, NIGHT, clip, play, started
 
 from domain.values import AlertKind, DetectionRule, Zone
-from infrastructure.vision import CameraMonitor, EpisodeEnded, EpisodeEvent
+from infrastructure.vision import CameraMonitor, EpisodeEnded, EpisodeEvent, EpisodeLoitered
 from infrastructure.vision.debounce import BBox
 from infrastructure.vision.tracking import Sighting, Tracker
 from testkit.footage import Spliced, arrivals
@@ -86,6 +86,51 @@ def test_cars_in_the_car_park_raise_no_alert_under_a_person_only_rule():
 
     assert started(events) == []
     assert monitor.analyser.person_checks > 10  # the detector did look while the cars moved
+
+
+# --- loitering: an update on the person's own alert, never an alert more -------------------------------------
+
+LOITER = DetectionRule(AlertKind.LOITERING, min_area=0.005, dwell=10)  # all day, after 10 s
+
+
+def _run(sequence: Spliced, rules: list[DetectionRule]) -> list[EpisodeEvent]:
+    monitor = CameraMonitor([ROOM], rules)
+    found: list[EpisodeEvent] = []
+    for image, at in sequence.timed():
+        found += monitor.process(image, at)
+    return found + monitor.close()
+
+
+def test_a_person_staying_past_the_loitering_time_is_one_alert_with_one_loitering_update_then_one_departure(
+    sequence,
+):
+    events = _run(sequence, [PERSON, LOITER])
+
+    still = max(sequence.visits, key=lambda visit: visit.end - visit.start)
+    alerts = started(events)
+    assert all(a.kind is AlertKind.PERSON_AT_NIGHT for a in alerts)  # no loitering alert besides the person's
+    assert sum(_during(a.confirmed_at, still.start, still.end) for a in alerts) == 1
+    (loitered,) = [e for e in events if isinstance(e, EpisodeLoitered)]
+    (person,) = [a for a in alerts if a.track == loitered.track]
+    # The same episode (so the same alert id): kind, zone and start are the person's.
+    assert (loitered.kind, loitered.zone, loitered.started_at) == (person.kind, person.zone, person.started_at)
+    assert still.start + timedelta(seconds=10) <= loitered.loitered_at <= still.end
+    (left,) = [e for e in events if isinstance(e, EpisodeEnded) and e.track == person.track]
+    assert left.ended_at > loitered.loitered_at
+    # The short visits (about 4 s each) never reach the loitering time.
+    assert len(alerts) == len(sequence.visits)
+
+
+def test_with_only_a_loitering_rule_the_person_who_stays_is_one_loitering_alert_and_short_visits_none(sequence):
+    events = _run(sequence, [LOITER])
+
+    still = max(sequence.visits, key=lambda visit: visit.end - visit.start)
+    (alert,) = started(events)
+    assert alert.kind is AlertKind.LOITERING and alert.zone == "room"
+    assert still.start + timedelta(seconds=10) <= alert.confirmed_at <= still.end
+    assert not [e for e in events if isinstance(e, EpisodeLoitered)]  # the alert is the loitering itself
+    (left,) = [e for e in events if isinstance(e, EpisodeEnded) and e.track == alert.track]
+    assert left.ended_at >= still.end - timedelta(seconds=1.5)
 
 
 # --- the tracker on its own -----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from domain.values import AlertKind
-from infrastructure.vision import Debouncer, Detection, EpisodeEnded, EpisodePolicy, EpisodeStarted
+from infrastructure.vision import Debouncer, Detection, EpisodeEnded, EpisodeLoitered, EpisodePolicy, EpisodeStarted
 
 T0 = datetime(2026, 3, 14, 15, 0, tzinfo=UTC)
 STEP = timedelta(seconds=0.1)
@@ -114,3 +114,23 @@ def test_closing_ends_the_open_episodes():
     (ended,) = debouncer.close()
 
     assert ended.ended_at == T0 + 3 * STEP and debouncer.open_episodes == []
+
+
+def test_a_tracked_person_loitering_is_one_update_on_their_episode_never_an_episode_more():
+    debouncer = Debouncer({AlertKind.PERSON: POLICY})
+    events = []
+    for index in range(12):
+        person = Detection(AlertKind.PERSON, "gate", 0.8, track=7, loitering=index >= 5)
+        events += debouncer.update([person], frame(index), T0 + index * STEP)
+    events += debouncer.close()
+
+    (started,) = starts(events)
+    (loitered,) = [e for e in events if isinstance(e, EpisodeLoitered)]
+    assert (loitered.kind, loitered.zone, loitered.track, loitered.started_at) == (
+        started.kind,
+        started.zone,
+        7,
+        started.started_at,
+    )
+    assert loitered.loitered_at == T0 + 5 * STEP and loitered.stayed == 5 * STEP
+    assert len([e for e in events if isinstance(e, EpisodeEnded)]) == 1

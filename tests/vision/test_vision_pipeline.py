@@ -113,24 +113,6 @@ def test_the_people_detector_runs_only_a_few_times_a_second(worker_frames):
     assert analyser.person_checks < len(worker_frames) / 3
 
 
-def test_someone_staying_longer_than_the_dwell_time_is_one_loitering_episode(worker_frames):
-    rule = DetectionRule(AlertKind.LOITERING, min_area=0.005)
-    monitor = CameraMonitor([WORK_AREA], [rule], settings=AnalyserSettings(loiter_dwell=timedelta(seconds=2)))
-
-    events = play(monitor, worker_frames)
-
-    (alert,) = started(events)
-    assert alert.kind is AlertKind.LOITERING and alert.zone == "work area"
-    assert alert.started_at - worker_frames[0].at >= timedelta(seconds=2)
-
-
-def test_a_short_stay_is_not_loitering(worker_frames):
-    rule = DetectionRule(AlertKind.LOITERING, min_area=0.005)
-    monitor = CameraMonitor([WORK_AREA], [rule], settings=AnalyserSettings(loiter_dwell=timedelta(seconds=10)))
-
-    assert play(monitor, worker_frames) == []
-
-
 def test_nothing_is_reported_while_the_background_model_warms_up(worker_frames):
     analyser = CameraAnalyser([WORK_AREA], [MOTION], AnalyserSettings(warmup_frames=15))
 

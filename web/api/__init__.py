@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from web.api import alerts, contacts, incidents, ledger, lifecycle, problems, reads
+from web.api import alerts, cameras, contacts, incidents, ledger, lifecycle, problems, reads
 from web.api.models import PREFIX, FieldError, Problem
 
 __all__ = ["PREFIX", "install"]
@@ -20,7 +20,7 @@ incidents; camera workers raise alerts; dispatch systems follow and act on incid
 
 * **Keys.** An administrator creates one key per integration at `/admin/api-keys` (or `ssz apikey create`); it
   is shown once. Send it as `Authorization: Bearer <key>`. Each key has scopes (`intake`, `alerts`, `lifecycle`,
-  `read`, `contacts`) and acts as the integration's own account, whose role the domain checks like a person's.
+  `read`, `contacts`, `cameras`) and acts as the integration's own account, whose role the domain checks like a person's.
 * **Retries.** Send `Idempotency-Key` with an intake or an alert: a retry answers 200 with the same body and
   never reports twice.
 * **Conflicts.** Decisions may carry `expected_version`; if the incident changed since, the answer is 409 with
@@ -36,6 +36,10 @@ TAGS = [
     {"name": "lifecycle", "description": "Act on incidents (scope `lifecycle`)"},
     {"name": "reads", "description": "Incidents and their timelines (scope `read`)"},
     {"name": "ledger", "description": "Signed checkpoints and Merkle proofs of the log (scope `read`)"},
+    {
+        "name": "cameras",
+        "description": "Set cameras up: zones and rules (scope `cameras`; administrators' keys change, supervisors' read)",
+    },
 ]
 
 
@@ -45,7 +49,9 @@ def install(app: FastAPI) -> None:
     # Flat, like the pages' routes (web/app.py says why), and first: an integration's request is matched without
     # trying every page's route before it (no page's path starts with /api).
     app.router.routes[0:0] = [
-        route for module in (incidents, lifecycle, reads, alerts, ledger, contacts) for route in module.router.routes
+        route
+        for module in (incidents, lifecycle, reads, alerts, ledger, contacts, cameras)
+        for route in module.router.routes
     ]
     problems.install(app)
     app.description = DESCRIPTION

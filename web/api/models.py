@@ -79,6 +79,7 @@ def _whole(value: object) -> object:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+Whole = Annotated[int, BeforeValidator(_whole), Strict()]  # JSON's whole numbers only: not true/false, not "45"
 Version = Annotated[
     int,
     BeforeValidator(_whole),

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from application.zone import CommandResult
 from domain.errors import DomainError
 from domain.values import Role
-from infrastructure.api_keys import ACCOUNT_PREFIX, IssuedKey, Scope, issue_key
+from infrastructure.api_keys import ACCOUNT_PREFIX, ADMIN_SCOPES, IssuedKey, Scope, issue_key
 from web import flash, i18n
 from web.access import unusable_scopes
 from web.deps import Admin, Zone, container_of
@@ -187,6 +187,7 @@ SCOPE_HELP = {
     Scope.LIFECYCLE: N_("act on incidents"),
     Scope.READ: N_("read incidents and timelines"),
     Scope.CONTACTS: N_("read reporters' names and phones"),
+    Scope.CAMERAS: N_("cameras' zones and rules: read (supervisors), set up (administrators)"),
 }
 
 
@@ -244,7 +245,7 @@ async def create_api_key(request: Request, zone: Zone, user: Admin) -> Response:
             form.fail("account", i18n.gettext("Please choose one of the options."))
     else:
         role = form.choice("role", Role)
-    if role is Role.ADMIN:
+    if role is Role.ADMIN and not scopes <= ADMIN_SCOPES:  # only camera set-up needs an administrator
         form.fail("account" if account else "role", _integration_admin())
     if form.ok and role is not None and (unusable := unusable_scopes(role, scopes)):
         form.fail(

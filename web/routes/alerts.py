@@ -44,6 +44,7 @@ THUMBNAIL_WIDTH = 320  # the board's thumbnails are shown at most 10rem wide; tw
 # What an escalated alert most likely is: the form starts there, the dispatcher decides.
 SUGGESTED: dict[str, tuple[Category, Priority]] = {
     AlertKind.PERSON_AT_NIGHT.value: (Category.SUSPICIOUS_PERSON, Priority.P2),
+    AlertKind.PERSON.value: (Category.SUSPICIOUS_PERSON, Priority.P3),
     AlertKind.LOITERING.value: (Category.SUSPICIOUS_PERSON, Priority.P3),
     AlertKind.MOTION_IN_ZONE.value: (Category.SUSPICIOUS_PERSON, Priority.P3),
     AlertKind.TAMPERED.value: (Category.VANDALISM, Priority.P2),

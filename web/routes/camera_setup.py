@@ -7,6 +7,7 @@ the camera's other viewers read them."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
 from application.zone import CommandResult
-from domain.camera_setup import RuleRequest, Schedule, Sensitivity, parse_zone, schedule_of, sensitivity_of, zone_line
+from domain.camera_setup import RuleRequest, Schedule, Sensitivity, describe_rule, parse_zone, zone_line
 from domain.cameras import Camera, CameraAlert
 from domain.errors import DomainError
 from domain.values import BANGKOK, DETECTION_ALERT_KINDS, AlertKind
@@ -53,20 +54,8 @@ def _aggregate(request: Request, camera_id: UUID) -> Camera:
 def _rule_rows(camera: Camera) -> list[dict[str, Any]]:
     rows = []
     for rule in camera.rules:
-        preset = sensitivity_of(rule)
-        rows.append(
-            {
-                "kind": rule.kind.value,
-                "zone": rule.zone,
-                "schedule": schedule_of(rule).value,
-                "start": rule.start.strftime("%H:%M") if schedule_of(rule) is Schedule.CUSTOM else "",
-                "end": rule.end.strftime("%H:%M") if schedule_of(rule) is Schedule.CUSTOM else "",
-                "sensitivity": preset.value if preset else "advanced",
-                "min_score": rule.min_score,
-                "min_area": rule.min_area,
-                "loiter": rule.dwell or "",
-            }
-        )
+        words = describe_rule(rule)
+        rows.append({**asdict(words), "loiter": words.loiter_seconds or ""})
     blank = {"kind": "", "zone": "", "schedule": "all_day", "start": "", "end": "", "sensitivity": "normal"}
     return rows + [dict(blank) for _ in range(BLANK_RULES)]
 
