@@ -27,8 +27,9 @@ os.environ.setdefault("SSZ_LOG_LEVEL", "WARNING")
 
 import psycopg  # noqa: E402
 
-from application.kpi.engine import KpiEngine, Period  # noqa: E402
+from application.kpi.engine import KpiEngine  # noqa: E402
 from application.kpi.marks import Mark, fold_visits  # noqa: E402
+from application.kpi.period import Period  # noqa: E402
 from bench._common import fresh_dir, history_url, metric  # noqa: E402
 from domain.values import BANGKOK  # noqa: E402
 from infrastructure.bootstrap import bootstrap  # noqa: E402

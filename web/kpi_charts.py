@@ -14,8 +14,8 @@ import pygal
 from markupsafe import Markup
 from pygal.style import Style
 
-from application.kpi.engine import Period
 from application.kpi.figures import NIGHT_SLOTS, HeatCell, IncidentFigures
+from application.kpi.period import Period
 from web import i18n
 from web.i18n import N_
 

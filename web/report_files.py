@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from application.kpi.engine import Edition, Period
+from application.kpi.edition import Edition
 from application.kpi.figures import IncidentFigures
+from application.kpi.period import Period
 from application.kpi.tables import Table, tables
 from domain.values import PartnerSector
 from web import i18n, kpi_view
