@@ -73,6 +73,19 @@ class KpiEngine:
         start, end = period.instants()
         return [a for a in fold_alerts(self.marks.alert_marks(start, end, position)) if filters.admits_alert(a)]
 
+    def _incident_facts(self, start: datetime, end: datetime, position: int) -> list[IncidentFact]:
+        """The incidents as folded by the port where it folds them itself (in any order), else folded here."""
+        folded = getattr(self.marks, "incident_facts", None)
+        if folded is not None:
+            return folded(start, end, position)
+        return fold_incidents(self.marks.incident_marks(start, end, position))
+
+    def _alert_facts(self, start: datetime, end: datetime, position: int) -> list[AlertFact]:
+        folded = getattr(self.marks, "alert_facts", None)
+        if folded is not None:
+            return folded(start, end, position)
+        return fold_alerts(self.marks.alert_marks(start, end, position))
+
     def figures(self, period: Period, position: int, filters: Filters = _ALL, *, cut_off: datetime) -> Figures:
         return self._both([period], position, filters, cut_off)[0]
 
@@ -80,11 +93,11 @@ class KpiEngine:
         """The figures of adjacent periods (a month and the month before), from one reading of the marks of all of
         them: one query per kind of mark instead of one per kind and period, the red boxes folded once."""
         start, end = min(p.instants()[0] for p in periods), max(p.instants()[1] for p in periods)
-        facts = [f for f in fold_incidents(self.marks.incident_marks(start, end, position)) if filters.admits(f)]
+        facts = [f for f in self._incident_facts(start, end, position) if filters.admits(f)]
         times = getattr(self.marks, "visit_times", self.marks.visits)  # the lean reading where the port has one
         visits = times(start, end + timedelta(hours=6), position)
         boxes = fold_boxes(self.marks.box_marks(position))
-        alerts = [a for a in fold_alerts(self.marks.alert_marks(start, end, position)) if filters.admits_alert(a)]
+        alerts = [a for a in self._alert_facts(start, end, position) if filters.admits_alert(a)]
         if filters.community is not None:
             visits = [v for v in visits if v.community == filters.community]
             boxes = [b for b in boxes if b.community == filters.community]
@@ -171,7 +184,8 @@ class KpiEngine:
         periods = [Period.month(period.start.strftime("%Y-%m"))]
         while len(periods) < months:
             periods.insert(0, periods[0].previous())
-        facts = self.incidents(Period(periods[0].start, periods[-1].end), position, filters)  # one query
+        start, end = Period(periods[0].start, periods[-1].end).instants()
+        facts = [f for f in self._incident_facts(start, end, position) if filters.admits(f)]  # one query
         out = []
         for p in periods:
             low, high = (_in_utc(i) for i in p.instants())
