@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from uuid import UUID
 
+from psycopg.rows import args_row
 from sqlalchemy import Connection, Engine, String, case, cast, func, select, text
 
 from application.kpi.marks import AlertFact, IncidentFact, Mark, VisitFact, VisitTime, fold_alerts, fold_incidents
@@ -279,13 +280,14 @@ class SqlKpiMarks:
         )
         with self._connection() as conn:
             result = conn.execute(statement)
-            if conn.dialect.name == "postgresql":  # psycopg's own rows: the columns need no processing
+            if conn.dialect.name == "postgresql":  # made by psycopg itself: the columns need no processing
+                result.cursor.row_factory = args_row(VisitTime)
                 rows = result.cursor.fetchall()
                 result.close()
             else:
                 rows = result.all()
-        if rows and all(row[2].tzinfo is UTC for row in rows):  # a reading's session in UTC (see `reading`)
-            return list(map(VisitTime._make, rows))
+        if all(row[2].tzinfo is UTC for row in rows):  # a reading's session in UTC (see `reading`)
+            return rows
         return [VisitTime(row[0], row[1], _in_utc(row[2]), row[3]) for row in rows]
 
     def alert_marks(self, start: datetime, end: datetime, position: int) -> list[Mark]:
