@@ -15,7 +15,8 @@ from typing import Annotated
 
 import typer
 
-from application.kpi.engine import KpiEngine, Period
+from application.kpi.engine import KpiEngine
+from application.kpi.period import Period
 from domain.errors import DomainError, InvalidInput
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.readmodels.kpi_queries import SqlKpiMarks

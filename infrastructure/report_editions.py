@@ -15,7 +15,7 @@ from uuid import UUID
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from application.kpi.engine import Citation
+from application.kpi.edition import Citation
 from domain import ledger
 from infrastructure.files import write_once
 from infrastructure.readmodels.ledger import LedgerProjection, checkpoints, computed, leaves, tree_size

@@ -4,6 +4,7 @@ families (the PDF's own two, see reports/report.html; the browser's one)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 import re
@@ -14,8 +15,8 @@ import pygal
 from markupsafe import Markup
 from pygal.style import Style
 
-from application.kpi.engine import Period
 from application.kpi.figures import NIGHT_SLOTS, HeatCell, IncidentFigures
+from application.kpi.period import Period
 from web import i18n
 from web.i18n import N_
 
@@ -54,10 +55,27 @@ def _reproducible(svg: str) -> str:
     return svg
 
 
+_UNDRAWN = re.compile(r"<desc\b[^>]*>.*?</desc>|<title>.*?</title>", re.S)
+_SVG_NAMESPACE = 'xmlns="http://www.w3.org/2000/svg"'
+
+
 def _svg(chart: pygal.graph.graph.Graph, *, styled: bool = False) -> Markup:
-    """`styled`: with the chart's own <style> (for WeasyPrint, whose SVG renderer reads only that)."""
+    """`styled`: for the PDF, with the chart's own <style> (WeasyPrint's SVG renderer reads only that), as an image
+    (see `_as_image`)."""
     svg = _reproducible(chart.render(is_unicode=True, disable_xml_declaration=True))
-    return Markup(svg if styled else _STYLE_ELEMENT.sub("", svg).replace(_TOOLTIP, ' class="tooltip"'))
+    if styled:
+        return _as_image(svg, chart.config.title or "")
+    return Markup(_STYLE_ELEMENT.sub("", svg).replace(_TOOLTIP, ' class="tooltip"'))
+
+
+def _as_image(svg: str, title: str) -> Markup:
+    """The chart as an <img> of the same SVG, without its tooltips (<desc> and <title>: the browser's, never drawn).
+    Inline, each of the SVG's elements went through the HTML page's CSS cascade as well as the SVG's, and the
+    heat map alone has some 1,300 of them: the same pages, pixel for pixel, in about a tenth less time."""
+    if _SVG_NAMESPACE not in svg.split(">", 1)[0]:
+        svg = svg.replace("<svg", f"<svg {_SVG_NAMESPACE}", 1)
+    data = base64.b64encode(_UNDRAWN.sub("", svg).encode()).decode()
+    return Markup(f'<img alt="{html.escape(title)}" src="data:image/svg+xml;base64,{data}">')
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from application.errors import ConflictError
-from application.kpi.engine import KpiEngine, Period
+from application.kpi.engine import KpiEngine
+from application.kpi.period import Period
 from domain.errors import InvalidInput, TransitionRefused
 from domain.reports import Edition as Published
 from domain.reports import check_over

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from uuid import UUID
 
 
@@ -26,6 +26,10 @@ class Mark:
 
 
 class KpiMarks(Protocol):
+    """A reader may also offer leaner readings, which the engine uses where present: `incident_facts` and
+    `alert_facts` (fold_incidents(incident_marks(...)) and fold_alerts(alert_marks(...)) done by its store, in
+    any order) and `visit_times` (the visits as VisitTime)."""
+
     def position(self) -> int:
         """The last position of the log the marks hold."""
 
@@ -79,9 +83,9 @@ class VisitFact:
     status: str  # valid | flagged | voided
 
 
-@dataclass(frozen=True, slots=True)
-class VisitTime:
-    """What the patrol figures need of a visit (a red box's code names it: a box's id is derived from its code)."""
+class VisitTime(NamedTuple):
+    """What the patrol figures need of a visit (a red box's code names it: a box's id is derived from its code). A
+    named tuple: a month and the month before have some 20,000 visits, made straight from the database's rows."""
 
     box_code: str
     community: str

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.kpi import disclosure as d
-from application.kpi.engine import Edition, Figures
+from application.kpi.edition import Edition, Figures
 from application.kpi.figures import NIGHT_SLOTS, IncidentFigures, Rate, Summary
 from domain.values import AlertKind, Channel
 

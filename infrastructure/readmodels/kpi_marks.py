@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.utils import get_topic
-from sqlalchemy import BigInteger, Column, Connection, DateTime, Index, String, Table, Uuid
+from sqlalchemy import BigInteger, Column, Connection, DateTime, Index, String, Table, Uuid, text
 
 from domain.cameras import CameraAlert
 from domain.incident import Incident
@@ -39,7 +39,20 @@ kpi_marks = Table(
     Column("value", String(32)),  # outcome, cancel reason, alert kind
     Column("label", String(24)),  # incident reference, red-box code, camera code
     Column("parent_id", Uuid),  # a visit's red box, an alert's camera
-    Index("ix_kpi_marks_mark_at", "mark", "occurred_at"),
+    # Covering what a month's edition reads (alembic 0020): index-only scans of the month's marks and of the flags.
+    Index(
+        "ix_kpi_marks_mark_at",
+        "mark",
+        "occurred_at",
+        postgresql_include=["position", "subject_id", "label", "community"],
+    ),
+    Index(
+        "ix_kpi_marks_visit_flags",
+        "subject_id",
+        postgresql_include=["mark", "position"],
+        postgresql_where=text("mark IN ('visit_voided', 'visit_flagged')"),
+        sqlite_where=text("mark IN ('visit_voided', 'visit_flagged')"),
+    ),
     Index("ix_kpi_marks_subject", "subject_id", "position"),
     Index("ix_kpi_marks_occurred_at", "occurred_at"),
     Index("ix_kpi_marks_recorded_at", "recorded_at"),

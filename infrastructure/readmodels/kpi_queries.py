@@ -8,9 +8,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, String, case, cast, func, select
+from psycopg.rows import args_row
+from sqlalchemy import Connection, Engine, String, case, cast, func, select, text
 
-from application.kpi.marks import Mark, VisitFact, VisitTime
+from application.kpi.marks import AlertFact, IncidentFact, Mark, VisitFact, VisitTime, fold_alerts, fold_incidents
 from infrastructure.readmodels.kpi_marks import kpi_marks as m
 from infrastructure.readmodels.rows import aware
 from infrastructure.readmodels.tables import projection_positions
@@ -47,6 +48,8 @@ def _in_utc(value: datetime) -> datetime:
     the engine compares instants without asking zones for offsets. A zone that is UTC itself is swapped, not
     converted (a conversion asks the zone for its offset: a third of reading a month's marks)."""
     zone = value.tzinfo
+    if zone is UTC:  # a reading's session is in UTC: psycopg gives datetime's own
+        return value
     if zone is None or id(zone) in _UTC_ZONES:
         return value.replace(tzinfo=UTC)
     if zone is UTC:
@@ -56,6 +59,48 @@ def _in_utc(value: datetime) -> datetime:
         _UTC_ZONES.add(id(zone))
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+# The folds of application.kpi.marks done by PostgreSQL, one row per subject instead of one per mark (a month and the
+# month before: some 7,800 marks of 1,500 incidents, 3,600 of 1,300 alerts). Each column is what the fold leaves:
+# the first of each kind by occurred_at; the category and priority of the last Reported or Triaged mark by position;
+# the outcome of the last Resolved mark unless a Reopened one came after it; the last cancel reason; the Reopened
+# marks counted; an alert's decision from its first Dismissed or Escalated mark. SQLite folds in Python.
+_SUBJECTS = """kpi_marks.subject_id IN (SELECT subject_id FROM kpi_marks WHERE mark = :first
+AND occurred_at >= :start AND occurred_at < :end AND position <= :position) AND kpi_marks.position <= :position"""
+_LAST = "(array_agg({column} ORDER BY position DESC) FILTER (WHERE mark IN ({marks})))[1]"
+_INCIDENTS = text(
+    f"""SELECT CAST(subject_id AS TEXT),
+    max(label) FILTER (WHERE mark = 'reported'),
+    max(occurred_at) FILTER (WHERE mark = 'reported'),
+    max(community) FILTER (WHERE mark = 'reported'),
+    {_LAST.format(column="category", marks="'reported', 'triaged'")},
+    {_LAST.format(column="priority", marks="'reported', 'triaged'")},
+    max(channel) FILTER (WHERE mark = 'reported'),
+    min(occurred_at) FILTER (WHERE mark = 'dispatched'),
+    min(occurred_at) FILTER (WHERE mark = 'on_scene'),
+    min(occurred_at) FILTER (WHERE mark = 'resolved'),
+    min(occurred_at) FILTER (WHERE mark = 'closed'),
+    {_LAST.format(column="CASE WHEN mark = 'resolved' THEN value END", marks="'resolved', 'reopened'")},
+    {_LAST.format(column="value", marks="'cancelled'")},
+    count(*) FILTER (WHERE mark = 'reopened')
+FROM kpi_marks WHERE {_SUBJECTS} GROUP BY subject_id"""
+)
+_ALERTS = text(
+    f"""SELECT CAST(subject_id AS TEXT),
+    max(label) FILTER (WHERE mark = 'alert_raised'),
+    max(community) FILTER (WHERE mark = 'alert_raised'),
+    max(value) FILTER (WHERE mark = 'alert_raised'),
+    max(occurred_at) FILTER (WHERE mark = 'alert_raised'),
+    min(occurred_at) FILTER (WHERE mark = 'alert_ack'),
+    (array_agg(mark ORDER BY position) FILTER (WHERE mark IN ('alert_dismissed', 'alert_escalated')))[1]
+FROM kpi_marks WHERE {_SUBJECTS} GROUP BY subject_id"""
+)
+_DECISIONS = {None: None, "alert_dismissed": "false_alarm", "alert_escalated": "escalated"}
+
+
+def _maybe(value: datetime | None) -> datetime | None:
+    return None if value is None else _in_utc(value)
 
 
 class SqlKpiMarks:
@@ -72,7 +117,10 @@ class SqlKpiMarks:
             return
         with self.engine.connect() as conn:
             if conn.dialect.name == "postgresql":
+                # In UTC by name, psycopg reads every instant in datetime's own UTC (under 'Etc/UTC' in a zone that
+                # asks for its offset on every comparison); the queries compare instants, never local times.
                 conn.exec_driver_sql("SET LOCAL jit = off")
+                conn.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")
             self._held.conn = conn
             try:
                 yield
@@ -158,6 +206,33 @@ class SqlKpiMarks:
     def incident_marks(self, start: datetime, end: datetime, position: int) -> list[Mark]:
         return self._folded_marks("reported", start, end, position)
 
+    def _folded(self, statement, first_mark: str, start: datetime, end: datetime, position: int) -> list | None:  # noqa: ANN001
+        """The rows of a fold done by PostgreSQL; None on SQLite."""
+        with self._connection() as conn:
+            if conn.dialect.name != "postgresql":
+                return None
+            bounds = {"first": first_mark, "start": _utc(start), "end": _utc(end), "position": position}
+            return conn.execute(statement, bounds).all()
+
+    def incident_facts(self, start: datetime, end: datetime, position: int) -> list[IncidentFact]:
+        """`fold_incidents(incident_marks(...))`, folded by the database where it can."""
+        rows = self._folded(_INCIDENTS, "reported", start, end, position)
+        if rows is None:
+            return fold_incidents(self.incident_marks(start, end, position))
+        return [
+            IncidentFact(
+                UUID(r[0]), r[1], _in_utc(r[2]), r[3], r[4], r[5], r[6], *map(_maybe, r[7:11]), r[11], r[12], r[13]
+            )
+            for r in rows
+        ]
+
+    def alert_facts(self, start: datetime, end: datetime, position: int) -> list[AlertFact]:
+        """`fold_alerts(alert_marks(...))`, folded by the database where it can."""
+        rows = self._folded(_ALERTS, "alert_raised", start, end, position)
+        if rows is None:
+            return fold_alerts(self.alert_marks(start, end, position))
+        return [AlertFact(UUID(r[0]), r[1], r[2], r[3], _in_utc(r[4]), _maybe(r[5]), _DECISIONS[r[6]]) for r in rows]
+
     def visit_marks(self, start: datetime, end: datetime, position: int) -> list[Mark]:
         return self._of_subjects("visit", start, end, position)
 
@@ -192,8 +267,9 @@ class SqlKpiMarks:
             .group_by(m.c.subject_id)
             .subquery()
         )
+        status = case((f.c.status == 2, "voided"), (f.c.status == 1, "flagged"), else_="valid")
         statement = (
-            select(m.c.label, m.c.community, m.c.occurred_at, f.c.status)
+            select(m.c.label, m.c.community, m.c.occurred_at, status)
             .select_from(m.outerjoin(f, f.c.subject_id == m.c.subject_id))
             .where(
                 m.c.mark == "visit",
@@ -203,9 +279,16 @@ class SqlKpiMarks:
             )
         )
         with self._connection() as conn:
-            rows = conn.execute(statement).all()
-        names = {None: "valid", 1: "flagged", 2: "voided"}
-        return [VisitTime(row[0], row[1], _in_utc(row[2]), names[row[3]]) for row in rows]
+            result = conn.execute(statement)
+            if conn.dialect.name == "postgresql":  # made by psycopg itself: the columns need no processing
+                result.cursor.row_factory = args_row(VisitTime)
+                rows = result.cursor.fetchall()
+                result.close()
+            else:
+                rows = result.all()
+        if all(row[2].tzinfo is UTC for row in rows):  # a reading's session in UTC (see `reading`)
+            return rows
+        return [VisitTime(row[0], row[1], _in_utc(row[2]), row[3]) for row in rows]
 
     def alert_marks(self, start: datetime, end: datetime, position: int) -> list[Mark]:
         return self._folded_marks("alert_raised", start, end, position)

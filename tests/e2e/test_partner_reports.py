@@ -1,16 +1,34 @@
 """A partner, end to end in Chromium: signs in, lands on the monthly reports, opens this month's report in Thai,
-switches to English with one click, and downloads its CSV and PDF; neither holds the incident's description."""
+switches to English with one click, and downloads its CSV and PDF; neither holds the incident's description. And a
+published edition: the partner downloads exactly the bytes the ReportPublished event names (its SHA-256 digests)."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import secrets
-from datetime import datetime
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
 
+from domain.reports import MonthlyReport
+from tests.e2e.conftest import (
+    STARTUP_TIMEOUT,
+    LiveServer,
+    _free_port,
+    _healthy,
+    _server_env,
+    _stop,
+    do_login,
+    ssz_command,
+)
 from tests.e2e.test_dispatch_ui import report_incident
+from tests.e2e.test_rough_edges_ui import _caught_up
 
 pytestmark = pytest.mark.e2e
 
@@ -49,3 +67,64 @@ def test_a_partner_signs_in_opens_this_months_report_and_downloads_its_csv_and_p
     assert pdf.startswith(b"%PDF") and csv_download.value.suggested_filename == f"ssz-report-{month}-en.csv"
     assert secret_words.encode() not in csv and secret_words not in csv.decode("utf-8-sig")
     assert page.goto("/board").status == 403
+
+
+@pytest.fixture(scope="module")
+def last_month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
+    """A store whose history (`ssz demo`, about a day) ends when this month began in Bangkok, so that last month is
+    over and has figures; `ssz serve` on it."""
+    data_dir = tmp_path_factory.mktemp("published-zone")
+    port = _free_port()
+    env = _server_env(data_dir, port, "admin", "admin-published-password")
+    first = datetime.now(ZoneInfo("Asia/Bangkok")).replace(day=1)
+    month = (first - timedelta(days=1)).strftime("%Y-%m")
+    until = first.strftime("%Y-%m-%dT00:00")
+    demo = [*ssz_command(), "demo", "--months", "0.03", "--until", until]
+    subprocess.run(demo, env=env, cwd=data_dir, check=True, capture_output=True, timeout=600)
+    server = LiveServer(
+        f"http://127.0.0.1:{port}", data_dir, env, data_dir / "server.log", "admin", "admin-published-password"
+    )
+    with server.log_path.open("ab") as log:
+        server.process = subprocess.Popen(
+            [*ssz_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=data_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline and not _healthy(server.url("/healthz")):
+        time.sleep(0.2)
+    assert _healthy(server.url("/healthz")), server.log_tail(100)
+    while time.monotonic() < deadline + 240 and not _caught_up(server):
+        time.sleep(0.5)
+    try:
+        yield server, month
+    finally:
+        _stop(server.process)
+
+
+def test_a_partner_downloads_a_published_edition_exactly_as_the_report_published_event_names_it(
+    new_context, last_month: tuple[LiveServer, str], screenshot
+) -> None:
+    server, month = last_month
+    server.ssz("report", "publish", "--month", month)
+    history = server.ssz("history", str(MonthlyReport.id_for(month))).stdout  # the log's own events
+    published = dict(re.findall(r"'((?:th|en)\.(?:csv|pdf))': '([0-9a-f]{64})'", history))
+    assert sorted(published) == ["en.csv", "en.pdf", "th.csv", "th.pdf"], history
+
+    partner = server.create_user("partner")
+    page = new_context(accept_downloads=True, base_url=server.base_url).new_page()
+    page.set_default_timeout(60_000)
+    do_login(page, partner.username, partner.password, base_url=server.base_url)
+    expect(page).to_have_url(f"{server.base_url}/reports")
+    page.goto(f"/reports/{month}")
+    edition = page.locator("li[data-edition='1']")
+    expect(edition).to_be_visible()
+    screenshot(page, "published")
+    for name, digest in published.items():
+        with page.expect_download() as download:
+            edition.locator(f"a[data-edition-file='{name}']").click()
+        body = open(download.value.path(), "rb").read()
+        assert hashlib.sha256(body).hexdigest() == digest, f"{name}: not the published bytes"
+        assert download.value.suggested_filename == f"ssz-report-{month}-edition-1-{name}"

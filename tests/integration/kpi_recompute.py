@@ -1,6 +1,6 @@
 """An independent recomputation of the KPI figures from the raw log, written from /work/shared/KPIS.md and
 its settled choices, without importing application/kpi or infrastructure/readmodels: the engine is checked
-against this. It yields {figure name: value} with the names of application.kpi.engine.headline.
+against this. It yields {figure name: value} with the names of application.kpi.edition.headline.
 
 The one choice of this branch's own: "the cut-off" (when a slot or a day has ended) is the latest
 recording time of the KPI events up to the position cited."""

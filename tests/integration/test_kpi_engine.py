@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from application.kpi.engine import Figures, Filters, KpiEngine, Period, headline
+from application.kpi.edition import Figures, headline
+from application.kpi.engine import KpiEngine
+from application.kpi.period import Filters, Period
 from domain.errors import InvalidInput
 from domain.values import (
     AlertKind,

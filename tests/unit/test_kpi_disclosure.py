@@ -56,9 +56,10 @@ def test_a_zone_count_hidden_in_one_table_is_hidden_in_every_table_that_repeats_
     from datetime import datetime
     from uuid import uuid4
 
-    from application.kpi.engine import Edition, Figures, Filters, Period
+    from application.kpi.edition import Edition, Figures
     from application.kpi.figures import alert_figures, incident_figures, patrol_figures
     from application.kpi.marks import IncidentFact
+    from application.kpi.period import Filters, Period
     from application.kpi.tables import tables
 
     def incident(hour: int, cancelled: bool = False) -> IncidentFact:

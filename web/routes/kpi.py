@@ -11,8 +11,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from application.kpi.engine import Filters, KpiEngine, Period, position_of
+from application.kpi.engine import KpiEngine
 from application.kpi.figures import is_night, seconds
+from application.kpi.period import Filters, Period, position_of
 from application.kpi.tables import Row, Table, tables
 from domain.errors import InvalidInput
 from domain.values import BANGKOK, Role

@@ -14,7 +14,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from application.kpi.engine import KpiEngine, Period, position_of, sector_of
+from application.kpi.engine import KpiEngine
+from application.kpi.period import Period, position_of, sector_of
 from domain.errors import DomainError
 from domain.permissions import Action
 from domain.values import BANGKOK, Role
