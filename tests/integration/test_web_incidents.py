@@ -379,3 +379,24 @@ def test_a_dispatch_of_two_units_is_all_or_nothing(site: tuple) -> None:
         "UnitDispatched",
         "UnitDispatched",
     ]
+
+
+def test_a_report_form_sent_again_with_changes_says_which_incident_it_made(site: tuple) -> None:
+    """Found at the desk: report, press Back, correct the description, press Report again. The form still holds
+    the first submission's key, so the report was refused with "please correct the marked fields" and no field
+    marked (the key is a hidden input), and pressing Report again was refused the same way, for ever."""
+    app, container, world = site
+    dispatcher = signed_in(app, container, world.dispatcher)
+    key = "form-key-1"
+    first = report(dispatcher, idempotency_key=key)
+    reference = first.rsplit("/", 1)[1]
+    before = head(container)
+    again = dispatcher.post("/incidents", {**REPORT, "idempotency_key": key, "description": "A corrected account."})
+    assert again.status_code == 409
+    assert f'href="/incidents/{reference}"' in again.text and reference in again.text
+    assert head(container) == before  # nothing more was saved
+    fresh = re.search(r'name="idempotency_key" value="([^"]*)"', again.text).group(1)
+    assert fresh and fresh != key
+    assert "A corrected account." in again.text  # what was typed is kept
+    second = report(dispatcher, idempotency_key=fresh, description="A corrected account.")
+    assert second != first
