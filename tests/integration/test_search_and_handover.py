@@ -230,7 +230,7 @@ def test_the_handover_names_the_red_boxes_whose_night_slots_passed_without_a_vis
 
 
 def test_a_handover_of_a_shift_longer_than_a_day_is_refused_before_anything_is_read(site) -> None:
-    """The shift's bounds travel in hidden fields; a page kept open for days or a hand-made request sent a shift of
+    """The shift's bounds travel in hidden fields; a hand-made request sent a shift of
     years, and the report behind it read every day of it (a supervisor's request held a worker for minutes)."""
     app, container, world, now = site
     outgoing = signed_in(app, container, world.supervisor)
