@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
+from domain.values import Outcome
 from infrastructure.bootstrap import Container
 from tests.integration.conftest import build_world
 from tests.integration.web_support import Browser, browser, head, signed_in
@@ -400,3 +402,26 @@ def test_a_report_form_sent_again_with_changes_says_which_incident_it_made(site:
     assert "A corrected account." in again.text  # what was typed is kept
     second = report(dispatcher, idempotency_key=fresh, description="A corrected account.")
     assert second != first
+
+
+def test_the_board_says_when_an_incident_was_resolved_not_when_it_last_changed(site: tuple) -> None:
+    """Found on the demo's board: every incident awaiting a supervisor's close said "resolved 8 minutes ago" (when the
+    rows were recorded), and a note added after the resolution reset it to "resolved 0 seconds ago"."""
+    app, container, world = site
+    now = datetime.now(UTC)
+    incident = world.report(occurred_at=now - timedelta(hours=3))
+    container.app.resolve_incident(
+        incident,
+        outcome=Outcome.ASSISTANCE_GIVEN,
+        summary="ให้คำแนะนำแล้ว",
+        by=world.supervisor,
+        occurred_at=now - timedelta(hours=2),
+    )
+    container.app.add_incident_note(incident, text="โทรกลับผู้แจ้งแล้ว", by=world.dispatcher)
+    assert container.projections.wait(head(container), timeout=10)
+    reference = container.app.incident_state(incident).reference
+    english = signed_in(app, container, world.supervisor)
+    english.client.cookies.set("ssz_lang", "en")
+    board = english.get("/board").text
+    row = board[board.index(f">{reference}<") :][:400]
+    assert "resolved 2 h" in row, row
