@@ -199,7 +199,10 @@ async def change_password(request: Request, zone: Zone, user: SignedInPerson) ->
         try:
             await run_in_threadpool(zone.app.change_own_password, user.user_id, current=current, new=new)
         except DomainError as error:
-            form.refuse(error)
+            if error.field == "password":  # the rule on any password: here it is the new one
+                form.fail("new_password", i18n.current().error(error))
+            else:
+                form.refuse(error)
     if not form.ok:
         return await run_in_threadpool(lambda: _account_page(request, status_code=422, errors=form.errors))
     await run_in_threadpool(zone.sessions.end_all, user.user_id, keep=request.cookies.get(SESSION_COOKIE))

@@ -1,0 +1,43 @@
+"""A person's own account page: every refusal of a new password is said beside the field it concerns."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from infrastructure.bootstrap import bootstrap
+from infrastructure.settings import Settings
+from tests.integration.conftest import PASSWORD, build_world
+from tests.integration.web_support import head, signed_in
+from web.app import create_app
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
+    container = bootstrap(Settings(environment="test", data_dir=Path(tmp_path_factory.mktemp("account")) / "data"))
+    world = build_world(container.app)
+    app = create_app(container, run_projections=True)
+    with TestClient(app):
+        assert container.projections.wait(head(container), timeout=30)
+        yield app, container, world
+    container.close()
+
+
+def test_a_new_password_too_short_is_refused_with_its_reason_beside_the_field(site: tuple) -> None:
+    """Found on a phone: a new password of 5 characters (a browser that does not enforce minlength, or a paste)
+    answered 422 and showed the form again with no word of why: the refusal named a field the page does not have."""
+    app, container, world = site
+    officer = signed_in(app, container, world.officer)
+    before = head(container)
+    refused = officer.post(
+        "/account/password", {"current_password": PASSWORD, "new_password": "short", "new_password_again": "short"}
+    )
+    assert refused.status_code == 422
+    beside = re.search(r'name="new_password" [^>]*>\s*</label>\s*<p class="field-error"[^>]*>([^<]+)', refused.text)
+    assert beside, "no reason beside the new password"
+    assert "อย่างน้อย" in beside.group(1)  # "at least …", in Thai
+    assert head(container) == before
