@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from domain.values import Role
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
 from tests.integration.conftest import PASSWORD, build_world
-from tests.integration.web_support import head, signed_in
+from tests.integration.web_support import browser, head, signed_in
 from web.app import create_app
 
 
@@ -41,3 +42,24 @@ def test_a_new_password_too_short_is_refused_with_its_reason_beside_the_field(si
     assert beside, "no reason beside the new password"
     assert "อย่างน้อย" in beside.group(1)  # "at least …", in Thai
     assert head(container) == before
+
+
+def test_a_first_password_too_short_is_refused_with_its_reason_at_the_first_sign_in(site: tuple) -> None:
+    """The newcomer's first sign-in with a one-time password asks for a password of their own: a short one came
+    back with no word of why, as on the account page."""
+    app, container, world = site
+    container.app.create_user(
+        username="newcomer", display_name="ผู้มาใหม่", role=Role.OFFICER, password="given-once-123", by=world.admin,
+        one_time=True,
+    )  # fmt: skip
+    newcomer = browser(app)
+    form = {
+        "username": "newcomer",
+        "password": "given-once-123",
+        "new_password": "short",
+        "new_password_again": "short",
+    }
+    refused = newcomer.post("/login", form)
+    assert refused.status_code == 422
+    beside = re.search(r'name="new_password" [^>]*>\s*</label>\s*<p class="field-error"[^>]*>([^<]+)', refused.text)
+    assert beside and "อย่างน้อย" in beside.group(1)
