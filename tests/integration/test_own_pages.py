@@ -1,4 +1,5 @@
-"""A person's own account page: every refusal of a new password is said beside the field it concerns."""
+"""A person's own pages (the account, the first sign-in, the officer's phone page): every refusal is said where the
+person is, beside what it concerns."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from domain.values import Role
+from domain.values import Role, UnitKind
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
 from tests.integration.conftest import PASSWORD, build_world
@@ -63,3 +64,21 @@ def test_a_first_password_too_short_is_refused_with_its_reason_at_the_first_sign
     assert refused.status_code == 422
     beside = re.search(r'name="new_password" [^>]*>\s*</label>\s*<p class="field-error"[^>]*>([^<]+)', refused.text)
     assert beside and "อย่างน้อย" in beside.group(1)
+
+
+def test_an_officer_who_loses_a_unit_to_another_stays_on_the_phone_page_and_is_told_why(site: tuple) -> None:
+    """Two officers tap "Go on duty with M-…" for the same free unit: the second was taken to the supervisors' wide
+    units table, away from the phone page, with the refusal at its top."""
+    app, container, world = site
+    unit = container.app.register_unit(call_sign="BIKE-9", kind=UnitKind.BICYCLE, by=world.admin).id
+    second = container.app.create_user(
+        username="officer2", display_name="ส.ต.ต. สอง", role=Role.OFFICER, password=PASSWORD, by=world.admin
+    ).id
+    assert container.projections.wait(head(container), timeout=10)
+    first_phone, second_phone = signed_in(app, container, world.officer), signed_in(app, container, second)
+    token = second_phone.csrf("/my")
+    assert first_phone.post(f"/units/{unit}/on-duty", {"next": "/my"}).status_code == 303
+    late = second_phone.post(f"/units/{unit}/on-duty", {"next": "/my", "csrf_token": token}, token=False)
+    assert late.status_code in (409, 422)
+    assert 'class="phone"' in late.text or '<body class="phone"' in late.text or "phone-tools" in late.text
+    assert "BIKE-9" in late.text and 'role="alert"' in late.text
