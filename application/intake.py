@@ -109,6 +109,7 @@ def _check_same_report(claimed: IntakeKey, report: PendingReport) -> None:
             "This Idempotency-Key was already used for a different report; a retry must send the same report, "
             "and a new report needs a new key.",
             field="idempotency_key",
+            incident_id=claimed.incident_id,  # the page tells which incident the key made (a resent form)
         )
 
 

@@ -3,7 +3,7 @@ the incoming supervisor's acknowledgement. Both are events of the one log, so th
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -15,6 +15,19 @@ from domain.permissions import Action, authorize
 from domain.values import MAX_SHORT_TEXT, Actor, clean_text
 
 MAX_BRIEFING = 4000
+LONGEST_SHIFT = timedelta(hours=24)  # the page offers at most 12 hours (since the last handover); a day leaves room
+
+
+def check_shift(shift_from: datetime, shift_to: datetime) -> None:
+    """A shift ends after it starts and lasts at most a day."""
+    if shift_from >= shift_to:
+        raise InvalidInput("A shift must end after it starts.", field="shift_from")
+    if shift_to - shift_from > LONGEST_SHIFT:
+        raise InvalidInput(
+            "A shift lasts at most {hours} hours; reload the handover page for the current shift.",
+            field="shift_to",
+            hours=int(LONGEST_SHIFT.total_seconds() // 3600),
+        )
 
 
 class ShiftHandover(ZoneAggregate):
@@ -37,8 +50,7 @@ class ShiftHandover(ZoneAggregate):
         occurred_at: datetime,
     ) -> ShiftHandover:
         authorize(actor, Action.HAND_OVER_SHIFT)
-        if shift_from >= shift_to:
-            raise InvalidInput("A shift must end after it starts.", field="shift_from")
+        check_shift(shift_from, shift_to)
         return cls(
             id=uuid4(),
             shift_from=shift_from,

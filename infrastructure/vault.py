@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import os
+import unicodedata
 import uuid
 from datetime import UTC, datetime
 from uuid import UUID
@@ -26,9 +27,22 @@ from infrastructure.tables import reporter_keys
 log = structlog.get_logger()
 
 
+_THAI_DIGITS = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
+
+
 def normalise_phone(phone: str) -> str:
-    digits = "".join(c for c in phone if c.isdigit())
+    """The number's digits, each read as an Arabic digit whatever script it was typed in (๐๘๑ is 081: a Thai keyboard
+    gives Thai digits), with Thailand's +66 as the leading 0."""
+    digits = "".join(str(unicodedata.decimal(c)) for c in phone if c.isdecimal())
     return "0" + digits[2:] if digits.startswith("66") else digits
+
+
+def _legacy_forms(phone: str) -> set[str]:
+    """How the number was normalised before digits were read across scripts (they were kept as typed): the keys made
+    then are found by the number typed as it was then, or all in Thai digits."""
+    as_typed = "".join(c for c in phone if c.isdigit())
+    as_typed = "0" + as_typed[2:] if as_typed.startswith("66") else as_typed
+    return {as_typed, normalise_phone(phone).translate(_THAI_DIGITS)} - {normalise_phone(phone), ""}
 
 
 class SqlContactVault:
@@ -38,7 +52,15 @@ class SqlContactVault:
 
     def _subject(self, phone: str) -> str | None:
         digits = normalise_phone(phone)
-        return hmac.new(self.secret, digits.encode(), hashlib.sha256).hexdigest() if digits else None
+        return self._keyed(digits) if digits else None
+
+    def _keyed(self, digits: str) -> str:
+        return hmac.new(self.secret, digits.encode(), hashlib.sha256).hexdigest()
+
+    def _subjects(self, phone: str) -> list[str]:
+        """Every keyed hash under which this number's reporter may have a key: today's, and those of before."""
+        subject = self._subject(phone)
+        return [subject, *sorted(self._keyed(form) for form in _legacy_forms(phone))] if subject else []
 
     def _keys_for(self, subjects: list[str | None]) -> list[tuple[str, bytes]]:
         """Each subject's key (a reporter without a phone, None, gets a key of their own), in one transaction: the
@@ -104,26 +126,26 @@ class SqlContactVault:
         return Contact(name=data["name"], phone=data["phone"])
 
     def erase(self, phone: str, *, reason: str, erased_by: UUID) -> int:
-        subject = self._subject(phone)
-        if subject is None:
+        subjects = self._subjects(phone)
+        if not subjects:
             return 0
         with self.engine.connect() as conn:
             key_ids = list(
-                conn.execute(select(reporter_keys.c.key_id).where(reporter_keys.c.subject == subject)).scalars()
+                conn.execute(select(reporter_keys.c.key_id).where(reporter_keys.c.subject.in_(subjects))).scalars()
             )
         return self.erase_keys(key_ids, reason=reason, erased_by=erased_by)
 
     def key_ids_for_phone(self, phone: str) -> list[str]:
         """The live key of the reporter with this phone (matched on the keyed hash of the normalised number, so no
         contact is decrypted to find it); [] when nobody reported from it, or their key was destroyed."""
-        subject = self._subject(phone)
-        if subject is None:
+        subjects = self._subjects(phone)
+        if not subjects:
             return []
         with self.engine.connect() as conn:
             return list(
                 conn.execute(
                     select(reporter_keys.c.key_id).where(
-                        reporter_keys.c.subject == subject, reporter_keys.c.key.is_not(None)
+                        reporter_keys.c.subject.in_(subjects), reporter_keys.c.key.is_not(None)
                     )
                 ).scalars()
             )

@@ -234,8 +234,12 @@ def _error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, _: Exception) -> Response:
-        if is_htmx(request) or request.method != "GET" or "text/event-stream" in request.headers.get("accept", ""):
+        if is_htmx(request) or "text/event-stream" in request.headers.get("accept", ""):
             response = Response(status_code=401)
+            response.headers["hx-redirect"] = "/login"
+            return response
+        if request.method != "GET":  # a plain form sent after the session ended: say so, not a blank page
+            response = render(request, "signed_out.html", status_code=401)
             response.headers["hx-redirect"] = "/login"
             return response
         return RedirectResponse(sign_in_url(request), status_code=303)

@@ -46,9 +46,21 @@ def _in_range(day: date) -> None:
         )
 
 
+def _common_era(value: str) -> str:
+    """A date input's value whose year a Thai user typed in the Buddhist era (the year box of Chromium's date and
+    datetime-local inputs takes 2569 as readily as 2026) moved to CE: years 2443-2743 are never meant as CE here,
+    and the refusal used to ask for "a year between 2443 and 2743" of the very person who had typed 2569."""
+    year = value[:4]
+    if len(value) >= 4 and year.isascii() and year.isdigit():
+        be = int(year)
+        if FIRST_YEAR + BE_OFFSET <= be <= LAST_YEAR + BE_OFFSET:
+            return f"{be - BE_OFFSET:04d}{value[4:]}"
+    return value
+
+
 def day(text: str) -> date:
-    """A calendar day written `YYYY-MM-DD` (an HTML date input's value)."""
-    value = text.strip()
+    """A calendar day written `YYYY-MM-DD` (an HTML date input's value), the year CE or Buddhist era."""
+    value = _common_era(text.strip())
     try:
         if not _DAY.fullmatch(value):
             raise ValueError
@@ -60,8 +72,9 @@ def day(text: str) -> date:
 
 
 def local_instant(text: str) -> datetime:
-    """A `datetime-local` value, meant in Asia/Bangkok unless it names its offset; returned in UTC."""
-    value = text.strip()
+    """A `datetime-local` value, meant in Asia/Bangkok unless it names its offset; returned in UTC. The year may be
+    CE or Buddhist era."""
+    value = _common_era(text.strip())
     try:
         if not _LOCAL.match(value):
             raise ValueError

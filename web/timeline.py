@@ -172,7 +172,69 @@ def describe(row: dict[str, Any], units: dict[str, str]) -> str:
             text += " " + _("(± %(metres)s m)") % {"metres": i18n.current().number(round(p.get("accuracy_m") or 0))}
             text += (" — " + _("imprecise, not used for suggestions")) if p.get("imprecise") else ""
         return text
-    return _("%(what)s recorded") % {"what": f"{row['aggregate']} {row['event']}"}
+    return _more(kind, p, units) or _("%(what)s recorded") % {"what": f"{row['aggregate']} {row['event']}"}
+
+
+def _more(kind: str, p: dict[str, Any], units: dict[str, str]) -> str | None:
+    """The accounts', units', rounds', cameras' and books' events in words: without these, a Thai auditor read
+    "บันทึกเหตุการณ์ UserAccount Created" for a third of the log."""
+    _ = i18n.gettext
+    n = i18n.current().number
+    simple = {
+        "UserAccount.Disabled": _("Account disabled"),
+        "UserAccount.Enabled": _("Account enabled again"),
+        "UserAccount.PasswordReset": _("Password reset by an administrator"),
+        "UserAccount.PasswordChanged": _("Password changed by its holder"),
+        "PatrolUnit.WentOffDuty": _("Off duty"),
+        "PatrolUnit.Released": _("Released from its incident"),
+        "PatrolUnit.Retired": _("Unit retired"),
+        "OfficerRound.Begun": _("Patrol round begun"),
+        "OfficerRound.Visited": _("Red box visit counted in the round"),
+        "Camera.Retired": _("Camera retired"),
+        "CameraAlert.ClipAttached": _("Video clip attached"),
+        "ShiftHandover.Acknowledged": _("Handover acknowledged by the incoming shift"),
+        "ErasureRequest.Refused": _("Erasure request refused"),
+        "ErasureRequest.Approved": _("Erasure request approved"),
+        "ContactRead.Recorded": _("A reporter's contact was read"),
+    }
+    if kind in simple:
+        return simple[kind]
+    if kind == "UserAccount.Created":
+        return _("Account %(username)s created for %(name)s, role %(role)s") % {
+            "username": p.get("username", ""),
+            "name": p.get("display_name", ""),
+            "role": label("role", p.get("role")),
+        }
+    if kind == "UserAccount.RoleChanged":
+        return _("Role changed to %(role)s") % {"role": label("role", p.get("role"))}
+    if kind == "PatrolUnit.Registered":
+        return _("Unit %(unit)s registered: %(kind)s") % {
+            "unit": p.get("call_sign", ""),
+            "kind": label("unit_kind", p.get("kind")),
+        }
+    if kind == "PatrolUnit.WentOnDuty":
+        return _("On duty, crew of %(count)s") % {"count": n(len(p.get("officer_ids") or []))}
+    if kind in ("PatrolUnit.Assigned", "PatrolUnit.Reassigned"):
+        return _("Assigned to incident %(reference)s") % {"reference": p.get("reference", "")}
+    if kind == "OfficerRound.Crewed":
+        return _("Joined the crew of unit %(unit)s") % {"unit": _call_sign(p, units)}
+    if kind == "ReferenceBook.Opened":
+        return _("Reference book opened for the year %(year)s") % {"year": p.get("year_be", "")}
+    if kind == "ReferenceBook.ReferenceIssued":
+        return _("Reference number %(number)s issued") % {"number": p.get("number", "")}
+    if kind == "Camera.Registered":
+        return _("Camera %(code)s registered: %(name)s") % {"code": p.get("code", ""), "name": p.get("name", "")}
+    if kind == "Camera.ZonesSet":
+        return _("Detection zones set: %(count)s") % {"count": n(len(p.get("zones") or []))}
+    if kind == "Camera.RulesSet":
+        return _("Detection rules set: %(count)s") % {"count": n(len(p.get("rules") or []))}
+    if kind == "Camera.RetentionSet":
+        return _("Snapshots kept %(days)s days") % {"days": p.get("days", "")}
+    if kind == "ShiftHandover.HandedOver":
+        return _("Shift handed over")
+    if kind == "ErasureRequest.Erased":
+        return _("Contact erased: %(count)s keys destroyed") % {"count": n(p.get("keys_destroyed") or 0)}
+    return None
 
 
 def timeline_in_words(
@@ -183,6 +245,7 @@ def timeline_in_words(
             **row,
             "text": describe(row, units),
             "actor": names.get(row["actor_id"]) or label("role", row["actor_role"]),
+            "actor_is_user": row["actor_id"] in names,  # the system and API keys have no history page of their own
             **(
                 {"reason": flag_reason(row.get("reason"), plain(row["params"]).get("finding"))}
                 if row["aggregate"] == "PatrolVisit" and row["event"] == "Flagged"

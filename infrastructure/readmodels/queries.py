@@ -193,8 +193,15 @@ class ReadModels(PatrolQueries, HandoverQueries):
                 .mappings()
                 .all()
             )
+            tl = t.timeline.c  # when it was resolved (its row's updated_at moves with any later note)
+            resolved_at = (
+                select(func.max(tl.occurred_at))
+                .where(tl.originator_id == c.id, tl.aggregate == "Incident", tl.event == "Resolved")
+                .scalar_subquery()
+                .label("resolved_at")
+            )
             awaiting = conn.execute(
-                select(t.incidents).where(c.status == "resolved").order_by(c.updated_at).limit(100)
+                select(t.incidents, resolved_at).where(c.status == "resolved").order_by(resolved_at).limit(100)
             ).mappings()
             awaiting = [_incident(r) for r in awaiting]
             units = (

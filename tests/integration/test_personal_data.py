@@ -5,6 +5,8 @@ name or the phone; the retention period erases only reporters whose incidents al
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -287,3 +289,35 @@ def test_the_console_takes_an_erasure_request_and_prints_a_receipt_without_the_p
     assert world.head() == head + 3  # received, approved, erased
     again = runner.invoke(cli, [*base, "--phone", "0812345678", "--yes"])
     assert again.exit_code == 1  # erased: the number matches nothing any more
+
+
+def test_a_number_typed_in_thai_digits_is_the_same_reporter_for_search_and_erasure(
+    container: Container, world: World
+) -> None:
+    """Found at the desk: a phone typed with Thai digits (๐๘๙ ๘๗๖ ๕๔๓๒, as a Thai keyboard gives them) was keyed
+    apart from the same number in Arabic digits: a search for 089-876-5432 did not find that report, and an erasure
+    request for the number (PDPA) left its contact readable while the receipt listed the number as erased."""
+    app = container.app
+    thai = world.report(contact=Contact("Somsri", "๐๘๙ ๘๗๖ ๕๔๓๒"))
+    arabic = world.report(contact=Contact("Somsri", "089-876-5432"))
+    container.projections.catch_up()
+    found = app.find_contacts_by_phone("0898765432", by=world.dispatcher, purpose=CALL_BACK, source="x")
+    assert sorted(s.incident_id for s in found) == sorted([thai, arabic])
+    found = app.find_contacts_by_phone("๐๘๙๘๗๖๕๔๓๒", by=world.dispatcher, purpose=CALL_BACK, source="x")
+    assert sorted(s.incident_id for s in found) == sorted([thai, arabic])
+    received = request(app, world, "PDPA-2569/090", phone="+66 89 876 5432")
+    app.carry_out_erasure(received.id, by=world.admin)
+    for incident in (thai, arabic):
+        assert app.read_contact(incident, by=world.dispatcher, purpose=CALL_BACK, source="x").erased
+
+
+def test_a_reporter_keyed_by_thai_digits_before_the_fix_is_still_found_and_erased(container: Container) -> None:
+    """Keys made before the number's digits were read as Arabic ones carry the keyed hash of the Thai digits: a
+    search or an erasure by the number in either script still reaches them."""
+    vault = container.app.vault
+    legacy = hmac.new(vault.secret, "๐๘๙๘๗๖๕๔๓๒".encode(), hashlib.sha256).hexdigest()
+    [(key_id, _)] = vault._keys_for([legacy])
+    assert vault.key_ids_for_phone("089 876 5432") == [key_id]
+    assert vault.key_ids_for_phone("๐๘๙-๘๗๖-๕๔๓๒") == [key_id]
+    assert vault.erase("0898765432", reason="test", erased_by=SYSTEM_USER_ID) == 1
+    assert vault.key_ids_for_phone("0898765432") == []

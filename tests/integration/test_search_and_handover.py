@@ -227,3 +227,19 @@ def test_the_handover_names_the_red_boxes_whose_night_slots_passed_without_a_vis
         ("RB-77", hour) for hour in (18, 20, 22, 0, 2, 4)
     ]
     assert report.summary()["missed_boxes"][0] == "RB-77 18:00"
+
+
+def test_a_handover_of_a_shift_longer_than_a_day_is_refused_before_anything_is_read(site) -> None:
+    """The shift's bounds travel in hidden fields; a hand-made request sent a shift of
+    years, and the report behind it read every day of it (a supervisor's request held a worker for minutes)."""
+    app, container, world, now = site
+    outgoing = signed_in(app, container, world.supervisor)
+    before = head(container)
+    for start, end in ((now - timedelta(days=400), now), (now - timedelta(hours=25), now)):
+        shift = {"shift_from": start.isoformat(), "shift_to": end.isoformat(), "briefing": "ส่งเวร"}
+        refused = outgoing.post("/handover", shift)
+        assert refused.status_code == 422, (start, end)
+        assert "24" in refused.text and "ชั่วโมง" in refused.text
+    assert head(container) == before
+    day = {"shift_from": (now - timedelta(hours=24)).isoformat(), "shift_to": now.isoformat(), "briefing": "ส่งเวร"}
+    assert outgoing.post("/handover", day).status_code == 303

@@ -21,7 +21,7 @@ from infrastructure.readmodels.ledger import take_checkpoint
 from infrastructure.settings import Settings
 from tests.integration.conftest import build_world
 from tests.integration.web_support import browser, head, signed_in
-from web.access import ApiGuard, Guard
+from web.access import SESSION_COOKIE, ApiGuard, Guard
 from web.app import create_app
 
 PEOPLE = [r for r in Role if r is not Role.SYSTEM]
@@ -384,3 +384,28 @@ def test_each_api_key_gets_exactly_what_its_scopes_and_its_accounts_role_allow_o
                 if head(container) != before:
                     problems.append(f"{name} changed the log through {method} {path} although refused")
     assert not problems, "\n".join(problems)
+
+
+def test_a_form_sent_after_the_session_ended_says_to_sign_in_again_instead_of_a_blank_page(site: tuple) -> None:
+    """A dispatcher's session ends after a shift (or is ended elsewhere) while a form is open; sent as a plain form
+    (the password form, or any form before the page's scripts have loaded), the answer was a 401 with no body: a
+    blank page at 3 a.m. The same request from htmx still gets its redirect to the sign-in page."""
+    app, container, people, samples = site
+    dispatcher = signed_in(app, container, people[Role.DISPATCHER])
+    token = dispatcher.csrf(f"/incidents/{samples['reference']}")
+    dispatcher.client.cookies.set(SESSION_COOKIE, "ended")
+    before = head(container)
+    sent = dispatcher.post(
+        f"/incidents/{samples['reference']}/notes", {"text": "late", "csrf_token": token}, token=False
+    )
+    assert sent.status_code == 401
+    assert "เข้าสู่ระบบ" in sent.text and 'href="/login' in sent.text  # in Thai, with the way back in
+    assert "ยังไม่ได้บันทึก" in sent.text  # and what became of the form
+    by_htmx = dispatcher.post(
+        f"/incidents/{samples['reference']}/notes",
+        {"text": "late", "csrf_token": token},
+        token=False,
+        headers={"HX-Request": "true"},
+    )
+    assert by_htmx.status_code == 401 and by_htmx.headers["hx-redirect"] == "/login"
+    assert head(container) == before

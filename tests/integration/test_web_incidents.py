@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
+from domain.values import Outcome
 from infrastructure.bootstrap import Container
 from tests.integration.conftest import build_world
 from tests.integration.web_support import Browser, browser, head, signed_in
@@ -379,3 +381,47 @@ def test_a_dispatch_of_two_units_is_all_or_nothing(site: tuple) -> None:
         "UnitDispatched",
         "UnitDispatched",
     ]
+
+
+def test_a_report_form_sent_again_with_changes_says_which_incident_it_made(site: tuple) -> None:
+    """Found at the desk: report, press Back, correct the description, press Report again. The form still holds
+    the first submission's key, so the report was refused with "please correct the marked fields" and no field
+    marked (the key is a hidden input), and pressing Report again was refused the same way, for ever."""
+    app, container, world = site
+    dispatcher = signed_in(app, container, world.dispatcher)
+    key = "form-key-1"
+    first = report(dispatcher, idempotency_key=key)
+    reference = first.rsplit("/", 1)[1]
+    before = head(container)
+    again = dispatcher.post("/incidents", {**REPORT, "idempotency_key": key, "description": "A corrected account."})
+    assert again.status_code == 409
+    assert f'href="/incidents/{reference}"' in again.text and reference in again.text
+    assert head(container) == before  # nothing more was saved
+    fresh = re.search(r'name="idempotency_key" value="([^"]*)"', again.text).group(1)
+    assert fresh and fresh != key
+    assert "A corrected account." in again.text  # what was typed is kept
+    second = report(dispatcher, idempotency_key=fresh, description="A corrected account.")
+    assert second != first
+
+
+def test_the_board_says_when_an_incident_was_resolved_not_when_it_last_changed(site: tuple) -> None:
+    """Found on the demo's board: every incident awaiting a supervisor's close said "resolved 8 minutes ago" (when the
+    rows were recorded), and a note added after the resolution reset it to "resolved 0 seconds ago"."""
+    app, container, world = site
+    now = datetime.now(UTC)
+    incident = world.report(occurred_at=now - timedelta(hours=3))
+    container.app.resolve_incident(
+        incident,
+        outcome=Outcome.ASSISTANCE_GIVEN,
+        summary="ให้คำแนะนำแล้ว",
+        by=world.supervisor,
+        occurred_at=now - timedelta(hours=2),
+    )
+    container.app.add_incident_note(incident, text="โทรกลับผู้แจ้งแล้ว", by=world.dispatcher)
+    assert container.projections.wait(head(container), timeout=10)
+    reference = container.app.incident_state(incident).reference
+    english = signed_in(app, container, world.supervisor)
+    english.client.cookies.set("ssz_lang", "en")
+    board = english.get("/board").text
+    row = board[board.index(f">{reference}<") :][:400]
+    assert "resolved 2 h" in row, row

@@ -5,10 +5,13 @@ refused with a 4xx and a message in the reader's language, and stores nothing.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
+from domain.incident import Incident
+from domain.values import BANGKOK
 from infrastructure.bootstrap import Container
 from tests.integration.conftest import build_world
 from tests.integration.test_web_incidents import REPORT, report, version_on
@@ -101,3 +104,22 @@ def test_red_box_days_and_coverage_nights_out_of_range_are_refused_not_crashed(s
         assert 400 <= response.status_code < 500, (path, response.status_code)
     assert supervisor.get("/coverage?nights=14").status_code == 200
     assert supervisor.get("/red-boxes?day=2026-01-05").status_code == 200
+
+
+def test_a_year_typed_in_the_buddhist_era_is_read_as_that_year_not_refused(site: tuple) -> None:
+    """A Thai dispatcher types 2569 into the year box of the time it happened (Chromium's datetime-local takes any
+    four digits): the report was refused with "please give a date between the years 2443 and 2743" — a range that
+    holds 2569. The coverage page answered 404 "There is no such day" for the same year in its date box."""
+    app, container, world = site
+    dispatcher = signed_in(app, container, world.dispatcher)
+    yesterday = datetime.now(BANGKOK).date() - timedelta(days=1)
+    typed = f"{yesterday.year + 543}-{yesterday:%m-%d}T03:00"
+    page = report(dispatcher, occurred_at=typed)
+    stored = container.app.repository.get(Incident.id_for(page.rsplit("/", 1)[1]))
+    assert stored.reported_at.astimezone(BANGKOK).replace(tzinfo=None) == datetime(
+        yesterday.year, yesterday.month, yesterday.day, 3, 0
+    )
+    supervisor = signed_in(app, container, world.supervisor)
+    in_be = supervisor.get(f"/coverage?until={yesterday.year + 543}-{yesterday:%m-%d}")
+    assert in_be.status_code == 200
+    assert in_be.text.count("<tr") == supervisor.get(f"/coverage?until={yesterday:%Y-%m-%d}").text.count("<tr")

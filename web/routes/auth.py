@@ -144,6 +144,14 @@ async def set_language(request: Request, _: Public) -> Response:
     return response
 
 
+def _refuse_new_password(form: Form, error: DomainError) -> None:
+    """The rule on any password names the field "password"; on these pages it is the new one."""
+    if error.field == "password":
+        form.fail("new_password", i18n.current().error(error))
+    else:
+        form.refuse(error)
+
+
 async def _choose_password(request: Request, form: Form, user_id: UUID, one_time: str) -> Response | None:
     """The sign-in's second step for a one-time password: None once the person's own password is set."""
     new, again = form.raw("new_password")[:1000], form.raw("new_password_again")[:1000]
@@ -158,7 +166,7 @@ async def _choose_password(request: Request, form: Form, user_id: UUID, one_time
                 )
                 return None
             except DomainError as error:
-                form.refuse(error)
+                _refuse_new_password(form, error)
                 errors = form.errors
     response = render(
         request,
@@ -199,7 +207,7 @@ async def change_password(request: Request, zone: Zone, user: SignedInPerson) ->
         try:
             await run_in_threadpool(zone.app.change_own_password, user.user_id, current=current, new=new)
         except DomainError as error:
-            form.refuse(error)
+            _refuse_new_password(form, error)
     if not form.ok:
         return await run_in_threadpool(lambda: _account_page(request, status_code=422, errors=form.errors))
     await run_in_threadpool(zone.sessions.end_all, user.user_id, keep=request.cookies.get(SESSION_COOKIE))

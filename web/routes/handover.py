@@ -11,6 +11,8 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
+from domain.errors import DomainError
+from domain.handover import check_shift
 from infrastructure.web_sessions import SignedIn
 from web import i18n, parse
 from web.access import not_found
@@ -61,6 +63,11 @@ async def hand_over(request: Request, zone: Zone, user: Handover) -> Response:
                 i18n.gettext("Write a briefing for the incoming supervisor, even if it is only “nothing to report”."),
             )
         if not form.ok or start is None or end is None:
+            return None
+        try:
+            check_shift(start, end)  # before the shift's report is read: its cost grows with the shift's length
+        except DomainError as error:
+            form.refuse(error)
             return None
         report = zone.reads.shift_report(start, end)
         return zone.app.hand_over_shift(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
+from application.errors import IdempotencyKeyReused
 from application.ports import Contact
 from domain.errors import DomainError
 from domain.values import (
@@ -55,7 +56,7 @@ async def report(request: Request, zone: Zone, user: Reporter) -> Response:
     lat, lon = landmark_position(form, lat, lon)  # a landmark picked without a point on the map (issue 18)
     name, phone = form.text("reporter_name"), form.text("reporter_phone")
     key = form.text("idempotency_key") or None
-    result = None
+    result, sent_before = None, None
     if form.ok:
         try:
             position = GeoPoint(lat, lon) if lat is not None and lon is not None else None
@@ -65,6 +66,8 @@ async def report(request: Request, zone: Zone, user: Reporter) -> Response:
                     **fields, position=position, contact=contact, idempotency_key=key, by=user.user_id
                 )
             )
+        except IdempotencyKeyReused as error:  # the form came back (the back button) with other fields
+            sent_before = await run_in_threadpool(container.reads.incident, error.params["incident_id"])
         except DomainError as error:
             form.refuse(error)
     if result is None:
@@ -86,7 +89,16 @@ async def report(request: Request, zone: Zone, user: Reporter) -> Response:
                 "idempotency_key",
             )
         }
-        return render(request, "incidents/new.html", status_code=422, errors=form.errors, values=values)
+        if sent_before is not None:  # a fresh key: pressing Report again records a new incident, on purpose
+            values["idempotency_key"] = ""
+        return render(
+            request,
+            "incidents/new.html",
+            status_code=409 if sent_before else 422,
+            errors=form.errors,
+            values=values,
+            sent_before=sent_before,
+        )
     await read_your_writes(container, result.notification_id)
     reference = (await run_in_threadpool(container.reads.incident, result.id) or {}).get("reference")
     return RedirectResponse(f"/incidents/{reference}" if reference else "/incidents", status_code=303)

@@ -53,6 +53,10 @@ def units_page(request: Request, user: UnitViewer) -> Response:
 
 async def _unit_command(request: Request, user: SignedIn, command: Callable[[Form], CommandResult | None]) -> Response:
     form, result = await submit(request, command)
+    if result is None and form.raw("next") == "/my":  # an officer's tap on the phone page: refused there
+        return await run_in_threadpool(
+            lambda: render(request, "my.html", status_code=422, errors=form.errors, **my_page_context(request, user))
+        )
     if result is None:
         values = {k: form.raw(k) for k in ("call_sign", "kind")}
         return await run_in_threadpool(lambda: _page(request, user, status_code=422, errors=form.errors, values=values))
