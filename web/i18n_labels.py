@@ -247,6 +247,7 @@ FIELDS: dict[str, str] = {
     "incident": N_("Incident", "field"),
     "briefing": N_("Briefing", "field"),
     "shift_from": N_("Start of the shift", "field"),
+    "shift_to": N_("End of the shift", "field"),
     "end": N_("Until", "field"),
     "loiter_seconds": N_("Loitering after (s)", "field"),
     "stayed_seconds": N_("Time stayed (s)", "field"),
