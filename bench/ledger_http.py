@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 
 from bench import http
-from bench._common import metric
+from bench._common import issue_bench_key, metric
 from bench._http_load import SECONDS, WARMUP_SECONDS, _cpu_seconds, load
 
 PROOF_CONNECTIONS = 20
@@ -77,26 +77,9 @@ def stop_worker(worker: subprocess.Popen) -> None:
 
 
 def read_key(url: str, data_dir: Path) -> dict[str, str]:
-    from domain.values import SYSTEM_USER_ID, Role
-    from infrastructure.api_keys import Scope, issue_key
-    from infrastructure.bootstrap import bootstrap
-    from infrastructure.settings import Settings
-
-    settings = Settings(environment="test", data_dir=data_dir, database_url=url, log_level="WARNING")
-    container = bootstrap(settings, run_migrations=False)
-    try:
-        issued = issue_key(
-            container.app,
-            container.api_keys,
-            name="Bench auditor",
-            scopes={Scope.READ},
-            role=Role.AUDITOR,
-            by=SYSTEM_USER_ID,
-            wait=lambda _: container.projections.catch_up(),
-        )
-    finally:
-        container.close()
-    return {"Authorization": f"Bearer {issued.key}"}
+    """An auditor's read key: its request headers."""
+    key = issue_bench_key(url, data_dir, name="Bench auditor", scope="READ", role="AUDITOR")
+    return {"Authorization": f"Bearer {key}"}
 
 
 def measure_over_http(url: str, data_dir: Path, events: int, keys: tuple[dict, dict]) -> None:
