@@ -16,7 +16,7 @@ from domain.values import Priority
 from infrastructure.bootstrap import Container
 from infrastructure.checkpoints import Checkpoint, open_note
 from infrastructure.readmodels import ledger as ledger_model
-from infrastructure.readmodels.ledger import LedgerReads
+from infrastructure.readmodels.ledger_reads import LedgerReads
 from tests.integration.conftest import World
 
 

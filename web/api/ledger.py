@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from infrastructure.api_keys import ApiCaller
 from infrastructure.checkpoints import NoteError
-from infrastructure.readmodels.ledger import LedgerReads, NotInLedger
+from infrastructure.readmodels.ledger_reads import LedgerReads, NotInLedger
 from web.access import API_READ
 from web.api.models import PREFIX
 from web.api.problems import ApiProblem, known_query_only, responses
@@ -138,7 +138,7 @@ def inclusion(
             "Give either position or notification_id.",
             errors=[{"field": "position", "message": "give either position or notification_id"}],
         )
-    try:  # one connection, at most three statements (infrastructure/readmodels/ledger.py, LedgerReads.proof)
+    try:  # one connection, at most three statements (infrastructure/readmodels/ledger_reads.py, LedgerReads.proof)
         proof = _reads(request).proof(position=position, notification_id=notification_id, size=tree_size)
     except NotInLedger as error:
         raise ApiProblem(404, "not-found", "Not in the ledger", str(error)) from None
