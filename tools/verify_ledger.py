@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import hashlib
 import struct
 import sys
 from collections.abc import Iterator
@@ -43,7 +44,7 @@ from ledger_verifier.tree import (  # noqa: E402
     verify_inclusion,
 )
 
-__all__ = ["ENTRY_SQL", "Key", "Store", "leaf_entry", "main", "verify", "verify_bundle", "verify_inclusion"]
+__all__ = ["ENTRY_SQL", "Key", "Store", "Tree", "leaf_entry", "main", "verify", "verify_bundle", "verify_inclusion"]
 
 
 class Recorded:
@@ -114,18 +115,16 @@ def verify(store: Store, key: Key, witness: str | None = None, progress: bool = 
         except ValueError as error:
             report.bad(f"the witness checkpoint: {error}")
     tree, leaves, nids, roots = Tree(), [], [], {0: sha256(b"")}
+    new_hash = hashlib.sha256
     first_bad_leaf = None
     bar = _bar(progress)
-    for events in store.events_in_order():
+    wanted = sorted(sizes)
+    for numbers, inputs in store.events_in_order():
         start = tree.size
-        hashes = [sha256(b"\x00" + entry) for _, entry in events]
-        numbers = [event[0] for event in events]
+        hashes = [new_hash(data).digest() for data in inputs]  # (each input: 0x00 || the event's leaf entry)
         leaves += hashes
         nids += numbers
-        for leaf in hashes:
-            tree.append(leaf)
-            if tree.size in sizes:
-                roots[tree.size] = tree.root()
+        roots.update(tree.extend(hashes, wanted))
         # Every leaf the ledger recorded at these places (it may lag the log) against the event now there: the
         # whole batch at once, and where anything differs (or a place is missing), place by place.
         taken = recorded.before(tree.size)
@@ -134,13 +133,14 @@ def verify(store: Store, key: Key, witness: str | None = None, progress: bool = 
             and taken != list(zip(range(start, tree.size), numbers, hashes, strict=True))[: len(taken)]
         ):
             by_place = {position: (nid, digest) for position, nid, digest in taken}
-            for position, event, leaf in zip(range(start, tree.size), events, hashes, strict=True):
-                if position in by_place and by_place[position] != (event[0], leaf):
+            for position, nid, data, leaf in zip(range(start, tree.size), numbers, inputs, hashes, strict=True):
+                if position in by_place and by_place[position] != (nid, leaf):
                     first_bad_leaf = position
+                    event = (nid, bytes(data[1:]))
                     report.bad(f"first event that differs: {_difference(position, by_place[position][0], event)}")
                     break
         if bar:
-            bar.update(len(events))
+            bar.update(len(inputs))
     if bar:
         bar.close()
     size = tree.size

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from .tree import leaf_entry
 
-BATCH = 10_000  # events a fetch
+BATCH = 8192  # events a batch (a power of two: a full batch is a perfect subtree of the tree, Tree.extend)
 
 
 def read_ahead(batches: Iterator[list[tuple]], depth: int = 4) -> Iterator[list[tuple]]:
@@ -108,24 +108,28 @@ class Store:
 
         yield from read_ahead(fetched())
 
-    def events_in_order(self) -> Iterator[list[tuple[int, bytes]]]:
-        """Batches of (notification id, leaf entry): each stored event's canonical bytes, in notification order."""
-        if self.postgres:  # the entry assembled by the server, byte for byte as leaf_entry() makes it (tested)
-            yield from self.batches(f"SELECT notification_id, {ENTRY_SQL} FROM {self.events} ORDER BY notification_id")
+    def events_in_order(self) -> Iterator[tuple[list[int], list[bytes]]]:
+        """Batches of the stored events in notification order: their notification ids, and their leaf hashes' inputs
+        (0x00 || leaf entry: each event's canonical bytes after the leaf's prefix byte)."""
+        if self.postgres:  # the input assembled by the server, byte for byte as leaf_entry() makes the entry (tested)
+            query = f"SELECT notification_id, '\\x00'::bytea || {ENTRY_SQL} FROM {self.events} ORDER BY notification_id"
+            for rows in self.batches(query):
+                yield [row[0] for row in rows], [row[1] for row in rows]
             return
         for rows in self.batches(
             f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events} ORDER BY rowid"
         ):
             # (SQLite keeps whatever it is given: a state rewritten as text is hashed as its UTF-8 bytes)
-            yield [
-                (
-                    nid,
-                    leaf_entry(
+            yield (
+                [row[0] for row in rows],
+                [
+                    b"\x00"
+                    + leaf_entry(
                         nid, UUID(oid).bytes, version, topic, state.encode() if isinstance(state, str) else state
-                    ),
-                )
-                for nid, oid, version, topic, state in rows
-            ]
+                    )
+                    for nid, oid, version, topic, state in rows
+                ],
+            )
 
     def recorded_leaves(self) -> Iterator[list[tuple[int, int, bytes]]]:
         """Batches of the ledger's (position, notification id, leaf hash), by position."""
