@@ -5,8 +5,9 @@ witness's checkpoint checked against it; plain data, read from the tables the le
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
-from sqlalchemy import Connection, Engine, SmallInteger, func, literal, null, select, tuple_
+from sqlalchemy import Connection, Engine, SmallInteger, and_, column, func, literal, null, select, table, tuple_
 
 from domain import ledger
 from infrastructure.checkpoints import Checkpoint, NoteError, Verifier, open_note
@@ -20,6 +21,11 @@ class LedgerReads:
     def __init__(self, engine: Engine, events_table: str):
         self.engine = engine
         self.events_table = events_table
+        self._nid = "notification_id" if engine.dialect.name == "postgresql" else "rowid"
+        self._events = table(
+            events_table,
+            *(column(name) for name in (self._nid, "originator_id", "originator_version", "topic", "state")),
+        )
 
     def size(self) -> int:
         with self.engine.connect() as conn:
@@ -59,8 +65,8 @@ class LedgerReads:
         """An event's inclusion proof and what an answer shows with it (its leaf hash, notification id and canonical
         bytes), against the tree of `size` leaves or, by default, the latest checkpoint's; the event by its place in
         the tree or by its notification id. Read on one connection without a transaction (every row it reads is
-        immutable once written), in three statements at most: the latest checkpoint's size and the event's place
-        when they are not given, the leaf and the audit path's subtrees, the event.
+        immutable once written), in two statements at most: the latest checkpoint's size and the event's place
+        when they are not given; the leaf, the audit path's subtrees and the event (joined to its own leaf).
         Raises NotInLedger (no checkpoint yet, an event the ledger does not hold) or ValueError (a place or a size
         outside the tree), saying which."""
         with self._reading() as conn:
@@ -84,12 +90,28 @@ class LedgerReads:
             if not 0 <= position < size:
                 raise ValueError(f"position {position} is not in a tree of {size} leaves")
             wanted = ledger.nodes_needed(lambda perfect: ledger.inclusion_path(position, size, perfect))
-            found, leaf = {}, None
-            for level, index, digest, nid in conn.execute(
-                select(literal(0, SmallInteger), leaves.c.position, leaves.c.hash, leaves.c.notification_id)
+            found, leaf, event = {}, None, None
+            stored = self._events
+            for level, index, digest, nid, oid, version, topic, state in conn.execute(
+                select(
+                    literal(0, SmallInteger),
+                    leaves.c.position,
+                    leaves.c.hash,
+                    leaves.c.notification_id,
+                    stored.c.originator_id,
+                    stored.c.originator_version,
+                    stored.c.topic,
+                    stored.c.state,
+                )
+                .select_from(  # the event itself beside its own leaf (the others' columns are null)
+                    leaves.outerjoin(
+                        stored,
+                        and_(leaves.c.position == position, stored.c[self._nid] == leaves.c.notification_id),
+                    )
+                )
                 .where(leaves.c.position.in_([position, *(index for level, index in wanted if level == 0)]))
                 .union_all(
-                    select(nodes.c.level, nodes.c.position, nodes.c.hash, null()).where(
+                    select(nodes.c.level, nodes.c.position, nodes.c.hash, *[null()] * 5).where(
                         tuple_(nodes.c.level, nodes.c.position).in_([n for n in wanted if n[0] > 0] or [(-1, -1)])
                     )
                 )
@@ -97,17 +119,18 @@ class LedgerReads:
                 found[(level, index)] = digest
                 if level == 0 and index == position:
                     leaf = (nid, digest)
+                    if oid is not None:
+                        event = (nid, oid if isinstance(oid, UUID) else UUID(oid), version, topic, bytes(state))
             if leaf is None or any(node not in found for node in wanted):  # (a tree larger than the ledger's)
                 raise ValueError(f"tree size {size} is not between 0 and the ledger's {tree_size(conn)[0]}")
             path = ledger.inclusion_path(position, size, lambda level, index: found[(level, index)])
-            rows = event_rows(conn, self.events_table, leaf[0] - 1, leaf[0], 1)
         return {
             "position": position,
             "tree_size": size,
             "notification_id": leaf[0],
             "leaf_hash": leaf[1],
             "path": path,
-            "leaf_entry": ledger.leaf_entry(*rows[0]) if rows else None,
+            "leaf_entry": ledger.leaf_entry(*event) if event else None,
         }
 
     def witness(self, note: str, verifier: Verifier) -> dict[str, Any]:
