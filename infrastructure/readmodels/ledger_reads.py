@@ -7,7 +7,20 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, SmallInteger, and_, column, func, literal, null, select, table, tuple_
+from sqlalchemy import (
+    Connection,
+    Engine,
+    SmallInteger,
+    and_,
+    bindparam,
+    column,
+    func,
+    literal,
+    null,
+    select,
+    table,
+    tuple_,
+)
 
 from domain import ledger
 from infrastructure.checkpoints import Checkpoint, NoteError, Verifier, open_note
@@ -25,6 +38,33 @@ class LedgerReads:
         self._events = table(
             events_table,
             *(column(name) for name in (self._nid, "originator_id", "originator_version", "topic", "state")),
+        )
+        stored = self._events
+        # A proof's one read, made once (not built and keyed anew for every request): the leaf at `position` with
+        # its event joined to it (the others' event columns null), the path's leaves, and the path's subtrees.
+        self._path_and_event = (
+            select(
+                literal(0, SmallInteger),
+                leaves.c.position,
+                leaves.c.hash,
+                leaves.c.notification_id,
+                stored.c.originator_id,
+                stored.c.originator_version,
+                stored.c.topic,
+                stored.c.state,
+            )
+            .select_from(
+                leaves.outerjoin(
+                    stored,
+                    and_(leaves.c.position == bindparam("position"), stored.c[self._nid] == leaves.c.notification_id),
+                )
+            )
+            .where(leaves.c.position.in_(bindparam("positions", expanding=True)))
+            .union_all(
+                select(nodes.c.level, nodes.c.position, nodes.c.hash, *[null()] * 5).where(
+                    tuple_(nodes.c.level, nodes.c.position).in_(bindparam("subtrees", expanding=True))
+                )
+            )
         )
 
     def size(self) -> int:
@@ -91,30 +131,13 @@ class LedgerReads:
                 raise ValueError(f"position {position} is not in a tree of {size} leaves")
             wanted = ledger.nodes_needed(lambda perfect: ledger.inclusion_path(position, size, perfect))
             found, leaf, event = {}, None, None
-            stored = self._events
             for level, index, digest, nid, oid, version, topic, state in conn.execute(
-                select(
-                    literal(0, SmallInteger),
-                    leaves.c.position,
-                    leaves.c.hash,
-                    leaves.c.notification_id,
-                    stored.c.originator_id,
-                    stored.c.originator_version,
-                    stored.c.topic,
-                    stored.c.state,
-                )
-                .select_from(  # the event itself beside its own leaf (the others' columns are null)
-                    leaves.outerjoin(
-                        stored,
-                        and_(leaves.c.position == position, stored.c[self._nid] == leaves.c.notification_id),
-                    )
-                )
-                .where(leaves.c.position.in_([position, *(index for level, index in wanted if level == 0)]))
-                .union_all(
-                    select(nodes.c.level, nodes.c.position, nodes.c.hash, *[null()] * 5).where(
-                        tuple_(nodes.c.level, nodes.c.position).in_([n for n in wanted if n[0] > 0] or [(-1, -1)])
-                    )
-                )
+                self._path_and_event,
+                {
+                    "position": position,
+                    "positions": [position, *(index for level, index in wanted if level == 0)],
+                    "subtrees": [n for n in wanted if n[0] > 0] or [(-1, -1)],
+                },
             ):
                 found[(level, index)] = digest
                 if level == 0 and index == position:
