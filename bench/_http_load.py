@@ -124,10 +124,11 @@ function request()
   return wrk.format(nil, (string.gsub(wrk.path, "RANDOMNUMBER", tostring(math.random(0, below - 1)))))
 end
 """
-# An open-ish load: each connection waits this long after an answer before its next request (wrk's delay()), so that
-# the rate is what the connections ask for, not what the server can take at most.
+# An open-ish load: each connection waits after an answer before its next request (wrk's delay()), a random time of
+# mean %(ms) ms (exponential, as independent users' requests come), so that the rate is what the connections ask for,
+# not what the server can take at most. (A fixed delay keeps the connections in step: they would all ask at once.)
 PACED_LUA = r"""
-function delay() return %(ms)d end
+function delay() return math.floor(-math.log(1 - math.random()) * %(ms)d) end
 """
 _phone_series = iter(range(100, 1000))  # each load's new reporters have phones of their own (09<series> ...)
 
