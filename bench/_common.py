@@ -37,6 +37,31 @@ def fresh_dir() -> Iterator[Path]:
         yield Path(d)
 
 
+def issue_bench_key(database_url: str, data_dir: Path, *, name: str, scope: str, role: str) -> str:
+    """An API key issued as an administrator would (`scope`: an infrastructure.api_keys.Scope's name, `role`: a
+    domain.values.Role's), on a bootstrapped container of the database at `database_url`; returns the key."""
+    from domain.values import SYSTEM_USER_ID, Role
+    from infrastructure.api_keys import Scope, issue_key
+    from infrastructure.bootstrap import bootstrap
+    from infrastructure.settings import Settings
+
+    settings = Settings(environment="test", data_dir=data_dir, database_url=database_url, log_level="WARNING")
+    container = bootstrap(settings, run_migrations=False)
+    try:
+        issued = issue_key(
+            container.app,
+            container.api_keys,
+            name=name,
+            scopes={Scope[scope]},
+            role=Role[role],
+            by=SYSTEM_USER_ID,
+            wait=lambda _: container.projections.catch_up(),
+        )
+    finally:
+        container.close()
+    return issued.key
+
+
 def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()

@@ -114,6 +114,22 @@ function request()
 end
 """
 PHONE_PLACEHOLDER = "@PHONE@"
+
+# Requests whose path differs: RANDOM_PLACEHOLDER in the URL's path becomes a random integer below `below` in each.
+RANDOM_PLACEHOLDER = "RANDOMNUMBER"
+RANDOM_PATH_LUA = r"""
+math.randomseed(%(seed)d)
+local below = %(below)d
+function request()
+  return wrk.format(nil, (string.gsub(wrk.path, "RANDOMNUMBER", tostring(math.random(0, below - 1)))))
+end
+"""
+# An open-ish load: each connection waits after an answer before its next request (wrk's delay()), a random time of
+# mean %(ms) ms (exponential, as independent users' requests come), so that the rate is what the connections ask for,
+# not what the server can take at most. (A fixed delay keeps the connections in step: they would all ask at once.)
+PACED_LUA = r"""
+function delay() return math.floor(-math.log(1 - math.random()) * %(ms)d) end
+"""
 _phone_series = iter(range(100, 1000))  # each load's new reporters have phones of their own (09<series> ...)
 
 
@@ -128,11 +144,12 @@ def load(
     seconds: float = SECONDS,
     threads: int = 1,
     unique_header: str | None = None,
+    lua: str = "",
 ) -> Load:
     """A closed-loop load of `connections` connections for `seconds` against one (method, url, headers, body);
     fails loudly on any socket error, time-out or response whose status is not `expect`. With `unique_header`,
     every request carries that header with a value of its own; a body holding PHONE_PLACEHOLDER gets the reporters'
-    mix of REQUEST_LUA."""
+    mix of REQUEST_LUA. `lua`: more of wrk's script (its own `request()` or `delay()`, e.g. RANDOM_PATH_LUA, PACED_LUA)."""
     if not os.access(WRK, os.X_OK):
         raise SystemExit("wrk is not installed: `make bench` installs it (apt-get install wrk)")
     with tempfile.TemporaryDirectory(prefix="ssz-wrk-") as d:
@@ -151,7 +168,9 @@ def load(
                 "prefix": f"bench-{uuid.uuid4().hex[:12]}",
                 "series": str(next(_phone_series)) if phones else "",
             }
-        script.write_text(LUA % {"method": method, "body": body_lua, "request": request_lua, "expect": expect})
+        if lua and request_lua:
+            raise ValueError("one request() a script")
+        script.write_text(LUA % {"method": method, "body": body_lua, "request": request_lua or lua, "expect": expect})
         command = [
             WRK,
             "-t",

@@ -60,6 +60,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench._common import issue_bench_key  # noqa: E402
 from bench._http_load import CONNECTIONS, PHONE_PLACEHOLDER, SECONDS, WARMUP_SECONDS, machine_busy, measure  # noqa: E402
 from bench._http_servers import (  # noqa: E402
     BASELINE_FACTORY,
@@ -171,26 +172,8 @@ INTAKE_ENV = {"SSZ_API_RATE_PER_SECOND": "100000", "SSZ_API_RATE_BURST": "100000
 
 def prepare_intake(database_url: str, data_dir: Path) -> dict[str, str]:
     """An integration's API key (scope intake, acting as an account with a dispatcher's role): its request headers."""
-    from domain.values import SYSTEM_USER_ID, Role
-    from infrastructure.api_keys import Scope, issue_key
-    from infrastructure.bootstrap import bootstrap
-    from infrastructure.settings import Settings
-
-    settings = Settings(environment="test", data_dir=data_dir, database_url=database_url, log_level="WARNING")
-    container = bootstrap(settings, run_migrations=False)
-    try:
-        issued = issue_key(
-            container.app,
-            container.api_keys,
-            name="Bench SOS",
-            scopes={Scope.INTAKE},
-            role=Role.DISPATCHER,
-            by=SYSTEM_USER_ID,
-            wait=lambda _: container.projections.catch_up(),
-        )
-    finally:
-        container.close()
-    return {"Authorization": f"Bearer {issued.key}", "Content-Type": "application/json"}
+    key = issue_bench_key(database_url, data_dir, name="Bench SOS", scope="INTAKE", role="DISPATCHER")
+    return {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
 
 
 def check_intake(server: Server, headers: Mapping[str, str]) -> None:

@@ -26,7 +26,8 @@ from entrypoints.ledger_cli import verifier_module  # noqa: E402
 from infrastructure.bootstrap import migrate  # noqa: E402
 from infrastructure.checkpoints import Signer  # noqa: E402
 from infrastructure.db import make_engine  # noqa: E402
-from infrastructure.readmodels.ledger import LedgerProjection, LedgerReads, take_checkpoint  # noqa: E402
+from infrastructure.readmodels.ledger import LedgerProjection, take_checkpoint  # noqa: E402
+from infrastructure.readmodels.ledger_reads import LedgerReads  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
 
 EVENTS = int(os.environ.get("SSZ_BENCH_LEDGER_EVENTS", "1000000"))

@@ -1,5 +1,6 @@
-"""The ledger over HTTP, measured by bench/ledger.py on its synthetic log: an inclusion proof over the JSON API at 20
-connections (a uvicorn process as bench/http.py starts them, wrk as the load), and what following the log with the
+"""The ledger over HTTP, measured by bench/ledger.py on its synthetic log: inclusion proofs of random events over the
+JSON API at 20 connections (a uvicorn process as bench/http.py starts them, wrk as the load), both as fast as they
+are answered (a closed loop: its p95 is mostly the queue) and paced as auditors' pages ask for them; and what following the log with the
 ledger costs the JSON intake: the same server and the same load twice, once with nothing following the log, once
 with a worker process running the ledger projection alone, caught up before its window (the ratio of the two)."""
 
@@ -17,10 +18,22 @@ from pathlib import Path
 import psycopg
 
 from bench import http
-from bench._common import metric
-from bench._http_load import SECONDS, WARMUP_SECONDS, _cpu_seconds, load
+from bench._common import issue_bench_key, metric
+from bench._http_load import (
+    PACED_LUA,
+    RANDOM_PATH_LUA,
+    RANDOM_PLACEHOLDER,
+    SECONDS,
+    WARMUP_SECONDS,
+    _cpu_seconds,
+    load,
+)
 
 PROOF_CONNECTIONS = 20
+# The paced load: each connection asks for its next proof a random time after its answer, 100 ms on average (20
+# connections: at most ~200 proofs a second): twenty auditors' pages checking the events they show at once (a page of 50 events checks 50 proofs), a
+# generous day for a zone with a handful of auditors, and under what one web process serves at most.
+PACE_MS = 100
 
 
 def follow_ledger() -> None:
@@ -77,26 +90,9 @@ def stop_worker(worker: subprocess.Popen) -> None:
 
 
 def read_key(url: str, data_dir: Path) -> dict[str, str]:
-    from domain.values import SYSTEM_USER_ID, Role
-    from infrastructure.api_keys import Scope, issue_key
-    from infrastructure.bootstrap import bootstrap
-    from infrastructure.settings import Settings
-
-    settings = Settings(environment="test", data_dir=data_dir, database_url=url, log_level="WARNING")
-    container = bootstrap(settings, run_migrations=False)
-    try:
-        issued = issue_key(
-            container.app,
-            container.api_keys,
-            name="Bench auditor",
-            scopes={Scope.READ},
-            role=Role.AUDITOR,
-            by=SYSTEM_USER_ID,
-            wait=lambda _: container.projections.catch_up(),
-        )
-    finally:
-        container.close()
-    return {"Authorization": f"Bearer {issued.key}"}
+    """An auditor's read key: its request headers."""
+    key = issue_bench_key(url, data_dir, name="Bench auditor", scope="READ", role="AUDITOR")
+    return {"Authorization": f"Bearer {key}"}
 
 
 def measure_over_http(url: str, data_dir: Path, events: int, keys: tuple[dict, dict]) -> None:
@@ -124,22 +120,33 @@ def _measure_over_http(url: str, data_dir: Path, events: int, keys: tuple[dict, 
     logs = data_dir / "logs"
     logs.mkdir(exist_ok=True)
     worker = start_ledger_worker(url, env, logs)  # the tree over the whole log, and its checkpoint
+    with psycopg.connect(url, autocommit=True) as conn:  # settled, as a running zone's tables are: no autovacuum of
+        for table in ("ssz_events", "ledger_leaves", "ledger_nodes"):  # the fresh millions during the windows
+            conn.execute(f"VACUUM (ANALYZE) {table}")
     with http.serve("app", http.APP_FACTORY, env, ready_path="/healthz", logs=logs) as app:
-        position = events // 2
-        proof_url = f"{app.base}/api/v1/ledger/inclusion?position={position}"
-        load(proof_url, headers=read_headers, connections=PROOF_CONNECTIONS, seconds=WARMUP_SECONDS)
-        before = _cpu_seconds(app.process.pid)
-        proof = load(proof_url, headers=read_headers, connections=PROOF_CONNECTIONS, seconds=SECONDS)
-        after = _cpu_seconds(app.process.pid)
-        proof = replace(proof, server_cpu=(after[0] - before[0], after[1] - before[1]))
-        print(
-            f"# inclusion proof at leaf {position:,}, {PROOF_CONNECTIONS} connections: {proof.describe()}; "
-            f"load average {os.getloadavg()[0]:.1f}",
-            flush=True,
-        )
-        metric("ledger.inclusion_proof_cpu_us", round(proof.cpu_us))
-        metric("ledger.inclusion_proof_p95_ms", round(proof.p95_ms, 1))
-        metric("ledger.inclusion_proof_rps", round(proof.rps))
+        # Each request a random event's proof against the latest checkpoint, as the auditor's pages ask for them
+        # (the same proof every time would measure a cache, not the ledger).
+        proof_url = f"{app.base}/api/v1/ledger/inclusion?position={RANDOM_PLACEHOLDER}"
+        random_path = RANDOM_PATH_LUA % {"seed": 2569, "below": events}
+        load(proof_url, headers=read_headers, connections=PROOF_CONNECTIONS, seconds=WARMUP_SECONDS, lua=random_path)
+        for label, lua in (
+            ("saturated", random_path),  # a closed loop: each connection's next request as soon as it has its answer
+            (f"paced_{PACE_MS}ms", random_path + PACED_LUA % {"ms": PACE_MS}),
+        ):
+            before = _cpu_seconds(app.process.pid)
+            proof = load(proof_url, headers=read_headers, connections=PROOF_CONNECTIONS, seconds=SECONDS, lua=lua)
+            after = _cpu_seconds(app.process.pid)
+            proof = replace(proof, server_cpu=(after[0] - before[0], after[1] - before[1]))
+            print(
+                f"# inclusion proofs of random events, {PROOF_CONNECTIONS} connections, {label}: {proof.describe()}; "
+                f"load average {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+            suffix = "" if label == "saturated" else f"_{label}"
+            metric(f"ledger.inclusion_proof_cpu_us{suffix}", round(proof.cpu_us))
+            metric(f"ledger.inclusion_proof_p50_ms{suffix}", round(proof.p50_ms, 1))
+            metric(f"ledger.inclusion_proof_p95_ms{suffix}", round(proof.p95_ms, 1))
+            metric(f"ledger.inclusion_proof_rps{suffix}", round(proof.rps))
 
         http.check_intake(app, intake_headers)
         with_ledger = http.measure(

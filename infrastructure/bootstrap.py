@@ -25,7 +25,8 @@ from infrastructure.readmodels.cameras import CamerasProjection
 from infrastructure.readmodels.handovers import HandoversProjection
 from infrastructure.readmodels.kpi_marks import KpiMarksProjection
 from infrastructure.readmodels.kpi_queries import SqlKpiMarks
-from infrastructure.readmodels.ledger import LedgerReads, ledger_projection
+from infrastructure.readmodels.ledger import ledger_projection
+from infrastructure.readmodels.ledger_reads import LedgerReads
 from infrastructure.readmodels.personal_data import SqlContactIndex, personal_data_projections
 from infrastructure.readmodels.projections import all_projections
 from infrastructure.readmodels.queries import ReadModels

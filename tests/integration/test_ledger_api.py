@@ -154,3 +154,37 @@ def test_a_witness_copy_that_is_not_a_checkpoint_of_this_ledger_is_a_problem_tha
     response = api.call("POST", "/api/v1/ledger/witness", key, content=b"\xff\xfe\x00", headers=TEXT)
     assert "UTF-8" in assert_problem(response, 422, field="body")["detail"]
     assert_problem(api.call("POST", "/api/v1/ledger/witness", None, content=note.encode(), headers=TEXT), 401)
+
+
+def test_a_proof_against_a_given_tree_size_may_be_kept_for_good_and_one_against_the_latest_is_revalidated(
+    api: Api,
+) -> None:
+    key = api.key([Scope.READ])
+    size = api.call("GET", "/api/v1/ledger/checkpoint", key).json()["tree_size"]
+    fixed = api.call("GET", f"/api/v1/ledger/inclusion?position=1&tree_size={size}", key)
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.headers["cache-control"] == "private, max-age=31536000, immutable"
+    again = api.call(
+        "GET",
+        f"/api/v1/ledger/inclusion?position=1&tree_size={size}",
+        key,
+        headers={"If-None-Match": fixed.headers["etag"]},
+    )
+    assert again.status_code == 304 and not again.content and again.headers["etag"] == fixed.headers["etag"]
+    assert api.call("GET", f"/api/v1/ledger/inclusion?position=1&tree_size={size}", None).status_code == 401
+
+    latest = api.call("GET", "/api/v1/ledger/inclusion?position=1", key)
+    assert latest.status_code == 200 and latest.headers["cache-control"] == "private, no-cache"
+    assert latest.json() == fixed.json()
+    unchanged = api.call(
+        "GET", "/api/v1/ledger/inclusion?position=1", key, headers={"If-None-Match": latest.headers["etag"]}
+    )
+    assert unchanged.status_code == 304
+
+    api.world.report()
+    api.settle()
+    take_checkpoint(api.container.engine, api.container.projections.by_name["ledger"])
+    grown = api.call(
+        "GET", "/api/v1/ledger/inclusion?position=1", key, headers={"If-None-Match": latest.headers["etag"]}
+    )
+    assert grown.status_code == 200 and grown.json()["tree_size"] > size

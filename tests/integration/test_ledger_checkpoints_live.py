@@ -16,7 +16,8 @@ from domain.accounts import UserAccount
 from domain.values import Category, Channel, Community, Priority
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.checkpoints import Checkpoint, open_note
-from infrastructure.readmodels.ledger import LedgerProjection, LedgerReads
+from infrastructure.readmodels.ledger import LedgerProjection
+from infrastructure.readmodels.ledger_reads import LedgerReads
 from infrastructure.settings import Settings
 from tests.integration.conftest import World
 

@@ -9,6 +9,7 @@ import uuid
 
 import psycopg
 import pytest
+from sqlalchemy import func, select
 
 from application.ports import Contact
 from domain import ledger
@@ -16,7 +17,7 @@ from domain.values import Priority
 from infrastructure.bootstrap import Container
 from infrastructure.checkpoints import Checkpoint, open_note
 from infrastructure.readmodels import ledger as ledger_model
-from infrastructure.readmodels.ledger import LedgerReads
+from infrastructure.readmodels.ledger_reads import LedgerReads
 from tests.integration.conftest import World
 
 
@@ -115,19 +116,19 @@ def test_a_page_that_fails_half_way_leaves_no_trace_and_the_next_one_catches_up(
     container.projections.catch_up()
     some_history(world, 3)
     written = []
-    real = ledger_model.insert_values
+    real = ledger_model.LedgerProjection._write_page
 
-    def dies_after_the_leaves(conn, table, rows, **kwargs):  # noqa: ANN001 — a crash between the two writes
-        real(conn, table, rows, **kwargs)
-        written.append(table.name)
-        if table is ledger_model.nodes:
-            raise RuntimeError("killed mid-page")
+    def dies_after_writing(self, conn, leaf_rows, node_rows):  # noqa: ANN001 — killed before the page commits
+        real(self, conn, leaf_rows, node_rows)
+        written.append(len(leaf_rows))
+        assert conn.execute(select(func.max(ledger_model.leaves.c.position))).scalar() == leaf_rows[-1][0]
+        raise RuntimeError("killed mid-page")
 
-    monkeypatch.setattr(ledger_model, "insert_values", dies_after_the_leaves)
+    monkeypatch.setattr(ledger_model.LedgerProjection, "_write_page", dies_after_writing)
     with pytest.raises(RuntimeError):
         container.projections.catch_up()
-    assert written == ["ledger_leaves", "ledger_nodes"]
-    monkeypatch.setattr(ledger_model, "insert_values", real)
+    assert written  # (the page's leaves and nodes were written, in its transaction)
+    monkeypatch.setattr(ledger_model.LedgerProjection, "_write_page", real)
     container.projections.catch_up()
     assert reads(container).root(world.head()) == ledger.root_of(raw_leaves(container))
 

@@ -22,7 +22,7 @@ from domain.values import SYSTEM_USER_ID, Outcome
 from entrypoints.report_cli import published_as, verify_file
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.checkpoints import Checkpoint, configured_signer, open_note
-from infrastructure.readmodels.ledger import LedgerReads
+from infrastructure.readmodels.ledger_reads import LedgerReads
 from infrastructure.report_editions import covering_checkpoint
 from tests.integration.conftest import World
 from web.report_editions import ReportSettings, build, due_month, publish, publish_due, store_of
