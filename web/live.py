@@ -21,7 +21,7 @@ from web.pages import ENV
 
 log = structlog.get_logger()
 
-PANELS = ("pending", "active", "units", "alerts", "closed", "closure")  # the blocks of the board's page
+PANELS = ("pending", "active", "units", "alerts", "closed", "closure", "confirmations")  # the board page's blocks
 BOARD_TEMPLATE = "board/page.html"
 CSRF_PLACEHOLDER = "\x00csrf\x00"
 AGE_BUCKET_SECONDS = 15  # the server-rendered ages and tints are at most this old; the page ticks them itself
@@ -94,6 +94,17 @@ def board_context(container: Container, can_act: bool, *, can_close: bool = Fals
         "available_units": [u for u in board.units if u["status"] == "available"],
         # Per pending incident, the available units nearest first (`distance_m`; issue 18): the quick dispatch's order.
         "suggested_units": suggestions(board.incidents, board.units),
+        **crews_to_confirm(board.incidents),
+    }
+
+
+def crews_to_confirm(incidents: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The crews sent to open incidents: those yet to tap "Received" on their phone (`waiting`), and those who did
+    (`confirmed`, with `acknowledged_at`)."""
+    crews = [{**u, "reference": i["reference"]} for i in incidents for u in i["units"] if u["state"] != "cleared"]
+    return {
+        "waiting": [c for c in crews if not c.get("acknowledged_at")],
+        "confirmed": [c for c in crews if c.get("acknowledged_at")],
     }
 
 

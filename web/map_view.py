@@ -132,22 +132,6 @@ def map_data(container: Container, *, live: bool, now: datetime) -> dict[str, An
             for i in board.incidents
             if i.get("lat") is not None and i["status"] in OPEN
         ]
-        data["waiting"] = [
-            {"reference": i["reference"], "call_sign": u["call_sign"], "state": label("assignment", u["state"])}
-            for i in board.incidents
-            for u in i["units"]
-            if u["state"] != "cleared" and not u.get("acknowledged_at")
-        ]
-        data["confirmed"] = [
-            {
-                "reference": i["reference"],
-                "call_sign": u["call_sign"],
-                "at": t.time(datetime.fromisoformat(u["acknowledged_at"])),
-            }
-            for i in board.incidents
-            for u in i["units"]
-            if u["state"] != "cleared" and u.get("acknowledged_at")
-        ]
         data["units"] = [
             {
                 "call_sign": u["call_sign"],

@@ -100,21 +100,6 @@
       }).bindPopup("<strong>" + esc(u.call_sign) + "</strong> · " + esc(u.status_text) + (u.incident ? " · " + esc(u.incident) : "") +
         "<br>" + esc(fill(words.seen, { time: u.at_text })) + (u.imprecise ? "<br>" + esc(fill(words.imprecise, { metres: Math.round(u.accuracy_m) })) : "")).addTo(layers);
     });
-    confirmations(el, data);
-  }
-
-  function confirmations(el, data) {
-    var box = el.parentNode.querySelector("[data-confirmations]");
-    if (!box || !data.waiting) return;
-    var html = "<h3>" + esc(box.dataset.title) + "</h3>";
-    if (!data.waiting.length) html += "<p class=\"empty\">" + esc(box.dataset.none) + "</p>";
-    else html += "<ul>" + data.waiting.map(function (w) {
-      return "<li class=\"waiting\"><strong>" + esc(w.call_sign) + "</strong> → <a href=\"/incidents/" + esc(w.reference) + "\">" + esc(w.reference) + "</a> · " + esc(w.state) + "</li>";
-    }).join("") + "</ul>";
-    if (data.confirmed.length) html += "<ul>" + data.confirmed.map(function (c) {
-      return "<li class=\"confirmed\" data-confirmed=\"" + esc(c.call_sign) + "\">✓ <strong>" + esc(c.call_sign) + "</strong> → " + esc(c.reference) + " · " + esc(box.dataset.seen) + " " + esc(c.at) + "</li>";
-    }).join("") + "</ul>";
-    box.innerHTML = html;
   }
 
   // The report form's picker: a click sets the point; a landmark sets it and the community; the page says whether
