@@ -14,6 +14,7 @@ one store between the tests of a worker: give every test its own users (`unique_
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -24,6 +25,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -206,6 +208,46 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def start_serving(server: LiveServer, port: int) -> None:
+    """`ssz serve` on the server's store; returns once it answers /healthz, has exited, or the start-up time is up."""
+    with server.log_path.open("ab") as log:
+        server.process = subprocess.Popen(
+            [*ssz_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=server.env,
+            cwd=server.data_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline and server.process.poll() is None and not _healthy(server.url("/healthz")):
+        time.sleep(0.2)
+
+
+def caught_up(server: LiveServer) -> bool:
+    """Whether every read model has caught up with the log (the server's /readyz)."""
+    try:
+        with urllib.request.urlopen(server.url("/readyz"), timeout=5) as answer:
+            return not any(json.loads(answer.read())["projection_lag"].values())
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+@contextmanager
+def serving(data_dir: Path, port: int, env: dict[str, str], admin: tuple[str, str]) -> Iterator[LiveServer]:
+    """`ssz serve` on a store made beforehand (a demo history), once it answers and its read models have caught up
+    with that history; stopped afterwards."""
+    server = LiveServer(f"http://127.0.0.1:{port}", data_dir, env, data_dir / "server.log", *admin)
+    start_serving(server, port)
+    try:
+        assert _healthy(server.url("/healthz")), server.log_tail(100)
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and not caught_up(server):
+            time.sleep(0.5)
+        yield server
+    finally:
+        _stop(server.process)
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
     """`ssz serve` on a free port with a fresh data dir (SQLite); one per xdist worker."""
@@ -223,17 +265,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixtur
             admin_username=admin_username,
             admin_password=admin_password,
         )
-        with log_path.open("ab") as log:
-            server.process = subprocess.Popen(
-                [*ssz_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                env=env,
-                cwd=data_dir,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline and server.process.poll() is None and not _healthy(server.url("/healthz")):
-            time.sleep(0.2)
+        start_serving(server, port)
         if server.process.poll() is None and _healthy(server.url("/healthz")):
             break
         _stop(server.process)

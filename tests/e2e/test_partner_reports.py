@@ -8,7 +8,6 @@ import hashlib
 import re
 import secrets
 import subprocess
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -18,17 +17,14 @@ from playwright.sync_api import expect
 
 from domain.reports import MonthlyReport
 from tests.e2e.conftest import (
-    STARTUP_TIMEOUT,
     LiveServer,
     _free_port,
-    _healthy,
     _server_env,
-    _stop,
     do_login,
+    serving,
     ssz_command,
 )
 from tests.e2e.test_dispatch_ui import report_incident
-from tests.e2e.test_rough_edges_ui import _caught_up
 
 pytestmark = pytest.mark.e2e
 
@@ -81,27 +77,8 @@ def last_month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveS
     until = first.strftime("%Y-%m-%dT00:00")
     demo = [*ssz_command(), "demo", "--months", "0.03", "--until", until]
     subprocess.run(demo, env=env, cwd=data_dir, check=True, capture_output=True, timeout=600)
-    server = LiveServer(
-        f"http://127.0.0.1:{port}", data_dir, env, data_dir / "server.log", "admin", "admin-published-password"
-    )
-    with server.log_path.open("ab") as log:
-        server.process = subprocess.Popen(
-            [*ssz_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=data_dir,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline and not _healthy(server.url("/healthz")):
-        time.sleep(0.2)
-    assert _healthy(server.url("/healthz")), server.log_tail(100)
-    while time.monotonic() < deadline + 240 and not _caught_up(server):
-        time.sleep(0.5)
-    try:
+    with serving(data_dir, port, env, ("admin", "admin-published-password")) as server:
         yield server, month
-    finally:
-        _stop(server.process)
 
 
 def test_a_partner_downloads_a_published_edition_exactly_as_the_report_published_event_names_it(

@@ -5,10 +5,7 @@ chosen with checkboxes, and the API's documentation renders from vendored files 
 
 from __future__ import annotations
 
-import json
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -18,13 +15,11 @@ from infrastructure.api_keys import Scope
 from simulation import DEMO_PASSWORD
 from simulation.run import default_until
 from tests.e2e.conftest import (
-    STARTUP_TIMEOUT,
     LiveServer,
     _free_port,
-    _healthy,
     _server_env,
-    _stop,
     do_login,
+    serving,
     ssz_command,
 )
 
@@ -48,35 +43,8 @@ def zone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         capture_output=True,
         timeout=600,
     )
-    server = LiveServer(
-        f"http://127.0.0.1:{port}", data_dir, env, data_dir / "server.log", "admin", "admin-edges-password"
-    )
-    with server.log_path.open("ab") as log:
-        server.process = subprocess.Popen(
-            [*ssz_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=data_dir,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline and not _healthy(server.url("/healthz")):
-        time.sleep(0.2)
-    assert _healthy(server.url("/healthz")), server.log_tail(100)
-    while time.monotonic() < deadline + 240 and not _caught_up(server):  # the read models of the demo's history
-        time.sleep(0.5)
-    try:
+    with serving(data_dir, port, env, ("admin", "admin-edges-password")) as server:  # once the demo is read
         yield server
-    finally:
-        _stop(server.process)
-
-
-def _caught_up(server: LiveServer) -> bool:
-    try:
-        with urllib.request.urlopen(server.url("/readyz"), timeout=5) as answer:
-            return not any(json.loads(answer.read())["projection_lag"].values())
-    except (OSError, ValueError, KeyError):
-        return False
 
 
 def signed_in(new_context, zone: LiveServer, username: str, password: str, **kwargs):  # noqa: ANN001, ANN003, ANN201
